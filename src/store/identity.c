@@ -109,7 +109,7 @@ static int put_user(astrid_kv *kv, const astrid_user *u, astrid_err *err)
 {
     char key[64];
     snprintf(key, sizeof key, "user/%s", u->id);
-    char *js;
+    char *js = NULL;
     if (user_to_json(u, &js, err) != 0)
         return -1;
     int rc = astrid_kv_set(kv, ASTRID_IDENTITY_NS, key, js, strlen(js), err);

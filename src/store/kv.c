@@ -98,7 +98,7 @@ int astrid_kv_get(astrid_kv *kv, const char *ns, const char *key, char **val, si
     if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
         return -1;
     char kb[KV_MAX_KEY];
-    size_t kl;
+    size_t kl = 0;
     if (compose(kb, ns, key, &kl, err) != 0)
         return -1;
     MDB_txn *txn;
@@ -139,7 +139,7 @@ int astrid_kv_set(astrid_kv *kv, const char *ns, const char *key, const void *va
         return astrid_err_set(err, ASTRID_E_LIMIT, "kv value of %zu bytes exceeds %u", len,
                               ASTRID_KV_MAX_VALUE);
     char kb[KV_MAX_KEY];
-    size_t kl;
+    size_t kl = 0;
     if (compose(kb, ns, key, &kl, err) != 0)
         return -1;
     MDB_txn *txn;
@@ -165,7 +165,7 @@ int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *exist
     if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
         return -1;
     char kb[KV_MAX_KEY];
-    size_t kl;
+    size_t kl = 0;
     if (compose(kb, ns, key, &kl, err) != 0)
         return -1;
     MDB_txn *txn;
@@ -199,7 +199,7 @@ static int visit_prefix(astrid_kv *kv, MDB_txn *txn, const char *ns, const char 
                         visit_fn fn, void *ctx, astrid_err *err)
 {
     char kb[KV_MAX_KEY];
-    size_t pl;
+    size_t pl = 0;
     if (compose(kb, ns, prefix, &pl, err) != 0)
         return -1;
     size_t nsl = strlen(ns) + 1;
@@ -286,7 +286,7 @@ int astrid_kv_clear_prefix(astrid_kv *kv, const char *ns, const char *prefix, ui
     /* After mdb_cursor_del the cursor already sits on the next record, so
      * the generic visitor would skip every other key: walk by hand. */
     char kb[KV_MAX_KEY];
-    size_t pl;
+    size_t pl = 0;
     if (compose(kb, ns, prefix, &pl, err) != 0) {
         mdb_txn_abort(txn);
         return -1;
@@ -382,7 +382,7 @@ int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_
     copy_ctx c = {kv, txn, dst_ns, 0};
     for (size_t i = 0; i < keys.count; i++) {
         char kb[KV_MAX_KEY];
-        size_t kl;
+        size_t kl = 0;
         if (compose(kb, src_ns, keys.keys[i], &kl, err) != 0)
             goto fail;
         MDB_val k = {kl, kb};
