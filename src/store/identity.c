@@ -68,6 +68,7 @@ void astrid_identity_principal_from_name(char out[65], const char *name, const c
 
 static int user_to_json(const astrid_user *u, char **out, astrid_err *err)
 {
+    *out = NULL;
     json_t *o = json_pack("{s:s, s:s, s:s}", "id", u->id, "principal", u->principal,
                           "created_at", u->created_at);
     if (!o)
@@ -110,7 +111,7 @@ static int put_user(astrid_kv *kv, const astrid_user *u, astrid_err *err)
     char key[64];
     snprintf(key, sizeof key, "user/%s", u->id);
     char *js = NULL;
-    if (user_to_json(u, &js, err) != 0)
+    if (user_to_json(u, &js, err) != 0 || !js)
         return -1;
     int rc = astrid_kv_set(kv, ASTRID_IDENTITY_NS, key, js, strlen(js), err);
     free(js);
