@@ -23,6 +23,8 @@ int toml_buf_reserve(toml_parser *p, size_t extra)
 
 static int put(toml_parser *p, const char *src, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (toml_buf_reserve(p, n) != 0)
         return -1;
     memcpy(p->buf + p->blen, src, n);
