@@ -142,7 +142,9 @@ static int inline_table(sbuf *sb, const astrid_toml *t, int depth)
 static int inline_value(sbuf *sb, const astrid_toml *v, int depth)
 {
     char b[64];
-    if (depth > ASTRID_TOML_MAX_DEPTH)
+    /* Same depth rule as the parser: containers count, scalars do not. */
+    if (depth > ASTRID_TOML_MAX_DEPTH &&
+        (v->type == ASTRID_TOML_TABLE || v->type == ASTRID_TOML_ARRAY))
         return fail(sb, ASTRID_E_LIMIT, "tree nested deeper than ASTRID_TOML_MAX_DEPTH");
     switch (v->type) {
     case ASTRID_TOML_TABLE:
