@@ -86,8 +86,13 @@ static double run_baseline(const char *path)
     if (!p)
         return -1;
     double v = -1;
-    if (fscanf(p, "MBPS %lf", &v) != 1)
-        v = -1;
+    char line[256];
+    if (fgets(line, sizeof line, p) && strncmp(line, "MBPS ", 5) == 0) {
+        char *end;
+        v = strtod(line + 5, &end);
+        if (end == line + 5)
+            v = -1;
+    }
     pclose(p);
     return v;
 }
@@ -102,6 +107,7 @@ int main(void)
     int fd = mkstemp(path);
     if (fd < 0 || write(fd, doc, len) != (ssize_t)len) {
         perror("bench_toml: temp file");
+        free(doc);
         return 1;
     }
     close(fd);

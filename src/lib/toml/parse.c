@@ -137,7 +137,7 @@ int toml_parse_keyval(toml_parser *p, astrid_toml *table, bool in_inline)
     key_path kp = {0};
     size_t mark = p->blen;
     int rc = -1;
-    if (parse_key(p, &kp) != 0)
+    if (parse_key(p, &kp) != 0 || kp.n == 0)
         goto out;
     if (tp_peek(p) != '=') {
         toml_fail(p, "expected '=' after key");
@@ -194,7 +194,7 @@ static astrid_toml *parse_header(toml_parser *p, astrid_toml *root, key_path *kp
     size_t at = p->pos;
     bool aot = p->pos + 1 < p->len && p->s[p->pos + 1] == '[';
     p->pos += aot ? 2 : 1;
-    if (parse_key(p, kp) != 0)
+    if (parse_key(p, kp) != 0 || kp->n == 0)
         return NULL;
     if (tp_peek(p) != ']' || (aot && (p->pos + 1 >= p->len || p->s[p->pos + 1] != ']'))) {
         toml_fail(p, aot ? "expected ']]' to close the array-of-tables header"

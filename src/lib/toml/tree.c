@@ -330,7 +330,7 @@ int astrid_toml_push(astrid_toml *array, astrid_toml *value)
     }
     if (array->u.arr.n == array->u.arr.cap) {
         size_t cap = array->u.arr.cap ? array->u.arr.cap * 2 : 4;
-        astrid_toml **it = realloc(array->u.arr.items, cap * sizeof *it);
+        astrid_toml **it = realloc(array->u.arr.items, cap * sizeof(astrid_toml *));
         if (!it) {
             astrid_toml_free(value);
             return -1;
@@ -426,7 +426,13 @@ bool astrid_toml_equal(const astrid_toml *a, const astrid_toml *b)
     case ASTRID_TOML_FLOAT:
         if (isnan(a->u.f) || isnan(b->u.f))
             return isnan(a->u.f) && isnan(b->u.f);
-        return memcmp(&a->u.f, &b->u.f, sizeof(double)) == 0;
+    {
+        /* Bitwise, so 0.0 and -0.0 differ. */
+        uint64_t x, y;
+        memcpy(&x, &a->u.f, sizeof x);
+        memcpy(&y, &b->u.f, sizeof y);
+        return x == y;
+    }
     case ASTRID_TOML_BOOL:
         return a->u.b == b->u.b;
     default:
