@@ -207,6 +207,14 @@ static void limits_depth_and_size(void **state)
         ok[m++] = ']';
     ok[m] = '\0';
     astrid_toml *t = parse_ok(ok);
+    /* ...and a tree at the limit emits text that parses back. */
+    astrid_err e2;
+    char *text = astrid_toml_emit(t, &e2);
+    assert_non_null(text);
+    astrid_toml *back = parse_ok(text);
+    assert_true(astrid_toml_equal(t, back));
+    free(text);
+    astrid_toml_free(back);
     astrid_toml_free(t);
 
     size_t big = ASTRID_TOML_MAX_INPUT + 1;
