@@ -48,7 +48,7 @@ int toml_fail(toml_parser *p, const char *why)
 
 static const char *seg_bytes(const toml_parser *p, const key_seg *k)
 {
-    return k->src ? k->src : p->buf + k->off;
+    return k->src ? k->src : p->buf ? p->buf + k->off : "";
 }
 
 static bool bare_char(int c)

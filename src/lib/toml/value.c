@@ -289,7 +289,7 @@ astrid_toml *toml_parse_value(toml_parser *p)
         size_t off, n, mark = p->blen;
         if (toml_scan_string(p, true, &src, &off, &n) != 0)
             return NULL;
-        astrid_toml *node = astrid_toml_new_string(src ? src : p->buf + off, n);
+        astrid_toml *node = astrid_toml_new_string(src ? src : p->buf ? p->buf + off : "", n);
         p->blen = mark;
         if (!node)
             toml_fail_at(p, p->pos, ASTRID_E_NOMEM, "out of memory");
