@@ -72,9 +72,10 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errf)
         return CLI_OK;
     }
     if (rc < 0) {
-        fprintf(errf, "astrid: error: %s\n\nUsage: astrid%s%s [OPTIONS]%s\n"
+        fprintf(errf, "astrid: error: %s\n\nUsage: astrid%s%s [OPTIONS]%s%s%s\n"
                       "For more information, try 'astrid%s%s --help'.\n",
                 err.msg, *ctx.path ? " " : "", ctx.path, ctx.cmd->sub ? " <COMMAND>" : "",
+                ctx.cmd->args ? " " : "", ctx.cmd->args ? ctx.cmd->args : "",
                 *ctx.path ? " " : "", ctx.path);
         return CLI_ERROR;
     }
