@@ -48,6 +48,8 @@ static int find_flag(const cli_flag *spec, const char *lng, size_t lnglen, char 
 static bool format_valid(const char *f)
 {
     static const char *const ok[] = {"pretty", "json", "yaml", "yml", "toml"};
+    if (!f)
+        return false;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         if (strcmp(f, ok[i]) == 0)
             return true;
@@ -107,9 +109,9 @@ static int parse_option(cli_ctx *ctx, cli_val *gvals, int argc, char **argv, int
         snprintf(shown, sizeof shown, "--%.*s", (int)len, name);
         inline_val = eq ? eq + 1 : NULL;
     } else {
-        idx = find_flag(spec, NULL, 0, a[1]);
+        idx = find_flag(spec, "", 0, a[1]);
         if (idx < 0)
-            gidx = find_flag(global_flags, NULL, 0, a[1]);
+            gidx = find_flag(global_flags, "", 0, a[1]);
         snprintf(shown, sizeof shown, "-%c", a[1]);
         inline_val = a[2] ? a + 2 : NULL;
     }
