@@ -25,7 +25,7 @@ int cli_kernel_request(astrid_client *c, const char *suffix, const char *method,
     char topic[128], reply_topic[128];
     snprintf(topic, sizeof topic, "astrid.v1.request.%s", suffix);
     snprintf(reply_topic, sizeof reply_topic, "astrid.v1.response.%s", suffix);
-    json_t *req = json_pack("{sssss}", "type", "raw_json", "method", method);
+    json_t *req = json_pack("{ssss}", "type", "raw_json", "method", method);
     if (!req)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     if (params)
