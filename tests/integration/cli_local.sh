@@ -107,8 +107,14 @@ printf 'guest\n' >"$L/home/bob/.local/log/cap/2026-01-02.log"
 expect_eq "logs CAPSULE -a AGENT" "$(ASTRID_HOME=$L $A logs cap -a bob)" "guest"
 ASTRID_HOME=$L $A logs nosuch >/dev/null 2>&1; expect_eq "logs for a capsule without logs exits 1" "$?" "1"
 ASTRID_HOME=$L $A logs ../x >/dev/null 2>&1; expect_eq "logs rejects traversal" "$?" "1"
-( ASTRID_HOME=$L timeout 2 $A logs -f -n 0 >"$H/follow.out" & ); sleep 0.6; echo appended >>"$L/log/astrid.2026-01-02.log"; sleep 1.8
-expect_eq "logs -f prints appended lines" "$(cat "$H/follow.out")" "appended"
+# -f: wait (bounded) for the first line, append, wait for the appended line.
+F=$H/flogs; mkdir -p "$F/log"; echo first >"$F/log/astrid.2026-01-03.log"
+ASTRID_HOME=$F $A logs -f -n 1 >"$H/follow.out" &
+fpid=$!
+waitfor() { for _ in $(seq 200); do grep -q "$1" "$H/follow.out" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+waitfor first && echo appended >>"$F/log/astrid.2026-01-03.log" && waitfor appended
+kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
+expect_eq "logs -f prints appended lines" "$(cat "$H/follow.out")" "$(printf 'first\nappended')"
 
 # --- daemon-facing verbs with no daemon
 D=$H/nodaemon

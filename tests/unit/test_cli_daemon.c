@@ -212,6 +212,39 @@ static void test_bus_publish(void **state)
     assert_null(strstr(log_buf, "publish("));
 }
 
+static void test_doctor_round_trip(void **state)
+{
+    /* Missing home: reported, not created, and no daemon contact attempted. */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/missing", home);
+    setenv("ASTRID_HOME", missing, 1);
+    assert_int_equal(run("doctor"), CLI_ERROR);
+    assert_non_null(strstr(out_buf, "does not exist"));
+    assert_null(strstr(log_buf, "request("));
+
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mkdir -m 700 h && cd h && mkdir -m 700 etc var run log keys bin wit home"
+             " && head -c 32 /dev/zero > keys/runtime.key && chmod 600 keys/runtime.key",
+             home);
+    assert_int_equal(system(cmd), 0);
+    char h[300];
+    snprintf(h, sizeof h, "%s/h", home);
+    setenv("ASTRID_HOME", h, 1);
+    script_reply = json_loads("{\"status\":\"Status\",\"data\":{\"pid\":9,\"version\":\"0.6.0\"}}",
+                              0, NULL);
+    run("doctor");
+    assert_non_null(strstr(out_buf, "\u2713 GetStatus: daemon 0.6.0, pid 9"));
+    assert_non_null(strstr(log_buf, "request(astrid.v1.request.status)"));
+    run("doctor --no-daemon");
+    assert_null(strstr(out_buf, "GetStatus"));
+    json_decref(script_reply);
+    script_reply = json_loads("{\"status\":\"Error\",\"data\":\"denied\"}", 0, NULL);
+    assert_int_equal(run("doctor"), CLI_ERROR);
+    assert_non_null(strstr(out_buf, "\u2717 GetStatus: GetStatus: denied"));
+    setenv("ASTRID_HOME", home, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +254,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_publish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_doctor_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
