@@ -27,7 +27,7 @@ static void accessors_read_every_type(void **state)
                               "n = 1_000\nf = 6.25e-1\ninf = -inf\nnan = +nan\nyes = true\n"
                               "odt = 1979-05-27T07:32:00.5-07:30\nldt = 1979-05-27 07:32:00\n"
                               "ld = 2000-02-29\nlt = 23:59:60.123456789123\n"
-                              "arr = [1, \"two\", [3]]\ne = \"\"\"\\\n  \"\"\"\n[tab]\nk = 'lit\\n'\n");
+                              "arr = [1, \"two\", [3]]\n[tab]\nk = 'lit\\n'\n");
     size_t len;
     assert_string_equal(astrid_toml_str(astrid_toml_get(t, "s"), &len), "h\xc3\xa9");
     assert_int_equal(len, 3);
@@ -57,9 +57,12 @@ static void accessors_read_every_type(void **state)
     assert_string_equal(astrid_toml_str(astrid_toml_at(arr, 1), NULL), "two");
     assert_int_equal(astrid_toml_int(astrid_toml_at(astrid_toml_at(arr, 2), 0)), 3);
     assert_null(astrid_toml_at(arr, 3));
-    /* Only a line-ending backslash: empty (found by the fuzzer). */
-    assert_string_equal(astrid_toml_str(astrid_toml_get(t, "e"), &len), "");
+    /* Only a line-ending backslash, as the document's first escape: empty
+     * (found by the fuzzer: the scratch buffer was still unallocated). */
+    astrid_toml *e = parse_ok("e = \"\"\"\\\n  \"\"\"\n");
+    assert_string_equal(astrid_toml_str(astrid_toml_get(e, "e"), &len), "");
     assert_int_equal(len, 0);
+    astrid_toml_free(e);
     assert_string_equal(astrid_toml_str(astrid_toml_get(astrid_toml_get(t, "tab"), "k"), NULL),
                         "lit\\n");
     /* Wrong-type accessors return zero values. */
