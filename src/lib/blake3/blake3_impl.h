@@ -46,11 +46,13 @@ typedef void (*astrid_b3_hash_chunks_fn)(const uint8_t *input, size_t n, const u
 void astrid_b3_hash_chunks_portable(const uint8_t *input, size_t n, const uint32_t key[8],
                                     uint64_t counter, uint8_t flags, uint8_t *out);
 #if defined(__x86_64__) || defined(__i386__)
-#define ASTRID_B3_X86 0
+#define ASTRID_B3_X86 1
 void astrid_b3_hash_chunks_sse41(const uint8_t *input, size_t n, const uint32_t key[8],
                                  uint64_t counter, uint8_t flags, uint8_t *out);
 void astrid_b3_hash_chunks_avx2(const uint8_t *input, size_t n, const uint32_t key[8],
                                 uint64_t counter, uint8_t flags, uint8_t *out);
+#else
+#define ASTRID_B3_X86 0
 #endif
 
 /* The backend for this CPU (or the portable one when forced), and how many
