@@ -72,70 +72,68 @@ static void init_mode(astrid_blake3_hasher *h, enum mode m)
         astrid_blake3_init_derive_key(h, ctx);
 }
 
-/* Every case, every mode, full extended output, one-shot update; `split`
- * nonzero feeds the input in pieces of that size instead. */
-static void check_all(int portable, size_t split)
+/* One case, all three modes, full extended output; `split` nonzero feeds the
+ * input in pieces of that size instead of one update. */
+static void check_case(json_t *c, int portable, size_t split)
 {
     static const char *const field[] = {"hash", "keyed_hash", "derive_key"};
     astrid_blake3_force_portable(portable);
-    size_t idx;
-    json_t *c;
-    int checked = 0;
-    json_array_foreach(json_object_get(vectors, "cases"), idx, c)
-    {
-        size_t len = (size_t)json_integer_value(json_object_get(c, "input_len"));
-        uint8_t *in = make_input(len);
-        for (int m = HASH; m <= DERIVE; m++) {
-            const char *want = json_string_value(json_object_get(c, field[m]));
-            assert_non_null(want);
-            size_t out_len = strlen(want) / 2;
-            astrid_blake3_hasher h;
-            init_mode(&h, (enum mode)m);
-            if (split == 0) {
-                astrid_blake3_update(&h, in, len);
-            } else {
-                for (size_t off = 0; off < len; off += split)
-                    astrid_blake3_update(&h, in + off, len - off < split ? len - off : split);
-            }
-            uint8_t *out = malloc(out_len);
-            char *hex = malloc(2 * out_len + 1);
-            assert_non_null(out);
-            assert_non_null(hex);
-            astrid_blake3_finalize(&h, out, out_len);
-            to_hex(out, out_len, hex);
-            if (strcmp(hex, want) != 0)
-                fail_msg("len %zu mode %s portable %d split %zu: got %.64s", len, field[m],
-                         portable, split, hex);
-            /* The 32-byte default output is a prefix of the extended one. */
-            uint8_t short_out[32];
-            astrid_blake3_finalize(&h, short_out, sizeof short_out);
-            assert_memory_equal(short_out, out, 32);
-            /* Seeking lands on the same bytes at an odd offset. */
-            if (out_len > 40) {
-                uint8_t tail[64];
-                size_t n = out_len - 37 < sizeof tail ? out_len - 37 : sizeof tail;
-                astrid_blake3_finalize_seek(&h, 37, tail, n);
-                assert_memory_equal(tail, out + 37, n);
-            }
-            free(out);
-            free(hex);
-            checked++;
+    size_t len = (size_t)json_integer_value(json_object_get(c, "input_len"));
+    uint8_t *in = make_input(len);
+    for (int m = HASH; m <= DERIVE; m++) {
+        const char *want = json_string_value(json_object_get(c, field[m]));
+        assert_non_null(want);
+        size_t out_len = strlen(want) / 2;
+        astrid_blake3_hasher h;
+        init_mode(&h, (enum mode)m);
+        if (split == 0) {
+            astrid_blake3_update(&h, in, len);
+        } else {
+            for (size_t off = 0; off < len; off += split)
+                astrid_blake3_update(&h, in + off, len - off < split ? len - off : split);
         }
-        free(in);
+        uint8_t *out = malloc(out_len);
+        char *hex = malloc(2 * out_len + 1);
+        assert_non_null(out);
+        assert_non_null(hex);
+        astrid_blake3_finalize(&h, out, out_len);
+        to_hex(out, out_len, hex);
+        if (strcmp(hex, want) != 0)
+            fail_msg("len %zu mode %s portable %d split %zu: got %.64s", len, field[m], portable,
+                     split, hex);
+        /* The 32-byte default output is a prefix of the extended one. */
+        uint8_t short_out[32];
+        astrid_blake3_finalize(&h, short_out, sizeof short_out);
+        assert_memory_equal(short_out, out, 32);
+        /* Seeking lands on the same bytes at an odd offset. */
+        if (out_len > 40) {
+            uint8_t tail[64];
+            size_t n = out_len - 37 < sizeof tail ? out_len - 37 : sizeof tail;
+            astrid_blake3_finalize_seek(&h, 37, tail, n);
+            assert_memory_equal(tail, out + 37, n);
+        }
+        free(out);
+        free(hex);
     }
-    assert_true(checked >= 3 * 30);
+    free(in);
 }
 
-static void vectors_portable(void **state)
+static void check_all(int portable, size_t split)
 {
-    (void)state;
-    check_all(1, 0);
+    json_t *cases = json_object_get(vectors, "cases");
+    for (size_t i = 0; i < json_array_size(cases); i++)
+        check_case(json_array_get(cases, i), portable, split);
 }
 
-static void vectors_simd(void **state)
+typedef struct {
+    size_t idx;
+    int portable;
+} vector_test;
+
+static void one_vector(void **state)
 {
-    (void)state;
-    check_all(0, 0);
+    const vector_test *t = *state;
+    check_case(json_array_get(json_object_get(vectors, "cases"), t->idx), t->portable, 0);
 }
 
 static void vectors_incremental_odd_splits(void **state)
@@ -223,13 +221,41 @@ static void hex_helper_matches_known_empty_hash(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vectors_portable),
-        cmocka_unit_test(vectors_simd),
+    static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(vectors_incremental_odd_splits),
         cmocka_unit_test(large_input_paths_agree),
         cmocka_unit_test(backends_match_portable),
         cmocka_unit_test(hex_helper_matches_known_empty_hash),
     };
-    return cmocka_run_group_tests(tests, load_vectors, free_vectors);
+    if (load_vectors(NULL) != 0)
+        return 1;
+    /* One TAP line per official vector per path (all three modes each). */
+    size_t ncases = json_array_size(json_object_get(vectors, "cases"));
+    size_t nfixed = sizeof fixed / sizeof fixed[0], n = 2 * ncases + nfixed;
+    struct CMUnitTest *tests = calloc(n, sizeof *tests);
+    vector_test *vt = calloc(2 * ncases, sizeof *vt);
+    char(*names)[64] = calloc(2 * ncases, sizeof *names);
+    if (!tests || !vt || !names || ncases < 30) {
+        free(tests);
+        free(vt);
+        free(names);
+        return 1;
+    }
+    for (size_t i = 0; i < 2 * ncases; i++) {
+        json_t *c = json_array_get(json_object_get(vectors, "cases"), i / 2);
+        vt[i].idx = i / 2;
+        vt[i].portable = (int)(i % 2);
+        snprintf(names[i], sizeof names[i], "vector_len_%lld_%s",
+                 (long long)json_integer_value(json_object_get(c, "input_len")),
+                 vt[i].portable ? "portable" : astrid_blake3_backend_name());
+        tests[i].name = names[i];
+        tests[i].test_func = one_vector;
+        tests[i].initial_state = &vt[i];
+    }
+    memcpy(tests + 2 * ncases, fixed, sizeof fixed);
+    int rc = _cmocka_run_group_tests("blake3", tests, n, NULL, free_vectors);
+    free(tests);
+    free(vt);
+    free(names);
+    return rc;
 }
