@@ -204,6 +204,20 @@ static void backends_match_portable(void **state)
             ran++;
         }
 #endif
+        /* Parent nodes: n 64-byte blocks taken from the same input. */
+        astrid_b3_hash_parents_portable(in, n, key, B3_KEYED_HASH, want);
+#if ASTRID_B3_X86
+        if (__builtin_cpu_supports("sse4.1")) {
+            memset(got, 0, sizeof got);
+            astrid_b3_hash_parents_sse41(in, n, key, B3_KEYED_HASH, got);
+            assert_memory_equal(got, want, 32 * n);
+        }
+        if (__builtin_cpu_supports("avx2")) {
+            memset(got, 0, sizeof got);
+            astrid_b3_hash_parents_avx2(in, n, key, B3_KEYED_HASH, got);
+            assert_memory_equal(got, want, 32 * n);
+        }
+#endif
     }
     free(in);
     if (ran == 0)

@@ -188,20 +188,24 @@ void astrid_blake3_update(astrid_blake3_hasher *h, const void *input, size_t len
         push_cv(h, cv, h->chunk.chunk_counter);
         chunk_init(&h->chunk, h->key, h->chunk.chunk_counter + 1, h->chunk.flags);
     }
-    size_t degree;
-    astrid_b3_hash_chunks_fn hash_chunks = astrid_b3_backend(&degree);
-    uint8_t cvs[16 * 32];
-    if (degree > 16)
-        degree = 16;
-    /* Strictly more than the batch must remain: the last chunk is kept. */
+    const astrid_b3_backend_t *be = astrid_b3_backend();
+    /* Strictly more than the batch must remain: the last chunk is kept for
+     * ROOT. Batches are aligned power-of-two subtrees (up to 16 chunks),
+     * reduced to one CV with SIMD parent hashing, then pushed like a chunk. */
     while (len > ASTRID_BLAKE3_CHUNK_LEN) {
-        size_t n = (len - 1) / ASTRID_BLAKE3_CHUNK_LEN;
-        if (n > degree)
-            n = degree;
         uint64_t counter = h->chunk.chunk_counter;
-        hash_chunks(in, n, h->key, counter, h->chunk.flags, cvs);
-        for (size_t i = 0; i < n; i++)
-            push_cv(h, cvs + 32 * i, counter + i);
+        size_t avail = (len - 1) / ASTRID_BLAKE3_CHUNK_LEN, n = 16;
+        while (n > avail || (counter & (n - 1)) != 0)
+            n >>= 1;
+        if (be->degree == 1)
+            n = 1;
+        uint8_t cvs[16 * 32], next[8 * 32];
+        be->chunks(in, n, h->key, counter, h->chunk.flags, cvs);
+        for (size_t m = n; m > 1; m /= 2) {
+            be->parents(cvs, m / 2, h->key, h->chunk.flags, next);
+            memcpy(cvs, next, (m / 2) * 32);
+        }
+        push_cv(h, cvs, counter);
         in += n * ASTRID_BLAKE3_CHUNK_LEN;
         len -= n * ASTRID_BLAKE3_CHUNK_LEN;
         h->chunk.chunk_counter = counter + n;

@@ -8,6 +8,19 @@
 
 #define AVX2 __attribute__((target("avx2")))
 
+/* A file-local copy of the schedule: with the round loop unrolled the
+ * compiler resolves every message index at compile time, so the message
+ * words stay in registers instead of being indexed through memory. */
+static const uint8_t sched[7][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
+    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
+    {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
+    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
+    {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
+    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
+};
+
 AVX2 static inline __m256i rot16(__m256i x)
 {
     return _mm256_shuffle_epi8(x, _mm256_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1,
@@ -65,21 +78,22 @@ AVX2 static inline void transpose8(__m256i r[8])
     r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
-AVX2 static void hash8(const uint8_t *input, const uint32_t key[8], uint64_t counter,
-                       uint8_t flags, uint8_t *out)
+AVX2 static void hash8(const uint8_t *input, size_t stride, int blocks, const uint32_t key[8],
+                     uint64_t counter, uint64_t inc, uint8_t flags, uint8_t start,
+                     uint8_t end, uint8_t *out)
 {
     __m256i h[8], v[16], m[16];
     uint32_t lo[8], hi[8];
     for (int i = 0; i < 8; i++) {
         h[i] = _mm256_set1_epi32((int)key[i]);
-        lo[i] = (uint32_t)(counter + (uint64_t)i);
-        hi[i] = (uint32_t)((counter + (uint64_t)i) >> 32);
+        lo[i] = (uint32_t)(counter + inc * (uint64_t)i);
+        hi[i] = (uint32_t)((counter + inc * (uint64_t)i) >> 32);
     }
     const __m256i ctr_lo = _mm256_loadu_si256((const __m256i *)lo);
     const __m256i ctr_hi = _mm256_loadu_si256((const __m256i *)hi);
-    for (int b = 0; b < 16; b++) {
+    for (int b = 0; b < blocks; b++) {
         for (int l = 0; l < 8; l++) {
-            const uint8_t *p = input + (size_t)l * 1024 + (size_t)b * 64;
+            const uint8_t *p = input + (size_t)l * stride + (size_t)b * 64;
             m[l] = _mm256_loadu_si256((const __m256i *)p);
             m[l + 8] = _mm256_loadu_si256((const __m256i *)(p + 32));
         }
@@ -87,9 +101,9 @@ AVX2 static void hash8(const uint8_t *input, const uint32_t key[8], uint64_t cou
         transpose8(m + 8);
         uint8_t f = flags;
         if (b == 0)
-            f |= B3_CHUNK_START;
-        if (b == 15)
-            f |= B3_CHUNK_END;
+            f |= start;
+        if (b == blocks - 1)
+            f |= end;
         for (int i = 0; i < 8; i++)
             v[i] = h[i];
         for (int i = 0; i < 4; i++)
@@ -98,8 +112,9 @@ AVX2 static void hash8(const uint8_t *input, const uint32_t key[8], uint64_t cou
         v[13] = ctr_hi;
         v[14] = _mm256_set1_epi32(64);
         v[15] = _mm256_set1_epi32(f);
+#pragma GCC unroll 7
         for (int r = 0; r < 7; r++) {
-            const uint8_t *s = astrid_b3_msg_schedule[r];
+            const uint8_t *s = sched[r];
             g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
             g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
             g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
@@ -121,7 +136,7 @@ AVX2 void astrid_b3_hash_chunks_avx2(const uint8_t *input, size_t n, const uint3
                                      uint64_t counter, uint8_t flags, uint8_t *out)
 {
     while (n >= 8) {
-        hash8(input, key, counter, flags, out);
+        hash8(input, 1024, 16, key, counter, 1, flags, B3_CHUNK_START, B3_CHUNK_END, out);
         input += 8 * 1024;
         out += 8 * 32;
         counter += 8;
@@ -129,5 +144,17 @@ AVX2 void astrid_b3_hash_chunks_avx2(const uint8_t *input, size_t n, const uint3
     }
     if (n > 0)
         astrid_b3_hash_chunks_sse41(input, n, key, counter, flags, out);
+}
+AVX2 void astrid_b3_hash_parents_avx2(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                    uint8_t flags, uint8_t *out)
+{
+    while (n >= 8) {
+        hash8(blocks, 64, 1, key, 0, 0, (uint8_t)(flags | B3_PARENT), 0, 0, out);
+        blocks += 8 * 64;
+        out += 8 * 32;
+        n -= 8;
+    }
+    if (n > 0)
+        astrid_b3_hash_parents_sse41(blocks, n, key, flags, out);
 }
 #endif

@@ -13,34 +13,29 @@ void astrid_blake3_force_portable(int on)
     atomic_store(&force_portable, on != 0);
 }
 
+static const astrid_b3_backend_t portable = {astrid_b3_hash_chunks_portable,
+                                              astrid_b3_hash_parents_portable, 1, "portable"};
+#if ASTRID_B3_X86
+static const astrid_b3_backend_t sse41 = {astrid_b3_hash_chunks_sse41,
+                                           astrid_b3_hash_parents_sse41, 4, "sse4.1"};
+static const astrid_b3_backend_t avx2 = {astrid_b3_hash_chunks_avx2, astrid_b3_hash_parents_avx2,
+                                          8, "avx2"};
+#endif
+
 const char *astrid_blake3_backend_name(void)
 {
-    size_t degree;
-    astrid_b3_hash_chunks_fn fn = astrid_b3_backend(&degree);
-#if ASTRID_B3_X86
-    if (fn == astrid_b3_hash_chunks_avx2)
-        return "avx2";
-    if (fn == astrid_b3_hash_chunks_sse41)
-        return "sse4.1";
-#endif
-    (void)fn;
-    return "portable";
+    return astrid_b3_backend()->name;
 }
 
-astrid_b3_hash_chunks_fn astrid_b3_backend(size_t *degree)
+const astrid_b3_backend_t *astrid_b3_backend(void)
 {
     if (!atomic_load(&force_portable)) {
 #if ASTRID_B3_X86
-        if (__builtin_cpu_supports("avx2")) {
-            *degree = 8;
-            return astrid_b3_hash_chunks_avx2;
-        }
-        if (__builtin_cpu_supports("sse4.1")) {
-            *degree = 4;
-            return astrid_b3_hash_chunks_sse41;
-        }
+        if (__builtin_cpu_supports("avx2"))
+            return &avx2;
+        if (__builtin_cpu_supports("sse4.1"))
+            return &sse41;
 #endif
     }
-    *degree = 1;
-    return astrid_b3_hash_chunks_portable;
+    return &portable;
 }

@@ -43,6 +43,13 @@ void astrid_b3_compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8
 typedef void (*astrid_b3_hash_chunks_fn)(const uint8_t *input, size_t n, const uint32_t key[8],
                                          uint64_t counter, uint8_t flags, uint8_t *out);
 
+/* Hash `n` parent nodes: contiguous 64-byte blocks (left CV || right CV),
+ * none of them the root. Writes n 32-byte chaining values to `out`. */
+typedef void (*astrid_b3_hash_parents_fn)(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                          uint8_t flags, uint8_t *out);
+
+void astrid_b3_hash_parents_portable(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                     uint8_t flags, uint8_t *out);
 void astrid_b3_hash_chunks_portable(const uint8_t *input, size_t n, const uint32_t key[8],
                                     uint64_t counter, uint8_t flags, uint8_t *out);
 #if defined(__x86_64__) || defined(__i386__)
@@ -51,12 +58,22 @@ void astrid_b3_hash_chunks_sse41(const uint8_t *input, size_t n, const uint32_t 
                                  uint64_t counter, uint8_t flags, uint8_t *out);
 void astrid_b3_hash_chunks_avx2(const uint8_t *input, size_t n, const uint32_t key[8],
                                 uint64_t counter, uint8_t flags, uint8_t *out);
+void astrid_b3_hash_parents_sse41(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                  uint8_t flags, uint8_t *out);
+void astrid_b3_hash_parents_avx2(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                 uint8_t flags, uint8_t *out);
 #else
 #define ASTRID_B3_X86 0
 #endif
 
-/* The backend for this CPU (or the portable one when forced), and how many
- * chunks it wants at once for full speed. */
-astrid_b3_hash_chunks_fn astrid_b3_backend(size_t *degree);
+typedef struct {
+    astrid_b3_hash_chunks_fn chunks;
+    astrid_b3_hash_parents_fn parents;
+    size_t degree; /* chunks per call for full speed */
+    const char *name;
+} astrid_b3_backend_t;
+
+/* The backend for this CPU, or the portable one when forced. */
+const astrid_b3_backend_t *astrid_b3_backend(void);
 
 #endif

@@ -98,3 +98,15 @@ void astrid_b3_hash_chunks_portable(const uint8_t *input, size_t n, const uint32
             b3_store32(out + 32 * c + 4 * i, cv[i]);
     }
 }
+
+void astrid_b3_hash_parents_portable(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                     uint8_t flags, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cv[8];
+        memcpy(cv, key, sizeof cv);
+        astrid_b3_compress_in_place(cv, blocks + 64 * i, 64, 0, (uint8_t)(flags | B3_PARENT));
+        for (int j = 0; j < 8; j++)
+            b3_store32(out + 32 * i + 4 * j, cv[j]);
+    }
+}
