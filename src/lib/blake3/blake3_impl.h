@@ -1,8 +1,8 @@
-/* Internals shared by the portable and SIMD BLAKE3 paths. */
+/* Internal to src/lib/blake3: the compression function and the multi-chunk
+ * backends (portable, SSE4.1, AVX2). Not part of the public API. */
 #ifndef ASTRID_BLAKE3_IMPL_H
 #define ASTRID_BLAKE3_IMPL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,44 +17,63 @@ enum {
 };
 
 extern const uint32_t astrid_b3_iv[8];
+extern const uint8_t astrid_b3_msg_schedule[7][16];
 
-/* Compress one 64-byte block in place of `cv`. */
+static inline uint32_t b3_load32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void b3_store32(uint8_t *p, uint32_t w)
+{
+    p[0] = (uint8_t)w;
+    p[1] = (uint8_t)(w >> 8);
+    p[2] = (uint8_t)(w >> 16);
+    p[3] = (uint8_t)(w >> 24);
+}
+
 void astrid_b3_compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
                                  uint64_t counter, uint8_t flags);
-/* Full 16-word output of one compression (for XOF). */
 void astrid_b3_compress_xof(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
                             uint64_t counter, uint8_t flags, uint8_t out[64]);
 
-/* Hash `n` whole 1024-byte chunks laid out consecutively at `input`, with
- * chunk counters counter..counter+n-1, writing n 32-byte chaining values. The
- * widest available SIMD path is used unless astrid_b3_force_portable is set. */
-void astrid_b3_hash_chunks(const uint8_t *input, size_t n, const uint32_t key[8],
-                           uint64_t counter, uint8_t flags, uint8_t *out);
+/* Hash `n` whole, contiguous 1024-byte chunks starting at `input`, the first
+ * with chunk counter `counter`, none of them the root. Writes n 32-byte
+ * chaining values to `out`. */
+typedef void (*astrid_b3_hash_chunks_fn)(const uint8_t *input, size_t n, const uint32_t key[8],
+                                         uint64_t counter, uint8_t flags, uint8_t *out);
 
-/* Degree of parallelism of the selected path (1 or 8 chunks). */
-size_t astrid_b3_simd_degree(void);
+/* Hash `n` parent nodes: contiguous 64-byte blocks (left CV || right CV),
+ * none of them the root. Writes n 32-byte chaining values to `out`. */
+typedef void (*astrid_b3_hash_parents_fn)(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                          uint8_t flags, uint8_t *out);
 
-/* Tests and benchmarks flip this to compare paths; not for production use. */
-void astrid_blake3_force_portable(bool on);
-
-#if defined(__x86_64__)
-void astrid_b3_hash8_avx2(const uint8_t *const *inputs, const uint32_t key[8], uint64_t counter,
-                          uint8_t flags, uint8_t *out);
+void astrid_b3_hash_parents_portable(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                     uint8_t flags, uint8_t *out);
+void astrid_b3_hash_chunks_portable(const uint8_t *input, size_t n, const uint32_t key[8],
+                                    uint64_t counter, uint8_t flags, uint8_t *out);
+#if defined(__x86_64__) || defined(__i386__)
+#define ASTRID_B3_X86 1
+void astrid_b3_hash_chunks_sse41(const uint8_t *input, size_t n, const uint32_t key[8],
+                                 uint64_t counter, uint8_t flags, uint8_t *out);
+void astrid_b3_hash_chunks_avx2(const uint8_t *input, size_t n, const uint32_t key[8],
+                                uint64_t counter, uint8_t flags, uint8_t *out);
+void astrid_b3_hash_parents_sse41(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                  uint8_t flags, uint8_t *out);
+void astrid_b3_hash_parents_avx2(const uint8_t *blocks, size_t n, const uint32_t key[8],
+                                 uint8_t flags, uint8_t *out);
+#else
+#define ASTRID_B3_X86 0
 #endif
 
-static inline uint32_t b3_load32(const void *p)
-{
-    const uint8_t *b = p;
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
+typedef struct {
+    astrid_b3_hash_chunks_fn chunks;
+    astrid_b3_hash_parents_fn parents;
+    size_t degree; /* chunks per call for full speed */
+    const char *name;
+} astrid_b3_backend_t;
 
-static inline void b3_store32(void *p, uint32_t w)
-{
-    uint8_t *b = p;
-    b[0] = (uint8_t)w;
-    b[1] = (uint8_t)(w >> 8);
-    b[2] = (uint8_t)(w >> 16);
-    b[3] = (uint8_t)(w >> 24);
-}
+/* The backend for this CPU, or the portable one when forced. */
+const astrid_b3_backend_t *astrid_b3_backend(void);
 
 #endif
