@@ -131,7 +131,7 @@ static int check_imports(astrid_wasm_module *m, const astrid_wasm_load_opts *o, 
         const astrid_wasm_host_module *h = find_host(m->e, im->module);
         const astrid_wasm_host_func *hf = NULL;
         for (size_t k = 0; h && k < h->nfuncs; k++)
-            if (strcmp(h->funcs[k].name, im->name) == 0)
+            if (strcmp(h->funcs[k].name, im->name) == 0 && h->funcs[k].kind == im->kind)
                 hf = &h->funcs[k];
         char sym[1200], a[600], b[600];
         if (astrid_wasm_mangle(a, sizeof a, im->module) < 0 ||
@@ -151,7 +151,9 @@ static int check_imports(astrid_wasm_module *m, const astrid_wasm_load_opts *o, 
                                       "function is (%s)->(%s)",
                                       im->module, im->name, t->params, t->results, hf->params,
                                       hf->results);
-        } else if (!h || !h->allow_other) {
+        } else if (!h || !h->allow_other || !hf ||
+                   (im->kind == ASTRID_WASM_EXT_GLOBAL &&
+                    (!hf->params || hf->params[0] != im->global_type || im->global_mut))) {
             return astrid_err_set(err, ASTRID_E_NOTFOUND,
                                   "wasm: unknown import '%s'.'%s' (the host provides no such "
                                   "memory, table or global)",
@@ -339,6 +341,40 @@ static int trap_error(astrid_wasm_instance *inst, int code, const char *where, a
     return astrid_err_set(err, ec, "wasm trap in %s: %s", where, astrid_rt_trap_name(code));
 }
 
+/* Every import from linked module `mod` must name an export of the
+ * provider with the same kind and type. */
+static int link_check(const astrid_wasm_module *m, const char *mod,
+                      const astrid_wasm_instance_config *cfg, astrid_err *err)
+{
+    const astrid_wasm_module *p = NULL;
+    for (size_t j = 0; j < cfg->nlinks; j++)
+        if (strcmp(cfg->links[j].module, mod) == 0 && cfg->links[j].provider)
+            p = cfg->links[j].provider->m;
+    for (size_t i = 0; p && i < m->info.nimports; i++) {
+        const astrid_wasm_import *im = &m->info.imports[i];
+        if (strcmp(im->module, mod) != 0)
+            continue;
+        const astrid_wasm_export *ex = NULL;
+        for (size_t x = 0; x < p->info.nexports && !ex; x++)
+            if (strcmp(p->info.exports[x].name, im->name) == 0)
+                ex = &p->info.exports[x];
+        int ok = ex && ex->kind == im->kind;
+        if (ok && im->kind == ASTRID_WASM_EXT_FUNC) {
+            const astrid_wasm_functype *a = &m->info.types[im->type_index];
+            const astrid_wasm_functype *b = &p->info.types[ex->type_index];
+            ok = strcmp(a->params, b->params) == 0 && strcmp(a->results, b->results) == 0;
+        } else if (ok && im->kind == ASTRID_WASM_EXT_GLOBAL) {
+            ok = ex->global_type == im->global_type;
+        }
+        if (!ok)
+            return astrid_err_set(err, ASTRID_E_NOTFOUND,
+                                  "wasm: import '%s'.'%s' does not match an export of the linked "
+                                  "module",
+                                  mod, im->name);
+    }
+    return 0;
+}
+
 typedef struct inst_call {
     astrid_wasm_instance *inst;
     void **imports;
@@ -394,9 +430,10 @@ astrid_wasm_instance *astrid_wasm_instantiate(astrid_wasm_module *m,
         for (size_t j = 0; cfg && j < cfg->nlinks; j++)
             if (strcmp(cfg->links[j].module, m->import_modules[k]) == 0 && cfg->links[j].provider)
                 imports[k] = cfg->links[j].provider->w2c;
-        if (!imports[k]) {
-            astrid_err_set(err, ASTRID_E_NOTFOUND, "wasm: no instance linked for module '%s'",
-                           m->import_modules[k]);
+        if (!imports[k] || link_check(m, m->import_modules[k], cfg, err) < 0) {
+            if (!imports[k])
+                astrid_err_set(err, ASTRID_E_NOTFOUND, "wasm: no instance linked for module '%s'",
+                               m->import_modules[k]);
             free(imports);
             free(inst->w2c);
             free(inst);
@@ -431,6 +468,11 @@ void astrid_wasm_instance_free(astrid_wasm_instance *inst)
     inst->m->free_inst(inst->w2c);
     free(inst->w2c);
     free(inst);
+}
+
+astrid_wasm_module *astrid_wasm_instance_module(const astrid_wasm_instance *inst)
+{
+    return inst->m;
 }
 
 int astrid_wasm_export_sig(const astrid_wasm_module *m, const char *name, const char **params,

@@ -43,16 +43,19 @@ typedef struct astrid_wasm_engine astrid_wasm_engine;
 typedef struct astrid_wasm_module astrid_wasm_module;
 typedef struct astrid_wasm_instance astrid_wasm_instance;
 
-/* One host function: signature letters i=i32 I=i64 f=f32 F=f64. */
+/* One host item: a function (kind 0) with signature letters i=i32 I=i64
+ * f=f32 F=f64; or, for kind 1 table / 2 memory / 3 global, an accessor
+ * (wasm2c's `wasm_rt_memory_t *Z_modZ_name(void *)` etc.) with, for a
+ * global, its type letter in `params`. */
 typedef struct astrid_wasm_host_func {
     const char *name;
     const char *params;
     const char *results;
+    int kind;
 } astrid_wasm_host_func;
 
-/* A module name whose functions the host provides. Non-function imports
- * (memory, table, global) are accepted when `allow_other` is set and the
- * accessor symbol exists (the spec runner's `spectest`). */
+/* A module name whose items the host provides. `allow_other` must be set
+ * for tables, memories and globals to be importable at all. */
 typedef struct astrid_wasm_host_module {
     const char *name;
     const astrid_wasm_host_func *funcs;
@@ -153,6 +156,8 @@ astrid_wasm_instance *astrid_wasm_instantiate(astrid_wasm_module *m,
                                               const astrid_wasm_instance_config *cfg,
                                               astrid_wasm_outcome *out, astrid_err *err);
 void astrid_wasm_instance_free(astrid_wasm_instance *inst);
+/* The module an instance was made from (borrowed). */
+astrid_wasm_module *astrid_wasm_instance_module(const astrid_wasm_instance *inst);
 
 /* Call export `name`. Arguments and results are raw bit patterns in
  * uint64_t (i32 zero-extended, f32/f64 as their IEEE bits, externref as a
