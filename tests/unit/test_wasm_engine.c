@@ -33,8 +33,8 @@ uint32_t Z_envZ_host_sleep(void *inst, uint32_t ms)
 }
 
 static const astrid_wasm_host_func env_funcs[] = {
-    {"host_add", "ii", "i"},
-    {"host_sleep", "i", "i"},
+    {"host_add", "ii", "i", 0},
+    {"host_sleep", "i", "i", 0},
 };
 static const astrid_wasm_host_module hosts[] = {{"env", env_funcs, 2, 0}};
 

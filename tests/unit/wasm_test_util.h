@@ -62,7 +62,7 @@ static astrid_wasm_engine *wt_engine(const astrid_wasm_host_module *hosts, size_
     return e;
 }
 
-static astrid_wasm_module *wt_load(astrid_wasm_engine *e, const char *src, astrid_err *err)
+__attribute__((unused)) static astrid_wasm_module *wt_load(astrid_wasm_engine *e, const char *src, astrid_err *err)
 {
     size_t len;
     uint8_t *w = wt_wat(src, 0, &len);

@@ -46,6 +46,7 @@ struct astrid_wasm_instance {
     astrid_wasm_module *m;
     void *w2c;
     void *host_ctx;
+    struct astrid_wasi *wasi;
     uint64_t cap_pages;
     int exit_code;
     char host_why[160];
@@ -422,6 +423,7 @@ astrid_wasm_instance *astrid_wasm_instantiate(astrid_wasm_module *m,
     inst->m = m;
     inst->cap_pages = cap_pages;
     inst->host_ctx = cfg ? cfg->host_ctx : NULL;
+    inst->wasi = cfg ? cfg->wasi : NULL;
     for (size_t k = 0; k < m->nimport_modules; k++) {
         if (m->import_is_host[k]) {
             imports[k] = inst;
@@ -586,6 +588,11 @@ int astrid_wasm_global_get(astrid_wasm_instance *inst, const char *name, uint64_
 void *astrid_wasm_host_ctx(astrid_wasm_instance *inst)
 {
     return inst->host_ctx;
+}
+
+struct astrid_wasi *astrid_wasm_instance_wasi(astrid_wasm_instance *inst)
+{
+    return inst->wasi;
 }
 
 uint8_t *astrid_wasm_mem(astrid_wasm_instance *inst, uint32_t ptr, uint32_t len)

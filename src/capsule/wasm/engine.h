@@ -121,6 +121,7 @@ typedef struct astrid_wasm_link {
 typedef struct astrid_wasm_instance_config {
     uint64_t max_memory_bytes; /* 0 = 64 MiB; rounded down to 64 KiB pages */
     void *host_ctx;            /* for host functions (astrid_wasm_host_ctx) */
+    struct astrid_wasi *wasi;  /* WASI context (wasi.h), borrowed; NULL = none */
     const astrid_wasm_link *links;
     size_t nlinks;
     uint64_t start_timeout_ms; /* deadline for the start function; 0 = default */
@@ -177,6 +178,7 @@ int astrid_wasm_global_get(astrid_wasm_instance *inst, const char *name, uint64_
 
 /* ---- for host functions (called with the instance as first argument) */
 void *astrid_wasm_host_ctx(astrid_wasm_instance *inst);
+struct astrid_wasi *astrid_wasm_instance_wasi(astrid_wasm_instance *inst);
 /* Guest memory [ptr, ptr+len) of the instance's exported "memory" (or its
  * first memory), or NULL when out of bounds or there is none. Valid until
  * the guest runs again (memory.grow may not move it, but be strict). */
