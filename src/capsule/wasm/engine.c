@@ -445,10 +445,14 @@ astrid_wasm_instance *astrid_wasm_instantiate(astrid_wasm_module *m,
     astrid_watch w;
     uint64_t timeout = cfg && cfg->start_timeout_ms ? cfg->start_timeout_ms
                                                     : ASTRID_WASM_DEFAULT_TIMEOUT_MS;
-    astrid_watchdog_arm(m->e->wd, &w, timeout);
+    /* only a start function runs guest code here */
+    if (m->info.has_start)
+        astrid_watchdog_arm(m->e->wd, &w, timeout);
     inst_call c = {inst, imports};
-    int code = astrid_rt_call(run_instantiate, &c, &w.dl, cap_pages, err);
-    astrid_watchdog_disarm(m->e->wd, &w);
+    int code = astrid_rt_call(run_instantiate, &c, m->info.has_start ? &w.dl : NULL, cap_pages,
+                              err);
+    if (m->info.has_start)
+        astrid_watchdog_disarm(m->e->wd, &w);
     free(imports);
     if (code != 0) {
         if (out)

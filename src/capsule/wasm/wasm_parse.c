@@ -346,6 +346,7 @@ int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, 
         case 5: rc = sec_memories(&s, info); break;
         case 6: rc = sec_globals(&s, info); break;
         case 7: rc = sec_exports(&s, info); break;
+        case 8: info->has_start = 1; break;
         default: break;
         }
         if (rc < 0)

@@ -61,6 +61,7 @@ typedef struct astrid_wasm_info {
     size_t nmemories;     /* imported + defined */
     uint64_t mem_initial_pages; /* first defined memory; 0 when none */
     int has_defined_memory;
+    int has_start;        /* a start function runs at instantiation */
 } astrid_wasm_info;
 
 int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, astrid_err *err);

@@ -14,6 +14,7 @@ struct astrid_watchdog {
     pthread_mutex_t watch_lock; /* guards head and stop */
     pthread_cond_t changed;
     astrid_watch *head;
+    uint64_t wake_ns; /* when the thread will next look; UINT64_MAX = idle */
     int stop;
 };
 
@@ -43,6 +44,7 @@ static void *watchdog_main(void *arg)
                 next = w->deadline_ns;
             }
         }
+        wd->wake_ns = next;
         if (next == UINT64_MAX) {
             pthread_cond_wait(&wd->changed, &wd->watch_lock);
         } else {
@@ -67,6 +69,7 @@ astrid_watchdog *astrid_watchdog_new(astrid_err *err)
     pthread_cond_init(&wd->changed, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&wd->watch_lock, NULL);
+    wd->wake_ns = 0; /* until the thread has looked once, always wake it */
     /* The watchdog must never take the deadline signal itself. */
     sigset_t block, old;
     sigemptyset(&block);
@@ -109,7 +112,9 @@ void astrid_watchdog_arm(astrid_watchdog *wd, astrid_watch *w, uint64_t timeout_
     pthread_mutex_lock(&wd->watch_lock);
     w->next = wd->head;
     wd->head = w;
-    pthread_cond_signal(&wd->changed);
+    /* wake the thread only when this deadline comes before its next look */
+    if (w->deadline_ns < wd->wake_ns)
+        pthread_cond_signal(&wd->changed);
     pthread_mutex_unlock(&wd->watch_lock);
 }
 
