@@ -10,7 +10,7 @@
 
 #include "astrid/fs.h"
 #include "capsule/wasm/engine.h"
-#include "../tests/guests/bench_work.c"
+#include "../tests/guests/bench_work.c" /* NOLINT(bugprone-suspicious-include) */
 
 #define REPS 5
 
@@ -59,7 +59,11 @@ static double v8_ns(const char *fn, unsigned arg, int reps)
     FILE *p = popen(cmd, "r");
     double ns = -1;
     if (p) {
-        if (fscanf(p, "%lf", &ns) != 1)
+        char line[64];
+        char *end = NULL;
+        if (fgets(line, sizeof line, p))
+            ns = strtod(line, &end);
+        if (end == line)
             ns = -1;
         pclose(p);
     }

@@ -89,7 +89,7 @@ static astrid_wasm_module *traps_mod;
 static astrid_wasm_instance *inst_new(uint32_t *ctx, uint64_t cap)
 {
     astrid_wasm_instance_config cfg = {.max_memory_bytes = cap, .host_ctx = ctx};
-    astrid_err err;
+    astrid_err err = {0};
     astrid_wasm_instance *i = astrid_wasm_instantiate(traps_mod, &cfg, NULL, &err);
     if (!i)
         fprintf(stderr, "instantiate: %s\n", err.msg);
@@ -99,9 +99,9 @@ static astrid_wasm_instance *inst_new(uint32_t *ctx, uint64_t cap)
 static void load_and_call(void **state)
 {
     (void)state;
-    astrid_err err;
+    astrid_err err = {0};
     int hit = -1;
-    size_t len;
+    size_t len = 0;
     uint8_t *w = wt_wat(TRAPS, 0, &len);
     assert_non_null(w);
     traps_mod = astrid_wasm_module_load(eng, w, len, NULL, &hit, &err);
@@ -153,7 +153,7 @@ static void load_and_call(void **state)
 static void expect_trap(astrid_wasm_instance *i, const char *fn, const uint64_t *args, size_t n,
                         size_t nres, astrid_wasm_trap_kind want, const char *words)
 {
-    astrid_err err;
+    astrid_err err = {0};
     astrid_wasm_outcome out;
     uint64_t res[2];
     assert_int_equal(astrid_wasm_call(i, fn, args, n, res, nres, 5000, &out, &err), -1);
@@ -187,7 +187,7 @@ static void traps_are_contained(void **state)
     expect_trap(i, "trunc", a, 1, 1, ASTRID_WASM_TRAP_INVALID_CONVERSION, "conversion");
     /* the same instance still works after every trap */
     uint64_t res[1];
-    astrid_err err;
+    astrid_err err = {0};
     a[0] = 0;
     assert_int_equal(astrid_wasm_call(i, "call", a, 1, res, 1, 0, NULL, &err), 0);
     assert_int_equal(res[0], 42);
@@ -201,7 +201,7 @@ static void memory_is_capped(void **state)
     astrid_wasm_instance *i = inst_new(&ctx, 4 * 65536);
     assert_non_null(i);
     uint64_t a[1] = {3}, r[1];
-    astrid_err err;
+    astrid_err err = {0};
     assert_int_equal(astrid_wasm_call(i, "grow", a, 1, r, 1, 0, NULL, &err), 0);
     assert_int_equal(r[0], 1);
     a[0] = 1;
@@ -229,7 +229,7 @@ static void deadline_stops_loops_and_host_calls(void **state)
     uint32_t ctx = 0;
     astrid_wasm_instance *i = inst_new(&ctx, 0);
     assert_non_null(i);
-    astrid_err err;
+    astrid_err err = {0};
     astrid_wasm_outcome out;
     assert_int_equal(astrid_wasm_call(i, "spin", NULL, 0, NULL, 0, 100, &out, &err), -1);
     assert_int_equal(out.trap, ASTRID_WASM_TRAP_DEADLINE);
@@ -246,16 +246,21 @@ static void deadline_stops_loops_and_host_calls(void **state)
 #define NTHREADS 4
 #define ROUNDS 40
 
+static int worker_ids[NTHREADS];
+static long worker_bad[NTHREADS];
+
 static void *worker(void *arg)
 {
-    intptr_t id = (intptr_t)arg;
+    int id = *(const int *)arg;
     uint32_t ctx = (uint32_t)id;
     long bad = 0;
     for (int k = 0; k < ROUNDS; k++) {
         astrid_wasm_instance *i = inst_new(&ctx, 0);
-        if (!i)
-            return (void *)1;
-        astrid_err err;
+        if (!i) {
+            worker_bad[id] = 1;
+            return NULL;
+        }
+        astrid_err err = {0};
         astrid_wasm_outcome out;
         uint64_t a[2], r[1];
         switch ((k + id) % 4) {
@@ -283,7 +288,8 @@ static void *worker(void *arg)
         }
         astrid_wasm_instance_free(i);
     }
-    return (void *)bad;
+    worker_bad[id] = bad;
+    return NULL;
 }
 
 static void threads_trap_independently(void **state)
@@ -293,20 +299,21 @@ static void threads_trap_independently(void **state)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 4u << 20);
-    for (intptr_t t = 0; t < NTHREADS; t++)
-        assert_int_equal(pthread_create(&th[t], &attr, worker, (void *)t), 0);
+    for (int t = 0; t < NTHREADS; t++) {
+        worker_ids[t] = t;
+        assert_int_equal(pthread_create(&th[t], &attr, worker, &worker_ids[t]), 0);
+    }
     pthread_attr_destroy(&attr);
     for (int t = 0; t < NTHREADS; t++) {
-        void *ret;
-        pthread_join(th[t], &ret);
-        assert_int_equal((intptr_t)ret, 0);
+        pthread_join(th[t], NULL);
+        assert_int_equal(worker_bad[t], 0);
     }
 }
 
 static void bad_modules_are_errors(void **state)
 {
     (void)state;
-    astrid_err err;
+    astrid_err err = {0};
     assert_null(wt_load(eng, "(module (import \"env\" \"nope\" (func)))", &err));
     assert_int_equal(err.code, ASTRID_E_NOTFOUND);
     assert_non_null(strstr(err.msg, "'env'.'nope'"));
@@ -327,8 +334,8 @@ static void corrupt_cache_is_rebuilt(void **state)
 {
     (void)state;
     const char *src = "(module (func (export \"f\") (result i32) i32.const 9))";
-    astrid_err err;
-    size_t len;
+    astrid_err err = {0};
+    size_t len = 0;
     uint8_t *w = wt_wat(src, 0, &len);
     int hit;
     astrid_wasm_module *m = astrid_wasm_module_load(eng, w, len, NULL, &hit, &err);

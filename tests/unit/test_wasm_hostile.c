@@ -34,7 +34,7 @@ static astrid_wasm_module *load_file(const char *name, astrid_err *err)
     char path[1024];
     const char *src = getenv("ASTRID_SRC");
     snprintf(path, sizeof path, "%s/tests/hostile/%s", src ? src : ".", name);
-    size_t len;
+    size_t len = 0;
     uint8_t *w = wt_wat(path, 1, &len);
     assert_non_null(w);
     astrid_wasm_module *m = astrid_wasm_module_load(eng, w, len, NULL, NULL, err);
@@ -47,7 +47,7 @@ static void hostile(const char *name, enum stage stage, astrid_wasm_trap_kind ki
                     const char *words, const uint64_t *args, size_t nargs, size_t nres,
                     uint64_t *res)
 {
-    astrid_err err;
+    astrid_err err = {0};
     astrid_wasm_outcome out;
     astrid_wasm_module *m = load_file(name, &err);
     if (stage == AT_LOAD) {
@@ -160,7 +160,7 @@ static void name_injection(void **s)
 static void normal_module_still_works(void **s)
 {
     (void)s;
-    astrid_err err;
+    astrid_err err = {0};
     astrid_wasm_module *m =
         wt_load(eng, "(module (func (export \"run\") (param i32) (result i32) "
                      "(i32.mul (local.get 0) (i32.const 3))))",

@@ -50,7 +50,7 @@ static void wasi_guest_runs_confined(void **state)
 {
     (void)state;
     assert_int_equal(wt_setup_dir(), 0);
-    size_t len;
+    size_t len = 0;
     uint8_t *wasm = build_guest(&len);
     if (!wasm) {
         wt_rm_dir();
@@ -66,7 +66,7 @@ static void wasi_guest_runs_confined(void **state)
 
     astrid_wasm_engine *e = wt_engine(&astrid_wasi_host_module, 1);
     assert_non_null(e);
-    astrid_err err;
+    astrid_err err = {0};
     astrid_wasm_module *m = astrid_wasm_module_load(e, wasm, len, NULL, NULL, &err);
     if (!m)
         fprintf(stderr, "load: %s\n", err.msg);

@@ -107,7 +107,7 @@ static int first_line(const char *const argv[], const char *dir, char *out, size
 {
     char log[4096];
     snprintf(log, sizeof log, "%s/version.log", dir);
-    int st;
+    int st = 0;
     if (run_tool(argv, dir, log, 30000, &st, err) < 0)
         return -1;
     char buf[1024];
@@ -240,8 +240,8 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
     if (!mkdtemp(work))
         return astrid_err_sys(err, "wasm: creating %s", work);
     snprintf(log, sizeof log, "%s/tool.log", work);
-    int rc = -1, st;
-    char **mods = NULL;
+    int rc = -1, st = 0;
+    const char **mods = NULL;
     size_t nmods = 0;
 
     snprintf(p, sizeof p, "%s/module.wasm", work);
@@ -257,21 +257,10 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
         tool_failed("validation (wasm2c)", log, st, ASTRID_E_INVALID, err);
         goto out;
     }
-    /* distinct import module names, sorted bytewise like wasm2c */
-    mods = calloc(info->nimports + 1, sizeof *mods);
+    mods = astrid_wasm_import_modules(info, &nmods);
     if (!mods) {
         astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
         goto out;
-    }
-    for (size_t i = 0; i < info->nimports; i++) {
-        size_t k = 0;
-        while (k < nmods && strcmp(mods[k], info->imports[i].module) < 0)
-            k++;
-        if (k < nmods && strcmp(mods[k], info->imports[i].module) == 0)
-            continue;
-        memmove(mods + k + 1, mods + k, (nmods - k) * sizeof *mods);
-        mods[k] = info->imports[i].module;
-        nmods++;
     }
     snprintf(p, sizeof p, "%s/glue.c", work);
     if (astrid_glue_write(p, "module.h", info, link_name, mods, nmods, err) < 0)
@@ -316,7 +305,7 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
         progress(progress_user, ASTRID_WASM_STAGE_CACHED, key);
     rc = 0;
 out:
-    free(mods);
+    free((void *)mods);
     rm_tree(work);
     return rc;
 }

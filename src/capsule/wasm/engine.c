@@ -31,7 +31,7 @@ struct astrid_wasm_module {
     void *dl;
     astrid_wasm_info info;
     char key[ASTRID_AOT_KEY_HEX];
-    char **import_modules; /* sorted distinct names (borrowed from info) */
+    const char **import_modules; /* sorted distinct names (borrowed from info) */
     size_t nimport_modules;
     int *import_is_host;
     size_t inst_size;
@@ -242,23 +242,11 @@ astrid_wasm_module *astrid_wasm_module_load(astrid_wasm_engine *e, const uint8_t
     if (astrid_wasm_parse(wasm, len, &m->info, err) < 0 || check_names(&m->info, err) < 0 ||
         check_imports(m, opts, err) < 0)
         goto fail;
-    m->import_modules = calloc(m->info.nimports + 1, sizeof *m->import_modules);
+    m->import_modules = astrid_wasm_import_modules(&m->info, &m->nimport_modules);
     m->import_is_host = calloc(m->info.nimports + 1, sizeof *m->import_is_host);
     if (!m->import_modules || !m->import_is_host) {
         astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
         goto fail;
-    }
-    for (size_t i = 0; i < m->info.nimports; i++) {
-        const char *name = m->info.imports[i].module;
-        size_t k = 0;
-        while (k < m->nimport_modules && strcmp(m->import_modules[k], name) < 0)
-            k++;
-        if (k < m->nimport_modules && strcmp(m->import_modules[k], name) == 0)
-            continue;
-        memmove(m->import_modules + k + 1, m->import_modules + k,
-                (m->nimport_modules - k) * sizeof *m->import_modules);
-        m->import_modules[k] = m->info.imports[i].module;
-        m->nimport_modules++;
     }
     for (size_t k = 0; k < m->nimport_modules; k++) {
         int linked = 0;
@@ -299,7 +287,7 @@ void astrid_wasm_module_free(astrid_wasm_module *m)
         return;
     if (m->dl)
         dlclose(m->dl);
-    free(m->import_modules);
+    free((void *)m->import_modules);
     free(m->import_is_host);
     astrid_wasm_info_free(&m->info);
     free(m);

@@ -61,7 +61,7 @@ static char multi_letter(char c)
 }
 
 int astrid_glue_write(const char *path, const char *header, const astrid_wasm_info *info,
-                      const char *link_name, char **import_modules, size_t nimport_modules,
+                      const char *link_name, const char **import_modules, size_t nimport_modules,
                       astrid_err *err)
 {
     char mod[512], sym[1200];

@@ -18,7 +18,7 @@
  * `import_modules` are the distinct import module names, sorted bytewise
  * (wasm2c's order of instantiate parameters). */
 int astrid_glue_write(const char *path, const char *header, const astrid_wasm_info *info,
-                      const char *link_name, char **import_modules, size_t nimport_modules,
+                      const char *link_name, const char **import_modules, size_t nimport_modules,
                       astrid_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include <wasm-rt.h>
 
 #if !WASM_RT_MEMCHECK_SIGNAL_HANDLER || WASM_RT_USE_STACK_DEPTH_COUNT
+// cppcheck-suppress preprocessorErrorDirective
 #error "the engine relies on guard-page memory checks and signal-based stack checks"
 #endif
 

@@ -74,6 +74,7 @@ static int name_(rd *r, char **out)
 static int valtype(rd *r, char *c)
 {
     uint8_t b;
+    *c = 0;
     if (u8_(r, &b) < 0)
         return -1;
     switch (b) {
@@ -121,7 +122,7 @@ static int sec_types(rd *r, astrid_wasm_info *info)
         if (leb_u32(r, &np) < 0)
             return -1;
         for (uint32_t k = 0; k < np; k++) {
-            char c;
+            char c = 0;
             if (valtype(r, &c) < 0)
                 return -1;
             if (k < ASTRID_WASM_MAX_SIG)
@@ -130,7 +131,7 @@ static int sec_types(rd *r, astrid_wasm_info *info)
         if (leb_u32(r, &nr) < 0)
             return -1;
         for (uint32_t k = 0; k < nr; k++) {
-            char c;
+            char c = 0;
             if (valtype(r, &c) < 0)
                 return -1;
             if (k < ASTRID_WASM_MAX_SIG)
@@ -187,7 +188,7 @@ static int sec_imports(rd *r, astrid_wasm_info *info)
                 return -1;
             break;
         case ASTRID_WASM_EXT_TABLE: {
-            char c;
+            char c = 0;
             if (valtype(r, &c) < 0 || limits(r, NULL) < 0)
                 return -1;
             break;
@@ -264,7 +265,7 @@ static int sec_globals(rd *r, astrid_wasm_info *info)
                 return -1;
             if (op == 0x0b)
                 break;
-            uint32_t imm;
+            uint32_t imm = 0;
             if (op == 0x41 || op == 0x42 || op == 0x23 || op == 0xd2) {
                 /* i32/i64.const (signed LEB up to 10 bytes), global.get, ref.func */
                 uint8_t b;
@@ -389,6 +390,28 @@ void astrid_wasm_info_free(astrid_wasm_info *info)
     free(info->func_types);
     free(info->global_types);
     memset(info, 0, sizeof *info);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **astrid_wasm_import_modules(const astrid_wasm_info *info, size_t *n)
+{
+    const char **v = calloc(info->nimports + 1, sizeof *v);
+    *n = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < info->nimports; i++)
+        v[i] = info->imports[i].module;
+    qsort(v, info->nimports, sizeof *v, cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < info->nimports; i++)
+        if (k == 0 || strcmp(v[k - 1], v[i]) != 0)
+            v[k++] = v[i];
+    *n = k;
+    return v;
 }
 
 int astrid_wasm_mangle(char *out, size_t outsz, const char *name)

@@ -67,6 +67,11 @@ typedef struct astrid_wasm_info {
 int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, astrid_err *err);
 void astrid_wasm_info_free(astrid_wasm_info *info);
 
+/* The distinct import module names, sorted bytewise (wasm2c's order of
+ * instantiate parameters). A malloc'd array of pointers borrowed from
+ * `info` (free() the array only); NULL on allocation failure. */
+const char **astrid_wasm_import_modules(const astrid_wasm_info *info, size_t *n);
+
 /* wasm2c 1.0.32's symbol mangling ("Z_" + [A-Za-z0-9_] kept, Z and every
  * other byte as Z%02X). Writes into `out` (size `outsz`); -1 if too long. */
 int astrid_wasm_mangle(char *out, size_t outsz, const char *name);
