@@ -112,11 +112,16 @@ static pthread_mutex_t signal_install_lock = PTHREAD_MUTEX_INITIALIZER;
 static void ensure_fault_handlers(void)
 {
     static const int sigs[2] = {SIGSEGV, SIGBUS};
+    /* SIGBUS is only re-checked when SIGSEGV was found replaced: whoever
+     * replaces one usually replaces both, and this runs on every call. */
     for (int i = 0; i < 2; i++) {
         struct sigaction cur;
         if (sigaction(sigs[i], NULL, &cur) != 0 ||
-            ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault))
+            ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)) {
+            if (i == 0)
+                return;
             continue;
+        }
         pthread_mutex_lock(&signal_install_lock);
         if (sigaction(sigs[i], NULL, &cur) == 0 &&
             !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)) {
@@ -142,8 +147,11 @@ static void install_signals(void)
         signals_errno = errno;
         return;
     }
-    /* No SA_RESTART: a host call blocked in a system call must wake up. */
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    /* No SA_RESTART: a host call blocked in a system call must wake up.
+     * SA_NODEFER (as for faults): nothing is blocked while a handler runs,
+     * so leaving one by siglongjmp needs no signal-mask restore and the
+     * trap target can be a plain (syscall-free) sigsetjmp(buf, 0). */
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sa.sa_sigaction = on_deadline;
     if (sigaction(ASTRID_RT_DEADLINE_SIGNAL, &sa, NULL) != 0) {
         signals_errno = errno;
@@ -235,7 +243,7 @@ int astrid_rt_call(void (*fn)(void *), void *arg, astrid_rt_deadline *dl,
     if (dl)
         t->dl = dl;
     t->mem_cap_pages = mem_cap_pages;
-    int code = sigsetjmp(buf, 1);
+    int code = sigsetjmp(buf, 0);
     if (code == 0) {
         atomic_signal_fence(memory_order_seq_cst);
         t->in_guest = 1;
