@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "wasm_test_util.h"
@@ -330,6 +331,46 @@ static void bad_modules_are_errors(void **state)
     assert_int_equal(err.code, ASTRID_E_PARSE);
 }
 
+static void count_stage(void *user, astrid_wasm_stage stage, const char *what)
+{
+    (void)what;
+    ((int *)user)[stage]++;
+}
+
+static void progress_and_cache_modes(void **state)
+{
+    (void)state;
+    astrid_err err = {0};
+    size_t len = 0;
+    uint8_t *w = wt_wat("(module (func (export \"p\") (result i32) i32.const 5))", 0, &len);
+    assert_non_null(w);
+    int stages[4] = {0}, hit = -1;
+    astrid_wasm_load_opts o = {.progress = count_stage, .progress_user = stages};
+    astrid_wasm_module *m = astrid_wasm_module_load(eng, w, len, &o, &hit, &err);
+    assert_non_null(m);
+    assert_int_equal(hit, 0);
+    assert_int_equal(stages[ASTRID_WASM_STAGE_VALIDATE], 1);
+    assert_int_equal(stages[ASTRID_WASM_STAGE_TRANSLATE], 1);
+    assert_int_equal(stages[ASTRID_WASM_STAGE_COMPILE], 1);
+    assert_int_equal(stages[ASTRID_WASM_STAGE_CACHED], 1);
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/aot/%s.so", wt_dir, astrid_wasm_module_key(m));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(path, sizeof path, "%s/aot", wt_dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    astrid_wasm_module_free(m);
+    memset(stages, 0, sizeof stages);
+    m = astrid_wasm_module_load(eng, w, len, &o, &hit, &err);
+    assert_non_null(m);
+    assert_int_equal(hit, 1);
+    assert_int_equal(stages[ASTRID_WASM_STAGE_COMPILE], 0); /* no compiler run */
+    astrid_wasm_module_free(m);
+    free(w);
+}
+
 static void corrupt_cache_is_rebuilt(void **state)
 {
     (void)state;
@@ -386,6 +427,7 @@ int main(void)
         cmocka_unit_test(deadline_stops_loops_and_host_calls),
         cmocka_unit_test(threads_trap_independently),
         cmocka_unit_test(bad_modules_are_errors),
+        cmocka_unit_test(progress_and_cache_modes),
         cmocka_unit_test(corrupt_cache_is_rebuilt),
         cmocka_unit_test(cleanup_module),
     };
