@@ -3,6 +3,7 @@
 #include "capsule/wasm/engine.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@ struct astrid_wasm_engine {
     const astrid_wasm_host_module *hosts;
     size_t nhosts;
     astrid_watchdog *wd;
+    /* Serialises dlopen + module init: two loads of one cache entry share a
+     * handle, and init writes the module's static function-type table. */
+    pthread_mutex_t module_init_lock;
 };
 
 struct astrid_wasm_module {
@@ -76,6 +80,7 @@ astrid_wasm_engine *astrid_wasm_engine_new(const astrid_wasm_engine_config *cfg,
     e->cc = dupstr(cfg->cc ? cfg->cc : "cc");
     e->wasm2c = dupstr(cfg->wasm2c ? cfg->wasm2c : "wasm2c");
     e->max_module_bytes = cfg->max_module_bytes ? cfg->max_module_bytes : (64u << 20);
+    pthread_mutex_init(&e->module_init_lock, NULL);
     e->hosts = cfg->host_modules;
     e->nhosts = cfg->nhost_modules;
     e->tc.cache_dir = e->cache_dir;
@@ -103,6 +108,7 @@ void astrid_wasm_engine_free(astrid_wasm_engine *e)
     if (!e)
         return;
     astrid_watchdog_free(e->wd);
+    pthread_mutex_destroy(&e->module_init_lock);
     free(e->cache_dir);
     free(e->cc);
     free(e->wasm2c);
@@ -271,7 +277,9 @@ astrid_wasm_module *astrid_wasm_module_load(astrid_wasm_engine *e, const uint8_t
     } else if (opts && opts->progress) {
         opts->progress(opts->progress_user, ASTRID_WASM_STAGE_CACHED, m->key);
     }
+    pthread_mutex_lock(&e->module_init_lock);
     int rc = bind(m, opts && opts->link_name, err);
+    pthread_mutex_unlock(&e->module_init_lock);
     close(fd);
     if (rc < 0)
         goto fail;
