@@ -57,8 +57,8 @@ static const astrid_wasm_host_func spectest_funcs[] = {
     {"print", "", "", 0},          {"print_i32", "i", "", 0},       {"print_i64", "I", "", 0},
     {"print_f32", "f", "", 0},     {"print_f64", "F", "", 0},       {"print_i32_f32", "if", "", 0},
     {"print_f64_f64", "FF", "", 0}, {"global_i32", "i", "", 3},    {"global_i64", "I", "", 3},
-    {"global_f32", "f", "", 3}, {"global_f64", "F", "", 3},    {"memory", "", "", 2},
-    {"table", "", "", 1},
+    {"global_f32", "f", "", 3}, {"global_f64", "F", "", 3},    {"memory", "1 2", "", 2},
+    {"table", "10 20", "", 1},
 };
 static const astrid_wasm_host_module hosts[] = {{"spectest", spectest_funcs, 13, 1}};
 

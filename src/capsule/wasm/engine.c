@@ -123,6 +123,24 @@ static const astrid_wasm_host_module *find_host(const astrid_wasm_engine *e, con
     return NULL;
 }
 
+/* An import's limits are met by a provider's: at least as large, and a
+ * maximum no larger than the import's when it names one. */
+static int limits_ok(const astrid_wasm_limits *imp, const astrid_wasm_limits *have)
+{
+    return have->min >= imp->min && (!imp->has_max || (have->has_max && have->max <= imp->max));
+}
+
+/* A host table/memory states its limits in `params` as "min max". */
+static int host_limits_ok(const astrid_wasm_host_func *hf, const astrid_wasm_limits *imp)
+{
+    unsigned min = 0, max = 0;
+    int n = hf->params ? sscanf(hf->params, "%u %u", &min, &max) : 0;
+    if (n < 1)
+        return 1;
+    astrid_wasm_limits have = {min, max, n == 2};
+    return limits_ok(imp, &have);
+}
+
 /* Every import must be a host function with the declared signature and an
  * exported symbol, or come from a module named in link_modules. */
 static int check_imports(astrid_wasm_module *m, const astrid_wasm_load_opts *o, astrid_err *err)
@@ -160,7 +178,8 @@ static int check_imports(astrid_wasm_module *m, const astrid_wasm_load_opts *o, 
                                       hf->results);
         } else if (!h || !h->allow_other || !hf ||
                    (im->kind == ASTRID_WASM_EXT_GLOBAL &&
-                    (!hf->params || hf->params[0] != im->global_type || im->global_mut))) {
+                    (!hf->params || hf->params[0] != im->global_type || im->global_mut)) ||
+                   (im->kind != ASTRID_WASM_EXT_GLOBAL && !host_limits_ok(hf, &im->limits))) {
             return astrid_err_set(err, ASTRID_E_NOTFOUND,
                                   "wasm: unknown import '%s'.'%s' (the host provides no such "
                                   "memory, table or global)",
@@ -338,6 +357,18 @@ static int trap_error(astrid_wasm_instance *inst, int code, const char *where, a
     return astrid_err_set(err, ec, "wasm trap in %s: %s", where, astrid_rt_trap_name(code));
 }
 
+static const astrid_wasm_limits *space_limits(const astrid_wasm_info *info, int kind,
+                                              uint32_t index)
+{
+    if (index >= ASTRID_WASM_MAX_SPACES)
+        return NULL;
+    if (kind == ASTRID_WASM_EXT_MEMORY && index < info->nmemories)
+        return &info->mem_limits[index];
+    if (kind == ASTRID_WASM_EXT_TABLE && index < info->ntables)
+        return &info->table_limits[index];
+    return NULL;
+}
+
 /* Every import from linked module `mod` must name an export of the
  * provider with the same kind and type. */
 static int link_check(const astrid_wasm_module *m, const char *mod,
@@ -362,6 +393,9 @@ static int link_check(const astrid_wasm_module *m, const char *mod,
             ok = strcmp(a->params, b->params) == 0 && strcmp(a->results, b->results) == 0;
         } else if (ok && im->kind == ASTRID_WASM_EXT_GLOBAL) {
             ok = ex->global_type == im->global_type;
+        } else if (ok) {
+            const astrid_wasm_limits *have = space_limits(&p->info, ex->kind, ex->index);
+            ok = !have || limits_ok(&im->limits, have);
         }
         if (!ok)
             return astrid_err_set(err, ASTRID_E_NOTFOUND,

@@ -46,7 +46,8 @@ typedef struct astrid_wasm_instance astrid_wasm_instance;
 /* One host item: a function (kind 0) with signature letters i=i32 I=i64
  * f=f32 F=f64; or, for kind 1 table / 2 memory / 3 global, an accessor
  * (wasm2c's `wasm_rt_memory_t *Z_modZ_name(void *)` etc.) with, for a
- * global, its type letter in `params`. */
+ * global, its type letter in `params`, for a table or memory its limits
+ * ("min max" or "min") in `params`. */
 typedef struct astrid_wasm_host_func {
     const char *name;
     const char *params;

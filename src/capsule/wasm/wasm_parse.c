@@ -89,17 +89,26 @@ static int valtype(rd *r, char *c)
     }
 }
 
-static int limits(rd *r, uint64_t *initial)
+static int limits(rd *r, uint64_t *initial, astrid_wasm_limits *out)
 {
     uint8_t flags;
-    uint32_t min, max;
+    uint32_t min, max = 0;
     if (u8_(r, &flags) < 0 || leb_u32(r, &min) < 0)
         return -1;
     if ((flags & 1) && leb_u32(r, &max) < 0)
         return -1;
     if (initial)
         *initial = min;
+    if (out)
+        *out = (astrid_wasm_limits){min, max, flags & 1};
     return 0;
+}
+
+static void keep(astrid_wasm_limits *arr, size_t *n, const astrid_wasm_limits *l)
+{
+    if (*n < ASTRID_WASM_MAX_SPACES)
+        arr[*n] = *l;
+    (*n)++;
 }
 
 static int sec_types(rd *r, astrid_wasm_info *info)
@@ -189,14 +198,15 @@ static int sec_imports(rd *r, astrid_wasm_info *info)
             break;
         case ASTRID_WASM_EXT_TABLE: {
             char c = 0;
-            if (valtype(r, &c) < 0 || limits(r, NULL) < 0)
+            if (valtype(r, &c) < 0 || limits(r, NULL, &im->limits) < 0)
                 return -1;
+            keep(info->table_limits, &info->ntables, &im->limits);
             break;
         }
         case ASTRID_WASM_EXT_MEMORY:
-            if (limits(r, NULL) < 0)
+            if (limits(r, NULL, &im->limits) < 0)
                 return -1;
-            info->nmemories++;
+            keep(info->mem_limits, &info->nmemories, &im->limits);
             break;
         case ASTRID_WASM_EXT_GLOBAL: {
             uint8_t mut;
@@ -229,6 +239,21 @@ static int sec_functions(rd *r, astrid_wasm_info *info)
     return 0;
 }
 
+static int sec_tables(rd *r, astrid_wasm_info *info)
+{
+    uint32_t n;
+    if (leb_u32(r, &n) < 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        char c = 0;
+        astrid_wasm_limits l;
+        if (valtype(r, &c) < 0 || limits(r, NULL, &l) < 0)
+            return -1;
+        keep(info->table_limits, &info->ntables, &l);
+    }
+    return 0;
+}
+
 static int sec_memories(rd *r, astrid_wasm_info *info)
 {
     uint32_t n;
@@ -236,13 +261,15 @@ static int sec_memories(rd *r, astrid_wasm_info *info)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t init;
-        if (limits(r, &init) < 0)
+        astrid_wasm_limits l;
+        if (limits(r, &init, &l) < 0)
             return -1;
+        keep(info->mem_limits, &info->nmemories, &l);
         if (!info->has_defined_memory) {
             info->has_defined_memory = 1;
             info->mem_initial_pages = init;
         }
-        info->nmemories++;
+        
     }
     return 0;
 }
@@ -344,6 +371,7 @@ int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, 
         case 1: rc = sec_types(&s, info); break;
         case 2: rc = sec_imports(&s, info); break;
         case 3: rc = sec_functions(&s, info); break;
+        case 4: rc = sec_tables(&s, info); break;
         case 5: rc = sec_memories(&s, info); break;
         case 6: rc = sec_globals(&s, info); break;
         case 7: rc = sec_exports(&s, info); break;

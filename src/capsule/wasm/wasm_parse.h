@@ -30,6 +30,13 @@ typedef struct astrid_wasm_functype {
 enum { ASTRID_WASM_EXT_FUNC = 0, ASTRID_WASM_EXT_TABLE = 1, ASTRID_WASM_EXT_MEMORY = 2,
        ASTRID_WASM_EXT_GLOBAL = 3 };
 
+typedef struct astrid_wasm_limits {
+    uint32_t min, max;
+    int has_max;
+} astrid_wasm_limits;
+
+#define ASTRID_WASM_MAX_SPACES 16 /* memories/tables whose limits are kept */
+
 typedef struct astrid_wasm_import {
     char *module;
     char *name;
@@ -37,6 +44,7 @@ typedef struct astrid_wasm_import {
     uint32_t type_index; /* functions: index into types */
     char global_type;    /* globals: value type letter */
     int global_mut;
+    astrid_wasm_limits limits; /* tables and memories */
 } astrid_wasm_import;
 
 typedef struct astrid_wasm_export {
@@ -62,6 +70,10 @@ typedef struct astrid_wasm_info {
     uint64_t mem_initial_pages; /* first defined memory; 0 when none */
     int has_defined_memory;
     int has_start;        /* a start function runs at instantiation */
+    /* declared limits of the first memories/tables (imported first) */
+    astrid_wasm_limits mem_limits[ASTRID_WASM_MAX_SPACES];
+    astrid_wasm_limits table_limits[ASTRID_WASM_MAX_SPACES];
+    size_t ntables;
 } astrid_wasm_info;
 
 int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, astrid_err *err);
