@@ -27,6 +27,7 @@ typedef enum astrid_errcode {
     ASTRID_E_CRYPTO,    /* signature or key failure */
     ASTRID_E_NOMEM,     /* allocation failed */
     ASTRID_E_UNSUPPORTED, /* a feature not built yet: message names it */
+    ASTRID_E_TIMEOUT,   /* a deadline passed */
     ASTRID_E_INTERNAL,
 } astrid_errcode;
 

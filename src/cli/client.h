@@ -1,0 +1,66 @@
+/* Client side of the daemon socket (run/system.sock), used by the CLI and by
+ * integration tests. Implemented in src/cli/client.c (Kernel issue).
+ *
+ * Wire: every frame is a 4-byte big-endian length and one JSON object. The
+ * first frame is the handshake {"token","protocol_version","client_version",
+ * "principal"}; the server answers {"status":"ok"|"error","protocol_version",
+ * "server_version","reason"?}. Afterwards frames are IpcMessages
+ * {topic, payload, source_id, principal, timestamp?, seq, signature?}.
+ *
+ * Ownership: astrid_client is opaque, freed by astrid_client_close(). JSON
+ * arguments are borrowed; JSON results are new references the caller
+ * json_decref()s.
+ */
+#ifndef ASTRID_CLI_CLIENT_H
+#define ASTRID_CLI_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "astrid/err.h"
+
+typedef struct astrid_client astrid_client;
+
+typedef struct astrid_client_opts {
+    const char *home;      /* resolved $ASTRID_HOME; NULL = astrid_home_resolve() */
+    const char *principal; /* claimed principal; NULL = run/cli-context.toml, else "default" */
+    bool autostart;        /* start an --ephemeral daemon when none runs */
+    int timeout_ms;        /* per-step timeout; 0 = 10000 */
+} astrid_client_opts;
+
+/* Connect (starting an ephemeral daemon when opts->autostart and none runs)
+ * and authenticate. A refused handshake is ASTRID_E_PERM with the server's
+ * reason. */
+int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, astrid_err *err);
+void astrid_client_close(astrid_client *c);
+
+/* Publish one message on `topic` with `payload` (a JSON object). */
+int astrid_client_publish(astrid_client *c, const char *topic, const json_t *payload,
+                          astrid_err *err);
+
+/* Ask the kernel to forward bus messages matching `pattern` (trailing `.*`
+ * allowed) to this connection. Needs the capability the kernel maps it to. */
+int astrid_client_subscribe(astrid_client *c, const char *pattern, astrid_err *err);
+
+/* Next IpcMessage frame (a JSON object with at least "topic" and "payload").
+ * Frames that do not parse as an IpcMessage are skipped, never fatal.
+ * ASTRID_E_TIMEOUT when nothing arrives in `timeout_ms` (<0 = wait forever). */
+int astrid_client_recv(astrid_client *c, int timeout_ms, json_t **msg, astrid_err *err);
+
+/* Request/reply: publishes `payload` on `topic` (adding a fresh UUID v4
+ * "request_id" when the object has none), then returns the payload of the
+ * first message on `reply_topic` whose "request_id" matches (replies without
+ * a request_id also match), skipping every other frame. */
+int astrid_client_request(astrid_client *c, const char *topic, const json_t *payload,
+                          const char *reply_topic, int timeout_ms, json_t **reply,
+                          astrid_err *err);
+
+/* Is a daemon answering on home's socket? */
+bool astrid_client_daemon_running(const char *home);
+
+/* Spawn astrid-daemon (found next to the running executable, else on PATH)
+ * for `home`, persistent or --ephemeral, and wait (up to 10 s, polling every
+ * 50 ms) for run/system.ready. */
+int astrid_client_start_daemon(const char *home, bool ephemeral, astrid_err *err);
+
+#endif

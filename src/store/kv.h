@@ -1,0 +1,62 @@
+/* Namespaced key-value store on LMDB (var/state.db), shared by the kernel's
+ * stores: capsule KV (`{principal}:capsule:{id}`), capability tokens,
+ * identity (`system:identity`).
+ *
+ * Physical key = namespace ‖ 0x00 ‖ key (reference §11.1), so a namespace is a
+ * contiguous range. Namespaces and keys are non-empty and contain no NUL;
+ * namespace + key must fit LMDB's 511-byte key limit. Every set/delete is its
+ * own committed (durable) transaction.
+ *
+ * Thread safety: one astrid_kv per process, shared by all threads (the env is
+ * opened with MDB_NOTLS; LMDB serialises writers itself).
+ * Ownership: astrid_kv_close() frees the handle; values and key lists
+ * returned are malloc'd and owned by the caller (free(), astrid_kv_keys_free()).
+ */
+#ifndef ASTRID_STORE_KV_H
+#define ASTRID_STORE_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "astrid/err.h"
+
+typedef struct astrid_kv astrid_kv;
+
+#define ASTRID_KV_DEFAULT_MAP_SIZE (1ull << 30)
+#define ASTRID_KV_MAX_VALUE (64u * 1024u * 1024u)
+
+/* Open (creating `dir` 0700 when missing) with a maximum size of `map_size`
+ * bytes (0 = ASTRID_KV_DEFAULT_MAP_SIZE). */
+int astrid_kv_open(astrid_kv **out, const char *dir, size_t map_size, astrid_err *err);
+void astrid_kv_close(astrid_kv *kv);
+
+/* *val = malloc'd copy (NUL-terminated for convenience, not counted in
+ * *len) or NULL when the key is absent; both return 0. */
+int astrid_kv_get(astrid_kv *kv, const char *ns, const char *key, char **val, size_t *len,
+                  astrid_err *err);
+int astrid_kv_set(astrid_kv *kv, const char *ns, const char *key, const void *val, size_t len,
+                  astrid_err *err);
+/* `existed` (optional) tells whether a key was removed. */
+int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *existed,
+                     astrid_err *err);
+
+typedef struct astrid_kv_keys {
+    char **keys; /* each malloc'd, in byte order */
+    size_t count;
+} astrid_kv_keys;
+
+/* Keys of `ns` starting with `prefix` ("" = all). */
+int astrid_kv_list(astrid_kv *kv, const char *ns, const char *prefix, astrid_kv_keys *out,
+                   astrid_err *err);
+void astrid_kv_keys_free(astrid_kv_keys *keys);
+
+/* Delete every key of `ns` starting with `prefix` in one transaction. */
+int astrid_kv_clear_prefix(astrid_kv *kv, const char *ns, const char *prefix, uint64_t *removed,
+                           astrid_err *err);
+
+/* Copy every key of `src_ns` into `dst_ns` (overwriting), one transaction. */
+int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_ns,
+                             uint64_t *copied, astrid_err *err);
+
+#endif

@@ -1,0 +1,134 @@
+/* File-per-secret store: layout, modes, validation, scope fall-through. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "astrid/fs.h"
+#include "store/secrets.h"
+
+static char home[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(home, sizeof home, "/tmp/astrid-secrets-XXXXXX");
+    return mkdtemp(home) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void set_get_modes(void **state)
+{
+    (void)state;
+    astrid_err err;
+    assert_int_equal(astrid_secret_set(home, "alice", "openai", "OPENAI_API_KEY", "sk-a", &err),
+                     0);
+    char p[400];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/secrets/alice/openai/OPENAI_API_KEY", home);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(p, sizeof p, "%s/secrets/alice", home);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    char *v;
+    assert_int_equal(astrid_secret_get(home, "alice", "openai", "OPENAI_API_KEY", &v, &err), 0);
+    assert_string_equal(v, "sk-a");
+    free(v);
+    assert_int_equal(astrid_secret_get(home, "bob", "openai", "OPENAI_API_KEY", &v, &err), 0);
+    assert_null(v);
+}
+
+static void resolve_falls_through_to_host(void **state)
+{
+    (void)state;
+    astrid_err err;
+    char *v;
+    assert_int_equal(astrid_secret_set(home, "__host__", "bot", "TOKEN", "shared", &err), 0);
+    assert_int_equal(astrid_secret_resolve(home, "bob", "bot", "TOKEN", &v, &err), 0);
+    assert_string_equal(v, "shared");
+    free(v);
+    assert_int_equal(astrid_secret_set(home, "bob", "bot", "TOKEN", "own", &err), 0);
+    assert_int_equal(astrid_secret_resolve(home, "bob", "bot", "TOKEN", &v, &err), 0);
+    assert_string_equal(v, "own");
+    free(v);
+    bool existed;
+    assert_int_equal(astrid_secret_delete(home, "bob", "bot", "TOKEN", &existed, &err), 0);
+    assert_true(existed);
+    assert_int_equal(astrid_secret_delete(home, "bob", "bot", "TOKEN", &existed, &err), 0);
+    assert_false(existed);
+}
+
+static void rejects_bad_names_and_values(void **state)
+{
+    (void)state;
+    astrid_err err;
+    assert_int_equal(astrid_secret_set(home, "alice", "c", "a:b", "v", &err), -1);
+    assert_int_equal(astrid_secret_set(home, "alice", "c", "../x", "v", &err), -1);
+    assert_int_equal(astrid_secret_set(home, "alice", "c", "", "v", &err), -1);
+    assert_int_equal(astrid_secret_set(home, "alice", "c", "K", "", &err), -1);
+    assert_int_equal(astrid_secret_set(home, "../etc", "c", "K", "v", &err), -1);
+    assert_int_equal(astrid_secret_set(home, "alice", "..", "K", "v", &err), -1);
+    assert_int_equal(astrid_secret_set(home, "alice", "a/b", "K", "v", &err), -1);
+    char p[400];
+    snprintf(p, sizeof p, "%s/secrets", home);
+    struct stat st;
+    assert_int_not_equal(stat(p, &st), 0); /* nothing was created */
+}
+
+static void oversized_file_refused(void **state)
+{
+    (void)state;
+    astrid_err err;
+    assert_int_equal(astrid_secret_set(home, "alice", "c", "K", "v", &err), 0);
+    char p[400];
+    snprintf(p, sizeof p, "%s/secrets/alice/c/K", home);
+    size_t n = ASTRID_SECRET_MAX_BYTES + 1;
+    char *big = malloc(n);
+    memset(big, 'x', n);
+    assert_int_equal(astrid_atomic_write(p, big, n, 0600, &err), 0);
+    free(big);
+    char *v;
+    assert_int_equal(astrid_secret_get(home, "alice", "c", "K", &v, &err), -1);
+    assert_string_equal(err.msg, "secret file exceeds 65536-byte cap");
+}
+
+static void copy_capsule_between_scopes(void **state)
+{
+    (void)state;
+    astrid_err err;
+    assert_int_equal(astrid_secret_set(home, "default", "openai", "A", "1", &err), 0);
+    assert_int_equal(astrid_secret_set(home, "default", "openai", "B", "2", &err), 0);
+    size_t n;
+    assert_int_equal(astrid_secret_copy_capsule(home, "default", "carol", "openai", &n, &err), 0);
+    assert_int_equal(n, 2);
+    char *v;
+    assert_int_equal(astrid_secret_get(home, "carol", "openai", "B", &v, &err), 0);
+    assert_string_equal(v, "2");
+    free(v);
+    assert_int_equal(astrid_secret_copy_capsule(home, "default", "carol", "none", &n, &err), 0);
+    assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(set_get_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(resolve_falls_through_to_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(rejects_bad_names_and_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(oversized_file_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(copy_capsule_between_scopes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
