@@ -133,11 +133,16 @@ static int limits_ok(const astrid_wasm_limits *imp, const astrid_wasm_limits *ha
 /* A host table/memory states its limits in `params` as "min max". */
 static int host_limits_ok(const astrid_wasm_host_func *hf, const astrid_wasm_limits *imp)
 {
-    unsigned min = 0, max = 0;
-    int n = hf->params ? sscanf(hf->params, "%u %u", &min, &max) : 0;
-    if (n < 1)
+    if (!hf->params || !*hf->params)
         return 1;
-    astrid_wasm_limits have = {min, max, n == 2};
+    char *end;
+    unsigned long min = strtoul(hf->params, &end, 10), max = 0;
+    int has_max = 0;
+    if (*end == ' ') {
+        max = strtoul(end + 1, NULL, 10);
+        has_max = 1;
+    }
+    astrid_wasm_limits have = {(uint32_t)min, (uint32_t)max, has_max};
     return limits_ok(imp, &have);
 }
 
