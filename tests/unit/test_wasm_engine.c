@@ -331,6 +331,44 @@ static void bad_modules_are_errors(void **state)
     assert_int_equal(err.code, ASTRID_E_PARSE);
 }
 
+static void instances_do_not_share_state(void **state)
+{
+    (void)state;
+    astrid_err err = {0};
+    astrid_wasm_module *m = wt_load(eng,
+                                    "(module (memory 1) (global $g (export \"g\") (mut i32) "
+                                    "(i32.const 1))"
+                                    "  (func (export \"poke\") (param i32)"
+                                    "    (global.set $g (local.get 0)) (i32.store (i32.const 8) "
+                                    "(local.get 0)))"
+                                    "  (func (export \"peek\") (result i32) (i32.load (i32.const "
+                                    "8))))",
+                                    &err);
+    assert_non_null(m);
+    astrid_wasm_instance *a = astrid_wasm_instantiate(m, NULL, NULL, &err);
+    astrid_wasm_instance *b = astrid_wasm_instantiate(m, NULL, NULL, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint64_t v[1] = {99}, r[1] = {0};
+    char t;
+    assert_int_equal(astrid_wasm_call(a, "poke", v, 1, NULL, 0, 0, NULL, &err), 0);
+    assert_int_equal(astrid_wasm_call(b, "peek", NULL, 0, r, 1, 0, NULL, &err), 0);
+    assert_int_equal(r[0], 0);
+    assert_int_equal(astrid_wasm_global_get(b, "g", &r[0], &t), 0);
+    assert_int_equal(r[0], 1);
+    assert_int_equal(astrid_wasm_call(a, "peek", NULL, 0, r, 1, 0, NULL, &err), 0);
+    assert_int_equal(r[0], 99);
+    astrid_wasm_instance_free(a);
+    /* a fresh instance after one was used starts clean too */
+    a = astrid_wasm_instantiate(m, NULL, NULL, &err);
+    assert_non_null(a);
+    assert_int_equal(astrid_wasm_call(a, "peek", NULL, 0, r, 1, 0, NULL, &err), 0);
+    assert_int_equal(r[0], 0);
+    astrid_wasm_instance_free(a);
+    astrid_wasm_instance_free(b);
+    astrid_wasm_module_free(m);
+}
+
 static void count_stage(void *user, astrid_wasm_stage stage, const char *what)
 {
     (void)what;
@@ -427,6 +465,7 @@ int main(void)
         cmocka_unit_test(deadline_stops_loops_and_host_calls),
         cmocka_unit_test(threads_trap_independently),
         cmocka_unit_test(bad_modules_are_errors),
+        cmocka_unit_test(instances_do_not_share_state),
         cmocka_unit_test(progress_and_cache_modes),
         cmocka_unit_test(corrupt_cache_is_rebuilt),
         cmocka_unit_test(cleanup_module),
