@@ -112,8 +112,84 @@ static void wasi_guest_runs_confined(void **state)
     wt_rm_dir();
 }
 
+/* Raw WASI calls, bypassing wasi-libc's own path handling: the host alone
+ * must confine paths, and calls it does not implement return ENOSYS. */
+static const char *RAW =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_open\" (func $open (param i32 i32 i32 i32 i32 "
+    "i64 i64 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_pread\" (func $pread (param i32 i32 i32 i64 i32) "
+    "(result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_unlink_file\" (func $unlink (param i32 i32 "
+    "i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 100) \"../outside.txt\")\n"
+    "  (data (i32.const 200) \"link/outside.txt\")\n"
+    "  (data (i32.const 300) \"/etc/passwd\")\n"
+    "  (data (i32.const 400) \"inside.txt\")\n"
+    "  (func (export \"open\") (param i32 i32) (result i32)\n"
+    "    (call $open (i32.const 3) (i32.const 1) (local.get 0) (local.get 1) (i32.const 0)\n"
+    "      (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8)))\n"
+    "  (func (export \"unlink\") (param i32 i32) (result i32)\n"
+    "    (call $unlink (i32.const 3) (local.get 0) (local.get 1)))\n"
+    "  (func (export \"pread\") (result i32)\n"
+    "    (call $pread (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0) (i32.const 0))))\n";
+
+static void raw_calls_are_confined(void **state)
+{
+    (void)state;
+    assert_int_equal(wt_setup_dir(), 0);
+    char data[400], outside[400], inside[400], link[400];
+    snprintf(data, sizeof data, "%s/data", wt_dir);
+    snprintf(outside, sizeof outside, "%s/outside.txt", wt_dir);
+    snprintf(inside, sizeof inside, "%s/data/inside.txt", wt_dir);
+    snprintf(link, sizeof link, "%s/data/link", wt_dir);
+    assert_int_equal(mkdir(data, 0700), 0);
+    assert_int_equal(astrid_atomic_write(outside, "secret", 6, 0600, NULL), 0);
+    assert_int_equal(astrid_atomic_write(inside, "fine", 4, 0600, NULL), 0);
+    assert_int_equal(symlink(wt_dir, link), 0);
+    astrid_wasm_engine *e = wt_engine(&astrid_wasi_host_module, 1);
+    assert_non_null(e);
+    astrid_err err = {0};
+    astrid_wasm_module *m = wt_load(e, RAW, &err);
+    assert_non_null(m);
+    astrid_wasi_preopen pre[] = {{"/data", data}};
+    astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, NULL, NULL};
+    astrid_wasi *w = astrid_wasi_new(&wc, &err);
+    assert_non_null(w);
+    astrid_wasm_instance_config ic = {.wasi = w};
+    astrid_wasm_instance *i = astrid_wasm_instantiate(m, &ic, NULL, &err);
+    assert_non_null(i);
+    uint64_t a[2], r[1];
+    static const struct { uint32_t ptr, len; int ok; } cases[] = {
+        {100, 14, 0}, {200, 16, 0}, {300, 11, 0}, {400, 10, 1}};
+    for (size_t k = 0; k < 4; k++) {
+        a[0] = cases[k].ptr;
+        a[1] = cases[k].len;
+        assert_int_equal(astrid_wasm_call(i, "open", a, 2, r, 1, 1000, NULL, &err), 0);
+        if (cases[k].ok)
+            assert_int_equal(r[0], 0);
+        else
+            assert_int_not_equal(r[0], 0);
+    }
+    a[0] = 100;
+    a[1] = 14;
+    assert_int_equal(astrid_wasm_call(i, "unlink", a, 2, r, 1, 1000, NULL, &err), 0);
+    assert_int_not_equal(r[0], 0);
+    struct stat st;
+    assert_int_equal(stat(outside, &st), 0); /* still there */
+    assert_int_equal(astrid_wasm_call(i, "pread", NULL, 0, r, 1, 1000, NULL, &err), 0);
+    assert_int_equal(r[0], 52); /* ENOSYS */
+    astrid_wasm_instance_free(i);
+    astrid_wasi_free(w);
+    astrid_wasm_module_free(m);
+    astrid_wasm_engine_free(e);
+    wt_rm_dir();
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(wasi_guest_runs_confined)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(wasi_guest_runs_confined),
+                                       cmocka_unit_test(raw_calls_are_confined)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
