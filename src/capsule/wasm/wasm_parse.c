@@ -356,11 +356,21 @@ int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, 
         return astrid_err_set(err, ASTRID_E_PARSE, "wasm: not a WebAssembly 1.0 module "
                                                    "(bad magic or version)");
     r.p += 8;
+    uint32_t seen = 0;
     while (r.p < r.end) {
         uint8_t id;
         uint32_t size;
         if (u8_(&r, &id) < 0 || leb_u32(&r, &size) < 0)
             goto fail;
+        /* every non-custom section at most once (a second one would also
+         * replace arrays already filled) */
+        if (id != 0 && id < 32) {
+            if (seen & (1u << id)) {
+                bad(&r, "module (duplicate section)");
+                goto fail;
+            }
+            seen |= 1u << id;
+        }
         if ((size_t)(r.end - r.p) < size) {
             bad(&r, "section size");
             goto fail;
