@@ -53,6 +53,12 @@ void astrid_blake3(const void *input, size_t len, uint8_t out[ASTRID_BLAKE3_OUT_
 /* One-shot hash as 64 lowercase hex chars + NUL. */
 void astrid_blake3_hex(const void *input, size_t len, char out[2 * ASTRID_BLAKE3_OUT_LEN + 1]);
 
+/* Tests and benchmarks: nonzero makes every hasher in the process use the
+ * portable C path instead of SSE4.1/AVX2; results are identical either way. */
+void astrid_blake3_force_portable(int on);
+/* "avx2", "sse4.1" or "portable": the path update() uses right now. */
+const char *astrid_blake3_backend_name(void);
+
 #ifdef __cplusplus
 }
 #endif
