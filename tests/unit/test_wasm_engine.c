@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "astrid/blake3.h"
 #include "wasm_test_util.h"
 
 /* Host functions the test guests import (exported from this binary). */
@@ -396,6 +397,17 @@ static void progress_and_cache_modes(void **state)
     snprintf(path, sizeof path, "%s/aot/%s.so", wt_dir, astrid_wasm_module_key(m));
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
+    /* the sidecar records the key and the BLAKE3 of the shared object */
+    char *so = NULL, *meta = NULL, want[200], hex[65];
+    size_t solen = 0, metalen = 0;
+    assert_int_equal(astrid_read_file(path, 1u << 30, &so, &solen, &err), 0);
+    astrid_blake3_hex(so, solen, hex);
+    snprintf(path, sizeof path, "%s/aot/%s.meta", wt_dir, astrid_wasm_module_key(m));
+    assert_int_equal(astrid_read_file(path, 4096, &meta, &metalen, &err), 0);
+    snprintf(want, sizeof want, "astrid-aot 1\nkey %s\nso %s\n", astrid_wasm_module_key(m), hex);
+    assert_string_equal(meta, want);
+    free(so);
+    free(meta);
     snprintf(path, sizeof path, "%s/aot", wt_dir);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "astrid/crypto.h"
+#include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "capsule/wasm/glue.h"
 
@@ -34,11 +33,7 @@ static const char *const cc_flags[] = {
 
 void astrid_aot_hash_hex(const void *data, size_t len, char out[ASTRID_AOT_KEY_HEX])
 {
-    /* TODO(blake3): switch to astrid_blake3 once branch blake3 is merged;
-     * until then BLAKE2b-256 from libsodium keys the cache. */
-    uint8_t h[32];
-    crypto_generichash(h, sizeof h, data, len, NULL, 0);
-    astrid_hex_encode(out, h, sizeof h);
+    astrid_blake3_hex(data, len, out);
 }
 
 static uint64_t now_ms(void)

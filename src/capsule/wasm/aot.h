@@ -34,7 +34,7 @@ typedef struct astrid_aot_toolchain {
 /* Probe the tools' versions into tc->identity. */
 int astrid_aot_probe(astrid_aot_toolchain *tc, astrid_err *err);
 
-/* Hash used for cache keys and .so integrity (hex, 64 chars + NUL). */
+/* BLAKE3 for cache keys and .so integrity (hex, 64 chars + NUL). */
 void astrid_aot_hash_hex(const void *data, size_t len, char out[ASTRID_AOT_KEY_HEX]);
 
 /* Cache key of (wasm, link name, toolchain identity, engine ABI). */
