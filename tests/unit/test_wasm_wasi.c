@@ -1,0 +1,195 @@
+/* WASI preview 1 with a real wasi-libc guest (tests/guests/wasi_probe.c,
+ * built with clang --target=wasm32-wasi at test time). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+
+#include "capsule/wasm/wasi.h"
+#include "wasm_test_util.h"
+
+typedef struct sink {
+    char out[4096];
+    size_t nout;
+    char err[256];
+    size_t nerr;
+} sink;
+
+static void log_to(void *user, int fd, const char *data, size_t len)
+{
+    sink *s = user;
+    char *dst = fd == 1 ? s->out : s->err;
+    size_t *n = fd == 1 ? &s->nout : &s->nerr;
+    size_t cap = fd == 1 ? sizeof s->out : sizeof s->err;
+    if (*n + len >= cap)
+        len = cap - *n - 1;
+    memcpy(dst + *n, data, len);
+    *n += len;
+    dst[*n] = 0;
+}
+
+static uint8_t *build_guest(size_t *len)
+{
+    char cmd[2048], out[512];
+    const char *src = getenv("ASTRID_SRC");
+    snprintf(out, sizeof out, "%s/probe.wasm", wt_dir);
+    snprintf(cmd, sizeof cmd,
+             "clang --target=wasm32-wasi -fuse-ld=lld -O1 -o '%s' '%s/tests/guests/wasi_probe.c' "
+             ">/dev/null 2>&1",
+             out, src ? src : ".");
+    if (system(cmd) != 0)
+        return NULL;
+    char *buf;
+    if (astrid_read_file(out, 64u << 20, &buf, len, NULL) < 0)
+        return NULL;
+    return (uint8_t *)buf;
+}
+
+static void wasi_guest_runs_confined(void **state)
+{
+    (void)state;
+    assert_int_equal(wt_setup_dir(), 0);
+    size_t len = 0;
+    uint8_t *wasm = build_guest(&len);
+    if (!wasm) {
+        wt_rm_dir();
+        skip(); /* no wasm32-wasi toolchain (wasi-libc, lld, libclang-rt wasm32) */
+    }
+    char data[400], outside[400], link[400];
+    snprintf(data, sizeof data, "%s/data", wt_dir);
+    snprintf(outside, sizeof outside, "%s/outside.txt", wt_dir);
+    snprintf(link, sizeof link, "%s/data/link", wt_dir);
+    assert_int_equal(mkdir(data, 0700), 0);
+    assert_int_equal(astrid_atomic_write(outside, "secret", 6, 0600, NULL), 0);
+    assert_int_equal(symlink(wt_dir, link), 0);
+
+    astrid_wasm_engine *e = wt_engine(&astrid_wasi_host_module, 1);
+    assert_non_null(e);
+    astrid_err err = {0};
+    astrid_wasm_module *m = astrid_wasm_module_load(e, wasm, len, NULL, NULL, &err);
+    if (!m)
+        fprintf(stderr, "load: %s\n", err.msg);
+    assert_non_null(m);
+    sink s = {0};
+    const char *argv[] = {"probe", "hello"};
+    const char *env[] = {"GREETING=hi"};
+    astrid_wasi_preopen pre[] = {{"/data", data}};
+    astrid_wasi_config wc = {argv, 2, env, 1, pre, 1, log_to, &s};
+    astrid_wasi *w = astrid_wasi_new(&wc, &err);
+    assert_non_null(w);
+    astrid_wasm_instance_config ic = {.wasi = w};
+    astrid_wasm_instance *i = astrid_wasm_instantiate(m, &ic, NULL, &err);
+    assert_non_null(i);
+    astrid_wasm_outcome out;
+    int rc = astrid_wasm_call(i, "_start", NULL, 0, NULL, 0, 10000, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "call: %s\nstdout: %s\n", err.msg, s.out);
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.trap, ASTRID_WASM_EXITED);
+    assert_int_equal(out.exit_code, 7);
+    static const char *want[] = {
+        "argc=2 argv1=hello\n", "env=hi secret=absent\n", "clock=ok\n", "random=ok\n",
+        "create=ok\n", "readback=written by guest\n", "mkdir=ok\n", "rename=ok\n",
+        "stat=ok size=16\n", "readdir=1\n", "escape_dotdot=denied\n",
+        "escape_symlink=denied\n", "unlink=ok\n",
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        if (!strstr(s.out, want[k]))
+            fprintf(stderr, "missing %s in:\n%s", want[k], s.out);
+        assert_non_null(strstr(s.out, want[k]));
+    }
+    assert_string_equal(s.err, "to stderr\n");
+    struct stat st;
+    char moved[500];
+    snprintf(moved, sizeof moved, "%s/sub", data);
+    assert_int_equal(stat(moved, &st), 0); /* the directory really is on the host */
+    astrid_wasm_instance_free(i);
+    astrid_wasi_free(w);
+    astrid_wasm_module_free(m);
+    astrid_wasm_engine_free(e);
+    free(wasm);
+    wt_rm_dir();
+}
+
+/* Raw WASI calls, bypassing wasi-libc's own path handling: the host alone
+ * must confine paths, and calls it does not implement return ENOSYS. */
+static const char *RAW =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_open\" (func $open (param i32 i32 i32 i32 i32 "
+    "i64 i64 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_pread\" (func $pread (param i32 i32 i32 i64 i32) "
+    "(result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_unlink_file\" (func $unlink (param i32 i32 "
+    "i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 100) \"../outside.txt\")\n"
+    "  (data (i32.const 200) \"link/outside.txt\")\n"
+    "  (data (i32.const 300) \"/etc/passwd\")\n"
+    "  (data (i32.const 400) \"inside.txt\")\n"
+    "  (func (export \"open\") (param i32 i32) (result i32)\n"
+    "    (call $open (i32.const 3) (i32.const 1) (local.get 0) (local.get 1) (i32.const 0)\n"
+    "      (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8)))\n"
+    "  (func (export \"unlink\") (param i32 i32) (result i32)\n"
+    "    (call $unlink (i32.const 3) (local.get 0) (local.get 1)))\n"
+    "  (func (export \"pread\") (result i32)\n"
+    "    (call $pread (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0) (i32.const 0))))\n";
+
+static void raw_calls_are_confined(void **state)
+{
+    (void)state;
+    assert_int_equal(wt_setup_dir(), 0);
+    char data[400], outside[400], inside[400], link[400];
+    snprintf(data, sizeof data, "%s/data", wt_dir);
+    snprintf(outside, sizeof outside, "%s/outside.txt", wt_dir);
+    snprintf(inside, sizeof inside, "%s/data/inside.txt", wt_dir);
+    snprintf(link, sizeof link, "%s/data/link", wt_dir);
+    assert_int_equal(mkdir(data, 0700), 0);
+    assert_int_equal(astrid_atomic_write(outside, "secret", 6, 0600, NULL), 0);
+    assert_int_equal(astrid_atomic_write(inside, "fine", 4, 0600, NULL), 0);
+    assert_int_equal(symlink(wt_dir, link), 0);
+    astrid_wasm_engine *e = wt_engine(&astrid_wasi_host_module, 1);
+    assert_non_null(e);
+    astrid_err err = {0};
+    astrid_wasm_module *m = wt_load(e, RAW, &err);
+    assert_non_null(m);
+    astrid_wasi_preopen pre[] = {{"/data", data}};
+    astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, NULL, NULL};
+    astrid_wasi *w = astrid_wasi_new(&wc, &err);
+    assert_non_null(w);
+    astrid_wasm_instance_config ic = {.wasi = w};
+    astrid_wasm_instance *i = astrid_wasm_instantiate(m, &ic, NULL, &err);
+    assert_non_null(i);
+    uint64_t a[2], r[1];
+    static const struct { uint32_t ptr, len; int ok; } cases[] = {
+        {100, 14, 0}, {200, 16, 0}, {300, 11, 0}, {400, 10, 1}};
+    for (size_t k = 0; k < 4; k++) {
+        a[0] = cases[k].ptr;
+        a[1] = cases[k].len;
+        assert_int_equal(astrid_wasm_call(i, "open", a, 2, r, 1, 1000, NULL, &err), 0);
+        if (cases[k].ok)
+            assert_int_equal(r[0], 0);
+        else
+            assert_int_not_equal(r[0], 0);
+    }
+    a[0] = 100;
+    a[1] = 14;
+    assert_int_equal(astrid_wasm_call(i, "unlink", a, 2, r, 1, 1000, NULL, &err), 0);
+    assert_int_not_equal(r[0], 0);
+    struct stat st;
+    assert_int_equal(stat(outside, &st), 0); /* still there */
+    assert_int_equal(astrid_wasm_call(i, "pread", NULL, 0, r, 1, 1000, NULL, &err), 0);
+    assert_int_equal(r[0], 52); /* ENOSYS */
+    astrid_wasm_instance_free(i);
+    astrid_wasi_free(w);
+    astrid_wasm_module_free(m);
+    astrid_wasm_engine_free(e);
+    wt_rm_dir();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(wasi_guest_runs_confined),
+                                       cmocka_unit_test(raw_calls_are_confined)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
