@@ -60,9 +60,8 @@ size_t astrid_strlist_remove(astrid_strlist *l, const char *s);
 /* Every §7.2 rule (version <= 1, names, grammar, quotas). */
 int astrid_profile_validate(const astrid_profile *p, astrid_err *err);
 
-/* `{home}/etc/profiles/{principal}.toml` (principal validated). */
-int astrid_profile_path(const char *home, const char *principal, char *out, size_t outsz,
-                        astrid_err *err);
+/* The path `{home}/etc/profiles/{principal}.toml` comes from
+ * astrid_profile_path() in astrid/home.h. */
 /* Missing file -> defaults. Malformed TOML, unknown key (named with file,
  * line and column), wrong type or failed validation -> NULL. */
 astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err);

@@ -7,6 +7,7 @@
 
 #include "astrid/caps.h"
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "astrid/principal.h"
 #include "astrid/profile.h"
 #include "lib/policy/tomlutil.h"
@@ -133,15 +134,13 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err)
     return 0;
 }
 
-int astrid_profile_path(const char *home, const char *principal, char *out, size_t outsz,
+/* Upstream's principal messages first, then the shared path helper. */
+static int profile_path(const char *home, const char *principal, char *out, size_t outsz,
                         astrid_err *err)
 {
     if (astrid_principal_validate(principal, err) != 0)
         return -1;
-    int w = snprintf(out, outsz, "%s/etc/profiles/%s.toml", home, principal);
-    if (w < 0 || (size_t)w >= outsz)
-        return astrid_err_set(err, ASTRID_E_LIMIT, "profile path too long");
-    return 0;
+    return astrid_profile_path(out, outsz, home, principal, err);
 }
 
 /* ---- load ---- */
@@ -298,7 +297,7 @@ astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err)
 astrid_profile *astrid_profile_load(const char *home, const char *principal, astrid_err *err)
 {
     char path[4096];
-    if (astrid_profile_path(home, principal, path, sizeof path, err) != 0)
+    if (profile_path(home, principal, path, sizeof path, err) != 0)
         return NULL;
     return astrid_profile_load_path(path, err);
 }
@@ -372,7 +371,7 @@ int astrid_profile_save(const char *home, const char *principal, const astrid_pr
                         astrid_err *err)
 {
     char path[4096], dir[4096];
-    if (astrid_profile_path(home, principal, path, sizeof path, err) != 0)
+    if (profile_path(home, principal, path, sizeof path, err) != 0)
         return -1;
     snprintf(dir, sizeof dir, "%s/etc/profiles", home);
     if (astrid_mkdir_p(dir, 0700, 0, err) != 0)
@@ -386,7 +385,7 @@ int astrid_profile_migrate_legacy(const char *home, const char *principal, bool 
     char legacy[4096], path[4096];
     if (migrated)
         *migrated = false;
-    if (astrid_profile_path(home, principal, path, sizeof path, err) != 0)
+    if (profile_path(home, principal, path, sizeof path, err) != 0)
         return -1;
     snprintf(legacy, sizeof legacy, "%s/home/%s/.config/profile.toml", home, principal);
     if (access(legacy, F_OK) != 0)
