@@ -1,71 +1,23 @@
-/* Layer 5 enforcement preamble: profile -> enabled -> capability.
- *
- * INTERIM evaluator until the policy core (GroupConfig, CapabilityCheck) is
- * merged: it reads etc/profiles/{p}.toml directly and applies revoke > grant
- * > group with the built-in groups only; custom groups in etc/groups.toml
- * grant nothing yet (fail closed). */
+/* Layer 5 enforcement preamble: profile -> enabled -> CapabilityCheck.
+ * The profile must exist on disk (no phantom principals); the group config
+ * is a counted snapshot, so a concurrent hot swap never changes a check in
+ * flight. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "astrid/capcheck.h"
 #include "astrid/home.h"
-#include "astrid/toml.h"
+#include "astrid/principal.h"
 #include "kernel/kernel.h"
 
-/* §7.5: bare '*' matches all; a trailing '*' one or more segments; an inner
- * '*' exactly one. */
-static bool cap_matches(const char *pat, const char *cap)
+static const astrid_profile *existing_profile(astrid_kernel *k, const char *principal,
+                                              char *reason, size_t n)
 {
-    if (strcmp(pat, "*") == 0)
-        return true;
-    for (;;) {
-        const char *pe = strchr(pat, ':');
-        const char *ce = strchr(cap, ':');
-        size_t pl = pe ? (size_t)(pe - pat) : strlen(pat);
-        size_t cl = ce ? (size_t)(ce - cap) : strlen(cap);
-        bool star = pl == 1 && pat[0] == '*';
-        if (star && !pe)
-            return true; /* trailing: this and any further segments */
-        if (!star && (pl != cl || memcmp(pat, cap, pl) != 0))
-            return false;
-        if (!pe || !ce)
-            return !pe && !ce;
-        pat = pe + 1;
-        cap = ce + 1;
-    }
-}
-
-static const char *const ADMIN_CAPS[] = {"*", NULL};
-static const char *const AGENT_CAPS[] = {"self:*", "self:quota:get", "self:agent:list", NULL};
-static const char *const RESTRICTED_CAPS[] = {"self:capsule:list", NULL};
-
-static const char *const *builtin(const char *name)
-{
-    if (strcmp(name, "admin") == 0)
-        return ADMIN_CAPS;
-    if (strcmp(name, "agent") == 0)
-        return AGENT_CAPS;
-    if (strcmp(name, "restricted") == 0)
-        return RESTRICTED_CAPS;
-    return NULL;
-}
-
-static bool any_match(const astrid_toml *arr, const char *cap)
-{
-    for (size_t i = 0; i < astrid_toml_len(arr); i++) {
-        const char *p = astrid_toml_str(astrid_toml_at(arr, i), NULL);
-        if (p && cap_matches(p, cap))
-            return true;
-    }
-    return false;
-}
-
-static astrid_toml *load_profile(astrid_kernel *k, const char *principal, char *reason,
-                                 size_t n)
-{
-    char path[PATH_MAX];
     astrid_err err;
-    if (astrid_profile_path(path, sizeof path, k->home, principal, &err) != 0) {
+    char path[PATH_MAX];
+    if (astrid_principal_validate(principal, &err) != 0 ||
+        astrid_profile_path(path, sizeof path, k->home, principal, &err) != 0) {
         snprintf(reason, n, "%s", err.msg);
         return NULL;
     }
@@ -74,22 +26,21 @@ static astrid_toml *load_profile(astrid_kernel *k, const char *principal, char *
                  path);
         return NULL;
     }
-    astrid_toml *t = astrid_toml_parse_file(path, &err, NULL);
-    if (!t)
+    const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, &err);
+    if (!p)
         snprintf(reason, n, "profile of %s cannot be loaded: %s", principal, err.msg);
-    return t;
+    return p;
 }
 
 int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *reason, size_t n)
 {
-    astrid_toml *t = load_profile(k, principal, reason, n);
-    if (!t)
+    const astrid_profile *p = existing_profile(k, principal, reason, n);
+    if (!p)
         return -1;
-    const astrid_toml *en = astrid_toml_get(t, "enabled");
-    bool enabled = !en || astrid_toml_bool(en);
-    astrid_toml_free(t);
+    bool enabled = p->enabled;
+    astrid_profile_release(p);
     if (!enabled) {
-        snprintf(reason, n, "principal '%s' is disabled", principal);
+        snprintf(reason, n, "permission denied for principal %s: agent is disabled", principal);
         return -1;
     }
     return 0;
@@ -98,39 +49,19 @@ int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *r
 int astrid_authorize(astrid_kernel *k, const char *principal, const char *cap, char *reason,
                      size_t n)
 {
-    astrid_toml *t = load_profile(k, principal, reason, n);
-    if (!t)
+    const astrid_profile *p = existing_profile(k, principal, reason, n);
+    if (!p)
         return -1;
-    int rc = -1;
-    const astrid_toml *en = astrid_toml_get(t, "enabled");
-    if (en && !astrid_toml_bool(en)) {
-        snprintf(reason, n, "principal '%s' is disabled", principal);
-        goto out;
-    }
-    const astrid_toml *revokes = astrid_toml_get(t, "revokes");
-    for (size_t i = 0; i < astrid_toml_len(revokes); i++) {
-        const char *p = astrid_toml_str(astrid_toml_at(revokes, i), NULL);
-        if (p && cap_matches(p, cap)) {
-            snprintf(reason, n, "capability '%s' is revoked for principal '%s' (pattern '%s')",
-                     cap, principal, p);
-            goto out;
-        }
-    }
-    if (any_match(astrid_toml_get(t, "grants"), cap)) {
-        rc = 0;
-        goto out;
-    }
-    const astrid_toml *groups = astrid_toml_get(t, "groups");
-    for (size_t i = 0; i < astrid_toml_len(groups) && rc != 0; i++) {
-        const char *g = astrid_toml_str(astrid_toml_at(groups, i), NULL);
-        const char *const *caps = g ? builtin(g) : NULL;
-        for (; caps && *caps; caps++)
-            if (cap_matches(*caps, cap))
-                rc = 0;
-    }
+    astrid_group_config *g = astrid_group_swap_acquire(k->groups);
+    astrid_cap_explain ex;
+    astrid_err err;
+    int rc = astrid_capcheck_require(principal, p, g, cap, &ex, &err);
+    if (ex.unknown_groups > 0)
+        astrid_klog(k, "WARN", "principal %s names unknown group '%s' (%u unknown); skipped",
+                    principal, ex.first_unknown_group, ex.unknown_groups);
+    astrid_groups_unref(g);
+    astrid_profile_release(p);
     if (rc != 0)
-        snprintf(reason, n, "principal '%s' lacks capability '%s'", principal, cap);
-out:
-    astrid_toml_free(t);
+        snprintf(reason, n, "%s", err.msg);
     return rc;
 }

@@ -15,7 +15,8 @@
 
 #include "astrid/fs.h"
 #include "astrid/home.h"
-#include "astrid/toml.h"
+#include "astrid/principal.h"
+#include "astrid/profile.h"
 #include "kernel/kernel.h"
 
 uint64_t astrid_now_ms(void)
@@ -121,14 +122,7 @@ static int write_pubkey(astrid_kernel *k, astrid_err *err)
     return astrid_atomic_write(p, hex, strlen(hex), 0600, err);
 }
 
-static bool array_empty(const astrid_toml *t, const char *key)
-{
-    const astrid_toml *v = astrid_toml_get(t, key);
-    return !v || astrid_toml_len(v) == 0;
-}
-
-/* Move a legacy home/{p}/.config/profile.toml to etc/profiles/{p}.toml; when
- * the new file already exists the legacy one is removed (it is stale). */
+/* Move every legacy home/{p}/.config/profile.toml to etc/profiles/. */
 static int migrate_legacy_profiles(astrid_kernel *k, astrid_err *err)
 {
     char dir[PATH_MAX];
@@ -139,23 +133,12 @@ static int migrate_legacy_profiles(astrid_kernel *k, astrid_err *err)
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) != NULL && rc == 0) {
-        char legacy[PATH_MAX], target[PATH_MAX];
-        if (e->d_name[0] == '.' ||
-            astrid_profile_path(target, sizeof target, k->home, e->d_name, NULL) != 0)
+        bool moved = false;
+        if (e->d_name[0] == '.' || astrid_principal_validate(e->d_name, NULL) != 0)
             continue;
-        snprintf(legacy, sizeof legacy, "%s/%s/.config/profile.toml", dir, e->d_name);
-        if (access(legacy, F_OK) != 0)
-            continue;
-        if (access(target, F_OK) == 0) {
-            unlink(legacy);
-            astrid_klog(k, "INFO", "removed legacy profile %s (etc/profiles has %s.toml)",
-                        legacy, e->d_name);
-        } else if (rename(legacy, target) != 0) {
-            rc = astrid_err_sys(err, "migrate %s to %s", legacy, target);
-        } else {
-            chmod(target, 0600);
-            astrid_klog(k, "INFO", "migrated legacy profile %s to %s", legacy, target);
-        }
+        rc = astrid_profile_migrate_legacy(k->home, e->d_name, &moved, err);
+        if (rc == 0 && moved)
+            astrid_klog(k, "INFO", "migrated legacy profile of %s to etc/profiles/", e->d_name);
     }
     closedir(d);
     return rc;
@@ -165,45 +148,34 @@ static int migrate_legacy_profiles(astrid_kernel *k, astrid_err *err)
  * or names no group, grant or revoke (seed #670). */
 static int seed_default_profile(astrid_kernel *k, astrid_err *err)
 {
-    char p[PATH_MAX];
-    astrid_profile_path(p, sizeof p, k->home, "default", NULL);
-    astrid_toml *t = NULL;
-    if (access(p, F_OK) == 0) {
-        t = astrid_toml_parse_file(p, err, NULL);
-        if (!t)
-            return -1;
-        if (!(array_empty(t, "groups") && array_empty(t, "grants") && array_empty(t, "revokes"))) {
-            astrid_toml_free(t);
-            return 0;
-        }
-    } else {
-        t = astrid_toml_new_table();
-    }
-    astrid_toml *groups = astrid_toml_new_array();
-    astrid_toml_push(groups, astrid_toml_new_string("admin", 5));
-    astrid_toml_set(t, "groups", groups);
-    char *text = astrid_toml_emit(t, err);
-    astrid_toml_free(t);
-    if (!text)
+    astrid_profile *p = astrid_profile_load(k->home, ASTRID_DEFAULT_PRINCIPAL, err);
+    if (!p)
         return -1;
-    int rc = astrid_atomic_write(p, text, strlen(text), 0600, err);
-    free(text);
-    if (rc == 0)
-        astrid_klog(k, "INFO", "seeded %s with groups = [\"admin\"]", p);
+    int rc = 0;
+    if (p->groups.n == 0 && p->grants.n == 0 && p->revokes.n == 0) {
+        rc = astrid_strlist_push(&p->groups, "admin", err);
+        if (rc == 0)
+            rc = astrid_profile_save(k->home, ASTRID_DEFAULT_PRINCIPAL, p, err);
+        if (rc == 0)
+            astrid_klog(k, "INFO", "seeded etc/profiles/default.toml with groups = [\"admin\"]");
+    }
+    astrid_profile_release(p);
     return rc;
 }
 
-static int check_groups_file(astrid_kernel *k, astrid_err *err)
+static int load_policy(astrid_kernel *k, astrid_err *err)
 {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/etc/groups.toml", k->home);
-    if (access(p, F_OK) != 0)
-        return 0;
-    astrid_toml *t = astrid_toml_parse_file(p, err, NULL);
-    if (!t)
+    astrid_group_error why;
+    astrid_group_config *g = astrid_groups_load(p, &why, err);
+    if (!g)
         return -1;
-    astrid_toml_free(t);
-    return 0;
+    k->groups = astrid_group_swap_new(g, err);
+    if (!k->groups)
+        return -1;
+    k->profiles = astrid_profile_cache_new(k->home, err);
+    return k->profiles ? 0 : -1;
 }
 
 static int write_token(astrid_kernel *k, astrid_err *err)
@@ -266,7 +238,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         astrid_klog(k, "INFO", "generated runtime key %s", keyp);
     char prof[PATH_MAX];
     snprintf(prof, sizeof prof, "%s/etc/profiles", k->home);
-    if (astrid_mkdir_p(prof, 0700, 1, err) != 0 || check_groups_file(k, err) != 0 ||
+    if (astrid_mkdir_p(prof, 0700, 1, err) != 0 || load_policy(k, err) != 0 ||
         migrate_legacy_profiles(k, err) != 0 || seed_default_profile(k, err) != 0 ||
         astrid_principal_home_ensure(k->home, "default", err) != 0)
         return -1;

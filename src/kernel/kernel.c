@@ -35,6 +35,8 @@ int astrid_kernel_run(astrid_kernel *k)
     uv_loop_close(k->loop);
     astrid_klog(k, "INFO", "stopped");
     astrid_keypair_wipe(&k->key);
+    astrid_profile_cache_free(k->profiles);
+    astrid_group_swap_free(k->groups);
     if (k->lock_fd >= 0)
         close(k->lock_fd);
     if (k->log)

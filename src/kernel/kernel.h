@@ -22,6 +22,7 @@
 
 #include "astrid/crypto.h"
 #include "astrid/err.h"
+#include "astrid/policy_cache.h"
 #include "astrid/uuid.h"
 
 typedef struct astrid_conn astrid_conn;
@@ -56,6 +57,8 @@ typedef struct astrid_kernel {
     uv_timer_t idle_timer;
     uv_signal_t sigint, sigterm;
     bool stopping;
+    astrid_profile_cache *profiles; /* Layer 2 policy, loaded lazily */
+    astrid_group_swap *groups;      /* hot-swappable etc/groups.toml */
     astrid_conn *conns; /* intrusive list of live connections */
     size_t n_conns;     /* authenticated connections */
 } astrid_kernel;
