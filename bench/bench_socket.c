@@ -1,0 +1,152 @@
+/* Request round trip through the daemon socket (GetStatus, authenticated,
+ * authorized and audited) against a raw socketpair ping-pong of the same
+ * frame sizes measured in the same run. Prints medians and the ratio
+ * (target <= 3x). Boots a throw-away daemon from this build tree. */
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "astrid/wire.h"
+#include "cli/client.h"
+
+#define N 2000
+#define RUNS 5
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t req_len, resp_len;
+
+static void *echo_thread(void *arg)
+{
+    int fd = *(int *)arg;
+    char *buf = malloc(resp_len > req_len ? resp_len : req_len);
+    for (;;) {
+        size_t got = 0;
+        while (got < req_len) {
+            ssize_t n = read(fd, buf + got, req_len - got);
+            if (n <= 0) {
+                free(buf);
+                return NULL;
+            }
+            got += (size_t)n;
+        }
+        if (write(fd, buf, resp_len) != (ssize_t)resp_len) {
+            free(buf);
+            return NULL;
+        }
+    }
+}
+
+static double socketpair_rt(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pthread_t t;
+    pthread_create(&t, NULL, echo_thread, &sv[1]);
+    char *buf = calloc(1, resp_len > req_len ? resp_len : req_len);
+    double s = now_us();
+    for (int i = 0; i < N; i++) {
+        if (write(sv[0], buf, req_len) != (ssize_t)req_len)
+            break;
+        size_t got = 0;
+        while (got < resp_len) {
+            ssize_t n = read(sv[0], buf + got, resp_len - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+    }
+    double per = (now_us() - s) / N;
+    close(sv[0]);
+    pthread_join(t, NULL);
+    close(sv[1]);
+    free(buf);
+    return per;
+}
+
+int main(int argc, char **argv)
+{
+    const char *build = getenv("ASTRID_BUILD");
+    char home[] = "/tmp/astrid-bench-XXXXXX";
+    if (!mkdtemp(home))
+        return 1;
+    char daemon[4096];
+    snprintf(daemon, sizeof daemon, "%s/bin/astrid-daemon", build ? build : "build");
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("ASTRID_HOME", home, 1);
+        execl(daemon, daemon, (char *)NULL);
+        _exit(127);
+    }
+    char ready[4200];
+    snprintf(ready, sizeof ready, "%s/run/system.ready", home);
+    for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++)
+        usleep(50000);
+    astrid_client_opts o = {.home = home, .principal = "default"};
+    astrid_client *c;
+    astrid_err err;
+    if (astrid_client_connect(&c, &o, &err) != 0) {
+        fprintf(stderr, "bench_socket: %s\n", err.msg);
+        kill(pid, SIGTERM);
+        return 1;
+    }
+    json_t *req = json_pack("{s:s}", "method", "GetStatus");
+    json_t *reply = NULL;
+    /* Frame sizes for the baseline: one request and one reply as sent. */
+    astrid_client_request(c, "astrid.v1.request.status", req, "astrid.v1.response.status", 5000,
+                          &reply, &err);
+    json_t *reqmsg = json_pack("{s:s,s:O,s:s}", "topic", "astrid.v1.request.status", "payload",
+                               req, "principal", "default");
+    json_object_set_new(json_object_get(reqmsg, "payload"), "request_id",
+                        json_string("00000000-0000-4000-8000-000000000000"));
+    json_t *respmsg = astrid_ipc_new("astrid.v1.response.status", reply, NULL, "default", 1);
+    req_len = json_dumpb(reqmsg, NULL, 0, JSON_COMPACT) + 4;
+    resp_len = json_dumpb(respmsg, NULL, 0, JSON_COMPACT) + 4;
+    json_decref(reply);
+    double ours[RUNS], base[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        double s = now_us();
+        for (int i = 0; i < N; i++) {
+            astrid_client_request(c, "astrid.v1.request.status", req,
+                                  "astrid.v1.response.status", 5000, &reply, &err);
+            json_decref(reply);
+        }
+        ours[r] = (now_us() - s) / N;
+        base[r] = socketpair_rt();
+    }
+    qsort(ours, RUNS, sizeof *ours, cmpd);
+    qsort(base, RUNS, sizeof *base, cmpd);
+    printf("socket round trip (GetStatus, %zu+%zu bytes): ours %.1f us, raw socketpair %.1f us, "
+           "ratio %.2f (target <= 3)\n",
+           req_len, resp_len, ours[RUNS / 2], base[RUNS / 2], ours[RUNS / 2] / base[RUNS / 2]);
+    astrid_client_close(c);
+    json_decref(req);
+    json_decref(reqmsg);
+    json_decref(respmsg);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    (void)!system(cmd);
+    (void)argc;
+    (void)argv;
+    return 0;
+}
