@@ -1,5 +1,6 @@
 /* Audit log writer: group commit on one writer thread, per-principal chain
  * heads, torn-tail recovery on first open of a principal's file. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -297,6 +298,27 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Recover every existing principal log now, so a torn tail is reported at
+ * boot rather than at the first append. Runs before the writer starts. */
+static void open_existing(astrid_audit *log)
+{
+    char dir[4096];
+    if (astrid_home_path(dir, sizeof dir, log->home, "home", NULL) < 0)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char path[4096];
+        if (de->d_name[0] != '.' &&
+            audit_file_path(path, sizeof path, log->home, de->d_name, NULL) == 0 &&
+            access(path, F_OK) == 0)
+            pfile_get(log, de->d_name);
+    }
+    closedir(d);
+}
+
 astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp,
                                 const char *session_id, astrid_audit_notice_fn notice,
                                 void *notice_ctx, astrid_err *err)
@@ -315,6 +337,7 @@ astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp,
     log->kp = *kp;
     log->notice = notice;
     log->notice_ctx = notice_ctx;
+    open_existing(log);
     pthread_mutex_init(&log->lock, NULL);
     pthread_cond_init(&log->work_cond, NULL);
     pthread_cond_init(&log->done_cond, NULL);
