@@ -167,14 +167,14 @@ json_t *astrid_audit_read(const char *home, const char *principal, const char *s
         }
     }
     size_t n = json_array_size(arr);
-    json_t **v = malloc((n ? n : 1) * sizeof *v);
+    json_t **v = malloc((n ? n : 1) * sizeof(json_t *));
     if (!v) {
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < n; i++)
         v[i] = json_incref(json_array_get(arr, i));
-    qsort(v, n, sizeof *v, by_timestamp);
+    qsort(v, n, sizeof(json_t *), by_timestamp);
     json_array_clear(arr);
     size_t from = limit && n > limit ? n - limit : 0;
     for (size_t i = 0; i < n; i++) {

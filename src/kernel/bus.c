@@ -206,7 +206,7 @@ astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const ast
     if (opts)
         s->opts = *opts;
     s->cap = s->opts.capacity ? s->opts.capacity : ASTRID_BUS_DEFAULT_CAPACITY;
-    s->ring = calloc(s->cap, sizeof *s->ring);
+    s->ring = calloc(s->cap, sizeof(const astrid_msg *));
     s->pattern = strdup(pattern);
     s->bus = bus;
     s->efd = -1;
@@ -225,7 +225,7 @@ astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const ast
     pthread_rwlock_wrlock(&bus->subs_lock);
     if (bus->nsubs == bus->subs_cap) {
         size_t nc = bus->subs_cap ? bus->subs_cap * 2 : 8;
-        astrid_sub **ns = realloc(bus->subs, nc * sizeof *ns);
+        astrid_sub **ns = realloc(bus->subs, nc * sizeof(astrid_sub *));
         if (!ns) {
             pthread_rwlock_unlock(&bus->subs_lock);
             pthread_mutex_destroy(&s->lock);

@@ -151,7 +151,7 @@ static void flip_any_byte(void **state)
     assert_true(checked > 100);
     /* an entry in the middle names its id */
     spit(path, orig, len);
-    char *m = malloc(len);
+    char *m = malloc(len + 1);
     memcpy(m, orig, len);
     char *second = strchr(m, '\n') + 1;
     char *outcome = strstr(second, "permission denied");

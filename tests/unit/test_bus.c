@@ -377,8 +377,10 @@ static void *sub_thread(void *arg)
     for (int i = 0; i < NPUB; i++)
         a->last[i] = 0;
     while (astrid_sub_pop(a->s, -1, &m, NULL) == 0) {
-        int id, k;
-        if (sscanf((const char *)m->payload, "%d:%d", &id, &k) == 2 && id >= 0 && id < NPUB) {
+        char *colon;
+        long id = strtol((const char *)m->payload, &colon, 10);
+        long k = *colon == ':' ? strtol(colon + 1, NULL, 10) : -1;
+        if (k >= 0 && id >= 0 && id < NPUB) {
             if ((uint64_t)k + 1 <= a->last[id])
                 a->order_ok = 0; /* per-publisher order must hold */
             a->last[id] = (uint64_t)k + 1;
