@@ -4,4 +4,6 @@
 set -euo pipefail
 build=${1:-build}
 "$build/bin/astrid" version
-"$build/bin/astrid" doctor --no-daemon
+# doctor exits 1 when a check fails (e.g. no home yet: it never creates
+# one); that is a report, not a build failure.
+"$build/bin/astrid" doctor --no-daemon || echo "(doctor: some checks failed, see above)"

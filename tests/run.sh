@@ -48,7 +48,7 @@ for t in "$build"/tests/test_*; do
   run_suite "$(basename "$t")" "$t"
 done
 for s in "$root"/tests/integration/*.sh; do
-  [[ -f "$s" ]] || continue
+  [[ -f "$s" && "$s" != *_lib.sh ]] || continue
   run_suite "$(basename "$s" .sh)" bash "$s"
 done
 

@@ -1,0 +1,227 @@
+/* Bare verbs that talk to the daemon (start/stop/restart/status/ps/who),
+ * `version`, and the registered-but-unbuilt bare verbs. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "astrid/home.h"
+#include "astrid/version.h"
+#include "cli/cli_stub.h"
+#include "cli/context.h"
+#include "cli/daemon.h"
+#include "cli/output/output.h"
+
+#if defined(__x86_64__)
+#define ARCH "x86_64"
+#elif defined(__aarch64__)
+#define ARCH "aarch64"
+#else
+#define ARCH "unknown"
+#endif
+#define TARGET ARCH "-unknown-linux-gnu"
+
+static int render(cli_ctx *ctx, json_t *data)
+{
+    cli_format fmt;
+    astrid_err err;
+    if (cli_format_parse(ctx->format, &fmt) < 0) {
+        fprintf(ctx->err, "astrid: unknown format '%s'\n", ctx->format);
+        return CLI_ERROR;
+    }
+    int rc = cli_render(ctx->out, data, fmt, &err);
+    json_decref(data);
+    return rc < 0 ? cli_fail(ctx, &err) : CLI_OK;
+}
+
+static int do_version(cli_ctx *ctx)
+{
+#ifdef ASTRID_GIT_COMMIT
+    const char *commit = ASTRID_GIT_COMMIT;
+#else
+    /* Not stamped at build time: the environment may name it (CI). */
+    const char *commit = getenv("ASTRID_GIT_COMMIT");
+#endif
+    if (!commit || !*commit)
+        commit = "unknown";
+    if (!ctx->format || strcmp(ctx->format, "pretty") == 0) {
+        fprintf(ctx->out, "astrid %s (commit %s, %s)\n", astrid_version(), commit, TARGET);
+        return CLI_OK;
+    }
+    return render(ctx, json_pack("{ssssss}", "version", astrid_version(), "commit", commit,
+                                 "target", TARGET));
+}
+
+/* GetStatus and friends: connect, one request, render. */
+static int kernel_call(cli_ctx *ctx, const char *suffix, const char *method, const char *want,
+                       json_t **data)
+{
+    astrid_client *c = NULL;
+    astrid_err err;
+    if (cli_connect(&c, &err) < 0)
+        return cli_fail(ctx, &err);
+    int rc = cli_kernel_request(c, suffix, method, NULL, want, data, &err);
+    astrid_client_close(c);
+    return rc < 0 ? cli_fail(ctx, &err) : CLI_OK;
+}
+
+static int do_status(cli_ctx *ctx)
+{
+    json_t *d = NULL;
+    int rc = kernel_call(ctx, "status", "GetStatus", "status", &d);
+    return rc ? rc : render(ctx, d);
+}
+
+static int do_ps(cli_ctx *ctx)
+{
+    json_t *d = NULL;
+    int rc = kernel_call(ctx, "metadata", "GetCapsuleMetadata", "capsule_metadata", &d);
+    return rc ? rc : render(ctx, d);
+}
+
+static int do_who(cli_ctx *ctx)
+{
+    json_t *d = NULL;
+    int rc = kernel_call(ctx, "status", "GetStatus", "status", &d);
+    if (rc)
+        return rc;
+    json_t *by = json_object_get(d, "connections_by_principal");
+    json_t *out;
+    if (json_is_array(by)) {
+        out = json_incref(by);
+    } else {
+        /* Older daemons: the bare count, attributed to default. */
+        json_int_t n = json_integer_value(json_object_get(d, "connected_clients"));
+        out = json_pack("[{sssI}]", "principal", ASTRID_DEFAULT_PRINCIPAL, "count", n);
+    }
+    json_decref(d);
+    return render(ctx, out);
+}
+
+static int home_or_fail(cli_ctx *ctx, char *home, size_t n)
+{
+    astrid_err err;
+    return cli_home(home, n, &err) < 0 ? cli_fail(ctx, &err) : 0;
+}
+
+static int do_start(cli_ctx *ctx)
+{
+    char home[PATH_MAX];
+    astrid_err err;
+    int rc = home_or_fail(ctx, home, sizeof home);
+    if (rc)
+        return rc;
+    if (astrid_client_daemon_running(home)) {
+        fprintf(ctx->out, "Daemon is already running.\n");
+        return CLI_OK;
+    }
+    if (astrid_client_start_daemon(home, false, &err) < 0)
+        return cli_fail(ctx, &err);
+    fprintf(ctx->out, "Daemon started.\n");
+    return CLI_OK;
+}
+
+static int stop_daemon(cli_ctx *ctx, const char *home)
+{
+    astrid_client *c = NULL;
+    astrid_err err;
+    json_t *d = NULL;
+    if (cli_connect(&c, &err) < 0)
+        return cli_fail(ctx, &err);
+    json_t *params = json_pack("{ss}", "reason", "astrid stop");
+    int rc = cli_kernel_request(c, "shutdown", "Shutdown", params, "Success", &d, &err);
+    json_decref(params);
+    json_decref(d);
+    astrid_client_close(c);
+    return rc < 0 ? cli_fail(ctx, &err) : CLI_OK;
+}
+
+static int do_stop(cli_ctx *ctx)
+{
+    char home[PATH_MAX];
+    int rc = home_or_fail(ctx, home, sizeof home);
+    if (rc)
+        return rc;
+    if (!astrid_client_daemon_running(home)) {
+        fprintf(ctx->out, "Daemon is not running.\n");
+        return CLI_OK;
+    }
+    rc = stop_daemon(ctx, home);
+    if (rc == CLI_OK)
+        fprintf(ctx->out, "Daemon stopping.\n");
+    return rc;
+}
+
+static int do_restart(cli_ctx *ctx)
+{
+    char home[PATH_MAX], sock[PATH_MAX], ready[PATH_MAX];
+    astrid_err err;
+    int rc = home_or_fail(ctx, home, sizeof home);
+    if (rc)
+        return rc;
+    if (astrid_client_daemon_running(home)) {
+        if ((rc = stop_daemon(ctx, home)) != CLI_OK)
+            return rc;
+        /* Wait up to 5 s for the daemon to let go of its socket. */
+        for (int i = 0; i < 100 && astrid_client_daemon_running(home); i++)
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        if (astrid_client_daemon_running(home)) {
+            fprintf(ctx->err, "astrid: the daemon did not stop within 5 s\n");
+            return CLI_ERROR;
+        }
+    }
+    if (astrid_home_path(sock, sizeof sock, home, "run/system.sock", &err) < 0 ||
+        astrid_home_path(ready, sizeof ready, home, "run/system.ready", &err) < 0)
+        return cli_fail(ctx, &err);
+    unlink(sock);
+    unlink(ready);
+    if (astrid_client_start_daemon(home, false, &err) < 0)
+        return cli_fail(ctx, &err);
+    fprintf(ctx->out, "Daemon restarted.\n");
+    return CLI_OK;
+}
+
+#define FMT CLI_FLAGS(CLI_F_FORMAT)
+const cli_cmd cli_cmd_version = {.name = "version", .max_args = 0, .flags = FMT,
+                                 .help = "Print version, commit and target", .fn = do_version};
+const cli_cmd cli_cmd_start = {.name = "start", .max_args = 0, .fn = do_start,
+                               .help = "Start the daemon (persistent)"};
+const cli_cmd cli_cmd_stop = {.name = "stop", .max_args = 0, .fn = do_stop,
+                              .help = "Stop the daemon (needs system:shutdown)"};
+const cli_cmd cli_cmd_restart = {.name = "restart", .max_args = 0, .fn = do_restart,
+                                 .help = "Stop the daemon, wait for it, start it again"};
+const cli_cmd cli_cmd_status = {.name = "status", .max_args = 0, .flags = FMT, .fn = do_status,
+                                .help = "Show daemon status"};
+const cli_cmd cli_cmd_ps = {.name = "ps", .max_args = 0, .flags = FMT, .fn = do_ps,
+                            .help = "List loaded capsules"};
+const cli_cmd cli_cmd_who = {.name = "who", .max_args = 0, .flags = FMT, .fn = do_who,
+                             .help = "Show connections by agent"};
+
+/* Registered bare verbs this release does not build. */
+const cli_cmd cli_cmd_chat = {.name = "chat", .max_args = 0, .help = "Interactive chat (TUI)",
+                              .flags = CLI_FLAGS({"session", 's', "ID", "Session", false, false}),
+                              .missing = "needs the chat TUI and the LLM capsules"};
+const cli_cmd cli_cmd_run = {
+    .name = "run", .args = "<prompt>", .min_args = 1, .max_args = 1,
+    .help = "One-shot headless prompt",
+    .flags = CLI_FLAGS(CLI_F_YES, CLI_F_FORMAT, {"session", 0, "NAME", "Session", false, false},
+                       {"print-session", 0, NULL, "Print the session id", false, false}),
+    .missing = "needs the headless protocol (user.v1.prompt) and the LLM capsules"};
+const cli_cmd cli_cmd_init = {.name = "init", .max_args = 0, .help = "Install a distro",
+                              .flags = CLI_FLAGS({"distro", 0, "NAME", "Distro", false, false}),
+                              .missing = "needs the distro installer (reference §15.1)"};
+const cli_cmd cli_cmd_gc = {.name = "gc", .max_args = 0, .help = "Garbage-collect WIT blobs",
+                            .flags = CLI_FLAGS({"force", 0, NULL, "Delete", false, false}),
+                            .missing = "needs the capsule registry (meta.json wit_files)"};
+const cli_cmd cli_cmd_setup = {
+    .name = "setup", .max_args = 0, .help = "Diagnose sandbox prerequisites",
+    .flags = CLI_FLAGS({"print-apparmor", 0, NULL, "Print the profile", false, false},
+                       {"apply", 0, NULL, "Install the profile", false, false}),
+    .missing = "needs the bundled AppArmor profile (dist/apparmor/astrid)"};
+const cli_cmd cli_cmd_top = {.name = "top", .max_args = 0, .flags = FMT,
+                             .help = "Resource snapshot",
+                             .missing = "needs per-capsule resource accounting in GetStatus"};
+const cli_cmd cli_cmd_update = {.name = "update", .aliases = CLI_ALIASES("self-update"),
+                                .max_args = 0, .help = "Update the astrid binaries",
+                                .missing = "needs release downloads (self-update)"};

@@ -1,0 +1,282 @@
+/* Daemon boot (reference §3.2, with our fail-closed changes): layout, runtime
+ * key, policy files, single-instance lock, token, socket, ready file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "astrid/fs.h"
+#include "astrid/home.h"
+#include "astrid/toml.h"
+#include "kernel/kernel.h"
+
+uint64_t astrid_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char day[16], stamp[32];
+    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!k->log || strcmp(day, k->log_day) != 0) {
+        if (k->log)
+            fclose(k->log);
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/log/astrid.%s.log", k->home, day);
+        int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        k->log = fd >= 0 ? fdopen(fd, "a") : NULL;
+        snprintf(k->log_day, sizeof k->log_day, "%s", day);
+    }
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (k->log) {
+        fprintf(k->log, "%s %-5s %s\n", stamp, level, msg);
+        fflush(k->log);
+    }
+    if (k->verbose)
+        fprintf(stderr, "%s %-5s %s\n", stamp, level, msg);
+}
+
+static int take_lock(astrid_kernel *k, astrid_err *err)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/run/daemon.lock", k->home);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return astrid_err_sys(err, "open %s", p);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        return astrid_err_set(err, ASTRID_E_EXISTS,
+                              "another astrid-daemon is already running for %s%s%s%s", k->home,
+                              pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        close(fd);
+        return astrid_err_sys(err, "write %s", p);
+    }
+    k->lock_fd = fd;
+    return 0;
+}
+
+/* A socket file left by a killed daemon: connect() is refused, so remove it.
+ * One that answers means another kernel owns it despite our lock (e.g. a
+ * different home mapped to the same path). */
+static int clear_stale_socket(astrid_kernel *k, astrid_err *err)
+{
+    struct stat st;
+    if (lstat(k->sock_path, &st) != 0)
+        return 0;
+    if (S_ISLNK(st.st_mode) || !S_ISSOCK(st.st_mode)) {
+        unlink(k->sock_path);
+        return 0;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", k->sock_path);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    int e = errno;
+    close(fd);
+    if (rc == 0)
+        return astrid_err_set(err, ASTRID_E_EXISTS,
+                              "Another kernel instance is already running on this socket");
+    if (e != ECONNREFUSED && e != ENOENT)
+        return astrid_err_set(err, ASTRID_E_IO, "probe socket %s: %s", k->sock_path,
+                              strerror(e));
+    astrid_klog(k, "WARN", "removed stale socket %s", k->sock_path);
+    unlink(k->sock_path);
+    return 0;
+}
+
+static int write_pubkey(astrid_kernel *k, astrid_err *err)
+{
+    char p[PATH_MAX];
+    char hex[2 * ASTRID_ED25519_PK_LEN + 2];
+    snprintf(p, sizeof p, "%s/keys/runtime.pub", k->home);
+    astrid_hex_encode(hex, k->key.pk, ASTRID_ED25519_PK_LEN);
+    strcat(hex, "\n");
+    return astrid_atomic_write(p, hex, strlen(hex), 0600, err);
+}
+
+static bool array_empty(const astrid_toml *t, const char *key)
+{
+    const astrid_toml *v = astrid_toml_get(t, key);
+    return !v || astrid_toml_len(v) == 0;
+}
+
+/* Move a legacy home/{p}/.config/profile.toml to etc/profiles/{p}.toml; when
+ * the new file already exists the legacy one is removed (it is stale). */
+static int migrate_legacy_profiles(astrid_kernel *k, astrid_err *err)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/home", k->home);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL && rc == 0) {
+        char legacy[PATH_MAX], target[PATH_MAX];
+        if (e->d_name[0] == '.' ||
+            astrid_profile_path(target, sizeof target, k->home, e->d_name, NULL) != 0)
+            continue;
+        snprintf(legacy, sizeof legacy, "%s/%s/.config/profile.toml", dir, e->d_name);
+        if (access(legacy, F_OK) != 0)
+            continue;
+        if (access(target, F_OK) == 0) {
+            unlink(legacy);
+            astrid_klog(k, "INFO", "removed legacy profile %s (etc/profiles has %s.toml)",
+                        legacy, e->d_name);
+        } else if (rename(legacy, target) != 0) {
+            rc = astrid_err_sys(err, "migrate %s to %s", legacy, target);
+        } else {
+            chmod(target, 0600);
+            astrid_klog(k, "INFO", "migrated legacy profile %s to %s", legacy, target);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Seed groups = ["admin"] into default's profile exactly when it is absent
+ * or names no group, grant or revoke (seed #670). */
+static int seed_default_profile(astrid_kernel *k, astrid_err *err)
+{
+    char p[PATH_MAX];
+    astrid_profile_path(p, sizeof p, k->home, "default", NULL);
+    astrid_toml *t = NULL;
+    if (access(p, F_OK) == 0) {
+        t = astrid_toml_parse_file(p, err, NULL);
+        if (!t)
+            return -1;
+        if (!(array_empty(t, "groups") && array_empty(t, "grants") && array_empty(t, "revokes"))) {
+            astrid_toml_free(t);
+            return 0;
+        }
+    } else {
+        t = astrid_toml_new_table();
+    }
+    astrid_toml *groups = astrid_toml_new_array();
+    astrid_toml_push(groups, astrid_toml_new_string("admin", 5));
+    astrid_toml_set(t, "groups", groups);
+    char *text = astrid_toml_emit(t, err);
+    astrid_toml_free(t);
+    if (!text)
+        return -1;
+    int rc = astrid_atomic_write(p, text, strlen(text), 0600, err);
+    free(text);
+    if (rc == 0)
+        astrid_klog(k, "INFO", "seeded %s with groups = [\"admin\"]", p);
+    return rc;
+}
+
+static int check_groups_file(astrid_kernel *k, astrid_err *err)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/etc/groups.toml", k->home);
+    if (access(p, F_OK) != 0)
+        return 0;
+    astrid_toml *t = astrid_toml_parse_file(p, err, NULL);
+    if (!t)
+        return -1;
+    astrid_toml_free(t);
+    return 0;
+}
+
+static int write_token(astrid_kernel *k, astrid_err *err)
+{
+    uint8_t raw[32];
+    astrid_random_bytes(raw, sizeof raw);
+    astrid_hex_encode(k->token, raw, sizeof raw);
+    return astrid_atomic_write(k->token_path, k->token, 64, 0600, err);
+}
+
+int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err *err)
+{
+    memset(k, 0, sizeof *k);
+    k->lock_fd = -1;
+    k->ephemeral = o->ephemeral;
+    k->verbose = o->verbose;
+    k->boot_time = time(NULL);
+    snprintf(k->session, sizeof k->session, "%s",
+             o->session ? o->session : "00000000-0000-0000-0000-000000000000");
+    if (o->workspace)
+        snprintf(k->workspace, sizeof k->workspace, "%s", o->workspace);
+    else if (!getcwd(k->workspace, sizeof k->workspace))
+        snprintf(k->workspace, sizeof k->workspace, "/");
+    const char *idle = getenv("ASTRID_IDLE_TIMEOUT_SECS");
+    if (idle && *idle) {
+        char *end;
+        unsigned long long v = strtoull(idle, &end, 10);
+        if (*end)
+            return astrid_err_set(err, ASTRID_E_INVALID,
+                                  "ASTRID_IDLE_TIMEOUT_SECS must be a whole number of seconds, "
+                                  "got '%s'",
+                                  idle);
+        k->idle_timeout_ms = v * 1000u;
+    } else {
+        k->idle_timeout_ms = k->ephemeral ? 30000u : 0u;
+    }
+    if (astrid_crypto_init(err) != 0 || astrid_home_resolve(k->home, sizeof k->home, err) != 0 ||
+        astrid_home_ensure(k->home, err) != 0)
+        return -1;
+    snprintf(k->sock_path, sizeof k->sock_path, "%s/run/system.sock", k->home);
+    snprintf(k->token_path, sizeof k->token_path, "%s/run/system.token", k->home);
+    snprintf(k->ready_path, sizeof k->ready_path, "%s/run/system.ready", k->home);
+    if (strlen(k->sock_path) >= sizeof((struct sockaddr_un *)0)->sun_path)
+        return astrid_err_set(err, ASTRID_E_LIMIT,
+                              "socket path %s is too long for a Unix socket (max 107 bytes); "
+                              "use a shorter ASTRID_HOME",
+                              k->sock_path);
+    if (take_lock(k, err) != 0)
+        return -1;
+    unlink(k->ready_path);
+    astrid_klog(k, "INFO", "astrid-daemon booting (home %s, %s)", k->home,
+                k->ephemeral ? "ephemeral" : "persistent");
+    char keyp[PATH_MAX];
+    snprintf(keyp, sizeof keyp, "%s/keys/runtime.key", k->home);
+    bool created = false;
+    if (astrid_keypair_load_or_create(&k->key, keyp, &created, err) != 0 ||
+        write_pubkey(k, err) != 0)
+        return -1;
+    if (created)
+        astrid_klog(k, "INFO", "generated runtime key %s", keyp);
+    char prof[PATH_MAX];
+    snprintf(prof, sizeof prof, "%s/etc/profiles", k->home);
+    if (astrid_mkdir_p(prof, 0700, 1, err) != 0 || check_groups_file(k, err) != 0 ||
+        migrate_legacy_profiles(k, err) != 0 || seed_default_profile(k, err) != 0 ||
+        astrid_principal_home_ensure(k->home, "default", err) != 0)
+        return -1;
+    if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
+        return -1;
+    k->loop = uv_default_loop();
+    if (astrid_server_start(k, err) != 0)
+        return -1;
+    if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0)
+        return -1;
+    astrid_klog(k, "INFO", "listening on %s", k->sock_path);
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* Loop run and graceful shutdown. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel/kernel.h"
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    astrid_kernel *k = t->data;
+    astrid_server_close_all(k);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+void astrid_kernel_request_shutdown(astrid_kernel *k, const char *reason)
+{
+    if (k->stopping)
+        return;
+    k->stopping = true;
+    astrid_klog(k, "INFO", "shutting down: %s", reason);
+    /* Remove the files first so no new client picks this daemon while the
+     * replies already queued are flushed. */
+    unlink(k->ready_path);
+    unlink(k->sock_path);
+    unlink(k->token_path);
+    static uv_timer_t stop_timer; /* one per process: the daemon stops once */
+    uv_timer_init(k->loop, &stop_timer);
+    stop_timer.data = k;
+    uv_timer_start(&stop_timer, on_stop_timer, 50, 0);
+}
+
+int astrid_kernel_run(astrid_kernel *k)
+{
+    uv_run(k->loop, UV_RUN_DEFAULT);
+    uv_loop_close(k->loop);
+    astrid_klog(k, "INFO", "stopped");
+    astrid_keypair_wipe(&k->key);
+    if (k->lock_fd >= 0)
+        close(k->lock_fd);
+    if (k->log)
+        fclose(k->log);
+    return 0;
+}

@@ -1,0 +1,458 @@
+/* The socket server on the loop thread: accept, authenticate, read frames,
+ * route, write, idle shutdown. See docs/wire.md for the protocol. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "astrid/version.h"
+#include "astrid/wire.h"
+#include "kernel/kernel.h"
+
+#define HANDSHAKE_TIMEOUT_MS 5000
+#define MAX_SUBS 128
+#define SUBSCRIBE_TOPIC "astrid.v1.connection.subscribe"
+#define UNSUBSCRIBE_TOPIC "astrid.v1.connection.unsubscribe"
+
+struct astrid_conn {
+    astrid_kernel *k;
+    uv_pipe_t pipe;
+    uv_timer_t hs_timer;
+    int open_handles;
+    bool authed;
+    bool closing;
+    char principal[65];
+    astrid_frame_reader rd;
+    char *subs[MAX_SUBS];
+    size_t n_subs;
+    astrid_conn *next, *prev;
+};
+
+const char *astrid_conn_principal(const astrid_conn *c)
+{
+    return c->principal;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    astrid_conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    astrid_frame_reader_free(&c->rd);
+    for (size_t i = 0; i < c->n_subs; i++)
+        free(c->subs[i]);
+    free(c);
+}
+
+static void conn_close(astrid_conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    astrid_kernel *k = c->k;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        k->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->authed) {
+        k->n_conns--;
+        if (k->n_conns == 0)
+            k->last_active_ms = astrid_now_ms();
+        astrid_klog(k, "INFO", "connection closed (principal %s): %s", c->principal, why);
+    }
+    uv_close((uv_handle_t *)&c->hs_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
+}
+
+typedef struct write_req {
+    uv_write_t req;
+    char *buf;
+} write_req;
+
+static void on_written(uv_write_t *req, int status)
+{
+    write_req *w = (write_req *)req;
+    free(w->buf);
+    free(w);
+    (void)status;
+}
+
+static void send_json(astrid_conn *c, const json_t *obj)
+{
+    if (c->closing)
+        return;
+    char *buf;
+    size_t len;
+    astrid_err err;
+    if (astrid_frame_encode(obj, &buf, &len, &err) != 0) {
+        astrid_klog(c->k, "WARN", "drop outgoing frame: %s", err.msg);
+        return;
+    }
+    write_req *w = malloc(sizeof *w);
+    if (!w) {
+        free(buf);
+        return;
+    }
+    w->buf = buf;
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+        free(buf);
+        free(w);
+    }
+}
+
+void astrid_conn_send(astrid_conn *c, const json_t *msg)
+{
+    send_json(c, msg);
+}
+
+/* An error frame, then close: the peer learns why. */
+static void fail_conn(astrid_conn *c, const char *reason)
+{
+    json_t *e = json_pack("{s:s,s:i,s:s,s:s}", "status", "error", "protocol_version",
+                          ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION, "reason",
+                          reason);
+    send_json(c, e);
+    json_decref(e);
+    astrid_klog(c->k, "WARN", "connection refused: %s", reason);
+    conn_close(c, reason);
+}
+
+static bool subscribed(const astrid_conn *c, const char *topic)
+{
+    for (size_t i = 0; i < c->n_subs; i++)
+        if (astrid_topic_sub_matches(c->subs[i], topic))
+            return true;
+    return false;
+}
+
+void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *topic,
+                           json_t *payload, const char *principal)
+{
+    json_t *msg = astrid_ipc_new(topic, payload, k->session, principal, ++k->seq);
+    if (origin && !origin->closing)
+        send_json(origin, msg);
+    for (astrid_conn *c = k->conns; c; c = c->next)
+        if (c != origin && c->authed && subscribed(c, topic))
+            send_json(c, msg);
+    json_decref(msg);
+}
+
+static void reply_control(astrid_conn *c, const char *topic, json_t *payload)
+{
+    astrid_kernel_publish(c->k, c, topic, payload, c->principal);
+    json_decref(payload);
+}
+
+static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
+{
+    const char *pattern = json_string_value(json_object_get(payload, "pattern"));
+    const char *reply = add ? "astrid.v1.connection.response.subscribe"
+                            : "astrid.v1.connection.response.unsubscribe";
+    char reason[512];
+    astrid_err err;
+    if (!pattern || astrid_topic_validate(pattern, 1, &err) != 0) {
+        reply_control(c, reply,
+                      json_pack("{s:s,s:s}", "status", "error", "data",
+                                pattern ? err.msg : "payload.pattern must be a string"));
+        return;
+    }
+    if (astrid_authorize(c->k, c->principal, "system:bus", reason, sizeof reason) != 0) {
+        astrid_audit_request(c->k, c->principal, add ? "Subscribe" : "Unsubscribe", "system:bus",
+                             NULL, payload, false, reason);
+        reply_control(c, reply, json_pack("{s:s,s:s}", "status", "error", "data", reason));
+        return;
+    }
+    if (astrid_audit_request(c->k, c->principal, add ? "Subscribe" : "Unsubscribe", "system:bus",
+                             NULL, payload, true, NULL) != 0) {
+        reply_control(c, reply,
+                      json_pack("{s:s,s:s}", "status", "error", "data", "audit log unavailable"));
+        return;
+    }
+    if (add) {
+        if (c->n_subs >= MAX_SUBS) {
+            reply_control(c, reply,
+                          json_pack("{s:s,s:s}", "status", "error", "data",
+                                    "subscription limit (128) reached"));
+            return;
+        }
+        c->subs[c->n_subs++] = strdup(pattern);
+    } else {
+        for (size_t i = 0; i < c->n_subs; i++)
+            if (strcmp(c->subs[i], pattern) == 0) {
+                free(c->subs[i]);
+                c->subs[i] = c->subs[--c->n_subs];
+                break;
+            }
+    }
+    reply_control(c, reply, json_pack("{s:s,s:{s:s}}", "status", "success", "data", "pattern",
+                                      pattern));
+}
+
+/* Topics a plain client may publish without `system:bus` (the CLI proxy's
+ * ingress allow-list upstream). */
+static bool open_ingress(const char *t)
+{
+    static const char *const exact[] = {"user.v1.prompt", "cli.v1.command.execute"};
+    static const char *const prefix[] = {"astrid.v1.elicit.response.",
+                                         "astrid.v1.approval.response.", "registry.v1.selection.",
+                                         "session.v1.request."};
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (strcmp(t, exact[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+        if (strncmp(t, prefix[i], strlen(prefix[i])) == 0)
+            return true;
+    return false;
+}
+
+static void handle_message(astrid_conn *c, json_t *msg)
+{
+    astrid_kernel *k = c->k;
+    astrid_err err;
+    if (astrid_ipc_validate(msg, &err) != 0) {
+        fail_conn(c, err.msg);
+        return;
+    }
+    const char *topic = json_string_value(json_object_get(msg, "topic"));
+    json_t *payload = json_object_get(msg, "payload");
+    if (strcmp(topic, SUBSCRIBE_TOPIC) == 0 || strcmp(topic, UNSUBSCRIBE_TOPIC) == 0) {
+        handle_subscribe(c, payload, strcmp(topic, SUBSCRIBE_TOPIC) == 0);
+        return;
+    }
+    if (strncmp(topic, "astrid.v1.request.", 18) == 0) {
+        astrid_router_handle(k, c, topic, payload);
+        return;
+    }
+    if (strncmp(topic, "astrid.v1.admin.", 16) == 0 &&
+        strncmp(topic, "astrid.v1.admin.response.", 25) != 0) {
+        json_t *rid = json_object_get(payload, "request_id");
+        json_t *r = json_pack("{s:s,s:s}", "status", "error", "data",
+                              "the admin API (astrid.v1.admin.*) is not available in this "
+                              "release (Management API issue)");
+        if (json_is_string(rid))
+            json_object_set(r, "request_id", rid);
+        char reply[300];
+        snprintf(reply, sizeof reply, "astrid.v1.admin.response.%s", topic + 16);
+        astrid_kernel_publish(k, c, reply, r, c->principal);
+        json_decref(r);
+        return;
+    }
+    char reason[512];
+    if (!open_ingress(topic)) {
+        if (astrid_authorize(k, c->principal, "system:bus", reason, sizeof reason) != 0) {
+            astrid_audit_request(k, c->principal, "Publish", "system:bus", NULL,
+                                 json_object_get(msg, "topic"), false, reason);
+            astrid_klog(k, "WARN", "publish to %s by %s denied: %s", topic, c->principal,
+                        reason);
+            return;
+        }
+    }
+    /* The kernel stamps the authenticated principal, whatever was claimed. */
+    astrid_kernel_publish(k, NULL, topic, payload, c->principal);
+}
+
+static void handle_handshake(astrid_conn *c, json_t *hs)
+{
+    astrid_kernel *k = c->k;
+    const char *token = json_string_value(json_object_get(hs, "token"));
+    json_t *pv = json_object_get(hs, "protocol_version");
+    const char *principal = json_string_value(json_object_get(hs, "principal"));
+    if (!json_is_integer(pv) || json_integer_value(pv) != ASTRID_PROTOCOL_VERSION) {
+        fail_conn(c, "protocol version mismatch: this daemon speaks protocol 1; restart the "
+                     "daemon (astrid restart) after upgrading");
+        return;
+    }
+    if (!token || !astrid_ct_streq(token, k->token)) {
+        fail_conn(c, "authentication failed");
+        return;
+    }
+    if (!principal)
+        principal = "default";
+    char reason[512];
+    if (astrid_principal_admissible(k, principal, reason, sizeof reason) != 0) {
+        fail_conn(c, reason);
+        return;
+    }
+    snprintf(c->principal, sizeof c->principal, "%s", principal);
+    c->authed = true;
+    k->n_conns++;
+    uv_timer_stop(&c->hs_timer);
+    json_t *ok = json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "protocol_version",
+                           ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION, "principal",
+                           principal);
+    send_json(c, ok);
+    json_decref(ok);
+    astrid_klog(k, "INFO", "client connected as %s", principal);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    static __thread char slab[65536]; /* loop thread only; data is copied out at once */
+    *buf = uv_buf_init(slab, sizeof slab);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    astrid_conn *c = s->data;
+    if (n < 0) {
+        conn_close(c, n == UV_EOF ? "peer closed" : uv_strerror((int)n));
+        return;
+    }
+    if (c->closing || n == 0)
+        return;
+    astrid_err err;
+    if (astrid_frame_reader_feed(&c->rd, buf->base, (size_t)n, &err) != 0) {
+        fail_conn(c, err.msg);
+        return;
+    }
+    for (;;) {
+        const char *body;
+        size_t len;
+        int r = astrid_frame_reader_next(&c->rd, &body, &len, &err);
+        if (r < 0) {
+            fail_conn(c, err.msg);
+            return;
+        }
+        if (r == 0)
+            return;
+        json_t *obj = astrid_wire_parse(body, len, &err);
+        astrid_frame_reader_pop(&c->rd);
+        if (!obj) {
+            fail_conn(c, err.msg);
+            return;
+        }
+        if (c->authed)
+            handle_message(c, obj);
+        else
+            handle_handshake(c, obj);
+        json_decref(obj);
+        if (c->closing)
+            return;
+    }
+}
+
+static void on_hs_timeout(uv_timer_t *t)
+{
+    astrid_conn *c = t->data;
+    if (!c->authed)
+        fail_conn(c, "handshake not received within 5 s");
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    astrid_kernel *k = server->data;
+    if (status < 0 || k->stopping)
+        return;
+    astrid_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->k = k;
+    astrid_frame_reader_init(&c->rd, ASTRID_WIRE_MAX_FRAME);
+    uv_pipe_init(k->loop, &c->pipe, 0);
+    uv_timer_init(k->loop, &c->hs_timer);
+    c->pipe.data = c;
+    c->hs_timer.data = c;
+    c->open_handles = 2;
+    c->next = k->conns;
+    if (k->conns)
+        k->conns->prev = c;
+    k->conns = c;
+    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+        conn_close(c, "accept failed");
+        return;
+    }
+    /* Only the daemon's own user may talk to it (SO_PEERCRED). */
+    uv_os_fd_t fd;
+    struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+    socklen_t cl = sizeof cred;
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != geteuid()) {
+        astrid_klog(k, "WARN", "dropped connection from another user (uid %d)", (int)cred.uid);
+        conn_close(c, "peer uid mismatch");
+        return;
+    }
+    uv_timer_start(&c->hs_timer, on_hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
+    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+static void on_idle_tick(uv_timer_t *t)
+{
+    astrid_kernel *k = t->data;
+    if (k->idle_timeout_ms == 0 || k->n_conns > 0 || k->stopping)
+        return;
+    if (astrid_now_ms() - k->last_active_ms >= k->idle_timeout_ms)
+        astrid_kernel_request_shutdown(k, "idle_timeout");
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    astrid_kernel_request_shutdown(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+int astrid_server_start(astrid_kernel *k, astrid_err *err)
+{
+    uv_pipe_init(k->loop, &k->server, 0);
+    k->server.data = k;
+    mode_t old = umask(0177); /* the socket is born 0600: no window for others */
+    int rc = uv_pipe_bind(&k->server, k->sock_path);
+    umask(old);
+    if (rc != 0)
+        return astrid_err_set(err, ASTRID_E_IO, "bind %s: %s", k->sock_path, uv_strerror(rc));
+    chmod(k->sock_path, 0600);
+    if ((rc = uv_listen((uv_stream_t *)&k->server, 128, on_connection)) != 0)
+        return astrid_err_set(err, ASTRID_E_IO, "listen %s: %s", k->sock_path, uv_strerror(rc));
+    k->last_active_ms = astrid_now_ms();
+    uv_timer_init(k->loop, &k->idle_timer);
+    k->idle_timer.data = k;
+    uv_timer_start(&k->idle_timer, on_idle_tick, 250, 250);
+    uv_signal_init(k->loop, &k->sigint);
+    uv_signal_init(k->loop, &k->sigterm);
+    k->sigint.data = k->sigterm.data = k;
+    uv_signal_start(&k->sigint, on_signal, SIGINT);
+    uv_signal_start(&k->sigterm, on_signal, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+void astrid_server_close_all(astrid_kernel *k)
+{
+    while (k->conns)
+        conn_close(k->conns, "daemon shutting down");
+    uv_handle_t *hs[] = {(uv_handle_t *)&k->server, (uv_handle_t *)&k->idle_timer,
+                         (uv_handle_t *)&k->sigint, (uv_handle_t *)&k->sigterm};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        if (!uv_is_closing(hs[i]))
+            uv_close(hs[i], NULL);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *astrid_server_connections_by_principal(astrid_kernel *k)
+{
+    const char *names[1024] = {0};
+    size_t n = 0;
+    for (astrid_conn *c = k->conns; c && n < 1024; c = c->next)
+        if (c->authed)
+            names[n++] = c->principal;
+    qsort(names, n, sizeof *names, cmp_entry);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(names[j], names[i]) == 0)
+            j++;
+        json_array_append_new(arr, json_pack("{s:s,s:I}", "principal", names[i], "count",
+                                             (json_int_t)(j - i)));
+        i = j;
+    }
+    return arr;
+}
