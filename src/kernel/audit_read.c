@@ -24,7 +24,7 @@ static int load(const char *home, const char *principal, char **buf, size_t *len
         return -1;
     astrid_err e2;
     if (astrid_read_file(path, AUDIT_MAX_FILE, buf, len, &e2) < 0) {
-        if (e2.code == ASTRID_E_IO && e2.sys_errno == ENOENT) {
+        if (e2.code == ASTRID_E_NOTFOUND || (e2.code == ASTRID_E_IO && e2.sys_errno == ENOENT)) {
             *buf = NULL;
             *len = 0;
             return 0;

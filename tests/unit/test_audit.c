@@ -340,6 +340,13 @@ static void bad_input(void **state)
 {
     (void)state;
     astrid_err e;
+    /* no log yet: a valid empty chain, an empty read */
+    astrid_audit_report rep;
+    assert_int_equal(astrid_audit_verify(home, "nobody", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 0);
+    json_t *empty = astrid_audit_read(home, "nobody", NULL, 0, &e);
+    assert_int_equal(json_array_size(empty), 0);
+    json_decref(empty);
     assert_null(astrid_audit_open(home, &kp, "not-a-uuid", NULL, NULL, &e));
     astrid_audit *log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e);
     assert_int_equal(append_admin(log, "../evil", "AgentCreate", true, &e), -1);
