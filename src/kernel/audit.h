@@ -38,8 +38,11 @@
 
 typedef struct astrid_audit astrid_audit;
 
-/* Called (from the thread that opens a principal's file) when a torn tail
- * was found and moved aside; `msg` names the torn file. */
+/* Called when a torn tail was found and moved aside; `msg` names the torn
+ * file. Existing logs are checked inside astrid_audit_open (callback on the
+ * caller's thread, at boot); a principal's log first created later is
+ * opened by the writer thread. A log damaged before its last line makes
+ * every append for that principal fail (the error says so). */
 typedef void (*astrid_audit_notice_fn)(void *ctx, const char *principal, const char *msg);
 
 /* `kp` is copied; `session_id` is the kernel session UUID. */

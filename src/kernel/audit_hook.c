@@ -1,53 +1,34 @@
-/* Management/admin request audit records.
- *
- * INTERIM until the signed, hash-chained audit log lands: one JSON line per
- * decision, appended and fsync'ed under home/{p}/.local/audit/requests.jsonl.
- * A failed write returns -1 so the caller denies (fail closed). */
-#include <fcntl.h>
+/* Management/admin decisions into the signed audit log (reference §9.3,
+ * §10): admin_request with AuthorizationProof system (allow) or denied
+ * (deny). Fail closed: when the entry is not durable the caller denies. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "astrid/home.h"
-#include "astrid/uuid.h"
 #include "kernel/kernel.h"
 
 int astrid_audit_request(astrid_kernel *k, const char *principal, const char *method,
                          const char *cap, const char *target, const json_t *params, bool allowed,
                          const char *reason)
 {
-    char dir[PATH_MAX], path[PATH_MAX];
-    if (astrid_principal_home(dir, sizeof dir, k->home, principal, NULL) != 0)
-        return -1;
-    snprintf(path, sizeof path, "%s/.local/audit/requests.jsonl", dir);
-    char id[ASTRID_UUID_STR_LEN];
-    astrid_uuid_v4(id);
-    json_t *action = json_pack("{s:s,s:s,s:s}", "type", "admin_request", "method", method,
-                               "required_capability", cap);
-    if (target)
-        json_object_set_new(action, "target_principal", json_string(target));
-    if (params)
-        json_object_set(action, "params", (json_t *)params);
-    json_t *e = json_pack("{s:s,s:I,s:s,s:o,s:s}", "id", id, "timestamp", (json_int_t)time(NULL),
-                          "principal", principal, "action", action, "outcome",
-                          allowed ? "allowed" : "denied");
-    if (reason)
-        json_object_set_new(e, "reason", json_string(reason));
-    char *line = json_dumps(e, JSON_COMPACT);
-    json_decref(e);
-    if (!line)
-        return -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int rc = -1;
-    if (fd >= 0) {
-        size_t n = strlen(line);
-        line[n] = '\n';
-        rc = write(fd, line, n + 1) == (ssize_t)(n + 1) && fsync(fd) == 0 ? 0 : -1;
-        close(fd);
+    char why[600];
+    json_t *action = astrid_audit_action_admin(method, cap, target,
+                                               (json_t *)params);
+    json_t *auth;
+    json_t *outcome;
+    if (allowed) {
+        snprintf(why, sizeof why, "policy allow: %s holds %s", principal, cap);
+        auth = astrid_audit_auth_system(why);
+        outcome = astrid_audit_outcome_success(NULL);
+    } else {
+        auth = astrid_audit_auth_denied(reason ? reason : "denied");
+        outcome = astrid_audit_outcome_failure(reason ? reason : "denied");
     }
-    free(line);
+    astrid_err err;
+    int rc = astrid_audit_append(k->audit, principal, action, auth, outcome, NULL, &err);
+    json_decref(action);
+    json_decref(auth);
+    json_decref(outcome);
     if (rc != 0)
-        astrid_klog(k, "ERROR", "audit write to %s failed; denying %s", path, method);
+        astrid_klog(k, "ERROR", "audit append for %s (%s) failed, denying: %s", principal, method,
+                    err.msg);
     return rc;
 }

@@ -178,6 +178,11 @@ static int load_policy(astrid_kernel *k, astrid_err *err)
     return k->profiles ? 0 : -1;
 }
 
+static void on_audit_notice(void *ctx, const char *principal, const char *msg)
+{
+    astrid_klog(ctx, "ERROR", "audit log of %s: %s", principal, msg);
+}
+
 static int write_token(astrid_kernel *k, astrid_err *err)
 {
     uint8_t raw[32];
@@ -241,6 +246,9 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (astrid_mkdir_p(prof, 0700, 1, err) != 0 || load_policy(k, err) != 0 ||
         migrate_legacy_profiles(k, err) != 0 || seed_default_profile(k, err) != 0 ||
         astrid_principal_home_ensure(k->home, "default", err) != 0)
+        return -1;
+    k->audit = astrid_audit_open(k->home, &k->key, k->session, on_audit_notice, k, err);
+    if (!k->audit)
         return -1;
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;

@@ -41,7 +41,7 @@ typedef struct astrid_msg {
     const char *principal; /* NULL = system event */
     char source_id[37];    /* UUID text; nil UUID when unset */
     bool is_json;
-    const uint8_t *payload;
+    const uint8_t *payload; /* followed by a NUL not counted in len */
     size_t len;
     /* private */
     _Atomic unsigned refs_;
@@ -91,8 +91,8 @@ typedef enum astrid_overflow {
     ASTRID_OVERFLOW_DROP_NEWEST,
 } astrid_overflow;
 
-/* Called (from the publisher's thread, no bus lock held) when the queue goes
- * from empty to non-empty. Must be cheap and must not call into this sub. */
+/* Called from the publisher's thread (the bus subscriber list read-locked) when the queue goes
+ * from empty to non-empty. Must be cheap; must not subscribe or close subs. */
 typedef void (*astrid_sub_wake_fn)(void *ctx);
 
 typedef struct astrid_sub_opts {

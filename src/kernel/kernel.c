@@ -34,6 +34,7 @@ int astrid_kernel_run(astrid_kernel *k)
     uv_run(k->loop, UV_RUN_DEFAULT);
     uv_loop_close(k->loop);
     astrid_klog(k, "INFO", "stopped");
+    astrid_audit_close(k->audit);
     astrid_keypair_wipe(&k->key);
     astrid_profile_cache_free(k->profiles);
     astrid_group_swap_free(k->groups);

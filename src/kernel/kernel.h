@@ -24,6 +24,7 @@
 #include "astrid/err.h"
 #include "astrid/policy_cache.h"
 #include "astrid/uuid.h"
+#include "kernel/audit.h"
 
 typedef struct astrid_conn astrid_conn;
 
@@ -59,6 +60,7 @@ typedef struct astrid_kernel {
     bool stopping;
     astrid_profile_cache *profiles; /* Layer 2 policy, loaded lazily */
     astrid_group_swap *groups;      /* hot-swappable etc/groups.toml */
+    astrid_audit *audit;            /* signed, chained, group-committed */
     astrid_conn *conns; /* intrusive list of live connections */
     size_t n_conns;     /* authenticated connections */
 } astrid_kernel;

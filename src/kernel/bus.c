@@ -1,0 +1,374 @@
+/* Bus core: messages, publish, subscriptions with bounded queues. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/bus_internal.h"
+#include "kernel/topic.h"
+
+struct astrid_sub {
+    astrid_bus *bus;
+    char *pattern;
+    astrid_sub_opts opts;
+    int efd;
+    pthread_mutex_t lock; /* guards ring, head, count, closed, waiters, stats */
+    pthread_cond_t cond;
+    const astrid_msg **ring;
+    size_t cap, head, count;
+    bool closed;
+    unsigned waiters;
+    uint64_t delivered, dropped;
+};
+
+static const char NIL_UUID[] = "00000000-0000-0000-0000-000000000000";
+
+void astrid_msg_ref(const astrid_msg *m)
+{
+    atomic_fetch_add_explicit(&((astrid_msg *)m)->refs_, 1, memory_order_relaxed);
+}
+
+void astrid_msg_unref(const astrid_msg *m)
+{
+    if (m && atomic_fetch_sub_explicit(&((astrid_msg *)m)->refs_, 1, memory_order_acq_rel) == 1)
+        free((void *)m);
+}
+
+static int64_t default_clock(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t astrid_bus_now_ns(astrid_bus *bus)
+{
+    return bus->opts.clock(bus->opts.clock_ctx);
+}
+
+astrid_bus *astrid_bus_new(const astrid_bus_opts *opts, astrid_err *err)
+{
+    astrid_bus *b = calloc(1, sizeof *b);
+    if (!b) {
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (opts)
+        b->opts = *opts;
+    if (!b->opts.clock)
+        b->opts.clock = default_clock;
+    atomic_init(&b->next_seq, 1);
+    pthread_rwlock_init(&b->subs_lock, NULL);
+    pthread_rwlock_init(&b->icpt_lock, NULL);
+    pthread_mutex_init(&b->rate_lock, NULL);
+    b->next_icpt = 1;
+    return b;
+}
+
+void astrid_bus_free(astrid_bus *bus)
+{
+    if (!bus)
+        return;
+    free(bus->subs);
+    astrid_bus_icpt_free(bus);
+    astrid_bus_rate_free(bus);
+    pthread_rwlock_destroy(&bus->subs_lock);
+    pthread_rwlock_destroy(&bus->icpt_lock);
+    pthread_mutex_destroy(&bus->rate_lock);
+    free(bus);
+}
+
+static astrid_msg *msg_new(const astrid_pub *p, uint64_t seq)
+{
+    size_t tl = strlen(p->topic) + 1, pl = p->principal ? strlen(p->principal) + 1 : 0;
+    astrid_msg *m = malloc(sizeof *m + tl + pl + p->len + 1);
+    if (!m)
+        return NULL;
+    char *tail = (char *)(m + 1);
+    memcpy(tail, p->topic, tl);
+    m->topic = tail;
+    m->principal = NULL;
+    if (pl) {
+        memcpy(tail + tl, p->principal, pl);
+        m->principal = tail + tl;
+    }
+    m->payload = (const uint8_t *)tail + tl + pl;
+    if (p->len)
+        memcpy(tail + tl + pl, p->payload, p->len);
+    tail[tl + pl + p->len] = '\0';
+    m->len = p->len;
+    m->is_json = p->is_json;
+    snprintf(m->source_id, sizeof m->source_id, "%s", p->source_id ? p->source_id : NIL_UUID);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->timestamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    m->seq = seq;
+    atomic_init(&m->refs_, 1);
+    return m;
+}
+
+static void efd_signal(int fd)
+{
+    uint64_t one = 1;
+    if (fd >= 0 && write(fd, &one, sizeof one) < 0 && errno != EAGAIN) {
+        /* EAGAIN means the counter is already non-zero: still readable. */
+    }
+}
+
+static void efd_drain(int fd)
+{
+    uint64_t v;
+    if (fd >= 0 && read(fd, &v, sizeof v) < 0 && errno != EAGAIN) {
+        /* nothing to drain */
+    }
+}
+
+/* Enqueue one reference of `m`; never blocks beyond the sub's lock. */
+static void deliver(astrid_sub *s, const astrid_msg *m)
+{
+    const astrid_msg *victim = NULL;
+    bool wake = false;
+    pthread_mutex_lock(&s->lock);
+    if (s->closed) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    if (s->count == s->cap) {
+        s->dropped++;
+        atomic_fetch_add_explicit(&s->bus->dropped, 1, memory_order_relaxed);
+        if (s->opts.overflow == ASTRID_OVERFLOW_DROP_NEWEST) {
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        victim = s->ring[s->head];
+        s->head = (s->head + 1) % s->cap;
+        s->count--;
+    }
+    astrid_msg_ref(m);
+    s->ring[(s->head + s->count) % s->cap] = m;
+    wake = s->count++ == 0;
+    s->delivered++;
+    if (wake)
+        efd_signal(s->efd);
+    if (s->waiters)
+        pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add_explicit(&s->bus->delivered, 1, memory_order_relaxed);
+    astrid_msg_unref(victim);
+    if (wake && s->opts.wake)
+        s->opts.wake(s->opts.wake_ctx);
+}
+
+int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, astrid_err *err)
+{
+    if (astrid_topic_check(p->topic, ASTRID_TOPIC_PUBLISH, err) < 0 ||
+        (p->len && !p->payload)) {
+        atomic_fetch_add_explicit(&bus->rejected, 1, memory_order_relaxed);
+        if (p->len && !p->payload)
+            return astrid_err_set(err, ASTRID_E_INVALID, "payload is NULL");
+        return -1;
+    }
+    if (p->len > ASTRID_BUS_MAX_PAYLOAD) {
+        atomic_fetch_add_explicit(&bus->rejected, 1, memory_order_relaxed);
+        return astrid_err_set(err, ASTRID_E_LIMIT, "Payload too large");
+    }
+    if ((p->flags & ASTRID_PUB_RATE_LIMIT) &&
+        astrid_bus_rate_check(bus, p->source_id, p->principal, p->len, err) < 0)
+        return -1;
+    uint64_t seq = atomic_fetch_add_explicit(&bus->next_seq, 1, memory_order_relaxed);
+    astrid_msg *m = msg_new(p, seq);
+    if (!m)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    pthread_rwlock_rdlock(&bus->subs_lock);
+    for (size_t i = 0; i < bus->nsubs; i++)
+        if (astrid_topic_sub_matches_bus(m->topic, bus->subs[i]->pattern))
+            deliver(bus->subs[i], m);
+    pthread_rwlock_unlock(&bus->subs_lock);
+    atomic_fetch_add_explicit(&bus->published, 1, memory_order_relaxed);
+    astrid_msg_unref(m);
+    if (seq_out)
+        *seq_out = seq;
+    return 0;
+}
+
+astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const astrid_sub_opts *opts,
+                                 astrid_err *err)
+{
+    if (astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, err) < 0)
+        return NULL;
+    astrid_sub *s = calloc(1, sizeof *s);
+    if (!s)
+        goto oom;
+    if (opts)
+        s->opts = *opts;
+    s->cap = s->opts.capacity ? s->opts.capacity : ASTRID_BUS_DEFAULT_CAPACITY;
+    s->ring = calloc(s->cap, sizeof(const astrid_msg *));
+    s->pattern = strdup(pattern);
+    s->bus = bus;
+    s->efd = -1;
+    if (!s->ring || !s->pattern)
+        goto oom;
+    if (s->opts.want_eventfd && (s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        astrid_err_sys(err, "eventfd");
+        goto fail;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_rwlock_wrlock(&bus->subs_lock);
+    if (bus->nsubs == bus->subs_cap) {
+        size_t nc = bus->subs_cap ? bus->subs_cap * 2 : 8;
+        astrid_sub **ns = realloc(bus->subs, nc * sizeof(astrid_sub *));
+        if (!ns) {
+            pthread_rwlock_unlock(&bus->subs_lock);
+            pthread_mutex_destroy(&s->lock);
+            pthread_cond_destroy(&s->cond);
+            goto oom;
+        }
+        bus->subs = ns;
+        bus->subs_cap = nc;
+    }
+    bus->subs[bus->nsubs++] = s;
+    pthread_rwlock_unlock(&bus->subs_lock);
+    return s;
+oom:
+    astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+fail:
+    if (s) {
+        if (s->efd >= 0)
+            close(s->efd);
+        free(s->ring);
+        free(s->pattern);
+        free(s);
+    }
+    return NULL;
+}
+
+/* Caller holds s->lock. */
+static const astrid_msg *pop_locked(astrid_sub *s)
+{
+    if (!s->count)
+        return NULL;
+    const astrid_msg *m = s->ring[s->head];
+    s->head = (s->head + 1) % s->cap;
+    if (--s->count == 0)
+        efd_drain(s->efd);
+    return m;
+}
+
+const astrid_msg *astrid_sub_try_pop(astrid_sub *s)
+{
+    pthread_mutex_lock(&s->lock);
+    const astrid_msg *m = pop_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    return m;
+}
+
+int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid_err *err)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    if (timeout_ms > 0) {
+        dl.tv_sec += timeout_ms / 1000;
+        dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    int rc = 0;
+    while (!(*out = pop_locked(s))) {
+        if (s->closed) {
+            rc = astrid_err_set(err, ASTRID_E_NOTFOUND, "subscription closed");
+            break;
+        }
+        if (timeout_ms == 0) {
+            rc = astrid_err_set(err, ASTRID_E_TIMEOUT, "no message within %d ms", timeout_ms);
+            break;
+        }
+        s->waiters++;
+        int w = timeout_ms < 0 ? pthread_cond_wait(&s->cond, &s->lock)
+                               : pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+        s->waiters--;
+        if (w == ETIMEDOUT && !(*out = pop_locked(s))) {
+            rc = astrid_err_set(err, ASTRID_E_TIMEOUT, "no message within %d ms", timeout_ms);
+            break;
+        }
+        if (*out)
+            break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int astrid_sub_eventfd(const astrid_sub *s)
+{
+    return s->efd;
+}
+
+void astrid_sub_get_stats(astrid_sub *s, astrid_sub_stats *st)
+{
+    pthread_mutex_lock(&s->lock);
+    st->delivered = s->delivered;
+    st->dropped = s->dropped;
+    st->queued = s->count;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void astrid_sub_close(astrid_sub *s)
+{
+    astrid_bus *bus = s->bus;
+    pthread_rwlock_wrlock(&bus->subs_lock);
+    for (size_t i = 0; i < bus->nsubs; i++)
+        if (bus->subs[i] == s) {
+            bus->subs[i] = bus->subs[--bus->nsubs];
+            break;
+        }
+    pthread_rwlock_unlock(&bus->subs_lock);
+    pthread_mutex_lock(&s->lock);
+    s->closed = true;
+    pthread_cond_broadcast(&s->cond);
+    efd_signal(s->efd);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void astrid_sub_free(astrid_sub *s)
+{
+    if (!s)
+        return;
+    if (!s->closed)
+        astrid_sub_close(s);
+    const astrid_msg *m;
+    while ((m = pop_locked(s)))
+        astrid_msg_unref(m);
+    if (s->efd >= 0)
+        close(s->efd);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s->ring);
+    free(s->pattern);
+    free(s);
+}
+
+void astrid_bus_get_stats(astrid_bus *bus, astrid_bus_stats *st)
+{
+    st->published = atomic_load(&bus->published);
+    st->delivered = atomic_load(&bus->delivered);
+    st->dropped = atomic_load(&bus->dropped);
+    st->rate_limited = atomic_load(&bus->rate_limited);
+    st->rejected = atomic_load(&bus->rejected);
+    pthread_rwlock_rdlock(&bus->subs_lock);
+    st->subscribers = bus->nsubs;
+    pthread_rwlock_unlock(&bus->subs_lock);
+    pthread_mutex_lock(&bus->rate_lock);
+    st->buckets = bus->nbuckets;
+    pthread_mutex_unlock(&bus->rate_lock);
+}

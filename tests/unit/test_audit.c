@@ -1,0 +1,371 @@
+/* Audit log: round trip, tamper detection, torn tails, concurrency, fail
+ * closed on write errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "astrid/fs.h"
+#include "kernel/audit.h"
+
+static char home[256];
+static astrid_keypair kp;
+static const char SESSION[] = "6f1c2c1e-93a4-4c47-9e2e-3f0b7d3a1a10";
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(home, sizeof home, "/tmp/astrid-audit-XXXXXX");
+    if (!mkdtemp(home) || astrid_crypto_init(NULL) < 0)
+        return -1;
+    uint8_t seed[32];
+    memset(seed, 7, sizeof seed);
+    return astrid_keypair_from_seed(&kp, seed, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int append_admin(astrid_audit *log, const char *principal, const char *method, bool allow,
+                        astrid_err *e)
+{
+    json_t *params = json_pack("{s:s}", "name", "bob");
+    json_t *act = astrid_audit_action_admin(method, "agent:create", "bob", params);
+    json_t *auth = allow ? astrid_audit_auth_system("policy allow: default holds agent:create")
+                         : astrid_audit_auth_denied("missing capability agent:create");
+    json_t *out = allow ? astrid_audit_outcome_success(NULL)
+                        : astrid_audit_outcome_failure("permission denied");
+    int rc = astrid_audit_append(log, principal, act, auth, out, NULL, e);
+    json_decref(params);
+    json_decref(act);
+    json_decref(auth);
+    json_decref(out);
+    return rc;
+}
+
+static void path_of(char *out, size_t n, const char *principal)
+{
+    snprintf(out, n, "%s/home/%s/.local/audit/audit.jsonl", home, principal);
+}
+
+__attribute__((noinline)) static char *slurp(const char *path, size_t *len)
+{
+    char *buf = NULL;
+    assert_int_equal(astrid_read_file(path, 1 << 26, &buf, len, NULL), 0);
+    return buf;
+}
+
+static void spit(const char *path, const char *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    fclose(f);
+}
+
+static void write_n(const char *principal, int n)
+{
+    astrid_err e;
+    astrid_audit *log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e);
+    assert_non_null(log);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(append_admin(log, principal, "AgentCreate", i % 2 == 0, &e), 0);
+    astrid_audit_close(log);
+}
+
+static void round_trip(void **state)
+{
+    (void)state;
+    write_n("default", 5);
+    write_n("default", 2); /* reopen continues the chain */
+    astrid_audit_report rep;
+    astrid_err e;
+    assert_int_equal(astrid_audit_verify(home, "default", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 7);
+    char path[512];
+    path_of(path, sizeof path, "default");
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    size_t len;
+    char *buf = slurp(path, &len);
+    assert_non_null(strstr(buf, "\"previous_hash\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
+    assert_non_null(strstr(buf, "{\"id\":\""));
+    assert_non_null(strstr(buf, "\"action\":{\"type\":\"admin_request\",\"method\":\"AgentCreate\",\"required_capability\":\"agent:create\",\"target_principal\":\"bob\",\"params\":{\"name\":\"bob\"}}"));
+    assert_non_null(strstr(buf, "\"outcome\":{\"status\":\"failure\",\"error\":\"permission denied\"}"));
+    free(buf);
+    /* the wrong key fails */
+    uint8_t other[32];
+    memcpy(other, kp.pk, 32);
+    other[0] ^= 1;
+    assert_int_equal(astrid_audit_verify(home, "default", other, &rep, &e), -1);
+    assert_int_equal(rep.bad_line, 1);
+    /* read API */
+    json_t *all = astrid_audit_read(home, NULL, NULL, 0, &e);
+    assert_int_equal(json_array_size(all), 7);
+    json_decref(all);
+    json_t *last = astrid_audit_read(home, "default", "2000-01-01T00:00:00Z", 3, &e);
+    assert_int_equal(json_array_size(last), 3);
+    json_decref(last);
+    json_t *none = astrid_audit_read(home, "default", "2999-01-01T00:00:00Z", 0, &e);
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
+}
+
+/* Flip one byte at many offsets: verify must fail and name a line. */
+static void flip_any_byte(void **state)
+{
+    (void)state;
+    write_n("flip", 4);
+    char path[512];
+    path_of(path, sizeof path, "flip");
+    size_t len;
+    char *orig = slurp(path, &len);
+    astrid_audit_report rep;
+    astrid_err e;
+    size_t line_of_off = 1, checked = 0;
+    for (size_t off = 0; off < len; off += 7, checked++) {
+        line_of_off = 1;
+        for (size_t i = 0; i < off; i++)
+            line_of_off += orig[i] == '\n';
+        char *m = malloc(len);
+        memcpy(m, orig, len);
+        m[off] ^= 0x01;
+        spit(path, m, len);
+        free(m);
+        assert_int_equal(astrid_audit_verify(home, "flip", kp.pk, &rep, &e), -1);
+        assert_true(rep.bad_line == line_of_off || rep.bad_line == line_of_off + 1);
+    }
+    assert_true(checked > 100);
+    /* an entry in the middle names its id */
+    spit(path, orig, len);
+    char *m = malloc(len + 1);
+    memcpy(m, orig, len);
+    char *second = strchr(m, '\n') + 1;
+    char *outcome = strstr(second, "permission denied");
+    assert_non_null(outcome);
+    outcome[0] = 'P';
+    spit(path, m, len);
+    assert_int_equal(astrid_audit_verify(home, "flip", kp.pk, &rep, &e), -1);
+    assert_int_equal(rep.bad_line, 2);
+    assert_int_equal(strlen(rep.bad_id), 36);
+    assert_non_null(strstr(second, rep.bad_id));
+    assert_non_null(strstr(e.msg, rep.bad_id));
+    free(m);
+    free(orig);
+}
+
+static void deleted_line_breaks_chain(void **state)
+{
+    (void)state;
+    write_n("del", 4);
+    char path[512];
+    path_of(path, sizeof path, "del");
+    size_t len;
+    char *buf = slurp(path, &len);
+    char *l2 = strchr(buf, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+    memmove(l2, l3, len - (size_t)(l3 - buf));
+    spit(path, buf, len - (size_t)(l3 - l2));
+    astrid_audit_report rep;
+    astrid_err e;
+    assert_int_equal(astrid_audit_verify(home, "del", kp.pk, &rep, &e), -1);
+    assert_int_equal(rep.bad_line, 2);
+    assert_non_null(strstr(rep.reason, "chain break"));
+    /* deleting the first line: the new first entry is no genesis */
+    spit(path, l2, len - (size_t)(l3 - l2) - (size_t)(l2 - buf));
+    assert_int_equal(astrid_audit_verify(home, "del", kp.pk, &rep, &e), -1);
+    assert_int_equal(rep.bad_line, 1);
+    free(buf);
+}
+
+static char notice_msg[8192];
+static void on_notice(void *ctx, const char *principal, const char *msg)
+{
+    (void)ctx;
+    snprintf(notice_msg, sizeof notice_msg, "%s: %s", principal, msg);
+}
+
+static void torn_tail_detected_and_recovered(void **state)
+{
+    (void)state;
+    write_n("torn", 3);
+    char path[512];
+    path_of(path, sizeof path, "torn");
+    size_t len;
+    char *buf = slurp(path, &len);
+    spit(path, buf, len - 30); /* crash mid-line */
+    astrid_audit_report rep;
+    astrid_err e;
+    assert_int_equal(astrid_audit_verify(home, "torn", kp.pk, &rep, &e), -1);
+    assert_int_equal(rep.bad_line, 3);
+    assert_non_null(strstr(rep.reason, "truncated"));
+    /* reopen: the torn line is moved aside, a log_recovered entry chains on line 2 */
+    notice_msg[0] = 0;
+    astrid_audit *log = astrid_audit_open(home, &kp, SESSION, on_notice, NULL, &e);
+    assert_non_null(strstr(notice_msg, "torn tail")); /* reported at open, before any append */
+    assert_int_equal(append_admin(log, "torn", "AgentDelete", true, &e), 0);
+    astrid_audit_close(log);
+    assert_int_equal(astrid_audit_verify(home, "torn", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 4);
+    size_t nlen;
+    char *now = slurp(path, &nlen);
+    assert_non_null(strstr(now, "\"type\":\"log_recovered\""));
+    free(now);
+    char tpath[1024];
+    const char *tf = strstr(notice_msg, "moved to ");
+    assert_non_null(tf);
+    snprintf(tpath, sizeof tpath, "%s", tf + 9);
+    size_t tlen;
+    char *torn = slurp(tpath, &tlen);
+    assert_true(tlen > 0);
+    free(torn);
+    free(buf);
+    /* a complete but unsigned last line is also torn, never accepted */
+    FILE *f = fopen(path, "ab");
+    fputs("{\"id\":\"x\"}\n", f);
+    fclose(f);
+    assert_int_equal(astrid_audit_verify(home, "torn", kp.pk, &rep, &e), -1);
+    assert_int_equal(rep.bad_line, 5);
+    log = astrid_audit_open(home, &kp, SESSION, on_notice, NULL, &e);
+    assert_int_equal(append_admin(log, "torn", "AgentDelete", true, &e), 0);
+    astrid_audit_close(log);
+    assert_int_equal(astrid_audit_verify(home, "torn", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 6);
+    /* two bad lines at the end: damage, refused (fail closed) */
+    f = fopen(path, "ab");
+    fputs("{\"id\":\"x\"}\n{\"id\":\"y\"}\n", f);
+    fclose(f);
+    log = astrid_audit_open(home, &kp, SESSION, on_notice, NULL, &e);
+    assert_int_equal(append_admin(log, "torn", "AgentDelete", true, &e), -1);
+    assert_non_null(strstr(e.msg, "damaged"));
+    astrid_audit_close(log);
+}
+
+typedef struct { astrid_audit *log; int fails; } th_arg;
+#define NTH 8
+#define PER 25
+static void *appender(void *arg)
+{
+    th_arg *a = arg;
+    astrid_err e;
+    for (int i = 0; i < PER; i++)
+        if (append_admin(a->log, "conc", "AgentCreate", true, &e) < 0)
+            a->fails++;
+    return NULL;
+}
+
+static void concurrent_appenders(void **state)
+{
+    (void)state;
+    astrid_err e;
+    astrid_audit *log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e);
+    pthread_t t[NTH];
+    th_arg a[NTH];
+    for (int i = 0; i < NTH; i++) {
+        a[i] = (th_arg){log, 0};
+        pthread_create(&t[i], NULL, appender, &a[i]);
+    }
+    for (int i = 0; i < NTH; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].fails, 0);
+    }
+    astrid_audit_close(log);
+    astrid_audit_report rep;
+    assert_int_equal(astrid_audit_verify(home, "conc", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, NTH * PER);
+}
+
+static int fault_errno;
+static int fault(void *ctx)
+{
+    (void)ctx;
+    return fault_errno;
+}
+
+static void write_failure_reaches_every_waiter(void **state)
+{
+    (void)state;
+    astrid_err e;
+    write_n("fail", 2);
+    astrid_audit *log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e);
+    fault_errno = ENOSPC;
+    astrid_audit_set_fault(log, fault, NULL);
+    pthread_t t[NTH];
+    th_arg a[NTH];
+    for (int i = 0; i < NTH; i++) {
+        a[i] = (th_arg){log, 0};
+        pthread_create(&t[i], NULL, appender, &a[i]);
+    }
+    for (int i = 0; i < NTH; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].fails, PER);
+    }
+    assert_int_equal(append_admin(log, "fail", "AgentCreate", true, &e), -1);
+    assert_int_equal(e.code, ASTRID_E_IO);
+    assert_int_equal(e.sys_errno, ENOSPC);
+    /* the fault clears: appends resume and the chain is intact */
+    fault_errno = 0;
+    assert_int_equal(append_admin(log, "fail", "AgentCreate", true, &e), 0);
+    astrid_audit_close(log);
+    astrid_audit_report rep;
+    assert_int_equal(astrid_audit_verify(home, "fail", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 3);
+    /* an unusable audit directory for a new principal (a file in its place,
+     * which fails for root too): an error, not silence */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/home/ro/.local", home);
+    assert_int_equal(astrid_mkdir_p(dir, 0700, 0, &e), 0);
+    strncat(dir, "/audit", sizeof dir - strlen(dir) - 1);
+    spit(dir, "x", 1);
+    log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e);
+    assert_int_equal(append_admin(log, "ro", "AgentCreate", true, &e), -1);
+    assert_true(e.code == ASTRID_E_IO || e.code == ASTRID_E_INVALID);
+    assert_non_null(strstr(e.msg, "audit"));
+    astrid_audit_close(log);
+}
+
+static void bad_input(void **state)
+{
+    (void)state;
+    astrid_err e;
+    /* no log yet: a valid empty chain, an empty read */
+    astrid_audit_report rep;
+    assert_int_equal(astrid_audit_verify(home, "nobody", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 0);
+    json_t *empty = astrid_audit_read(home, "nobody", NULL, 0, &e);
+    assert_int_equal(json_array_size(empty), 0);
+    json_decref(empty);
+    assert_null(astrid_audit_open(home, &kp, "not-a-uuid", NULL, NULL, &e));
+    astrid_audit *log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e);
+    assert_int_equal(append_admin(log, "../evil", "AgentCreate", true, &e), -1);
+    json_t *bad = json_pack("{s:i}", "x", 1);
+    assert_int_equal(astrid_audit_append(log, "default", bad, bad, bad, NULL, &e), -1);
+    json_decref(bad);
+    astrid_audit_close(log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(flip_any_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(deleted_line_breaks_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(torn_tail_detected_and_recovered, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_appenders, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_failure_reaches_every_waiter, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
