@@ -410,3 +410,22 @@ int astrid_profile_migrate_legacy(const char *home, const char *principal, bool 
         *migrated = true;
     return 0;
 }
+
+int astrid_profile_bootstrap_default(const char *home, bool *seeded, astrid_err *err)
+{
+    if (seeded)
+        *seeded = false;
+    astrid_profile *p = astrid_profile_load(home, ASTRID_DEFAULT_PRINCIPAL, err);
+    if (!p)
+        return -1;
+    int rc = 0;
+    if (p->groups.n == 0 && p->grants.n == 0 && p->revokes.n == 0) {
+        rc = astrid_strlist_push(&p->groups, "admin", err);
+        if (rc == 0)
+            rc = astrid_profile_save(home, ASTRID_DEFAULT_PRINCIPAL, p, err);
+        if (rc == 0 && seeded)
+            *seeded = true;
+    }
+    astrid_profile_release(p);
+    return rc;
+}
