@@ -80,6 +80,11 @@ char *astrid_profile_emit(const astrid_profile *p, astrid_err *err);
  * and then deleted. *migrated (optional) tells whether a file was moved. */
 int astrid_profile_migrate_legacy(const char *home, const char *principal, bool *migrated,
                                   astrid_err *err);
+/* Boot seeding: when etc/profiles/default.toml is missing or has empty
+ * groups, grants and revokes, save it with groups = ["admin"] (other fields
+ * kept). A malformed file is an error and is left untouched. *seeded
+ * (optional) tells whether the file was written. */
+int astrid_profile_bootstrap_default(const char *home, bool *seeded, astrid_err *err);
 #ifdef __cplusplus
 }
 #endif

@@ -211,6 +211,41 @@ static void test_migration(void **state)
     assert_null(slurp("etc/profiles/bob.toml"));
 }
 
+static void test_bootstrap_default(void **state)
+{
+    (void)state;
+    astrid_err e;
+    bool seeded;
+    assert_int_equal(astrid_profile_bootstrap_default(home, &seeded, &e), 0);
+    assert_true(seeded);
+    astrid_profile *p = astrid_profile_load(home, "default", &e);
+    assert_int_equal(p->groups.n, 1);
+    assert_string_equal(p->groups.v[0], "admin");
+    astrid_profile_release(p);
+    assert_int_equal(astrid_profile_bootstrap_default(home, &seeded, &e), 0);
+    assert_false(seeded);
+    /* Empty lists are re-seeded but other fields survive. */
+    put("etc/profiles/default.toml", "groups = []\n[quotas]\nmax_timeout_secs = 9\n");
+    assert_int_equal(astrid_profile_bootstrap_default(home, &seeded, &e), 0);
+    assert_true(seeded);
+    p = astrid_profile_load(home, "default", &e);
+    assert_string_equal(p->groups.v[0], "admin");
+    assert_int_equal(p->quotas.max_timeout_secs, 9);
+    astrid_profile_release(p);
+    /* An explicit non-admin choice is left alone. */
+    put("etc/profiles/default.toml", "groups = [\"restricted\"]\n");
+    assert_int_equal(astrid_profile_bootstrap_default(home, &seeded, &e), 0);
+    assert_false(seeded);
+    put("etc/profiles/default.toml", "revokes = [\"system:*\"]\n");
+    assert_int_equal(astrid_profile_bootstrap_default(home, &seeded, &e), 0);
+    assert_false(seeded);
+    put("etc/profiles/default.toml", "junk = 1\n");
+    assert_int_equal(astrid_profile_bootstrap_default(home, &seeded, &e), -1);
+    char *t = slurp("etc/profiles/default.toml");
+    assert_string_equal(t, "junk = 1\n");
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +253,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_default, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

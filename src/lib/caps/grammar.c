@@ -100,6 +100,10 @@ bool astrid_cap_matches(const char *pattern, const char *cap)
         return false;
     if (pattern[0] == '*' && pattern[1] == '\0')
         return true;
+    /* Cheap reject: most patterns on the check path differ in the first byte
+     * of a literal first segment. */
+    if (pattern[0] != '*' && pattern[0] != cap[0])
+        return false;
     const char *p = pattern, *c = cap;
     for (;;) {
         const char *pe = seg_end(p), *ce = seg_end(c);

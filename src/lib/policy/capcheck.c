@@ -59,7 +59,7 @@ int astrid_capcheck_require(const char *principal, const astrid_profile *profile
                             const astrid_group_config *groups, const char *cap,
                             astrid_cap_explain *out, astrid_err *err)
 {
-    astrid_cap_explain local;
+    astrid_cap_explain local = {0};
     astrid_cap_explain *x = out ? out : &local;
     const char *p = principal ? principal : "";
     const char *c = cap ? cap : "";

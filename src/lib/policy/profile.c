@@ -107,7 +107,7 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err)
                                       cn[k], msg);
     for (size_t i = 0; i < p->auth_methods.n; i++) {
         const char *m = p->auth_methods.v[i];
-        if (strcmp(m, "keypair") && strcmp(m, "passkey") && strcmp(m, "system"))
+        if (strcmp(m, "keypair") != 0 && strcmp(m, "passkey") != 0 && strcmp(m, "system") != 0)
             return astrid_err_set(err, ASTRID_E_INVALID,
                                   "unknown auth method '%s' (expected keypair, passkey or system)", m);
     }
@@ -203,7 +203,7 @@ static int get_quotas(const ctx *c, const astrid_toml *t, astrid_quotas *q)
     for (size_t i = 0; i < astrid_toml_len(t); i++) {
         const char *k = astrid_toml_key_at(t, i);
         const astrid_toml *v = astrid_toml_value_at(t, i);
-        uint64_t x;
+        uint64_t x = 0;
         int rc;
         if (strcmp(k, "max_memory_bytes") == 0)
             rc = get_u64(c, v, k, UINT64_MAX, &q->max_memory_bytes);
@@ -215,7 +215,8 @@ static int get_quotas(const ctx *c, const astrid_toml *t, astrid_quotas *q)
             rc = get_u64(c, v, k, UINT64_MAX, &q->max_storage_bytes);
         else if (strcmp(k, "max_background_processes") == 0) {
             rc = get_u64(c, v, k, UINT32_MAX, &x);
-            q->max_background_processes = (uint32_t)x;
+            if (rc == 0)
+                q->max_background_processes = (uint32_t)x;
         } else
             return policy_unknown_key(c->err, c->path, c->text, k, "[quotas]");
         if (rc != 0)
@@ -230,10 +231,11 @@ static int parse_root(const ctx *c, const astrid_toml *root, astrid_profile *p)
         const char *k = astrid_toml_key_at(root, i);
         const astrid_toml *v = astrid_toml_value_at(root, i);
         int rc;
-        uint64_t x;
+        uint64_t x = 0;
         if (strcmp(k, "profile_version") == 0) {
             rc = get_u64(c, v, k, UINT32_MAX, &x);
-            p->profile_version = (uint32_t)x;
+            if (rc == 0)
+                p->profile_version = (uint32_t)x;
         } else if (strcmp(k, "enabled") == 0) {
             if (astrid_toml_type_of(v) != ASTRID_TOML_BOOL)
                 return type_err(c, k, "a boolean");
@@ -407,4 +409,23 @@ int astrid_profile_migrate_legacy(const char *home, const char *principal, bool 
     if (migrated)
         *migrated = true;
     return 0;
+}
+
+int astrid_profile_bootstrap_default(const char *home, bool *seeded, astrid_err *err)
+{
+    if (seeded)
+        *seeded = false;
+    astrid_profile *p = astrid_profile_load(home, ASTRID_DEFAULT_PRINCIPAL, err);
+    if (!p)
+        return -1;
+    int rc = 0;
+    if (p->groups.n == 0 && p->grants.n == 0 && p->revokes.n == 0) {
+        rc = astrid_strlist_push(&p->groups, "admin", err);
+        if (rc == 0)
+            rc = astrid_profile_save(home, ASTRID_DEFAULT_PRINCIPAL, p, err);
+        if (rc == 0 && seeded)
+            *seeded = true;
+    }
+    astrid_profile_release(p);
+    return rc;
 }
