@@ -38,8 +38,13 @@ void cli_help(FILE *f, const cli_cmd *c, const char *path)
     for (const cli_flag *fl = c->flags; fl && fl->name; fl++)
         if (!fl->hidden)
             print_flag(f, fl);
-    for (const cli_flag *fl = cli_global_flags(); fl->name; fl++)
-        print_flag(f, fl);
+    for (const cli_flag *fl = cli_global_flags(); fl->name; fl++) {
+        bool dup = false; /* commands may list --format themselves */
+        for (const cli_flag *own = c->flags; own && own->name; own++)
+            dup = dup || strcmp(own->name, fl->name) == 0;
+        if (!dup)
+            print_flag(f, fl);
+    }
     if (c == &cli_root)
         fprintf(f, "\nExit codes: 0 success; 1 error (including usage errors); 2 the feature is\n"
                    "not available in this release (the message names what is missing).\n"

@@ -22,8 +22,13 @@ static void words(FILE *f, const cli_cmd *c)
             sep = " ";
         }
     for (const cli_flag *fl = cli_global_flags(); fl->name; fl++) {
-        fprintf(f, "%s--%s", sep, fl->name);
-        sep = " ";
+        bool dup = false;
+        for (const cli_flag *own = c->flags; own && own->name; own++)
+            dup = dup || strcmp(own->name, fl->name) == 0;
+        if (!dup) {
+            fprintf(f, "%s--%s", sep, fl->name);
+            sep = " ";
+        }
     }
 }
 
