@@ -61,14 +61,6 @@ json_t *astrid_ipc_new(const char *topic, json_t *payload, const char *source_id
  * signature string/array/null. */
 int astrid_ipc_validate(const json_t *msg, astrid_err *err);
 
-/* Topic syntax (reference §4.4): non-empty, at most 256 bytes and 8
- * segments, no empty segment, segments of [A-Za-z0-9_-] or '*'. With
- * `allow_wildcard` a trailing ".*" (or '*' segments) is accepted. */
-int astrid_topic_validate(const char *topic, int allow_wildcard, astrid_err *err);
-/* Subscription matcher: a trailing ".*" matches one or more further
- * segments; an inner '*' exactly one. Non-wildcard patterns match exactly. */
-int astrid_topic_sub_matches(const char *pattern, const char *topic);
-
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,7 @@
 #include "astrid/toml.h"
 #include "astrid/uuid.h"
 #include "astrid/version.h"
+#include "astrid/topic.h"
 #include "astrid/wire.h"
 
 extern char **environ;
@@ -354,7 +355,7 @@ int astrid_client_request(astrid_client *c, const char *topic, const json_t *pay
         const char *t = json_string_value(json_object_get(m, "topic"));
         json_t *pl = json_object_get(m, "payload");
         const char *rid = json_string_value(json_object_get(pl, "request_id"));
-        if (t && astrid_topic_sub_matches(reply_topic, t) && (!rid || strcmp(rid, want) == 0)) {
+        if (t && astrid_topic_sub_matches_bus(t, reply_topic) && (!rid || strcmp(rid, want) == 0)) {
             *reply = json_incref(pl);
             json_decref(m);
             return 0;

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "kernel/bus_internal.h"
-#include "kernel/topic.h"
+#include "astrid/topic.h"
 
 struct astrid_sub {
     astrid_bus *bus;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "kernel/bus_internal.h"
-#include "kernel/topic.h"
+#include "astrid/topic.h"
 
 uint64_t astrid_bus_intercept(astrid_bus *bus, const char *pattern, int priority,
                               astrid_interceptor_fn fn, void *ctx, astrid_err *err)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "astrid/version.h"
+#include "astrid/topic.h"
 #include "astrid/wire.h"
 #include "kernel/kernel.h"
 
@@ -125,7 +126,7 @@ static void fail_conn(astrid_conn *c, const char *reason)
 static bool subscribed(const astrid_conn *c, const char *topic)
 {
     for (size_t i = 0; i < c->n_subs; i++)
-        if (astrid_topic_sub_matches(c->subs[i], topic))
+        if (astrid_topic_sub_matches_bus(topic, c->subs[i]))
             return true;
     return false;
 }
@@ -155,7 +156,7 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
                             : "astrid.v1.connection.response.unsubscribe";
     char reason[512];
     astrid_err err;
-    if (!pattern || astrid_topic_validate(pattern, 1, &err) != 0) {
+    if (!pattern || astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, &err) != 0) {
         reply_control(c, reply,
                       json_pack("{s:s,s:s}", "status", "error", "data",
                                 pattern ? err.msg : "payload.pattern must be a string"));

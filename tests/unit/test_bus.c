@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "kernel/bus.h"
-#include "kernel/topic.h"
+#include "astrid/topic.h"
 
 static void matcher_tables(void **state)
 {

@@ -103,32 +103,11 @@ static void ipc_validation(void **state)
     json_decref(partial);
 }
 
-static void topics(void **state)
-{
-    (void)state;
-    assert_int_equal(astrid_topic_validate("agent.v1.response", 0, NULL), 0);
-    assert_int_equal(astrid_topic_validate("a..b", 0, NULL), -1);
-    assert_int_equal(astrid_topic_validate(".a", 0, NULL), -1);
-    assert_int_equal(astrid_topic_validate("a.b.c.d.e.f.g.h.i", 0, NULL), -1);
-    assert_int_equal(astrid_topic_validate("a.*", 0, NULL), -1);
-    assert_int_equal(astrid_topic_validate("a.*", 1, NULL), 0);
-    assert_int_equal(astrid_topic_validate("a.b*", 1, NULL), -1);
-    assert_true(astrid_topic_sub_matches("foo.v1.*", "foo.v1.a"));
-    assert_true(astrid_topic_sub_matches("foo.v1.*", "foo.v1.a.b.c"));
-    assert_false(astrid_topic_sub_matches("foo.v1.*", "foo.v1"));
-    assert_true(astrid_topic_sub_matches("a.*.c", "a.b.c"));
-    assert_false(astrid_topic_sub_matches("a.*.c", "a.b.c.d"));
-    assert_true(astrid_topic_sub_matches("a.b", "a.b"));
-    assert_false(astrid_topic_sub_matches("a.b", "a.bc"));
-    assert_false(astrid_topic_sub_matches("a.b", "a.b.c"));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frames_round_trip_in_pieces), cmocka_unit_test(oversized_frame_refused),
         cmocka_unit_test(hostile_json_refused),        cmocka_unit_test(ipc_validation),
-        cmocka_unit_test(topics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* Topic validation and the two matchers of reference §4.4. */
 #include <string.h>
 
-#include "kernel/topic.h"
+#include "astrid/topic.h"
 
 int astrid_topic_check(const char *topic, astrid_topic_kind kind, astrid_err *err)
 {

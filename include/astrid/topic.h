@@ -8,8 +8,8 @@
  *   them).
  * Both return false when either side has an empty segment.
  */
-#ifndef ASTRID_KERNEL_TOPIC_H
-#define ASTRID_KERNEL_TOPIC_H
+#ifndef ASTRID_TOPIC_H
+#define ASTRID_TOPIC_H
 
 #include <stdbool.h>
 
