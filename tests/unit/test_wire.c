@@ -103,11 +103,24 @@ static void ipc_validation(void **state)
     json_decref(partial);
 }
 
+/* Regression (fuzz_frame): an empty read on a fresh reader is a no-op. */
+static void empty_feed_is_noop(void **state)
+{
+    (void)state;
+    astrid_frame_reader r;
+    astrid_frame_reader_init(&r, 1024);
+    assert_int_equal(astrid_frame_reader_feed(&r, "", 0, NULL), 0);
+    const char *body;
+    size_t len;
+    assert_int_equal(astrid_frame_reader_next(&r, &body, &len, NULL), 0);
+    astrid_frame_reader_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frames_round_trip_in_pieces), cmocka_unit_test(oversized_frame_refused),
-        cmocka_unit_test(hostile_json_refused),        cmocka_unit_test(ipc_validation),
+        cmocka_unit_test(hostile_json_refused),        cmocka_unit_test(ipc_validation), cmocka_unit_test(empty_feed_is_noop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,10 @@ void astrid_frame_reader_free(astrid_frame_reader *r)
 
 int astrid_frame_reader_feed(astrid_frame_reader *r, const void *data, size_t n, astrid_err *err)
 {
+    /* An empty read on a fresh reader would memcpy into a NULL buffer (UB,
+     * found by fuzz_frame). */
+    if (n == 0)
+        return 0;
     if (r->len + n > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;
         while (cap < r->len + n)
