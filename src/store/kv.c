@@ -42,6 +42,15 @@ static int compose(char *buf, const char *ns, const char *key, size_t *out_len, 
     return 0;
 }
 
+/* Validated physical key of one record. */
+static int record_key(char *buf, const char *ns, const char *key, size_t *out_len,
+                      astrid_err *err)
+{
+    if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
+        return -1;
+    return compose(buf, ns, key, out_len, err);
+}
+
 int astrid_kv_open(astrid_kv **out, const char *dir, size_t map_size, astrid_err *err)
 {
     *out = NULL;
@@ -95,11 +104,9 @@ int astrid_kv_get(astrid_kv *kv, const char *ns, const char *key, char **val, si
     *val = NULL;
     if (len)
         *len = 0;
-    if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
-        return -1;
     char kb[KV_MAX_KEY];
     size_t kl = 0;
-    if (compose(kb, ns, key, &kl, err) != 0)
+    if (record_key(kb, ns, key, &kl, err) != 0)
         return -1;
     MDB_txn *txn;
     int rc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &txn);
@@ -162,11 +169,9 @@ int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *exist
 {
     if (existed)
         *existed = false;
-    if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
-        return -1;
     char kb[KV_MAX_KEY];
     size_t kl = 0;
-    if (compose(kb, ns, key, &kl, err) != 0)
+    if (record_key(kb, ns, key, &kl, err) != 0)
         return -1;
     MDB_txn *txn;
     int rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
