@@ -63,7 +63,14 @@ static int take_lock(astrid_kernel *k, astrid_err *err)
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return astrid_err_sys(err, "open %s", p);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int locked = flock(fd, LOCK_EX | LOCK_NB);
+    /* A holder without a socket is a daemon shutting down (it removes the
+     * socket first): `astrid restart` must not race it, so wait it out. */
+    for (int i = 0; locked != 0 && i < 100 && access(k->sock_path, F_OK) != 0; i++) {
+        usleep(50000);
+        locked = flock(fd, LOCK_EX | LOCK_NB);
+    }
+    if (locked != 0) {
         char pid[32] = "";
         ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
