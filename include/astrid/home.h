@@ -6,12 +6,12 @@
 #include <stddef.h>
 
 #include "astrid/err.h"
+#include "astrid/principal.h" /* ASTRID_DEFAULT_PRINCIPAL */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ASTRID_DEFAULT_PRINCIPAL "default"
 
 /* $ASTRID_HOME if set (must be absolute, no '..' component, non-empty),
  * else $HOME/.astrid (HOME under the same rules). Errors quote upstream:
@@ -24,7 +24,7 @@ int astrid_home_path(char *out, size_t outsz, const char *home, const char *rel,
                      astrid_err *err);
 
 /* home/{principal}/ and etc/profiles/{principal}.toml; `principal` must be a
- * valid principal id (checked here: rejects anything but [A-Za-z0-9_-]{1,64}). */
+ * valid principal id (astrid_principal_validate, upstream's messages). */
 int astrid_principal_home(char *out, size_t outsz, const char *home, const char *principal,
                           astrid_err *err);
 int astrid_profile_path(char *out, size_t outsz, const char *home, const char *principal,

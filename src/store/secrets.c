@@ -9,21 +9,11 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
+#include "astrid/principal.h"
 
 static bool valid_principal_or_host(const char *s)
 {
-    if (strcmp(s, ASTRID_SECRET_SCOPE_HOST) == 0)
-        return true;
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return strcmp(s, ASTRID_SECRET_SCOPE_HOST) == 0 || astrid_principal_validate(s, NULL) == 0;
 }
 
 static bool valid_capsule(const char *s)

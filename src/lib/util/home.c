@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "astrid/fs.h"
+#include "astrid/principal.h"
 
 static int has_dotdot(const char *p)
 {
@@ -63,25 +64,11 @@ int astrid_home_path(char *out, size_t outsz, const char *home, const char *rel,
     return astrid_path_join(out, outsz, home, rel, err);
 }
 
-static int valid_principal(const char *p)
-{
-    size_t n = strlen(p);
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 int astrid_principal_home(char *out, size_t outsz, const char *home, const char *principal,
                           astrid_err *err)
 {
-    if (!valid_principal(principal))
-        return astrid_err_set(err, ASTRID_E_INVALID, "invalid principal id '%s'", principal);
+    if (astrid_principal_validate(principal, err) != 0)
+        return -1;
     char rel[128];
     snprintf(rel, sizeof rel, "home/%s", principal);
     return astrid_path_join(out, outsz, home, rel, err);
@@ -90,8 +77,8 @@ int astrid_principal_home(char *out, size_t outsz, const char *home, const char 
 int astrid_profile_path(char *out, size_t outsz, const char *home, const char *principal,
                         astrid_err *err)
 {
-    if (!valid_principal(principal))
-        return astrid_err_set(err, ASTRID_E_INVALID, "invalid principal id '%s'", principal);
+    if (astrid_principal_validate(principal, err) != 0)
+        return -1;
     char rel[128];
     snprintf(rel, sizeof rel, "etc/profiles/%s.toml", principal);
     return astrid_path_join(out, outsz, home, rel, err);
