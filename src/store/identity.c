@@ -278,35 +278,57 @@ int astrid_identity_resolve(astrid_kv *kv, const char *platform, const char *pla
     return astrid_identity_get_user(kv, l.astrid_user_id, out, found, err);
 }
 
-int astrid_identity_list_links(astrid_kv *kv, const char *uuid, astrid_link_list *out,
-                               astrid_err *err)
+/* Call `fn` on the value of every record under `prefix` (records deleted
+ * while scanning are skipped). Stops at the first error. */
+typedef int (*record_fn)(const char *val, size_t len, void *ctx, astrid_err *err);
+
+static int for_each_record(astrid_kv *kv, const char *prefix, record_fn fn, void *ctx,
+                           astrid_err *err)
 {
-    out->links = NULL;
-    out->count = 0;
     astrid_kv_keys keys;
-    if (astrid_kv_list(kv, ASTRID_IDENTITY_NS, "link/", &keys, err) != 0)
+    if (astrid_kv_list(kv, ASTRID_IDENTITY_NS, prefix, &keys, err) != 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < keys.count && rc == 0; i++) {
         char *v;
         size_t len;
-        if ((rc = astrid_kv_get(kv, ASTRID_IDENTITY_NS, keys.keys[i], &v, &len, err)) != 0 ||
-            !v)
-            continue;
-        astrid_link l;
-        rc = link_from_json(v, len, &l, err);
+        rc = astrid_kv_get(kv, ASTRID_IDENTITY_NS, keys.keys[i], &v, &len, err);
+        if (rc == 0 && v)
+            rc = fn(v, len, ctx, err);
         free(v);
-        if (rc != 0 || strcmp(l.astrid_user_id, uuid) != 0)
-            continue;
-        astrid_link *nl = realloc(out->links, (out->count + 1) * sizeof *nl);
-        if (!nl) {
-            rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-            break;
-        }
-        out->links = nl;
-        out->links[out->count++] = l;
     }
     astrid_kv_keys_free(&keys);
+    return rc;
+}
+
+typedef struct links_ctx {
+    const char *uuid;
+    astrid_link_list *out;
+} links_ctx;
+
+static int collect_link(const char *val, size_t len, void *vctx, astrid_err *err)
+{
+    links_ctx *c = vctx;
+    astrid_link l;
+    if (link_from_json(val, len, &l, err) != 0)
+        return -1;
+    if (strcmp(l.astrid_user_id, c->uuid) != 0)
+        return 0;
+    astrid_link *nl = realloc(c->out->links, (c->out->count + 1) * sizeof *nl);
+    if (!nl)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    c->out->links = nl;
+    c->out->links[c->out->count++] = l;
+    return 0;
+}
+
+int astrid_identity_list_links(astrid_kv *kv, const char *uuid, astrid_link_list *out,
+                               astrid_err *err)
+{
+    out->links = NULL;
+    out->count = 0;
+    links_ctx c = {uuid, out};
+    int rc = for_each_record(kv, "link/", collect_link, &c, err);
     if (rc != 0)
         astrid_link_list_free(out);
     return rc;
@@ -364,35 +386,25 @@ int astrid_identity_delete_user(astrid_kv *kv, const char *uuid, bool *existed,
     return 0;
 }
 
+static int collect_user(const char *val, size_t len, void *vctx, astrid_err *err)
+{
+    astrid_user_list *out = vctx;
+    astrid_user u;
+    if (user_from_json(val, len, &u, err) != 0)
+        return -1;
+    astrid_user *nu = realloc(out->users, (out->count + 1) * sizeof *nu);
+    if (!nu)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    out->users = nu;
+    out->users[out->count++] = u;
+    return 0;
+}
+
 int astrid_identity_list_users(astrid_kv *kv, astrid_user_list *out, astrid_err *err)
 {
     out->users = NULL;
     out->count = 0;
-    astrid_kv_keys keys;
-    if (astrid_kv_list(kv, ASTRID_IDENTITY_NS, "user/", &keys, err) != 0)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < keys.count; i++) {
-        char *v;
-        size_t len;
-        if ((rc = astrid_kv_get(kv, ASTRID_IDENTITY_NS, keys.keys[i], &v, &len, err)) != 0)
-            break;
-        if (!v)
-            continue;
-        astrid_user u;
-        rc = user_from_json(v, len, &u, err);
-        free(v);
-        if (rc != 0)
-            break;
-        astrid_user *nu = realloc(out->users, (out->count + 1) * sizeof *nu);
-        if (!nu) {
-            rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-            break;
-        }
-        out->users = nu;
-        out->users[out->count++] = u;
-    }
-    astrid_kv_keys_free(&keys);
+    int rc = for_each_record(kv, "user/", collect_user, out, err);
     if (rc != 0)
         astrid_user_list_free(out);
     return rc;
