@@ -37,16 +37,23 @@ static double median(double *v)
 static char payload[PAYLOAD];
 static _Atomic size_t sink; /* keeps the consumers' reads alive */
 
+static _Atomic size_t consumed;
+
+/* Consumers drain in batches, as the kernel's feeds do. */
 static void *drain(void *arg)
 {
     astrid_sub *s = arg;
-    const astrid_msg *m;
-    size_t got = 0;
-    while (astrid_sub_pop(s, -1, &m, NULL) == 0) {
-        got += m->len;
-        astrid_msg_unref(m);
+    const astrid_msg *m[256];
+    size_t got = 0, n, count = 0;
+    while ((n = astrid_sub_pop_batch(s, -1, m, 256)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            got += m[i]->len;
+            astrid_msg_unref(m[i]);
+        }
+        count += n;
     }
     sink += got;
+    consumed += count;
     return NULL;
 }
 
@@ -61,6 +68,7 @@ static double bus_run(int nsubs, double *delivered_per_s)
         pthread_create(&t[i], NULL, drain, subs[i]);
     }
     astrid_pub p = {.topic = "bench.v1.msg", .payload = payload, .len = PAYLOAD, .is_json = true};
+    consumed = 0;
     double s = now();
     for (int i = 0; i < N; i++)
         astrid_bus_publish(b, &p, NULL, NULL);
@@ -69,9 +77,8 @@ static double bus_run(int nsubs, double *delivered_per_s)
     for (int i = 0; i < nsubs; i++)
         pthread_join(t[i], NULL);
     double el = now() - s;
-    astrid_bus_stats st;
-    astrid_bus_get_stats(b, &st);
-    *delivered_per_s = (double)st.delivered / el; /* drops (queue full) not counted */
+    /* Messages a consumer actually popped (drops on a full queue not counted). */
+    *delivered_per_s = (double)consumed / el;
     for (int i = 0; i < nsubs; i++)
         astrid_sub_free(subs[i]);
     astrid_bus_free(b);

@@ -34,6 +34,7 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
     char day[16], stamp[32];
     strftime(day, sizeof day, "%Y-%m-%d", &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    pthread_mutex_lock(&k->log_lock);
     if (!k->log || strcmp(day, k->log_day) != 0) {
         if (k->log)
             fclose(k->log);
@@ -54,6 +55,7 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
     }
     if (k->verbose)
         fprintf(stderr, "%s %-5s %s\n", stamp, level, msg);
+    pthread_mutex_unlock(&k->log_lock);
 }
 
 static int take_lock(astrid_kernel *k, astrid_err *err)
@@ -202,6 +204,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
 {
     memset(k, 0, sizeof *k);
     k->lock_fd = -1;
+    pthread_mutex_init(&k->log_lock, NULL);
     k->ephemeral = o->ephemeral;
     k->verbose = o->verbose;
     k->boot_time = time(NULL);
@@ -260,7 +263,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;
     k->loop = uv_default_loop();
-    if (astrid_server_start(k, err) != 0)
+    if (astrid_kernel_bus_start(k, err) != 0 || astrid_server_start(k, err) != 0)
         return -1;
     if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0)
         return -1;

@@ -24,6 +24,17 @@ struct astrid_sub {
     uint64_t delivered, dropped;
 };
 
+#define SPIN_BEFORE_SLEEP 4000 /* ~10-40 us of pause instructions */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 static const char NIL_UUID[] = "00000000-0000-0000-0000-000000000000";
 
 void astrid_msg_ref(const astrid_msg *m)
@@ -102,7 +113,10 @@ static astrid_msg *msg_new(const astrid_pub *p, uint64_t seq)
     tail[tl + pl + p->len] = '\0';
     m->len = p->len;
     m->is_json = p->is_json;
-    snprintf(m->source_id, sizeof m->source_id, "%s", p->source_id ? p->source_id : NIL_UUID);
+    const char *src = p->source_id ? p->source_id : NIL_UUID;
+    size_t sl = strnlen(src, sizeof m->source_id - 1);
+    memcpy(m->source_id, src, sl);
+    m->source_id[sl] = '\0';
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     m->timestamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -185,11 +199,14 @@ int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, 
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     pthread_rwlock_rdlock(&bus->subs_lock);
     for (size_t i = 0; i < bus->nsubs; i++)
-        if (astrid_topic_sub_matches_bus(m->topic, bus->subs[i]->pattern))
+        if (!bus->subs[i]->pattern || astrid_topic_sub_matches_bus(m->topic, bus->subs[i]->pattern))
             deliver(bus->subs[i], m);
     pthread_rwlock_unlock(&bus->subs_lock);
     atomic_fetch_add_explicit(&bus->published, 1, memory_order_relaxed);
-    astrid_msg_unref(m);
+    if (p->msg_out)
+        *p->msg_out = m; /* the publisher's reference passes to the caller */
+    else
+        astrid_msg_unref(m);
     if (seq_out)
         *seq_out = seq;
     return 0;
@@ -198,7 +215,7 @@ int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, 
 astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const astrid_sub_opts *opts,
                                  astrid_err *err)
 {
-    if (astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, err) < 0)
+    if (pattern && astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, err) < 0)
         return NULL;
     astrid_sub *s = calloc(1, sizeof *s);
     if (!s)
@@ -207,10 +224,10 @@ astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const ast
         s->opts = *opts;
     s->cap = s->opts.capacity ? s->opts.capacity : ASTRID_BUS_DEFAULT_CAPACITY;
     s->ring = calloc(s->cap, sizeof(const astrid_msg *));
-    s->pattern = strdup(pattern);
+    s->pattern = pattern ? strdup(pattern) : NULL;
     s->bus = bus;
     s->efd = -1;
-    if (!s->ring || !s->pattern)
+    if (!s->ring || (pattern && !s->pattern))
         goto oom;
     if (s->opts.want_eventfd && (s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         astrid_err_sys(err, "eventfd");
@@ -283,6 +300,16 @@ int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid
             dl.tv_nsec -= 1000000000L;
         }
     }
+    /* A consumer that keeps up with its publisher would otherwise sleep and
+     * be woken (two futex calls) for every message; waiting a few
+     * microseconds for the next one first lets it take messages in bursts. */
+    if (timeout_ms != 0)
+        for (int spin = 0; spin < SPIN_BEFORE_SLEEP; spin++) {
+            if (__atomic_load_n(&s->count, __ATOMIC_RELAXED) ||
+                __atomic_load_n(&s->closed, __ATOMIC_RELAXED))
+                break;
+            cpu_relax();
+        }
     pthread_mutex_lock(&s->lock);
     int rc = 0;
     while (!(*out = pop_locked(s))) {
@@ -307,6 +334,20 @@ int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+size_t astrid_sub_pop_batch(astrid_sub *s, int timeout_ms, const astrid_msg **out, size_t max)
+{
+    size_t n = 0;
+    const astrid_msg *first;
+    if (max == 0 || astrid_sub_pop(s, timeout_ms, &first, NULL) != 0)
+        return 0;
+    out[n++] = first;
+    pthread_mutex_lock(&s->lock);
+    while (n < max && (out[n] = pop_locked(s)))
+        n++;
+    pthread_mutex_unlock(&s->lock);
+    return n;
 }
 
 int astrid_sub_eventfd(const astrid_sub *s)

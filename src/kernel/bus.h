@@ -74,6 +74,7 @@ typedef struct astrid_pub {
     const char *source_id;  /* NULL = nil UUID */
     const char *principal;  /* NULL = system */
     unsigned flags;
+    const astrid_msg **msg_out; /* optional: a reference to the published message */
 } astrid_pub;
 
 /* Validate, rate-limit (if flagged), stamp seq and deliver to every matching
@@ -102,7 +103,9 @@ typedef struct astrid_sub_opts {
     bool want_eventfd;        /* readable while the queue is non-empty (edge: drained on empty pop) */
 } astrid_sub_opts;
 
-/* `pattern` uses the subscription matcher (trailing ".*" = one or more). */
+/* `pattern` uses the subscription matcher (trailing ".*" = one or more);
+ * NULL receives every topic (the kernel's own feeds: socket fan-out and the
+ * interceptor dispatcher). */
 astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const astrid_sub_opts *opts,
                                  astrid_err *err);
 /* NULL when empty. */
@@ -110,6 +113,10 @@ const astrid_msg *astrid_sub_try_pop(astrid_sub *s);
 /* Wait up to timeout_ms (<0 forever). 0 with *out set; ASTRID_E_TIMEOUT;
  * ASTRID_E_NOTFOUND once closed and drained. */
 int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid_err *err);
+/* Wait like astrid_sub_pop for the first message, then take whatever else
+ * is queued, up to `max`, under one lock. Returns how many were stored in
+ * out[] (0 on timeout or once closed and drained); one reference each. */
+size_t astrid_sub_pop_batch(astrid_sub *s, int timeout_ms, const astrid_msg **out, size_t max);
 int astrid_sub_eventfd(const astrid_sub *s); /* -1 unless want_eventfd */
 
 typedef struct astrid_sub_stats {

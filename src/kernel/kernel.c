@@ -23,16 +23,16 @@ void astrid_kernel_request_shutdown(astrid_kernel *k, const char *reason)
     unlink(k->ready_path);
     unlink(k->sock_path);
     unlink(k->token_path);
-    static uv_timer_t stop_timer; /* one per process: the daemon stops once */
-    uv_timer_init(k->loop, &stop_timer);
-    stop_timer.data = k;
-    uv_timer_start(&stop_timer, on_stop_timer, 50, 0);
+    uv_timer_init(k->loop, &k->stop_timer);
+    k->stop_timer.data = k;
+    uv_timer_start(&k->stop_timer, on_stop_timer, 50, 0);
 }
 
 int astrid_kernel_run(astrid_kernel *k)
 {
     uv_run(k->loop, UV_RUN_DEFAULT);
     uv_loop_close(k->loop);
+    astrid_kernel_bus_stop(k);
     astrid_klog(k, "INFO", "stopped");
     astrid_audit_close(k->audit);
     astrid_keypair_wipe(&k->key);

@@ -1,10 +1,19 @@
 /* The kernel: one struct owns every piece of daemon state.
  *
- * Threads: the daemon runs ONE libuv loop thread (main thread) that owns the
- * listening socket, every connection, the timers (handshake deadlines, idle
- * monitor) and signal handling; request handlers run on it too. No other
- * thread touches this struct. (Capsule worker threads arrive with the
- * capsule runtime and talk to the loop through the bus.)
+ * Threads:
+ *  - the libuv loop thread (main thread) owns the listening socket, every
+ *    connection, the timers (handshake deadlines, idle monitor), signal
+ *    handling and the management/admin request handlers; it drains
+ *    `conn_feed` (woken through `feed_async`) and writes each bus message to
+ *    the connections whose subscriptions match. Fields below without a
+ *    "thread-safe" note belong to it alone.
+ *  - the dispatcher thread (feed.c) drains `icpt_feed` and runs each
+ *    message's interceptor chain (astrid_bus_dispatch): capsule handlers run
+ *    there, never on the loop thread, so a slow guest cannot stall clients.
+ *  - the audit writer thread (audit.c) and the engine's watchdog thread.
+ *  - capsule threads (run loops, workers) publish with
+ *    astrid_kernel_bus_publish(), which is thread-safe.
+ *  Thread-safe members: bus, profiles, groups, audit, and klog (log_lock).
  *
  * Ownership: astrid_kernel_boot() fills a caller-provided struct;
  * astrid_kernel_shutdown() releases everything it holds.
@@ -14,6 +23,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +35,7 @@
 #include "astrid/policy_cache.h"
 #include "astrid/uuid.h"
 #include "kernel/audit.h"
+#include "kernel/bus.h"
 
 typedef struct astrid_conn astrid_conn;
 
@@ -45,6 +56,7 @@ typedef struct astrid_kernel {
     char token[65];
     astrid_keypair key;
     int lock_fd;
+    pthread_mutex_t log_lock; /* guards log and log_day (klog from any thread) */
     FILE *log;
     char log_day[16];
     bool ephemeral;
@@ -52,15 +64,22 @@ typedef struct astrid_kernel {
     uint64_t idle_timeout_ms; /* 0 = never */
     uint64_t last_active_ms;  /* when the connection count last dropped to 0 */
     time_t boot_time;
-    uint64_t seq;             /* IpcMessage sequence, stamped at publish */
     uv_loop_t *loop;
     uv_pipe_t server;
     uv_timer_t idle_timer;
+    uv_timer_t stop_timer;
     uv_signal_t sigint, sigterm;
     bool stopping;
     astrid_profile_cache *profiles; /* Layer 2 policy, loaded lazily */
     astrid_group_swap *groups;      /* hot-swappable etc/groups.toml */
     astrid_audit *audit;            /* signed, chained, group-committed */
+    astrid_bus *bus;          /* every publish goes through it; stamps seq (thread-safe) */
+    astrid_sub *conn_feed;    /* every topic -> connections, drained on the loop */
+    uv_async_t feed_async;    /* wakes the loop when conn_feed becomes non-empty */
+    bool feed_started;
+    astrid_sub *icpt_feed;    /* every topic -> the dispatcher thread */
+    pthread_t dispatcher;
+    bool dispatcher_started;
     astrid_conn *conns; /* intrusive list of live connections */
     size_t n_conns;     /* authenticated connections */
 } astrid_kernel;
@@ -78,13 +97,33 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
 
 uint64_t astrid_now_ms(void);
 
+/* ---- the bus inside the daemon (feed.c) ---- */
+/* Create the bus, its two kernel feeds and the dispatcher thread. */
+int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err);
+/* Close the feeds, join the dispatcher, free the bus (after the loop ended). */
+void astrid_kernel_bus_stop(astrid_kernel *k);
+/* Publish from any thread. `payload` is JSON object text of `len` bytes
+ * (copied); `principal` is stamped as given (the caller authenticated it);
+ * `source_id` NULL = the kernel (nil UUID). ASTRID_PUB_RATE_LIMIT in
+ * `flags` charges the (source, principal) token bucket sized by the
+ * principal's max_ipc_throughput_bytes. */
+int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *payload,
+                              size_t len, const char *source_id, const char *principal,
+                              unsigned flags, uint64_t *seq, astrid_err *err);
+/* The IpcMessage frame (4-byte big-endian length + JSON) of a bus message:
+ * malloc'd, caller frees. NULL on allocation failure. */
+char *astrid_msg_frame(const astrid_msg *m, size_t *len);
+
 /* ---- connections (server.c) ---- */
+/* Loop thread: hand one bus message to every subscribed connection. */
+void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m);
 /* Send an IpcMessage to one connection (json borrowed). */
 void astrid_conn_send(astrid_conn *c, const json_t *msg);
 const char *astrid_conn_principal(const astrid_conn *c);
-/* Publish a kernel message: delivered to every authenticated connection
- * whose subscriptions match, plus `origin` (may be NULL) when it is a reply
- * to that connection's request. Stamps seq. Takes a reference to payload. */
+/* Publish a kernel message (loop thread) on the bus: every subscribed
+ * connection and interceptor sees it; `origin` (may be NULL) also gets it
+ * directly when it is the reply to that connection's request. Payload is
+ * borrowed. */
 void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *topic,
                            json_t *payload, const char *principal);
 int astrid_server_start(astrid_kernel *k, astrid_err *err);

@@ -14,6 +14,12 @@
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define MAX_SUBS 128
+/* A connection whose unread output exceeds this loses broadcasts (counted)
+ * rather than growing the daemon without bound; replies to its own
+ * requests are still sent. */
+#define CONN_MAX_QUEUED (8u << 20)
+#define DIRECT_RING 8
+#define PUBLISH_REPLY "astrid.v1.connection.response.publish"
 #define SUBSCRIBE_TOPIC "astrid.v1.connection.subscribe"
 #define UNSUBSCRIBE_TOPIC "astrid.v1.connection.unsubscribe"
 
@@ -25,6 +31,10 @@ struct astrid_conn {
     bool authed;
     bool closing;
     char principal[65];
+    char source_id[ASTRID_UUID_STR_LEN]; /* this connection's bus source (token bucket key) */
+    uint64_t direct[DIRECT_RING];        /* seqs already sent directly (replies) */
+    unsigned direct_next;
+    uint64_t dropped;                    /* broadcasts lost to CONN_MAX_QUEUED */
     astrid_frame_reader rd;
     char *subs[MAX_SUBS];
     size_t n_subs;
@@ -69,17 +79,60 @@ static void conn_close(astrid_conn *c, const char *why)
     uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
 }
 
+/* One encoded frame shared by every connection it is written to. */
+typedef struct frame {
+    unsigned refs;
+    size_t len;
+    char *data;
+} frame;
+
 typedef struct write_req {
     uv_write_t req;
-    char *buf;
+    frame *f;
 } write_req;
+
+static void frame_unref(frame *f)
+{
+    if (f && --f->refs == 0) {
+        free(f->data);
+        free(f);
+    }
+}
+
+/* Takes ownership of `data`. */
+static frame *frame_new(char *data, size_t len)
+{
+    frame *f = malloc(sizeof *f);
+    if (!f) {
+        free(data);
+        return NULL;
+    }
+    *f = (frame){.refs = 1, .len = len, .data = data};
+    return f;
+}
 
 static void on_written(uv_write_t *req, int status)
 {
     write_req *w = (write_req *)req;
-    free(w->buf);
+    frame_unref(w->f);
     free(w);
     (void)status;
+}
+
+static void write_frame(astrid_conn *c, frame *f)
+{
+    if (c->closing)
+        return;
+    write_req *w = malloc(sizeof *w);
+    if (!w)
+        return;
+    w->f = f;
+    f->refs++;
+    uv_buf_t b = uv_buf_init(f->data, (unsigned)f->len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+        frame_unref(f);
+        free(w);
+    }
 }
 
 static void send_json(astrid_conn *c, const json_t *obj)
@@ -93,16 +146,10 @@ static void send_json(astrid_conn *c, const json_t *obj)
         astrid_klog(c->k, "WARN", "drop outgoing frame: %s", err.msg);
         return;
     }
-    write_req *w = malloc(sizeof *w);
-    if (!w) {
-        free(buf);
-        return;
-    }
-    w->buf = buf;
-    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
-        free(buf);
-        free(w);
+    frame *f = frame_new(buf, len);
+    if (f) {
+        write_frame(c, f);
+        frame_unref(f);
     }
 }
 
@@ -131,16 +178,68 @@ static bool subscribed(const astrid_conn *c, const char *topic)
     return false;
 }
 
+static bool sent_directly(const astrid_conn *c, uint64_t seq)
+{
+    for (unsigned i = 0; i < DIRECT_RING; i++)
+        if (c->direct[i] == seq)
+            return true;
+    return false;
+}
+
+void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m)
+{
+    frame *f = NULL;
+    for (astrid_conn *c = k->conns; c; c = c->next) {
+        if (!c->authed || c->closing || !subscribed(c, m->topic) || sent_directly(c, m->seq))
+            continue;
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > CONN_MAX_QUEUED) {
+            if (c->dropped++ % 1024 == 0)
+                astrid_klog(k, "WARN", "connection of %s is not reading: %llu broadcasts dropped",
+                            c->principal, (unsigned long long)c->dropped);
+            continue;
+        }
+        if (!f) {
+            size_t len;
+            char *data = astrid_msg_frame(m, &len);
+            if (!data || !(f = frame_new(data, len)))
+                return;
+        }
+        write_frame(c, f);
+    }
+    frame_unref(f);
+}
+
 void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *topic,
                            json_t *payload, const char *principal)
 {
-    json_t *msg = astrid_ipc_new(topic, payload, k->session, principal, ++k->seq);
-    if (origin && !origin->closing)
-        send_json(origin, msg);
-    for (astrid_conn *c = k->conns; c; c = c->next)
-        if (c != origin && c->authed && subscribed(c, topic))
-            send_json(c, msg);
-    json_decref(msg);
+    char *text = json_dumps(payload, JSON_COMPACT);
+    const astrid_msg *m = NULL;
+    astrid_err err;
+    astrid_pub p = {.topic = topic,
+                    .payload = text,
+                    .len = text ? strlen(text) : 0,
+                    .is_json = true,
+                    .source_id = k->session,
+                    .principal = principal,
+                    .msg_out = &m};
+    if (!text || astrid_bus_publish(k->bus, &p, NULL, &err) != 0) {
+        astrid_klog(k, "ERROR", "kernel publish on %s failed: %s", topic,
+                    text ? err.msg : "out of memory");
+        free(text);
+        return;
+    }
+    free(text);
+    if (origin && !origin->closing) {
+        size_t len;
+        char *data = astrid_msg_frame(m, &len);
+        frame *f = data ? frame_new(data, len) : NULL;
+        if (f) {
+            write_frame(origin, f);
+            frame_unref(f);
+            origin->direct[origin->direct_next++ % DIRECT_RING] = m->seq;
+        }
+    }
+    astrid_msg_unref(m);
 }
 
 static void reply_control(astrid_conn *c, const char *topic, json_t *payload)
@@ -244,6 +343,12 @@ static void handle_message(astrid_conn *c, json_t *msg)
         return;
     }
     char reason[512];
+    if (astrid_topic_check(topic, ASTRID_TOPIC_PUBLISH, &err) != 0) {
+        reply_control(c, PUBLISH_REPLY,
+                      json_pack("{s:s,s:s,s:s}", "status", "error", "topic", topic, "data",
+                                err.msg));
+        return;
+    }
     if (!open_ingress(topic)) {
         if (astrid_authorize(k, c->principal, "system:bus", reason, sizeof reason) != 0) {
             astrid_audit_request(k, c->principal, "Publish", "system:bus", NULL,
@@ -253,8 +358,18 @@ static void handle_message(astrid_conn *c, json_t *msg)
             return;
         }
     }
-    /* The kernel stamps the authenticated principal, whatever was claimed. */
-    astrid_kernel_publish(k, NULL, topic, payload, c->principal);
+    /* The kernel stamps the authenticated principal, whatever was claimed,
+     * and charges this connection's (source, principal) token bucket. */
+    char *text = json_dumps(payload, JSON_COMPACT);
+    if (!text || astrid_kernel_bus_publish(k, topic, text, strlen(text), c->source_id,
+                                           c->principal, ASTRID_PUB_RATE_LIMIT, NULL,
+                                           &err) != 0) {
+        const char *why = text ? err.msg : "out of memory";
+        astrid_klog(k, "WARN", "publish to %s by %s refused: %s", topic, c->principal, why);
+        reply_control(c, PUBLISH_REPLY,
+                      json_pack("{s:s,s:s,s:s}", "status", "error", "topic", topic, "data", why));
+    }
+    free(text);
 }
 
 static void handle_handshake(astrid_conn *c, json_t *hs)
@@ -355,6 +470,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (!c)
         return;
     c->k = k;
+    astrid_uuid_v4(c->source_id);
     astrid_frame_reader_init(&c->rd, ASTRID_WIRE_MAX_FRAME);
     uv_pipe_init(k->loop, &c->pipe, 0);
     uv_timer_init(k->loop, &c->hs_timer);
@@ -431,6 +547,8 @@ void astrid_server_close_all(astrid_kernel *k)
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
+    if (k->feed_started && !uv_is_closing((uv_handle_t *)&k->feed_async))
+        uv_close((uv_handle_t *)&k->feed_async, NULL);
 }
 
 static int cmp_entry(const void *a, const void *b)

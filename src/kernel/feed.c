@@ -1,0 +1,201 @@
+/* The bus inside the daemon (DESIGN.md §3): every message — from a client,
+ * the kernel or a capsule — is published on k->bus, which stamps its seq
+ * and charges the sender's token bucket. Two kernel subscriptions take
+ * every topic: `conn_feed`, drained on the loop thread into the sockets of
+ * subscribed connections, and `icpt_feed`, drained by the dispatcher thread
+ * that runs interceptor chains. Both queues are bounded and drop the oldest
+ * message when full (counted in the bus stats), so no publisher ever waits
+ * on a slow reader. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "astrid/profile.h"
+#include "kernel/kernel.h"
+
+#define FEED_CAPACITY 65536 /* messages queued for the loop / the dispatcher */
+#define FEED_BATCH 256
+
+/* Token bucket size for a principal: its profile's max_ipc_throughput_bytes
+ * (0 = the bus default). Unknown principals get the default: they cannot
+ * reach the bus anyway (the handshake and capsule context refuse them). */
+static uint64_t principal_quota(void *ctx, const char *principal)
+{
+    astrid_kernel *k = ctx;
+    if (!principal)
+        return 0;
+    astrid_err err;
+    const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, &err);
+    if (!p)
+        return 0;
+    uint64_t q = p->quotas.max_ipc_throughput_bytes;
+    astrid_profile_release(p);
+    return q;
+}
+
+static void on_feed_wake(void *ctx)
+{
+    astrid_kernel *k = ctx;
+    uv_async_send(&k->feed_async);
+}
+
+static void on_feed_async(uv_async_t *a)
+{
+    astrid_kernel *k = a->data;
+    const astrid_msg *batch[FEED_BATCH];
+    size_t n;
+    /* Bounded per wake-up so a flood cannot starve the sockets' reads. */
+    for (int rounds = 0; rounds < 16; rounds++) {
+        n = astrid_sub_pop_batch(k->conn_feed, 0, batch, FEED_BATCH);
+        if (n == 0)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            astrid_server_fanout(k, batch[i]);
+            astrid_msg_unref(batch[i]);
+        }
+    }
+    uv_async_send(&k->feed_async); /* more left: come back after other events */
+}
+
+static void *dispatcher_main(void *arg)
+{
+    astrid_kernel *k = arg;
+    const astrid_msg *batch[FEED_BATCH];
+    size_t n;
+    while ((n = astrid_sub_pop_batch(k->icpt_feed, -1, batch, FEED_BATCH)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            astrid_chain_result res;
+            astrid_err err;
+            if (astrid_bus_dispatch(k->bus, batch[i], &res, &err) != 0)
+                astrid_klog(k, "ERROR", "interceptor chain for %s: %s", batch[i]->topic,
+                            err.msg);
+            else {
+                if (res.action == ASTRID_ICPT_DENY)
+                    astrid_klog(k, "INFO", "%s (seq %llu) denied by interceptor %llu: %s",
+                                batch[i]->topic, (unsigned long long)batch[i]->seq,
+                                (unsigned long long)res.stopped_by,
+                                res.reason ? res.reason : "denied");
+                astrid_chain_result_free(&res);
+            }
+            astrid_msg_unref(batch[i]);
+        }
+    }
+    return NULL;
+}
+
+int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err)
+{
+    astrid_bus_opts bo = {.quota = principal_quota, .quota_ctx = k};
+    if (!(k->bus = astrid_bus_new(&bo, err)))
+        return -1;
+    astrid_sub_opts co = {.capacity = FEED_CAPACITY, .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
+                          .wake = on_feed_wake, .wake_ctx = k};
+    astrid_sub_opts io = {.capacity = FEED_CAPACITY, .overflow = ASTRID_OVERFLOW_DROP_OLDEST};
+    if (uv_async_init(k->loop, &k->feed_async, on_feed_async) != 0)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "uv_async_init failed");
+    k->feed_async.data = k;
+    k->feed_started = true;
+    if (!(k->conn_feed = astrid_bus_subscribe(k->bus, NULL, &co, err)) ||
+        !(k->icpt_feed = astrid_bus_subscribe(k->bus, NULL, &io, err)))
+        return -1;
+    if (pthread_create(&k->dispatcher, NULL, dispatcher_main, k) != 0)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "cannot start the dispatcher thread");
+    k->dispatcher_started = true;
+    return 0;
+}
+
+/* Loop thread, while stopping: the async handle closes with the others. */
+void astrid_kernel_bus_stop(astrid_kernel *k)
+{
+    if (k->icpt_feed)
+        astrid_sub_close(k->icpt_feed);
+    if (k->dispatcher_started)
+        pthread_join(k->dispatcher, NULL);
+    k->dispatcher_started = false;
+    astrid_sub_free(k->icpt_feed);
+    astrid_sub_free(k->conn_feed);
+    k->icpt_feed = k->conn_feed = NULL;
+    astrid_bus_free(k->bus);
+    k->bus = NULL;
+}
+
+int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *payload,
+                              size_t len, const char *source_id, const char *principal,
+                              unsigned flags, uint64_t *seq, astrid_err *err)
+{
+    astrid_pub p = {.topic = topic,
+                    .payload = payload,
+                    .len = len,
+                    .is_json = true,
+                    .source_id = source_id ? source_id : k->session,
+                    .principal = principal,
+                    .flags = flags};
+    return astrid_bus_publish(k->bus, &p, seq, err);
+}
+
+/* JSON string literal of `s` into buf (topic and principal are validated
+ * ASCII, but escape anyway: the frame must stay JSON whatever they hold). */
+static size_t json_quote(char *out, const char *s)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)*p;
+        } else if (*p < 0x20) {
+            n += (size_t)sprintf(out + n, "\\u%04x", *p);
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    out[n++] = '"';
+    return n;
+}
+
+char *astrid_msg_frame(const astrid_msg *m, size_t *len)
+{
+    size_t tl = strlen(m->topic), pl = m->principal ? strlen(m->principal) : 0;
+    /* Worst case: every topic/principal byte escaped as \u00XX (6 bytes). */
+    size_t cap = 4 + 200 + 6 * (tl + pl) + (m->is_json ? m->len : 6 * m->len + 16);
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    char *o = buf + 4;
+    size_t n = 0;
+    n += (size_t)sprintf(o + n, "{\"topic\":");
+    n += json_quote(o + n, m->topic);
+    n += (size_t)sprintf(o + n, ",\"payload\":");
+    if (m->is_json && m->len) {
+        memcpy(o + n, m->payload, m->len);
+        n += m->len;
+    } else if (m->is_json) {
+        n += (size_t)sprintf(o + n, "{}");
+    } else {
+        /* Raw bytes (never from a client: the socket accepts JSON only). */
+        json_t *s = json_stringn((const char *)m->payload, m->len);
+        char *t = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+        json_decref(s);
+        n += (size_t)sprintf(o + n, "%s", t ? t : "null");
+        free(t);
+    }
+    n += (size_t)sprintf(o + n, ",\"source_id\":\"%s\"", m->source_id);
+    if (m->principal) {
+        n += (size_t)sprintf(o + n, ",\"principal\":");
+        n += json_quote(o + n, m->principal);
+    }
+    time_t secs = (time_t)(m->timestamp_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    n += strftime(o + n, 40, ",\"timestamp\":\"%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)sprintf(o + n, ".%06ldZ\",\"seq\":%llu,\"signature\":null}",
+                         (long)(m->timestamp_ns % 1000000000) / 1000,
+                         (unsigned long long)m->seq);
+    buf[0] = (char)((n >> 24) & 0xff);
+    buf[1] = (char)((n >> 16) & 0xff);
+    buf[2] = (char)((n >> 8) & 0xff);
+    buf[3] = (char)(n & 0xff);
+    *len = n + 4;
+    return buf;
+}
