@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@ extern char **environ;
 struct astrid_client {
     int fd;
     int timeout_ms;
+    int rcv_timeout_ms; /* SO_RCVTIMEO now set on fd; -1 = none */
     astrid_frame_reader rd;
     char principal[65];
 };
@@ -181,15 +181,20 @@ static int recv_obj(astrid_client *c, int timeout_ms, json_t **out, astrid_err *
                 return astrid_err_set(err, ASTRID_E_TIMEOUT, "timed out waiting for the daemon");
             wait = (int)(deadline - now);
         }
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        int pr = poll(&pfd, 1, wait);
-        if (pr < 0 && errno != EINTR)
-            return astrid_err_sys(err, "poll");
-        if (pr <= 0)
-            continue;
+        /* A blocking recv bounded by SO_RCVTIMEO is one system call where
+         * poll + recv is two; the timeout is reset only when it would
+         * otherwise overshoot the deadline by more than 50 ms. */
+        int cur = c->rcv_timeout_ms; /* -1 = none (blocks) */
+        if ((wait < 0) != (cur < 0) || (wait >= 0 && abs(wait - cur) > 50)) {
+            struct timeval tv = {.tv_sec = wait < 0 ? 0 : wait / 1000,
+                                 .tv_usec = wait < 0 ? 0 : (wait % 1000) * 1000};
+            if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+                return astrid_err_sys(err, "setsockopt SO_RCVTIMEO");
+            c->rcv_timeout_ms = wait;
+        }
         char buf[65536];
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n <= 0)
             return astrid_err_set(err, ASTRID_E_IO, "the daemon closed the connection");
@@ -222,6 +227,7 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
     if (!c)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     c->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+    c->rcv_timeout_ms = -1;
     astrid_frame_reader_init(&c->rd, 50u * 1024u * 1024u);
     if (opts && opts->principal)
         snprintf(c->principal, sizeof c->principal, "%s", opts->principal);

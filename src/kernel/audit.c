@@ -8,12 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "astrid/fs.h"
 #include "astrid/blake3.h"
 #include "astrid/home.h"
 #include "kernel/audit_internal.h"
+
+#define WRITE_BEHIND_WINDOW_US 2000
+#define WRITE_BEHIND_MAX 4096
 
 typedef struct pfile {
     char principal[65];
@@ -28,6 +32,7 @@ typedef struct pending {
     char *head;
     char id[ASTRID_UUID_STR_LEN];
     bool done;
+    bool detached; /* write-behind: the writer frees it; nobody waits */
     int rc;
     astrid_err err;
 } pending;
@@ -44,7 +49,11 @@ struct astrid_audit {
     pthread_mutex_t lock;
     pthread_cond_t work_cond, done_cond;
     pending *queue_head, *queue_tail;
+    size_t in_flight;  /* entries queued or being written */
+    size_t queued, queued_durable; /* entries in the queue; those someone waits for */
     bool stop;
+    bool broken;       /* the last batch failed: write-behind appends wait instead */
+    astrid_err broken_err;
     astrid_audit_fault_fn fault;
     void *fault_ctx;
     pfile *files;
@@ -276,8 +285,24 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&log->work_cond, &log->lock);
         if (!log->queue_head && log->stop)
             break;
+        /* Nobody waits on write-behind entries: gather them for up to
+         * WRITE_BEHIND_WINDOW_US so a stream of queries costs one fsync per
+         * window, not one each. A durable entry ends the wait at once. */
+        if (log->queued_durable == 0 && !log->stop) {
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_nsec += WRITE_BEHIND_WINDOW_US * 1000L;
+            if (dl.tv_nsec >= 1000000000L) {
+                dl.tv_sec++;
+                dl.tv_nsec -= 1000000000L;
+            }
+            while (log->queued_durable == 0 && !log->stop && log->queued < WRITE_BEHIND_MAX &&
+                   pthread_cond_timedwait(&log->work_cond, &log->lock, &dl) != ETIMEDOUT)
+                ;
+        }
         pending *batch = log->queue_head;
         log->queue_head = log->queue_tail = NULL;
+        log->queued = log->queued_durable = 0;
         int fault = log->fault ? log->fault(log->fault_ctx) : 0;
         pthread_mutex_unlock(&log->lock);
         for (pending *p = batch; p; p = p->next) {
@@ -290,7 +315,16 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&log->lock);
         for (pending *p = batch, *n; p; p = n) {
             n = p->next;
-            p->done = true;
+            log->in_flight--;
+            log->broken = p->rc < 0;
+            if (p->rc < 0)
+                log->broken_err = p->err;
+            if (p->detached) {
+                free(p->head);
+                free(p);
+            } else {
+                p->done = true;
+            }
         }
         pthread_cond_broadcast(&log->done_cond);
     }
@@ -380,42 +414,87 @@ void astrid_audit_set_fault(astrid_audit *log, astrid_audit_fault_fn fn, void *c
     pthread_mutex_unlock(&log->lock);
 }
 
-int astrid_audit_append(astrid_audit *log, const char *principal, json_t *action,
-                        json_t *authorization, json_t *outcome, char id_out[ASTRID_UUID_STR_LEN],
-                        astrid_err *err)
+/* Caller holds log->lock. */
+static void enqueue_locked(astrid_audit *log, pending *p)
+{
+    if (log->queue_tail)
+        log->queue_tail->next = p;
+    else
+        log->queue_head = p;
+    log->queue_tail = p;
+    log->in_flight++;
+    log->queued++;
+    log->queued_durable += !p->detached;
+    pthread_cond_signal(&log->work_cond);
+}
+
+int astrid_audit_append_mode(astrid_audit *log, astrid_audit_mode mode, const char *principal,
+                             json_t *action, json_t *authorization, json_t *outcome,
+                             char id_out[ASTRID_UUID_STR_LEN], astrid_err *err)
 {
     char ph[4096];
     if (astrid_principal_home(ph, sizeof ph, log->home, principal, err) < 0)
         return -1;
-    pending p = {.principal = principal};
-    astrid_uuid_v4(p.id);
-    p.head = audit_entry_head(p.id, log->session_id, principal, action, authorization, outcome,
-                              err);
-    if (!p.head)
-        return -1;
-    pthread_mutex_lock(&log->lock);
-    if (log->stop) {
-        pthread_mutex_unlock(&log->lock);
-        free(p.head);
-        return astrid_err_set(err, ASTRID_E_INVALID, "audit log is closed");
-    }
-    /* p lives on this stack until the writer marks it done (waited below) */
-    if (log->queue_tail)
-        log->queue_tail->next = &p; // cppcheck-suppress autoVariables
-    else
-        log->queue_head = &p; // cppcheck-suppress autoVariables
-    log->queue_tail = &p; // cppcheck-suppress autoVariables
-    pthread_cond_signal(&log->work_cond);
-    while (!p.done)
-        pthread_cond_wait(&log->done_cond, &log->lock);
-    pthread_mutex_unlock(&log->lock);
-    free(p.head);
-    if (p.rc < 0) {
-        if (err)
-            *err = p.err;
+    /* The principal string must outlive a detached entry: it is copied
+     * into the same allocation. */
+    size_t plen = strlen(principal) + 1;
+    pending *p = calloc(1, sizeof *p + plen);
+    if (!p)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    memcpy(p + 1, principal, plen);
+    p->principal = (const char *)(p + 1);
+    astrid_uuid_v4(p->id);
+    p->head = audit_entry_head(p->id, log->session_id, principal, action, authorization,
+                               outcome, err);
+    if (!p->head) {
+        free(p);
         return -1;
     }
     if (id_out)
-        memcpy(id_out, p.id, ASTRID_UUID_STR_LEN);
-    return 0;
+        memcpy(id_out, p->id, ASTRID_UUID_STR_LEN);
+    pthread_mutex_lock(&log->lock);
+    if (log->stop) {
+        pthread_mutex_unlock(&log->lock);
+        free(p->head);
+        free(p);
+        return astrid_err_set(err, ASTRID_E_INVALID, "audit log is closed");
+    }
+    /* Write-behind only while the log is healthy: after a failed batch
+     * every append waits for its own outcome until one succeeds. */
+    if (mode == ASTRID_AUDIT_WRITE_BEHIND && !log->broken) {
+        p->detached = true;
+        enqueue_locked(log, p);
+        pthread_mutex_unlock(&log->lock);
+        return 0;
+    }
+    enqueue_locked(log, p);
+    while (!p->done)
+        pthread_cond_wait(&log->done_cond, &log->lock);
+    pthread_mutex_unlock(&log->lock);
+    int rc = p->rc;
+    if (rc < 0 && err)
+        *err = p->err;
+    free(p->head);
+    free(p);
+    return rc < 0 ? -1 : 0;
+}
+
+int astrid_audit_append(astrid_audit *log, const char *principal, json_t *action,
+                        json_t *authorization, json_t *outcome, char id_out[ASTRID_UUID_STR_LEN],
+                        astrid_err *err)
+{
+    return astrid_audit_append_mode(log, ASTRID_AUDIT_DURABLE, principal, action, authorization,
+                                    outcome, id_out, err);
+}
+
+int astrid_audit_flush(astrid_audit *log, astrid_err *err)
+{
+    pthread_mutex_lock(&log->lock);
+    while (log->in_flight > 0)
+        pthread_cond_wait(&log->done_cond, &log->lock);
+    int rc = log->broken ? -1 : 0;
+    if (rc < 0 && err)
+        *err = log->broken_err;
+    pthread_mutex_unlock(&log->lock);
+    return rc;
 }

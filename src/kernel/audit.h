@@ -58,6 +58,22 @@ int astrid_audit_append(astrid_audit *log, const char *principal, json_t *action
                         json_t *authorization, json_t *outcome, char id_out[ASTRID_UUID_STR_LEN],
                         astrid_err *err);
 
+/* How long an append waits.
+ * DURABLE: until its batch is written and fsynced; -1 means NOT recorded
+ *   (the caller must deny). For everything that changes state.
+ * WRITE_BEHIND: until the entry is queued (formatted, not yet signed); the
+ *   writer commits it with the next batch, at once. For read-only queries
+ *   whose answer changes nothing: a crash can lose the last milliseconds of
+ *   such entries, never an entry for an action that happened. While the log
+ *   is failing (the last batch failed) WRITE_BEHIND waits like DURABLE, so a
+ *   broken log still denies. */
+typedef enum astrid_audit_mode { ASTRID_AUDIT_DURABLE, ASTRID_AUDIT_WRITE_BEHIND } astrid_audit_mode;
+int astrid_audit_append_mode(astrid_audit *log, astrid_audit_mode mode, const char *principal,
+                             json_t *action, json_t *authorization, json_t *outcome,
+                             char id_out[ASTRID_UUID_STR_LEN], astrid_err *err);
+/* Wait until every queued entry is committed; -1 when the last batch failed. */
+int astrid_audit_flush(astrid_audit *log, astrid_err *err);
+
 /* Fault injection (tests): called by the writer before each write; a
  * non-zero errno return fails that batch with that errno. NULL disables. */
 typedef int (*astrid_audit_fault_fn)(void *ctx);

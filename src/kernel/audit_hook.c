@@ -9,6 +9,14 @@ int astrid_audit_request(astrid_kernel *k, const char *principal, const char *me
                          const char *cap, const char *target, const json_t *params, bool allowed,
                          const char *reason)
 {
+    return astrid_audit_request_mode(k, ASTRID_AUDIT_DURABLE, principal, method, cap, target,
+                                     params, allowed, reason);
+}
+
+int astrid_audit_request_mode(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
+                              const char *method, const char *cap, const char *target,
+                              const json_t *params, bool allowed, const char *reason)
+{
     char why[600];
     json_t *action = astrid_audit_action_admin(method, cap, target,
                                                (json_t *)params);
@@ -23,7 +31,7 @@ int astrid_audit_request(astrid_kernel *k, const char *principal, const char *me
         outcome = astrid_audit_outcome_failure(reason ? reason : "denied");
     }
     astrid_err err;
-    int rc = astrid_audit_append(k->audit, principal, action, auth, outcome, NULL, &err);
+    int rc = astrid_audit_append_mode(k->audit, mode, principal, action, auth, outcome, NULL, &err);
     json_decref(action);
     json_decref(auth);
     json_decref(outcome);

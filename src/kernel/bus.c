@@ -21,6 +21,7 @@ struct astrid_sub {
     size_t cap, head, count;
     bool closed;
     unsigned waiters;
+    bool hot; /* the last pop found a message without sleeping (reader thread only) */
     uint64_t delivered, dropped;
 };
 
@@ -197,10 +198,19 @@ int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, 
     astrid_msg *m = msg_new(p, seq);
     if (!m)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    int intercepted = -1; /* computed once, only if an intercepted_only sub exists */
     pthread_rwlock_rdlock(&bus->subs_lock);
-    for (size_t i = 0; i < bus->nsubs; i++)
-        if (!bus->subs[i]->pattern || astrid_topic_sub_matches_bus(m->topic, bus->subs[i]->pattern))
-            deliver(bus->subs[i], m);
+    for (size_t i = 0; i < bus->nsubs; i++) {
+        astrid_sub *s = bus->subs[i];
+        if (s->opts.intercepted_only) {
+            if (intercepted < 0)
+                intercepted = astrid_bus_intercepted(bus, m->topic);
+            if (intercepted)
+                deliver(s, m);
+        } else if (!s->pattern || astrid_topic_sub_matches_bus(m->topic, s->pattern)) {
+            deliver(s, m);
+        }
+    }
     pthread_rwlock_unlock(&bus->subs_lock);
     atomic_fetch_add_explicit(&bus->published, 1, memory_order_relaxed);
     if (p->msg_out)
@@ -300,10 +310,13 @@ int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid
             dl.tv_nsec -= 1000000000L;
         }
     }
-    /* A consumer that keeps up with its publisher would otherwise sleep and
-     * be woken (two futex calls) for every message; waiting a few
-     * microseconds for the next one first lets it take messages in bursts. */
-    if (timeout_ms != 0)
+    /* A consumer that keeps up with a fast publisher would otherwise sleep
+     * and be woken (two futex calls) for every message; waiting a few
+     * microseconds for the next one lets it take messages in bursts. Only
+     * while messages are streaming (`hot`): an idle reader sleeps at once
+     * rather than burning a shared core. */
+    bool slept = false;
+    if (timeout_ms != 0 && s->hot)
         for (int spin = 0; spin < SPIN_BEFORE_SLEEP; spin++) {
             if (__atomic_load_n(&s->count, __ATOMIC_RELAXED) ||
                 __atomic_load_n(&s->closed, __ATOMIC_RELAXED))
@@ -322,6 +335,7 @@ int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid
             break;
         }
         s->waiters++;
+        slept = true;
         int w = timeout_ms < 0 ? pthread_cond_wait(&s->cond, &s->lock)
                                : pthread_cond_timedwait(&s->cond, &s->lock, &dl);
         s->waiters--;
@@ -332,6 +346,7 @@ int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid
         if (*out)
             break;
     }
+    s->hot = rc == 0 && !slept;
     pthread_mutex_unlock(&s->lock);
     return rc;
 }

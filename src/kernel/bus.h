@@ -101,6 +101,9 @@ typedef struct astrid_sub_opts {
     astrid_overflow overflow;
     astrid_sub_wake_fn wake; void *wake_ctx;
     bool want_eventfd;        /* readable while the queue is non-empty (edge: drained on empty pop) */
+    /* Only messages whose topic some registered interceptor matches (the
+     * dispatcher's feed: other messages never wake it). */
+    bool intercepted_only;
 } astrid_sub_opts;
 
 /* `pattern` uses the subscription matcher (trailing ".*" = one or more);
@@ -175,5 +178,7 @@ typedef struct astrid_chain_result {
 int astrid_bus_dispatch(astrid_bus *bus, const astrid_msg *msg, astrid_chain_result *res,
                         astrid_err *err);
 void astrid_chain_result_free(astrid_chain_result *res);
+/* Does any registered interceptor match `topic`? */
+bool astrid_bus_intercepted(astrid_bus *bus, const char *topic);
 
 #endif

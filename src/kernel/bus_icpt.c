@@ -59,6 +59,16 @@ void astrid_bus_icpt_free(astrid_bus *bus)
     free(bus->icpts);
 }
 
+bool astrid_bus_intercepted(astrid_bus *bus, const char *topic)
+{
+    bool hit = false;
+    pthread_rwlock_rdlock(&bus->icpt_lock);
+    for (size_t i = 0; i < bus->nicpt && !hit; i++)
+        hit = astrid_topic_matches(topic, bus->icpts[i].pattern);
+    pthread_rwlock_unlock(&bus->icpt_lock);
+    return hit;
+}
+
 int astrid_bus_dispatch(astrid_bus *bus, const astrid_msg *msg, astrid_chain_result *res,
                         astrid_err *err)
 {

@@ -34,15 +34,18 @@ static uint64_t principal_quota(void *ctx, const char *principal)
     return q;
 }
 
+/* Publisher's thread, when conn_feed turns non-empty. Publishes made on the
+ * loop thread itself (replies, client messages) are drained by the prepare
+ * hook before the loop next blocks: no eventfd round trip for them. */
 static void on_feed_wake(void *ctx)
 {
     astrid_kernel *k = ctx;
-    uv_async_send(&k->feed_async);
+    if (!pthread_equal(pthread_self(), k->loop_thread))
+        uv_async_send(&k->feed_async);
 }
 
-static void on_feed_async(uv_async_t *a)
+static void drain_feed(astrid_kernel *k)
 {
-    astrid_kernel *k = a->data;
     const astrid_msg *batch[FEED_BATCH];
     size_t n;
     /* Bounded per wake-up so a flood cannot starve the sockets' reads. */
@@ -56,6 +59,16 @@ static void on_feed_async(uv_async_t *a)
         }
     }
     uv_async_send(&k->feed_async); /* more left: come back after other events */
+}
+
+static void on_feed_async(uv_async_t *a)
+{
+    drain_feed(a->data);
+}
+
+static void on_feed_prepare(uv_prepare_t *p)
+{
+    drain_feed(p->data);
 }
 
 static void *dispatcher_main(void *arg)
@@ -91,10 +104,17 @@ int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err)
         return -1;
     astrid_sub_opts co = {.capacity = FEED_CAPACITY, .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
                           .wake = on_feed_wake, .wake_ctx = k};
-    astrid_sub_opts io = {.capacity = FEED_CAPACITY, .overflow = ASTRID_OVERFLOW_DROP_OLDEST};
-    if (uv_async_init(k->loop, &k->feed_async, on_feed_async) != 0)
-        return astrid_err_set(err, ASTRID_E_INTERNAL, "uv_async_init failed");
+    astrid_sub_opts io = {.capacity = FEED_CAPACITY,
+                          .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
+                          .intercepted_only = true};
+    k->loop_thread = pthread_self();
+    if (uv_async_init(k->loop, &k->feed_async, on_feed_async) != 0 ||
+        uv_prepare_init(k->loop, &k->feed_prepare) != 0)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "uv_async_init/uv_prepare_init failed");
     k->feed_async.data = k;
+    k->feed_prepare.data = k;
+    uv_prepare_start(&k->feed_prepare, on_feed_prepare);
+    uv_unref((uv_handle_t *)&k->feed_prepare);
     k->feed_started = true;
     if (!(k->conn_feed = astrid_bus_subscribe(k->bus, NULL, &co, err)) ||
         !(k->icpt_feed = astrid_bus_subscribe(k->bus, NULL, &io, err)))

@@ -75,7 +75,9 @@ typedef struct astrid_kernel {
     astrid_audit *audit;            /* signed, chained, group-committed */
     astrid_bus *bus;          /* every publish goes through it; stamps seq (thread-safe) */
     astrid_sub *conn_feed;    /* every topic -> connections, drained on the loop */
-    uv_async_t feed_async;    /* wakes the loop when conn_feed becomes non-empty */
+    uv_async_t feed_async;    /* wakes the loop when another thread fills conn_feed */
+    uv_prepare_t feed_prepare; /* drains conn_feed before the loop blocks */
+    pthread_t loop_thread;
     bool feed_started;
     astrid_sub *icpt_feed;    /* every topic -> the dispatcher thread */
     pthread_t dispatcher;
@@ -147,5 +149,10 @@ int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *r
 int astrid_audit_request(astrid_kernel *k, const char *principal, const char *method,
                          const char *cap, const char *target, const json_t *params, bool allowed,
                          const char *reason);
+/* The same with a chosen durability (audit.h): read-only queries and
+ * denials use ASTRID_AUDIT_WRITE_BEHIND, anything that acts DURABLE. */
+int astrid_audit_request_mode(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
+                              const char *method, const char *cap, const char *target,
+                              const json_t *params, bool allowed, const char *reason);
 
 #endif

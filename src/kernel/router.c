@@ -17,6 +17,7 @@ typedef struct request_entry {
     const char *method;
     const char *capability;
     request_fn fn;
+    bool read_only; /* changes nothing: audited write-behind (audit.h) */
 } request_entry;
 
 static json_t *req_status(astrid_kernel *k, astrid_conn *c, json_t *params, const char **status)
@@ -78,14 +79,14 @@ static json_t *req_unbuilt(astrid_kernel *k, astrid_conn *c, json_t *p, const ch
 }
 
 static const request_entry request_table[] = {
-    {"GetStatus", "system:status", req_status},
-    {"Shutdown", "system:shutdown", req_shutdown},
-    {"ListCapsules", "self:capsule:list", req_list_capsules},
-    {"GetCommands", "self:capsule:list", req_commands},
-    {"GetCapsuleMetadata", "self:capsule:list", req_metadata},
-    {"ReloadCapsules", "self:capsule:reload", req_unbuilt},
-    {"InstallCapsule", "self:capsule:install", req_unbuilt},
-    {"ApproveCapability", "self:approval:respond", req_unbuilt},
+    {"GetStatus", "system:status", req_status, true},
+    {"Shutdown", "system:shutdown", req_shutdown, false},
+    {"ListCapsules", "self:capsule:list", req_list_capsules, true},
+    {"GetCommands", "self:capsule:list", req_commands, true},
+    {"GetCapsuleMetadata", "self:capsule:list", req_metadata, true},
+    {"ReloadCapsules", "self:capsule:reload", req_unbuilt, false},
+    {"InstallCapsule", "self:capsule:install", req_unbuilt, false},
+    {"ApproveCapability", "self:approval:respond", req_unbuilt, false},
 };
 
 static void reply(astrid_kernel *k, astrid_conn *c, const char *suffix, json_t *request_id,
@@ -123,12 +124,15 @@ void astrid_router_handle(astrid_kernel *k, astrid_conn *c, const char *topic, j
     json_t *params = json_object_get(payload, "params");
     char reason[512];
     if (astrid_authorize(k, p, e->capability, reason, sizeof reason) != 0) {
-        astrid_audit_request(k, p, method, e->capability, NULL, params, false, reason);
+        astrid_audit_request_mode(k, ASTRID_AUDIT_WRITE_BEHIND, p, method, e->capability, NULL,
+                                  params, false, reason);
         reply(k, c, suffix, rid, "error", json_string(reason));
         return;
     }
     /* Fail closed: an action that cannot be recorded does not happen. */
-    if (astrid_audit_request(k, p, method, e->capability, NULL, params, true, NULL) != 0) {
+    if (astrid_audit_request_mode(k, e->read_only ? ASTRID_AUDIT_WRITE_BEHIND
+                                                  : ASTRID_AUDIT_DURABLE,
+                                  p, method, e->capability, NULL, params, true, NULL) != 0) {
         reply(k, c, suffix, rid, "error",
               json_string("denied: the audit log could not record this request"));
         return;

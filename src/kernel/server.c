@@ -547,8 +547,10 @@ void astrid_server_close_all(astrid_kernel *k)
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
-    if (k->feed_started && !uv_is_closing((uv_handle_t *)&k->feed_async))
+    if (k->feed_started && !uv_is_closing((uv_handle_t *)&k->feed_async)) {
         uv_close((uv_handle_t *)&k->feed_async, NULL);
+        uv_close((uv_handle_t *)&k->feed_prepare, NULL);
+    }
 }
 
 static int cmp_entry(const void *a, const void *b)

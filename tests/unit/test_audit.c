@@ -336,6 +336,49 @@ static void write_failure_reaches_every_waiter(void **state)
     astrid_audit_close(log);
 }
 
+static int append_mode(astrid_audit *log, astrid_audit_mode mode, const char *principal,
+                       astrid_err *e)
+{
+    json_t *act = astrid_audit_action_admin("GetStatus", "system:status", NULL, NULL);
+    json_t *auth = astrid_audit_auth_system("policy allow");
+    json_t *out = astrid_audit_outcome_success(NULL);
+    int rc = astrid_audit_append_mode(log, mode, principal, act, auth, out, NULL, e);
+    json_decref(act);
+    json_decref(auth);
+    json_decref(out);
+    return rc;
+}
+
+/* Write-behind entries land in the chain like durable ones; once a batch
+ * fails, write-behind appends wait for (and report) their own outcome. */
+static void write_behind(void **state)
+{
+    (void)state;
+    astrid_err e;
+    astrid_audit *log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(append_mode(log, ASTRID_AUDIT_WRITE_BEHIND, "wb", &e), 0);
+    assert_int_equal(append_mode(log, ASTRID_AUDIT_DURABLE, "wb", &e), 0);
+    assert_int_equal(astrid_audit_flush(log, &e), 0);
+    astrid_audit_report rep;
+    assert_int_equal(astrid_audit_verify(home, "wb", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 51);
+    /* a failing disk: the queued entry is lost and the log turns broken */
+    fault_errno = EIO;
+    astrid_audit_set_fault(log, fault, NULL);
+    assert_int_equal(append_mode(log, ASTRID_AUDIT_WRITE_BEHIND, "wb", &e), 0);
+    assert_int_equal(astrid_audit_flush(log, &e), -1);
+    assert_int_equal(e.sys_errno, EIO);
+    /* now a write-behind append waits, and is refused: the caller denies */
+    assert_int_equal(append_mode(log, ASTRID_AUDIT_WRITE_BEHIND, "wb", &e), -1);
+    fault_errno = 0;
+    assert_int_equal(append_mode(log, ASTRID_AUDIT_WRITE_BEHIND, "wb", &e), 0);
+    assert_int_equal(astrid_audit_flush(log, &e), 0);
+    astrid_audit_close(log);
+    assert_int_equal(astrid_audit_verify(home, "wb", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 52);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -365,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(torn_tail_detected_and_recovered, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_appenders, setup, teardown),
         cmocka_unit_test_setup_teardown(write_failure_reaches_every_waiter, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -292,6 +292,63 @@ static void interceptor_chain(void **state)
     astrid_chain_result_free(&r);
 }
 
+static int nop_icpt(void *ctx, const astrid_msg *msg, const uint8_t *payload, size_t len,
+                    astrid_icpt_result *out)
+{
+    (void)ctx, (void)msg, (void)payload, (void)len;
+    out->action = ASTRID_ICPT_CONTINUE;
+    return 0;
+}
+
+/* The kernel's feeds: NULL pattern = every topic; intercepted_only = just
+ * what some interceptor matches; batch pops; msg_out hands a reference. */
+static void kernel_feeds(void **state)
+{
+    (void)state;
+    astrid_err e;
+    astrid_bus *b = astrid_bus_new(NULL, &e);
+    astrid_sub *all = astrid_bus_subscribe(b, NULL, NULL, &e);
+    astrid_sub_opts io = {.intercepted_only = true};
+    astrid_sub *ic = astrid_bus_subscribe(b, NULL, &io, &e);
+    assert_non_null(all);
+    assert_non_null(ic);
+    assert_true(astrid_bus_intercept(b, "tool.*.run", 100, nop_icpt, NULL, &e) > 0);
+    assert_true(astrid_bus_intercepted(b, "tool.v1.run"));
+    assert_false(astrid_bus_intercepted(b, "tool.v1.other"));
+    const char *topics[] = {"a.b", "tool.v1.run", "x.y.z.w", "tool.v1.other"};
+    for (size_t i = 0; i < 4; i++) {
+        astrid_pub p = pub(topics[i], "{}");
+        assert_int_equal(astrid_bus_publish(b, &p, NULL, &e), 0);
+    }
+    const astrid_msg *m[8];
+    assert_int_equal(astrid_sub_pop_batch(all, 0, m, 8), 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(m[i]->topic, topics[i]);
+        if (i)
+            assert_true(m[i]->seq == m[i - 1]->seq + 1);
+    }
+    for (size_t i = 0; i < 4; i++)
+        astrid_msg_unref(m[i]);
+    assert_int_equal(astrid_sub_pop_batch(ic, 0, m, 8), 1);
+    assert_string_equal(m[0]->topic, "tool.v1.run");
+    astrid_msg_unref(m[0]);
+    assert_int_equal(astrid_sub_pop_batch(ic, 0, m, 8), 0); /* empty: no wait */
+    const astrid_msg *mine = NULL;
+    astrid_pub p = pub("a.b", "{\"k\":1}");
+    p.msg_out = &mine;
+    uint64_t seq = 0;
+    assert_int_equal(astrid_bus_publish(b, &p, &seq, &e), 0);
+    assert_non_null(mine);
+    assert_int_equal(mine->seq, seq);
+    assert_memory_equal(mine->payload, "{\"k\":1}", 7);
+    astrid_msg_unref(mine);
+    assert_int_equal(astrid_sub_pop_batch(all, 0, m, 1), 1); /* max respected */
+    astrid_msg_unref(m[0]);
+    astrid_sub_free(all);
+    astrid_sub_free(ic);
+    astrid_bus_free(b);
+}
+
 static int64_t fake_now;
 static int64_t fake_clock(void *ctx)
 {
@@ -438,6 +495,7 @@ int main(void)
         cmocka_unit_test(wakeups_and_eventfd),
         cmocka_unit_test(interceptor_chain),
         cmocka_unit_test(rate_limit),
+        cmocka_unit_test(kernel_feeds),
         cmocka_unit_test(concurrency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
