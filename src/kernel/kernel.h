@@ -59,8 +59,6 @@ typedef struct astrid_kernel {
     pthread_mutex_t log_lock; /* guards log and log_day (klog from any thread) */
     FILE *log;
     char log_day[16];
-    bool ephemeral;
-    bool verbose;
     uint64_t idle_timeout_ms; /* 0 = never */
     uint64_t last_active_ms;  /* when the connection count last dropped to 0 */
     time_t boot_time;
@@ -69,7 +67,6 @@ typedef struct astrid_kernel {
     uv_timer_t idle_timer;
     uv_timer_t stop_timer;
     uv_signal_t sigint, sigterm;
-    bool stopping;
     astrid_profile_cache *profiles; /* Layer 2 policy, loaded lazily */
     astrid_group_swap *groups;      /* hot-swappable etc/groups.toml */
     astrid_audit *audit;            /* signed, chained, group-committed */
@@ -78,12 +75,15 @@ typedef struct astrid_kernel {
     uv_async_t feed_async;    /* wakes the loop when another thread fills conn_feed */
     uv_prepare_t feed_prepare; /* drains conn_feed before the loop blocks */
     pthread_t loop_thread;
-    bool feed_started;
     astrid_sub *icpt_feed;    /* every topic -> the dispatcher thread */
     pthread_t dispatcher;
-    bool dispatcher_started;
     astrid_conn *conns; /* intrusive list of live connections */
     size_t n_conns;     /* authenticated connections */
+    bool ephemeral;
+    bool verbose;
+    bool stopping;
+    bool feed_started;
+    bool dispatcher_started;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

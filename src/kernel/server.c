@@ -130,7 +130,7 @@ static void write_frame(astrid_conn *c, frame *f)
     f->refs++;
     uv_buf_t b = uv_buf_init(f->data, (unsigned)f->len);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
-        frame_unref(f);
+        f->refs--; /* never the last: the caller holds one */
         free(w);
     }
 }

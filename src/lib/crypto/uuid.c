@@ -43,7 +43,7 @@ void astrid_uuid_v4(char out[ASTRID_UUID_STR_LEN])
         randombytes_buf(pool.buf, sizeof pool.buf);
         pool.used = 0;
     }
-    uuid_t u;
+    uuid_t u = {0};
     memcpy(u, pool.buf + pool.used, 16);
     sodium_memzero(pool.buf + pool.used, 16);
     pool.used += 16;
