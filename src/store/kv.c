@@ -336,11 +336,8 @@ typedef struct copy_ctx {
     uint64_t n;
 } copy_ctx;
 
-static int copy_one(MDB_cursor *cur, const char *key, size_t key_len, MDB_val *val, void *vctx,
-                    astrid_err *err)
+static int copy_one(const char *key, size_t key_len, MDB_val *val, copy_ctx *c, astrid_err *err)
 {
-    (void)cur;
-    copy_ctx *c = vctx;
     char kb[KV_MAX_KEY];
     size_t dl = strlen(c->dst);
     if (dl + 1 + key_len > KV_MAX_KEY)
@@ -399,7 +396,7 @@ int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_
             lmdb_err(err, rc, "get");
             goto fail;
         }
-        if (copy_one(NULL, keys.keys[i], strlen(keys.keys[i]), &v, &c, err) != 0)
+        if (copy_one(keys.keys[i], strlen(keys.keys[i]), &v, &c, err) != 0)
             goto fail;
     }
     astrid_kv_keys_free(&keys);
