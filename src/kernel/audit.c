@@ -51,6 +51,9 @@ struct astrid_audit {
     pending *queue_head, *queue_tail;
     size_t in_flight;  /* entries queued or being written */
     size_t queued, queued_durable; /* entries in the queue; those someone waits for */
+    bool windowing;    /* the writer is gathering write-behind entries: wake it only for a
+                        * durable entry or a full window (a wake per entry costs a
+                        * context switch per entry) */
     bool stop;
     bool broken;       /* the last batch failed: write-behind appends wait instead */
     astrid_err broken_err;
@@ -296,21 +299,33 @@ static void *writer_main(void *arg)
                 dl.tv_sec++;
                 dl.tv_nsec -= 1000000000L;
             }
+            log->windowing = true;
             while (log->queued_durable == 0 && !log->stop && log->queued < WRITE_BEHIND_MAX &&
                    pthread_cond_timedwait(&log->work_cond, &log->lock, &dl) != ETIMEDOUT)
                 ;
+            log->windowing = false;
         }
         pending *batch = log->queue_head;
         log->queue_head = log->queue_tail = NULL;
         log->queued = log->queued_durable = 0;
         int fault = log->fault ? log->fault(log->fault_ctx) : 0;
         pthread_mutex_unlock(&log->lock);
+        /* One commit per distinct principal; a batch rarely holds more than
+         * a few, so a short list of names already done beats a rescan. */
+        const char *done[16];
+        size_t ndone = 0;
         for (pending *p = batch; p; p = p->next) {
             bool seen = false;
-            for (pending *q = batch; q != p; q = q->next)
-                seen = seen || strcmp(q->principal, p->principal) == 0;
-            if (!seen)
-                commit_principal(log, batch, p->principal, fault);
+            for (size_t i = 0; i < ndone && !seen; i++)
+                seen = strcmp(done[i], p->principal) == 0;
+            if (!seen && ndone == sizeof done / sizeof *done)
+                for (pending *q = batch; q != p && !seen; q = q->next)
+                    seen = strcmp(q->principal, p->principal) == 0;
+            if (seen)
+                continue;
+            if (ndone < sizeof done / sizeof *done)
+                done[ndone++] = p->principal;
+            commit_principal(log, batch, p->principal, fault);
         }
         pthread_mutex_lock(&log->lock);
         for (pending *p = batch, *n; p; p = n) {
@@ -425,7 +440,8 @@ static void enqueue_locked(astrid_audit *log, pending *p)
     log->in_flight++;
     log->queued++;
     log->queued_durable += !p->detached;
-    pthread_cond_signal(&log->work_cond);
+    if (!log->windowing || !p->detached || log->queued >= WRITE_BEHIND_MAX)
+        pthread_cond_signal(&log->work_cond);
 }
 
 int astrid_audit_append_mode(astrid_audit *log, astrid_audit_mode mode, const char *principal,
