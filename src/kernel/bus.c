@@ -1,5 +1,6 @@
 /* Bus core: messages, publish, subscriptions with bounded queues. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ void astrid_msg_ref(const astrid_msg *m)
 void astrid_msg_unref(const astrid_msg *m)
 {
     if (m && atomic_fetch_sub_explicit(&((astrid_msg *)m)->refs_, 1, memory_order_acq_rel) == 1)
-        free((void *)m);
+        astrid_bus_pool_release(m->pool_, (void *)m, m->pooled_);
 }
 
 static int64_t default_clock(void *ctx)
@@ -64,11 +65,16 @@ int64_t astrid_bus_now_ns(astrid_bus *bus)
 
 astrid_bus *astrid_bus_new(const astrid_bus_opts *opts, astrid_err *err)
 {
-    astrid_bus *b = calloc(1, sizeof *b);
+    astrid_bus *b = aligned_alloc(64, sizeof *b);
+    if (b)
+        memset(b, 0, sizeof *b);
     if (!b) {
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         return NULL;
     }
+    astrid_bus_pool_init(&b->pool, opts ? opts->pool : 0);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    b->ncpu = ncpu > 0 ? (size_t)ncpu : 1;
     if (opts)
         b->opts = *opts;
     if (!b->opts.clock)
@@ -86,6 +92,7 @@ void astrid_bus_free(astrid_bus *bus)
     if (!bus)
         return;
     free(bus->subs);
+    astrid_bus_pool_drain(&bus->pool);
     astrid_bus_icpt_free(bus);
     astrid_bus_rate_free(bus);
     pthread_rwlock_destroy(&bus->subs_lock);
@@ -94,12 +101,15 @@ void astrid_bus_free(astrid_bus *bus)
     free(bus);
 }
 
-static astrid_msg *msg_new(const astrid_pub *p, uint64_t seq)
+static astrid_msg *msg_new(astrid_bus *bus, const astrid_pub *p, uint64_t seq)
 {
     size_t tl = strlen(p->topic) + 1, pl = p->principal ? strlen(p->principal) + 1 : 0;
-    astrid_msg *m = malloc(sizeof *m + tl + pl + p->len + 1);
+    bool pooled;
+    astrid_msg *m = astrid_bus_pool_alloc(&bus->pool, sizeof *m + tl + pl + p->len + 1, &pooled);
     if (!m)
         return NULL;
+    m->pooled_ = pooled;
+    m->pool_ = &bus->pool;
     char *tail = (char *)(m + 1);
     memcpy(tail, p->topic, tl);
     m->topic = tail;
@@ -195,7 +205,7 @@ int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, 
         astrid_bus_rate_check(bus, p->source_id, p->principal, p->len, err) < 0)
         return -1;
     uint64_t seq = atomic_fetch_add_explicit(&bus->next_seq, 1, memory_order_relaxed);
-    astrid_msg *m = msg_new(p, seq);
+    astrid_msg *m = msg_new(bus, p, seq);
     if (!m)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     int intercepted = -1; /* computed once, only if an intercepted_only sub exists */
@@ -316,12 +326,18 @@ int astrid_sub_pop(astrid_sub *s, int timeout_ms, const astrid_msg **out, astrid
      * while messages are streaming (`hot`): an idle reader sleeps at once
      * rather than burning a shared core. */
     bool slept = false;
+    bool crowded = __atomic_load_n(&s->bus->nsubs, __ATOMIC_RELAXED) >= s->bus->ncpu;
     if (timeout_ms != 0 && s->hot)
         for (int spin = 0; spin < SPIN_BEFORE_SLEEP; spin++) {
             if (__atomic_load_n(&s->count, __ATOMIC_RELAXED) ||
                 __atomic_load_n(&s->closed, __ATOMIC_RELAXED))
                 break;
-            cpu_relax();
+            /* with at least as many readers as cores, a spinning reader
+             * would otherwise hold the publisher's core: yield now and then */
+            if ((spin & 255) == 255 && crowded)
+                sched_yield();
+            else
+                cpu_relax();
         }
     pthread_mutex_lock(&s->lock);
     int rc = 0;

@@ -45,6 +45,8 @@ typedef struct astrid_msg {
     size_t len;
     /* private */
     _Atomic unsigned refs_;
+    bool pooled_;
+    struct astrid_bus_pool *pool_;
 } astrid_msg;
 
 void astrid_msg_ref(const astrid_msg *m);
@@ -58,10 +60,14 @@ typedef uint64_t (*astrid_bus_quota_fn)(void *ctx, const char *principal);
 typedef struct astrid_bus_opts {
     astrid_bus_quota_fn quota; void *quota_ctx;   /* optional */
     astrid_bus_clock_fn clock; void *clock_ctx;   /* optional; default CLOCK_MONOTONIC */
+    /* Recycle small message blocks (bus_pool.c): 0 = the build's default
+     * (on, except under AddressSanitizer), 1 = on, -1 = off. */
+    int pool;
 } astrid_bus_opts;
 
 astrid_bus *astrid_bus_new(const astrid_bus_opts *opts, astrid_err *err);
-/* All subscriptions must have been closed. */
+/* All subscriptions must have been freed and every message reference
+ * released (messages return their memory to the bus's pool). */
 void astrid_bus_free(astrid_bus *bus);
 
 #define ASTRID_PUB_RATE_LIMIT 1u /* apply the (source, principal) token bucket (guest publishes) */
