@@ -29,9 +29,9 @@ typedef struct astrid_bus_pool_cell {
     void *block;
 } astrid_bus_pool_cell;
 typedef struct astrid_bus_pool {
-    bool enabled;
     _Alignas(64) _Atomic size_t enq; /* producers' and consumers' counters on */
     _Alignas(64) _Atomic size_t deq; /* separate cache lines */
+    bool enabled;
     _Alignas(64) astrid_bus_pool_cell cells[ASTRID_BUS_POOL_CELLS];
 } astrid_bus_pool;
 void astrid_bus_pool_init(astrid_bus_pool *p, int mode); /* astrid_bus_opts.pool */
