@@ -154,7 +154,7 @@ $(call obj,$(TEST_SRCS)): CFLAGS += $(TEST_CFLAGS)
 define bench_rule
 $(BUILD)/bench/$(notdir $(basename $(1))): $(call obj,$(1)) $(LIBINT) $(LIBASTRID)
 	@mkdir -p $$(dir $$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $$@ $$< $(LINK_LIBS)
+	$(Q)$(CC) $(LDFLAGS_BASE) $$(LDFLAGS) -o $$@ $$< $(LINK_LIBS)
 endef
 $(foreach s,$(BENCH_SRCS),$(eval $(call bench_rule,$(s))))
 
