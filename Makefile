@@ -73,6 +73,7 @@ LINK_LIBS = $(LIBINT) $(LIBASTRID) $(SYS_LIBS)
 
 # Later issues add to these (guest SDK, example capsules) from their own .mk.
 EXTRA_TARGETS :=
+.DEFAULT_GOAL := all
 -include $(sort $(wildcard mk/*.mk))
 
 .PHONY: all deps run test bench fuzz lint format spec clean

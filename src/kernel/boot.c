@@ -18,6 +18,7 @@
 #include "astrid/principal.h"
 #include "astrid/profile.h"
 #include "kernel/kernel.h"
+#include "store/kv.h"
 
 uint64_t astrid_now_ms(void)
 {
@@ -205,6 +206,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     memset(k, 0, sizeof *k);
     k->lock_fd = -1;
     pthread_mutex_init(&k->log_lock, NULL);
+    pthread_mutex_init(&k->admin_write_lock, NULL);
     k->ephemeral = o->ephemeral;
     k->verbose = o->verbose;
     k->boot_time = time(NULL);
@@ -259,6 +261,10 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         return -1;
     k->audit = astrid_audit_open(k->home, &k->key, k->session, on_audit_notice, k, err);
     if (!k->audit)
+        return -1;
+    char state[PATH_MAX];
+    snprintf(state, sizeof state, "%s/var/state.db", k->home);
+    if (astrid_kv_open(&k->kv, state, 0, err) != 0)
         return -1;
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "kernel/kernel.h"
+#include "store/kv.h"
 
 static void on_stop_timer(uv_timer_t *t)
 {
@@ -35,6 +36,7 @@ int astrid_kernel_run(astrid_kernel *k)
     astrid_kernel_bus_stop(k);
     astrid_klog(k, "INFO", "stopped");
     astrid_audit_close(k->audit);
+    astrid_kv_close(k->kv);
     astrid_keypair_wipe(&k->key);
     astrid_profile_cache_free(k->profiles);
     astrid_group_swap_free(k->groups);

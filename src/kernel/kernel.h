@@ -70,6 +70,8 @@ typedef struct astrid_kernel {
     astrid_profile_cache *profiles; /* Layer 2 policy, loaded lazily */
     astrid_group_swap *groups;      /* hot-swappable etc/groups.toml */
     astrid_audit *audit;            /* signed, chained, group-committed */
+    struct astrid_kv *kv;           /* var/state.db: identity, capsule KV (thread-safe) */
+    pthread_mutex_t admin_write_lock; /* one admin read-modify-write at a time */
     astrid_bus *bus;          /* every publish goes through it; stamps seq (thread-safe) */
     astrid_sub *conn_feed;    /* every topic -> connections, drained on the loop */
     uv_async_t feed_async;    /* wakes the loop when another thread fills conn_feed */
@@ -136,6 +138,10 @@ json_t *astrid_server_connections_by_principal(astrid_kernel *k);
 /* ---- management requests (router.c) ---- */
 /* Handle a message on astrid.v1.request.* from `c`. */
 void astrid_router_handle(astrid_kernel *k, astrid_conn *c, const char *topic, json_t *payload);
+
+/* ---- admin API (admin.c; handlers in admin_*.c, see admin.h) ---- */
+/* Handle a message on astrid.v1.admin.* (not .response.*) from `c`. */
+void astrid_admin_handle(astrid_kernel *k, astrid_conn *c, const char *topic, json_t *payload);
 
 /* ---- Layer 5 preamble (authz.c) ---- */
 /* 0 when `principal` may use `cap`; else -1 with the PermissionError text. */

@@ -330,16 +330,7 @@ static void handle_message(astrid_conn *c, json_t *msg)
     }
     if (strncmp(topic, "astrid.v1.admin.", 16) == 0 &&
         strncmp(topic, "astrid.v1.admin.response.", 25) != 0) {
-        json_t *rid = json_object_get(payload, "request_id");
-        json_t *r = json_pack("{s:s,s:s}", "status", "error", "data",
-                              "the admin API (astrid.v1.admin.*) is not available in this "
-                              "release (Management API issue)");
-        if (json_is_string(rid))
-            json_object_set(r, "request_id", rid);
-        char reply[300];
-        snprintf(reply, sizeof reply, "astrid.v1.admin.response.%s", topic + 16);
-        astrid_kernel_publish(k, c, reply, r, c->principal);
-        json_decref(r);
+        astrid_admin_handle(k, c, topic, payload);
         return;
     }
     char reason[512];

@@ -67,5 +67,9 @@ if __name__ == "__main__":
         payload = {"method": method}
         if params is not None:
             payload["params"] = params
-        m = request(s, topic, payload, topic.replace(".request.", ".response.", 1))
+        if topic.startswith("astrid.v1.admin."):
+            reply = "astrid.v1.admin.response." + topic[len("astrid.v1.admin."):]
+        else:
+            reply = topic.replace(".request.", ".response.", 1)
+        m = request(s, topic, payload, reply)
         print(json.dumps(m["payload"] if m else None))
