@@ -193,8 +193,9 @@ static int agent_create(cli_ctx *ctx)
                     json_array_size(grants), any_quota ? ", quotas set" : "");
         size_t i;
         json_t *w;
-        json_array_foreach(json_object_get(data, "warnings"), i, w)
+        json_array_foreach(json_object_get(data, "warnings"), i, w) {
             fprintf(ctx->err, "astrid: warning: %s\n", json_string_value(w));
+        }
         if (!distro)
             fprintf(ctx->out, "  note: no distro applied (distros are not built yet); the agent "
                               "starts from default's capsule configuration\n");
@@ -221,8 +222,9 @@ static int agent_list(cli_ctx *ctx)
         bool keep = !group;
         size_t j;
         json_t *g;
-        json_array_foreach(json_object_get(v, "groups"), j, g)
+        json_array_foreach(json_object_get(v, "groups"), j, g) {
             keep = keep || strcmp(json_string_value(g), group) == 0;
+        }
         if (keep)
             json_array_append_new(out, json_pack("{s:O,s:O,s:O}", "principal",
                                                  json_object_get(v, "principal"), "enabled",

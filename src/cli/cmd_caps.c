@@ -86,8 +86,9 @@ static int caps_show(cli_ctx *ctx)
     astrid_client_close(c);
     json_t *revokes = json_object_get(s, "revokes"), *rows = json_array(), *v;
     size_t i;
-    json_array_foreach(json_object_get(s, "grants"), i, v)
+    json_array_foreach(json_object_get(s, "grants"), i, v) {
         add_row(rows, json_string_value(v), "grant", NULL, revokes);
+    }
     json_array_foreach(json_object_get(s, "groups"), i, v) {
         json_t *g = NULL, *x;
         size_t j;
@@ -99,11 +100,13 @@ static int caps_show(cli_ctx *ctx)
             add_row(rows, "(unknown group)", "group", json_string_value(v), NULL);
             continue;
         }
-        json_array_foreach(json_object_get(g, "capabilities"), j, x)
+        json_array_foreach(json_object_get(g, "capabilities"), j, x) {
             add_row(rows, json_string_value(x), "group", json_string_value(v), revokes);
+        }
     }
-    json_array_foreach(revokes, i, v)
+    json_array_foreach(revokes, i, v) {
         add_row(rows, json_string_value(v), "revoke", NULL, NULL);
+    }
     json_t *out = json_pack("{s:O,s:O,s:o}", "principal", json_object_get(s, "principal"),
                             "enabled", json_object_get(s, "enabled"), "capabilities", rows);
     json_decref(s);

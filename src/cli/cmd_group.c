@@ -103,7 +103,9 @@ static int group_modify(cli_ctx *ctx)
                 bool drop = false;
                 size_t j;
                 json_t *r;
-                json_array_foreach(rem, j, r) drop = drop || json_equal(r, v);
+                json_array_foreach(rem, j, r) {
+                    drop = drop || json_equal(r, v);
+                }
                 if (!drop)
                     json_array_append(caps, v);
             }
@@ -111,7 +113,9 @@ static int group_modify(cli_ctx *ctx)
                 bool have = false;
                 size_t j;
                 json_t *x;
-                json_array_foreach(caps, j, x) have = have || json_equal(x, v);
+                json_array_foreach(caps, j, x) {
+                    have = have || json_equal(x, v);
+                }
                 if (!have)
                     json_array_append(caps, v);
             }

@@ -16,7 +16,7 @@ typedef enum admin_scope {
     SCOPE_SELF_IF_TARGET, /* self: when params.principal is the caller */
 } admin_scope;
 
-typedef struct admin_entry {
+typedef struct admin_entry { // NOLINT(clang-analyzer-optin.performance.Padding)
     const char *method;
     const char *topic;      /* conventional suffix; the audit method is admin.<topic> */
     const char *capability; /* global form; SCOPE_SELF* prefix "self:" */

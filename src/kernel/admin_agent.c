@@ -328,7 +328,8 @@ int admin_agent_list(admin_call *c, json_t **data, const char **status)
             astrid_strlist_push(&names, stem, NULL);
     }
     closedir(d);
-    qsort(names.v, names.n, sizeof *names.v, cmp_str);
+    if (names.n > 1)
+        qsort(names.v, names.n, sizeof *names.v, cmp_str);
     json_t *arr = json_array();
     for (size_t i = 0; i < names.n; i++) {
         astrid_err err;
