@@ -3,8 +3,18 @@
 #ifndef ASTRID_BUILD_CMDS_H
 #define ASTRID_BUILD_CMDS_H
 
+#include "astrid/err.h"
+
 /* `astrid-build hash [--no-names] [-l LEN] [--raw] [--keyed] [--derive-key CTX] FILE...`:
  * BLAKE3 sums printed exactly as Debian's b3sum 1.2.0 prints them. */
 int astrid_build_cmd_hash(int argc, char **argv);
+
+/* `astrid-build [PATH] [-o DIR] [--sdk DIR]` (build.c). */
+int astrid_build_cmd_build(int argc, char **argv);
+
+/* Write the .capsule archive `out` (atomically: out.tmp then rename).
+ * `astrid_wit` may be NULL/"" (then no wit/deps/astrid). (pack.c) */
+int astrid_build_pack(const char *capsule_dir, const char *wasm_path, const char *wasm_name,
+                      const char *astrid_wit, const char *out, astrid_err *err);
 
 #endif

@@ -8,10 +8,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "hash") == 0)
         return astrid_build_cmd_hash(argc - 1, argv + 1);
-    if (argc < 2) {
-        fputs("usage: astrid-build <hash|build> ...\n", stderr);
-        return 2;
-    }
-    fprintf(stderr, "astrid-build: '%s' is not built yet (WebAssembly engine issue)\n", argv[1]);
-    return 2;
+    /* `astrid-build build [PATH]` is accepted as a synonym of `astrid-build [PATH]`. */
+    if (argc >= 2 && strcmp(argv[1], "build") == 0)
+        return astrid_build_cmd_build(argc - 1, argv + 1);
+    return astrid_build_cmd_build(argc, argv);
 }
