@@ -54,7 +54,7 @@ static void usage(FILE *f)
 static int find_sdk(build_job *j, const char *flag)
 {
     const char *env = getenv("ASTRID_SDK");
-    char cand[3][PATH_MAX];
+    char cand[6][PATH_MAX];
     size_t n = 0;
     if (flag)
         snprintf(cand[n++], PATH_MAX, "%s", flag);
@@ -68,7 +68,9 @@ static int find_sdk(build_job *j, const char *flag)
             char *slash = strrchr(exe, '/');
             if (slash)
                 *slash = '\0'; /* .../bin */
+            /* build/bin, build/san/bin (the source tree's sdk/c above) */
             snprintf(cand[n++], PATH_MAX, "%.3000s/../../sdk/c", exe);
+            snprintf(cand[n++], PATH_MAX, "%.3000s/../../../sdk/c", exe);
             snprintf(cand[n++], PATH_MAX, "%.3000s/../share/astrid/sdk/c", exe);
         }
     }
