@@ -417,9 +417,9 @@ static const cli_cmd a_modify = {
                        {"process-allow", 0, "C", "", false, true}),
     .fn = agent_modify};
 CLI_STUB(a_link, "link", "<name> <platform:id>", 2, 2, "Link a platform identity", NULL,
-         MISSING_ADMIN("agent.link"));
+         "needs identity linking (astrid.v1.admin.agent.link, not built yet)");
 CLI_STUB(a_unlink, "unlink", "<name> <platform:id>", 2, 2, "Unlink a platform identity", NULL,
-         MISSING_ADMIN("agent.link"));
+         "needs identity linking (astrid.v1.admin.agent.link, not built yet)");
 #define DEFERRED "deferred upstream: https://github.com/unicity-astrid/astrid/issues/658"
 CLI_STUB(a_discover, "discover", NULL, 0, -1, "Discover remote agents", NULL, DEFERRED);
 CLI_STUB(a_add, "add", NULL, 0, -1, "Add a remote agent", NULL, DEFERRED);

@@ -53,6 +53,6 @@ expect_eq "missing file: exit code" "$got_rc" "$want_rc"
 expect_eq "missing file: stderr" "$(sed 's/^astrid-build:/b3sum:/' "$dir/got_err")" \
   "$(cat "$dir/want_err")"
 
-"$AB" build >/dev/null 2>"$dir/verb_err"; rc=$?
-expect_eq "other verbs exit 2" "$rc" 2
-ok_if "other verbs name what is missing" grep -q "'build' is not built yet" "$dir/verb_err"
+(cd "$dir" && "$AB" build >/dev/null 2>"$dir/verb_err"); rc=$?
+expect_eq "build of a directory without Capsule.toml exits 2" "$rc" 2
+ok_if "and says what is missing" grep -q "no Capsule.toml" "$dir/verb_err"

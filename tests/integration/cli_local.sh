@@ -28,7 +28,7 @@ else not_ok "unknown flag names it and hints usage" "$err"; fi
 $A nosuch >/dev/null 2>&1; expect_eq "unknown verb exits 1" "$?" "1"
 
 # --- stubs exit 2 naming what is missing
-for cmd in "agent create bob" "agent list" "group list" "caps check bob x:y" "quota show" \
+for cmd in "agent link bob discord:1" "agent create x --bare" \
            "secret list" "session list" "capsule install ./x" "distro apply" "config show" \
            "run hello" "chat" "init" "setup" "update" "self-update" "top" "gc" "wit gc" \
            "voucher list" "budget show" "trust list"; do
@@ -37,7 +37,7 @@ for cmd in "agent create bob" "agent list" "group list" "caps check bob x:y" "qu
   if [[ $rc -eq 2 && $msg == *"is not available in this release ("*")"* ]]; then ok "stub '$cmd' exits 2 with reason"
   else not_ok "stub '$cmd' exits 2 with reason" "rc=$rc msg=$msg"; fi
 done
-ok_if "agent create stub names the admin topic" bash -c "$A agent create bob 2>&1 | grep -q 'astrid.v1.admin.agent.create'"
+ok_if "agent link stub names what is missing" bash -c "$A agent link bob discord:1 2>&1 | grep -q 'identity linking'"
 
 # --- doctor --no-daemon
 H=$(mktemp_dir)

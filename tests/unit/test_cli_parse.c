@@ -179,9 +179,9 @@ static void test_exit_codes(void **state)
 {
     (void)state;
     char msg[1024];
-    assert_int_equal(run_main("group create ops --caps a", msg, sizeof msg), CLI_UNAVAILABLE);
+    assert_int_equal(run_main("agent link bob discord:1", msg, sizeof msg), CLI_UNAVAILABLE);
     assert_non_null(strstr(msg, "is not available in this release"));
-    assert_non_null(strstr(msg, "astrid.v1.admin.group.create"));
+    assert_non_null(strstr(msg, "identity linking"));
     assert_int_equal(run_main("voucher list", msg, sizeof msg), CLI_UNAVAILABLE);
     assert_non_null(strstr(msg, "issues/656"));
     assert_int_equal(run_main("group create", msg, sizeof msg), CLI_ERROR);

@@ -1,0 +1,79 @@
+/* Host functions whose machinery later issues build. Each is present, so
+ * capsules importing it load, and answers result::err naming what is
+ * missing: never a fake success. `off` is where the error string sits in
+ * the function's result (docs/abi.md). */
+#include "capsule/host/abi.h"
+
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
+#define I uint32_t
+#define L uint64_t
+#define UNBUILT(MOD, FN, OFF, WHY, ...)                                                        \
+    void HOST_FN(MOD, FN)(void *inst, __VA_ARGS__, uint32_t ret);                              \
+    void HOST_FN(MOD, FN)(void *inst, __VA_ARGS__, uint32_t ret)                               \
+    {                                                                                          \
+        astrid_wasm_host_enter(inst);                                                          \
+        abi_err(inst, ret, OFF, "%s", WHY);                                                    \
+        astrid_wasm_host_leave(inst);                                                          \
+    }
+
+
+#define W_FS "fs: the capsule VFS (home://, cwd://, /tmp/) is not wired to capsules yet"
+#define W_SUB "ipc subscriptions need capsule run loops, not built yet"
+#define W_UPL "uplinks are not built yet"
+#define W_NET "net: unix listeners for uplinks are not built yet"
+#define W_HTTP "http: capsule HTTP (libcurl, manifest net list) is not wired yet"
+#define W_HOOK "trigger-hook is not built yet"
+#define W_CAP "check-capsule-capability is not built yet"
+#define W_PROC "process: native sandboxed processes (bubblewrap) are not built yet"
+#define W_ELI "elicit: interactive install prompts are not built yet"
+#define W_SEC "has-secret is not built yet"
+#define W_APP "request-approval: the approval flow is not built yet"
+#define W_IDN "identity: capsule access to the identity store is not built yet"
+
+UNBUILT(fs, fsZ2Dexists, 4, W_FS, I p, I n)
+UNBUILT(fs, fsZ2Dmkdir, 4, W_FS, I p, I n)
+UNBUILT(fs, fsZ2Dreaddir, 4, W_FS, I p, I n)
+UNBUILT(fs, fsZ2Dstat, 8, W_FS, I p, I n)
+UNBUILT(fs, fsZ2Dunlink, 4, W_FS, I p, I n)
+UNBUILT(fs, readZ2Dfile, 4, W_FS, I p, I n)
+UNBUILT(fs, writeZ2Dfile, 4, W_FS, I p, I n, I cp, I cn)
+UNBUILT(ipc, ipcZ2Dsubscribe, 8, W_SUB, I p, I n)
+UNBUILT(ipc, ipcZ2Dunsubscribe, 4, W_SUB, L h)
+UNBUILT(ipc, ipcZ2Dpoll, 8, W_SUB, L h)
+UNBUILT(ipc, ipcZ2Drecv, 8, W_SUB, L h, L t)
+UNBUILT(uplink, uplinkZ2Dregister, 4, W_UPL, I a, I b, I c, I d, I e, I f)
+UNBUILT(uplink, uplinkZ2Dsend, 4, W_UPL, I a, I b, I c, I d, I e, I f)
+UNBUILT(net, netZ2DbindZ2Dunix, 8, W_NET, L h)
+UNBUILT(net, netZ2Daccept, 8, W_NET, L h)
+UNBUILT(net, netZ2DpollZ2Daccept, 8, W_NET, L h)
+UNBUILT(net, netZ2Dread, 4, W_NET, L h)
+UNBUILT(net, netZ2Dwrite, 4, W_NET, L h, I p, I n)
+UNBUILT(net, netZ2DcloseZ2Dstream, 4, W_NET, L h)
+UNBUILT(http, httpZ2Drequest, 4, W_HTTP, I a, I b, I c, I d, I e, I f, I g, I h, I i)
+UNBUILT(http, httpZ2DstreamZ2Dstart, 8, W_HTTP, I a, I b, I c, I d, I e, I f, I g, I h, I i)
+UNBUILT(http, httpZ2DstreamZ2Dread, 4, W_HTTP, L h)
+UNBUILT(http, httpZ2DstreamZ2Dclose, 4, W_HTTP, L h)
+UNBUILT(sys, triggerZ2Dhook, 4, W_HOOK, I p, I n)
+UNBUILT(sys, checkZ2DcapsuleZ2Dcapability, 4, W_CAP, I a, I b, I c, I d)
+UNBUILT(process, spawn, 4, W_PROC, I a, I b, I c, I d)
+UNBUILT(process, spawnZ2Dbackground, 8, W_PROC, I a, I b, I c, I d)
+UNBUILT(process, readZ2Dlogs, 4, W_PROC, L h)
+UNBUILT(process, kill, 4, W_PROC, L h)
+UNBUILT(elicit, elicit, 4, W_ELI, I a, I b, I c, I d, I e, I f, I g, I h, I i, I j, I k, I l)
+UNBUILT(elicit, hasZ2Dsecret, 4, W_SEC, I p, I n)
+UNBUILT(approval, requestZ2Dapproval, 4, W_APP, I a, I b, I c, I d)
+UNBUILT(identity, identityZ2Dresolve, 4, W_IDN, I a, I b, I c, I d)
+UNBUILT(identity, identityZ2Dlink, 4, W_IDN, I a, I b, I c, I d, I e, I f, I g, I h)
+UNBUILT(identity, identityZ2Dunlink, 4, W_IDN, I a, I b, I c, I d)
+UNBUILT(identity, identityZ2DcreateZ2Duser, 4, W_IDN, I a, I b, I c)
+UNBUILT(identity, identityZ2DlistZ2Dlinks, 4, W_IDN, I a, I b)
+
+/* get-interceptor-handles takes only the return area. */
+void HOST_FN(ipc, getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret);
+void HOST_FN(ipc, getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    abi_err(inst, ret, 4, "%s", W_SUB);
+    astrid_wasm_host_leave(inst);
+}

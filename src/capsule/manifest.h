@@ -1,0 +1,67 @@
+/* Capsule.toml (reference §6): the parts the runtime acts on, validated.
+ *
+ * Both forms are read: the HEAD form ([[interceptor]], [capabilities]
+ * ipc_publish/ipc_subscribe) and the v0.6 cargo-like form ([publish] and
+ * [subscribe] tables keyed by topic; their keys replace the ipc_* ACLs and
+ * a [subscribe] entry with `handler` is an interceptor at priority 100,
+ * overriding an [[interceptor]] on the same event). Unknown tables and keys
+ * are ignored, as upstream.
+ *
+ * Ownership: astrid_manifest_load/parse return a manifest the caller frees
+ * with astrid_manifest_free; every string inside belongs to it.
+ */
+#ifndef ASTRID_CAPSULE_MANIFEST_H
+#define ASTRID_CAPSULE_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "astrid/err.h"
+
+#define ASTRID_MANIFEST_MAX_INTERCEPTORS 64
+
+typedef struct astrid_strv {
+    char **v;
+    size_t n;
+} astrid_strv;
+
+typedef struct astrid_manifest_interceptor {
+    char *event;  /* topic pattern (astrid_topic_matches) */
+    char *action; /* passed to astrid-hook-trigger */
+    int priority; /* lower fires first; default 100 */
+} astrid_manifest_interceptor;
+
+typedef struct astrid_manifest_env {
+    char *key;
+    char *type;          /* "secret", "string", ... */
+    char *default_value; /* NULL when none (strings raw, others JSON text) */
+} astrid_manifest_env;
+
+typedef struct astrid_manifest {
+    char *name;    /* CapsuleId: a-z 0-9 - */
+    char *version;
+    char *description; /* NULL when absent */
+    char *wasm_file;   /* the first [[component]] file (bare name), NULL if none */
+    astrid_manifest_interceptor *interceptors;
+    size_t ninterceptors;
+    astrid_strv ipc_publish, ipc_subscribe, net, kv, fs_read, fs_write, identity, host_process;
+    bool uplink;
+    bool allow_prompt_injection;
+    bool has_imports;
+    astrid_manifest_env *env;
+    size_t nenv;
+} astrid_manifest;
+
+/* Errors name the file and the field ("Capsule.toml: capabilities.
+ * ipc_publish[1]: ..."): ASTRID_E_PARSE for TOML, ASTRID_E_INVALID for a
+ * rule. `origin` labels messages (e.g. the path). */
+astrid_manifest *astrid_manifest_parse(const char *text, size_t len, const char *origin,
+                                       astrid_err *err);
+astrid_manifest *astrid_manifest_load(const char *path, astrid_err *err);
+void astrid_manifest_free(astrid_manifest *m);
+
+/* May a capsule with this manifest publish on `topic` (ipc_publish ACL;
+ * empty = never)? */
+bool astrid_manifest_may_publish(const astrid_manifest *m, const char *topic);
+
+#endif
