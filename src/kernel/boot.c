@@ -17,6 +17,7 @@
 #include "astrid/home.h"
 #include "astrid/principal.h"
 #include "astrid/profile.h"
+#include "kernel/capsules.h"
 #include "kernel/kernel.h"
 #include "store/kv.h"
 
@@ -269,7 +270,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;
     k->loop = uv_default_loop();
-    if (astrid_kernel_bus_start(k, err) != 0 || astrid_server_start(k, err) != 0)
+    if (astrid_kernel_bus_start(k, err) != 0 || astrid_capsules_start(k, err) != 0 ||
+        astrid_server_start(k, err) != 0)
         return -1;
     if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0)
         return -1;

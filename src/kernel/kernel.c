@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel/capsules.h"
 #include "kernel/kernel.h"
 #include "store/kv.h"
 
@@ -33,6 +34,7 @@ int astrid_kernel_run(astrid_kernel *k)
 {
     uv_run(k->loop, UV_RUN_DEFAULT);
     uv_loop_close(k->loop);
+    astrid_capsules_stop(k); /* unregisters interceptors: before the bus goes */
     astrid_kernel_bus_stop(k);
     astrid_klog(k, "INFO", "stopped");
     astrid_audit_close(k->audit);

@@ -35,6 +35,7 @@
 #include "astrid/policy_cache.h"
 #include "astrid/uuid.h"
 #include "kernel/audit.h"
+#include "capsule/wasm/engine.h"
 #include "kernel/bus.h"
 
 typedef struct astrid_conn astrid_conn;
@@ -71,6 +72,10 @@ typedef struct astrid_kernel {
     astrid_group_swap *groups;      /* hot-swappable etc/groups.toml */
     astrid_audit *audit;            /* signed, chained, group-committed */
     struct astrid_kv *kv;           /* var/state.db: identity, capsule KV (thread-safe) */
+    struct astrid_wasm_engine *engine; /* capsule AOT engine (thread-safe) */
+    astrid_wasm_host_module host_modules[16]; /* capsule ABI + WASI, for the engine */
+    struct kcapsule **capsules;     /* loaded capsules (loop thread; see capsules.c) */
+    size_t ncapsules;
     pthread_mutex_t admin_write_lock; /* one admin read-modify-write at a time */
     astrid_bus *bus;          /* every publish goes through it; stamps seq (thread-safe) */
     astrid_sub *conn_feed;    /* every topic -> connections, drained on the loop */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "astrid/version.h"
+#include "kernel/capsules.h"
 #include "kernel/kernel.h"
 
 typedef json_t *(*request_fn)(astrid_kernel *k, astrid_conn *c, json_t *params,
@@ -28,7 +29,7 @@ static json_t *req_status(astrid_kernel *k, astrid_conn *c, json_t *params, cons
     json_t *d = json_pack("{s:i,s:I,s:s,s:b,s:I,s:i}", "pid", (int)getpid(), "uptime_secs",
                           (json_int_t)(time(NULL) - k->boot_time), "version", ASTRID_VERSION,
                           "ephemeral", k->ephemeral, "connected_clients", (json_int_t)k->n_conns,
-                          "loaded_capsules", 0);
+                          "loaded_capsules", (json_int_t)k->ncapsules);
     json_t *by = astrid_server_connections_by_principal(k);
     if (json_array_size(by) > 0)
         json_object_set_new(d, "connections_by_principal", by);
@@ -48,14 +49,15 @@ static json_t *req_shutdown(astrid_kernel *k, astrid_conn *c, json_t *params,
     return json_pack("{s:s}", "status", "shutting_down");
 }
 
-/* The capsule registry is not built yet: the lists are truthfully empty. */
 static json_t *req_list_capsules(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
 {
-    (void)k, (void)c, (void)p;
+    (void)c, (void)p;
     *st = "success";
-    return json_array();
+    return astrid_capsules_names(k);
 }
 
+/* Slash commands come from [[command]] entries, which the runtime does not
+ * read yet: the list is truthfully empty. */
 static json_t *req_commands(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
 {
     (void)k, (void)c, (void)p;
@@ -65,9 +67,16 @@ static json_t *req_commands(astrid_kernel *k, astrid_conn *c, json_t *p, const c
 
 static json_t *req_metadata(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
 {
-    (void)k, (void)c, (void)p;
+    (void)c, (void)p;
     *st = "capsule_metadata";
-    return json_array();
+    return astrid_capsules_metadata(k);
+}
+
+static json_t *req_reload(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
+{
+    (void)c, (void)p;
+    *st = "success";
+    return astrid_capsules_reload(k);
 }
 
 static json_t *req_unbuilt(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
@@ -84,7 +93,7 @@ static const request_entry request_table[] = {
     {"ListCapsules", "self:capsule:list", req_list_capsules, true},
     {"GetCommands", "self:capsule:list", req_commands, true},
     {"GetCapsuleMetadata", "self:capsule:list", req_metadata, true},
-    {"ReloadCapsules", "self:capsule:reload", req_unbuilt, false},
+    {"ReloadCapsules", "self:capsule:reload", req_reload, false},
     {"InstallCapsule", "self:capsule:install", req_unbuilt, false},
     {"ApproveCapability", "self:approval:respond", req_unbuilt, false},
 };

@@ -60,3 +60,9 @@ static const astrid_wasm_host_func wasi_funcs[] = {
 
 const astrid_wasm_host_module astrid_wasi_host_module = {
     "wasi_snapshot_preview1", wasi_funcs, sizeof wasi_funcs / sizeof wasi_funcs[0], 0};
+
+/* The implementations (wasi.c) are reached only through the symbols the
+ * compiled guest asks for at dlopen: keep them linked into every program
+ * that links this table (the daemon, and the CLI installer's compile). */
+P(uint32_t, fd_write, uint32_t fd, uint32_t iovs, uint32_t n, uint32_t out);
+__attribute__((used)) static void *const wasi_keep_linked[] = {(void *)WASI(fd_write)};

@@ -1,0 +1,309 @@
+/* The capsule installer. See install.h. */
+#include "capsule/install.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "astrid/blake3.h"
+#include "astrid/fs.h"
+#include "capsule/host/host.h"
+#include "capsule/manifest.h"
+#include "capsule/wasm/wasi.h"
+
+#define ARCHIVE_MAX_FILE (64u << 20)
+#define ARCHIVE_MAX_TOTAL (128u << 20)
+#define ARCHIVE_MAX_ENTRIES 4096
+
+static bool safe_path(const char *p)
+{
+    if (!*p || p[0] == '/')
+        return false;
+    for (const char *s = p; *s;) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if ((n == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return true;
+}
+
+int astrid_capsule_unpack(const char *archive, const char *dest, astrid_err *err)
+{
+    struct archive *a = archive_read_new();
+    if (!a)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    int rc = 0;
+    if (archive_read_open_filename(a, archive, 65536) != ARCHIVE_OK) {
+        rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", archive, archive_error_string(a));
+        archive_read_free(a);
+        return rc;
+    }
+    struct archive_entry *e;
+    size_t total = 0, n = 0;
+    int r;
+    while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        mode_t type = archive_entry_filetype(e);
+        char clean[4096];
+        snprintf(clean, sizeof clean, "%s", name ? name : "");
+        size_t cl = strlen(clean);
+        while (cl && clean[cl - 1] == '/')
+            clean[--cl] = '\0';
+        if (cl > 2 && strncmp(clean, "./", 2) == 0)
+            memmove(clean, clean + 2, cl - 1);
+        if (++n > ARCHIVE_MAX_ENTRIES)
+            rc = astrid_err_set(err, ASTRID_E_LIMIT, "%s: more than %d entries", archive,
+                                ARCHIVE_MAX_ENTRIES);
+        else if (!safe_path(clean))
+            rc = astrid_err_set(err, ASTRID_E_INVALID,
+                                "%s: refusing entry '%s' (absolute path or '..')", archive, name);
+        else if (archive_entry_hardlink(e) || type == AE_IFLNK)
+            rc = astrid_err_set(err, ASTRID_E_INVALID, "%s: refusing link entry '%s'", archive,
+                                name);
+        else if (type != AE_IFREG && type != AE_IFDIR)
+            rc = astrid_err_set(err, ASTRID_E_INVALID, "%s: refusing special file '%s'", archive,
+                                name);
+        if (rc != 0)
+            break;
+        char path[8300];
+        snprintf(path, sizeof path, "%s/%s", dest, clean);
+        if (type == AE_IFDIR) {
+            rc = astrid_mkdir_p(path, 0700, 0, err);
+            continue;
+        }
+        la_int64_t size = archive_entry_size(e);
+        if (size < 0 || size > (la_int64_t)ARCHIVE_MAX_FILE ||
+            (total += (size_t)size) > ARCHIVE_MAX_TOTAL) {
+            rc = astrid_err_set(err, ASTRID_E_LIMIT, "%s: entry '%s' too large", archive, name);
+            break;
+        }
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        rc = astrid_mkdir_p(path, 0700, 0, err);
+        *slash = '/';
+        char *buf = malloc(size ? (size_t)size : 1);
+        if (rc == 0 && !buf)
+            rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        if (rc == 0 && size && archive_read_data(a, buf, (size_t)size) != size)
+            rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: truncated entry '%s'", archive, name);
+        if (rc == 0)
+            rc = astrid_atomic_write(path, buf, (size_t)size, 0600, err);
+        free(buf);
+    }
+    if (rc == 0 && r != ARCHIVE_EOF)
+        rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", archive, archive_error_string(a));
+    archive_read_free(a);
+    return rc;
+}
+
+/* bin/{hash}.wasm or wit/{hash}.wit, written once (content-addressed). */
+static int store_blob(const char *home, const char *sub, const char *ext, const char *data,
+                      size_t len, char hash[65], astrid_err *err)
+{
+    astrid_blake3_hex(data, len, hash);
+    char dir[4200], path[4400];
+    snprintf(dir, sizeof dir, "%s/%s", home, sub);
+    if (astrid_mkdir_p(dir, 0700, 0, err) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s.%s", dir, hash, ext);
+    if (access(path, F_OK) == 0)
+        return 0;
+    return astrid_atomic_write(path, data, len, 0600, err);
+}
+
+static void wit_files(const char *home, const char *root, const char *rel, json_t *map,
+                      int depth)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
+    DIR *d = opendir(path);
+    if (!d || depth > 8) {
+        if (d)
+            closedir(d);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char sub[4200], full[8500];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+        snprintf(full, sizeof full, "%s/%s", root, sub);
+        struct stat st;
+        if (lstat(full, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            wit_files(home, root, sub, map, depth + 1);
+        } else if (S_ISREG(st.st_mode) && strlen(de->d_name) > 4 &&
+                   strcmp(de->d_name + strlen(de->d_name) - 4, ".wit") == 0) {
+            char *buf = NULL, hash[65];
+            size_t len = 0;
+            if (astrid_read_file(full, 1u << 20, &buf, &len, NULL) == 0 &&
+                store_blob(home, "wit", "wit", buf, len, hash, NULL) == 0)
+                json_object_set_new(map, sub, json_string(hash));
+            free(buf);
+        }
+    }
+    closedir(d);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* The scratch unpack directory (ours, under run/): depth-first, no links
+ * followed. */
+static void remove_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void now_rfc3339(char out[40])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+typedef struct prog {
+    const astrid_install_opts *o;
+} prog;
+
+static void on_stage(void *user, astrid_wasm_stage stage, const char *what)
+{
+    const prog *p = user;
+    static const char *const names[] = {"validating", "translating (wasm2c)",
+                                        "compiling (cc)", "cached"};
+    char line[512];
+    snprintf(line, sizeof line, "%s %s", names[stage], what ? what : "");
+    if (p->o->progress)
+        p->o->progress(p->o->progress_ctx, line);
+}
+
+int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *res,
+                           astrid_err *err)
+{
+    memset(res, 0, sizeof *res);
+    struct stat st;
+    if (stat(o->source, &st) != 0)
+        return astrid_err_sys(err, "%s", o->source);
+    char unpacked[4200] = "", src[4200];
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(src, sizeof src, "%s", o->source);
+    } else {
+        snprintf(unpacked, sizeof unpacked, "%s/run/unpack-XXXXXX", o->home);
+        char run[4200];
+        snprintf(run, sizeof run, "%s/run", o->home);
+        if (astrid_mkdir_p(run, 0700, 0, err) != 0 || !mkdtemp(unpacked))
+            return unpacked[0] = '\0', astrid_err_sys(err, "mkdtemp in %s", run);
+        if (o->progress)
+            o->progress(o->progress_ctx, "unpacking archive");
+        if (astrid_capsule_unpack(o->source, unpacked, err) != 0)
+            goto fail;
+        snprintf(src, sizeof src, "%s", unpacked);
+    }
+    char path[8400];
+    snprintf(path, sizeof path, "%s/Capsule.toml", src);
+    astrid_manifest *m = astrid_manifest_load(path, err);
+    if (!m)
+        goto fail;
+    int rc = -1;
+    char *wasm = NULL, *toml = NULL;
+    size_t wlen = 0, tlen = 0;
+    json_t *meta = NULL, *wits = json_object();
+    astrid_wasm_engine *e = NULL;
+    if (!m->wasm_file) {
+        astrid_err_set(err, ASTRID_E_INVALID, "%s: no [[component]] file: nothing to run", path);
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/%s", src, m->wasm_file);
+    if (astrid_read_file(path, 64u << 20, &wasm, &wlen, err) != 0)
+        goto out;
+    snprintf(path, sizeof path, "%s/Capsule.toml", src);
+    if (astrid_read_file(path, 1u << 20, &toml, &tlen, err) != 0)
+        goto out;
+    /* compile first: a module the engine refuses is not installed */
+    astrid_wasm_host_module hosts[16];
+    memcpy(hosts, astrid_capsule_host_modules,
+           astrid_capsule_host_nmodules * sizeof *hosts);
+    hosts[astrid_capsule_host_nmodules] = astrid_wasi_host_module;
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/bin/aot", o->home);
+    astrid_wasm_engine_config cfg = {.cache_dir = cache, .host_modules = hosts,
+                                     .nhost_modules = astrid_capsule_host_nmodules + 1};
+    prog pg = {o};
+    astrid_wasm_load_opts lo = {.progress = on_stage, .progress_user = &pg};
+    if (!(e = astrid_wasm_engine_new(&cfg, err)))
+        goto out;
+    astrid_wasm_module *mod = astrid_wasm_module_load(e, (uint8_t *)wasm, wlen, &lo, NULL, err);
+    if (!mod)
+        goto out;
+    astrid_wasm_module_free(mod);
+    if (store_blob(o->home, "bin", "wasm", wasm, wlen, res->wasm_hash, err) != 0)
+        goto out;
+    snprintf(res->dir, sizeof res->dir, "%s/%s", o->target, m->name);
+    if (astrid_mkdir_p(res->dir, 0700, 0, err) != 0)
+        goto out;
+    snprintf(src + strlen(src), sizeof src - strlen(src), "/wit");
+    wit_files(o->home, src, "", wits, 0);
+    char now[40], mpath[4200];
+    now_rfc3339(now);
+    snprintf(mpath, sizeof mpath, "%s/meta.json", res->dir);
+    json_t *old = json_load_file(mpath, 0, NULL);
+    res->upgraded = old != NULL;
+    const char *installed_at = json_string_value(json_object_get(old, "installed_at"));
+    char abs_src[4200];
+    if (!realpath(o->source, abs_src))
+        snprintf(abs_src, sizeof abs_src, "%s", o->source);
+    meta = json_pack("{s:s,s:s,s:s,s:s,s:s}", "version", m->version, "installed_at",
+                     installed_at ? installed_at : now, "updated_at", now, "source", abs_src,
+                     "wasm_hash", res->wasm_hash);
+    json_decref(old);
+    if (json_object_size(wits))
+        json_object_set(meta, "wit_files", wits);
+    snprintf(path, sizeof path, "%s/Capsule.toml", res->dir);
+    char *mtext = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!mtext || astrid_atomic_write(path, toml, tlen, 0600, err) != 0 ||
+        astrid_atomic_write(mpath, mtext, strlen(mtext), 0600, err) != 0) {
+        free(mtext);
+        goto out;
+    }
+    free(mtext);
+    snprintf(res->name, sizeof res->name, "%s", m->name);
+    snprintf(res->version, sizeof res->version, "%s", m->version);
+    rc = 0;
+out:
+    astrid_wasm_engine_free(e);
+    json_decref(meta);
+    json_decref(wits);
+    free(wasm);
+    free(toml);
+    astrid_manifest_free(m);
+    if (rc == 0) {
+        if (unpacked[0])
+            remove_tree(unpacked);
+        return 0;
+    }
+fail:
+    if (unpacked[0])
+        remove_tree(unpacked);
+    return -1;
+}

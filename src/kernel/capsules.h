@@ -1,0 +1,22 @@
+/* The daemon's capsule runtime (capsules.c). Loop thread only. */
+#ifndef ASTRID_KERNEL_CAPSULES_H
+#define ASTRID_KERNEL_CAPSULES_H
+
+#include <jansson.h>
+
+#include "astrid/err.h"
+
+struct astrid_kernel;
+
+/* Engine (cache bin/aot) + every installed capsule; a capsule that fails
+ * to load is logged and skipped, never fatal. */
+int astrid_capsules_start(struct astrid_kernel *k, astrid_err *err);
+void astrid_capsules_stop(struct astrid_kernel *k);
+/* Unload everything, load again: {status:"reloaded", loaded, errors?}. */
+json_t *astrid_capsules_reload(struct astrid_kernel *k);
+/* [name...] (ListCapsules) and [{name, version, owner, interceptor_events,
+ * principals:[{principal, invocations, errors, denied}]}] (GetCapsuleMetadata). */
+json_t *astrid_capsules_names(struct astrid_kernel *k);
+json_t *astrid_capsules_metadata(struct astrid_kernel *k);
+
+#endif
