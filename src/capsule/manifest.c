@@ -50,7 +50,7 @@ void astrid_manifest_free(astrid_manifest *m)
     free(m->interceptors);
     astrid_strv *lists[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net, &m->kv,
                             &m->fs_read, &m->fs_write, &m->identity, &m->host_process};
-    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         strv_free(lists[i]);
     for (size_t i = 0; i < m->nenv; i++) {
         free(m->env[i].key);

@@ -296,7 +296,7 @@ static void load_one(void *vctx, const char *owner, const char *dir)
                                                     &c->icpt[i], &err)))
             goto fail;
     }
-    kcapsule **nv = realloc(k->capsules, (k->ncapsules + 1) * sizeof *nv);
+    kcapsule **nv = realloc(k->capsules, (k->ncapsules + 1) * sizeof(kcapsule *));
     if (!nv) {
         astrid_err_set(&err, ASTRID_E_NOMEM, "out of memory");
         goto fail;

@@ -260,6 +260,7 @@ static astrid_wasm_instance *start(astrid_wasm_module *m, astrid_wasi **w)
 {
     astrid_err err;
     astrid_wasi_config wc = {0};
+    *w = NULL;
     *w = astrid_wasi_new(&wc, &err);
     astrid_wasm_instance_config ic = {.wasi = *w};
     astrid_wasm_instance *inst = astrid_wasm_instantiate(m, &ic, NULL, &err);
@@ -297,10 +298,10 @@ static void echo_round_trip(void **state)
     astrid_wasm_module *m = astrid_wasm_module_load(e, wasm, len, NULL, NULL, &err);
     free(wasm);
     assert_non_null(m);
-    astrid_wasi *w;
+    astrid_wasi *w = NULL;
     astrid_wasm_instance *inst = start(m, &w);
     assert_non_null(inst);
-    hook_out o;
+    hook_out o = {0};
     const char *payload = "{\"msg\":\"h\\u00e9llo\",\"n\":[1,2,3]}";
     assert_int_equal(hook(inst, "echo", payload, &o), 0);
     assert_string_equal(o.action, "continue");
@@ -341,10 +342,10 @@ static void kv_counter_per_principal(void **state)
     for (int i = 0; i < 5; i++) {
         H.principal = who[i];
         H.npub = 0;
-        astrid_wasi *w;
+        astrid_wasi *w = NULL;
         astrid_wasm_instance *inst = start(m, &w); /* a fresh instance per invocation */
         assert_non_null(inst);
-        hook_out o;
+        hook_out o = {0};
         assert_int_equal(hook(inst, "count", "{}", &o), 0);
         assert_string_equal(o.action, "continue");
         assert_true(o.has_data);
@@ -384,10 +385,10 @@ static void host_error_becomes_deny(void **state)
     astrid_wasm_module *m = astrid_wasm_module_load(e, (uint8_t *)buf, len, NULL, NULL, &err);
     free(buf);
     assert_non_null(m);
-    astrid_wasi *w;
+    astrid_wasi *w = NULL;
     astrid_wasm_instance *inst = start(m, &w);
     assert_non_null(inst);
-    hook_out o;
+    hook_out o = {0};
     assert_int_equal(hook(inst, "echo", "{}", &o), 0);
     assert_string_equal(o.action, "deny");
     assert_true(o.has_data);

@@ -18,12 +18,13 @@ char *abi_str(void *inst, uint32_t p, uint32_t n, size_t max)
     const uint8_t *g = n ? astrid_wasm_mem(inst, p, n) : (const uint8_t *)"";
     if (!g)
         astrid_wasm_host_trap(inst, "argument out of bounds of guest memory");
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        astrid_wasm_host_trap(inst, "host out of memory");
-    memcpy(s, g, n);
-    s[n] = '\0';
-    return s;
+    char *s = g ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        memcpy(s, g, n);
+        s[n] = '\0';
+        return s;
+    }
+    astrid_wasm_host_trap(inst, "host out of memory");
 }
 
 static uint8_t *mem(void *inst, uint32_t at, uint32_t n)

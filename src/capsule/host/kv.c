@@ -101,7 +101,8 @@ void KV(kvZ2DlistZ2Dkeys)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
         const uint8_t *slot = astrid_wasm_mem(inst, ret + 4, 8);
         uint32_t arr = 0;
         memcpy(&arr, slot, 4);
-        memcpy(astrid_wasm_mem(inst, ret + 8, 4), &(uint32_t){(uint32_t)keys.count}, 4);
+        uint32_t count = (uint32_t)keys.count;
+        memcpy(astrid_wasm_mem(inst, ret + 8, 4), &count, 4);
         for (size_t i = 0; i < keys.count; i++)
             abi_put(inst, arr + (uint32_t)(8 * i), keys.keys[i],
                     (uint32_t)strlen(keys.keys[i]));

@@ -42,7 +42,7 @@ static const astrid_wasm_host_func identity_fns[] = {
     F("identity-unlink", "iiiii", ""), F("identity-create-user", "iiii", ""),
     F("identity-list-links", "iii", "")};
 
-#define M(iface, fns) {"astrid:capsule/" iface "@0.1.0", fns, sizeof fns / sizeof fns[0], 0}
+#define M(iface, fns) {"astrid:capsule/" iface "@0.1.0", (fns), sizeof(fns) / sizeof((fns)[0]), 0}
 const astrid_wasm_host_module astrid_capsule_host_modules[] = {
     M("fs", fs_fns),           M("ipc", ipc_fns),         M("uplink", uplink_fns),
     M("kv", kv_fns),           M("net", net_fns),         M("http", http_fns),

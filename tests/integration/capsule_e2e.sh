@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Capsules end to end, as an operator would: build C capsules with
+# astrid-build, install them, call them as two agents with `astrid bus
+# request`, and check isolation and refusals: per-agent KV, the publish ACL,
+# a forged principal, a disabled agent, the integrity check, hostile archives.
+set -u
+source "$ASTRID_SRC/tests/lib.sh"
+A=$BIN/astrid
+AB=$BIN/astrid-build
+export NO_COLOR=1
+export ASTRID_HOME=$TEST_TMP/home
+export ASTRID_SDK=$ASTRID_SRC/sdk/c
+trap '$A agent switch default >/dev/null 2>&1; $A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
+O=$TEST_TMP/out
+j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+req() { $A bus request "$1" "$2" --timeout 20 2>&1; }
+
+for c in echo kv-counter; do ok_if "astrid-build $c" bash -c "$AB '$ASTRID_SRC/capsules/examples/$c' -o '$O' >/dev/null 2>&1"; done
+ok_if "astrid-build tests/capsules/probe" bash -c "$AB '$ASTRID_SRC/tests/capsules/probe' -o '$O' >/dev/null 2>&1"
+ok_if "start" $A start
+ok_if "agent create bob" $A agent create bob
+ok_if "bob may use the bus tools" $A caps grant bob system:bus
+out=$($A capsule install "$O/kv-counter.capsule" 2>&1); rc=$?
+expect_eq "capsule install kv-counter" "$rc" "0"
+ok_if "  shows compile progress" grep -q "compiling (cc)" <<<"$out"
+ok_if "  the running daemon reloaded" grep -q "daemon reloaded" <<<"$out"
+ok_if "capsule install probe" $A capsule install "$O/probe.capsule"
+# install from a directory holding just Capsule.toml and the wasm
+mkdir -p "$TEST_TMP/echo-dir" && tar xzf "$O/echo.capsule" -C "$TEST_TMP/echo-dir" Capsule.toml echo.wasm
+ok_if "capsule install from a directory" $A capsule install "$TEST_TMP/echo-dir"
+hash=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wasm_hash"])' "$ASTRID_HOME/home/default/.local/capsules/kv-counter/meta.json")
+ok_if "the wasm is content-addressed in bin/" test -f "$ASTRID_HOME/bin/$hash.wasm"
+ok_if "  and its name is its BLAKE3" bash -c "[[ \$('$AB' hash --no-names '$ASTRID_HOME/bin/$hash.wasm') == '$hash' ]]"
+ok_if "meta.json is 0600" bash -c "[[ \$(stat -c %a '$ASTRID_HOME/home/default/.local/capsules/kv-counter/meta.json') == 600 ]]"
+expect_eq "capsule list" "$($A capsule list --format json | j 'sorted(c["name"] for c in d)')" "['echo', 'kv-counter', 'probe']"
+expect_eq "status counts the loaded capsules" "$($A status --format json | j 'd["loaded_capsules"]')" "3"
+# the same capsule, two agents, two counts
+expect_eq "default counts 1" "$(req demo.v1.count '{}' | j 'd["count"]')" "1"
+expect_eq "default counts 2" "$(req demo.v1.count '{}' | j 'd["count"]')" "2"
+ok_if "agent switch bob" $A agent switch bob
+r=$(req demo.v1.count '{}')
+expect_eq "bob's count starts at 1 (KV isolation)" "$(j 'd["count"]' <<<"$r")" "1"
+expect_eq "  and the capsule saw bob as its caller" "$(j 'd["principal"]' <<<"$r")" "bob"
+ok_if "agent switch default" $A agent switch default
+expect_eq "default's count went on from 2" "$(req demo.v1.count '{}' | j 'd["count"]')" "3"
+r=$($A ps --format json)
+expect_eq "ps: kv-counter invoked 3 times for default" "$(j '[p["invocations"] for c in d if c["name"]=="kv-counter" for p in c["principals"] if p["principal"]=="default"][0]' <<<"$r")" "3"
+expect_eq "ps: and once for bob" "$(j '[p["invocations"] for c in d if c["name"]=="kv-counter" for p in c["principals"] if p["principal"]=="bob"][0]' <<<"$r")" "1"
+expect_eq "echo answers with the payload" "$(req demo.v1.echo '{"hello":"world"}' | j 'd["hello"]')" "world"
+# refusals
+r=$(req demo.v1.probe '{"try":"acl"}')
+expect_eq "publishing outside the ipc_publish ACL is refused" "$(j 'd["ok"]' <<<"$r")" "False"
+ok_if "  naming the ACL" grep -q "ipc_publish ACL" <<<"$r"
+r=$(req demo.v1.probe '{"try":"forge"}')
+expect_eq "a non-uplink capsule cannot publish as another principal" "$(j 'd["ok"]' <<<"$r")" "False"
+ok_if "  (is not an uplink)" grep -q "not an uplink" <<<"$r"
+r=$(req demo.v1.probe '{"try":"kv"}')
+expect_eq "an empty KV key is refused" "$(j 'd["ok"]' <<<"$r")" "False"
+ok_if "agent disable bob" $A agent disable bob
+ok_if "agent switch bob (disabled)" $A agent switch bob
+req demo.v1.count '{}' >/dev/null; expect_eq "a disabled agent cannot invoke the capsule" "$?" "1"
+ok_if "agent switch default" $A agent switch default
+expect_eq "  bob's invocations unchanged" "$($A ps --format json | j '[p["invocations"] for c in d if c["name"]=="kv-counter" for p in c["principals"] if p["principal"]=="bob"][0]')" "1"
+ok_if "agent enable bob" $A agent enable bob
+# logs: per agent, per capsule
+ok_if "the echo capsule logged under default's home" bash -c "grep -q 'echoed' '$ASTRID_HOME'/home/default/.local/log/echo/*.log"
+# integrity: a corrupted wasm is refused at load
+cp "$ASTRID_HOME/bin/$hash.wasm" "$TEST_TMP/good.wasm"
+printf 'X' | dd of="$ASTRID_HOME/bin/$hash.wasm" bs=1 seek=100 conv=notrunc 2>/dev/null
+r=$($A bus request astrid.v1.request.reload_capsules '{"method":"ReloadCapsules"}' --reply astrid.v1.response.reload_capsules --timeout 30 2>&1)
+ok_if "a corrupted wasm is refused on reload" grep -q "WASM integrity check failed" <<<"$r"
+expect_eq "  and the others still load" "$($A status --format json | j 'd["loaded_capsules"]')" "2"
+cp "$TEST_TMP/good.wasm" "$ASTRID_HOME/bin/$hash.wasm"
+# hostile archives
+mkdir -p "$TEST_TMP/evil" && cd "$TEST_TMP/evil" || exit 1
+cp "$TEST_TMP/echo-dir/Capsule.toml" "$TEST_TMP/echo-dir/echo.wasm" .
+ln -s /etc/passwd link
+tar czf "$TEST_TMP/symlink.capsule" Capsule.toml echo.wasm link
+python3 - "$TEST_TMP/abs.capsule" "$TEST_TMP/dotdot.capsule" <<'PY'
+import tarfile, io, sys
+for path, name in ((sys.argv[1], "/tmp/astrid-evil"), (sys.argv[2], "wit/../../astrid-evil")):
+    with tarfile.open(path, "w:gz") as t:
+        for f in ("Capsule.toml", "echo.wasm"):
+            t.add(f)
+        i = tarfile.TarInfo(name); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
+PY
+cd - >/dev/null || exit 1
+for a in symlink dotdot abs; do
+  out=$($A capsule install "$TEST_TMP/$a.capsule" 2>&1); rc=$?
+  expect_eq "hostile archive ($a) refused" "$rc" "1"
+done
+ok_if "nothing of them was written outside" test ! -e /tmp/astrid-evil -a ! -e "$ASTRID_HOME/astrid-evil" -a ! -e "$ASTRID_HOME/run/astrid-evil"
+# remove keeps env unless --purge
+mkdir -p "$ASTRID_HOME/home/default/.config/env" && echo '{}' >"$ASTRID_HOME/home/default/.config/env/echo.env.json"
+ok_if "capsule remove echo" $A capsule remove echo
+ok_if "  env config kept" test -f "$ASTRID_HOME/home/default/.config/env/echo.env.json"
+ok_if "capsule install echo again" $A capsule install "$O/echo.capsule"
+ok_if "capsule remove echo --purge" $A capsule remove echo --purge
+ok_if "  env config gone" test ! -e "$ASTRID_HOME/home/default/.config/env/echo.env.json"
+$A capsule remove echo >/dev/null 2>&1; expect_eq "removing a missing capsule exits 1" "$?" "1"
+expect_eq "the daemon dropped it" "$($A status --format json | j 'd["loaded_capsules"]')" "2"
+echo "1..$_tap_n"
