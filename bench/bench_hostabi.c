@@ -84,6 +84,20 @@ static double socketpair_us(size_t len, int iters)
     return per;
 }
 
+/* Resident pages of this process (/proc/self/statm, second field). */
+static long resident_pages(void)
+{
+    char buf[128] = "";
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *sp = strchr(buf, ' ');
+    return sp ? strtol(sp + 1, NULL, 10) : 0;
+}
+
 static int sh(const char *fmt, const char *a, const char *b)
 {
     char cmd[2048];
@@ -219,12 +233,7 @@ int main(void)
         astrid_wasm_instance *insts[NI] = {0};
         astrid_wasi *ws[NI] = {0};
         long page = sysconf(_SC_PAGESIZE);
-        long rss0 = 0, rss1 = 0, dummy;
-        FILE *st = fopen("/proc/self/statm", "r");
-        if (st && fscanf(st, "%ld %ld", &dummy, &rss0) != 2)
-            rss0 = 0;
-        if (st)
-            fclose(st);
+        long rss0 = resident_pages(), rss1;
         size_t made = 0;
         for (size_t i = 0; m && i < NI; i++) {
             astrid_wasi_config wc = {0};
@@ -235,11 +244,7 @@ int main(void)
             astrid_wasm_call(insts[i], "_initialize", NULL, 0, NULL, 0, 5000, NULL, &err);
             made++;
         }
-        st = fopen("/proc/self/statm", "r");
-        if (st && fscanf(st, "%ld %ld", &dummy, &rss1) != 2)
-            rss1 = rss0;
-        if (st)
-            fclose(st);
+        rss1 = resident_pages();
         if (made)
             printf("   per-principal instance memory (echo, initialized, resident): %.0f KiB "
                    "(%zu live instances)\n",
