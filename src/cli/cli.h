@@ -108,4 +108,7 @@ extern const cli_cmd cli_cmd_agent, cli_cmd_group, cli_cmd_caps, cli_cmd_quota,
     cli_cmd_audit, cli_cmd_bus, cli_cmd_voucher, cli_cmd_trust, cli_cmd_budget, cli_cmd_wit;
 extern const cli_cmd *const cli_bare_verbs[]; /* cmd_system.c, NULL-terminated */
 
+/* `astrid gc` / `astrid wit gc` (gc.c). */
+int cli_gc(cli_ctx *ctx);
+
 #endif

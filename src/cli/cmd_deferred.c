@@ -26,8 +26,9 @@ const cli_cmd cli_cmd_budget = {.name = "budget", .help = "Budgets (deferred)",
                                 .sub = CLI_SUB(&b_show, &b_set, &b_transfer, &b_history)};
 
 /* Hidden `wit gc` (migration alias of bare `gc`). */
-CLI_STUB(w_gc, "gc", NULL, 0, 0, "Garbage-collect unreferenced WIT blobs",
-         CLI_FLAGS({"force", 0, NULL, "Delete (default is a dry run)", false, false}),
-         "needs the capsule registry (meta.json wit_files)");
+static const cli_cmd w_gc = {
+    .name = "gc", .max_args = 0, .help = "Garbage-collect unreferenced blobs (alias of gc)",
+    .flags = CLI_FLAGS({"force", 0, NULL, "Delete (default is a dry run)", false, false}),
+    .fn = cli_gc};
 const cli_cmd cli_cmd_wit = {.name = "wit", .help = "WIT store (alias of gc)", .hidden = true,
                              .sub = CLI_SUB(&w_gc)};

@@ -211,9 +211,11 @@ const cli_cmd cli_cmd_run = {
 const cli_cmd cli_cmd_init = {.name = "init", .max_args = 0, .help = "Install a distro",
                               .flags = CLI_FLAGS({"distro", 0, "NAME", "Distro", false, false}),
                               .missing = "needs the distro installer (reference §15.1)"};
-const cli_cmd cli_cmd_gc = {.name = "gc", .max_args = 0, .help = "Garbage-collect WIT blobs",
-                            .flags = CLI_FLAGS({"force", 0, NULL, "Delete", false, false}),
-                            .missing = "needs the capsule registry (meta.json wit_files)"};
+const cli_cmd cli_cmd_gc = {
+    .name = "gc", .max_args = 0,
+    .help = "Remove wasm/WIT blobs no installed capsule references (dry run by default)",
+    .flags = CLI_FLAGS({"force", 0, NULL, "Delete (default is a dry run)", false, false}),
+    .fn = cli_gc};
 const cli_cmd cli_cmd_setup = {
     .name = "setup", .max_args = 0, .help = "Diagnose sandbox prerequisites",
     .flags = CLI_FLAGS({"print-apparmor", 0, NULL, "Print the profile", false, false},

@@ -99,4 +99,13 @@ ok_if "capsule remove echo --purge" $A capsule remove echo --purge
 ok_if "  env config gone" test ! -e "$ASTRID_HOME/home/default/.config/env/echo.env.json"
 $A capsule remove echo >/dev/null 2>&1; expect_eq "removing a missing capsule exits 1" "$?" "1"
 expect_eq "the daemon dropped it" "$($A status --format json | j 'd["loaded_capsules"]')" "2"
+# gc: echo's wasm is now unreferenced; kv-counter's is not
+ehash=$($AB hash --no-names "$TEST_TMP/echo-dir/echo.wasm")
+out=$($A gc); ok_if "gc (dry run) lists echo's wasm" grep -q "would remove .*$ehash.wasm" <<<"$out"
+ok_if "  and deletes nothing" test -f "$ASTRID_HOME/bin/$ehash.wasm"
+ok_if "  and not kv-counter's" bash -c "! grep -q '$hash' <<<'$out'"
+ok_if "gc --force" $A gc --force
+ok_if "  removed echo's wasm" test ! -e "$ASTRID_HOME/bin/$ehash.wasm"
+ok_if "  kept kv-counter's" test -f "$ASTRID_HOME/bin/$hash.wasm"
+expect_eq "kv-counter still answers after gc and a reload" "$(req demo.v1.count '{}' | j 'd["count"]')" "4"
 echo "1..$_tap_n"
