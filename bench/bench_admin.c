@@ -89,8 +89,8 @@ int main(void)
     qsort(grant, RUNS, sizeof *grant, cmpd);
     qsort(status, RUNS, sizeof *status, cmpd);
     printf("   caps.grant through the socket: %.0f ops/s (GetStatus on the same connection: %.0f "
-           "ops/s; ratio %.2f)\n", grant[RUNS / 2], status[RUNS / 2],
-           grant[RUNS / 2] / status[RUNS / 2]);
+           "ops/s; ratio %.2f)\n",
+           grant[RUNS / 2], status[RUNS / 2], grant[RUNS / 2] / status[RUNS / 2]);
     astrid_client_close(c);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);

@@ -152,12 +152,16 @@ int main(void)
     qsort(w, RUNS, sizeof *w, cmp);
     printf("   raw crypto_sign_detached (%d-byte entry): %.0f signs/s\n", len, r[RUNS / 2]);
     printf("   audit appends, %d threads, group commit + fsync: %.0f appends/s (ratio %.2f; "
-           "target >= 0.7)\n", THREADS, a[RUNS / 2], a[RUNS / 2] / r[RUNS / 2]);
+           "target >= 0.7)\n",
+           THREADS, a[RUNS / 2], a[RUNS / 2] / r[RUNS / 2]);
     printf("   audit appends, write-behind stream until durable: %.0f appends/s (ratio %.2f; "
-           "target >= 0.7)\n", w[RUNS / 2], w[RUNS / 2] / r[RUNS / 2]);
+           "target >= 0.7)\n",
+           w[RUNS / 2], w[RUNS / 2] / r[RUNS / 2]);
     double fl = fsync_latency(home);
-    printf("   same-run fsync latency %.2f ms: with %d closed-loop appenders at most %.0f appends/s "
-           "reach the disk\n", fl * 1e3, THREADS, THREADS / fl);
+    printf(
+        "   same-run fsync latency %.2f ms: with %d closed-loop appenders at most %.0f appends/s "
+        "reach the disk\n",
+        fl * 1e3, THREADS, THREADS / fl);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
     return system(cmd) == 0 ? 0 : 1;

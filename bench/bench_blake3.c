@@ -120,8 +120,8 @@ int main(void)
         printf("  b3sum unavailable: no baseline\n");
     } else {
         printf("  b3sum 1 thread   %6.2f GB/s (process start + mmap included)\n", gb / t_b3);
-        printf("  ratio ours/b3sum %6.2f (target >= 0.5); portable/b3sum %.2f\n",
-               t_b3 / t_simd, t_b3 / t_port);
+        printf("  ratio ours/b3sum %6.2f (target >= 0.5); portable/b3sum %.2f\n", t_b3 / t_simd,
+               t_b3 / t_port);
         printf("  digests %s\n", strcmp(b3hex, ourhex) == 0 ? "agree" : "DIFFER");
     }
     if (memcmp(simd, port, 32) != 0)

@@ -164,8 +164,10 @@ int main(void)
            deight = median(d8);
     printf("   baseline mutex+condvar handoff: %.0f msg/s\n", b);
     printf("   bus, 1 subscriber:  %.0f msg/s published, %.0f delivered/s (delivered ratio %.2f x "
-           "baseline; target >= 1M msg/s)\n", one, done, done / b);
+           "baseline; target >= 1M msg/s)\n",
+           one, done, done / b);
     printf("   bus, 8 subscribers: %.0f msg/s published, %.0f delivered/s (delivered ratio %.2f x "
-           "baseline)\n", eight, deight, deight / b);
+           "baseline)\n",
+           eight, deight, deight / b);
     return 0;
 }

@@ -130,10 +130,10 @@ int main(void)
     setenv("ASTRID_HOME", home, 1);
     char bin[1024];
     snprintf(bin, sizeof bin, "%s/bin", build);
-    if (sh("'%s/astrid' capsule install '%s/../capsules/kv-counter.capsule' >/dev/null 2>&1",
-           bin, bin) != 0 ||
-        sh("'%s/astrid' capsule install '%s/../capsules/echo.capsule' >/dev/null 2>&1", bin,
-           bin) != 0) {
+    if (sh("'%s/astrid' capsule install '%s/../capsules/kv-counter.capsule' >/dev/null 2>&1", bin,
+           bin) != 0 ||
+        sh("'%s/astrid' capsule install '%s/../capsules/echo.capsule' >/dev/null 2>&1", bin, bin) !=
+            0) {
         printf("   skipped: capsules not installable (run make first)\n");
         return 0;
     }
@@ -197,7 +197,8 @@ int main(void)
            "= %.0f invocations/s (direct kv get+set on the store: %.2f us = %.0f pairs/s)\n",
            k, 1e6 / k, d, 1e6 / d);
     printf("   publish -> echo interceptor -> reply through the socket: %.1f us (raw socketpair "
-           "ping-pong %.1f us; ratio %.1f)\n", e, b, e / b);
+           "ping-pong %.1f us; ratio %.1f)\n",
+           e, b, e / b);
     /* 3. memory of live instances of the echo capsule */
     char path[600], *wasm = NULL;
     size_t wlen = 0;
@@ -218,17 +219,16 @@ int main(void)
     }
     if (wasm) {
         astrid_wasm_host_module hosts[16];
-        memcpy(hosts, astrid_capsule_host_modules,
-               astrid_capsule_host_nmodules * sizeof hosts[0]);
+        memcpy(hosts, astrid_capsule_host_modules, astrid_capsule_host_nmodules * sizeof hosts[0]);
         hosts[astrid_capsule_host_nmodules] = astrid_wasi_host_module;
         char cache[400];
         snprintf(cache, sizeof cache, "%s/bin/aot", home);
-        astrid_wasm_engine_config cfg = {.cache_dir = cache, .host_modules = hosts,
+        astrid_wasm_engine_config cfg = {.cache_dir = cache,
+                                         .host_modules = hosts,
                                          .nhost_modules = astrid_capsule_host_nmodules + 1};
         astrid_wasm_engine *eng = astrid_wasm_engine_new(&cfg, &err);
-        astrid_wasm_module *m = eng ? astrid_wasm_module_load(eng, (uint8_t *)wasm, wlen, NULL,
-                                                              NULL, &err)
-                                    : NULL;
+        astrid_wasm_module *m =
+            eng ? astrid_wasm_module_load(eng, (uint8_t *)wasm, wlen, NULL, NULL, &err) : NULL;
         enum { NI = 200 };
         astrid_wasm_instance *insts[NI] = {0};
         astrid_wasi *ws[NI] = {0};

@@ -113,8 +113,8 @@ int main(int argc, char **argv)
     /* Frame sizes for the baseline: one request and one reply as sent. */
     astrid_client_request(c, "astrid.v1.request.status", req, "astrid.v1.response.status", 5000,
                           &reply, &err);
-    json_t *reqmsg = json_pack("{s:s,s:O,s:s}", "topic", "astrid.v1.request.status", "payload",
-                               req, "principal", "default");
+    json_t *reqmsg = json_pack("{s:s,s:O,s:s}", "topic", "astrid.v1.request.status", "payload", req,
+                               "principal", "default");
     json_object_set_new(json_object_get(reqmsg, "payload"), "request_id",
                         json_string("00000000-0000-4000-8000-000000000000"));
     json_t *respmsg = astrid_ipc_new("astrid.v1.response.status", reply, NULL, "default", 1);
@@ -125,8 +125,8 @@ int main(int argc, char **argv)
     for (int r = 0; r < RUNS; r++) {
         double s = now_us();
         for (int i = 0; i < N; i++) {
-            astrid_client_request(c, "astrid.v1.request.status", req,
-                                  "astrid.v1.response.status", 5000, &reply, &err);
+            astrid_client_request(c, "astrid.v1.request.status", req, "astrid.v1.response.status",
+                                  5000, &reply, &err);
             json_decref(reply);
         }
         ours[r] = (now_us() - s) / N;

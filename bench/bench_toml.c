@@ -31,8 +31,9 @@ static char *generate(size_t target, size_t *len)
     char *b = malloc(cap);
     if (!b)
         return NULL;
-    n += (size_t)snprintf(b + n, cap - n, "title = \"generated benchmark document\"\n"
-                                          "version = 3\n\n");
+    n += (size_t)snprintf(b + n, cap - n,
+                          "title = \"generated benchmark document\"\n"
+                          "version = 3\n\n");
     for (int i = 0; n < target; i++) {
         if (i % 4 == 0)
             n += (size_t)snprintf(
@@ -40,9 +41,8 @@ static char *generate(size_t target, size_t *len)
                 "[server.node-%d]\nhost = \"10.%d.%d.%d\"\nport = %d\nenabled = %s\n"
                 "ratio = %d.%03de-2\ntags = [\"alpha\", \"beta\", \"gamma-%d\"]\n"
                 "created = 2024-%02d-%02dT%02d:%02d:05.123Z\nweight = 1_000_%03d\n\n",
-                i, i % 256, (i / 7) % 256, (i / 3) % 256, 8000 + i % 1000,
-                i % 2 ? "true" : "false", i % 97, i % 1000, i, i % 12 + 1, i % 28 + 1, i % 24,
-                i % 60, i % 1000);
+                i, i % 256, (i / 7) % 256, (i / 3) % 256, 8000 + i % 1000, i % 2 ? "true" : "false",
+                i % 97, i % 1000, i, i % 12 + 1, i % 28 + 1, i % 24, i % 60, i % 1000);
         n += (size_t)snprintf(
             b + n, cap - n,
             "[[items]]\nid = %d\nname = \"item %d: caf\\u00e9 \\t with some longer text to "

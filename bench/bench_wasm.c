@@ -105,8 +105,8 @@ static void compare(astrid_wasm_instance *inst, const char *name, const char *fn
         tw[i] = now_ns() - s;
     }
     double mn = median(tn, REPS), mc = median(tc, REPS), mw = median(tw, REPS);
-    printf("  %-22s native %9.2f ms  ours %9.2f ms  ours/native %.2f%s\n", name, mc / 1e6,
-           mw / 1e6, mw / mc, (uint32_t)r[0] == rc && rc == rn ? "" : "  (RESULT MISMATCH)");
+    printf("  %-22s native %9.2f ms  ours %9.2f ms  ours/native %.2f%s\n", name, mc / 1e6, mw / 1e6,
+           mw / mc, (uint32_t)r[0] == rc && rc == rn ? "" : "  (RESULT MISMATCH)");
     printf("  %-22s (native by clang -O2, as the .wasm; by gcc -O2: %.2f ms, ours/gcc %.2f)\n", "",
            mn / 1e6, mw / mn);
     if (have_node) {
@@ -166,8 +166,8 @@ int main(void)
     }
     char cache[300];
     snprintf(cache, sizeof cache, "%s/aot", tmp);
-    astrid_wasm_engine_config cfg = {.cache_dir = cache, .opt_level = 2, .host_modules = hosts,
-                                     .nhost_modules = 1};
+    astrid_wasm_engine_config cfg = {
+        .cache_dir = cache, .opt_level = 2, .host_modules = hosts, .nhost_modules = 1};
     astrid_err err;
     astrid_wasm_engine *e = astrid_wasm_engine_new(&cfg, &err);
     if (!e) {
@@ -187,8 +187,7 @@ int main(void)
         printf("  (node not found: V8 comparison skipped)\n");
     if (!quick) {
         compare(inst, "sha256 64 MiB", "sha256", work_sha256, clang_work_sha256, 64, have_node);
-        compare(inst, "heapsort 10M ints", "sort", work_sort, clang_work_sort, 10000000,
-                have_node);
+        compare(inst, "heapsort 10M ints", "sort", work_sort, clang_work_sort, 10000000, have_node);
         compare(inst, "fib(32) recursive", "fib", work_fib, clang_work_fib, 32, have_node);
     }
 
@@ -263,8 +262,9 @@ int main(void)
         s = now_ns();
         bm = astrid_wasm_module_load(e, (uint8_t *)buf, len, NULL, NULL, &err);
         double warm = now_ns() - s;
-        printf("  AOT compile %zu KiB     cold %.1f s  cached reload %.1f ms  (cold/cached %.0f)%s\n",
-               len / 1024, cold / 1e9, warm / 1e6, cold / warm, bm ? "" : "  (FAILED)");
+        printf(
+            "  AOT compile %zu KiB     cold %.1f s  cached reload %.1f ms  (cold/cached %.0f)%s\n",
+            len / 1024, cold / 1e9, warm / 1e6, cold / warm, bm ? "" : "  (FAILED)");
         astrid_wasm_module_free(bm);
         free(buf);
     }

@@ -38,9 +38,9 @@ typedef enum astrid_cap_source {
 typedef struct astrid_cap_explain {
     astrid_cap_verdict verdict;
     astrid_cap_source source;
-    const char *pattern;          /* the deciding pattern, or NULL */
-    const char *group;            /* the deciding group when source == GROUP */
-    unsigned unknown_groups;      /* profile groups absent from the config */
+    const char *pattern;             /* the deciding pattern, or NULL */
+    const char *group;               /* the deciding group when source == GROUP */
+    unsigned unknown_groups;         /* profile groups absent from the config */
     const char *first_unknown_group; /* warn about this (and unknown_groups-1 more) */
 } astrid_cap_explain;
 

@@ -16,11 +16,11 @@ extern "C" {
 typedef enum astrid_cap_error {
     ASTRID_CAP_VALID = 0,
     ASTRID_CAP_EMPTY,
-    ASTRID_CAP_TOO_LONG,       /* > 256 bytes */
-    ASTRID_CAP_DOUBLE_STAR,    /* contains "**" */
-    ASTRID_CAP_EMPTY_SEGMENT,  /* leading, trailing or doubled ':' */
-    ASTRID_CAP_PARTIAL_STAR,   /* segment contains '*' but is not exactly '*' */
-    ASTRID_CAP_INVALID_CHAR,   /* outside [A-Za-z0-9_-]; message names segment + char */
+    ASTRID_CAP_TOO_LONG,      /* > 256 bytes */
+    ASTRID_CAP_DOUBLE_STAR,   /* contains "**" */
+    ASTRID_CAP_EMPTY_SEGMENT, /* leading, trailing or doubled ':' */
+    ASTRID_CAP_PARTIAL_STAR,  /* segment contains '*' but is not exactly '*' */
+    ASTRID_CAP_INVALID_CHAR,  /* outside [A-Za-z0-9_-]; message names segment + char */
 } astrid_cap_error;
 
 /* Does `pattern` grant `cap`? Bare `*` matches everything; a trailing `*`

@@ -17,17 +17,17 @@ extern "C" {
 
 typedef enum astrid_errcode {
     ASTRID_OK = 0,
-    ASTRID_E_INVALID,   /* bad argument or input that fails validation */
-    ASTRID_E_PARSE,     /* malformed TOML/JSON/frame */
-    ASTRID_E_IO,        /* a system call failed; errno is in `sys_errno` */
-    ASTRID_E_NOTFOUND,  /* the named thing does not exist */
-    ASTRID_E_EXISTS,    /* the named thing already exists */
-    ASTRID_E_PERM,      /* denied by policy */
-    ASTRID_E_LIMIT,     /* a size, depth, rate or quota limit was hit */
-    ASTRID_E_CRYPTO,    /* signature or key failure */
-    ASTRID_E_NOMEM,     /* allocation failed */
+    ASTRID_E_INVALID,     /* bad argument or input that fails validation */
+    ASTRID_E_PARSE,       /* malformed TOML/JSON/frame */
+    ASTRID_E_IO,          /* a system call failed; errno is in `sys_errno` */
+    ASTRID_E_NOTFOUND,    /* the named thing does not exist */
+    ASTRID_E_EXISTS,      /* the named thing already exists */
+    ASTRID_E_PERM,        /* denied by policy */
+    ASTRID_E_LIMIT,       /* a size, depth, rate or quota limit was hit */
+    ASTRID_E_CRYPTO,      /* signature or key failure */
+    ASTRID_E_NOMEM,       /* allocation failed */
     ASTRID_E_UNSUPPORTED, /* a feature not built yet: message names it */
-    ASTRID_E_TIMEOUT,   /* a deadline passed */
+    ASTRID_E_TIMEOUT,     /* a deadline passed */
     ASTRID_E_INTERNAL,
 } astrid_errcode;
 

@@ -31,10 +31,9 @@ int astrid_read_file(const char *path, size_t max, char **out, size_t *len, astr
  * `rel` that is absolute, contains a `..` component, or (for the _n variant)
  * an embedded NUL; rejects results that do not fit. Empty and `.` components
  * are dropped. */
-int astrid_path_join(char *out, size_t outsz, const char *base, const char *rel,
-                     astrid_err *err);
-int astrid_path_join_n(char *out, size_t outsz, const char *base, const char *rel,
-                       size_t rel_len, astrid_err *err);
+int astrid_path_join(char *out, size_t outsz, const char *base, const char *rel, astrid_err *err);
+int astrid_path_join_n(char *out, size_t outsz, const char *base, const char *rel, size_t rel_len,
+                       astrid_err *err);
 
 /* mkdir -p with `mode` for each directory created; an existing directory is
  * chmod'ed to `mode` only when `force_mode` is non-zero. */

@@ -16,8 +16,8 @@ extern "C" {
 #endif
 typedef struct astrid_group {
     const char *name;
-    const char *description;   /* NULL when absent */
-    const char *const *caps;   /* ncaps entries, in file order */
+    const char *description; /* NULL when absent */
+    const char *const *caps; /* ncaps entries, in file order */
     size_t ncaps;
     bool unsafe_admin;
     bool builtin;
@@ -34,15 +34,14 @@ typedef enum astrid_group_error {
     ASTRID_GROUP_INVALID_CAPABILITY,
     ASTRID_GROUP_UNSAFE_UNIVERSAL_GRANT,
     ASTRID_GROUP_INVALID_NAME,
-    ASTRID_GROUP_FILE,  /* IO, parse error or unknown key */
+    ASTRID_GROUP_FILE, /* IO, parse error or unknown key */
 } astrid_group_error;
 
 /* Built-ins only. NULL only on allocation failure. */
 astrid_group_config *astrid_groups_builtin(astrid_err *err);
 /* Load `path` (etc/groups.toml). Missing file -> built-ins only. Malformed
  * file or unknown key -> NULL with an error naming file, line and column. */
-astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *why,
-                                        astrid_err *err);
+astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *why, astrid_err *err);
 /* Atomically write only the custom groups to `path` (0600). */
 int astrid_groups_save(const astrid_group_config *cfg, const char *path, astrid_err *err);
 

@@ -12,7 +12,6 @@
 extern "C" {
 #endif
 
-
 /* $ASTRID_HOME if set (must be absolute, no '..' component, non-empty),
  * else $HOME/.astrid (HOME under the same rules). Errors quote upstream:
  * "ASTRID_HOME must be an absolute path", "ASTRID_HOME must not contain '..'
@@ -20,8 +19,7 @@ extern "C" {
 int astrid_home_resolve(char *out, size_t outsz, astrid_err *err);
 
 /* `home`/`rel` joined (rel is a fixed relative path such as "run/system.sock"). */
-int astrid_home_path(char *out, size_t outsz, const char *home, const char *rel,
-                     astrid_err *err);
+int astrid_home_path(char *out, size_t outsz, const char *home, const char *rel, astrid_err *err);
 
 /* home/{principal}/ and etc/profiles/{principal}.toml; `principal` must be a
  * valid principal id (astrid_principal_validate, upstream's messages). */

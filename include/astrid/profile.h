@@ -17,11 +17,11 @@ extern "C" {
 #define ASTRID_PROFILE_VERSION 1u
 #define ASTRID_MAX_GROUP_NAME_LEN 64
 
-#define ASTRID_QUOTA_DEFAULT_MEMORY 67108864ull      /* 64 MiB */
-#define ASTRID_QUOTA_DEFAULT_TIMEOUT 300ull          /* seconds, 1..=86400 */
-#define ASTRID_QUOTA_DEFAULT_IPC 10485760ull         /* 10 MiB/s */
-#define ASTRID_QUOTA_DEFAULT_BG_PROCS 8u             /* <= 256 */
-#define ASTRID_QUOTA_DEFAULT_STORAGE 1073741824ull   /* 1 GiB */
+#define ASTRID_QUOTA_DEFAULT_MEMORY 67108864ull    /* 64 MiB */
+#define ASTRID_QUOTA_DEFAULT_TIMEOUT 300ull        /* seconds, 1..=86400 */
+#define ASTRID_QUOTA_DEFAULT_IPC 10485760ull       /* 10 MiB/s */
+#define ASTRID_QUOTA_DEFAULT_BG_PROCS 8u           /* <= 256 */
+#define ASTRID_QUOTA_DEFAULT_STORAGE 1073741824ull /* 1 GiB */
 
 typedef struct astrid_strlist {
     char **v;
@@ -40,7 +40,7 @@ typedef struct astrid_profile {
     uint32_t profile_version;
     bool enabled;
     astrid_strlist groups, grants, revokes;
-    astrid_strlist auth_methods;   /* "keypair" | "passkey" | "system" */
+    astrid_strlist auth_methods; /* "keypair" | "passkey" | "system" */
     astrid_strlist auth_public_keys;
     astrid_strlist network_egress;
     astrid_strlist process_allow;

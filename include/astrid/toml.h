@@ -43,12 +43,12 @@ typedef enum astrid_toml_type {
 } astrid_toml_type;
 
 typedef struct astrid_toml_datetime {
-    int year, month, day;          /* date part (unused for TIME_LOCAL) */
-    int hour, minute, second;      /* time part (unused for DATE_LOCAL) */
-    uint32_t nanosecond;           /* fractional seconds, truncated to ns */
-    int frac_digits;               /* digits of fraction as written (0 = none), max 9 */
-    int offset_minutes;            /* DATETIME only: offset from UTC */
-    bool offset_z;                 /* DATETIME only: written as 'Z' (vs +00:00) */
+    int year, month, day;     /* date part (unused for TIME_LOCAL) */
+    int hour, minute, second; /* time part (unused for DATE_LOCAL) */
+    uint32_t nanosecond;      /* fractional seconds, truncated to ns */
+    int frac_digits;          /* digits of fraction as written (0 = none), max 9 */
+    int offset_minutes;       /* DATETIME only: offset from UTC */
+    bool offset_z;            /* DATETIME only: written as 'Z' (vs +00:00) */
 } astrid_toml_datetime;
 
 typedef struct astrid_toml astrid_toml;
@@ -83,7 +83,8 @@ astrid_toml *astrid_toml_at(const astrid_toml *array, size_t i);
 astrid_toml *astrid_toml_get(const astrid_toml *table, const char *key);
 
 /* Scalars. Calling one on the wrong type returns the zero value. */
-const char *astrid_toml_str(const astrid_toml *node, size_t *len); /* NUL-terminated; may hold NULs when len says so */
+const char *astrid_toml_str(const astrid_toml *node,
+                            size_t *len); /* NUL-terminated; may hold NULs when len says so */
 int64_t astrid_toml_int(const astrid_toml *node);
 double astrid_toml_float(const astrid_toml *node);
 bool astrid_toml_bool(const astrid_toml *node);

@@ -19,9 +19,9 @@
 #define ASTRID_TOPIC_MAX_SEGMENTS 8
 
 typedef enum astrid_topic_kind {
-    ASTRID_TOPIC_PUBLISH,     /* no wildcard at all */
-    ASTRID_TOPIC_SUBSCRIBE,   /* only a trailing ".*" */
-    ASTRID_TOPIC_PATTERN,     /* '*' as any whole segment (interceptors, ACLs) */
+    ASTRID_TOPIC_PUBLISH,   /* no wildcard at all */
+    ASTRID_TOPIC_SUBSCRIBE, /* only a trailing ".*" */
+    ASTRID_TOPIC_PATTERN,   /* '*' as any whole segment (interceptors, ACLs) */
 } astrid_topic_kind;
 
 /* <= 256 bytes, <= 8 segments, no empty segment, wildcard placement per kind. */

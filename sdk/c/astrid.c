@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMPORT(iface, fn)                                                                      \
+#define IMPORT(iface, fn)                                                                          \
     __attribute__((import_module("astrid:capsule/" iface "@0.1.0"), import_name(fn)))
 
 /* ---- imports (core signatures per docs/abi.md) ---- */

@@ -129,10 +129,10 @@ typedef astrid_action (*astrid_handler)(const astrid_event *ev, astrid_reply *ou
 /* Route interceptor `action` to `fn` (at most 64 actions). */
 void astrid_register(const char *action, astrid_handler fn);
 /* A handler's registration at instance start (the reactor's constructors). */
-#define ASTRID_INTERCEPTOR(action, fn)                                                          \
-    __attribute__((constructor)) static void astrid_reg_##fn(void)                             \
-    {                                                                                          \
-        astrid_register((action), (fn));                                                       \
+#define ASTRID_INTERCEPTOR(action, fn)                                                             \
+    __attribute__((constructor)) static void astrid_reg_##fn(void)                                 \
+    {                                                                                              \
+        astrid_register((action), (fn));                                                           \
     }
 
 #ifdef __cplusplus

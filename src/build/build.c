@@ -87,8 +87,9 @@ static int find_sdk(build_job *j, const char *flag)
             return 0;
         }
     }
-    fprintf(stderr, "astrid-build: the Astrid C SDK (astrid.h) was not found%s%s; pass --sdk DIR "
-                    "or set ASTRID_SDK\n",
+    fprintf(stderr,
+            "astrid-build: the Astrid C SDK (astrid.h) was not found%s%s; pass --sdk DIR "
+            "or set ASTRID_SDK\n",
             n ? " at " : "", n ? cand[0] : "");
     return -1;
 }
@@ -98,8 +99,10 @@ static int read_manifest(build_job *j)
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/Capsule.toml", j->dir);
     if (access(path, F_OK) != 0) {
-        fprintf(stderr, "astrid-build: %s: no Capsule.toml (only C capsules with a Capsule.toml "
-                        "are supported)\n", j->dir);
+        fprintf(stderr,
+                "astrid-build: %s: no Capsule.toml (only C capsules with a Capsule.toml "
+                "are supported)\n",
+                j->dir);
         return 2;
     }
     astrid_err err;
@@ -108,26 +111,30 @@ static int read_manifest(build_job *j)
         fprintf(stderr, "astrid-build: %s\n", err.msg);
         return 1;
     }
-    const char *name = astrid_toml_str(astrid_toml_get(astrid_toml_get(t, "package"), "name"),
-                                       NULL);
-    const char *ver = astrid_toml_str(astrid_toml_get(astrid_toml_get(t, "package"), "version"),
-                                      NULL);
+    const char *name =
+        astrid_toml_str(astrid_toml_get(astrid_toml_get(t, "package"), "name"), NULL);
+    const char *ver =
+        astrid_toml_str(astrid_toml_get(astrid_toml_get(t, "package"), "version"), NULL);
     const astrid_toml *comp = astrid_toml_get(t, "component");
     const char *file = astrid_toml_str(astrid_toml_get(astrid_toml_at(comp, 0), "file"), NULL);
     if (!file)
         file = astrid_toml_str(astrid_toml_get(astrid_toml_at(comp, 0), "entrypoint"), NULL);
     int rc = 0;
     if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name)) {
-        fprintf(stderr, "astrid-build: %s: package.name must be a non-empty string of a-z, 0-9 "
-                        "and '-'\n", path);
+        fprintf(stderr,
+                "astrid-build: %s: package.name must be a non-empty string of a-z, 0-9 "
+                "and '-'\n",
+                path);
         rc = 1;
     } else if (!ver || !*ver) {
         fprintf(stderr, "astrid-build: %s: package.version is required\n", path);
         rc = 1;
     } else if (!file || strchr(file, '/') || strlen(file) < 6 ||
                strcmp(file + strlen(file) - 5, ".wasm") != 0) {
-        fprintf(stderr, "astrid-build: %s: [[component]] needs file = \"NAME.wasm\" (a bare file "
-                        "name)\n", path);
+        fprintf(stderr,
+                "astrid-build: %s: [[component]] needs file = \"NAME.wasm\" (a bare file "
+                "name)\n",
+                path);
         rc = 1;
     } else {
         snprintf(j->name, sizeof j->name, "%s", name);
@@ -221,11 +228,23 @@ int astrid_build_cmd_build(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:t:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': out = optarg; break;
-        case 's': sdk = optarg; break;
-        case 't': type = optarg; break;
-        case 'h': usage(stdout); free(j); return 0;
-        default: usage(stderr); free(j); return 1;
+        case 'o':
+            out = optarg;
+            break;
+        case 's':
+            sdk = optarg;
+            break;
+        case 't':
+            type = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            free(j);
+            return 0;
+        default:
+            usage(stderr);
+            free(j);
+            return 1;
         }
     }
     int rc = 0;

@@ -258,8 +258,7 @@ int astrid_build_cmd_hash(int argc, char **argv)
             o.derive_ctx = argv[++i];
         } else if (strcmp(a, "--num-threads") == 0 && i + 1 < argc) {
             i++; /* Single-threaded by design; accepted for b3sum compatibility. */
-        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--check") == 0 ||
-                   strcmp(a, "--quiet") == 0) {
+        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--check") == 0 || strcmp(a, "--quiet") == 0) {
             fprintf(stderr, "astrid-build: hash %s is not built yet (use b3sum --check)\n", a);
             rc = 2;
             goto out;

@@ -40,8 +40,7 @@ static int add_file(struct archive *a, const char *src, const char *name, astrid
 }
 
 /* Regular files under dir/rel, recursively, as wit/<rel>/... */
-static int add_tree(struct archive *a, const char *dir, const char *rel, int depth,
-                    astrid_err *err)
+static int add_tree(struct archive *a, const char *dir, const char *rel, int depth, astrid_err *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel);

@@ -126,8 +126,7 @@ static int store_blob(const char *home, const char *sub, const char *ext, const 
     return astrid_atomic_write(path, data, len, 0600, err);
 }
 
-static void wit_files(const char *home, const char *root, const char *rel, json_t *map,
-                      int depth)
+static void wit_files(const char *home, const char *root, const char *rel, json_t *map, int depth)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
@@ -190,8 +189,8 @@ typedef struct prog {
 static void on_stage(void *user, astrid_wasm_stage stage, const char *what)
 {
     const prog *p = user;
-    static const char *const names[] = {"validating", "translating (wasm2c)",
-                                        "compiling (cc)", "cached"};
+    static const char *const names[] = {"validating", "translating (wasm2c)", "compiling (cc)",
+                                        "cached"};
     char line[512];
     snprintf(line, sizeof line, "%s %s", names[stage], what ? what : "");
     if (p->o->progress)
@@ -242,12 +241,12 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
         goto out;
     /* compile first: a module the engine refuses is not installed */
     astrid_wasm_host_module hosts[16];
-    memcpy(hosts, astrid_capsule_host_modules,
-           astrid_capsule_host_nmodules * sizeof *hosts);
+    memcpy(hosts, astrid_capsule_host_modules, astrid_capsule_host_nmodules * sizeof *hosts);
     hosts[astrid_capsule_host_nmodules] = astrid_wasi_host_module;
     char cache[4200];
     snprintf(cache, sizeof cache, "%s/bin/aot", o->home);
-    astrid_wasm_engine_config cfg = {.cache_dir = cache, .host_modules = hosts,
+    astrid_wasm_engine_config cfg = {.cache_dir = cache,
+                                     .host_modules = hosts,
                                      .nhost_modules = astrid_capsule_host_nmodules + 1};
     prog pg = {o};
     astrid_wasm_load_opts lo = {.progress = on_stage, .progress_user = &pg};

@@ -18,8 +18,8 @@ typedef void (*astrid_install_progress)(void *ctx, const char *line);
 
 typedef struct astrid_install_opts {
     const char *home;
-    const char *source;  /* directory or .capsule file */
-    const char *target;  /* the capsules directory, e.g. home/{p}/.local/capsules */
+    const char *source; /* directory or .capsule file */
+    const char *target; /* the capsules directory, e.g. home/{p}/.local/capsules */
     astrid_install_progress progress;
     void *progress_ctx;
 } astrid_install_opts;

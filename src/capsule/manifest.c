@@ -48,8 +48,8 @@ void astrid_manifest_free(astrid_manifest *m)
         free(m->interceptors[i].action);
     }
     free(m->interceptors);
-    astrid_strv *lists[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net, &m->kv,
-                            &m->fs_read, &m->fs_write, &m->identity, &m->host_process};
+    astrid_strv *lists[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net,      &m->kv,
+                            &m->fs_read,     &m->fs_write,      &m->identity, &m->host_process};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         strv_free(lists[i]);
     for (size_t i = 0; i < m->nenv; i++) {
@@ -105,8 +105,8 @@ static bool semver_ok(const char *v)
     return *p == '\0' || *p == '-' || *p == '+';
 }
 
-static int add_interceptor(astrid_manifest *m, const char *event, const char *action,
-                           int priority, bool override, const char *origin, astrid_err *err)
+static int add_interceptor(astrid_manifest *m, const char *event, const char *action, int priority,
+                           bool override, const char *origin, astrid_err *err)
 {
     astrid_err e2;
     if (astrid_topic_check(event, ASTRID_TOPIC_PATTERN, &e2) != 0)
@@ -125,8 +125,7 @@ static int add_interceptor(astrid_manifest *m, const char *event, const char *ac
         }
     if (m->ninterceptors >= ASTRID_MANIFEST_MAX_INTERCEPTORS)
         return FAIL("%s: more than %d interceptors", origin, ASTRID_MANIFEST_MAX_INTERCEPTORS);
-    astrid_manifest_interceptor *n =
-        realloc(m->interceptors, (m->ninterceptors + 1) * sizeof *n);
+    astrid_manifest_interceptor *n = realloc(m->interceptors, (m->ninterceptors + 1) * sizeof *n);
     if (!n)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     m->interceptors = n;
@@ -139,8 +138,8 @@ static int add_interceptor(astrid_manifest *m, const char *event, const char *ac
 
 /* [publish] / [subscribe] (v0.6): keys are topics; a value is a WIT ref
  * string or a table with at most one source pin. */
-static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *name,
-                       astrid_strv *acl, const char *origin, astrid_err *err)
+static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *name, astrid_strv *acl,
+                       const char *origin, astrid_err *err)
 {
     if (!t)
         return 0;
@@ -163,14 +162,15 @@ static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *nam
                 npins += astrid_toml_get(v, pins[p]) != NULL;
             if (npins > 1)
                 return FAIL("%s: [%s] \"%s\": give at most one of version, tag, rev, branch, "
-                            "path", origin, name, topic);
+                            "path",
+                            origin, name, topic);
             const char *handler = astrid_toml_str(astrid_toml_get(v, "handler"), NULL);
             if (handler && strcmp(name, "subscribe") == 0 &&
                 add_interceptor(m, topic, handler, 100, true, origin, err) != 0)
                 return -1;
         } else if (!astrid_toml_str(v, NULL)) {
-            return FAIL("%s: [%s] \"%s\" must be a WIT reference string or a table", origin,
-                        name, topic);
+            return FAIL("%s: [%s] \"%s\" must be a WIT reference string or a table", origin, name,
+                        topic);
         }
     }
     return 0;
@@ -207,15 +207,20 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         struct {
             const char *key;
             astrid_strv *dst;
-        } lists[] = {{"ipc_publish", &m->ipc_publish}, {"ipc_subscribe", &m->ipc_subscribe},
-                     {"net", &m->net},                 {"kv", &m->kv},
-                     {"fs_read", &m->fs_read},         {"fs_write", &m->fs_write},
-                     {"identity", &m->identity},       {"host_process", &m->host_process}};
+        } lists[] = {{"ipc_publish", &m->ipc_publish},
+                     {"ipc_subscribe", &m->ipc_subscribe},
+                     {"net", &m->net},
+                     {"kv", &m->kv},
+                     {"fs_read", &m->fs_read},
+                     {"fs_write", &m->fs_write},
+                     {"identity", &m->identity},
+                     {"host_process", &m->host_process}};
         for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
             if (str_array(caps, "capabilities", lists[i].key, lists[i].dst, o, err) != 0)
                 return -1;
         m->uplink = astrid_toml_bool(astrid_toml_get(caps, "uplink"));
-        m->allow_prompt_injection = astrid_toml_bool(astrid_toml_get(caps, "allow_prompt_injection"));
+        m->allow_prompt_injection =
+            astrid_toml_bool(astrid_toml_get(caps, "allow_prompt_injection"));
     }
     for (size_t i = 0; i < m->ipc_publish.n; i++) {
         astrid_err e2;
@@ -238,8 +243,7 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
             return -1;
     }
     if (topic_table(m, astrid_toml_get(root, "publish"), "publish", &m->ipc_publish, o, err) ||
-        topic_table(m, astrid_toml_get(root, "subscribe"), "subscribe", &m->ipc_subscribe, o,
-                    err))
+        topic_table(m, astrid_toml_get(root, "subscribe"), "subscribe", &m->ipc_subscribe, o, err))
         return -1;
     const astrid_toml *env = astrid_toml_get(root, "env");
     for (size_t i = 0; env && i < astrid_toml_len(env); i++) {
@@ -251,8 +255,7 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         if (!ne)
             return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         m->env = ne;
-        ne[m->nenv] = (astrid_manifest_env){strdup(astrid_toml_key_at(env, i)), strdup(type),
-                                            NULL};
+        ne[m->nenv] = (astrid_manifest_env){strdup(astrid_toml_key_at(env, i)), strdup(type), NULL};
         dup_opt(&ne[m->nenv].default_value, astrid_toml_get(d, "default"));
         m->nenv++;
     }

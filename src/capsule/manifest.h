@@ -38,7 +38,7 @@ typedef struct astrid_manifest_env {
 } astrid_manifest_env;
 
 typedef struct astrid_manifest {
-    char *name;    /* CapsuleId: a-z 0-9 - */
+    char *name; /* CapsuleId: a-z 0-9 - */
     char *version;
     char *description; /* NULL when absent */
     char *wasm_file;   /* the first [[component]] file (bare name), NULL if none */

@@ -40,10 +40,9 @@ int cli_admin_request(astrid_client *c, const char *suffix, const char *method,
         rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: reply without a status", method);
     } else if (strcmp(status, "error") == 0) {
         const char *msg = json_string_value(d);
-        rc = astrid_err_set(err,
-                            msg && strstr(msg, "permission denied") ? ASTRID_E_PERM
-                                                                    : ASTRID_E_INVALID,
-                            "%s", msg ? msg : "error");
+        rc = astrid_err_set(
+            err, msg && strstr(msg, "permission denied") ? ASTRID_E_PERM : ASTRID_E_INVALID, "%s",
+            msg ? msg : "error");
     } else {
         *data = json_incref(d ? d : json_null());
     }
@@ -69,8 +68,7 @@ int cli_output(cli_ctx *ctx, json_t *data)
     astrid_err err;
     if (cli_format_parse(ctx->format, &fmt) < 0) {
         json_decref(data);
-        fprintf(ctx->err, "astrid: unknown format '%s' (pretty|json|yaml|yml|toml)\n",
-                ctx->format);
+        fprintf(ctx->err, "astrid: unknown format '%s' (pretty|json|yaml|yml|toml)\n", ctx->format);
         return CLI_ERROR;
     }
     int rc = cli_render(ctx->out, data, fmt, &err);
@@ -108,9 +106,10 @@ json_t *cli_agent_summary(astrid_client *c, const char *principal, astrid_err *e
         return NULL;
     json_t *found = NULL, *v;
     size_t i;
-    json_array_foreach(list, i, v) {
-        if (!found && strcmp(json_string_value(json_object_get(v, "principal")) ?: "",
-                             principal) == 0)
+    json_array_foreach(list, i, v)
+    {
+        if (!found &&
+            strcmp(json_string_value(json_object_get(v, "principal")) ?: "", principal) == 0)
             found = json_incref(v);
     }
     json_decref(list);

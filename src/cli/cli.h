@@ -26,12 +26,12 @@ enum { CLI_OK = 0, CLI_ERROR = 1, CLI_UNAVAILABLE = 2 };
 /* Field order follows how a flag reads in the tables (name, -x, <VALUE>,
  * help), so the positional initializers stay legible. */
 typedef struct cli_flag { // NOLINT(clang-analyzer-optin.performance.Padding)
-    const char *name; /* long name without "--" */
-    char shrt;        /* short letter or 0 */
-    const char *metavar; /* NULL = boolean switch, else takes a value */
+    const char *name;     /* long name without "--" */
+    char shrt;            /* short letter or 0 */
+    const char *metavar;  /* NULL = boolean switch, else takes a value */
     const char *help;
-    bool repeat;      /* may be given more than once (values collected) */
-    bool hidden;      /* accepted, not listed in help/completions */
+    bool repeat; /* may be given more than once (values collected) */
+    bool hidden; /* accepted, not listed in help/completions */
 } cli_flag;
 
 typedef struct cli_ctx cli_ctx;
@@ -59,12 +59,12 @@ typedef struct cli_val {
 
 struct cli_ctx {
     const cli_cmd *cmd;
-    char path[128];             /* "agent create" */
+    char path[128]; /* "agent create" */
     int argc;
     const char *argv[CLI_MAX_ARGS];
-    cli_val flag[CLI_MAX_FLAGS];/* parallel to cmd->flags */
+    cli_val flag[CLI_MAX_FLAGS]; /* parallel to cmd->flags */
     int verbose;
-    const char *format;         /* --format value or NULL */
+    const char *format; /* --format value or NULL */
     FILE *out, *err;
 };
 
@@ -103,9 +103,9 @@ extern const cli_flag cli_flags_format[];       /* --format */
 extern const cli_flag cli_flags_agent_format[]; /* -a/--agent, --format */
 
 /* Nouns and bare verbs, one exporter per file. */
-extern const cli_cmd cli_cmd_agent, cli_cmd_group, cli_cmd_caps, cli_cmd_quota,
-    cli_cmd_secret, cli_cmd_session, cli_cmd_capsule, cli_cmd_distro, cli_cmd_config,
-    cli_cmd_audit, cli_cmd_bus, cli_cmd_voucher, cli_cmd_trust, cli_cmd_budget, cli_cmd_wit;
+extern const cli_cmd cli_cmd_agent, cli_cmd_group, cli_cmd_caps, cli_cmd_quota, cli_cmd_secret,
+    cli_cmd_session, cli_cmd_capsule, cli_cmd_distro, cli_cmd_config, cli_cmd_audit, cli_cmd_bus,
+    cli_cmd_voucher, cli_cmd_trust, cli_cmd_budget, cli_cmd_wit;
 extern const cli_cmd *const cli_bare_verbs[]; /* cmd_system.c, NULL-terminated */
 
 /* `astrid gc` / `astrid wit gc` (gc.c). */

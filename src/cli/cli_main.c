@@ -16,12 +16,14 @@ static void print_flag(FILE *f, const cli_flag *fl)
         n = snprintf(left, sizeof left, "    --%s", fl->name);
     if (fl->metavar && n > 0 && (size_t)n < sizeof left)
         snprintf(left + n, sizeof left - (size_t)n, " <%s>", fl->metavar);
-    fprintf(f, "  %-28s %s%s\n", left, fl->help ? fl->help : "", fl->repeat && fl->metavar ? " (repeatable)" : "");
+    fprintf(f, "  %-28s %s%s\n", left, fl->help ? fl->help : "",
+            fl->repeat && fl->metavar ? " (repeatable)" : "");
 }
 
 void cli_help(FILE *f, const cli_cmd *c, const char *path)
 {
-    fprintf(f, "%s\n\n", c == &cli_root ? "astrid — operator CLI for the Astrid agent OS" : c->help);
+    fprintf(f, "%s\n\n",
+            c == &cli_root ? "astrid — operator CLI for the Astrid agent OS" : c->help);
     fprintf(f, "Usage: astrid%s%s [OPTIONS]%s%s%s\n", *path ? " " : "", path,
             c->sub ? " <COMMAND>" : "", c->args ? " " : "", c->args ? c->args : "");
     if (c->long_help)
@@ -77,11 +79,12 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errf)
         return CLI_OK;
     }
     if (rc < 0) {
-        fprintf(errf, "astrid: error: %s\n\nUsage: astrid%s%s [OPTIONS]%s%s%s\n"
-                      "For more information, try 'astrid%s%s --help'.\n",
+        fprintf(errf,
+                "astrid: error: %s\n\nUsage: astrid%s%s [OPTIONS]%s%s%s\n"
+                "For more information, try 'astrid%s%s --help'.\n",
                 err.msg, *ctx.path ? " " : "", ctx.path, ctx.cmd->sub ? " <COMMAND>" : "",
-                ctx.cmd->args ? " " : "", ctx.cmd->args ? ctx.cmd->args : "",
-                *ctx.path ? " " : "", ctx.path);
+                ctx.cmd->args ? " " : "", ctx.cmd->args ? ctx.cmd->args : "", *ctx.path ? " " : "",
+                ctx.path);
         return CLI_ERROR;
     }
     if (ctx.cmd->fn)

@@ -63,8 +63,8 @@ static void path_append(cli_ctx *ctx, const char *word)
 }
 
 /* Store one occurrence of a flag. `val` is NULL for switches. */
-static int store_flag(cli_ctx *ctx, cli_val *slot, const cli_flag *f, const char *val,
-                      bool *help, astrid_err *err)
+static int store_flag(cli_ctx *ctx, cli_val *slot, const cli_flag *f, const char *val, bool *help,
+                      astrid_err *err)
 {
     if (slot->count > 0 && !f->repeat)
         return astrid_err_set(err, ASTRID_E_INVALID,
@@ -126,8 +126,8 @@ static int parse_option(cli_ctx *ctx, cli_val *gvals, int argc, char **argv, int
             val = argv[++*i];
         else
             return astrid_err_set(err, ASTRID_E_INVALID,
-                                  "a value is required for '%s <%s>' but none was supplied",
-                                  shown, f->metavar);
+                                  "a value is required for '%s <%s>' but none was supplied", shown,
+                                  f->metavar);
     } else if (inline_val) {
         /* -vv style clusters of the verbose switch are common; nothing else. */
         if (a[1] != '-' && gidx == G_VERBOSE && strspn(inline_val, "v") == strlen(inline_val)) {

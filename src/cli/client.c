@@ -258,9 +258,9 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
         return -1;
     }
     token[strcspn(token, "\r\n")] = '\0';
-    json_t *hs = json_pack("{s:s,s:i,s:s,s:s}", "token", token, "protocol_version",
-                           ASTRID_PROTOCOL_VERSION, "client_version", ASTRID_VERSION,
-                           "principal", c->principal);
+    json_t *hs =
+        json_pack("{s:s,s:i,s:s,s:s}", "token", token, "protocol_version", ASTRID_PROTOCOL_VERSION,
+                  "client_version", ASTRID_VERSION, "principal", c->principal);
     free(token);
     json_t *resp = NULL;
     int rc = send_obj(c, hs, err);
@@ -321,9 +321,9 @@ int astrid_client_subscribe(astrid_client *c, const char *pattern, astrid_err *e
 {
     json_t *p = json_pack("{s:s}", "pattern", pattern);
     json_t *r = NULL;
-    int rc = astrid_client_request(c, "astrid.v1.connection.subscribe", p,
-                                   "astrid.v1.connection.response.subscribe", c->timeout_ms, &r,
-                                   err);
+    int rc =
+        astrid_client_request(c, "astrid.v1.connection.subscribe", p,
+                              "astrid.v1.connection.response.subscribe", c->timeout_ms, &r, err);
     json_decref(p);
     if (rc == 0 && strcmp(json_string_value(json_object_get(r, "status")) ?: "", "success") != 0)
         rc = astrid_err_set(err, ASTRID_E_PERM, "subscribe %s refused: %s", pattern,
@@ -333,8 +333,7 @@ int astrid_client_subscribe(astrid_client *c, const char *pattern, astrid_err *e
 }
 
 int astrid_client_request(astrid_client *c, const char *topic, const json_t *payload,
-                          const char *reply_topic, int timeout_ms, json_t **reply,
-                          astrid_err *err)
+                          const char *reply_topic, int timeout_ms, json_t **reply, astrid_err *err)
 {
     *reply = NULL;
     json_t *p = json_is_object(payload) ? json_deep_copy(payload) : json_object();
@@ -353,8 +352,8 @@ int astrid_client_request(astrid_client *c, const char *topic, const json_t *pay
     for (;;) {
         uint64_t now = mono_ms();
         if (now >= deadline)
-            return astrid_err_set(err, ASTRID_E_TIMEOUT, "no reply on %s within %d ms",
-                                  reply_topic, timeout_ms > 0 ? timeout_ms : c->timeout_ms);
+            return astrid_err_set(err, ASTRID_E_TIMEOUT, "no reply on %s within %d ms", reply_topic,
+                                  timeout_ms > 0 ? timeout_ms : c->timeout_ms);
         json_t *m;
         if (astrid_client_recv(c, (int)(deadline - now), &m, err) != 0)
             return -1;

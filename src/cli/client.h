@@ -52,8 +52,7 @@ int astrid_client_recv(astrid_client *c, int timeout_ms, json_t **msg, astrid_er
  * first message on `reply_topic` whose "request_id" matches (replies without
  * a request_id also match), skipping every other frame. */
 int astrid_client_request(astrid_client *c, const char *topic, const json_t *payload,
-                          const char *reply_topic, int timeout_ms, json_t **reply,
-                          astrid_err *err);
+                          const char *reply_topic, int timeout_ms, json_t **reply, astrid_err *err);
 
 /* Is a daemon answering on home's socket? */
 bool astrid_client_daemon_running(const char *home);

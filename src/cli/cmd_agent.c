@@ -24,8 +24,10 @@ static int agent_switch(cli_ctx *ctx)
         cli_context_set(home, name, &err) < 0)
         return cli_fail(ctx, &err);
     if (stat(prof, &st) < 0)
-        fprintf(ctx->err, "astrid: warning: no profile for '%s' (%s); requests will be denied "
-                          "until 'astrid agent create %s'\n", name, prof, name);
+        fprintf(ctx->err,
+                "astrid: warning: no profile for '%s' (%s); requests will be denied "
+                "until 'astrid agent create %s'\n",
+                name, prof, name);
     fprintf(ctx->out, "Switched to agent '%s'\n", name);
     return CLI_OK;
 }
@@ -34,8 +36,7 @@ static int agent_current(cli_ctx *ctx)
 {
     char home[PATH_MAX], p[CLI_PRINCIPAL_MAX];
     astrid_err err;
-    if (cli_home(home, sizeof home, &err) < 0 ||
-        cli_context_active(home, p, sizeof p, &err) < 0)
+    if (cli_home(home, sizeof home, &err) < 0 || cli_context_active(home, p, sizeof p, &err) < 0)
         return cli_fail(ctx, &err);
     fprintf(ctx->out, "%s\n", p);
     return CLI_OK;
@@ -85,8 +86,8 @@ int cli_quota_flags(cli_ctx *ctx, json_t *q, bool *any, astrid_err *err)
             unsigned long long x = strtoull(s, &end, 10);
             if (!*s || *end || s[0] == '-' || x > 256)
                 return astrid_err_set(err, ASTRID_E_INVALID,
-                                      "--%s must be an integer in 0..256 (got '%s')",
-                                      map[i].flag, s);
+                                      "--%s must be an integer in 0..256 (got '%s')", map[i].flag,
+                                      s);
             n = x;
             break;
         }
@@ -118,21 +119,22 @@ static json_t *default_quotas(void)
 }
 
 /* --egress / --process-allow labels become capability grants. */
-static int label_grants(json_t *grants, const cli_val *vals, const char *flag,
-                        const char *prefix, astrid_err *err)
+static int label_grants(json_t *grants, const cli_val *vals, const char *flag, const char *prefix,
+                        astrid_err *err)
 {
     json_t *labels = json_array();
     int rc = cli_csv_append(labels, vals, flag, err);
     size_t i;
     json_t *v;
-    json_array_foreach(labels, i, v) {
+    json_array_foreach(labels, i, v)
+    {
         if (rc < 0)
             break;
         char cap[300], why[256];
         snprintf(cap, sizeof cap, "%s%s", prefix, json_string_value(v));
         if (astrid_cap_validate(cap, why, sizeof why) != 0 || strchr(json_string_value(v), '*'))
-            rc = astrid_err_set(err, ASTRID_E_INVALID, "--%s: '%s' is not a valid label (%s)",
-                                flag, json_string_value(v),
+            rc = astrid_err_set(err, ASTRID_E_INVALID, "--%s: '%s' is not a valid label (%s)", flag,
+                                json_string_value(v),
                                 strchr(json_string_value(v), '*') ? "wildcards not allowed" : why);
         else
             json_array_append_new(grants, json_string(cap));
@@ -159,8 +161,7 @@ static int agent_create(cli_ctx *ctx)
     bool any_quota = false;
     int rc = CLI_OK;
     if (cli_csv_append(groups, cli_flag_vals(ctx, "group"), "group", &err) < 0 ||
-        label_grants(grants, cli_flag_vals(ctx, "egress"), "egress", "network:egress:", &err) <
-            0 ||
+        label_grants(grants, cli_flag_vals(ctx, "egress"), "egress", "network:egress:", &err) < 0 ||
         label_grants(grants, cli_flag_vals(ctx, "process-allow"), "process-allow",
                      "process:spawn:", &err) < 0 ||
         cli_quota_flags(ctx, quotas, &any_quota, &err) < 0)
@@ -170,8 +171,8 @@ static int agent_create(cli_ctx *ctx)
     if (rc == CLI_OK && cli_connect_auto(&c, &err) < 0)
         rc = cli_fail(ctx, &err);
     if (rc == CLI_OK) {
-        json_t *params = json_pack("{s:s,s:O,s:O}", "name", name, "groups", groups, "grants",
-                                   grants);
+        json_t *params =
+            json_pack("{s:s,s:O,s:O}", "name", name, "groups", groups, "grants", grants);
         if (cli_admin_request(c, "agent.create", "AgentCreate", params, &data, &err) < 0)
             rc = cli_fail(ctx, &err);
         json_decref(params);
@@ -179,8 +180,8 @@ static int agent_create(cli_ctx *ctx)
     if (rc == CLI_OK && any_quota) {
         json_t *params = json_pack("{s:s,s:O}", "principal", name, "quotas", quotas);
         if (cli_admin_request(c, "quota.set", "QuotaSet", params, &qd, &err) < 0) {
-            fprintf(ctx->err, "astrid: agent '%s' was created, but its quotas were not set: ",
-                    name);
+            fprintf(ctx->err,
+                    "astrid: agent '%s' was created, but its quotas were not set: ", name);
             rc = cli_fail(ctx, &err);
         }
         json_decref(params);
@@ -193,7 +194,8 @@ static int agent_create(cli_ctx *ctx)
                     json_array_size(grants), any_quota ? ", quotas set" : "");
         size_t i;
         json_t *w;
-        json_array_foreach(json_object_get(data, "warnings"), i, w) {
+        json_array_foreach(json_object_get(data, "warnings"), i, w)
+        {
             fprintf(ctx->err, "astrid: warning: %s\n", json_string_value(w));
         }
         if (!distro)
@@ -218,11 +220,13 @@ static int agent_list(cli_ctx *ctx)
     const char *group = cli_flag_str(ctx, "group");
     json_t *out = json_array(), *v;
     size_t i;
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         bool keep = !group;
         size_t j;
         json_t *g;
-        json_array_foreach(json_object_get(v, "groups"), j, g) {
+        json_array_foreach(json_object_get(v, "groups"), j, g)
+        {
             keep = keep || strcmp(json_string_value(g), group) == 0;
         }
         if (keep)
@@ -255,7 +259,8 @@ static int agent_show(cli_ctx *ctx)
     json_t *procs = json_deep_copy(json_object_get(s, "process_allow"));
     size_t i;
     json_t *g;
-    json_array_foreach(json_object_get(s, "grants"), i, g) {
+    json_array_foreach(json_object_get(s, "grants"), i, g)
+    {
         const char *cap = json_string_value(g);
         if (strncmp(cap, "network:egress:", 15) == 0)
             json_array_append_new(egress, json_string(cap + 15));
@@ -282,12 +287,16 @@ static int agent_delete(cli_ctx *ctx)
     const char *name = ctx->argv[0];
     if (!cli_flag_count(ctx, "yes")) {
         if (!isatty(STDIN_FILENO)) {
-            fprintf(ctx->err, "astrid: refusing to delete agent '%s' without confirmation "
-                              "(pass -y)\n", name);
+            fprintf(ctx->err,
+                    "astrid: refusing to delete agent '%s' without confirmation "
+                    "(pass -y)\n",
+                    name);
             return CLI_ERROR;
         }
-        fprintf(ctx->err, "Delete agent '%s'? Its profile and identity link go; its home "
-                          "stays on disk. [y/N] ", name);
+        fprintf(ctx->err,
+                "Delete agent '%s'? Its profile and identity link go; its home "
+                "stays on disk. [y/N] ",
+                name);
         char line[16] = "";
         if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
             fprintf(ctx->err, "aborted\n");
@@ -308,9 +317,10 @@ static int set_enabled(cli_ctx *ctx, bool enable)
     int rc = one_principal(ctx, enable ? "agent.enable" : "agent.disable",
                            enable ? "AgentEnable" : "AgentDisable", &d);
     if (rc == CLI_OK)
-        fprintf(ctx->out, json_is_true(json_object_get(d, "changed"))
-                              ? "Agent '%s' %s\n"
-                              : "Agent '%s' was already %s (no change)\n",
+        fprintf(ctx->out,
+                json_is_true(json_object_get(d, "changed"))
+                    ? "Agent '%s' %s\n"
+                    : "Agent '%s' was already %s (no change)\n",
                 ctx->argv[0], enable ? "enabled" : "disabled");
     json_decref(d);
     return rc;
@@ -351,9 +361,9 @@ static int agent_modify(cli_ctx *ctx)
     }
     if (rc == CLI_OK) {
         char *groups = json_dumps(json_object_get(d, "groups"), JSON_COMPACT);
-        fprintf(ctx->out, json_is_true(json_object_get(d, "changed"))
-                              ? "Agent '%s' groups: %s\n"
-                              : "Agent '%s' unchanged (groups: %s)\n",
+        fprintf(ctx->out,
+                json_is_true(json_object_get(d, "changed")) ? "Agent '%s' groups: %s\n"
+                                                            : "Agent '%s' unchanged (groups: %s)\n",
                 ctx->argv[0], groups ? groups : "?");
         free(groups);
     }
@@ -364,52 +374,75 @@ static int agent_modify(cli_ctx *ctx)
 }
 
 static const cli_cmd a_create = {
-    .name = "create", .args = "<name>", .min_args = 1, .max_args = 1, .help = "Create an agent",
+    .name = "create",
+    .args = "<name>",
+    .min_args = 1,
+    .max_args = 1,
+    .help = "Create an agent",
     .long_help = "Creates the profile, identity and home of a new agent in one admin request; "
                  "--egress/--process-allow labels become network:egress:<label> / "
                  "process:spawn:<cmd> grants, and the quota flags land in one quota.set.",
-    .flags = CLI_FLAGS({"distro", 'd', "NAME", "Distro to apply (default astralis)", false, false},
-                       {"bare", 0, NULL, "Do not apply a distro", false, false},
-                       {"group", 0, "GROUP", "Group (default agent); repeat or comma-separate",
-                        true, false},
-                       {"egress", 0, "LABELS", "Allowed egress labels, comma-separated", true,
-                        false},
-                       {"process-allow", 0, "CMDS", "Allowed commands, comma-separated", true,
-                        false},
-                       {"link", 0, "PLATFORM:ID", "Identity link", false, false},
-                       {"memory", 0, "SIZE", "Memory quota (e.g. 32M)", false, false},
-                       {"timeout", 0, "DUR", "Invocation timeout (e.g. 60s)", false, false},
-                       {"storage", 0, "SIZE", "Storage quota (e.g. 512M)", false, false},
-                       {"processes", 0, "N", "Background processes (0..256)", false, false},
-                       CLI_F_YES, {"spawned-by", 0, "AGENT", "", false, true},
-                       {"budget-voucher", 0, "ID", "", false, true},
-                       {"grant-access", 0, "AGENT", "", true, true},
-                       {"expires", 0, "DUR", "", false, true}, {"budget", 0, "AMT", "", false, true},
-                       {"period", 0, "DUR", "", false, true}),
+    .flags = CLI_FLAGS(
+        {"distro", 'd', "NAME", "Distro to apply (default astralis)", false, false},
+        {"bare", 0, NULL, "Do not apply a distro", false, false},
+        {"group", 0, "GROUP", "Group (default agent); repeat or comma-separate", true, false},
+        {"egress", 0, "LABELS", "Allowed egress labels, comma-separated", true, false},
+        {"process-allow", 0, "CMDS", "Allowed commands, comma-separated", true, false},
+        {"link", 0, "PLATFORM:ID", "Identity link", false, false},
+        {"memory", 0, "SIZE", "Memory quota (e.g. 32M)", false, false},
+        {"timeout", 0, "DUR", "Invocation timeout (e.g. 60s)", false, false},
+        {"storage", 0, "SIZE", "Storage quota (e.g. 512M)", false, false},
+        {"processes", 0, "N", "Background processes (0..256)", false, false}, CLI_F_YES,
+        {"spawned-by", 0, "AGENT", "", false, true}, {"budget-voucher", 0, "ID", "", false, true},
+        {"grant-access", 0, "AGENT", "", true, true}, {"expires", 0, "DUR", "", false, true},
+        {"budget", 0, "AMT", "", false, true}, {"period", 0, "DUR", "", false, true}),
     .fn = agent_create};
 static const cli_cmd a_list = {
-    .name = "list", .max_args = 0, .help = "List agents",
+    .name = "list",
+    .max_args = 0,
+    .help = "List agents",
     .flags = CLI_FLAGS({"group", 0, "GROUP", "Only members of GROUP", false, false}, CLI_F_FORMAT,
                        {"remote", 0, NULL, "", false, true}, {"tree", 0, NULL, "", false, true}),
     .fn = agent_list};
-static const cli_cmd a_current = {.name = "current", .max_args = 0,
-                                  .help = "Print the active agent", .fn = agent_current};
-static const cli_cmd a_switch = {.name = "switch", .args = "<name>", .min_args = 1, .max_args = 1,
+static const cli_cmd a_current = {
+    .name = "current", .max_args = 0, .help = "Print the active agent", .fn = agent_current};
+static const cli_cmd a_switch = {.name = "switch",
+                                 .args = "<name>",
+                                 .min_args = 1,
+                                 .max_args = 1,
                                  .help = "Make NAME the active agent (run/cli-context.toml)",
                                  .fn = agent_switch};
-static const cli_cmd a_show = {.name = "show", .args = "[name]", .min_args = 0, .max_args = 1,
+static const cli_cmd a_show = {.name = "show",
+                               .args = "[name]",
+                               .min_args = 0,
+                               .max_args = 1,
                                .help = "Show an agent's whole profile (default: the active one)",
-                               .flags = CLI_FLAGS(CLI_F_FORMAT), .fn = agent_show};
-static const cli_cmd a_delete = {.name = "delete", .args = "<name>", .min_args = 1,
-                                 .max_args = 1, .help = "Delete an agent (its home stays)",
-                                 .flags = CLI_FLAGS(CLI_F_YES), .fn = agent_delete};
-static const cli_cmd a_enable = {.name = "enable", .args = "<name>", .min_args = 1,
-                                 .max_args = 1, .help = "Enable an agent", .fn = agent_enable};
-static const cli_cmd a_disable = {.name = "disable", .args = "<name>", .min_args = 1,
-                                  .max_args = 1, .help = "Disable an agent (every request denied)",
+                               .flags = CLI_FLAGS(CLI_F_FORMAT),
+                               .fn = agent_show};
+static const cli_cmd a_delete = {.name = "delete",
+                                 .args = "<name>",
+                                 .min_args = 1,
+                                 .max_args = 1,
+                                 .help = "Delete an agent (its home stays)",
+                                 .flags = CLI_FLAGS(CLI_F_YES),
+                                 .fn = agent_delete};
+static const cli_cmd a_enable = {.name = "enable",
+                                 .args = "<name>",
+                                 .min_args = 1,
+                                 .max_args = 1,
+                                 .help = "Enable an agent",
+                                 .fn = agent_enable};
+static const cli_cmd a_disable = {.name = "disable",
+                                  .args = "<name>",
+                                  .min_args = 1,
+                                  .max_args = 1,
+                                  .help = "Disable an agent (every request denied)",
                                   .fn = agent_disable};
 static const cli_cmd a_modify = {
-    .name = "modify", .args = "<name>", .min_args = 1, .max_args = 1,
+    .name = "modify",
+    .args = "<name>",
+    .min_args = 1,
+    .max_args = 1,
     .help = "Change an agent's groups",
     .flags = CLI_FLAGS({"add-group", 0, "GROUP", "Group to add", true, false},
                        {"remove-group", 0, "GROUP", "Group to remove", true, false},
@@ -429,8 +462,9 @@ CLI_STUB(a_import, "import", NULL, 0, -1, "Import an agent", NULL, DEFERRED);
 CLI_STUB(a_delegate, "delegate", NULL, 0, -1, "Delegate to a sub-agent", NULL,
          "deferred upstream: https://github.com/unicity-astrid/astrid/issues/656");
 
-const cli_cmd cli_cmd_agent = {
-    .name = "agent", .help = "Manage agents (principals)",
-    .sub = CLI_SUB(&a_create, &a_list, &a_current, &a_switch, &a_show, &a_delete, &a_enable,
-                   &a_disable, &a_modify, &a_link, &a_unlink, &a_discover, &a_add, &a_card,
-                   &a_export, &a_import, &a_delegate)};
+const cli_cmd cli_cmd_agent = {.name = "agent",
+                               .help = "Manage agents (principals)",
+                               .sub = CLI_SUB(&a_create, &a_list, &a_current, &a_switch, &a_show,
+                                              &a_delete, &a_enable, &a_disable, &a_modify, &a_link,
+                                              &a_unlink, &a_discover, &a_add, &a_card, &a_export,
+                                              &a_import, &a_delegate)};

@@ -104,11 +104,11 @@ static json_t *summary(const json_t *entries)
         snprintf(what, sizeof what, "%s%s%s", type ? type : "?", method ? " " : "",
                  method ? method : "");
         json_array_append_new(
-            rows, json_pack("{s:O?, s:O?, s:s, s:O?, s:O?}", "timestamp",
-                            json_object_get(e, "timestamp"), "principal",
-                            json_object_get(e, "principal"), "action", what, "authorization",
-                            json_object_get(json_object_get(e, "authorization"), "type"),
-                            "outcome", json_object_get(json_object_get(e, "outcome"), "status")));
+            rows,
+            json_pack("{s:O?, s:O?, s:s, s:O?, s:O?}", "timestamp", json_object_get(e, "timestamp"),
+                      "principal", json_object_get(e, "principal"), "action", what, "authorization",
+                      json_object_get(json_object_get(e, "authorization"), "type"), "outcome",
+                      json_object_get(json_object_get(e, "outcome"), "status")));
     }
     return rows;
 }
@@ -141,15 +141,20 @@ static int do_show(cli_ctx *ctx)
     return rc;
 }
 
-static const cli_cmd au_verify = {.name = "verify", .max_args = 0, .fn = do_verify,
+static const cli_cmd au_verify = {.name = "verify",
+                                  .max_args = 0,
+                                  .fn = do_verify,
                                   .help = "Verify the audit chain's links and signatures",
                                   .flags = CLI_FLAGS(CLI_F_AGENT)};
 static const cli_cmd au_show = {
-    .name = "show", .max_args = 0, .fn = do_show, .help = "Show audit entries",
-    .flags = CLI_FLAGS(CLI_F_AGENT, CLI_F_FORMAT,
-                       {"since", 0, "TIME", "Only entries at or after TIME (RFC 3339)", false,
-                        false},
-                       {"limit", 0, "N", "Only the newest N entries", false, false})};
+    .name = "show",
+    .max_args = 0,
+    .fn = do_show,
+    .help = "Show audit entries",
+    .flags =
+        CLI_FLAGS(CLI_F_AGENT, CLI_F_FORMAT,
+                  {"since", 0, "TIME", "Only entries at or after TIME (RFC 3339)", false, false},
+                  {"limit", 0, "N", "Only the newest N entries", false, false})};
 
-const cli_cmd cli_cmd_audit = {.name = "audit", .help = "Inspect the audit log",
-                               .sub = CLI_SUB(&au_verify, &au_show)};
+const cli_cmd cli_cmd_audit = {
+    .name = "audit", .help = "Inspect the audit log", .sub = CLI_SUB(&au_verify, &au_show)};

@@ -130,18 +130,29 @@ out:
     return rc;
 }
 
-static const cli_cmd b_watch = {.name = "watch", .args = "<PATTERN>", .min_args = 1,
-                                .max_args = 1, .fn = do_watch,
+static const cli_cmd b_watch = {.name = "watch",
+                                .args = "<PATTERN>",
+                                .min_args = 1,
+                                .max_args = 1,
+                                .fn = do_watch,
                                 .help = "Print bus messages matching PATTERN as JSON lines"};
-static const cli_cmd b_publish = {.name = "publish", .args = "<TOPIC> <JSON>", .min_args = 2,
-                                  .max_args = 2, .fn = do_publish,
+static const cli_cmd b_publish = {.name = "publish",
+                                  .args = "<TOPIC> <JSON>",
+                                  .min_args = 2,
+                                  .max_args = 2,
+                                  .fn = do_publish,
                                   .help = "Publish one JSON object on TOPIC"};
 static const cli_cmd b_request = {
-    .name = "request", .args = "<TOPIC> <JSON>", .min_args = 2, .max_args = 2, .fn = do_request,
+    .name = "request",
+    .args = "<TOPIC> <JSON>",
+    .min_args = 2,
+    .max_args = 2,
+    .fn = do_request,
     .help = "Publish and print the first reply",
-    .flags = CLI_FLAGS({"reply", 0, "PATTERN", "Reply topic pattern (default TOPIC.reply)",
-                        false, false},
-                       {"timeout", 0, "S", "Seconds to wait (default 10)", false, false})};
+    .flags = CLI_FLAGS(
+        {"reply", 0, "PATTERN", "Reply topic pattern (default TOPIC.reply)", false, false},
+        {"timeout", 0, "S", "Seconds to wait (default 10)", false, false})};
 
-const cli_cmd cli_cmd_bus = {.name = "bus", .help = "Watch and publish on the IPC bus (system:bus)",
+const cli_cmd cli_cmd_bus = {.name = "bus",
+                             .help = "Watch and publish on the IPC bus (system:bus)",
                              .sub = CLI_SUB(&b_watch, &b_publish, &b_request)};

@@ -19,7 +19,8 @@ static const char *shadowing(json_t *revokes, const char *cap)
 {
     size_t i;
     json_t *r;
-    json_array_foreach(revokes, i, r) {
+    json_array_foreach(revokes, i, r)
+    {
         if (astrid_cap_matches(json_string_value(r), cap))
             return json_string_value(r);
     }
@@ -44,14 +45,16 @@ static void print_table(cli_ctx *ctx, json_t *out)
     json_t *rows = json_object_get(out, "capabilities");
     size_t w = strlen("CAPABILITY"), i;
     json_t *r;
-    json_array_foreach(rows, i, r) {
+    json_array_foreach(rows, i, r)
+    {
         size_t l = cli_text_width(json_string_value(json_object_get(r, "capability")));
         w = l > w ? l : w;
     }
     fprintf(ctx->out, "Agent: %s (%s)\n", json_string_value(json_object_get(out, "principal")),
             json_is_true(json_object_get(out, "enabled")) ? "enabled" : "disabled");
     fprintf(ctx->out, "%-*s  %-16s  %s\n", (int)w, "CAPABILITY", "SOURCE", "NOTE");
-    json_array_foreach(rows, i, r) {
+    json_array_foreach(rows, i, r)
+    {
         const char *cap = json_string_value(json_object_get(r, "capability"));
         const char *src = json_string_value(json_object_get(r, "source"));
         const char *grp = json_string_value(json_object_get(r, "group"));
@@ -63,8 +66,8 @@ static void print_table(cli_ctx *ctx, json_t *out)
         /* Pad on the plain text, then colour: columns line up either way. */
         size_t pad = w - cli_text_width(cap);
         fprintf(ctx->out, "%s%s%s%*s  %-16s  %s%s%s\n", colour && by ? "\033[2m" : "", cap,
-                colour && by ? "\033[0m" : "", (int)pad, "", source,
-                colour && by ? "\033[33m" : "", note, colour && by ? "\033[0m" : "");
+                colour && by ? "\033[0m" : "", (int)pad, "", source, colour && by ? "\033[33m" : "",
+                note, colour && by ? "\033[0m" : "");
     }
 }
 
@@ -86,13 +89,16 @@ static int caps_show(cli_ctx *ctx)
     astrid_client_close(c);
     json_t *revokes = json_object_get(s, "revokes"), *rows = json_array(), *v;
     size_t i;
-    json_array_foreach(json_object_get(s, "grants"), i, v) {
+    json_array_foreach(json_object_get(s, "grants"), i, v)
+    {
         add_row(rows, json_string_value(v), "grant", NULL, revokes);
     }
-    json_array_foreach(json_object_get(s, "groups"), i, v) {
+    json_array_foreach(json_object_get(s, "groups"), i, v)
+    {
         json_t *g = NULL, *x;
         size_t j;
-        json_array_foreach(groups, j, x) {
+        json_array_foreach(groups, j, x)
+        {
             if (json_equal(json_object_get(x, "name"), v))
                 g = x;
         }
@@ -100,11 +106,13 @@ static int caps_show(cli_ctx *ctx)
             add_row(rows, "(unknown group)", "group", json_string_value(v), NULL);
             continue;
         }
-        json_array_foreach(json_object_get(g, "capabilities"), j, x) {
+        json_array_foreach(json_object_get(g, "capabilities"), j, x)
+        {
             add_row(rows, json_string_value(x), "group", json_string_value(v), revokes);
         }
     }
-    json_array_foreach(revokes, i, v) {
+    json_array_foreach(revokes, i, v)
+    {
         add_row(rows, json_string_value(v), "revoke", NULL, NULL);
     }
     json_t *out = json_pack("{s:O,s:O,s:o}", "principal", json_object_get(s, "principal"),
@@ -136,8 +144,10 @@ static int change(cli_ctx *ctx, bool grant)
             return CLI_ERROR;
         }
         if (grant && strcmp(ctx->argv[i], "*") == 0 && !cli_flag_count(ctx, "unsafe-admin")) {
-            fprintf(ctx->err, "astrid: granting '*' gives %s every capability; pass "
-                              "--unsafe-admin to confirm\n", agent);
+            fprintf(ctx->err,
+                    "astrid: granting '*' gives %s every capability; pass "
+                    "--unsafe-admin to confirm\n",
+                    agent);
             json_decref(caps);
             return CLI_ERROR;
         }
@@ -155,8 +165,7 @@ static int change(cli_ctx *ctx, bool grant)
         fprintf(ctx->out, "%s %zu capabilit%s %s '%s'%s\n", grant ? "Granted" : "Revoked",
                 json_array_size(done), json_array_size(done) == 1 ? "y" : "ies",
                 grant ? "to" : "from", agent,
-                json_array_size(done) < (size_t)(ctx->argc - 1) ? " (others already present)"
-                                                                : "");
+                json_array_size(done) < (size_t)(ctx->argc - 1) ? " (others already present)" : "");
     }
     json_decref(d);
     return rc;
@@ -207,15 +216,16 @@ static int caps_check(cli_ctx *ctx)
     switch (v) {
     case ASTRID_CAP_ALLOWED:
         if (ex.source == ASTRID_CAP_SRC_GROUP)
-            fprintf(ctx->out, "allowed: %s holds %s through group '%s' pattern '%s'\n", agent,
-                    cap, ex.group, ex.pattern);
+            fprintf(ctx->out, "allowed: %s holds %s through group '%s' pattern '%s'\n", agent, cap,
+                    ex.group, ex.pattern);
         else
-            fprintf(ctx->out, "allowed: %s holds %s through grant '%s'\n", agent, cap,
-                    ex.pattern);
+            fprintf(ctx->out, "allowed: %s holds %s through grant '%s'\n", agent, cap, ex.pattern);
         break;
     case ASTRID_CAP_REVOKED:
-        fprintf(ctx->out, "denied: %s is revoked for %s by pattern '%s' (revoke beats grant and "
-                          "group)\n", cap, agent, ex.pattern);
+        fprintf(ctx->out,
+                "denied: %s is revoked for %s by pattern '%s' (revoke beats grant and "
+                "group)\n",
+                cap, agent, ex.pattern);
         break;
     case ASTRID_CAP_PRINCIPAL_DISABLED:
         fprintf(ctx->out, "denied: agent %s is disabled\n", agent);
@@ -231,21 +241,35 @@ static int caps_check(cli_ctx *ctx)
     return v == ASTRID_CAP_ALLOWED ? CLI_OK : CLI_ERROR;
 }
 
-static const cli_cmd c_show = {.name = "show", .args = "[agent]", .min_args = 0, .max_args = 1,
+static const cli_cmd c_show = {.name = "show",
+                               .args = "[agent]",
+                               .min_args = 0,
+                               .max_args = 1,
                                .help = "Show an agent's capabilities (default: the active one)",
-                               .flags = CLI_FLAGS(CLI_F_FORMAT), .fn = caps_show};
+                               .flags = CLI_FLAGS(CLI_F_FORMAT),
+                               .fn = caps_show};
 static const cli_cmd c_grant = {
-    .name = "grant", .args = "<agent> <cap>...", .min_args = 2, .max_args = -1,
+    .name = "grant",
+    .args = "<agent> <cap>...",
+    .min_args = 2,
+    .max_args = -1,
     .help = "Grant capabilities (a revoke still wins)",
     .flags = CLI_FLAGS({"unsafe-admin", 0, NULL, "Acknowledge granting '*'", false, false},
                        {"group", 'g', "GROUP", "Grant to a group", false, true}),
     .fn = caps_grant};
-static const cli_cmd c_revoke = {.name = "revoke", .args = "<agent> <cap>...", .min_args = 2,
-                                 .max_args = -1, .help = "Revoke capabilities",
+static const cli_cmd c_revoke = {.name = "revoke",
+                                 .args = "<agent> <cap>...",
+                                 .min_args = 2,
+                                 .max_args = -1,
+                                 .help = "Revoke capabilities",
                                  .fn = caps_revoke};
 static const cli_cmd c_check = {
-    .name = "check", .args = "<agent> <cap>", .min_args = 2, .max_args = 2,
+    .name = "check",
+    .args = "<agent> <cap>",
+    .min_args = 2,
+    .max_args = 2,
     .help = "Exit 0 when the agent holds the capability, 1 when not (says why)",
     .fn = caps_check};
-const cli_cmd cli_cmd_caps = {.name = "caps", .help = "Inspect and change capabilities",
+const cli_cmd cli_cmd_caps = {.name = "caps",
+                              .help = "Inspect and change capabilities",
                               .sub = CLI_SUB(&c_show, &c_grant, &c_revoke, &c_check)};

@@ -20,8 +20,7 @@ static int capsules_dir(cli_ctx *ctx, char *home, char *dir, size_t n)
 {
     char who[CLI_PRINCIPAL_MAX];
     astrid_err err;
-    if (cli_home(home, PATH_MAX, &err) < 0 ||
-        cli_context_active(home, who, sizeof who, &err) < 0)
+    if (cli_home(home, PATH_MAX, &err) < 0 || cli_context_active(home, who, sizeof who, &err) < 0)
         return cli_fail(ctx, &err);
     if (cli_flag_count(ctx, "workspace")) {
         char cwd[PATH_MAX];
@@ -64,8 +63,11 @@ static int capsule_install(cli_ctx *ctx)
     int rc = capsules_dir(ctx, home, dir, sizeof dir);
     if (rc != CLI_OK)
         return rc;
-    astrid_install_opts o = {.home = home, .source = ctx->argv[0], .target = dir,
-                             .progress = progress, .progress_ctx = ctx};
+    astrid_install_opts o = {.home = home,
+                             .source = ctx->argv[0],
+                             .target = dir,
+                             .progress = progress,
+                             .progress_ctx = ctx};
     astrid_install_result r;
     astrid_err err;
     fprintf(ctx->err, "Installing %s\n", ctx->argv[0]);
@@ -158,30 +160,44 @@ static int capsule_remove(cli_ctx *ctx)
 }
 
 #define MISSING_INSTALL "needs the capsule installer (reference §15.3)"
-#define F_WS {"workspace", 0, NULL, "Use the workspace's .astrid/capsules", false, false}
+#define F_WS                                                                                       \
+    {                                                                                              \
+        "workspace", 0, NULL, "Use the workspace's .astrid/capsules", false, false                 \
+    }
 
-static const cli_cmd k_install = {
-    .name = "install", .args = "<dir|file.capsule>", .min_args = 1, .max_args = 1,
-    .help = "Install a capsule (compiles it ahead of time)", .flags = CLI_FLAGS(F_WS),
-    .fn = capsule_install};
+static const cli_cmd k_install = {.name = "install",
+                                  .args = "<dir|file.capsule>",
+                                  .min_args = 1,
+                                  .max_args = 1,
+                                  .help = "Install a capsule (compiles it ahead of time)",
+                                  .flags = CLI_FLAGS(F_WS),
+                                  .fn = capsule_install};
 CLI_STUB(k_update, "update", "[target]", 0, 1, "Re-install capsules from their source",
          CLI_FLAGS(F_WS), MISSING_INSTALL);
 static const cli_cmd k_list = {
-    .name = "list", .max_args = 0, .help = "List installed capsules",
-    .flags = CLI_FLAGS(F_WS, CLI_F_FORMAT, {"verbose", 'v', NULL, "Interceptors and dates",
-                                            false, false}),
+    .name = "list",
+    .max_args = 0,
+    .help = "List installed capsules",
+    .flags = CLI_FLAGS(F_WS, CLI_F_FORMAT,
+                       {"verbose", 'v', NULL, "Interceptors and dates", false, false}),
     .fn = capsule_list};
 static const cli_cmd k_remove = {
-    .name = "remove", .args = "<name>", .min_args = 1, .max_args = 1, .help = "Remove a capsule",
+    .name = "remove",
+    .args = "<name>",
+    .min_args = 1,
+    .max_args = 1,
+    .help = "Remove a capsule",
     .flags = CLI_FLAGS(F_WS, {"force", 0, NULL, "Skip the dependents check", false, false},
                        {"purge", 0, NULL, "Also delete the capsule's env JSON", false, false}),
     .fn = capsule_remove};
-static const cli_cmd k_tree = {.name = "tree", .aliases = CLI_ALIASES("deps"), .max_args = 0,
+static const cli_cmd k_tree = {.name = "tree",
+                               .aliases = CLI_ALIASES("deps"),
+                               .max_args = 0,
                                .help = "Show the imports/exports graph",
                                .missing = "needs the capsule registry and WIT resolver"};
-#define BUILD_FLAGS                                                                          \
-    CLI_FLAGS({"output", 'o', "PATH", "Output path", false, false},                        \
-              {"type", 't', "TYPE", "Project type", false, false},                          \
+#define BUILD_FLAGS                                                                                \
+    CLI_FLAGS({"output", 'o', "PATH", "Output path", false, false},                                \
+              {"type", 't', "TYPE", "Project type", false, false},                                 \
               {"from-mcp-json", 0, "PATH", "Convert an MCP server config", false, false})
 CLI_STUB(k_build, "build", "[path]", 0, 1, "Build a capsule (runs astrid-build)", BUILD_FLAGS,
          "needs astrid-build (the capsule builder)");
@@ -192,12 +208,16 @@ CLI_STUB(k_config, "config", "<name>", 1, 1, "Show or set a capsule's env values
 CLI_STUB(k_show, "show", "<name>", 1, 1, "Show a capsule", CLI_FLAGS(CLI_F_AGENT, CLI_F_FORMAT),
          "needs the capsule registry (meta.json reader)");
 
-const cli_cmd cli_cmd_capsule = {.name = "capsule", .help = "Install and manage capsules",
-                                 .sub = CLI_SUB(&k_install, &k_update, &k_list, &k_remove,
-                                                &k_tree, &k_build, &k_config, &k_show)};
+const cli_cmd cli_cmd_capsule = {.name = "capsule",
+                                 .help = "Install and manage capsules",
+                                 .sub = CLI_SUB(&k_install, &k_update, &k_list, &k_remove, &k_tree,
+                                                &k_build, &k_config, &k_show)};
 
 /* Hidden top-level `build` (upstream migration alias of `capsule build`). */
-const cli_cmd cli_cmd_build_alias = {.name = "build", .args = "[path]", .max_args = 1,
+const cli_cmd cli_cmd_build_alias = {.name = "build",
+                                     .args = "[path]",
+                                     .max_args = 1,
                                      .help = "Build a capsule (alias of 'capsule build')",
-                                     .flags = BUILD_FLAGS, .hidden = true,
+                                     .flags = BUILD_FLAGS,
+                                     .hidden = true,
                                      .missing = "needs astrid-build (the capsule builder)"};

@@ -138,8 +138,7 @@ static void gen_fish(FILE *f)
         for (const cli_cmd *const *v = (*n)->sub; v && *v; v++) {
             if ((*v)->hidden)
                 continue;
-            fprintf(f, "complete -c astrid -n '%s' -a %s -d '%s'\n", cond, (*v)->name,
-                    (*v)->help);
+            fprintf(f, "complete -c astrid -n '%s' -a %s -d '%s'\n", cond, (*v)->name, (*v)->help);
             char vcond[200];
             snprintf(vcond, sizeof vcond, "test \"(__astrid_path)\" = \"%s %s\"", (*n)->name,
                      (*v)->name);
@@ -161,13 +160,18 @@ static int do_completions(cli_ctx *ctx)
         return cli_unavailable(ctx, "completions for this shell",
                                "only bash, zsh and fish scripts are generated");
     else {
-        fprintf(ctx->err, "astrid: error: invalid value '%s' for '<shell>': expected bash, zsh, "
-                          "fish, elvish or powershell\n", sh);
+        fprintf(ctx->err,
+                "astrid: error: invalid value '%s' for '<shell>': expected bash, zsh, "
+                "fish, elvish or powershell\n",
+                sh);
         return CLI_ERROR;
     }
     return CLI_OK;
 }
 
-const cli_cmd cli_cmd_completions = {.name = "completions", .args = "<shell>", .min_args = 1,
-                                     .max_args = 1, .fn = do_completions,
+const cli_cmd cli_cmd_completions = {.name = "completions",
+                                     .args = "<shell>",
+                                     .min_args = 1,
+                                     .max_args = 1,
+                                     .fn = do_completions,
                                      .help = "Print a completion script (bash|zsh|fish)"};

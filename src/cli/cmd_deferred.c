@@ -8,27 +8,31 @@ CLI_STUB(v_list, "list", NULL, 0, -1, "List vouchers", NULL, ISSUE(656));
 CLI_STUB(v_show, "show", NULL, 0, -1, "Show a voucher", NULL, ISSUE(656));
 CLI_STUB(v_revoke, "revoke", NULL, 0, -1, "Revoke a voucher", NULL, ISSUE(656));
 CLI_STUB(v_history, "history", NULL, 0, -1, "Voucher history", NULL, ISSUE(656));
-const cli_cmd cli_cmd_voucher = {.name = "voucher", .help = "Budget vouchers (deferred)",
-                                 .sub = CLI_SUB(&v_create, &v_list, &v_show, &v_revoke,
-                                                &v_history)};
+const cli_cmd cli_cmd_voucher = {.name = "voucher",
+                                 .help = "Budget vouchers (deferred)",
+                                 .sub =
+                                     CLI_SUB(&v_create, &v_list, &v_show, &v_revoke, &v_history)};
 
 CLI_STUB(t_add, "add", NULL, 0, -1, "Trust a remote", NULL, ISSUE(675));
 CLI_STUB(t_list, "list", NULL, 0, -1, "List trusted remotes", NULL, ISSUE(675));
 CLI_STUB(t_remove, "remove", NULL, 0, -1, "Remove a trusted remote", NULL, ISSUE(675));
-const cli_cmd cli_cmd_trust = {.name = "trust", .help = "Remote trust (deferred)",
-                               .sub = CLI_SUB(&t_add, &t_list, &t_remove)};
+const cli_cmd cli_cmd_trust = {
+    .name = "trust", .help = "Remote trust (deferred)", .sub = CLI_SUB(&t_add, &t_list, &t_remove)};
 
 CLI_STUB(b_show, "show", NULL, 0, -1, "Show budget", NULL, ISSUE(653));
 CLI_STUB(b_set, "set", NULL, 0, -1, "Set budget", NULL, ISSUE(653));
 CLI_STUB(b_transfer, "transfer", NULL, 0, -1, "Transfer budget", NULL, ISSUE(653));
 CLI_STUB(b_history, "history", NULL, 0, -1, "Budget history", NULL, ISSUE(653));
-const cli_cmd cli_cmd_budget = {.name = "budget", .help = "Budgets (deferred)",
+const cli_cmd cli_cmd_budget = {.name = "budget",
+                                .help = "Budgets (deferred)",
                                 .sub = CLI_SUB(&b_show, &b_set, &b_transfer, &b_history)};
 
 /* Hidden `wit gc` (migration alias of bare `gc`). */
 static const cli_cmd w_gc = {
-    .name = "gc", .max_args = 0, .help = "Garbage-collect unreferenced blobs (alias of gc)",
+    .name = "gc",
+    .max_args = 0,
+    .help = "Garbage-collect unreferenced blobs (alias of gc)",
     .flags = CLI_FLAGS({"force", 0, NULL, "Delete (default is a dry run)", false, false}),
     .fn = cli_gc};
-const cli_cmd cli_cmd_wit = {.name = "wit", .help = "WIT store (alias of gc)", .hidden = true,
-                             .sub = CLI_SUB(&w_gc)};
+const cli_cmd cli_cmd_wit = {
+    .name = "wit", .help = "WIT store (alias of gc)", .hidden = true, .sub = CLI_SUB(&w_gc)};

@@ -202,7 +202,9 @@ static int do_doctor(cli_ctx *ctx)
 }
 
 const cli_cmd cli_cmd_doctor = {
-    .name = "doctor", .max_args = 0, .help = "Check the installation",
-    .flags = CLI_FLAGS({"no-daemon", 0, NULL, "Skip the socket and GetStatus checks", false,
-                        false}),
+    .name = "doctor",
+    .max_args = 0,
+    .help = "Check the installation",
+    .flags =
+        CLI_FLAGS({"no-daemon", 0, NULL, "Skip the socket and GetStatus checks", false, false}),
     .fn = do_doctor};

@@ -50,7 +50,8 @@ static json_t *find_group(cli_ctx *ctx, const char *name, int *rc)
     if (*rc != CLI_OK)
         return NULL;
     size_t i;
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         if (!found && strcmp(json_string_value(json_object_get(v, "name")), name) == 0)
             found = json_incref(v);
     }
@@ -99,21 +100,25 @@ static int group_modify(cli_ctx *ctx)
         if (g) {
             json_t *caps = json_array(), *v;
             size_t i;
-            json_array_foreach(json_object_get(g, "capabilities"), i, v) {
+            json_array_foreach(json_object_get(g, "capabilities"), i, v)
+            {
                 bool drop = false;
                 size_t j;
                 json_t *r;
-                json_array_foreach(rem, j, r) {
+                json_array_foreach(rem, j, r)
+                {
                     drop = drop || json_equal(r, v);
                 }
                 if (!drop)
                     json_array_append(caps, v);
             }
-            json_array_foreach(add, i, v) {
+            json_array_foreach(add, i, v)
+            {
                 bool have = false;
                 size_t j;
                 json_t *x;
-                json_array_foreach(caps, j, x) {
+                json_array_foreach(caps, j, x)
+                {
                     have = have || json_equal(x, v);
                 }
                 if (!have)
@@ -134,26 +139,45 @@ static int group_modify(cli_ctx *ctx)
 }
 
 static const cli_cmd g_create = {
-    .name = "create", .args = "<name>", .min_args = 1, .max_args = 1,
+    .name = "create",
+    .args = "<name>",
+    .min_args = 1,
+    .max_args = 1,
     .help = "Create a capability group",
-    .flags = CLI_FLAGS({"caps", 0, "CAPS", "Comma-separated capabilities", true, false},
-                       {"description", 0, "TEXT", "Description", false, false},
-                       {"unsafe-admin", 0, NULL, "Allow the universal '*' capability", false,
-                        false}),
+    .flags =
+        CLI_FLAGS({"caps", 0, "CAPS", "Comma-separated capabilities", true, false},
+                  {"description", 0, "TEXT", "Description", false, false},
+                  {"unsafe-admin", 0, NULL, "Allow the universal '*' capability", false, false}),
     .fn = group_create};
-static const cli_cmd g_show = {.name = "show", .args = "<name>", .min_args = 1, .max_args = 1,
-                               .help = "Show a group", .flags = CLI_FLAGS(CLI_F_FORMAT),
+static const cli_cmd g_show = {.name = "show",
+                               .args = "<name>",
+                               .min_args = 1,
+                               .max_args = 1,
+                               .help = "Show a group",
+                               .flags = CLI_FLAGS(CLI_F_FORMAT),
                                .fn = group_show};
-static const cli_cmd g_list = {.name = "list", .max_args = 0, .help = "List groups",
-                               .flags = CLI_FLAGS(CLI_F_FORMAT), .fn = group_list};
-static const cli_cmd g_delete = {.name = "delete", .args = "<name>", .min_args = 1,
-                                 .max_args = 1, .help = "Delete a group", .fn = group_delete};
+static const cli_cmd g_list = {.name = "list",
+                               .max_args = 0,
+                               .help = "List groups",
+                               .flags = CLI_FLAGS(CLI_F_FORMAT),
+                               .fn = group_list};
+static const cli_cmd g_delete = {.name = "delete",
+                                 .args = "<name>",
+                                 .min_args = 1,
+                                 .max_args = 1,
+                                 .help = "Delete a group",
+                                 .fn = group_delete};
 static const cli_cmd g_modify = {
-    .name = "modify", .args = "<name>", .min_args = 1, .max_args = 1, .help = "Modify a group",
+    .name = "modify",
+    .args = "<name>",
+    .min_args = 1,
+    .max_args = 1,
+    .help = "Modify a group",
     .flags = CLI_FLAGS({"add-caps", 0, "CAPS", "Capabilities to add", true, false},
                        {"remove-caps", 0, "CAPS", "Capabilities to remove", true, false},
                        {"description", 0, "TEXT", "New description ('' clears it)", false, false},
                        {"rename", 0, "NAME", "New name", false, true}),
     .fn = group_modify};
-const cli_cmd cli_cmd_group = {.name = "group", .help = "Manage capability groups",
+const cli_cmd cli_cmd_group = {.name = "group",
+                               .help = "Manage capability groups",
                                .sub = CLI_SUB(&g_create, &g_show, &g_list, &g_delete, &g_modify)};

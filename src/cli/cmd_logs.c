@@ -122,7 +122,10 @@ static int do_logs(cli_ctx *ctx)
 }
 
 const cli_cmd cli_cmd_logs = {
-    .name = "logs", .args = "[capsule]", .max_args = 1, .help = "Show daemon or capsule logs",
+    .name = "logs",
+    .args = "[capsule]",
+    .max_args = 1,
+    .help = "Show daemon or capsule logs",
     .flags = CLI_FLAGS(CLI_F_AGENT, {"follow", 'f', NULL, "Keep printing new lines", false, false},
                        {"lines", 'n', "N", "Lines to show (default 100)", false, false}),
     .fn = do_logs};

@@ -36,8 +36,9 @@ static int quota_set(cli_ctx *ctx)
     if (rc != CLI_OK)
         return rc;
     if (cli_flag_count(ctx, "group") || cli_flag_count(ctx, "streams"))
-        return cli_unavailable(ctx, "quota set --group/--streams", "group quotas and stream "
-                                                                   "limits are not built yet");
+        return cli_unavailable(ctx, "quota set --group/--streams",
+                               "group quotas and stream "
+                               "limits are not built yet");
     astrid_err err;
     json_t *changes = json_object();
     bool any = false;
@@ -74,17 +75,23 @@ static int quota_set(cli_ctx *ctx)
     return rc;
 }
 
-static const cli_cmd q_show = {.name = "show", .max_args = 0, .help = "Show an agent's quotas",
-                               .flags = CLI_FLAGS(CLI_F_AGENT, CLI_F_FORMAT), .fn = quota_show};
+static const cli_cmd q_show = {.name = "show",
+                               .max_args = 0,
+                               .help = "Show an agent's quotas",
+                               .flags = CLI_FLAGS(CLI_F_AGENT, CLI_F_FORMAT),
+                               .fn = quota_show};
 static const cli_cmd q_set = {
-    .name = "set", .max_args = 0, .help = "Set an agent's quotas (needs quota:set)",
-    .flags = CLI_FLAGS(CLI_F_AGENT, {"memory", 0, "SIZE", "Memory limit (e.g. 64MiB)", false, false},
-                       {"timeout", 0, "DUR", "Invocation timeout (e.g. 30s)", false, false},
-                       {"storage", 0, "SIZE", "Storage limit", false, false},
-                       {"processes", 0, "N", "Background processes (0..256)", false, false},
-                       {"ipc-rate", 0, "RATE", "IPC throughput (e.g. 10MiB/s)", false, false},
-                       {"group", 'g', "GROUP", "Group quota", false, true},
-                       {"streams", 0, "N", "HTTP streams", false, true}),
+    .name = "set",
+    .max_args = 0,
+    .help = "Set an agent's quotas (needs quota:set)",
+    .flags =
+        CLI_FLAGS(CLI_F_AGENT, {"memory", 0, "SIZE", "Memory limit (e.g. 64MiB)", false, false},
+                  {"timeout", 0, "DUR", "Invocation timeout (e.g. 30s)", false, false},
+                  {"storage", 0, "SIZE", "Storage limit", false, false},
+                  {"processes", 0, "N", "Background processes (0..256)", false, false},
+                  {"ipc-rate", 0, "RATE", "IPC throughput (e.g. 10MiB/s)", false, false},
+                  {"group", 'g', "GROUP", "Group quota", false, true},
+                  {"streams", 0, "N", "HTTP streams", false, true}),
     .fn = quota_set};
-const cli_cmd cli_cmd_quota = {.name = "quota", .help = "Show and set resource quotas",
-                               .sub = CLI_SUB(&q_show, &q_set)};
+const cli_cmd cli_cmd_quota = {
+    .name = "quota", .help = "Show and set resource quotas", .sub = CLI_SUB(&q_show, &q_set)};

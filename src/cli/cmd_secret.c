@@ -13,5 +13,5 @@ CLI_STUB(s_delete, "delete", "<KEY>", 1, 1, "Delete a secret",
          CLI_FLAGS(CLI_F_AGENT, {"capsule", 0, "NAME", "Capsule the key belongs to", false, false}),
          MISSING_SECRET);
 
-const cli_cmd cli_cmd_secret = {.name = "secret", .help = "Manage capsule secrets",
-                                .sub = CLI_SUB(&s_set, &s_list, &s_delete)};
+const cli_cmd cli_cmd_secret = {
+    .name = "secret", .help = "Manage capsule secrets", .sub = CLI_SUB(&s_set, &s_list, &s_delete)};

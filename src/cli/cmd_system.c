@@ -183,47 +183,68 @@ static int do_restart(cli_ctx *ctx)
 }
 
 #define FMT CLI_FLAGS(CLI_F_FORMAT)
-const cli_cmd cli_cmd_version = {.name = "version", .max_args = 0, .flags = FMT,
-                                 .help = "Print version, commit and target", .fn = do_version};
-const cli_cmd cli_cmd_start = {.name = "start", .max_args = 0, .fn = do_start,
-                               .help = "Start the daemon (persistent)"};
-const cli_cmd cli_cmd_stop = {.name = "stop", .max_args = 0, .fn = do_stop,
+const cli_cmd cli_cmd_version = {.name = "version",
+                                 .max_args = 0,
+                                 .flags = FMT,
+                                 .help = "Print version, commit and target",
+                                 .fn = do_version};
+const cli_cmd cli_cmd_start = {
+    .name = "start", .max_args = 0, .fn = do_start, .help = "Start the daemon (persistent)"};
+const cli_cmd cli_cmd_stop = {.name = "stop",
+                              .max_args = 0,
+                              .fn = do_stop,
                               .help = "Stop the daemon (needs system:shutdown)"};
-const cli_cmd cli_cmd_restart = {.name = "restart", .max_args = 0, .fn = do_restart,
+const cli_cmd cli_cmd_restart = {.name = "restart",
+                                 .max_args = 0,
+                                 .fn = do_restart,
                                  .help = "Stop the daemon, wait for it, start it again"};
-const cli_cmd cli_cmd_status = {.name = "status", .max_args = 0, .flags = FMT, .fn = do_status,
-                                .help = "Show daemon status"};
-const cli_cmd cli_cmd_ps = {.name = "ps", .max_args = 0, .flags = FMT, .fn = do_ps,
-                            .help = "List loaded capsules"};
-const cli_cmd cli_cmd_who = {.name = "who", .max_args = 0, .flags = FMT, .fn = do_who,
-                             .help = "Show connections by agent"};
+const cli_cmd cli_cmd_status = {
+    .name = "status", .max_args = 0, .flags = FMT, .fn = do_status, .help = "Show daemon status"};
+const cli_cmd cli_cmd_ps = {
+    .name = "ps", .max_args = 0, .flags = FMT, .fn = do_ps, .help = "List loaded capsules"};
+const cli_cmd cli_cmd_who = {
+    .name = "who", .max_args = 0, .flags = FMT, .fn = do_who, .help = "Show connections by agent"};
 
 /* Registered bare verbs this release does not build. */
-const cli_cmd cli_cmd_chat = {.name = "chat", .max_args = 0, .help = "Interactive chat (TUI)",
+const cli_cmd cli_cmd_chat = {.name = "chat",
+                              .max_args = 0,
+                              .help = "Interactive chat (TUI)",
                               .flags = CLI_FLAGS({"session", 's', "ID", "Session", false, false}),
                               .missing = "needs the chat TUI and the LLM capsules"};
 const cli_cmd cli_cmd_run = {
-    .name = "run", .args = "<prompt>", .min_args = 1, .max_args = 1,
+    .name = "run",
+    .args = "<prompt>",
+    .min_args = 1,
+    .max_args = 1,
     .help = "One-shot headless prompt",
     .flags = CLI_FLAGS(CLI_F_YES, CLI_F_FORMAT, {"session", 0, "NAME", "Session", false, false},
                        {"print-session", 0, NULL, "Print the session id", false, false}),
     .missing = "needs the headless protocol (user.v1.prompt) and the LLM capsules"};
-const cli_cmd cli_cmd_init = {.name = "init", .max_args = 0, .help = "Install a distro",
+const cli_cmd cli_cmd_init = {.name = "init",
+                              .max_args = 0,
+                              .help = "Install a distro",
                               .flags = CLI_FLAGS({"distro", 0, "NAME", "Distro", false, false}),
                               .missing = "needs the distro installer (reference §15.1)"};
 const cli_cmd cli_cmd_gc = {
-    .name = "gc", .max_args = 0,
+    .name = "gc",
+    .max_args = 0,
     .help = "Remove wasm/WIT blobs no installed capsule references (dry run by default)",
     .flags = CLI_FLAGS({"force", 0, NULL, "Delete (default is a dry run)", false, false}),
     .fn = cli_gc};
 const cli_cmd cli_cmd_setup = {
-    .name = "setup", .max_args = 0, .help = "Diagnose sandbox prerequisites",
+    .name = "setup",
+    .max_args = 0,
+    .help = "Diagnose sandbox prerequisites",
     .flags = CLI_FLAGS({"print-apparmor", 0, NULL, "Print the profile", false, false},
                        {"apply", 0, NULL, "Install the profile", false, false}),
     .missing = "needs the bundled AppArmor profile (dist/apparmor/astrid)"};
-const cli_cmd cli_cmd_top = {.name = "top", .max_args = 0, .flags = FMT,
+const cli_cmd cli_cmd_top = {.name = "top",
+                             .max_args = 0,
+                             .flags = FMT,
                              .help = "Resource snapshot",
                              .missing = "needs per-capsule resource accounting in GetStatus"};
-const cli_cmd cli_cmd_update = {.name = "update", .aliases = CLI_ALIASES("self-update"),
-                                .max_args = 0, .help = "Update the astrid binaries",
+const cli_cmd cli_cmd_update = {.name = "update",
+                                .aliases = CLI_ALIASES("self-update"),
+                                .max_args = 0,
+                                .help = "Update the astrid binaries",
                                 .missing = "needs release downloads (self-update)"};

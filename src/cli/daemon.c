@@ -39,8 +39,7 @@ int cli_kernel_request(astrid_client *c, const char *suffix, const char *method,
     json_t *d = json_object_get(reply, "data");
     if (status && strcasecmp(status, "error") == 0) {
         const char *msg = json_string_value(d);
-        rc = astrid_err_set(err,
-                            msg && strstr(msg, "ermission") ? ASTRID_E_PERM : ASTRID_E_INVALID,
+        rc = astrid_err_set(err, msg && strstr(msg, "ermission") ? ASTRID_E_PERM : ASTRID_E_INVALID,
                             "%s: %s", method, msg ? msg : "error");
     } else if (!status || (want_status && strcasecmp(status, want_status) != 0 &&
                            strcasecmp(status, "success") != 0)) {

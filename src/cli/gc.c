@@ -30,7 +30,8 @@ static void collect(void *ctx, const char *owner, const char *dir)
         json_object_set_new(r->set, h, json_true());
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(meta, "wit_files"), k, v) {
+    json_object_foreach(json_object_get(meta, "wit_files"), k, v)
+    {
         if (json_is_string(v))
             json_object_set_new(r->set, json_string_value(v), json_true());
     }
@@ -85,8 +86,8 @@ int cli_gc(cli_ctx *ctx)
     snprintf(bin, sizeof bin, "%s/bin", home);
     snprintf(wit, sizeof wit, "%s/wit", home);
     size_t bytes = 0;
-    size_t n = sweep(ctx, bin, ".wasm", &r, force, &bytes) + sweep(ctx, wit, ".wit", &r, force,
-                                                                   &bytes);
+    size_t n =
+        sweep(ctx, bin, ".wasm", &r, force, &bytes) + sweep(ctx, wit, ".wit", &r, force, &bytes);
     fprintf(ctx->out, "%zu unreferenced blob%s (%zu bytes)%s; %zu referenced\n", n,
             n == 1 ? "" : "s", bytes, force ? " removed" : ", dry run: pass --force to delete",
             json_object_size(r.set));

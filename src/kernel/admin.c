@@ -11,8 +11,8 @@
 #include "astrid/principal.h"
 
 typedef enum admin_scope {
-    SCOPE_GLOBAL,    /* the capability as written */
-    SCOPE_SELF,      /* always the self: form */
+    SCOPE_GLOBAL,         /* the capability as written */
+    SCOPE_SELF,           /* always the self: form */
     SCOPE_SELF_IF_TARGET, /* self: when params.principal is the caller */
 } admin_scope;
 
@@ -103,7 +103,8 @@ int admin_strlist(admin_call *c, const char *key, bool optional, astrid_strlist 
         return admin_fail(c, "params.%s must be an array of strings", key);
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         astrid_err err;
         if (!json_is_string(v)) {
             admin_strlist_free(out);
@@ -223,8 +224,8 @@ void astrid_admin_handle(astrid_kernel *k, astrid_conn *conn, const char *topic,
         return;
     }
     const char *caller = astrid_conn_principal(conn);
-    const char *target = e->target_key ? json_string_value(json_object_get(params, e->target_key))
-                                       : NULL;
+    const char *target =
+        e->target_key ? json_string_value(json_object_get(params, e->target_key)) : NULL;
     char cap[128], audit_method[64], reason[512];
     bool self = e->scope == SCOPE_SELF ||
                 (e->scope == SCOPE_SELF_IF_TARGET && target && strcmp(target, caller) == 0);

@@ -218,8 +218,7 @@ int admin_agent_delete(admin_call *c, json_t **data, const char **status)
         astrid_user user;
         bool found = false, existed;
         astrid_err err;
-        if (astrid_identity_resolve(c->k->kv, CLI_PLATFORM, p, &user, &found, &err) == 0 &&
-            found) {
+        if (astrid_identity_resolve(c->k->kv, CLI_PLATFORM, p, &user, &found, &err) == 0 && found) {
             astrid_identity_unlink(c->k->kv, CLI_PLATFORM, p, &existed, NULL);
             astrid_identity_delete_user(c->k->kv, user.id, &existed, NULL);
         }

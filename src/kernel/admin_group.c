@@ -43,8 +43,8 @@ int admin_group_create(admin_call *c, json_t **data, const char **status)
     astrid_group_error why;
     astrid_err err;
     astrid_group_config *next =
-        astrid_groups_insert(cur, name, (const char *const *)caps.v, caps.n,
-                             json_string_value(d), json_is_true(ua), &why, &err);
+        astrid_groups_insert(cur, name, (const char *const *)caps.v, caps.n, json_string_value(d),
+                             json_is_true(ua), &why, &err);
     astrid_groups_unref(cur);
     admin_strlist_free(&caps);
     if (!next)
@@ -91,8 +91,9 @@ int admin_group_modify(admin_call *c, json_t **data, const char **status)
         return admin_fail(c, "group.modify rejected: description must be a string or null and "
                              "unsafe_admin a boolean");
     }
-    astrid_desc_change dc = !d ? ASTRID_DESC_KEEP : json_is_null(d) ? ASTRID_DESC_CLEAR
-                                                                    : ASTRID_DESC_SET;
+    astrid_desc_change dc = !d                ? ASTRID_DESC_KEEP
+                            : json_is_null(d) ? ASTRID_DESC_CLEAR
+                                              : ASTRID_DESC_SET;
     astrid_group_config *cur = astrid_group_swap_acquire(c->k->groups);
     astrid_group_error why;
     astrid_err err;

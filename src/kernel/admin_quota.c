@@ -30,7 +30,8 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status)
                                         "max_storage_bytes"};
     const char *key;
     json_t *v;
-    json_object_foreach(q, key, v) {
+    json_object_foreach(q, key, v)
+    {
         bool ok = false;
         for (size_t i = 0; i < sizeof known / sizeof *known; i++)
             ok = ok || strcmp(key, known[i]) == 0;

@@ -21,9 +21,9 @@
 
 typedef struct pfile {
     char principal[65];
-    int fd;                        /* -1 when the open/recovery failed */
+    int fd; /* -1 when the open/recovery failed */
     char last_hash[AUDIT_HEX_LEN + 1];
-    astrid_err open_err;           /* why fd is -1 */
+    astrid_err open_err; /* why fd is -1 */
 } pfile;
 
 typedef struct pending {
@@ -49,13 +49,13 @@ struct astrid_audit {
     pthread_mutex_t lock;
     pthread_cond_t work_cond, done_cond;
     pending *queue_head, *queue_tail;
-    size_t in_flight;  /* entries queued or being written */
+    size_t in_flight;              /* entries queued or being written */
     size_t queued, queued_durable; /* entries in the queue; those someone waits for */
-    bool windowing;    /* the writer is gathering write-behind entries: wake it only for a
-                        * durable entry or a full window (a wake per entry costs a
-                        * context switch per entry) */
+    bool windowing; /* the writer is gathering write-behind entries: wake it only for a
+                     * durable entry or a full window (a wake per entry costs a
+                     * context switch per entry) */
     bool stop;
-    bool broken;       /* the last batch failed: write-behind appends wait instead */
+    bool broken; /* the last batch failed: write-behind appends wait instead */
     astrid_err broken_err;
     astrid_audit_fault_fn fault;
     void *fault_ctx;
@@ -150,7 +150,8 @@ static int pfile_open(astrid_audit *log, pfile *f, astrid_err *err)
             /* a bad line before the tail is tampering or damage, not a crash */
             astrid_err_set(err, ASTRID_E_CRYPTO,
                            "audit log %s is damaged before its last line (%s); refusing to "
-                           "append: run `astrid audit verify`", path, why);
+                           "append: run `astrid audit verify`",
+                           path, why);
             goto fail;
         }
         reason = "last line is invalid";
@@ -167,8 +168,8 @@ static int pfile_open(astrid_audit *log, pfile *f, astrid_err *err)
             goto fail;
         }
         const char *base = strrchr(tpath, '/') + 1;
-        json_t *act = json_pack("{s:s, s:s, s:I, s:s}", "type", "log_recovered", "torn_file",
-                                base, "torn_bytes", (json_int_t)(len - keep), "reason", reason);
+        json_t *act = json_pack("{s:s, s:s, s:I, s:s}", "type", "log_recovered", "torn_file", base,
+                                "torn_bytes", (json_int_t)(len - keep), "reason", reason);
         int rc = append_now(log, f, act, err);
         json_decref(act);
         if (rc < 0)
@@ -368,9 +369,8 @@ static void open_existing(astrid_audit *log)
     closedir(d);
 }
 
-astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp,
-                                const char *session_id, astrid_audit_notice_fn notice,
-                                void *notice_ctx, astrid_err *err)
+astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp, const char *session_id,
+                                astrid_audit_notice_fn notice, void *notice_ctx, astrid_err *err)
 {
     if (!astrid_uuid_parse(session_id, NULL)) {
         astrid_err_set(err, ASTRID_E_INVALID, "audit: session id is not a UUID");
@@ -460,8 +460,8 @@ int astrid_audit_append_mode(astrid_audit *log, astrid_audit_mode mode, const ch
     memcpy(p + 1, principal, plen);
     p->principal = (const char *)(p + 1);
     astrid_uuid_v4(p->id);
-    p->head = audit_entry_head(p->id, log->session_id, principal, action, authorization,
-                               outcome, err);
+    p->head =
+        audit_entry_head(p->id, log->session_id, principal, action, authorization, outcome, err);
     if (!p->head) {
         free(p);
         return -1;

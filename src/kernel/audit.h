@@ -46,9 +46,8 @@ typedef struct astrid_audit astrid_audit;
 typedef void (*astrid_audit_notice_fn)(void *ctx, const char *principal, const char *msg);
 
 /* `kp` is copied; `session_id` is the kernel session UUID. */
-astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp,
-                                const char *session_id, astrid_audit_notice_fn notice,
-                                void *notice_ctx, astrid_err *err);
+astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp, const char *session_id,
+                                astrid_audit_notice_fn notice, void *notice_ctx, astrid_err *err);
 /* Flushes pending appends, stops the writer. */
 void astrid_audit_close(astrid_audit *log);
 
@@ -67,7 +66,10 @@ int astrid_audit_append(astrid_audit *log, const char *principal, json_t *action
  *   such entries, never an entry for an action that happened. While the log
  *   is failing (the last batch failed) WRITE_BEHIND waits like DURABLE, so a
  *   broken log still denies. */
-typedef enum astrid_audit_mode { ASTRID_AUDIT_DURABLE, ASTRID_AUDIT_WRITE_BEHIND } astrid_audit_mode;
+typedef enum astrid_audit_mode {
+    ASTRID_AUDIT_DURABLE,
+    ASTRID_AUDIT_WRITE_BEHIND
+} astrid_audit_mode;
 int astrid_audit_append_mode(astrid_audit *log, astrid_audit_mode mode, const char *principal,
                              json_t *action, json_t *authorization, json_t *outcome,
                              char id_out[ASTRID_UUID_STR_LEN], astrid_err *err);
@@ -92,7 +94,7 @@ json_t *astrid_audit_outcome_failure(const char *error);
  * report (line numbers from 1). A missing file is 0 entries, valid. */
 typedef struct astrid_audit_report {
     size_t entries;
-    size_t bad_line;               /* 0 when valid */
+    size_t bad_line;                  /* 0 when valid */
     char bad_id[ASTRID_UUID_STR_LEN]; /* "" when the line has no readable id */
     char reason[256];
 } astrid_audit_report;
@@ -105,7 +107,7 @@ int astrid_audit_verify(const char *home, const char *principal,
  * by timestamp; at most the newest `limit` (0 = all). Returns a new JSON
  * array (caller json_decref()s). Unparseable lines are skipped (verify
  * reports them). */
-json_t *astrid_audit_read(const char *home, const char *principal, const char *since,
-                          size_t limit, astrid_err *err);
+json_t *astrid_audit_read(const char *home, const char *principal, const char *since, size_t limit,
+                          astrid_err *err);
 
 #endif

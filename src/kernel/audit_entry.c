@@ -61,13 +61,14 @@ char *audit_entry_head(const char *id, const char *session_id, const char *princ
     return s;
 }
 
-int audit_entry_seal(const char *head, const char *prev_hash, const astrid_keypair *kp,
-                     char **line, size_t *len, char hash_out[AUDIT_HEX_LEN + 1], astrid_err *err)
+int audit_entry_seal(const char *head, const char *prev_hash, const astrid_keypair *kp, char **line,
+                     size_t *len, char hash_out[AUDIT_HEX_LEN + 1], astrid_err *err)
 {
     char pkb64[AUDIT_PK_B64_LEN + 1];
     sodium_bin2base64(pkb64, sizeof pkb64, kp->pk, sizeof kp->pk, sodium_base64_VARIANT_ORIGINAL);
     size_t hl = strlen(head);
-    size_t cap = hl + 64 + AUDIT_HEX_LEN + AUDIT_PK_B64_LEN + sizeof SIG_KEY + AUDIT_SIG_B64_LEN + 8;
+    size_t cap =
+        hl + 64 + AUDIT_HEX_LEN + AUDIT_PK_B64_LEN + sizeof SIG_KEY + AUDIT_SIG_B64_LEN + 8;
     char *buf = malloc(cap);
     if (!buf)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
@@ -92,8 +93,8 @@ static bool why_set(char *why, size_t whysz, const char *msg)
     return false;
 }
 
-bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **entry,
-                      char *why, size_t whysz)
+bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **entry, char *why,
+                      size_t whysz)
 {
     if (entry)
         *entry = NULL;
@@ -110,16 +111,17 @@ bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **
     size_t got = 0;
     if (len < tail + 1 || memcmp(sigp, SIG_KEY, sizeof SIG_KEY - 1) != 0 ||
         memcmp(line + len - 2, "\"}", 2) != 0 ||
-        sodium_base642bin(sig, sizeof sig, sigp + sizeof SIG_KEY - 1, AUDIT_SIG_B64_LEN, NULL,
-                          &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        sodium_base642bin(sig, sizeof sig, sigp + sizeof SIG_KEY - 1, AUDIT_SIG_B64_LEN, NULL, &got,
+                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         got != sizeof sig) {
         json_decref(o);
         return why_set(why, whysz, "signature field missing, malformed or not last");
     }
     if (!pk) {
         const char *rk = json_string_value(json_object_get(o, "runtime_key"));
-        if (!rk || sodium_base642bin(key, sizeof key, rk, strlen(rk), NULL, &got, NULL,
-                                     sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        if (!rk ||
+            sodium_base642bin(key, sizeof key, rk, strlen(rk), NULL, &got, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
             got != sizeof key) {
             json_decref(o);
             return why_set(why, whysz, "runtime_key missing or malformed");

@@ -18,8 +18,7 @@ int astrid_audit_request_mode(astrid_kernel *k, astrid_audit_mode mode, const ch
                               const json_t *params, bool allowed, const char *reason)
 {
     char why[600];
-    json_t *action = astrid_audit_action_admin(method, cap, target,
-                                               (json_t *)params);
+    json_t *action = astrid_audit_action_admin(method, cap, target, (json_t *)params);
     json_t *auth;
     json_t *outcome;
     if (allowed) {

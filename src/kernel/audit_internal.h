@@ -20,15 +20,15 @@ char *audit_entry_head(const char *id, const char *session_id, const char *princ
 
 /* Complete a head into a signed line (with "\n") and the BLAKE3 hex of the
  * line without "\n". *line is malloc'd. */
-int audit_entry_seal(const char *head, const char *prev_hash, const astrid_keypair *kp,
-                     char **line, size_t *len, char hash_out[AUDIT_HEX_LEN + 1], astrid_err *err);
+int audit_entry_seal(const char *head, const char *prev_hash, const astrid_keypair *kp, char **line,
+                     size_t *len, char hash_out[AUDIT_HEX_LEN + 1], astrid_err *err);
 
 /* Check one line (without "\n"): parses as an object without duplicate
  * keys, ends with the signature field, and the signature verifies under
  * `pk` (NULL = the line's own runtime_key). On success *entry (optional) is
  * the parsed object. `why` gets a reason on failure. */
-bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **entry,
-                      char *why, size_t whysz);
+bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **entry, char *why,
+                      size_t whysz);
 
 /* "home/{p}/.local/audit/audit.jsonl" */
 int audit_file_path(char *out, size_t outsz, const char *home, const char *principal,

@@ -16,8 +16,7 @@
 #define AUDIT_MAX_FILE ((size_t)1 << 31)
 
 /* Read a principal's log; a missing file is an empty log. */
-static int load(const char *home, const char *principal, char **buf, size_t *len,
-                astrid_err *err)
+static int load(const char *home, const char *principal, char **buf, size_t *len, astrid_err *err)
 {
     char path[4096];
     if (audit_file_path(path, sizeof path, home, principal, err) < 0)
@@ -36,12 +35,12 @@ static int load(const char *home, const char *principal, char **buf, size_t *len
     return 0;
 }
 
-static int bad(astrid_audit_report *rep, size_t line, json_t *o, const char *why,
-               astrid_err *err)
+static int bad(astrid_audit_report *rep, size_t line, json_t *o, const char *why, astrid_err *err)
 {
     rep->bad_line = line;
     const char *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
-    snprintf(rep->bad_id, sizeof rep->bad_id, "%s", id && strlen(id) < sizeof rep->bad_id ? id : "");
+    snprintf(rep->bad_id, sizeof rep->bad_id, "%s",
+             id && strlen(id) < sizeof rep->bad_id ? id : "");
     snprintf(rep->reason, sizeof rep->reason, "%s", why);
     return astrid_err_set(err, ASTRID_E_CRYPTO, "audit entry at line %zu%s%s: %s", line,
                           rep->bad_id[0] ? " id " : "", rep->bad_id, why);
@@ -135,8 +134,8 @@ static int collect(json_t *arr, const char *home, const char *principal, const c
     return 0;
 }
 
-json_t *astrid_audit_read(const char *home, const char *principal, const char *since,
-                          size_t limit, astrid_err *err)
+json_t *astrid_audit_read(const char *home, const char *principal, const char *since, size_t limit,
+                          astrid_err *err)
 {
     if (since && strlen(since) < 19) {
         astrid_err_set(err, ASTRID_E_INVALID, "since must be an RFC 3339 UTC timestamp");

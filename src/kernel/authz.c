@@ -11,8 +11,8 @@
 #include "astrid/principal.h"
 #include "kernel/kernel.h"
 
-static const astrid_profile *existing_profile(astrid_kernel *k, const char *principal,
-                                              char *reason, size_t n)
+static const astrid_profile *existing_profile(astrid_kernel *k, const char *principal, char *reason,
+                                              size_t n)
 {
     astrid_err err;
     char path[PATH_MAX];
@@ -22,8 +22,7 @@ static const astrid_profile *existing_profile(astrid_kernel *k, const char *prin
         return NULL;
     }
     if (access(path, F_OK) != 0) {
-        snprintf(reason, n, "principal %s does not exist (no profile.toml at %s)", principal,
-                 path);
+        snprintf(reason, n, "principal %s does not exist (no profile.toml at %s)", principal, path);
         return NULL;
     }
     const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, &err);

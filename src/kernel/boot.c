@@ -116,8 +116,7 @@ static int clear_stale_socket(astrid_kernel *k, astrid_err *err)
         return astrid_err_set(err, ASTRID_E_EXISTS,
                               "Another kernel instance is already running on this socket");
     if (e != ECONNREFUSED && e != ENOENT)
-        return astrid_err_set(err, ASTRID_E_IO, "probe socket %s: %s", k->sock_path,
-                              strerror(e));
+        return astrid_err_set(err, ASTRID_E_IO, "probe socket %s: %s", k->sock_path, strerror(e));
     astrid_klog(k, "WARN", "removed stale socket %s", k->sock_path);
     unlink(k->sock_path);
     return 0;

@@ -190,8 +190,7 @@ static void deliver(astrid_sub *s, const astrid_msg *m)
 
 int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, astrid_err *err)
 {
-    if (astrid_topic_check(p->topic, ASTRID_TOPIC_PUBLISH, err) < 0 ||
-        (p->len && !p->payload)) {
+    if (astrid_topic_check(p->topic, ASTRID_TOPIC_PUBLISH, err) < 0 || (p->len && !p->payload)) {
         atomic_fetch_add_explicit(&bus->rejected, 1, memory_order_relaxed);
         if (p->len && !p->payload)
             return astrid_err_set(err, ASTRID_E_INVALID, "payload is NULL");

@@ -26,7 +26,7 @@
 
 #include "astrid/err.h"
 
-#define ASTRID_BUS_MAX_PAYLOAD (5u * 1024u * 1024u) /* "Payload too large" */
+#define ASTRID_BUS_MAX_PAYLOAD (5u * 1024u * 1024u)    /* "Payload too large" */
 #define ASTRID_BUS_DEFAULT_QUOTA (10u * 1024u * 1024u) /* bytes/s, per (source, principal) */
 #define ASTRID_BUS_DEFAULT_CAPACITY 1024
 #define ASTRID_INTERCEPTOR_DEFAULT_PRIORITY 100
@@ -36,7 +36,7 @@ typedef struct astrid_sub astrid_sub;
 
 typedef struct astrid_msg {
     uint64_t seq;
-    int64_t timestamp_ns;  /* CLOCK_REALTIME */
+    int64_t timestamp_ns; /* CLOCK_REALTIME */
     const char *topic;
     const char *principal; /* NULL = system event */
     char source_id[37];    /* UUID text; nil UUID when unset */
@@ -58,8 +58,10 @@ typedef int64_t (*astrid_bus_clock_fn)(void *ctx);
 typedef uint64_t (*astrid_bus_quota_fn)(void *ctx, const char *principal);
 
 typedef struct astrid_bus_opts {
-    astrid_bus_quota_fn quota; void *quota_ctx;   /* optional */
-    astrid_bus_clock_fn clock; void *clock_ctx;   /* optional; default CLOCK_MONOTONIC */
+    astrid_bus_quota_fn quota;
+    void *quota_ctx; /* optional */
+    astrid_bus_clock_fn clock;
+    void *clock_ctx; /* optional; default CLOCK_MONOTONIC */
     /* Recycle small message blocks (bus_pool.c): 0 = the build's default
      * (on, except under AddressSanitizer), 1 = on, -1 = off. */
     int pool;
@@ -70,15 +72,16 @@ astrid_bus *astrid_bus_new(const astrid_bus_opts *opts, astrid_err *err);
  * released (messages return their memory to the bus's pool). */
 void astrid_bus_free(astrid_bus *bus);
 
-#define ASTRID_PUB_RATE_LIMIT 1u /* apply the (source, principal) token bucket (guest publishes) */
+#define ASTRID_PUB_RATE_LIMIT 1u /* apply the (source, principal) token bucket (guest publishes)   \
+                                  */
 
 typedef struct astrid_pub {
-    const char *topic;      /* validated: no wildcard, <= 256 B, <= 8 segments */
+    const char *topic; /* validated: no wildcard, <= 256 B, <= 8 segments */
     const void *payload;
-    size_t len;             /* <= ASTRID_BUS_MAX_PAYLOAD */
+    size_t len; /* <= ASTRID_BUS_MAX_PAYLOAD */
     bool is_json;
-    const char *source_id;  /* NULL = nil UUID */
-    const char *principal;  /* NULL = system */
+    const char *source_id; /* NULL = nil UUID */
+    const char *principal; /* NULL = system */
     unsigned flags;
     const astrid_msg **msg_out; /* optional: a reference to the published message */
 } astrid_pub;
@@ -90,8 +93,8 @@ typedef struct astrid_pub {
 int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, astrid_err *err);
 
 /* The rate-limit check alone (charges `len` bytes when it passes). */
-int astrid_bus_rate_check(astrid_bus *bus, const char *source_id, const char *principal,
-                          size_t len, astrid_err *err);
+int astrid_bus_rate_check(astrid_bus *bus, const char *source_id, const char *principal, size_t len,
+                          astrid_err *err);
 
 typedef enum astrid_overflow {
     ASTRID_OVERFLOW_DROP_OLDEST = 0, /* like upstream's Lagged: the reader loses the oldest */
@@ -103,10 +106,11 @@ typedef enum astrid_overflow {
 typedef void (*astrid_sub_wake_fn)(void *ctx);
 
 typedef struct astrid_sub_opts {
-    size_t capacity;          /* 0 = ASTRID_BUS_DEFAULT_CAPACITY */
+    size_t capacity; /* 0 = ASTRID_BUS_DEFAULT_CAPACITY */
     astrid_overflow overflow;
-    astrid_sub_wake_fn wake; void *wake_ctx;
-    bool want_eventfd;        /* readable while the queue is non-empty (edge: drained on empty pop) */
+    astrid_sub_wake_fn wake;
+    void *wake_ctx;
+    bool want_eventfd; /* readable while the queue is non-empty (edge: drained on empty pop) */
     /* Only messages whose topic some registered interceptor matches (the
      * dispatcher's feed: other messages never wake it). */
     bool intercepted_only;
@@ -153,9 +157,9 @@ typedef enum astrid_icpt_action {
 
 typedef struct astrid_icpt_result {
     astrid_icpt_action action;
-    uint8_t *data;  /* malloc'd by the callback; the chain takes ownership */
+    uint8_t *data; /* malloc'd by the callback; the chain takes ownership */
     size_t len;
-    char *reason;   /* DENY: malloc'd by the callback (NULL = "denied by interceptor") */
+    char *reason; /* DENY: malloc'd by the callback (NULL = "denied by interceptor") */
 } astrid_icpt_result;
 
 /* Return 0 with *out filled, or -1 (an error: logged by the caller, the
@@ -174,9 +178,9 @@ typedef struct astrid_chain_result {
     astrid_icpt_action action; /* CONTINUE when the chain ran out, else FINAL/DENY */
     uint8_t *payload;          /* the payload after the chain (malloc'd, caller frees) */
     size_t len;
-    char *reason;              /* DENY reason (malloc'd, caller frees) */
+    char *reason; /* DENY reason (malloc'd, caller frees) */
     unsigned invoked, errors;
-    uint64_t stopped_by;       /* interceptor id that returned FINAL/DENY, else 0 */
+    uint64_t stopped_by; /* interceptor id that returned FINAL/DENY, else 0 */
 } astrid_chain_result;
 
 /* Run every interceptor matching msg->topic in priority order on the

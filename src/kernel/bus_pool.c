@@ -41,8 +41,8 @@ static void *pool_pop(astrid_bus_pool *p)
         size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         intptr_t dif = (intptr_t)seq - (intptr_t)(pos + 1);
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&p->deq, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
+            if (atomic_compare_exchange_weak_explicit(&p->deq, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
                 void *b = c->block;
                 atomic_store_explicit(&c->seq, pos + ASTRID_BUS_POOL_CELLS, memory_order_release);
                 return b;
@@ -63,8 +63,8 @@ static bool pool_push(astrid_bus_pool *p, void *b)
         size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         intptr_t dif = (intptr_t)seq - (intptr_t)pos;
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&p->enq, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
+            if (atomic_compare_exchange_weak_explicit(&p->enq, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
                 c->block = b;
                 atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
                 return true;

@@ -25,8 +25,8 @@ static void prune_locked(astrid_bus *bus, int64_t now)
     bus->last_prune_ns = now;
 }
 
-int astrid_bus_rate_check(astrid_bus *bus, const char *source_id, const char *principal,
-                          size_t len, astrid_err *err)
+int astrid_bus_rate_check(astrid_bus *bus, const char *source_id, const char *principal, size_t len,
+                          astrid_err *err)
 {
     uint64_t quota = bus->opts.quota ? bus->opts.quota(bus->opts.quota_ctx, principal) : 0;
     if (!quota)

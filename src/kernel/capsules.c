@@ -125,8 +125,7 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     uint64_t mem = prof->quotas.max_memory_bytes;
     uint64_t timeout_ms = prof->quotas.max_timeout_secs * 1000u;
     astrid_profile_release(prof);
-    astrid_host_env env = {.home = k->home, .kv = k->kv, .publish = env_publish,
-                           .publish_ctx = k};
+    astrid_host_env env = {.home = k->home, .kv = k->kv, .publish = env_publish, .publish_ctx = k};
     astrid_invocation inv;
     astrid_invocation_init(&inv, &env, c->inst.manifest, c->source_id, principal);
     if (msg) {
@@ -213,8 +212,8 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
     snprintf(home, sizeof home, "%s/home/%s", k->home, principal);
     struct stat st;
     if (astrid_principal_admissible(k, principal, reason, sizeof reason) != 0 ||
-        (stat(home, &st) != 0 && snprintf(reason, sizeof reason,
-                                          "principal %s has no home on disk", principal))) {
+        (stat(home, &st) != 0 &&
+         snprintf(reason, sizeof reason, "principal %s has no home on disk", principal))) {
         out->action = ASTRID_ICPT_DENY;
         out->reason = strdup(reason);
         count(c, principal, 0, 1);
@@ -271,8 +270,8 @@ static void load_one(void *vctx, const char *owner, const char *dir)
                            c->inst.manifest->name, k->capsules[i]->inst.dir);
             goto fail;
         }
-    if (!(c->mod = astrid_wasm_module_load(k->engine, c->inst.wasm, c->inst.wasm_len, NULL, NULL,
-                                           &err)))
+    if (!(c->mod =
+              astrid_wasm_module_load(k->engine, c->inst.wasm, c->inst.wasm_len, NULL, NULL, &err)))
         goto fail;
     const char *params, *results;
     if (astrid_wasm_export_sig(c->mod, "astrid-hook-trigger", &params, &results) != 0 &&
@@ -331,8 +330,8 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
     k->host_modules[n] = astrid_wasi_host_module;
     char cache[4200];
     snprintf(cache, sizeof cache, "%s/bin/aot", k->home);
-    astrid_wasm_engine_config cfg = {.cache_dir = cache, .host_modules = k->host_modules,
-                                     .nhost_modules = n + 1};
+    astrid_wasm_engine_config cfg = {
+        .cache_dir = cache, .host_modules = k->host_modules, .nhost_modules = n + 1};
     if (!(k->engine = astrid_wasm_engine_new(&cfg, err)))
         return -1;
     scan_ctx s = {k, NULL};
@@ -379,16 +378,15 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
             json_array_append_new(events, json_string(m->interceptors[j].event));
         pthread_mutex_lock(&c->stats_lock);
         for (size_t j = 0; j < c->ncounters; j++)
-            json_array_append_new(
-                counters, json_pack("{s:s,s:I,s:I,s:I}", "principal", c->counters[j].principal,
-                                    "invocations", (json_int_t)c->counters[j].invocations,
-                                    "errors", (json_int_t)c->counters[j].errors, "denied",
-                                    (json_int_t)c->counters[j].denied));
+            json_array_append_new(counters, json_pack("{s:s,s:I,s:I,s:I}", "principal",
+                                                      c->counters[j].principal, "invocations",
+                                                      (json_int_t)c->counters[j].invocations,
+                                                      "errors", (json_int_t)c->counters[j].errors,
+                                                      "denied", (json_int_t)c->counters[j].denied));
         pthread_mutex_unlock(&c->stats_lock);
         json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", m->name, "version",
-                                           m->version, "owner", c->inst.owner,
-                                           "interceptor_events", events, "principals",
-                                           counters));
+                                           m->version, "owner", c->inst.owner, "interceptor_events",
+                                           events, "principals", counters));
     }
     return a;
 }

@@ -81,8 +81,7 @@ static void *dispatcher_main(void *arg)
             astrid_chain_result res;
             astrid_err err;
             if (astrid_bus_dispatch(k->bus, batch[i], &res, &err) != 0)
-                astrid_klog(k, "ERROR", "interceptor chain for %s: %s", batch[i]->topic,
-                            err.msg);
+                astrid_klog(k, "ERROR", "interceptor chain for %s: %s", batch[i]->topic, err.msg);
             else {
                 if (res.action == ASTRID_ICPT_DENY)
                     astrid_klog(k, "INFO", "%s (seq %llu) denied by interceptor %llu: %s",
@@ -102,8 +101,10 @@ int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err)
     astrid_bus_opts bo = {.quota = principal_quota, .quota_ctx = k};
     if (!(k->bus = astrid_bus_new(&bo, err)))
         return -1;
-    astrid_sub_opts co = {.capacity = FEED_CAPACITY, .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
-                          .wake = on_feed_wake, .wake_ctx = k};
+    astrid_sub_opts co = {.capacity = FEED_CAPACITY,
+                          .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
+                          .wake = on_feed_wake,
+                          .wake_ctx = k};
     astrid_sub_opts io = {.capacity = FEED_CAPACITY,
                           .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
                           .intercepted_only = true};
@@ -140,9 +141,9 @@ void astrid_kernel_bus_stop(astrid_kernel *k)
     k->bus = NULL;
 }
 
-int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *payload,
-                              size_t len, const char *source_id, const char *principal,
-                              unsigned flags, uint64_t *seq, astrid_err *err)
+int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *payload, size_t len,
+                              const char *source_id, const char *principal, unsigned flags,
+                              uint64_t *seq, astrid_err *err)
 {
     astrid_pub p = {.topic = topic,
                     .payload = payload,
@@ -210,8 +211,7 @@ char *astrid_msg_frame(const astrid_msg *m, size_t *len)
     gmtime_r(&secs, &tm);
     n += strftime(o + n, 40, ",\"timestamp\":\"%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)sprintf(o + n, ".%06ldZ\",\"seq\":%llu,\"signature\":null}",
-                         (long)(m->timestamp_ns % 1000000000) / 1000,
-                         (unsigned long long)m->seq);
+                         (long)(m->timestamp_ns % 1000000000) / 1000, (unsigned long long)m->seq);
     buf[0] = (char)((n >> 24) & 0xff);
     buf[1] = (char)((n >> 16) & 0xff);
     buf[2] = (char)((n >> 8) & 0xff);

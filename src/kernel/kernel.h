@@ -68,21 +68,21 @@ typedef struct astrid_kernel {
     uv_timer_t idle_timer;
     uv_timer_t stop_timer;
     uv_signal_t sigint, sigterm;
-    astrid_profile_cache *profiles; /* Layer 2 policy, loaded lazily */
-    astrid_group_swap *groups;      /* hot-swappable etc/groups.toml */
-    astrid_audit *audit;            /* signed, chained, group-committed */
-    struct astrid_kv *kv;           /* var/state.db: identity, capsule KV (thread-safe) */
-    struct astrid_wasm_engine *engine; /* capsule AOT engine (thread-safe) */
+    astrid_profile_cache *profiles;           /* Layer 2 policy, loaded lazily */
+    astrid_group_swap *groups;                /* hot-swappable etc/groups.toml */
+    astrid_audit *audit;                      /* signed, chained, group-committed */
+    struct astrid_kv *kv;                     /* var/state.db: identity, capsule KV (thread-safe) */
+    struct astrid_wasm_engine *engine;        /* capsule AOT engine (thread-safe) */
     astrid_wasm_host_module host_modules[16]; /* capsule ABI + WASI, for the engine */
-    struct kcapsule **capsules;     /* loaded capsules (loop thread; see capsules.c) */
+    struct kcapsule **capsules;               /* loaded capsules (loop thread; see capsules.c) */
     size_t ncapsules;
     pthread_mutex_t admin_write_lock; /* one admin read-modify-write at a time */
-    astrid_bus *bus;          /* every publish goes through it; stamps seq (thread-safe) */
-    astrid_sub *conn_feed;    /* every topic -> connections, drained on the loop */
-    uv_async_t feed_async;    /* wakes the loop when another thread fills conn_feed */
-    uv_prepare_t feed_prepare; /* drains conn_feed before the loop blocks */
+    astrid_bus *bus;                  /* every publish goes through it; stamps seq (thread-safe) */
+    astrid_sub *conn_feed;            /* every topic -> connections, drained on the loop */
+    uv_async_t feed_async;            /* wakes the loop when another thread fills conn_feed */
+    uv_prepare_t feed_prepare;        /* drains conn_feed before the loop blocks */
     pthread_t loop_thread;
-    astrid_sub *icpt_feed;    /* every topic -> the dispatcher thread */
+    astrid_sub *icpt_feed; /* every topic -> the dispatcher thread */
     pthread_t dispatcher;
     astrid_conn *conns; /* intrusive list of live connections */
     size_t n_conns;     /* authenticated connections */
@@ -116,9 +116,9 @@ void astrid_kernel_bus_stop(astrid_kernel *k);
  * `source_id` NULL = the kernel (nil UUID). ASTRID_PUB_RATE_LIMIT in
  * `flags` charges the (source, principal) token bucket sized by the
  * principal's max_ipc_throughput_bytes. */
-int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *payload,
-                              size_t len, const char *source_id, const char *principal,
-                              unsigned flags, uint64_t *seq, astrid_err *err);
+int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *payload, size_t len,
+                              const char *source_id, const char *principal, unsigned flags,
+                              uint64_t *seq, astrid_err *err);
 /* The IpcMessage frame (4-byte big-endian length + JSON) of a bus message:
  * malloc'd, caller frees. NULL on allocation failure. */
 char *astrid_msg_frame(const astrid_msg *m, size_t *len);
@@ -153,8 +153,7 @@ void astrid_admin_handle(astrid_kernel *k, astrid_conn *c, const char *topic, js
 int astrid_authorize(astrid_kernel *k, const char *principal, const char *cap, char *reason,
                      size_t n);
 /* Does the principal have a profile on disk and is it enabled? (handshake) */
-int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *reason,
-                                size_t n);
+int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *reason, size_t n);
 /* Record an allow/deny of a management/admin request. Returns -1 when the
  * record could not be made durable: the caller must then deny. */
 int astrid_audit_request(astrid_kernel *k, const char *principal, const char *method,

@@ -25,9 +25,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option longs[] = {
-        {"ephemeral", no_argument, NULL, 'e'}, {"session", required_argument, NULL, 's'},
-        {"workspace", required_argument, NULL, 'w'}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+        {"ephemeral", no_argument, NULL, 'e'},
+        {"session", required_argument, NULL, 's'},
+        {"workspace", required_argument, NULL, 'w'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     astrid_kernel_opts o = {0};

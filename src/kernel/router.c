@@ -38,8 +38,7 @@ static json_t *req_status(astrid_kernel *k, astrid_conn *c, json_t *params, cons
     return d;
 }
 
-static json_t *req_shutdown(astrid_kernel *k, astrid_conn *c, json_t *params,
-                            const char **status)
+static json_t *req_shutdown(astrid_kernel *k, astrid_conn *c, json_t *params, const char **status)
 {
     const char *reason = json_string_value(json_object_get(params, "reason"));
     astrid_klog(k, "INFO", "shutdown requested by %s: %s", astrid_conn_principal(c),
@@ -139,8 +138,8 @@ void astrid_router_handle(astrid_kernel *k, astrid_conn *c, const char *topic, j
         return;
     }
     /* Fail closed: an action that cannot be recorded does not happen. */
-    if (astrid_audit_request_mode(k, e->read_only ? ASTRID_AUDIT_WRITE_BEHIND
-                                                  : ASTRID_AUDIT_DURABLE,
+    if (astrid_audit_request_mode(k,
+                                  e->read_only ? ASTRID_AUDIT_WRITE_BEHIND : ASTRID_AUDIT_DURABLE,
                                   p, method, e->capability, NULL, params, true, NULL) != 0) {
         reply(k, c, suffix, rid, "error",
               json_string("denied: the audit log could not record this request"));

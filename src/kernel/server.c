@@ -34,7 +34,7 @@ struct astrid_conn {
     char source_id[ASTRID_UUID_STR_LEN]; /* this connection's bus source (token bucket key) */
     uint64_t direct[DIRECT_RING];        /* seqs already sent directly (replies) */
     unsigned direct_next;
-    uint64_t dropped;                    /* broadcasts lost to CONN_MAX_QUEUED */
+    uint64_t dropped; /* broadcasts lost to CONN_MAX_QUEUED */
     astrid_frame_reader rd;
     char *subs[MAX_SUBS];
     size_t n_subs;
@@ -161,9 +161,9 @@ void astrid_conn_send(astrid_conn *c, const json_t *msg)
 /* An error frame, then close: the peer learns why. */
 static void fail_conn(astrid_conn *c, const char *reason)
 {
-    json_t *e = json_pack("{s:s,s:i,s:s,s:s}", "status", "error", "protocol_version",
-                          ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION, "reason",
-                          reason);
+    json_t *e =
+        json_pack("{s:s,s:i,s:s,s:s}", "status", "error", "protocol_version",
+                  ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION, "reason", reason);
     send_json(c, e);
     json_decref(e);
     astrid_klog(c->k, "WARN", "connection refused: %s", reason);
@@ -289,8 +289,8 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
                 break;
             }
     }
-    reply_control(c, reply, json_pack("{s:s,s:{s:s}}", "status", "success", "data", "pattern",
-                                      pattern));
+    reply_control(c, reply,
+                  json_pack("{s:s,s:{s:s}}", "status", "success", "data", "pattern", pattern));
 }
 
 /* Topics a plain client may publish without `system:bus` (the CLI proxy's
@@ -335,26 +335,24 @@ static void handle_message(astrid_conn *c, json_t *msg)
     }
     char reason[512];
     if (astrid_topic_check(topic, ASTRID_TOPIC_PUBLISH, &err) != 0) {
-        reply_control(c, PUBLISH_REPLY,
-                      json_pack("{s:s,s:s,s:s}", "status", "error", "topic", topic, "data",
-                                err.msg));
+        reply_control(
+            c, PUBLISH_REPLY,
+            json_pack("{s:s,s:s,s:s}", "status", "error", "topic", topic, "data", err.msg));
         return;
     }
     if (!open_ingress(topic)) {
         if (astrid_authorize(k, c->principal, "system:bus", reason, sizeof reason) != 0) {
             astrid_audit_request(k, c->principal, "Publish", "system:bus", NULL,
                                  json_object_get(msg, "topic"), false, reason);
-            astrid_klog(k, "WARN", "publish to %s by %s denied: %s", topic, c->principal,
-                        reason);
+            astrid_klog(k, "WARN", "publish to %s by %s denied: %s", topic, c->principal, reason);
             return;
         }
     }
     /* The kernel stamps the authenticated principal, whatever was claimed,
      * and charges this connection's (source, principal) token bucket. */
     char *text = json_dumps(payload, JSON_COMPACT);
-    if (!text || astrid_kernel_bus_publish(k, topic, text, strlen(text), c->source_id,
-                                           c->principal, ASTRID_PUB_RATE_LIMIT, NULL,
-                                           &err) != 0) {
+    if (!text || astrid_kernel_bus_publish(k, topic, text, strlen(text), c->source_id, c->principal,
+                                           ASTRID_PUB_RATE_LIMIT, NULL, &err) != 0) {
         const char *why = text ? err.msg : "out of memory";
         astrid_klog(k, "WARN", "publish to %s by %s refused: %s", topic, c->principal, why);
         reply_control(c, PUBLISH_REPLY,
@@ -389,9 +387,9 @@ static void handle_handshake(astrid_conn *c, json_t *hs)
     c->authed = true;
     k->n_conns++;
     uv_timer_stop(&c->hs_timer);
-    json_t *ok = json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "protocol_version",
-                           ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION, "principal",
-                           principal);
+    json_t *ok =
+        json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "protocol_version", ASTRID_PROTOCOL_VERSION,
+                  "server_version", ASTRID_VERSION, "principal", principal);
     send_json(c, ok);
     json_decref(ok);
     astrid_klog(k, "INFO", "client connected as %s", principal);
@@ -562,8 +560,8 @@ json_t *astrid_server_connections_by_principal(astrid_kernel *k)
         size_t j = i;
         while (j < n && strcmp(names[j], names[i]) == 0)
             j++;
-        json_array_append_new(arr, json_pack("{s:s,s:I}", "principal", names[i], "count",
-                                             (json_int_t)(j - i)));
+        json_array_append_new(
+            arr, json_pack("{s:s,s:I}", "principal", names[i], "count", (json_int_t)(j - i)));
         i = j;
     }
     return arr;

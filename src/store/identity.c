@@ -69,12 +69,12 @@ void astrid_identity_principal_from_name(char out[65], const char *name, const c
 static int user_to_json(const astrid_user *u, char **out, astrid_err *err)
 {
     *out = NULL;
-    json_t *o = json_pack("{s:s, s:s, s:s}", "id", u->id, "principal", u->principal,
-                          "created_at", u->created_at);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "id", u->id, "principal", u->principal, "created_at",
+                          u->created_at);
     if (!o)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    json_object_set_new(o, "public_key", u->public_key[0] ? json_string(u->public_key)
-                                                          : json_null());
+    json_object_set_new(o, "public_key",
+                        u->public_key[0] ? json_string(u->public_key) : json_null());
     if (u->display_name[0])
         json_object_set_new(o, "display_name", json_string(u->display_name));
     *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -168,8 +168,8 @@ int astrid_identity_get_user(astrid_kv *kv, const char *uuid, astrid_user *out, 
     return rc;
 }
 
-int astrid_identity_get_user_by_name(astrid_kv *kv, const char *name, astrid_user *out,
-                                     bool *found, astrid_err *err)
+int astrid_identity_get_user_by_name(astrid_kv *kv, const char *name, astrid_user *out, bool *found,
+                                     astrid_err *err)
 {
     *found = false;
     char trimmed[256];
@@ -219,8 +219,8 @@ int astrid_identity_link(astrid_kv *kv, const char *platform, const char *platfo
     const char *plat = key + 5;
     const char *slash = strchr(plat, '/');
     json_t *o = json_pack("{s:s%, s:s, s:s, s:s, s:s}", "platform", plat, (size_t)(slash - plat),
-                          "platform_user_id", platform_user_id, "astrid_user_id", uuid,
-                          "linked_at", at, "method", method);
+                          "platform_user_id", platform_user_id, "astrid_user_id", uuid, "linked_at",
+                          at, "method", method);
     char *js = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     if (!js)
@@ -341,8 +341,7 @@ void astrid_link_list_free(astrid_link_list *l)
     l->count = 0;
 }
 
-int astrid_identity_delete_user(astrid_kv *kv, const char *uuid, bool *existed,
-                                astrid_err *err)
+int astrid_identity_delete_user(astrid_kv *kv, const char *uuid, bool *existed, astrid_err *err)
 {
     if (existed)
         *existed = false;

@@ -29,7 +29,7 @@ typedef struct astrid_user {
 } astrid_user;
 
 typedef struct astrid_link {
-    char platform[128];         /* trimmed, lower-cased */
+    char platform[128]; /* trimmed, lower-cased */
     char platform_user_id[256];
     char astrid_user_id[ASTRID_UUID_STR_LEN];
     char linked_at[40];
@@ -49,8 +49,8 @@ int astrid_identity_create_user(astrid_kv *kv, const char *display_name, const c
 /* 0 and *found=false when absent. */
 int astrid_identity_get_user(astrid_kv *kv, const char *uuid, astrid_user *out, bool *found,
                              astrid_err *err);
-int astrid_identity_get_user_by_name(astrid_kv *kv, const char *name, astrid_user *out,
-                                     bool *found, astrid_err *err);
+int astrid_identity_get_user_by_name(astrid_kv *kv, const char *name, astrid_user *out, bool *found,
+                                     astrid_err *err);
 /* Link (platform, platform_user_id) to an existing user; `method` non-empty. */
 int astrid_identity_link(astrid_kv *kv, const char *platform, const char *platform_user_id,
                          const char *uuid, const char *method, astrid_err *err);
@@ -61,8 +61,7 @@ int astrid_identity_resolve(astrid_kv *kv, const char *platform, const char *pla
                             astrid_user *out, bool *found, astrid_err *err);
 /* Remove every link to the user, the name index while it still points at
  * this uuid, then the record. Unknown uuid: 0 with *existed=false. */
-int astrid_identity_delete_user(astrid_kv *kv, const char *uuid, bool *existed,
-                                astrid_err *err);
+int astrid_identity_delete_user(astrid_kv *kv, const char *uuid, bool *existed, astrid_err *err);
 
 typedef struct astrid_user_list {
     astrid_user *users;

@@ -15,8 +15,8 @@ struct astrid_kv {
 
 static int lmdb_err(astrid_err *err, int rc, const char *what)
 {
-    return astrid_err_set(err, rc == MDB_MAP_FULL ? ASTRID_E_LIMIT : ASTRID_E_IO, "kv %s: %s",
-                          what, mdb_strerror(rc));
+    return astrid_err_set(err, rc == MDB_MAP_FULL ? ASTRID_E_LIMIT : ASTRID_E_IO, "kv %s: %s", what,
+                          mdb_strerror(rc));
 }
 
 static int check_name(const char *what, const char *s, bool allow_empty, astrid_err *err)
@@ -43,8 +43,7 @@ static int compose(char *buf, const char *ns, const char *key, size_t *out_len, 
 }
 
 /* Validated physical key of one record. */
-static int record_key(char *buf, const char *ns, const char *key, size_t *out_len,
-                      astrid_err *err)
+static int record_key(char *buf, const char *ns, const char *key, size_t *out_len, astrid_err *err)
 {
     if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
         return -1;
@@ -164,8 +163,7 @@ int astrid_kv_set(astrid_kv *kv, const char *ns, const char *key, const void *va
     return rc == 0 ? 0 : lmdb_err(err, rc, "commit");
 }
 
-int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *existed,
-                     astrid_err *err)
+int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *existed, astrid_err *err)
 {
     if (existed)
         *existed = false;
@@ -197,8 +195,8 @@ int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *exist
 
 /* Visit every record of ns with the given key prefix inside `txn`. The
  * callback returns 0 to continue, -1 to stop with an error. */
-typedef int (*visit_fn)(MDB_cursor *cur, const char *key, size_t key_len, MDB_val *val,
-                        void *ctx, astrid_err *err);
+typedef int (*visit_fn)(MDB_cursor *cur, const char *key, size_t key_len, MDB_val *val, void *ctx,
+                        astrid_err *err);
 
 static int visit_prefix(astrid_kv *kv, MDB_txn *txn, const char *ns, const char *prefix,
                         visit_fn fn, void *ctx, astrid_err *err)
@@ -365,8 +363,7 @@ int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_
 {
     if (copied)
         *copied = 0;
-    if (check_name("namespace", src_ns, false, err) ||
-        check_name("namespace", dst_ns, false, err))
+    if (check_name("namespace", src_ns, false, err) || check_name("namespace", dst_ns, false, err))
         return -1;
     if (strcmp(src_ns, dst_ns) == 0)
         return 0;

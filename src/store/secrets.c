@@ -35,8 +35,8 @@ static int check_key(const char *key, astrid_err *err)
     if (!key || !key[0])
         return astrid_err_set(err, ASTRID_E_INVALID, "secret key must not be empty");
     if (strchr(key, ':') || strchr(key, '/'))
-        return astrid_err_set(err, ASTRID_E_INVALID,
-                              "secret key '%s' must not contain ':' or '/'", key);
+        return astrid_err_set(err, ASTRID_E_INVALID, "secret key '%s' must not contain ':' or '/'",
+                              key);
     if (strcmp(key, ".") == 0 || strcmp(key, "..") == 0 || key[0] == '.')
         return astrid_err_set(err, ASTRID_E_INVALID, "secret key '%s' must not start with '.'",
                               key);
@@ -114,8 +114,8 @@ int astrid_secret_get(const char *home, const char *scope, const char *capsule, 
     return 0;
 }
 
-int astrid_secret_delete(const char *home, const char *scope, const char *capsule,
-                         const char *key, bool *existed, astrid_err *err)
+int astrid_secret_delete(const char *home, const char *scope, const char *capsule, const char *key,
+                         bool *existed, astrid_err *err)
 {
     if (existed)
         *existed = false;

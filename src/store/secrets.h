@@ -25,8 +25,8 @@ int astrid_secret_set(const char *home, const char *scope, const char *capsule, 
  * error: "secret file exceeds 65536-byte cap". */
 int astrid_secret_get(const char *home, const char *scope, const char *capsule, const char *key,
                       char **value, astrid_err *err);
-int astrid_secret_delete(const char *home, const char *scope, const char *capsule,
-                         const char *key, bool *existed, astrid_err *err);
+int astrid_secret_delete(const char *home, const char *scope, const char *capsule, const char *key,
+                         bool *existed, astrid_err *err);
 /* Kernel lookup for a secret-typed env key: the principal's slot first, then
  * the host-wide slot. *value = NULL when neither exists. */
 int astrid_secret_resolve(const char *home, const char *principal, const char *capsule,

@@ -39,25 +39,70 @@ SPEC_API float *Z_spectestZ_global_f32(void *i);
 SPEC_API double *Z_spectestZ_global_f64(void *i);
 SPEC_API wasm_rt_memory_t *Z_spectestZ_memory(void *i);
 SPEC_API wasm_rt_funcref_table_t *Z_spectestZ_table(void *i);
-void Z_spectestZ_print(void *i) { (void)i; }
-void Z_spectestZ_print_i32(void *i, uint32_t a) { (void)i, (void)a; }
-void Z_spectestZ_print_i64(void *i, uint64_t a) { (void)i, (void)a; }
-void Z_spectestZ_print_f32(void *i, float a) { (void)i, (void)a; }
-void Z_spectestZ_print_f64(void *i, double a) { (void)i, (void)a; }
-void Z_spectestZ_print_i32_f32(void *i, uint32_t a, float b) { (void)i, (void)a, (void)b; }
-void Z_spectestZ_print_f64_f64(void *i, double a, double b) { (void)i, (void)a, (void)b; }
-uint32_t *Z_spectestZ_global_i32(void *i) { (void)i; return &g_i32; }
-uint64_t *Z_spectestZ_global_i64(void *i) { (void)i; return &g_i64; }
-float *Z_spectestZ_global_f32(void *i) { (void)i; return &g_f32; }
-double *Z_spectestZ_global_f64(void *i) { (void)i; return &g_f64; }
-wasm_rt_memory_t *Z_spectestZ_memory(void *i) { (void)i; return &spectest_mem; }
-wasm_rt_funcref_table_t *Z_spectestZ_table(void *i) { (void)i; return &spectest_table; }
+void Z_spectestZ_print(void *i)
+{
+    (void)i;
+}
+void Z_spectestZ_print_i32(void *i, uint32_t a)
+{
+    (void)i, (void)a;
+}
+void Z_spectestZ_print_i64(void *i, uint64_t a)
+{
+    (void)i, (void)a;
+}
+void Z_spectestZ_print_f32(void *i, float a)
+{
+    (void)i, (void)a;
+}
+void Z_spectestZ_print_f64(void *i, double a)
+{
+    (void)i, (void)a;
+}
+void Z_spectestZ_print_i32_f32(void *i, uint32_t a, float b)
+{
+    (void)i, (void)a, (void)b;
+}
+void Z_spectestZ_print_f64_f64(void *i, double a, double b)
+{
+    (void)i, (void)a, (void)b;
+}
+uint32_t *Z_spectestZ_global_i32(void *i)
+{
+    (void)i;
+    return &g_i32;
+}
+uint64_t *Z_spectestZ_global_i64(void *i)
+{
+    (void)i;
+    return &g_i64;
+}
+float *Z_spectestZ_global_f32(void *i)
+{
+    (void)i;
+    return &g_f32;
+}
+double *Z_spectestZ_global_f64(void *i)
+{
+    (void)i;
+    return &g_f64;
+}
+wasm_rt_memory_t *Z_spectestZ_memory(void *i)
+{
+    (void)i;
+    return &spectest_mem;
+}
+wasm_rt_funcref_table_t *Z_spectestZ_table(void *i)
+{
+    (void)i;
+    return &spectest_table;
+}
 
 static const astrid_wasm_host_func spectest_funcs[] = {
-    {"print", "", "", 0},          {"print_i32", "i", "", 0},       {"print_i64", "I", "", 0},
-    {"print_f32", "f", "", 0},     {"print_f64", "F", "", 0},       {"print_i32_f32", "if", "", 0},
-    {"print_f64_f64", "FF", "", 0}, {"global_i32", "i", "", 3},    {"global_i64", "I", "", 3},
-    {"global_f32", "f", "", 3}, {"global_f64", "F", "", 3},    {"memory", "1 2", "", 2},
+    {"print", "", "", 0},           {"print_i32", "i", "", 0},  {"print_i64", "I", "", 0},
+    {"print_f32", "f", "", 0},      {"print_f64", "F", "", 0},  {"print_i32_f32", "if", "", 0},
+    {"print_f64_f64", "FF", "", 0}, {"global_i32", "i", "", 3}, {"global_i64", "I", "", 3},
+    {"global_f32", "f", "", 3},     {"global_f64", "F", "", 3}, {"memory", "1 2", "", 2},
     {"table", "10 20", "", 1},
 };
 static const astrid_wasm_host_module hosts[] = {{"spectest", spectest_funcs, 13, 1}};
@@ -128,8 +173,8 @@ static int load(const char *file, const char *link_name, astrid_wasm_module **mo
     uint8_t *w = read_wasm(file, &len);
     if (!w)
         return astrid_err_set(err, ASTRID_E_IO, "cannot read %s", file);
-    astrid_wasm_load_opts o = {.link_name = link_name, .link_modules = regs_as,
-                               .nlink_modules = (size_t)nregs};
+    astrid_wasm_load_opts o = {
+        .link_name = link_name, .link_modules = regs_as, .nlink_modules = (size_t)nregs};
     *mo = astrid_wasm_module_load(eng, w, len, &o, NULL, err);
     free(w);
     if (!*mo)
@@ -137,8 +182,10 @@ static int load(const char *file, const char *link_name, astrid_wasm_module **mo
     astrid_wasm_link links[MAX_MODS];
     for (int k = 0; k < nregs; k++)
         links[k] = (astrid_wasm_link){regs_as[k], mods[regs_slot[k]].i};
-    astrid_wasm_instance_config cfg = {.max_memory_bytes = 65535ull * 65536, .links = links,
-                                       .nlinks = (size_t)nregs, .start_timeout_ms = 10000};
+    astrid_wasm_instance_config cfg = {.max_memory_bytes = 65535ull * 65536,
+                                       .links = links,
+                                       .nlinks = (size_t)nregs,
+                                       .start_timeout_ms = 10000};
     *io = astrid_wasm_instantiate(*mo, &cfg, NULL, err);
     if (!*io) {
         astrid_wasm_module_free(*mo);
@@ -347,13 +394,14 @@ int main(int argc, char **argv)
     }
     char *slash = strrchr(argv[2], '/');
     static char dbuf[4096];
-    snprintf(dbuf, sizeof dbuf, "%.*s", slash ? (int)(slash - argv[2]) : 1,
-             slash ? argv[2] : ".");
+    snprintf(dbuf, sizeof dbuf, "%.*s", slash ? (int)(slash - argv[2]) : 1, slash ? argv[2] : ".");
     dir = dbuf;
     astrid_err err;
     const char *opt = getenv("SPEC_OPT");
-    astrid_wasm_engine_config cfg = {.cache_dir = argv[1], .opt_level = opt ? atoi(opt) : 0,
-                                     .host_modules = hosts, .nhost_modules = 1};
+    astrid_wasm_engine_config cfg = {.cache_dir = argv[1],
+                                     .opt_level = opt ? atoi(opt) : 0,
+                                     .host_modules = hosts,
+                                     .nhost_modules = 1};
     eng = astrid_wasm_engine_new(&cfg, &err);
     if (!eng || astrid_rt_call(alloc_spectest, NULL, NULL, 2, &err) != 0) {
         fprintf(stderr, "engine: %s\n", err.msg);
@@ -364,8 +412,11 @@ int main(int argc, char **argv)
         run_command(cmds, k);
     const char *src = json_string_value(json_object_get(root, "source_filename"));
     const char *base = src ? strrchr(src, '/') : NULL;
-    printf("%s: %d/%d passed (%d skipped)\n", base ? base + 1 : src ? src : argv[2], passed, passed + failed,
-           skipped);
+    printf("%s: %d/%d passed (%d skipped)\n",
+           base  ? base + 1
+           : src ? src
+                 : argv[2],
+           passed, passed + failed, skipped);
     for (int k = nmods - 1; k >= 0; k--) {
         astrid_wasm_instance_free(mods[k].i);
         astrid_wasm_module_free(mods[k].m);

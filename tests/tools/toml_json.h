@@ -67,7 +67,8 @@ static inline json_t *toml_to_json(const astrid_toml *v)
         return toml_tagged("bool", astrid_toml_bool(v) ? "true" : "false",
                            astrid_toml_bool(v) ? 4 : 5);
     default: {
-        int n = toml_format_datetime(b, sizeof b, astrid_toml_type_of(v), astrid_toml_datetime_of(v));
+        int n =
+            toml_format_datetime(b, sizeof b, astrid_toml_type_of(v), astrid_toml_datetime_of(v));
         return toml_tagged(astrid_toml_type_name(astrid_toml_type_of(v)), b, (size_t)n);
     }
     }

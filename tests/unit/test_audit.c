@@ -101,10 +101,16 @@ static void round_trip(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     size_t len;
     char *buf = slurp(path, &len);
-    assert_non_null(strstr(buf, "\"previous_hash\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
+    assert_non_null(strstr(
+        buf,
+        "\"previous_hash\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
     assert_non_null(strstr(buf, "{\"id\":\""));
-    assert_non_null(strstr(buf, "\"action\":{\"type\":\"admin_request\",\"method\":\"AgentCreate\",\"required_capability\":\"agent:create\",\"target_principal\":\"bob\",\"params\":{\"name\":\"bob\"}}"));
-    assert_non_null(strstr(buf, "\"outcome\":{\"status\":\"failure\",\"error\":\"permission denied\"}"));
+    assert_non_null(strstr(
+        buf,
+        "\"action\":{\"type\":\"admin_request\",\"method\":\"AgentCreate\",\"required_capability\":"
+        "\"agent:create\",\"target_principal\":\"bob\",\"params\":{\"name\":\"bob\"}}"));
+    assert_non_null(
+        strstr(buf, "\"outcome\":{\"status\":\"failure\",\"error\":\"permission denied\"}"));
     free(buf);
     /* the wrong key fails */
     uint8_t other[32];
@@ -253,7 +259,10 @@ static void torn_tail_detected_and_recovered(void **state)
     astrid_audit_close(log);
 }
 
-typedef struct { astrid_audit *log; int fails; } th_arg;
+typedef struct {
+    astrid_audit *log;
+    int fails;
+} th_arg;
 #define NTH 8
 #define PER 25
 static void *appender(void *arg)

@@ -17,23 +17,40 @@ static void matcher_tables(void **state)
 {
     (void)state;
     /* topic_matches: equal segment counts, '*' = exactly one segment */
-    static const struct { const char *t, *p; bool m; } eq[] = {
-        {"foo.v1.bar", "foo.v1.bar", true},  {"foo.v1.bar", "foo.v1.*", true},
-        {"foo.v1.bar.baz", "foo.v1.*", false}, {"foo.v1", "foo.v1.*", false},
-        {"foo.x.bar", "foo.*.bar", true},    {"foo.v1.bar", "*.*.*", true},
-        {"foo.v1.bar", "foo.v2.bar", false}, {"foo..bar", "foo.*.bar", false},
-        {"foo.v1.", "foo.v1.*", false},      {"", "", false},
-        {"a", "*", true},                    {"a.b", "*", false},
+    static const struct {
+        const char *t, *p;
+        bool m;
+    } eq[] = {
+        {"foo.v1.bar", "foo.v1.bar", true},
+        {"foo.v1.bar", "foo.v1.*", true},
+        {"foo.v1.bar.baz", "foo.v1.*", false},
+        {"foo.v1", "foo.v1.*", false},
+        {"foo.x.bar", "foo.*.bar", true},
+        {"foo.v1.bar", "*.*.*", true},
+        {"foo.v1.bar", "foo.v2.bar", false},
+        {"foo..bar", "foo.*.bar", false},
+        {"foo.v1.", "foo.v1.*", false},
+        {"", "", false},
+        {"a", "*", true},
+        {"a.b", "*", false},
     };
     for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++)
         assert_int_equal(astrid_topic_matches(eq[i].t, eq[i].p), eq[i].m);
     /* subscription matcher: trailing ".*" = one or more further segments */
-    static const struct { const char *t, *p; bool m; } sub[] = {
-        {"foo.v1.bar", "foo.v1.*", true},       {"foo.v1.bar.baz", "foo.v1.*", true},
-        {"foo.v1.a.b.c.d", "foo.v1.*", true},   {"foo.v1", "foo.v1.*", false},
-        {"foo.v2.bar", "foo.v1.*", false},      {"foo.v1.bar", "foo.v1.bar", true},
-        {"foo.v1.bar.x", "foo.v1.bar", false},  {"foo.x.bar", "foo.*.bar", true},
-        {"foo.x.bar.y", "foo.*.*", true},       {"foo.v1..x", "foo.v1.*", false},
+    static const struct {
+        const char *t, *p;
+        bool m;
+    } sub[] = {
+        {"foo.v1.bar", "foo.v1.*", true},
+        {"foo.v1.bar.baz", "foo.v1.*", true},
+        {"foo.v1.a.b.c.d", "foo.v1.*", true},
+        {"foo.v1", "foo.v1.*", false},
+        {"foo.v2.bar", "foo.v1.*", false},
+        {"foo.v1.bar", "foo.v1.bar", true},
+        {"foo.v1.bar.x", "foo.v1.bar", false},
+        {"foo.x.bar", "foo.*.bar", true},
+        {"foo.x.bar.y", "foo.*.*", true},
+        {"foo.v1..x", "foo.v1.*", false},
         {"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u", "a.*", false}, /* > 20 segments */
         {"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t", "a.*", true},
     };
@@ -369,8 +386,12 @@ static void rate_limit(void **state)
     fake_now = 1000000000;
     astrid_bus *b = astrid_bus_new(&o, &e);
     char buf[600] = {0};
-    astrid_pub p = {.topic = "a.b", .payload = buf, .len = 600, .principal = "small",
-                    .source_id = "s1", .flags = ASTRID_PUB_RATE_LIMIT};
+    astrid_pub p = {.topic = "a.b",
+                    .payload = buf,
+                    .len = 600,
+                    .principal = "small",
+                    .source_id = "s1",
+                    .flags = ASTRID_PUB_RATE_LIMIT};
     assert_int_equal(astrid_bus_publish(b, &p, NULL, &e), 0);
     assert_int_equal(astrid_bus_publish(b, &p, NULL, &e), -1);
     assert_string_equal(e.msg, "Rate limit exceeded");
@@ -411,8 +432,16 @@ static void rate_limit(void **state)
 #define NPUB 4
 #define NSUB 3
 #define PER 5000
-typedef struct { astrid_bus *b; int id; } pub_arg;
-typedef struct { astrid_sub *s; uint64_t got; uint64_t last[NPUB]; int order_ok; } sub_arg;
+typedef struct {
+    astrid_bus *b;
+    int id;
+} pub_arg;
+typedef struct {
+    astrid_sub *s;
+    uint64_t got;
+    uint64_t last[NPUB];
+    int order_ok;
+} sub_arg;
 
 static void *pub_thread(void *arg)
 {

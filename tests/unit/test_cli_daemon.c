@@ -13,11 +13,11 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 
-static char log_buf[4096];   /* "connect(bob) subscribe(x) publish(t) ..." */
+static char log_buf[4096]; /* "connect(bob) subscribe(x) publish(t) ..." */
 static char last_topic[256], last_reply_topic[256];
 static json_t *last_payload;
-static json_t *script_reply;  /* returned by request */
-static json_t *script_msgs;   /* array popped by recv */
+static json_t *script_reply; /* returned by request */
+static json_t *script_msgs;  /* array popped by recv */
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
@@ -35,7 +35,9 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
     *out = (astrid_client *)log_buf;
     return 0;
 }
-void astrid_client_close(astrid_client *c) {}
+void astrid_client_close(astrid_client *c)
+{
+}
 int astrid_client_publish(astrid_client *c, const char *topic, const json_t *payload,
                           astrid_err *err)
 {
@@ -58,8 +60,7 @@ int astrid_client_recv(astrid_client *c, int timeout_ms, json_t **msg, astrid_er
     return 0;
 }
 int astrid_client_request(astrid_client *c, const char *topic, const json_t *payload,
-                          const char *reply_topic, int timeout_ms, json_t **reply,
-                          astrid_err *err)
+                          const char *reply_topic, int timeout_ms, json_t **reply, astrid_err *err)
 {
     logf_("request(%s) ", topic);
     snprintf(last_topic, sizeof last_topic, "%s", topic);
@@ -71,8 +72,14 @@ int astrid_client_request(astrid_client *c, const char *topic, const json_t *pay
     *reply = json_incref(script_reply);
     return 0;
 }
-bool astrid_client_daemon_running(const char *home) { return true; }
-int astrid_client_start_daemon(const char *home, bool ephemeral, astrid_err *err) { return 0; }
+bool astrid_client_daemon_running(const char *home)
+{
+    return true;
+}
+int astrid_client_start_daemon(const char *home, bool ephemeral, astrid_err *err)
+{
+    return 0;
+}
 
 static char home[256], out_buf[8192], err_buf[2048];
 
@@ -122,7 +129,8 @@ static int teardown(void **state)
 static void test_status_request_shape(void **state)
 {
     script_reply = json_loads("{\"status\":\"Status\",\"data\":{\"pid\":77,\"uptime_secs\":5,"
-                              "\"version\":\"0.6.0\",\"connected_clients\":1}}", 0, NULL);
+                              "\"version\":\"0.6.0\",\"connected_clients\":1}}",
+                              0, NULL);
     assert_int_equal(run("status --format json"), 0);
     assert_string_equal(last_topic, "astrid.v1.request.status");
     assert_string_equal(last_reply_topic, "astrid.v1.response.status");
@@ -143,7 +151,8 @@ static void test_status_request_shape(void **state)
 static void test_kernel_error(void **state)
 {
     script_reply = json_loads("{\"status\":\"Error\",\"data\":\"Permission denied: "
-                              "system:shutdown\"}", 0, NULL);
+                              "system:shutdown\"}",
+                              0, NULL);
     assert_int_equal(run("stop"), CLI_ERROR);
     assert_non_null(strstr(err_buf, "Permission denied: system:shutdown"));
     assert_string_equal(last_topic, "astrid.v1.request.shutdown");
@@ -160,12 +169,14 @@ static void test_who(void **state)
 {
     script_reply = json_loads("{\"status\":\"Status\",\"data\":{\"connected_clients\":3,"
                               "\"connections_by_principal\":[{\"principal\":\"bob\",\"count\":2},"
-                              "{\"principal\":\"default\",\"count\":1}]}}", 0, NULL);
+                              "{\"principal\":\"default\",\"count\":1}]}}",
+                              0, NULL);
     assert_int_equal(run("who"), 0);
     assert_string_equal(out_buf, "PRINCIPAL  COUNT\nbob        2\ndefault    1\n");
     json_decref(script_reply);
     /* older daemon: bare count attributed to default */
-    script_reply = json_loads("{\"status\":\"Status\",\"data\":{\"connected_clients\":3}}", 0, NULL);
+    script_reply =
+        json_loads("{\"status\":\"Status\",\"data\":{\"connected_clients\":3}}", 0, NULL);
     assert_int_equal(run("who --format json"), 0);
     json_t *o = json_loads(out_buf, 0, NULL);
     json_t *want = json_loads("[{\"principal\":\"default\",\"count\":3}]", 0, NULL);
@@ -177,7 +188,8 @@ static void test_who(void **state)
 static void test_ps(void **state)
 {
     script_reply = json_loads("{\"status\":\"capsule_metadata\",\"data\":[{\"name\":\"cli\","
-                              "\"interceptor_events\":[\"user.v1.prompt\"]}]}", 0, NULL);
+                              "\"interceptor_events\":[\"user.v1.prompt\"]}]}",
+                              0, NULL);
     assert_int_equal(run("ps"), 0);
     assert_string_equal(last_topic, "astrid.v1.request.metadata");
     assert_string_equal(json_string_value(json_object_get(last_payload, "method")),
@@ -188,7 +200,8 @@ static void test_ps(void **state)
 static void test_bus_request(void **state)
 {
     script_msgs = json_loads("[{\"topic\":\"other\",\"payload\":{}},"
-                             "{\"topic\":\"svc.ping.reply\",\"payload\":{\"pong\":1}}]", 0, NULL);
+                             "{\"topic\":\"svc.ping.reply\",\"payload\":{\"pong\":1}}]",
+                             0, NULL);
     assert_int_equal(run("bus request svc.ping {\"x\":1}"), 0);
     /* subscribed before publishing, other topics skipped */
     assert_non_null(strstr(log_buf, "subscribe(svc.ping.reply) publish(svc.ping)"));
@@ -198,7 +211,8 @@ static void test_bus_request(void **state)
     json_array_clear(script_msgs);
     assert_int_equal(run("bus request svc.ping {} --reply svc.* --timeout 0.2"), CLI_ERROR);
     assert_non_null(strstr(err_buf, "no reply on 'svc.*'"));
-    json_array_append_new(script_msgs, json_loads("{\"topic\":\"svc.a.b\",\"payload\":{\"ok\":true}}", 0, NULL));
+    json_array_append_new(script_msgs,
+                          json_loads("{\"topic\":\"svc.a.b\",\"payload\":{\"ok\":true}}", 0, NULL));
     assert_int_equal(run("bus request svc.ping {} --reply svc.*"), 0);
     assert_string_equal(out_buf, "{\"ok\":true}\n");
 }
@@ -231,8 +245,8 @@ static void test_doctor_round_trip(void **state)
     char h[300];
     snprintf(h, sizeof h, "%s/h", home);
     setenv("ASTRID_HOME", h, 1);
-    script_reply = json_loads("{\"status\":\"Status\",\"data\":{\"pid\":9,\"version\":\"0.6.0\"}}",
-                              0, NULL);
+    script_reply =
+        json_loads("{\"status\":\"Status\",\"data\":{\"pid\":9,\"version\":\"0.6.0\"}}", 0, NULL);
     run("doctor");
     assert_non_null(strstr(out_buf, "\u2713 GetStatus: daemon 0.6.0, pid 9"));
     assert_non_null(strstr(log_buf, "request(astrid.v1.request.status)"));

@@ -47,7 +47,8 @@ static json_t *yaml_node(yaml_document_t *doc, yaml_node_t *n)
     }
     if (n->type == YAML_SEQUENCE_NODE) {
         json_t *a = json_array();
-        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
+             i++)
             json_array_append_new(a, yaml_node(doc, yaml_document_get_node(doc, *i)));
         return a;
     }
@@ -80,7 +81,8 @@ static json_t *toml_to_json(const astrid_toml *t)
     case ASTRID_TOML_TABLE: {
         json_t *o = json_object();
         for (size_t i = 0; i < astrid_toml_len(t); i++)
-            json_object_set_new(o, astrid_toml_key_at(t, i), toml_to_json(astrid_toml_value_at(t, i)));
+            json_object_set_new(o, astrid_toml_key_at(t, i),
+                                toml_to_json(astrid_toml_value_at(t, i)));
         return o;
     }
     case ASTRID_TOML_ARRAY: {
@@ -89,11 +91,16 @@ static json_t *toml_to_json(const astrid_toml *t)
             json_array_append_new(a, toml_to_json(astrid_toml_at(t, i)));
         return a;
     }
-    case ASTRID_TOML_STRING: return json_string(astrid_toml_str(t, NULL));
-    case ASTRID_TOML_INTEGER: return json_integer(astrid_toml_int(t));
-    case ASTRID_TOML_FLOAT: return json_real(astrid_toml_float(t));
-    case ASTRID_TOML_BOOL: return json_boolean(astrid_toml_bool(t));
-    default: return json_null();
+    case ASTRID_TOML_STRING:
+        return json_string(astrid_toml_str(t, NULL));
+    case ASTRID_TOML_INTEGER:
+        return json_integer(astrid_toml_int(t));
+    case ASTRID_TOML_FLOAT:
+        return json_real(astrid_toml_float(t));
+    case ASTRID_TOML_BOOL:
+        return json_boolean(astrid_toml_bool(t));
+    default:
+        return json_null();
     }
 }
 
@@ -196,7 +203,8 @@ static void test_pretty(void **state)
 
     /* Widths count code points, not bytes: é and ✓ are one column each. */
     json_t *rows = json_loads("[{\"name\": \"caf\\u00e9\", \"ok\": \"\\u2713\"},"
-                              " {\"name\": \"tea\", \"ok\": \"x\"}]", 0, NULL);
+                              " {\"name\": \"tea\", \"ok\": \"x\"}]",
+                              0, NULL);
     plain = cli_render_pretty(rows, false, NULL);
     assert_string_equal(plain, "NAME  OK\ncaf\xc3\xa9  \xe2\x9c\x93\ntea   x\n");
     free(plain);

@@ -107,7 +107,8 @@ static void test_flags(void **state)
     (void)state;
     cli_ctx ctx;
     astrid_err err;
-    assert_int_equal(parse(&ctx, &err, "-v agent create bob --group a --group=b -y --memory=64MiB"), 0);
+    assert_int_equal(parse(&ctx, &err, "-v agent create bob --group a --group=b -y --memory=64MiB"),
+                     0);
     assert_string_equal(ctx.path, "agent create");
     assert_int_equal(ctx.verbose, 1);
     assert_int_equal(cli_flag_count(&ctx, "group"), 2);
@@ -192,12 +193,9 @@ static void test_exit_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_command_has_help),
-        cmocka_unit_test(test_help_at_every_level),
-        cmocka_unit_test(test_aliases_resolve),
-        cmocka_unit_test(test_flags),
-        cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_every_command_has_help), cmocka_unit_test(test_help_at_every_level),
+        cmocka_unit_test(test_aliases_resolve),        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_usage_errors),           cmocka_unit_test(test_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

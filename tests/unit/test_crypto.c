@@ -83,13 +83,20 @@ static void rfc8032_vector(void **state)
     (void)state;
     /* RFC 8032 section 7.1, TEST 1 (empty message). */
     uint8_t seed[32], pk[32], want_sig[64];
-    assert_int_equal(astrid_hex_decode(seed, 32,
-        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", 64), 0);
-    assert_int_equal(astrid_hex_decode(pk, 32,
-        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", 64), 0);
-    assert_int_equal(astrid_hex_decode(want_sig, 64,
-        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b", 128), 0);
+    assert_int_equal(
+        astrid_hex_decode(seed, 32,
+                          "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", 64),
+        0);
+    assert_int_equal(
+        astrid_hex_decode(pk, 32,
+                          "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", 64),
+        0);
+    assert_int_equal(
+        astrid_hex_decode(want_sig, 64,
+                          "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+                          "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+                          128),
+        0);
     astrid_keypair kp;
     assert_int_equal(astrid_keypair_from_seed(&kp, seed, NULL), 0);
     assert_memory_equal(kp.pk, pk, 32);

@@ -50,7 +50,8 @@ static void test_builtins(void **state)
     const astrid_group *a = astrid_groups_find(c, "admin");
     assert_int_equal(a->ncaps, 1);
     assert_string_equal(a->caps[0], "*");
-    assert_string_equal(a->description, "Built-in administrator \xe2\x80\x94 universal capability grant");
+    assert_string_equal(a->description,
+                        "Built-in administrator \xe2\x80\x94 universal capability grant");
     assert_true(a->builtin);
     assert_false(a->unsafe_admin);
     const astrid_group *g = astrid_groups_find(c, "agent");
@@ -63,8 +64,9 @@ static void test_builtins(void **state)
                                         "for routine agent workflows");
     const astrid_group *r = astrid_groups_find(c, "restricted");
     assert_int_equal(r->ncaps, 0);
-    assert_string_equal(r->description, "Built-in restricted \xe2\x80\x94 no implicit capabilities; "
-                                        "grants must be explicit");
+    assert_string_equal(r->description,
+                        "Built-in restricted \xe2\x80\x94 no implicit capabilities; "
+                        "grants must be explicit");
     assert_null(astrid_groups_find(c, "ops"));
     astrid_groups_unref(c);
 }
@@ -113,7 +115,8 @@ static void test_load_rules(void **state)
     load_err("[groups.x]\ncapabilities = [\n", ASTRID_GROUP_FILE, "groups.toml");
     load_err("[groups.x]\ncapabilities = [\n", ASTRID_GROUP_FILE, "line ");
     load_err("[groups.x]\ncapabilities = \"a\"\n", ASTRID_GROUP_FILE, "capabilities");
-    load_err("[groups.x]\ndescription = \"d\"\n", ASTRID_GROUP_FILE, "missing field 'capabilities'");
+    load_err("[groups.x]\ndescription = \"d\"\n", ASTRID_GROUP_FILE,
+             "missing field 'capabilities'");
     /* Multi-segment wildcards never need unsafe_admin. */
     write_file("[groups.net]\ncapabilities = [\"network:egress:*\"]\n");
     c = astrid_groups_load(path, &why, &e);
@@ -143,20 +146,20 @@ static void test_mutators(void **state)
     assert_int_equal(why, ASTRID_GROUP_INVALID_NAME);
 
     const char *caps2[] = {"agent:list", "self:*"};
-    astrid_group_config *c2 = astrid_groups_modify(c1, "ops", caps2, 2, ASTRID_DESC_KEEP, NULL, -1,
-                                                   &why, &e);
+    astrid_group_config *c2 =
+        astrid_groups_modify(c1, "ops", caps2, 2, ASTRID_DESC_KEEP, NULL, -1, &why, &e);
     assert_non_null(c2);
     assert_int_equal(astrid_groups_find(c2, "ops")->ncaps, 2);
     assert_string_equal(astrid_groups_find(c2, "ops")->description, "operators");
     assert_int_equal(astrid_groups_find(c1, "ops")->ncaps, 1);
-    astrid_group_config *c3 = astrid_groups_modify(c2, "ops", NULL, 0, ASTRID_DESC_CLEAR, NULL, -1,
-                                                   &why, &e);
+    astrid_group_config *c3 =
+        astrid_groups_modify(c2, "ops", NULL, 0, ASTRID_DESC_CLEAR, NULL, -1, &why, &e);
     assert_null(astrid_groups_find(c3, "ops")->description);
     assert_int_equal(astrid_groups_find(c3, "ops")->ncaps, 2);
     assert_null(astrid_groups_modify(c3, "ops", star, 1, ASTRID_DESC_KEEP, NULL, -1, &why, &e));
     assert_int_equal(why, ASTRID_GROUP_UNSAFE_UNIVERSAL_GRANT);
-    astrid_group_config *c4 = astrid_groups_modify(c3, "ops", star, 1, ASTRID_DESC_SET, "root", 1,
-                                                   &why, &e);
+    astrid_group_config *c4 =
+        astrid_groups_modify(c3, "ops", star, 1, ASTRID_DESC_SET, "root", 1, &why, &e);
     assert_non_null(c4);
     assert_true(astrid_groups_find(c4, "ops")->unsafe_admin);
     assert_null(astrid_groups_modify(c3, "nope", NULL, 0, ASTRID_DESC_KEEP, NULL, -1, &why, &e));

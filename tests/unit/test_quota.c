@@ -64,16 +64,26 @@ static void test_size_format(void **state)
 {
     (void)state;
     char b[64];
-    const struct { uint64_t v; const char *s; } cases[] = {
-        {0, "0 B"}, {32000000ull, "32 MB"}, {67108864ull, "64 MiB"}, {1073741824ull, "1 GiB"},
-        {1500000000ull, "1500 MB"}, {2500, "2.5 KB"}, {123, "123 B"}, {1024, "1 KiB"}, {3000, "3 KB"},
+    const struct {
+        uint64_t v;
+        const char *s;
+    } cases[] = {
+        {0, "0 B"},
+        {32000000ull, "32 MB"},
+        {67108864ull, "64 MiB"},
+        {1073741824ull, "1 GiB"},
+        {1500000000ull, "1500 MB"},
+        {2500, "2.5 KB"},
+        {123, "123 B"},
+        {1024, "1 KiB"},
+        {3000, "3 KB"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(astrid_size_format(cases[i].v, b, sizeof b), 0);
         assert_string_equal(b, cases[i].s);
     }
-    const uint64_t rt[] = {1, 999, 1001, 1234567, 67108864, 10485760, 1500000, UINT64_MAX,
-                           (1ull << 40) * 3, 1000000000000000ull};
+    const uint64_t rt[] = {1,        999,     1001,       1234567,          67108864,
+                           10485760, 1500000, UINT64_MAX, (1ull << 40) * 3, 1000000000000000ull};
     for (size_t i = 0; i < sizeof rt / sizeof rt[0]; i++) {
         assert_int_equal(astrid_size_format(rt[i], b, sizeof b), 0);
         assert_int_equal(sz(b), rt[i]);
@@ -119,9 +129,12 @@ static void test_duration(void **state)
     dur_bad("99999999999999999999d");
     dur_bad("999999999999999d");
     char b[64];
-    const struct { uint64_t v; const char *s; } cases[] = {
-        {500, "500ms"}, {30000, "30s"}, {9000000, "2h30m"}, {0, "0s"}, {93600000, "1d2h"},
-        {1500, "1s500ms"},
+    const struct {
+        uint64_t v;
+        const char *s;
+    } cases[] = {
+        {500, "500ms"}, {30000, "30s"},     {9000000, "2h30m"},
+        {0, "0s"},      {93600000, "1d2h"}, {1500, "1s500ms"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(astrid_duration_format(cases[i].v, b, sizeof b), 0);

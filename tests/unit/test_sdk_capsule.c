@@ -223,8 +223,7 @@ typedef struct hook_out {
     char data[512];
 } hook_out;
 
-static int hook(astrid_wasm_instance *inst, const char *action, const char *payload,
-                hook_out *out)
+static int hook(astrid_wasm_instance *inst, const char *action, const char *payload, hook_out *out)
 {
     astrid_err err;
     uint64_t a[4] = {0, strlen(action), 0, strlen(payload)}, r[1] = {0};
@@ -252,8 +251,7 @@ static int hook(astrid_wasm_instance *inst, const char *action, const char *payl
     if (out->has_data)
         guest_str(inst, dp, dn, out->data, sizeof out->data);
     uint64_t post[1] = {r[0]};
-    return astrid_wasm_call(inst, "cabi_post_astrid-hook-trigger", post, 1, NULL, 0, 0, NULL,
-                            &err);
+    return astrid_wasm_call(inst, "cabi_post_astrid-hook-trigger", post, 1, NULL, 0, 0, NULL, &err);
 }
 
 static astrid_wasm_instance *start(astrid_wasm_module *m, astrid_wasi **w)
@@ -334,11 +332,10 @@ static void kv_counter_per_principal(void **state)
     free(wasm);
     assert_non_null(m);
     const char *who[] = {"alice", "alice", "bob", "alice", "bob"};
-    const char *want[] = {"{\"count\":1,\"principal\":\"alice\"}",
-                          "{\"count\":2,\"principal\":\"alice\"}",
-                          "{\"count\":1,\"principal\":\"bob\"}",
-                          "{\"count\":3,\"principal\":\"alice\"}",
-                          "{\"count\":2,\"principal\":\"bob\"}"};
+    const char *want[] = {
+        "{\"count\":1,\"principal\":\"alice\"}", "{\"count\":2,\"principal\":\"alice\"}",
+        "{\"count\":1,\"principal\":\"bob\"}", "{\"count\":3,\"principal\":\"alice\"}",
+        "{\"count\":2,\"principal\":\"bob\"}"};
     for (int i = 0; i < 5; i++) {
         H.principal = who[i];
         H.npub = 0;
@@ -406,8 +403,7 @@ static void archive_and_errors(void **state)
     snprintf(example, sizeof example, "%s/capsules/examples/kv-counter", src_dir());
     assert_int_equal(build_capsule(example, NULL), 0);
     snprintf(listing, sizeof listing, "%s/list.txt", wt_dir);
-    snprintf(cmd, sizeof cmd, "tar tzf '%s/out/kv-counter.capsule' | sort > '%s'", wt_dir,
-             listing);
+    snprintf(cmd, sizeof cmd, "tar tzf '%s/out/kv-counter.capsule' | sort > '%s'", wt_dir, listing);
     assert_int_equal(system(cmd), 0);
     char *l = NULL;
     size_t n = 0;
@@ -437,8 +433,9 @@ static void archive_and_errors(void **state)
              bad, bad, wt_dir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(build_capsule(bad, NULL), 1);
-    snprintf(cmd, sizeof cmd, "grep -q 'error' '%s/build.log' && grep -q 'compiling bad failed' "
-                              "'%s/build.log' && test ! -e '%s/out/bad.capsule'",
+    snprintf(cmd, sizeof cmd,
+             "grep -q 'error' '%s/build.log' && grep -q 'compiling bad failed' "
+             "'%s/build.log' && test ! -e '%s/out/bad.capsule'",
              wt_dir, wt_dir, wt_dir);
     assert_int_equal(system(cmd), 0);
     /* no Capsule.toml: an unsupported project, exit 2 */

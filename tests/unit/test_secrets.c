@@ -32,8 +32,7 @@ static void set_get_modes(void **state)
 {
     (void)state;
     astrid_err err;
-    assert_int_equal(astrid_secret_set(home, "alice", "openai", "OPENAI_API_KEY", "sk-a", &err),
-                     0);
+    assert_int_equal(astrid_secret_set(home, "alice", "openai", "OPENAI_API_KEY", "sk-a", &err), 0);
     char p[400];
     struct stat st;
     snprintf(p, sizeof p, "%s/secrets/alice/openai/OPENAI_API_KEY", home);

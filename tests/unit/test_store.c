@@ -148,13 +148,11 @@ static void identity_lifecycle(void **state)
     assert_false(found);
     assert_int_equal(astrid_identity_resolve(kv, "cli", "alice", &got, &found, &err), 0);
     assert_false(found);
-    assert_int_equal(astrid_identity_get_user_by_name(kv, "Alice Smith!", &got, &found, &err),
-                     0);
+    assert_int_equal(astrid_identity_get_user_by_name(kv, "Alice Smith!", &got, &found, &err), 0);
     assert_true(found);
     assert_string_equal(got.id, alice2.id);
     assert_int_equal(astrid_identity_delete_user(kv, alice2.id, &existed, &err), 0);
-    assert_int_equal(astrid_identity_get_user_by_name(kv, "Alice Smith!", &got, &found, &err),
-                     0);
+    assert_int_equal(astrid_identity_get_user_by_name(kv, "Alice Smith!", &got, &found, &err), 0);
     assert_false(found);
     assert_int_equal(astrid_identity_delete_user(kv, alice2.id, &existed, &err), 0);
     assert_false(existed);

@@ -236,8 +236,14 @@ static void limits_depth_and_size(void **state)
 static astrid_toml *dt_node(astrid_toml_type ty, int y, int mo, int d, int h, int mi, int s,
                             uint32_t ns, int off)
 {
-    astrid_toml_datetime dt = {.year = y, .month = mo, .day = d, .hour = h, .minute = mi,
-                               .second = s, .nanosecond = ns, .offset_minutes = off};
+    astrid_toml_datetime dt = {.year = y,
+                               .month = mo,
+                               .day = d,
+                               .hour = h,
+                               .minute = mi,
+                               .second = s,
+                               .nanosecond = ns,
+                               .offset_minutes = off};
     return astrid_toml_new_datetime(ty, &dt);
 }
 
@@ -309,9 +315,9 @@ static void redefinition_rules(void **state)
     (void)state;
     astrid_err err;
     const char *bad[] = {
-        "a.b = 1\n[a]\n",            "[a]\nb.c = 1\n[a.b]\n",   "a = {}\n[a.b]\n",
-        "a = []\n[[a]]\n",           "[[a]]\n[a]\n",             "[a.b.c]\n[a]\nb.c.d = 1\n",
-        "a = {b = 1}\na.c = 2\n",    "a = [{}]\n[a.b]\n",        "a = {b.c = 1, b = 2}\n",
+        "a.b = 1\n[a]\n",         "[a]\nb.c = 1\n[a.b]\n", "a = {}\n[a.b]\n",
+        "a = []\n[[a]]\n",        "[[a]]\n[a]\n",          "[a.b.c]\n[a]\nb.c.d = 1\n",
+        "a = {b = 1}\na.c = 2\n", "a = [{}]\n[a.b]\n",     "a = {b.c = 1, b = 2}\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         astrid_toml *t = astrid_toml_parse(bad[i], strlen(bad[i]), &err, NULL);
@@ -322,7 +328,8 @@ static void redefinition_rules(void **state)
     astrid_toml *t = parse_ok("[a.b.c]\n[a]\nx = 1\n[fruit]\napple.color = 'red'\n"
                               "[fruit.apple.texture]\nsmooth = true\n");
     assert_true(astrid_toml_bool(astrid_toml_get(
-        astrid_toml_get(astrid_toml_get(astrid_toml_get(t, "fruit"), "apple"), "texture"), "smooth")));
+        astrid_toml_get(astrid_toml_get(astrid_toml_get(t, "fruit"), "apple"), "texture"),
+        "smooth")));
     astrid_toml_free(t);
 }
 

@@ -63,7 +63,8 @@ static bool scalar_equal(const char *type, const char *a, size_t alen, const cha
 static bool is_tagged(json_t *j)
 {
     return json_is_object(j) && json_object_size(j) == 2 &&
-           json_is_string(json_object_get(j, "type")) && json_is_string(json_object_get(j, "value"));
+           json_is_string(json_object_get(j, "type")) &&
+           json_is_string(json_object_get(j, "value"));
 }
 
 static bool json_semantic_equal(json_t *got, json_t *want)
@@ -156,7 +157,8 @@ static void check_valid(const char *dir, const char *rel)
     bool ok = want && got && json_semantic_equal(got, want);
     if (!ok) {
         char *g = got ? json_dumps(got, JSON_COMPACT) : NULL;
-        snprintf(why, sizeof why, "%s got %.600s", want ? "mismatch:" : jerr.text, g ? g : "(null)");
+        snprintf(why, sizeof why, "%s got %.600s", want ? "mismatch:" : jerr.text,
+                 g ? g : "(null)");
         free(g);
     }
     tap(ok, "decode", rel, why);

@@ -117,11 +117,11 @@ static void table_abuse(void **s)
     (void)s;
     uint64_t r;
     for (uint64_t slot = 0; slot < 3; slot++) /* wrong type, null, ok-type */
-        {
-            uint64_t a[1] = {slot == 2 ? 1000 : slot};
-            hostile("table_abuse.wat", AT_CALL, ASTRID_WASM_TRAP_CALL_INDIRECT, "indirect", a, 1,
-                    1, &r);
-        }
+    {
+        uint64_t a[1] = {slot == 2 ? 1000 : slot};
+        hostile("table_abuse.wat", AT_CALL, ASTRID_WASM_TRAP_CALL_INDIRECT, "indirect", a, 1, 1,
+                &r);
+    }
 }
 
 static void huge_table(void **s)
@@ -134,15 +134,15 @@ static void huge_table(void **s)
 static void huge_data_segment(void **s)
 {
     (void)s;
-    hostile("huge_data_segment.wat", AT_INSTANTIATE, ASTRID_WASM_TRAP_OOB, "out of bounds", NULL,
-            0, 0, NULL);
+    hostile("huge_data_segment.wat", AT_INSTANTIATE, ASTRID_WASM_TRAP_OOB, "out of bounds", NULL, 0,
+            0, NULL);
 }
 
 static void huge_memory(void **s)
 {
     (void)s;
-    hostile("huge_memory.wat", AT_INSTANTIATE, ASTRID_WASM_TRAP_MEMORY_LIMIT, "exceeds", NULL, 0,
-            0, NULL);
+    hostile("huge_memory.wat", AT_INSTANTIATE, ASTRID_WASM_TRAP_MEMORY_LIMIT, "exceeds", NULL, 0, 0,
+            NULL);
 }
 
 static void missing_import(void **s)
@@ -161,10 +161,10 @@ static void normal_module_still_works(void **s)
 {
     (void)s;
     astrid_err err = {0};
-    astrid_wasm_module *m =
-        wt_load(eng, "(module (func (export \"run\") (param i32) (result i32) "
-                     "(i32.mul (local.get 0) (i32.const 3))))",
-                &err);
+    astrid_wasm_module *m = wt_load(eng,
+                                    "(module (func (export \"run\") (param i32) (result i32) "
+                                    "(i32.mul (local.get 0) (i32.const 3))))",
+                                    &err);
     assert_non_null(m);
     astrid_wasm_instance *i = astrid_wasm_instantiate(m, NULL, NULL, &err);
     assert_non_null(i);
@@ -178,12 +178,12 @@ static void normal_module_still_works(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(infinite_loop),     cmocka_unit_test(memory_bomb),
-        cmocka_unit_test(deep_recursion),    cmocka_unit_test(oob_read),
-        cmocka_unit_test(oob_write),         cmocka_unit_test(table_abuse),
-        cmocka_unit_test(huge_table),        cmocka_unit_test(huge_data_segment),
-        cmocka_unit_test(huge_memory),       cmocka_unit_test(missing_import),
-        cmocka_unit_test(name_injection),    cmocka_unit_test(normal_module_still_works),
+        cmocka_unit_test(infinite_loop),  cmocka_unit_test(memory_bomb),
+        cmocka_unit_test(deep_recursion), cmocka_unit_test(oob_read),
+        cmocka_unit_test(oob_write),      cmocka_unit_test(table_abuse),
+        cmocka_unit_test(huge_table),     cmocka_unit_test(huge_data_segment),
+        cmocka_unit_test(huge_memory),    cmocka_unit_test(missing_import),
+        cmocka_unit_test(name_injection), cmocka_unit_test(normal_module_still_works),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

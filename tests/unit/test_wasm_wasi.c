@@ -89,10 +89,19 @@ static void wasi_guest_runs_confined(void **state)
     assert_int_equal(out.trap, ASTRID_WASM_EXITED);
     assert_int_equal(out.exit_code, 7);
     static const char *want[] = {
-        "argc=2 argv1=hello\n", "env=hi secret=absent\n", "clock=ok\n", "random=ok\n",
-        "create=ok\n", "readback=written by guest\n", "mkdir=ok\n", "rename=ok\n",
-        "stat=ok size=16\n", "readdir=1\n", "escape_dotdot=denied\n",
-        "escape_symlink=denied\n", "unlink=ok\n",
+        "argc=2 argv1=hello\n",
+        "env=hi secret=absent\n",
+        "clock=ok\n",
+        "random=ok\n",
+        "create=ok\n",
+        "readback=written by guest\n",
+        "mkdir=ok\n",
+        "rename=ok\n",
+        "stat=ok size=16\n",
+        "readdir=1\n",
+        "escape_dotdot=denied\n",
+        "escape_symlink=denied\n",
+        "unlink=ok\n",
     };
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
         if (!strstr(s.out, want[k]))
@@ -161,8 +170,10 @@ static void raw_calls_are_confined(void **state)
     astrid_wasm_instance *i = astrid_wasm_instantiate(m, &ic, NULL, &err);
     assert_non_null(i);
     uint64_t a[2], r[1];
-    static const struct { uint32_t ptr, len; int ok; } cases[] = {
-        {100, 14, 0}, {200, 16, 0}, {300, 11, 0}, {400, 10, 1}};
+    static const struct {
+        uint32_t ptr, len;
+        int ok;
+    } cases[] = {{100, 14, 0}, {200, 16, 0}, {300, 11, 0}, {400, 10, 1}};
     for (size_t k = 0; k < 4; k++) {
         a[0] = cases[k].ptr;
         a[1] = cases[k].len;

@@ -74,7 +74,8 @@ static void hostile_json_refused(void **state)
     assert_int_equal(err.code, ASTRID_E_LIMIT);
     free(deep);
     /* Brackets inside strings do not count. */
-    const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}";
+    const char *s =
+        "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}";
     json_t *v = astrid_wire_parse(s, strlen(s), &err);
     assert_non_null(v);
     json_decref(v);
@@ -120,7 +121,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frames_round_trip_in_pieces), cmocka_unit_test(oversized_frame_refused),
-        cmocka_unit_test(hostile_json_refused),        cmocka_unit_test(ipc_validation), cmocka_unit_test(empty_feed_is_noop),
+        cmocka_unit_test(hostile_json_refused),        cmocka_unit_test(ipc_validation),
+        cmocka_unit_test(empty_feed_is_noop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

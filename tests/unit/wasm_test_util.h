@@ -53,8 +53,8 @@ static astrid_wasm_engine *wt_engine(const astrid_wasm_host_module *hosts, size_
 {
     char cache[300];
     snprintf(cache, sizeof cache, "%s/aot", wt_dir);
-    astrid_wasm_engine_config cfg = {.cache_dir = cache, .opt_level = 1,
-                                     .host_modules = hosts, .nhost_modules = nhosts};
+    astrid_wasm_engine_config cfg = {
+        .cache_dir = cache, .opt_level = 1, .host_modules = hosts, .nhost_modules = nhosts};
     astrid_err err = {0};
     astrid_wasm_engine *e = astrid_wasm_engine_new(&cfg, &err);
     if (!e)
@@ -62,7 +62,8 @@ static astrid_wasm_engine *wt_engine(const astrid_wasm_host_module *hosts, size_
     return e;
 }
 
-__attribute__((unused)) static astrid_wasm_module *wt_load(astrid_wasm_engine *e, const char *src, astrid_err *err)
+__attribute__((unused)) static astrid_wasm_module *wt_load(astrid_wasm_engine *e, const char *src,
+                                                           astrid_err *err)
 {
     size_t len = 0;
     uint8_t *w = wt_wat(src, 0, &len);

@@ -36,8 +36,7 @@ static astrid_action on_fetch(const astrid_event *ev, astrid_reply *out)
                 *p = '\'';
         free(err);
     } else {
-        snprintf(reply, sizeof reply, "{\"status\":%u,\"bytes\":%zu}", resp.status,
-                 resp.body_len);
+        snprintf(reply, sizeof reply, "{\"status\":%u,\"bytes\":%zu}", resp.status, resp.body_len);
         astrid_http_response_free(&resp);
     }
     if (astrid_publish("demo.v1.fetch.reply", reply, &err) != 0) {

@@ -36,20 +36,19 @@ typedef struct astrid_host_env {
 typedef struct astrid_invocation {
     const astrid_host_env *env;
     const astrid_manifest *manifest;
-    const char *capsule;          /* manifest name (CapsuleId) */
-    char source_id[37];           /* the capsule's runtime UUID */
-    char principal[65];           /* the invoking principal */
-    bool has_caller;              /* triggered by a message */
-    char caller_principal[65];    /* "" when the message carried none */
+    const char *capsule;       /* manifest name (CapsuleId) */
+    char source_id[37];        /* the capsule's runtime UUID */
+    char principal[65];        /* the invoking principal */
+    bool has_caller;           /* triggered by a message */
+    char caller_principal[65]; /* "" when the message carried none */
     char caller_source[37];
-    char caller_time[40];         /* RFC 3339 */
-    char kv_ns[160];              /* "{principal}:capsule:{capsule}" */
+    char caller_time[40]; /* RFC 3339 */
+    char kv_ns[160];      /* "{principal}:capsule:{capsule}" */
 } astrid_invocation;
 
 /* Fill the principal-derived fields (kv namespace). */
 void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
-                            const astrid_manifest *m, const char *source_id,
-                            const char *principal);
+                            const astrid_manifest *m, const char *source_id, const char *principal);
 
 /* The host modules to give the engine (astrid:capsule/<iface>@0.1.0 x11). */
 extern const astrid_wasm_host_module astrid_capsule_host_modules[];

@@ -11,8 +11,8 @@
 #define IPC(f) HOST_FN(ipc, f)
 #define PAYLOAD_MAX (5u << 20)
 
-static void publish(void *inst, uint32_t tp, uint32_t tn, uint32_t pp, uint32_t pn,
-                    const char *as, uint32_t ret)
+static void publish(void *inst, uint32_t tp, uint32_t tn, uint32_t pp, uint32_t pn, const char *as,
+                    uint32_t ret)
 {
     const astrid_invocation *inv = abi_inv(inst);
     char *topic = abi_str(inst, tp, tn, 256 + 1);

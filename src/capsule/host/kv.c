@@ -104,8 +104,7 @@ void KV(kvZ2DlistZ2Dkeys)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
         uint32_t count = (uint32_t)keys.count;
         memcpy(astrid_wasm_mem(inst, ret + 8, 4), &count, 4);
         for (size_t i = 0; i < keys.count; i++)
-            abi_put(inst, arr + (uint32_t)(8 * i), keys.keys[i],
-                    (uint32_t)strlen(keys.keys[i]));
+            abi_put(inst, arr + (uint32_t)(8 * i), keys.keys[i], (uint32_t)strlen(keys.keys[i]));
     }
     astrid_kv_keys_free(&keys);
     free(prefix);

@@ -88,8 +88,7 @@ void SYS(getZ2Dcaller)(void *inst, uint32_t ret)
     if (inv->has_caller) {
         if (inv->caller_principal[0]) {
             abi_u8(inst, ret + 4, 1);
-            abi_put(inst, ret + 8, inv->caller_principal,
-                    (uint32_t)strlen(inv->caller_principal));
+            abi_put(inst, ret + 8, inv->caller_principal, (uint32_t)strlen(inv->caller_principal));
         }
         abi_put(inst, ret + 16, inv->caller_source, (uint32_t)strlen(inv->caller_source));
         abi_put(inst, ret + 24, inv->caller_time, (uint32_t)strlen(inv->caller_time));
@@ -112,8 +111,8 @@ void SYS(getZ2Dconfig)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret)
     char *secret = NULL;
     astrid_err err;
     if (d && strcmp(d->type, "secret") == 0 &&
-        astrid_secret_resolve(inv->env->home, inv->principal, inv->capsule, key, &secret,
-                              &err) != 0) {
+        astrid_secret_resolve(inv->env->home, inv->principal, inv->capsule, key, &secret, &err) !=
+            0) {
         abi_err(inst, ret, 4, "get-config %s: %s", key, err.msg);
     } else {
         const char *v = secret ? secret : d && d->default_value ? d->default_value : "";

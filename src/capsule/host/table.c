@@ -5,35 +5,43 @@
 
 #include "capsule/host/abi.h"
 
-#define F(name, params, results) {name, params, results, 0}
+#define F(name, params, results)                                                                   \
+    {                                                                                              \
+        name, params, results, 0                                                                   \
+    }
 
 static const astrid_wasm_host_func fs_fns[] = {
-    F("fs-exists", "iii", ""), F("fs-mkdir", "iii", ""),  F("fs-readdir", "iii", ""),
-    F("fs-stat", "iii", ""),   F("fs-unlink", "iii", ""), F("read-file", "iii", ""),
+    F("fs-exists", "iii", ""),   F("fs-mkdir", "iii", ""),  F("fs-readdir", "iii", ""),
+    F("fs-stat", "iii", ""),     F("fs-unlink", "iii", ""), F("read-file", "iii", ""),
     F("write-file", "iiiii", "")};
-static const astrid_wasm_host_func ipc_fns[] = {
-    F("ipc-publish", "iiiii", ""), F("ipc-publish-as", "iiiiiii", ""),
-    F("ipc-subscribe", "iii", ""), F("ipc-unsubscribe", "Ii", ""),
-    F("ipc-poll", "Ii", ""),       F("ipc-recv", "IIi", ""),
-    F("get-interceptor-handles", "i", "")};
+static const astrid_wasm_host_func ipc_fns[] = {F("ipc-publish", "iiiii", ""),
+                                                F("ipc-publish-as", "iiiiiii", ""),
+                                                F("ipc-subscribe", "iii", ""),
+                                                F("ipc-unsubscribe", "Ii", ""),
+                                                F("ipc-poll", "Ii", ""),
+                                                F("ipc-recv", "IIi", ""),
+                                                F("get-interceptor-handles", "i", "")};
 static const astrid_wasm_host_func uplink_fns[] = {F("uplink-register", "iiiiiii", ""),
                                                    F("uplink-send", "iiiiiii", "")};
 static const astrid_wasm_host_func kv_fns[] = {
     F("kv-get", "iii", ""), F("kv-set", "iiiii", ""), F("kv-delete", "iii", ""),
     F("kv-list-keys", "iii", ""), F("kv-clear-prefix", "iii", "")};
 static const astrid_wasm_host_func net_fns[] = {
-    F("net-bind-unix", "Ii", ""), F("net-accept", "Ii", ""), F("net-poll-accept", "Ii", ""),
+    F("net-bind-unix", "Ii", ""), F("net-accept", "Ii", ""),  F("net-poll-accept", "Ii", ""),
     F("net-read", "Ii", ""),      F("net-write", "Iiii", ""), F("net-close-stream", "Ii", "")};
 static const astrid_wasm_host_func http_fns[] = {
     F("http-request", "iiiiiiiiii", ""), F("http-stream-start", "iiiiiiiiii", ""),
     F("http-stream-read", "Ii", ""), F("http-stream-close", "Ii", "")};
-static const astrid_wasm_host_func sys_fns[] = {
-    F("get-config", "iii", ""), F("get-caller", "i", ""), F("trigger-hook", "iii", ""),
-    F("log", "iii", ""),        F("signal-ready", "", ""), F("clock-ms", "", "I"),
-    F("check-capsule-capability", "iiiii", "")};
-static const astrid_wasm_host_func process_fns[] = {
-    F("spawn", "iiiii", ""), F("spawn-background", "iiiii", ""), F("read-logs", "Ii", ""),
-    F("kill", "Ii", "")};
+static const astrid_wasm_host_func sys_fns[] = {F("get-config", "iii", ""),
+                                                F("get-caller", "i", ""),
+                                                F("trigger-hook", "iii", ""),
+                                                F("log", "iii", ""),
+                                                F("signal-ready", "", ""),
+                                                F("clock-ms", "", "I"),
+                                                F("check-capsule-capability", "iiiii", "")};
+static const astrid_wasm_host_func process_fns[] = {F("spawn", "iiiii", ""),
+                                                    F("spawn-background", "iiiii", ""),
+                                                    F("read-logs", "Ii", ""), F("kill", "Ii", "")};
 static const astrid_wasm_host_func elicit_fns[] = {F("elicit", "iiiiiiiiiiiii", ""),
                                                    F("has-secret", "iii", "")};
 static const astrid_wasm_host_func approval_fns[] = {F("request-approval", "iiiii", "")};
@@ -42,12 +50,21 @@ static const astrid_wasm_host_func identity_fns[] = {
     F("identity-unlink", "iiiii", ""), F("identity-create-user", "iiii", ""),
     F("identity-list-links", "iii", "")};
 
-#define M(iface, fns) {"astrid:capsule/" iface "@0.1.0", (fns), sizeof(fns) / sizeof((fns)[0]), 0}
-const astrid_wasm_host_module astrid_capsule_host_modules[] = {
-    M("fs", fs_fns),           M("ipc", ipc_fns),         M("uplink", uplink_fns),
-    M("kv", kv_fns),           M("net", net_fns),         M("http", http_fns),
-    M("sys", sys_fns),         M("process", process_fns), M("elicit", elicit_fns),
-    M("approval", approval_fns), M("identity", identity_fns)};
+#define M(iface, fns)                                                                              \
+    {                                                                                              \
+        "astrid:capsule/" iface "@0.1.0", (fns), sizeof(fns) / sizeof((fns)[0]), 0                 \
+    }
+const astrid_wasm_host_module astrid_capsule_host_modules[] = {M("fs", fs_fns),
+                                                               M("ipc", ipc_fns),
+                                                               M("uplink", uplink_fns),
+                                                               M("kv", kv_fns),
+                                                               M("net", net_fns),
+                                                               M("http", http_fns),
+                                                               M("sys", sys_fns),
+                                                               M("process", process_fns),
+                                                               M("elicit", elicit_fns),
+                                                               M("approval", approval_fns),
+                                                               M("identity", identity_fns)};
 const size_t astrid_capsule_host_nmodules =
     sizeof astrid_capsule_host_modules / sizeof astrid_capsule_host_modules[0];
 
@@ -63,8 +80,7 @@ __attribute__((used)) static void *const keep_linked[] = {
     (void *)HOST_FN(fs, fsZ2Dexists)};
 
 void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
-                            const astrid_manifest *m, const char *source_id,
-                            const char *principal)
+                            const astrid_manifest *m, const char *source_id, const char *principal)
 {
     *inv = (astrid_invocation){.env = env, .manifest = m, .capsule = m->name};
     snprintf(inv->source_id, sizeof inv->source_id, "%s", source_id);

@@ -8,15 +8,14 @@
 
 #define I uint32_t
 #define L uint64_t
-#define UNBUILT(MOD, FN, OFF, WHY, ...)                                                        \
-    void HOST_FN(MOD, FN)(void *inst, __VA_ARGS__, uint32_t ret);                              \
-    void HOST_FN(MOD, FN)(void *inst, __VA_ARGS__, uint32_t ret)                               \
-    {                                                                                          \
-        astrid_wasm_host_enter(inst);                                                          \
-        abi_err(inst, ret, OFF, "%s", WHY);                                                    \
-        astrid_wasm_host_leave(inst);                                                          \
+#define UNBUILT(MOD, FN, OFF, WHY, ...)                                                            \
+    void HOST_FN(MOD, FN)(void *inst, __VA_ARGS__, uint32_t ret);                                  \
+    void HOST_FN(MOD, FN)(void *inst, __VA_ARGS__, uint32_t ret)                                   \
+    {                                                                                              \
+        astrid_wasm_host_enter(inst);                                                              \
+        abi_err(inst, ret, OFF, "%s", WHY);                                                        \
+        astrid_wasm_host_leave(inst);                                                              \
     }
-
 
 #define W_FS "fs: the capsule VFS (home://, cwd://, /tmp/) is not wired to capsules yet"
 #define W_SUB "ipc subscriptions need capsule run loops, not built yet"

@@ -27,8 +27,8 @@
  * -z now resolves every import at dlopen, so an unknown import fails there
  * and no lazy binding runs inside a signal-interruptible guest. */
 static const char *const cc_flags[] = {
-    "-std=gnu17", "-fPIC", "-shared", "-w", "-fno-strict-aliasing",
-    "-Wl,-z,now", "-Wl,-z,noexecstack", "-Wl,-Bsymbolic", NULL,
+    "-std=gnu17",         "-fPIC",          "-shared", "-w", "-fno-strict-aliasing", "-Wl,-z,now",
+    "-Wl,-z,noexecstack", "-Wl,-Bsymbolic", NULL,
 };
 
 void astrid_aot_hash_hex(const void *data, size_t len, char out[ASTRID_AOT_KEY_HEX])
@@ -44,8 +44,8 @@ static uint64_t now_ms(void)
 }
 
 /* Run argv in `dir` with output to `log`; kill it after timeout_ms. */
-static int run_tool(const char *const argv[], const char *dir, const char *log,
-                    uint64_t timeout_ms, int *status, astrid_err *err)
+static int run_tool(const char *const argv[], const char *dir, const char *log, uint64_t timeout_ms,
+                    int *status, astrid_err *err)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -73,8 +73,8 @@ static int run_tool(const char *const argv[], const char *dir, const char *log,
             kill(pid, SIGKILL);
             while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
             }
-            return astrid_err_set(err, ASTRID_E_LIMIT, "wasm: %s timed out after %llu ms",
-                                  argv[0], (unsigned long long)timeout_ms);
+            return astrid_err_set(err, ASTRID_E_LIMIT, "wasm: %s timed out after %llu ms", argv[0],
+                                  (unsigned long long)timeout_ms);
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -245,7 +245,7 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
     if (progress)
         progress(progress_user, ASTRID_WASM_STAGE_TRANSLATE, "wasm2c");
     const char *w2c_argv[] = {tc->wasm2c, "--no-debug-names", "-n", link_name, "module.wasm",
-                              "-o", "module.c", NULL};
+                              "-o",       "module.c",         NULL};
     if (run_tool(w2c_argv, work, log, tc->timeout_ms, &st, err) < 0)
         goto out;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {

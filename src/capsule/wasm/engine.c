@@ -238,8 +238,9 @@ static int bind(astrid_wasm_module *m, int global, astrid_err *err)
     m->memory = (wasm_rt_memory_t * (*)(void *)) dlsym(m->dl, "astrid_glue_memory");
     if (!abi || !size || !init || !m->instantiate || !m->free_inst || !m->funcs || !m->globals ||
         !m->memory || abi() != ASTRID_AOT_ABI)
-        return astrid_err_set(err, ASTRID_E_INTERNAL, "wasm: compiled module lacks the engine "
-                                                      "glue (stale cache entry?)");
+        return astrid_err_set(err, ASTRID_E_INTERNAL,
+                              "wasm: compiled module lacks the engine "
+                              "glue (stale cache entry?)");
     m->inst_size = size();
     /* registers the module's function types: may not trap, but runs with a
      * target anyway so a runtime failure cannot abort the process */
@@ -333,20 +334,34 @@ const char *astrid_wasm_module_key(const astrid_wasm_module *m)
 static astrid_wasm_trap_kind kind_of(int code)
 {
     switch (code) {
-    case 0: return ASTRID_WASM_OK;
-    case WASM_RT_TRAP_OOB: return ASTRID_WASM_TRAP_OOB;
-    case WASM_RT_TRAP_INT_OVERFLOW: return ASTRID_WASM_TRAP_INT_OVERFLOW;
-    case WASM_RT_TRAP_DIV_BY_ZERO: return ASTRID_WASM_TRAP_DIV_BY_ZERO;
-    case WASM_RT_TRAP_INVALID_CONVERSION: return ASTRID_WASM_TRAP_INVALID_CONVERSION;
-    case WASM_RT_TRAP_UNREACHABLE: return ASTRID_WASM_TRAP_UNREACHABLE;
-    case WASM_RT_TRAP_CALL_INDIRECT: return ASTRID_WASM_TRAP_CALL_INDIRECT;
-    case WASM_RT_TRAP_EXHAUSTION: return ASTRID_WASM_TRAP_EXHAUSTION;
-    case ASTRID_RT_TRAP_DEADLINE: return ASTRID_WASM_TRAP_DEADLINE;
-    case ASTRID_RT_TRAP_MEMORY_LIMIT: return ASTRID_WASM_TRAP_MEMORY_LIMIT;
-    case ASTRID_RT_TRAP_RESOURCE: return ASTRID_WASM_TRAP_RESOURCE;
-    case ASTRID_RT_TRAP_HOST: return ASTRID_WASM_TRAP_HOST;
-    case ASTRID_RT_TRAP_EXIT: return ASTRID_WASM_EXITED;
-    default: return ASTRID_WASM_TRAP_OTHER;
+    case 0:
+        return ASTRID_WASM_OK;
+    case WASM_RT_TRAP_OOB:
+        return ASTRID_WASM_TRAP_OOB;
+    case WASM_RT_TRAP_INT_OVERFLOW:
+        return ASTRID_WASM_TRAP_INT_OVERFLOW;
+    case WASM_RT_TRAP_DIV_BY_ZERO:
+        return ASTRID_WASM_TRAP_DIV_BY_ZERO;
+    case WASM_RT_TRAP_INVALID_CONVERSION:
+        return ASTRID_WASM_TRAP_INVALID_CONVERSION;
+    case WASM_RT_TRAP_UNREACHABLE:
+        return ASTRID_WASM_TRAP_UNREACHABLE;
+    case WASM_RT_TRAP_CALL_INDIRECT:
+        return ASTRID_WASM_TRAP_CALL_INDIRECT;
+    case WASM_RT_TRAP_EXHAUSTION:
+        return ASTRID_WASM_TRAP_EXHAUSTION;
+    case ASTRID_RT_TRAP_DEADLINE:
+        return ASTRID_WASM_TRAP_DEADLINE;
+    case ASTRID_RT_TRAP_MEMORY_LIMIT:
+        return ASTRID_WASM_TRAP_MEMORY_LIMIT;
+    case ASTRID_RT_TRAP_RESOURCE:
+        return ASTRID_WASM_TRAP_RESOURCE;
+    case ASTRID_RT_TRAP_HOST:
+        return ASTRID_WASM_TRAP_HOST;
+    case ASTRID_RT_TRAP_EXIT:
+        return ASTRID_WASM_EXITED;
+    default:
+        return ASTRID_WASM_TRAP_OTHER;
     }
 }
 
@@ -428,8 +443,8 @@ astrid_wasm_instance *astrid_wasm_instantiate(astrid_wasm_module *m,
 {
     if (out)
         *out = (astrid_wasm_outcome){ASTRID_WASM_OK, 0};
-    uint64_t cap = cfg && cfg->max_memory_bytes ? cfg->max_memory_bytes
-                                                : ASTRID_WASM_DEFAULT_MAX_MEMORY;
+    uint64_t cap =
+        cfg && cfg->max_memory_bytes ? cfg->max_memory_bytes : ASTRID_WASM_DEFAULT_MAX_MEMORY;
     uint64_t cap_pages = cap / 65536;
     if (m->info.has_defined_memory && m->info.mem_initial_pages > cap_pages) {
         if (out)
@@ -478,14 +493,14 @@ astrid_wasm_instance *astrid_wasm_instantiate(astrid_wasm_module *m,
         }
     }
     astrid_watch w;
-    uint64_t timeout = cfg && cfg->start_timeout_ms ? cfg->start_timeout_ms
-                                                    : ASTRID_WASM_DEFAULT_TIMEOUT_MS;
+    uint64_t timeout =
+        cfg && cfg->start_timeout_ms ? cfg->start_timeout_ms : ASTRID_WASM_DEFAULT_TIMEOUT_MS;
     /* only a start function runs guest code here */
     if (m->info.has_start)
         astrid_watchdog_arm(m->e->wd, &w, timeout);
     inst_call c = {inst, imports};
-    int code = astrid_rt_call(run_instantiate, &c, m->info.has_start ? &w.dl : NULL, cap_pages,
-                              err);
+    int code =
+        astrid_rt_call(run_instantiate, &c, m->info.has_start ? &w.dl : NULL, cap_pages, err);
     if (m->info.has_start)
         astrid_watchdog_disarm(m->e->wd, &w);
     free(imports);
@@ -570,8 +585,8 @@ int astrid_wasm_call(astrid_wasm_instance *inst, const char *name, const uint64_
                               name);
     if (nargs != strlen(t->params) || nresults != strlen(t->results))
         return astrid_err_set(err, ASTRID_E_INVALID,
-                              "wasm: export '%s' takes %zu arguments and returns %zu values",
-                              name, strlen(t->params), strlen(t->results));
+                              "wasm: export '%s' takes %zu arguments and returns %zu values", name,
+                              strlen(t->params), strlen(t->results));
     uint64_t argbuf[ASTRID_WASM_MAX_SIG + 1] = {0}, resbuf[ASTRID_WASM_MAX_SIG + 1] = {0};
     if (nargs)
         memcpy(argbuf, args, nargs * sizeof *args);
@@ -602,8 +617,7 @@ int astrid_wasm_call(astrid_wasm_instance *inst, const char *name, const uint64_
     return 0;
 }
 
-int astrid_wasm_global_get(astrid_wasm_instance *inst, const char *name, uint64_t *bits,
-                           char *type)
+int astrid_wasm_global_get(astrid_wasm_instance *inst, const char *name, uint64_t *bits, char *type)
 {
     const astrid_wasm_module *m = inst->m;
     size_t k = 0;

@@ -74,10 +74,10 @@ typedef enum astrid_wasm_stage {
 typedef void (*astrid_wasm_progress_fn)(void *user, astrid_wasm_stage stage, const char *what);
 
 typedef struct astrid_wasm_engine_config {
-    const char *cache_dir;   /* required, e.g. $ASTRID_HOME/bin/aot (created 0700) */
-    const char *cc;          /* C compiler; NULL = "cc" */
-    const char *wasm2c;      /* NULL = "wasm2c" */
-    int opt_level;           /* -O level for guests, 0..3; negative = 2 */
+    const char *cache_dir;       /* required, e.g. $ASTRID_HOME/bin/aot (created 0700) */
+    const char *cc;              /* C compiler; NULL = "cc" */
+    const char *wasm2c;          /* NULL = "wasm2c" */
+    int opt_level;               /* -O level for guests, 0..3; negative = 2 */
     uint64_t compile_timeout_ms; /* per compiler run; 0 = 10 minutes */
     size_t max_module_bytes;     /* 0 = 64 MiB */
     const astrid_wasm_host_module *host_modules; /* borrowed for the engine's life */

@@ -225,8 +225,8 @@ static inline void host_end(sig_atomic_t s)
     rt_tls.in_guest = s;
 }
 
-int astrid_rt_call(void (*fn)(void *), void *arg, astrid_rt_deadline *dl,
-                   uint64_t mem_cap_pages, astrid_err *err)
+int astrid_rt_call(void (*fn)(void *), void *arg, astrid_rt_deadline *dl, uint64_t mem_cap_pages,
+                   astrid_err *err)
 {
     if (thread_prepare(err) < 0)
         return -1;
@@ -296,21 +296,35 @@ void astrid_rt_host_leave(void)
 const char *astrid_rt_trap_name(int code)
 {
     switch (code) {
-    case WASM_RT_TRAP_OOB: return "out of bounds memory or table access";
-    case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
-    case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
-    case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
-    case WASM_RT_TRAP_UNREACHABLE: return "unreachable executed";
-    case WASM_RT_TRAP_CALL_INDIRECT: return "indirect call failed (null, out of table or "
-                                            "signature mismatch)";
-    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
-    case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
-    case ASTRID_RT_TRAP_DEADLINE: return "deadline exceeded";
-    case ASTRID_RT_TRAP_MEMORY_LIMIT: return "memory limit exceeded";
-    case ASTRID_RT_TRAP_RESOURCE: return "out of host resources";
-    case ASTRID_RT_TRAP_HOST: return "host function error";
-    case ASTRID_RT_TRAP_EXIT: return "exit";
-    default: return "unknown trap";
+    case WASM_RT_TRAP_OOB:
+        return "out of bounds memory or table access";
+    case WASM_RT_TRAP_INT_OVERFLOW:
+        return "integer overflow";
+    case WASM_RT_TRAP_DIV_BY_ZERO:
+        return "integer divide by zero";
+    case WASM_RT_TRAP_INVALID_CONVERSION:
+        return "invalid conversion to integer";
+    case WASM_RT_TRAP_UNREACHABLE:
+        return "unreachable executed";
+    case WASM_RT_TRAP_CALL_INDIRECT:
+        return "indirect call failed (null, out of table or "
+               "signature mismatch)";
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION:
+        return "uncaught exception";
+    case WASM_RT_TRAP_EXHAUSTION:
+        return "call stack exhausted";
+    case ASTRID_RT_TRAP_DEADLINE:
+        return "deadline exceeded";
+    case ASTRID_RT_TRAP_MEMORY_LIMIT:
+        return "memory limit exceeded";
+    case ASTRID_RT_TRAP_RESOURCE:
+        return "out of host resources";
+    case ASTRID_RT_TRAP_HOST:
+        return "host function error";
+    case ASTRID_RT_TRAP_EXIT:
+        return "exit";
+    default:
+        return "unknown trap";
     }
 }
 
@@ -489,45 +503,45 @@ void wasm_rt_free_memory(wasm_rt_memory_t *m)
     m->data = NULL;
 }
 
-#define DEFINE_TABLE_OPS(type)                                                                   \
-    void wasm_rt_allocate_##type##_table(wasm_rt_##type##_table_t *t, uint32_t elements,         \
-                                         uint32_t max_elements)                                  \
-    {                                                                                            \
-        memset(t, 0, sizeof *t);                                                                 \
-        if (elements > MAX_TABLE_ELEMS)                                                          \
-            astrid_rt_trap(ASTRID_RT_TRAP_MEMORY_LIMIT);                                         \
-        sig_atomic_t g = host_begin();                                                           \
-        t->data = calloc(elements ? elements : 1, sizeof(wasm_rt_##type##_t));                   \
-        if (!t->data)                                                                            \
-            astrid_rt_trap(ASTRID_RT_TRAP_RESOURCE);                                             \
-        host_end(g);                                                                             \
-        t->size = elements;                                                                      \
-        t->max_size = max_elements > MAX_TABLE_ELEMS ? MAX_TABLE_ELEMS : max_elements;           \
-    }                                                                                            \
-    void wasm_rt_free_##type##_table(wasm_rt_##type##_table_t *t)                                \
-    {                                                                                            \
-        free(t->data);                                                                           \
-        t->data = NULL;                                                                          \
-    }                                                                                            \
-    uint32_t wasm_rt_grow_##type##_table(wasm_rt_##type##_table_t *t, uint32_t delta,            \
-                                         wasm_rt_##type##_t init)                                \
-    {                                                                                            \
-        uint32_t old = t->size;                                                                  \
-        uint64_t want = (uint64_t)old + delta;                                                   \
-        if (want > t->max_size)                                                                  \
-            return UINT32_MAX;                                                                   \
-        if (delta == 0)                                                                          \
-            return old;                                                                          \
-        sig_atomic_t g = host_begin();                                                           \
-        void *d = realloc(t->data, want * sizeof(wasm_rt_##type##_t));                           \
-        host_end(g);                                                                             \
-        if (!d)                                                                                  \
-            return UINT32_MAX;                                                                   \
-        t->data = d;                                                                             \
-        for (uint64_t i = old; i < want; i++)                                                    \
-            t->data[i] = init;                                                                   \
-        t->size = (uint32_t)want;                                                                \
-        return old;                                                                              \
+#define DEFINE_TABLE_OPS(type)                                                                     \
+    void wasm_rt_allocate_##type##_table(wasm_rt_##type##_table_t *t, uint32_t elements,           \
+                                         uint32_t max_elements)                                    \
+    {                                                                                              \
+        memset(t, 0, sizeof *t);                                                                   \
+        if (elements > MAX_TABLE_ELEMS)                                                            \
+            astrid_rt_trap(ASTRID_RT_TRAP_MEMORY_LIMIT);                                           \
+        sig_atomic_t g = host_begin();                                                             \
+        t->data = calloc(elements ? elements : 1, sizeof(wasm_rt_##type##_t));                     \
+        if (!t->data)                                                                              \
+            astrid_rt_trap(ASTRID_RT_TRAP_RESOURCE);                                               \
+        host_end(g);                                                                               \
+        t->size = elements;                                                                        \
+        t->max_size = max_elements > MAX_TABLE_ELEMS ? MAX_TABLE_ELEMS : max_elements;             \
+    }                                                                                              \
+    void wasm_rt_free_##type##_table(wasm_rt_##type##_table_t *t)                                  \
+    {                                                                                              \
+        free(t->data);                                                                             \
+        t->data = NULL;                                                                            \
+    }                                                                                              \
+    uint32_t wasm_rt_grow_##type##_table(wasm_rt_##type##_table_t *t, uint32_t delta,              \
+                                         wasm_rt_##type##_t init)                                  \
+    {                                                                                              \
+        uint32_t old = t->size;                                                                    \
+        uint64_t want = (uint64_t)old + delta;                                                     \
+        if (want > t->max_size)                                                                    \
+            return UINT32_MAX;                                                                     \
+        if (delta == 0)                                                                            \
+            return old;                                                                            \
+        sig_atomic_t g = host_begin();                                                             \
+        void *d = realloc(t->data, want * sizeof(wasm_rt_##type##_t));                             \
+        host_end(g);                                                                               \
+        if (!d)                                                                                    \
+            return UINT32_MAX;                                                                     \
+        t->data = d;                                                                               \
+        for (uint64_t i = old; i < want; i++)                                                      \
+            t->data[i] = init;                                                                     \
+        t->size = (uint32_t)want;                                                                  \
+        return old;                                                                                \
     }
 
 DEFINE_TABLE_OPS(funcref)

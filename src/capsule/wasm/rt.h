@@ -57,8 +57,8 @@ int astrid_rt_global_init(astrid_err *err);
  * `dl` (may be NULL) is polled by the deadline signal handler.
  * `mem_cap_pages` caps every memory allocated during the call (instantiate).
  * Re-entrant: a host function may call back into guest code. */
-int astrid_rt_call(void (*fn)(void *), void *arg, astrid_rt_deadline *dl,
-                   uint64_t mem_cap_pages, astrid_err *err);
+int astrid_rt_call(void (*fn)(void *), void *arg, astrid_rt_deadline *dl, uint64_t mem_cap_pages,
+                   astrid_err *err);
 
 /* For host functions: mark the thread as running host code (no deadline
  * longjmp, faults are real crashes) and back. host_enter traps with

@@ -25,16 +25,34 @@
 #define MAX_PATH 4096
 
 /* WASI errno values (W_NOSYS is in wasi_internal.h) */
-enum { W_SUCCESS = 0, W_2BIG = 1, W_ACCES = 2, W_BADF = 8, W_EXIST = 20, W_FAULT = 21,
-       W_INVAL = 28, W_IO = 29, W_ISDIR = 31, W_LOOP = 32, W_MFILE = 33, W_NAMETOOLONG = 37,
-       W_NOENT = 44, W_NOSPC = 51, W_NOTDIR = 54, W_NOTEMPTY = 55, W_PERM = 63,
-       W_SPIPE = 70, W_XDEV = 75, W_NOTCAPABLE = 76 };
+enum {
+    W_SUCCESS = 0,
+    W_2BIG = 1,
+    W_ACCES = 2,
+    W_BADF = 8,
+    W_EXIST = 20,
+    W_FAULT = 21,
+    W_INVAL = 28,
+    W_IO = 29,
+    W_ISDIR = 31,
+    W_LOOP = 32,
+    W_MFILE = 33,
+    W_NAMETOOLONG = 37,
+    W_NOENT = 44,
+    W_NOSPC = 51,
+    W_NOTDIR = 54,
+    W_NOTEMPTY = 55,
+    W_PERM = 63,
+    W_SPIPE = 70,
+    W_XDEV = 75,
+    W_NOTCAPABLE = 76
+};
 
 enum { FT_UNKNOWN = 0, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4, FT_SYMLINK = 7 };
 
 typedef struct wfd {
     int used;
-    int host; /* host fd, -1 for stdio */
+    int host;  /* host fd, -1 for stdio */
     int stdio; /* 0, 1, 2 or -1 */
     int is_dir;
     char *preopen; /* guest path of a preopened directory */
@@ -126,32 +144,63 @@ astrid_wasi *astrid_wasi_new(const astrid_wasi_config *cfg, astrid_err *err)
 static int werrno(int e)
 {
     switch (e) {
-    case 0: return W_SUCCESS;
-    case E2BIG: return W_2BIG;
-    case EACCES: return W_ACCES;
-    case EBADF: return W_BADF;
-    case EEXIST: return W_EXIST;
-    case EFAULT: return W_FAULT;
-    case EINVAL: return W_INVAL;
-    case EISDIR: return W_ISDIR;
-    case ELOOP: return W_LOOP;
-    case EMFILE: return W_MFILE;
-    case ENAMETOOLONG: return W_NAMETOOLONG;
-    case ENOENT: return W_NOENT;
-    case ENOSPC: return W_NOSPC;
-    case ENOSYS: return W_NOSYS;
-    case ENOTDIR: return W_NOTDIR;
-    case ENOTEMPTY: return W_NOTEMPTY;
-    case EPERM: return W_PERM;
-    case ESPIPE: return W_SPIPE;
-    case EXDEV: return W_XDEV;
-    default: return W_IO;
+    case 0:
+        return W_SUCCESS;
+    case E2BIG:
+        return W_2BIG;
+    case EACCES:
+        return W_ACCES;
+    case EBADF:
+        return W_BADF;
+    case EEXIST:
+        return W_EXIST;
+    case EFAULT:
+        return W_FAULT;
+    case EINVAL:
+        return W_INVAL;
+    case EISDIR:
+        return W_ISDIR;
+    case ELOOP:
+        return W_LOOP;
+    case EMFILE:
+        return W_MFILE;
+    case ENAMETOOLONG:
+        return W_NAMETOOLONG;
+    case ENOENT:
+        return W_NOENT;
+    case ENOSPC:
+        return W_NOSPC;
+    case ENOSYS:
+        return W_NOSYS;
+    case ENOTDIR:
+        return W_NOTDIR;
+    case ENOTEMPTY:
+        return W_NOTEMPTY;
+    case EPERM:
+        return W_PERM;
+    case ESPIPE:
+        return W_SPIPE;
+    case EXDEV:
+        return W_XDEV;
+    default:
+        return W_IO;
     }
 }
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
 
 static wfd *getfd(astrid_wasi *w, uint32_t fd)
 {
@@ -214,27 +263,26 @@ static int open_parent(int dirfd, char *path, const char **base)
     return fd;
 }
 
-#define ENTER(inst)                                                                              \
-    astrid_wasm_host_enter(inst);                                                                \
-    astrid_wasi *w = astrid_wasm_instance_wasi(inst);                                            \
-    uint32_t rc = W_SUCCESS;                                                                     \
-    if (!w) {                                                                                    \
-        rc = W_NOSYS;                                                                            \
-        goto out;                                                                                \
+#define ENTER(inst)                                                                                \
+    astrid_wasm_host_enter(inst);                                                                  \
+    astrid_wasi *w = astrid_wasm_instance_wasi(inst);                                              \
+    uint32_t rc = W_SUCCESS;                                                                       \
+    if (!w) {                                                                                      \
+        rc = W_NOSYS;                                                                              \
+        goto out;                                                                                  \
     }
-#define LEAVE(inst)                                                                              \
-    out:                                                                                         \
-    astrid_wasm_host_leave(inst);                                                                \
+#define LEAVE(inst)                                                                                \
+    out:                                                                                           \
+    astrid_wasm_host_leave(inst);                                                                  \
     return rc
 
-#define FAIL(code)                                                                               \
-    do {                                                                                         \
-        rc = (code);                                                                             \
-        goto out;                                                                                \
+#define FAIL(code)                                                                                 \
+    do {                                                                                           \
+        rc = (code);                                                                               \
+        goto out;                                                                                  \
     } while (0)
 
-static uint32_t list_sizes(void *inst, char **list, size_t n, uint32_t count_ptr,
-                           uint32_t size_ptr)
+static uint32_t list_sizes(void *inst, char **list, size_t n, uint32_t count_ptr, uint32_t size_ptr)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -262,7 +310,6 @@ static uint32_t list_get(void *inst, char **list, size_t n, uint32_t ptrs, uint3
     return 0;
 }
 
-
 /* ---------------------------------------------------------------- calls */
 P(uint32_t, args_sizes_get, uint32_t a, uint32_t b);
 P(uint32_t, args_get, uint32_t a, uint32_t b);
@@ -282,8 +329,8 @@ P(uint32_t, fd_filestat_get, uint32_t fd, uint32_t out);
 P(uint32_t, fd_prestat_get, uint32_t fd, uint32_t out);
 P(uint32_t, fd_prestat_dir_name, uint32_t fd, uint32_t buf, uint32_t len);
 P(uint32_t, fd_readdir, uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie, uint32_t out);
-P(uint32_t, path_open, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t plen,
-  uint32_t oflags, uint64_t rights, uint64_t inherit, uint32_t fdflags, uint32_t out);
+P(uint32_t, path_open, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t plen, uint32_t oflags,
+  uint64_t rights, uint64_t inherit, uint32_t fdflags, uint32_t out);
 P(uint32_t, path_filestat_get, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t plen,
   uint32_t out);
 P(uint32_t, path_create_directory, uint32_t fd, uint32_t path, uint32_t plen);
@@ -326,9 +373,10 @@ P(uint32_t, environ_get, uint32_t a, uint32_t b)
 
 static clockid_t clock_of(uint32_t id)
 {
-    return id == 0 ? CLOCK_REALTIME : id == 1 ? CLOCK_MONOTONIC
-                                  : id == 2 ? CLOCK_PROCESS_CPUTIME_ID
-                                            : CLOCK_THREAD_CPUTIME_ID;
+    return id == 0   ? CLOCK_REALTIME
+           : id == 1 ? CLOCK_MONOTONIC
+           : id == 2 ? CLOCK_PROCESS_CPUTIME_ID
+                     : CLOCK_THREAD_CPUTIME_ID;
 }
 
 P(uint32_t, clock_res_get, uint32_t id, uint32_t out)
@@ -487,7 +535,10 @@ P(uint32_t, fd_seek, uint32_t fd, uint64_t off, uint32_t whence, uint32_t out)
         FAIL(W_SPIPE);
     if (whence > 2)
         FAIL(W_INVAL);
-    off_t r = lseek(f->host, (off_t)off, whence == 0 ? SEEK_SET : whence == 1 ? SEEK_CUR : SEEK_END);
+    off_t r = lseek(f->host, (off_t)off,
+                    whence == 0   ? SEEK_SET
+                    : whence == 1 ? SEEK_CUR
+                                  : SEEK_END);
     if (r < 0)
         FAIL((uint32_t)werrno(errno));
     put64(o, (uint64_t)r);
@@ -520,9 +571,11 @@ P(uint32_t, fd_fdstat_set_flags, uint32_t fd, uint32_t flags)
 
 static uint8_t filetype(mode_t m)
 {
-    return S_ISDIR(m) ? FT_DIR : S_ISREG(m) ? FT_REG : S_ISLNK(m) ? FT_SYMLINK
-                      : S_ISCHR(m)          ? FT_CHAR
-                                            : FT_UNKNOWN;
+    return S_ISDIR(m)   ? FT_DIR
+           : S_ISREG(m) ? FT_REG
+           : S_ISLNK(m) ? FT_SYMLINK
+           : S_ISCHR(m) ? FT_CHAR
+                        : FT_UNKNOWN;
 }
 
 P(uint32_t, fd_fdstat_get, uint32_t fd, uint32_t out)
@@ -637,8 +690,10 @@ P(uint32_t, fd_readdir, uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie
         put64(hdr + 8, (uint64_t)e->d_ino);
         put32(hdr + 16, (uint32_t)nl);
         memset(hdr + 20, 0, 4);
-        hdr[20] = e->d_type == DT_DIR ? FT_DIR : e->d_type == DT_REG ? FT_REG
-                  : e->d_type == DT_LNK ? FT_SYMLINK : FT_UNKNOWN;
+        hdr[20] = e->d_type == DT_DIR   ? FT_DIR
+                  : e->d_type == DT_REG ? FT_REG
+                  : e->d_type == DT_LNK ? FT_SYMLINK
+                                        : FT_UNKNOWN;
         /* entries may be cut at the buffer's end: the guest retries */
         size_t take = len - used < 24 ? len - used : 24;
         memcpy(o + used, hdr, take);
@@ -652,8 +707,8 @@ P(uint32_t, fd_readdir, uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie
     LEAVE(inst);
 }
 
-P(uint32_t, path_open, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t plen,
-  uint32_t oflags, uint64_t rights, uint64_t inherit, uint32_t fdflags, uint32_t out)
+P(uint32_t, path_open, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t plen, uint32_t oflags,
+  uint64_t rights, uint64_t inherit, uint32_t fdflags, uint32_t out)
 {
     (void)inherit;
     ENTER(inst);

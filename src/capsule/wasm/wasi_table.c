@@ -3,13 +3,13 @@
 #include "capsule/wasm/engine.h"
 #include "capsule/wasm/wasi_internal.h"
 
-#define NOSYS(name, params, ...)                                                                 \
-    P(uint32_t, name, __VA_ARGS__);                                                              \
-    P(uint32_t, name, __VA_ARGS__)                                                               \
-    {                                                                                            \
-        astrid_wasm_host_enter(inst);                                                            \
-        astrid_wasm_host_leave(inst);                                                            \
-        return W_NOSYS;                                                                          \
+#define NOSYS(name, params, ...)                                                                   \
+    P(uint32_t, name, __VA_ARGS__);                                                                \
+    P(uint32_t, name, __VA_ARGS__)                                                                 \
+    {                                                                                              \
+        astrid_wasm_host_enter(inst);                                                              \
+        astrid_wasm_host_leave(inst);                                                              \
+        return W_NOSYS;                                                                            \
     }
 #define U uint32_t
 #define L uint64_t
@@ -33,29 +33,52 @@ NOSYS(sock_send, "iiiii", U a, U b, U c, U d, U e)
 NOSYS(sock_shutdown, "ii", U a, U b)
 
 static const astrid_wasm_host_func wasi_funcs[] = {
-    {"args_get", "ii", "i", 0},          {"args_sizes_get", "ii", "i", 0},
-    {"environ_get", "ii", "i", 0},       {"environ_sizes_get", "ii", "i", 0},
-    {"clock_res_get", "ii", "i", 0},     {"clock_time_get", "iIi", "i", 0},
-    {"random_get", "ii", "i", 0},        {"proc_exit", "i", "", 0},
-    {"sched_yield", "", "i", 0},         {"poll_oneoff", "iiii", "i", 0},
-    {"fd_write", "iiii", "i", 0},        {"fd_read", "iiii", "i", 0},
-    {"fd_close", "i", "i", 0},           {"fd_seek", "iIii", "i", 0},
-    {"fd_tell", "ii", "i", 0},           {"fd_sync", "i", "i", 0},
-    {"fd_fdstat_get", "ii", "i", 0},     {"fd_fdstat_set_flags", "ii", "i", 0},
-    {"fd_filestat_get", "ii", "i", 0},   {"fd_prestat_get", "ii", "i", 0},
-    {"fd_prestat_dir_name", "iii", "i", 0}, {"fd_readdir", "iiiIi", "i", 0},
-    {"path_open", "iiiiiIIii", "i", 0},  {"path_filestat_get", "iiiii", "i", 0},
-    {"path_create_directory", "iii", "i", 0}, {"path_remove_directory", "iii", "i", 0},
-    {"path_unlink_file", "iii", "i", 0}, {"path_rename", "iiiiii", "i", 0},
-    {"fd_advise", "iIIi", "i", 0},       {"fd_allocate", "iII", "i", 0},
-    {"fd_datasync", "i", "i", 0},        {"fd_fdstat_set_rights", "iII", "i", 0},
-    {"fd_filestat_set_size", "iI", "i", 0}, {"fd_filestat_set_times", "iIIi", "i", 0},
-    {"fd_pread", "iiiIi", "i", 0},       {"fd_pwrite", "iiiIi", "i", 0},
-    {"fd_renumber", "ii", "i", 0},       {"path_filestat_set_times", "iiiiIIi", "i", 0},
-    {"path_link", "iiiiiii", "i", 0},    {"path_readlink", "iiiiii", "i", 0},
-    {"path_symlink", "iiiii", "i", 0},   {"proc_raise", "i", "i", 0},
-    {"sock_accept", "iii", "i", 0},      {"sock_recv", "iiiiii", "i", 0},
-    {"sock_send", "iiiii", "i", 0},      {"sock_shutdown", "ii", "i", 0},
+    {"args_get", "ii", "i", 0},
+    {"args_sizes_get", "ii", "i", 0},
+    {"environ_get", "ii", "i", 0},
+    {"environ_sizes_get", "ii", "i", 0},
+    {"clock_res_get", "ii", "i", 0},
+    {"clock_time_get", "iIi", "i", 0},
+    {"random_get", "ii", "i", 0},
+    {"proc_exit", "i", "", 0},
+    {"sched_yield", "", "i", 0},
+    {"poll_oneoff", "iiii", "i", 0},
+    {"fd_write", "iiii", "i", 0},
+    {"fd_read", "iiii", "i", 0},
+    {"fd_close", "i", "i", 0},
+    {"fd_seek", "iIii", "i", 0},
+    {"fd_tell", "ii", "i", 0},
+    {"fd_sync", "i", "i", 0},
+    {"fd_fdstat_get", "ii", "i", 0},
+    {"fd_fdstat_set_flags", "ii", "i", 0},
+    {"fd_filestat_get", "ii", "i", 0},
+    {"fd_prestat_get", "ii", "i", 0},
+    {"fd_prestat_dir_name", "iii", "i", 0},
+    {"fd_readdir", "iiiIi", "i", 0},
+    {"path_open", "iiiiiIIii", "i", 0},
+    {"path_filestat_get", "iiiii", "i", 0},
+    {"path_create_directory", "iii", "i", 0},
+    {"path_remove_directory", "iii", "i", 0},
+    {"path_unlink_file", "iii", "i", 0},
+    {"path_rename", "iiiiii", "i", 0},
+    {"fd_advise", "iIIi", "i", 0},
+    {"fd_allocate", "iII", "i", 0},
+    {"fd_datasync", "i", "i", 0},
+    {"fd_fdstat_set_rights", "iII", "i", 0},
+    {"fd_filestat_set_size", "iI", "i", 0},
+    {"fd_filestat_set_times", "iIIi", "i", 0},
+    {"fd_pread", "iiiIi", "i", 0},
+    {"fd_pwrite", "iiiIi", "i", 0},
+    {"fd_renumber", "ii", "i", 0},
+    {"path_filestat_set_times", "iiiiIIi", "i", 0},
+    {"path_link", "iiiiiii", "i", 0},
+    {"path_readlink", "iiiiii", "i", 0},
+    {"path_symlink", "iiiii", "i", 0},
+    {"proc_raise", "i", "i", 0},
+    {"sock_accept", "iii", "i", 0},
+    {"sock_recv", "iiiiii", "i", 0},
+    {"sock_send", "iiiii", "i", 0},
+    {"sock_shutdown", "ii", "i", 0},
 };
 
 const astrid_wasm_host_module astrid_wasi_host_module = {

@@ -78,14 +78,29 @@ static int valtype(rd *r, char *c)
     if (u8_(r, &b) < 0)
         return -1;
     switch (b) {
-    case 0x7f: *c = 'i'; return 0;
-    case 0x7e: *c = 'I'; return 0;
-    case 0x7d: *c = 'f'; return 0;
-    case 0x7c: *c = 'F'; return 0;
-    case 0x7b: *c = 'v'; return 0;
-    case 0x70: *c = 'r'; return 0;
-    case 0x6f: *c = 'e'; return 0;
-    default: return bad(r, "value type");
+    case 0x7f:
+        *c = 'i';
+        return 0;
+    case 0x7e:
+        *c = 'I';
+        return 0;
+    case 0x7d:
+        *c = 'f';
+        return 0;
+    case 0x7c:
+        *c = 'F';
+        return 0;
+    case 0x7b:
+        *c = 'v';
+        return 0;
+    case 0x70:
+        *c = 'r';
+        return 0;
+    case 0x6f:
+        *c = 'e';
+        return 0;
+    default:
+        return bad(r, "value type");
     }
 }
 
@@ -269,7 +284,6 @@ static int sec_memories(rd *r, astrid_wasm_info *info)
             info->has_defined_memory = 1;
             info->mem_initial_pages = init;
         }
-        
     }
     return 0;
 }
@@ -353,8 +367,9 @@ int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, 
     rd r = {bytes, bytes + len, err};
     static const uint8_t magic[8] = {0, 'a', 's', 'm', 1, 0, 0, 0};
     if (len < 8 || memcmp(bytes, magic, 8) != 0)
-        return astrid_err_set(err, ASTRID_E_PARSE, "wasm: not a WebAssembly 1.0 module "
-                                                   "(bad magic or version)");
+        return astrid_err_set(err, ASTRID_E_PARSE,
+                              "wasm: not a WebAssembly 1.0 module "
+                              "(bad magic or version)");
     r.p += 8;
     uint32_t seen = 0;
     while (r.p < r.end) {
@@ -378,15 +393,32 @@ int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, 
         rd s = {r.p, r.p + size, err};
         int rc = 0;
         switch (id) {
-        case 1: rc = sec_types(&s, info); break;
-        case 2: rc = sec_imports(&s, info); break;
-        case 3: rc = sec_functions(&s, info); break;
-        case 4: rc = sec_tables(&s, info); break;
-        case 5: rc = sec_memories(&s, info); break;
-        case 6: rc = sec_globals(&s, info); break;
-        case 7: rc = sec_exports(&s, info); break;
-        case 8: info->has_start = 1; break;
-        default: break;
+        case 1:
+            rc = sec_types(&s, info);
+            break;
+        case 2:
+            rc = sec_imports(&s, info);
+            break;
+        case 3:
+            rc = sec_functions(&s, info);
+            break;
+        case 4:
+            rc = sec_tables(&s, info);
+            break;
+        case 5:
+            rc = sec_memories(&s, info);
+            break;
+        case 6:
+            rc = sec_globals(&s, info);
+            break;
+        case 7:
+            rc = sec_exports(&s, info);
+            break;
+        case 8:
+            info->has_start = 1;
+            break;
+        default:
+            break;
         }
         if (rc < 0)
             goto fail;
@@ -481,5 +513,7 @@ int astrid_wasm_name_safe(const char *name)
 {
     /* "*" "/" ends the comment; a backslash (or its trigraph) before a newline
      * splices lines, so "*\<newline>/" would too. */
-    return !strstr(name, "*/") && !strchr(name, '\\') && !strstr(name, "?" "?/");
+    return !strstr(name, "*/") && !strchr(name, '\\') &&
+           !strstr(name, "?"
+                         "?/");
 }

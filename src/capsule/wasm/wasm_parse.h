@@ -27,8 +27,12 @@ typedef struct astrid_wasm_functype {
     char results[ASTRID_WASM_MAX_SIG + 1];
 } astrid_wasm_functype;
 
-enum { ASTRID_WASM_EXT_FUNC = 0, ASTRID_WASM_EXT_TABLE = 1, ASTRID_WASM_EXT_MEMORY = 2,
-       ASTRID_WASM_EXT_GLOBAL = 3 };
+enum {
+    ASTRID_WASM_EXT_FUNC = 0,
+    ASTRID_WASM_EXT_TABLE = 1,
+    ASTRID_WASM_EXT_MEMORY = 2,
+    ASTRID_WASM_EXT_GLOBAL = 3
+};
 
 typedef struct astrid_wasm_limits {
     uint32_t min, max;
@@ -64,12 +68,12 @@ typedef struct astrid_wasm_info {
     size_t nexports;
     uint32_t *func_types; /* type index of every function (imported first) */
     size_t nfuncs;
-    char *global_types;   /* value type letter of every global (imported first) */
+    char *global_types; /* value type letter of every global (imported first) */
     size_t nglobals;
-    size_t nmemories;     /* imported + defined */
+    size_t nmemories;           /* imported + defined */
     uint64_t mem_initial_pages; /* first defined memory; 0 when none */
     int has_defined_memory;
-    int has_start;        /* a start function runs at instantiation */
+    int has_start; /* a start function runs at instantiation */
     /* declared limits of the first memories/tables (imported first) */
     astrid_wasm_limits mem_limits[ASTRID_WASM_MAX_SPACES];
     astrid_wasm_limits table_limits[ASTRID_WASM_MAX_SPACES];

@@ -69,10 +69,18 @@ int cli_render(FILE *out, const json_t *data, cli_format fmt, astrid_err *err)
 {
     char *s = NULL;
     switch (fmt) {
-    case CLI_FMT_PRETTY: s = cli_render_pretty(data, cli_colour_wanted(out), err); break;
-    case CLI_FMT_JSON: s = cli_render_json(data, err); break;
-    case CLI_FMT_YAML: s = cli_render_yaml(data, err); break;
-    case CLI_FMT_TOML: s = cli_render_toml(data, err); break;
+    case CLI_FMT_PRETTY:
+        s = cli_render_pretty(data, cli_colour_wanted(out), err);
+        break;
+    case CLI_FMT_JSON:
+        s = cli_render_json(data, err);
+        break;
+    case CLI_FMT_YAML:
+        s = cli_render_yaml(data, err);
+        break;
+    case CLI_FMT_TOML:
+        s = cli_render_toml(data, err);
+        break;
     }
     if (!s)
         return -1;

@@ -15,7 +15,8 @@ static char *scalar_text(const json_t *v)
 {
     char *s = NULL;
     switch (json_typeof(v)) {
-    case JSON_STRING: return strdup(json_string_value(v));
+    case JSON_STRING:
+        return strdup(json_string_value(v));
     case JSON_INTEGER:
         if (asprintf(&s, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
             return NULL;
@@ -24,9 +25,12 @@ static char *scalar_text(const json_t *v)
         if (asprintf(&s, "%g", json_real_value(v)) < 0)
             return NULL;
         return s;
-    case JSON_TRUE: return strdup("true");
-    case JSON_FALSE: return strdup("false");
-    case JSON_NULL: return strdup("-");
+    case JSON_TRUE:
+        return strdup("true");
+    case JSON_FALSE:
+        return strdup("false");
+    case JSON_NULL:
+        return strdup("-");
     case JSON_ARRAY: {
         size_t len = 0, i;
         json_t *e;
@@ -44,7 +48,8 @@ static char *scalar_text(const json_t *v)
         fclose(f);
         return s;
     }
-    case JSON_OBJECT: return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    case JSON_OBJECT:
+        return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
     }
     return NULL;
 }

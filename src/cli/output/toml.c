@@ -46,12 +46,18 @@ static astrid_toml *convert(const json_t *v, int depth)
         }
         return a;
     }
-    case JSON_STRING: return astrid_toml_new_string(json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: return astrid_toml_new_int(json_integer_value(v));
-    case JSON_REAL: return astrid_toml_new_float(json_real_value(v));
-    case JSON_TRUE: return astrid_toml_new_bool(true);
-    case JSON_FALSE: return astrid_toml_new_bool(false);
-    case JSON_NULL: return NULL;
+    case JSON_STRING:
+        return astrid_toml_new_string(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return astrid_toml_new_int(json_integer_value(v));
+    case JSON_REAL:
+        return astrid_toml_new_float(json_real_value(v));
+    case JSON_TRUE:
+        return astrid_toml_new_bool(true);
+    case JSON_FALSE:
+        return astrid_toml_new_bool(false);
+    case JSON_NULL:
+        return NULL;
     }
     return NULL;
 }

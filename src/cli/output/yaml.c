@@ -31,16 +31,16 @@ static int buf_write(void *data, unsigned char *bytes, size_t size)
 static int scalar(yaml_emitter_t *em, const char *s, const char *tag)
 {
     yaml_event_t ev;
-    yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)tag, (yaml_char_t *)s, (int)strlen(s),
-                                 1, 0, YAML_PLAIN_SCALAR_STYLE);
+    yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)tag, (yaml_char_t *)s, (int)strlen(s), 1,
+                                 0, YAML_PLAIN_SCALAR_STYLE);
     return yaml_emitter_emit(em, &ev);
 }
 
 /* Would a YAML 1.1/1.2 reader resolve this plain scalar to a non-string? */
 static bool looks_special(const char *s)
 {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "y", "n",
-                                        "null", "~", ".inf", "-.inf", ".nan"};
+    static const char *const words[] = {"true", "false", "yes", "no",   "on",    "off", "y",
+                                        "n",    "null",  "~",   ".inf", "-.inf", ".nan"};
     char *end;
     if (!*s)
         return true;
@@ -100,15 +100,22 @@ static int emit_node(yaml_emitter_t *em, const json_t *v, int depth)
         yaml_sequence_end_event_initialize(&ev);
         return yaml_emitter_emit(em, &ev);
     }
-    /* Strings that a YAML reader would resolve to something else, so "true", "1" or "null" stay strings. */
-    case JSON_STRING: return str_scalar(em, json_string_value(v));
+    /* Strings that a YAML reader would resolve to something else, so "true", "1" or "null" stay
+     * strings. */
+    case JSON_STRING:
+        return str_scalar(em, json_string_value(v));
     case JSON_INTEGER:
         snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return scalar(em, num, YAML_INT_TAG);
-    case JSON_REAL: snprintf(num, sizeof num, "%.17g", json_real_value(v)); return scalar(em, num, YAML_FLOAT_TAG);
-    case JSON_TRUE: return scalar(em, "true", YAML_BOOL_TAG);
-    case JSON_FALSE: return scalar(em, "false", YAML_BOOL_TAG);
-    case JSON_NULL: return scalar(em, "null", YAML_NULL_TAG);
+    case JSON_REAL:
+        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        return scalar(em, num, YAML_FLOAT_TAG);
+    case JSON_TRUE:
+        return scalar(em, "true", YAML_BOOL_TAG);
+    case JSON_FALSE:
+        return scalar(em, "false", YAML_BOOL_TAG);
+    case JSON_NULL:
+        return scalar(em, "null", YAML_NULL_TAG);
     }
     return 0;
 }

@@ -232,8 +232,7 @@ void astrid_blake3_finalize_seek(const astrid_blake3_hasher *h, uint64_t seek, u
         o = chunk_output(&h->chunk);
         remaining = h->cv_stack_len;
     } else {
-        o = parent_output(h->cv_stack + (size_t)(h->cv_stack_len - 2) * 32, h->key,
-                          h->chunk.flags);
+        o = parent_output(h->cv_stack + (size_t)(h->cv_stack_len - 2) * 32, h->key, h->chunk.flags);
         remaining = (size_t)h->cv_stack_len - 2;
     }
     while (remaining > 0) {

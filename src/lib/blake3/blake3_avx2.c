@@ -23,16 +23,16 @@ static const uint8_t sched[7][16] = {
 
 AVX2 static inline __m256i rot16(__m256i x)
 {
-    return _mm256_shuffle_epi8(x, _mm256_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1,
-                                                  0, 3, 2, 13, 12, 15, 14, 9, 8, 11, 10, 5, 4,
-                                                  7, 6, 1, 0, 3, 2));
+    return _mm256_shuffle_epi8(x, _mm256_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3,
+                                                  2, 13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0,
+                                                  3, 2));
 }
 
 AVX2 static inline __m256i rot8(__m256i x)
 {
-    return _mm256_shuffle_epi8(x, _mm256_set_epi8(12, 15, 14, 13, 8, 11, 10, 9, 4, 7, 6, 5, 0,
-                                                  3, 2, 1, 12, 15, 14, 13, 8, 11, 10, 9, 4, 7,
-                                                  6, 5, 0, 3, 2, 1));
+    return _mm256_shuffle_epi8(x, _mm256_set_epi8(12, 15, 14, 13, 8, 11, 10, 9, 4, 7, 6, 5, 0, 3, 2,
+                                                  1, 12, 15, 14, 13, 8, 11, 10, 9, 4, 7, 6, 5, 0, 3,
+                                                  2, 1));
 }
 
 AVX2 static inline __m256i rot12(__m256i x)
@@ -79,8 +79,8 @@ AVX2 static inline void transpose8(__m256i r[8])
 }
 
 AVX2 static void hash8(const uint8_t *input, size_t stride, int blocks, const uint32_t key[8],
-                     uint64_t counter, uint64_t inc, uint8_t flags, uint8_t start,
-                     uint8_t end, uint8_t *out)
+                       uint64_t counter, uint64_t inc, uint8_t flags, uint8_t start, uint8_t end,
+                       uint8_t *out)
 {
     __m256i h[8], v[16], m[16];
     uint32_t lo[8], hi[8];
@@ -146,7 +146,7 @@ AVX2 void astrid_b3_hash_chunks_avx2(const uint8_t *input, size_t n, const uint3
         astrid_b3_hash_chunks_sse41(input, n, key, counter, flags, out);
 }
 AVX2 void astrid_b3_hash_parents_avx2(const uint8_t *blocks, size_t n, const uint32_t key[8],
-                                    uint8_t flags, uint8_t *out)
+                                      uint8_t flags, uint8_t *out)
 {
     while (n >= 8) {
         hash8(blocks, 64, 1, key, 0, 0, (uint8_t)(flags | B3_PARENT), 0, 0, out);

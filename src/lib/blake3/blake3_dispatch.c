@@ -14,12 +14,12 @@ void astrid_blake3_force_portable(int on)
 }
 
 static const astrid_b3_backend_t portable = {astrid_b3_hash_chunks_portable,
-                                              astrid_b3_hash_parents_portable, 1, "portable"};
+                                             astrid_b3_hash_parents_portable, 1, "portable"};
 #if ASTRID_B3_X86
-static const astrid_b3_backend_t sse41 = {astrid_b3_hash_chunks_sse41,
-                                           astrid_b3_hash_parents_sse41, 4, "sse4.1"};
-static const astrid_b3_backend_t avx2 = {astrid_b3_hash_chunks_avx2, astrid_b3_hash_parents_avx2,
-                                          8, "avx2"};
+static const astrid_b3_backend_t sse41 = {astrid_b3_hash_chunks_sse41, astrid_b3_hash_parents_sse41,
+                                          4, "sse4.1"};
+static const astrid_b3_backend_t avx2 = {astrid_b3_hash_chunks_avx2, astrid_b3_hash_parents_avx2, 8,
+                                         "avx2"};
 #endif
 
 const char *astrid_blake3_backend_name(void)

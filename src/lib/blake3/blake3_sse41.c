@@ -23,14 +23,12 @@ static const uint8_t sched[7][16] = {
 
 SSE41 static inline __m128i rot16(__m128i x)
 {
-    return _mm_shuffle_epi8(x, _mm_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1,
-                                            0, 3, 2));
+    return _mm_shuffle_epi8(x, _mm_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2));
 }
 
 SSE41 static inline __m128i rot8(__m128i x)
 {
-    return _mm_shuffle_epi8(x, _mm_set_epi8(12, 15, 14, 13, 8, 11, 10, 9, 4, 7, 6, 5, 0,
-                                            3, 2, 1));
+    return _mm_shuffle_epi8(x, _mm_set_epi8(12, 15, 14, 13, 8, 11, 10, 9, 4, 7, 6, 5, 0, 3, 2, 1));
 }
 
 SSE41 static inline __m128i rot12(__m128i x)
@@ -67,8 +65,8 @@ SSE41 static inline void transpose4(__m128i r[4])
 }
 
 SSE41 static void hash4(const uint8_t *input, size_t stride, int blocks, const uint32_t key[8],
-                      uint64_t counter, uint64_t inc, uint8_t flags, uint8_t start,
-                      uint8_t end, uint8_t *out)
+                        uint64_t counter, uint64_t inc, uint8_t flags, uint8_t start, uint8_t end,
+                        uint8_t *out)
 {
     __m128i h[8], v[16], m[16];
     uint32_t lo[4], hi[4];
@@ -137,7 +135,7 @@ SSE41 void astrid_b3_hash_chunks_sse41(const uint8_t *input, size_t n, const uin
         astrid_b3_hash_chunks_portable(input, n, key, counter, flags, out);
 }
 SSE41 void astrid_b3_hash_parents_sse41(const uint8_t *blocks, size_t n, const uint32_t key[8],
-                                      uint8_t flags, uint8_t *out)
+                                        uint8_t flags, uint8_t *out)
 {
     while (n >= 4) {
         hash4(blocks, 64, 1, key, 0, 0, (uint8_t)(flags | B3_PARENT), 0, 0, out);

@@ -7,8 +7,8 @@
 
 static bool seg_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 __attribute__((format(printf, 4, 5))) static astrid_cap_error
@@ -29,8 +29,8 @@ astrid_cap_error astrid_cap_classify(const char *cap, char *err, size_t errlen)
         return fail(ASTRID_CAP_EMPTY, err, errlen, "capability must not be empty");
     size_t len = strlen(cap);
     if (len > ASTRID_CAP_MAX_LEN)
-        return fail(ASTRID_CAP_TOO_LONG, err, errlen,
-                    "capability exceeds %d bytes (got %zu)", ASTRID_CAP_MAX_LEN, len);
+        return fail(ASTRID_CAP_TOO_LONG, err, errlen, "capability exceeds %d bytes (got %zu)",
+                    ASTRID_CAP_MAX_LEN, len);
     if (strstr(cap, "**"))
         return fail(ASTRID_CAP_DOUBLE_STAR, err, errlen,
                     "capability '%s' contains '**' (recursive wildcards are not supported)", cap);
@@ -52,7 +52,8 @@ astrid_cap_error astrid_cap_classify(const char *cap, char *err, size_t errlen)
         if (memchr(s, '*', (size_t)n) && n != 1)
             return fail(ASTRID_CAP_PARTIAL_STAR, err, errlen,
                         "capability segment '%.*s' mixes '*' with other characters "
-                        "(wildcards must be a whole segment)", n, s);
+                        "(wildcards must be a whole segment)",
+                        n, s);
         if (!e)
             break;
         s = e + 1;
@@ -67,10 +68,12 @@ astrid_cap_error astrid_cap_classify(const char *cap, char *err, size_t errlen)
                     if (c >= 0x20 && c < 0x7f)
                         return fail(ASTRID_CAP_INVALID_CHAR, err, errlen,
                                     "capability segment '%.*s' contains invalid character "
-                                    "'%c' (allowed: a-z, A-Z, 0-9, -, _)", n, s, c);
+                                    "'%c' (allowed: a-z, A-Z, 0-9, -, _)",
+                                    n, s, c);
                     return fail(ASTRID_CAP_INVALID_CHAR, err, errlen,
                                 "capability segment '%.*s' contains invalid character "
-                                "'\\x%02x' (allowed: a-z, A-Z, 0-9, -, _)", n, s, c);
+                                "'\\x%02x' (allowed: a-z, A-Z, 0-9, -, _)",
+                                n, s, c);
                 }
         if (!e)
             break;

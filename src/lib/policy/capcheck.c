@@ -67,11 +67,13 @@ int astrid_capcheck_require(const char *principal, const astrid_profile *profile
     case ASTRID_CAP_ALLOWED:
         return 0;
     case ASTRID_CAP_PRINCIPAL_DISABLED:
-        return astrid_err_set(err, ASTRID_E_PERM, "permission denied for principal %s: agent is disabled", p);
-    case ASTRID_CAP_REVOKED:
         return astrid_err_set(err, ASTRID_E_PERM,
-                              "permission denied for principal %s: capability %s is revoked via \"%s\"",
-                              p, c, x->pattern);
+                              "permission denied for principal %s: agent is disabled", p);
+    case ASTRID_CAP_REVOKED:
+        return astrid_err_set(
+            err, ASTRID_E_PERM,
+            "permission denied for principal %s: capability %s is revoked via \"%s\"", p, c,
+            x->pattern);
     case ASTRID_CAP_MISSING:
     default:
         return astrid_err_set(err, ASTRID_E_PERM,

@@ -25,10 +25,11 @@ static const struct {
     size_t n;
 } builtins[] = {
     {"admin", "Built-in administrator \xe2\x80\x94 universal capability grant", admin_caps, 1},
-    {"agent", "Built-in agent \xe2\x80\x94 self-scoped capability grants for routine agent workflows",
+    {"agent",
+     "Built-in agent \xe2\x80\x94 self-scoped capability grants for routine agent workflows",
      agent_caps, 4},
-    {"restricted", "Built-in restricted \xe2\x80\x94 no implicit capabilities; grants must be explicit",
-     NULL, 0},
+    {"restricted",
+     "Built-in restricted \xe2\x80\x94 no implicit capabilities; grants must be explicit", NULL, 0},
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
 
@@ -69,7 +70,10 @@ void astrid_groups_unref(astrid_group_config *cfg)
         cfg_free(cfg);
 }
 
-size_t astrid_groups_count(const astrid_group_config *cfg) { return cfg ? cfg->n : 0; }
+size_t astrid_groups_count(const astrid_group_config *cfg)
+{
+    return cfg ? cfg->n : 0;
+}
 
 const astrid_group *astrid_groups_at(const astrid_group_config *cfg, size_t i)
 {
@@ -99,8 +103,8 @@ static astrid_group_config *cfg_alloc(size_t cap, astrid_err *err)
 }
 
 /* Append a deep copy. */
-static int cfg_push(astrid_group_config *c, const char *name, const char *const *caps,
-                    size_t n, const char *desc, bool unsafe_admin, bool builtin, astrid_err *err)
+static int cfg_push(astrid_group_config *c, const char *name, const char *const *caps, size_t n,
+                    const char *desc, bool unsafe_admin, bool builtin, astrid_err *err)
 {
     astrid_group *g = &c->g[c->n];
     memset(g, 0, sizeof *g);
@@ -117,11 +121,16 @@ static int cfg_push(astrid_group_config *c, const char *name, const char *const 
     return ok ? 0 : astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
 }
 
-static int seterr(astrid_group_error *why, astrid_group_error w) { if (why) *why = w; return -1; }
+static int seterr(astrid_group_error *why, astrid_group_error w)
+{
+    if (why)
+        *why = w;
+    return -1;
+}
 
 /* Rules for a custom group (load, insert and modify). */
-static int validate_custom(const char *name, const char *const *caps, size_t n,
-                           bool unsafe_admin, astrid_group_error *why, astrid_err *err)
+static int validate_custom(const char *name, const char *const *caps, size_t n, bool unsafe_admin,
+                           astrid_group_error *why, astrid_err *err)
 {
     if (astrid_groups_is_builtin_name(name)) {
         astrid_err_set(err, ASTRID_E_INVALID, "group '%s' redefines a built-in group", name);
@@ -137,7 +146,8 @@ static int validate_custom(const char *name, const char *const *caps, size_t n,
         if (strcmp(caps[i], "*") == 0 && !unsafe_admin) {
             astrid_err_set(err, ASTRID_E_INVALID,
                            "group '%s' grants '*' (universal admin); set `unsafe_admin = true` "
-                           "to confirm this elevation", name);
+                           "to confirm this elevation",
+                           name);
             return seterr(why, ASTRID_GROUP_UNSAFE_UNIVERSAL_GRANT);
         }
     }
@@ -148,8 +158,8 @@ astrid_group_config *astrid_groups_builtin(astrid_err *err)
 {
     astrid_group_config *c = cfg_alloc(NBUILTIN, err);
     for (size_t i = 0; c && i < NBUILTIN; i++)
-        if (cfg_push(c, builtins[i].name, builtins[i].caps, builtins[i].n, builtins[i].desc,
-                     false, true, err) != 0) {
+        if (cfg_push(c, builtins[i].name, builtins[i].caps, builtins[i].n, builtins[i].desc, false,
+                     true, err) != 0) {
             cfg_free(c);
             return NULL;
         }
@@ -217,8 +227,7 @@ static int check_mutable(const astrid_group_config *cfg, const char *name, long 
                          astrid_group_error *why, astrid_err *err)
 {
     if (astrid_groups_is_builtin_name(name)) {
-        astrid_err_set(err, ASTRID_E_INVALID, "group '%s' is built-in and cannot be changed",
-                       name);
+        astrid_err_set(err, ASTRID_E_INVALID, "group '%s' is built-in and cannot be changed", name);
         return seterr(why, ASTRID_GROUP_REDEFINED_BUILTIN);
     }
     if ((*idx = find_idx(cfg, name)) < 0) {
@@ -287,8 +296,7 @@ static astrid_group_config *load_fail(astrid_group_config *c, astrid_toml *root,
     return NULL;
 }
 
-astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *why,
-                                        astrid_err *err)
+astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *why, astrid_err *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -360,19 +368,22 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
                 int line, col;
                 policy_free_strv(caps, ncaps);
                 policy_key_pos(text, key, &line, &col);
-                astrid_err_set(err, ASTRID_E_PARSE, "%s: line %d, column %d: %s: '%s' has the wrong type",
-                               path, line, col, where, key);
+                astrid_err_set(err, ASTRID_E_PARSE,
+                               "%s: line %d, column %d: %s: '%s' has the wrong type", path, line,
+                               col, where, key);
                 return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
             }
         }
         if (!have_caps) {
-            astrid_err_set(err, ASTRID_E_PARSE, "%s: %s: missing field 'capabilities'", path, where);
+            astrid_err_set(err, ASTRID_E_PARSE, "%s: %s: missing field 'capabilities'", path,
+                           where);
             return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
         }
         astrid_group_error w = ASTRID_GROUP_OK;
         int rc = validate_custom(name, (const char *const *)caps, ncaps, unsafe_admin, &w, err);
         if (rc == 0)
-            rc = cfg_push(c, name, (const char *const *)caps, ncaps, desc, unsafe_admin, false, err);
+            rc =
+                cfg_push(c, name, (const char *const *)caps, ncaps, desc, unsafe_admin, false, err);
         policy_free_strv(caps, ncaps);
         if (rc != 0) {
             astrid_err_prefix(err, "%s", path);

@@ -15,7 +15,8 @@ int astrid_principal_validate(const char *id, astrid_err *err)
               c == '-' || c == '_'))
             return astrid_err_set(err, ASTRID_E_INVALID,
                                   "principal id contains invalid character '%c' (allowed: a-z, "
-                                  "A-Z, 0-9, -, _)", c);
+                                  "A-Z, 0-9, -, _)",
+                                  c);
     }
     return 0;
 }

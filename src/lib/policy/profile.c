@@ -28,7 +28,10 @@ astrid_profile *astrid_profile_new(astrid_err *err)
     return p;
 }
 
-static void list_free(astrid_strlist *l) { policy_free_strv(l->v, l->n); }
+static void list_free(astrid_strlist *l)
+{
+    policy_free_strv(l->v, l->n);
+}
 
 const astrid_profile *astrid_profile_retain(const astrid_profile *p)
 {
@@ -42,8 +45,9 @@ void astrid_profile_release(const astrid_profile *cp)
     astrid_profile *p = (astrid_profile *)cp;
     if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
         return;
-    astrid_strlist *ls[] = {&p->groups, &p->grants, &p->revokes, &p->auth_methods,
-                            &p->auth_public_keys, &p->network_egress, &p->process_allow};
+    astrid_strlist *ls[] = {&p->groups,       &p->grants,           &p->revokes,
+                            &p->auth_methods, &p->auth_public_keys, &p->network_egress,
+                            &p->process_allow};
     for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++)
         list_free(ls[i]);
     free(p);
@@ -96,27 +100,31 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err)
         if (astrid_principal_validate(p->groups.v[i], &e) != 0)
             return astrid_err_set(err, ASTRID_E_INVALID,
                                   "invalid group name '%s': must be 1-%d characters of a-z, A-Z, "
-                                  "0-9, -, _", p->groups.v[i], ASTRID_MAX_GROUP_NAME_LEN);
+                                  "0-9, -, _",
+                                  p->groups.v[i], ASTRID_MAX_GROUP_NAME_LEN);
     }
     const astrid_strlist *cl[] = {&p->grants, &p->revokes};
     const char *cn[] = {"grants", "revokes"};
     for (size_t k = 0; k < 2; k++)
         for (size_t i = 0; i < cl[k]->n; i++)
             if (astrid_cap_validate(cl[k]->v[i], msg, sizeof msg) != 0)
-                return astrid_err_set(err, ASTRID_E_INVALID, "invalid capability in %s: %s",
-                                      cn[k], msg);
+                return astrid_err_set(err, ASTRID_E_INVALID, "invalid capability in %s: %s", cn[k],
+                                      msg);
     for (size_t i = 0; i < p->auth_methods.n; i++) {
         const char *m = p->auth_methods.v[i];
         if (strcmp(m, "keypair") != 0 && strcmp(m, "passkey") != 0 && strcmp(m, "system") != 0)
             return astrid_err_set(err, ASTRID_E_INVALID,
-                                  "unknown auth method '%s' (expected keypair, passkey or system)", m);
+                                  "unknown auth method '%s' (expected keypair, passkey or system)",
+                                  m);
     }
     for (size_t i = 0; i < p->auth_public_keys.n; i++)
         if (!*p->auth_public_keys.v[i])
-            return astrid_err_set(err, ASTRID_E_INVALID, "auth.public_keys entries must not be empty");
+            return astrid_err_set(err, ASTRID_E_INVALID,
+                                  "auth.public_keys entries must not be empty");
     for (size_t i = 0; i < p->network_egress.n; i++)
         if (blank(p->network_egress.v[i]))
-            return astrid_err_set(err, ASTRID_E_INVALID, "network.egress entries must not be blank");
+            return astrid_err_set(err, ASTRID_E_INVALID,
+                                  "network.egress entries must not be blank");
     for (size_t i = 0; i < p->process_allow.n; i++)
         if (blank(p->process_allow.v[i]))
             return astrid_err_set(err, ASTRID_E_INVALID, "process.allow entries must not be blank");
@@ -124,11 +132,13 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err)
     if (q->max_memory_bytes == 0)
         return astrid_err_set(err, ASTRID_E_INVALID, "quotas.max_memory_bytes must be > 0");
     if (q->max_timeout_secs < 1 || q->max_timeout_secs > 86400)
-        return astrid_err_set(err, ASTRID_E_INVALID, "quotas.max_timeout_secs must be in 1..=86400");
+        return astrid_err_set(err, ASTRID_E_INVALID,
+                              "quotas.max_timeout_secs must be in 1..=86400");
     if (q->max_ipc_throughput_bytes == 0)
         return astrid_err_set(err, ASTRID_E_INVALID, "quotas.max_ipc_throughput_bytes must be > 0");
     if (q->max_background_processes > 256)
-        return astrid_err_set(err, ASTRID_E_INVALID, "quotas.max_background_processes must be <= 256");
+        return astrid_err_set(err, ASTRID_E_INVALID,
+                              "quotas.max_background_processes must be <= 256");
     if (q->max_storage_bytes == 0)
         return astrid_err_set(err, ASTRID_E_INVALID, "quotas.max_storage_bytes must be > 0");
     return 0;
@@ -176,8 +186,8 @@ static int get_u64(const ctx *c, const astrid_toml *v, const char *key, uint64_t
 }
 
 /* One sub-table whose keys are all string lists. */
-static int get_section(const ctx *c, const astrid_toml *t, const char *sect, const char *const *keys,
-                       astrid_strlist *const *lists, size_t nk)
+static int get_section(const ctx *c, const astrid_toml *t, const char *sect,
+                       const char *const *keys, astrid_strlist *const *lists, size_t nk)
 {
     if (astrid_toml_type_of(t) != ASTRID_TOML_TABLE)
         return type_err(c, sect, "a table");
@@ -330,13 +340,16 @@ char *astrid_profile_emit(const astrid_profile *p, astrid_err *err)
              set_list(auth, "public_keys", &p->auth_public_keys) |
              set_list(net, "egress", &p->network_egress) |
              set_list(proc, "allow", &p->process_allow) |
-             astrid_toml_set(q, "max_memory_bytes", astrid_toml_new_int((int64_t)qq->max_memory_bytes)) |
-             astrid_toml_set(q, "max_timeout_secs", astrid_toml_new_int((int64_t)qq->max_timeout_secs)) |
+             astrid_toml_set(q, "max_memory_bytes",
+                             astrid_toml_new_int((int64_t)qq->max_memory_bytes)) |
+             astrid_toml_set(q, "max_timeout_secs",
+                             astrid_toml_new_int((int64_t)qq->max_timeout_secs)) |
              astrid_toml_set(q, "max_ipc_throughput_bytes",
                              astrid_toml_new_int((int64_t)qq->max_ipc_throughput_bytes)) |
              astrid_toml_set(q, "max_background_processes",
                              astrid_toml_new_int(qq->max_background_processes)) |
-             astrid_toml_set(q, "max_storage_bytes", astrid_toml_new_int((int64_t)qq->max_storage_bytes));
+             astrid_toml_set(q, "max_storage_bytes",
+                             astrid_toml_new_int((int64_t)qq->max_storage_bytes));
     if (rc == 0) {
         rc = astrid_toml_set(r, "auth", auth) | astrid_toml_set(r, "network", net) |
              astrid_toml_set(r, "process", proc) | astrid_toml_set(r, "quotas", q);

@@ -12,11 +12,20 @@ typedef struct unit {
 } unit;
 
 static const unit size_units[] = {
-    {"", 1}, {"b", 1},
-    {"k", 1000ull}, {"kb", 1000ull}, {"m", 1000000ull}, {"mb", 1000000ull},
-    {"g", 1000000000ull}, {"gb", 1000000000ull},
-    {"t", 1000000000000ull}, {"tb", 1000000000000ull},
-    {"kib", 1ull << 10}, {"mib", 1ull << 20}, {"gib", 1ull << 30}, {"tib", 1ull << 40},
+    {"", 1},
+    {"b", 1},
+    {"k", 1000ull},
+    {"kb", 1000ull},
+    {"m", 1000000ull},
+    {"mb", 1000000ull},
+    {"g", 1000000000ull},
+    {"gb", 1000000000ull},
+    {"t", 1000000000000ull},
+    {"tb", 1000000000000ull},
+    {"kib", 1ull << 10},
+    {"mib", 1ull << 20},
+    {"gib", 1ull << 30},
+    {"tib", 1ull << 40},
 };
 
 int astrid_size_parse(const char *s, uint64_t *out, astrid_err *err)
@@ -31,7 +40,8 @@ int astrid_size_parse(const char *s, uint64_t *out, astrid_err *err)
                               "invalid size '%s': expected a number, e.g. 32M or 1.5GiB", s);
     uint64_t ip = 0, frac = 0, fscale = 1;
     for (; isdigit((unsigned char)*p); p++)
-        if (__builtin_mul_overflow(ip, 10, &ip) || __builtin_add_overflow(ip, (uint64_t)(*p - '0'), &ip))
+        if (__builtin_mul_overflow(ip, 10, &ip) ||
+            __builtin_add_overflow(ip, (uint64_t)(*p - '0'), &ip))
             return astrid_err_set(err, ASTRID_E_INVALID, "invalid size '%s': too large", s);
     if (*p == '.') {
         p++;
@@ -59,7 +69,8 @@ int astrid_size_parse(const char *s, uint64_t *out, astrid_err *err)
     if (!found)
         return astrid_err_set(err, ASTRID_E_INVALID,
                               "invalid size '%s': unknown unit (use B, K/KB, M/MB, G/GB, T/TB, "
-                              "KiB, MiB, GiB or TiB)", s);
+                              "KiB, MiB, GiB or TiB)",
+                              s);
     uint64_t whole, fpart;
     if (__builtin_mul_overflow(ip, found->mult, &whole))
         return astrid_err_set(err, ASTRID_E_INVALID, "invalid size '%s': too large", s);
@@ -80,10 +91,10 @@ int astrid_size_parse(const char *s, uint64_t *out, astrid_err *err)
 
 int astrid_size_format(uint64_t v, char *buf, size_t n)
 {
-    static const unit bin[] = {{"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20},
-                               {"KiB", 1ull << 10}};
-    static const unit dec[] = {{"TB", 1000000000000ull}, {"GB", 1000000000ull},
-                               {"MB", 1000000ull}, {"KB", 1000ull}};
+    static const unit bin[] = {
+        {"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}};
+    static const unit dec[] = {
+        {"TB", 1000000000000ull}, {"GB", 1000000000ull}, {"MB", 1000000ull}, {"KB", 1000ull}};
     int w;
     if (v == 0) {
         w = snprintf(buf, n, "0 B");
@@ -109,8 +120,8 @@ int astrid_size_format(uint64_t v, char *buf, size_t n)
             for (uint64_t d = 10, places = 1; places <= 3 && d <= m; d *= 10, places++)
                 if (v % (m / d) == 0) {
                     uint64_t f = (v % m) / (m / d);
-                    w = snprintf(buf, n, "%llu.%0*llu %s", (unsigned long long)(v / m),
-                                 (int)places, (unsigned long long)f, dec[i].name);
+                    w = snprintf(buf, n, "%llu.%0*llu %s", (unsigned long long)(v / m), (int)places,
+                                 (unsigned long long)f, dec[i].name);
                     break;
                 }
         }
@@ -135,13 +146,15 @@ int astrid_duration_parse(const char *s, uint64_t *ms_out, astrid_err *err)
                                   "invalid duration '%s': expected a number, e.g. 30s or 2h30m", s);
         uint64_t v = 0;
         for (; isdigit((unsigned char)*p); p++)
-            if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+            if (__builtin_mul_overflow(v, 10, &v) ||
+                __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
                 return astrid_err_set(err, ASTRID_E_INVALID, "invalid duration '%s': too large", s);
         uint64_t mult;
         if (!*p) {
             if (parts > 0)
                 return astrid_err_set(err, ASTRID_E_INVALID,
-                                      "invalid duration '%s': missing unit after the last number", s);
+                                      "invalid duration '%s': missing unit after the last number",
+                                      s);
             mult = 1000; /* bare integer: seconds */
         } else if (strncmp(p, "ms", 2) == 0) {
             mult = 1, p += 2;
@@ -167,8 +180,8 @@ int astrid_duration_parse(const char *s, uint64_t *ms_out, astrid_err *err)
 
 int astrid_duration_format(uint64_t ms, char *buf, size_t n)
 {
-    static const unit units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000},
-                                 {"s", 1000}, {"ms", 1}};
+    static const unit units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
     size_t off = 0;
     if (ms == 0) {
         int w = snprintf(buf, n, "0s");

@@ -11,8 +11,8 @@
 
 static bool keych(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 void policy_key_pos(const char *text, const char *key, int *line, int *col)
@@ -30,7 +30,8 @@ void policy_key_pos(const char *text, const char *key, int *line, int *col)
         }
         if (strncmp(p, key, kl) != 0 || keych(p[kl]))
             continue;
-        /* Key position: preceded (ignoring blanks and a quote) by line start, '[', '.', '{' or ','. */
+        /* Key position: preceded (ignoring blanks and a quote) by line start, '[', '.', '{' or ','.
+         */
         const char *q = p;
         if (q > bol && (q[-1] == '"' || q[-1] == '\''))
             q--;
@@ -89,13 +90,14 @@ int policy_str_array(const astrid_toml *arr, char ***out, size_t *n, const char 
     for (size_t i = 0; i < cnt; i++) {
         const astrid_toml *e = astrid_toml_at(arr, i);
         size_t sl = 0;
-        const char *s = astrid_toml_type_of(e) == ASTRID_TOML_STRING ? astrid_toml_str(e, &sl) : NULL;
+        const char *s =
+            astrid_toml_type_of(e) == ASTRID_TOML_STRING ? astrid_toml_str(e, &sl) : NULL;
         if (!s || strlen(s) != sl) {
             policy_free_strv(v, i);
             policy_key_pos(text, key, &line, &col);
             return astrid_err_set(err, ASTRID_E_PARSE,
-                                  "%s: line %d, column %d: '%s' must be an array of strings",
-                                  path, line, col, key);
+                                  "%s: line %d, column %d: '%s' must be an array of strings", path,
+                                  line, col, key);
         }
         if (!(v[i] = strdup(s))) {
             policy_free_strv(v, i);

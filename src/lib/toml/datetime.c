@@ -72,8 +72,8 @@ static long scan_time(const char *s, size_t len, size_t at, astrid_toml_datetime
     return (long)(p - at);
 }
 
-long toml_scan_datetime(const char *s, size_t len, astrid_toml_type *type,
-                        astrid_toml_datetime *dt, const char **why)
+long toml_scan_datetime(const char *s, size_t len, astrid_toml_type *type, astrid_toml_datetime *dt,
+                        const char **why)
 {
     memset(dt, 0, sizeof *dt);
     int tmp;

@@ -38,7 +38,10 @@ static void sb_put(sbuf *sb, const char *s, size_t n)
     sb->b[sb->len] = '\0';
 }
 
-static void sb_str(sbuf *sb, const char *s) { sb_put(sb, s, strlen(s)); }
+static void sb_str(sbuf *sb, const char *s)
+{
+    sb_put(sb, s, strlen(s));
+}
 
 static int fail(sbuf *sb, astrid_errcode code, const char *why)
 {
@@ -62,13 +65,27 @@ static int quoted(sbuf *sb, const char *s, size_t n)
         run = i + 1;
         char esc[8];
         switch (c) {
-        case '"': sb_put(sb, "\\\"", 2); break;
-        case '\\': sb_put(sb, "\\\\", 2); break;
-        case '\n': sb_put(sb, "\\n", 2); break;
-        case '\t': sb_put(sb, "\\t", 2); break;
-        case '\r': sb_put(sb, "\\r", 2); break;
-        case '\b': sb_put(sb, "\\b", 2); break;
-        case '\f': sb_put(sb, "\\f", 2); break;
+        case '"':
+            sb_put(sb, "\\\"", 2);
+            break;
+        case '\\':
+            sb_put(sb, "\\\\", 2);
+            break;
+        case '\n':
+            sb_put(sb, "\\n", 2);
+            break;
+        case '\t':
+            sb_put(sb, "\\t", 2);
+            break;
+        case '\r':
+            sb_put(sb, "\\r", 2);
+            break;
+        case '\b':
+            sb_put(sb, "\\b", 2);
+            break;
+        case '\f':
+            sb_put(sb, "\\f", 2);
+            break;
         default:
             snprintf(esc, sizeof esc, "\\u%04X", c);
             sb_put(sb, esc, 6);

@@ -53,8 +53,8 @@ static const char *seg_bytes(const toml_parser *p, const key_seg *k)
 
 static bool bare_char(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 /* Parse `a . "b" . 'c'` into kp. Decoded quoted parts go to p->buf, which
@@ -85,8 +85,9 @@ static int parse_key(toml_parser *p, key_path *kp)
                 p->pos++;
             k->len = p->pos - st;
         } else {
-            return toml_fail(p, c < 0 || c == '\n' || c == '\r' || c == '=' ? "expected a key"
-                                                                            : "invalid character in key");
+            return toml_fail(p, c < 0 || c == '\n' || c == '\r' || c == '='
+                                    ? "expected a key"
+                                    : "invalid character in key");
         }
         kp->n++;
         if (kp->n > ASTRID_TOML_MAX_DEPTH)
@@ -146,7 +147,8 @@ int toml_parse_keyval(toml_parser *p, astrid_toml *table, bool in_inline)
     p->pos++;
     tp_skip_ws(p);
     if ((size_t)p->depth + kp.n > ASTRID_TOML_MAX_DEPTH) {
-        toml_fail_at(p, kp.at, ASTRID_E_LIMIT, "nesting too deep (limit ASTRID_TOML_MAX_DEPTH = 128)");
+        toml_fail_at(p, kp.at, ASTRID_E_LIMIT,
+                     "nesting too deep (limit ASTRID_TOML_MAX_DEPTH = 128)");
         goto out;
     }
     astrid_toml *t = table;
@@ -157,11 +159,13 @@ int toml_parse_keyval(toml_parser *p, astrid_toml *table, bool in_inline)
             t = add_table(p, t, k, TF_DOTTED | (in_inline ? TF_INLINE : 0u));
             if (!t)
                 goto out;
-        } else if (v->type == ASTRID_TOML_TABLE && (v->flags & TF_DOTTED) && !(v->flags & TF_FROZEN)) {
+        } else if (v->type == ASTRID_TOML_TABLE && (v->flags & TF_DOTTED) &&
+                   !(v->flags & TF_FROZEN)) {
             t = v;
         } else {
-            fail_key(p, &kp, i, v->type == ASTRID_TOML_TABLE ? "cannot add keys with a dotted key to table"
-                                                             : "key is not a table");
+            fail_key(p, &kp, i,
+                     v->type == ASTRID_TOML_TABLE ? "cannot add keys with a dotted key to table"
+                                                  : "key is not a table");
             goto out;
         }
     }
@@ -218,8 +222,9 @@ static astrid_toml *parse_header(toml_parser *p, astrid_toml *root, key_path *kp
             t = v->u.arr.items[v->u.arr.n - 1];
             d += 2;
         } else {
-            fail_key(p, kp, i, v->type == ASTRID_TOML_TABLE ? "cannot extend inline table"
-                                                            : "key is not a table");
+            fail_key(p, kp, i,
+                     v->type == ASTRID_TOML_TABLE ? "cannot extend inline table"
+                                                  : "key is not a table");
             return NULL;
         }
         if (!t)

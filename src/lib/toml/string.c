@@ -70,13 +70,20 @@ static int escape(toml_parser *p, bool multi)
     char c = p->s[p->pos + 1];
     p->pos += 2;
     switch (c) {
-    case 'b': return put(p, "\b", 1);
-    case 't': return put(p, "\t", 1);
-    case 'n': return put(p, "\n", 1);
-    case 'f': return put(p, "\f", 1);
-    case 'r': return put(p, "\r", 1);
-    case '"': return put(p, "\"", 1);
-    case '\\': return put(p, "\\", 1);
+    case 'b':
+        return put(p, "\b", 1);
+    case 't':
+        return put(p, "\t", 1);
+    case 'n':
+        return put(p, "\n", 1);
+    case 'f':
+        return put(p, "\f", 1);
+    case 'r':
+        return put(p, "\r", 1);
+    case '"':
+        return put(p, "\"", 1);
+    case '\\':
+        return put(p, "\\", 1);
     case 'u':
     case 'U': {
         int n = c == 'u' ? 4 : 8;
@@ -91,8 +98,7 @@ static int escape(toml_parser *p, bool multi)
             p->pos++;
         }
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return toml_fail_at(p, at, ASTRID_E_PARSE,
-                                "escape is not a Unicode scalar value");
+            return toml_fail_at(p, at, ASTRID_E_PARSE, "escape is not a Unicode scalar value");
         return put_utf8(p, cp);
     }
     default:
@@ -106,7 +112,8 @@ static int escape(toml_parser *p, bool multi)
             q++;
         if (q >= p->len || (p->s[q] != '\n' && p->s[q] != '\r'))
             return toml_fail_at(p, at, ASTRID_E_PARSE, "invalid escape sequence");
-        while (q < p->len && (p->s[q] == ' ' || p->s[q] == '\t' || p->s[q] == '\n' || p->s[q] == '\r'))
+        while (q < p->len &&
+               (p->s[q] == ' ' || p->s[q] == '\t' || p->s[q] == '\n' || p->s[q] == '\r'))
             q++;
         p->pos = q;
         return 0;

@@ -58,8 +58,8 @@ astrid_toml *toml_new_node(astrid_toml_type type);
 /* Datetime scanning, shared by parser and tests: parse a date/time literal at
  * s[0..len). Returns bytes consumed (0 when not a date/time), sets *type, or
  * -1 with *why set when it looks like one but is invalid. */
-long toml_scan_datetime(const char *s, size_t len, astrid_toml_type *type,
-                        astrid_toml_datetime *dt, const char **why);
+long toml_scan_datetime(const char *s, size_t len, astrid_toml_type *type, astrid_toml_datetime *dt,
+                        const char **why);
 /* Format a datetime into buf (>= 64 bytes). Returns length. */
 int toml_format_datetime(char *buf, size_t cap, astrid_toml_type type,
                          const astrid_toml_datetime *dt);

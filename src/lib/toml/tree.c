@@ -133,21 +133,34 @@ fail:
 
 /* ---------------------------------------------------------------- reading */
 
-astrid_toml_type astrid_toml_type_of(const astrid_toml *node) { return node->type; }
+astrid_toml_type astrid_toml_type_of(const astrid_toml *node)
+{
+    return node->type;
+}
 
 const char *astrid_toml_type_name(astrid_toml_type t)
 {
     switch (t) {
-    case ASTRID_TOML_TABLE: return "table";
-    case ASTRID_TOML_ARRAY: return "array";
-    case ASTRID_TOML_STRING: return "string";
-    case ASTRID_TOML_INTEGER: return "integer";
-    case ASTRID_TOML_FLOAT: return "float";
-    case ASTRID_TOML_BOOL: return "bool";
-    case ASTRID_TOML_DATETIME: return "datetime";
-    case ASTRID_TOML_DATETIME_LOCAL: return "datetime-local";
-    case ASTRID_TOML_DATE_LOCAL: return "date-local";
-    case ASTRID_TOML_TIME_LOCAL: return "time-local";
+    case ASTRID_TOML_TABLE:
+        return "table";
+    case ASTRID_TOML_ARRAY:
+        return "array";
+    case ASTRID_TOML_STRING:
+        return "string";
+    case ASTRID_TOML_INTEGER:
+        return "integer";
+    case ASTRID_TOML_FLOAT:
+        return "float";
+    case ASTRID_TOML_BOOL:
+        return "bool";
+    case ASTRID_TOML_DATETIME:
+        return "datetime";
+    case ASTRID_TOML_DATETIME_LOCAL:
+        return "datetime-local";
+    case ASTRID_TOML_DATE_LOCAL:
+        return "date-local";
+    case ASTRID_TOML_TIME_LOCAL:
+        return "time-local";
     }
     return "unknown";
 }
@@ -232,8 +245,14 @@ bool astrid_toml_is_inline(const astrid_toml *node)
 
 /* ---------------------------------------------------------------- building */
 
-astrid_toml *astrid_toml_new_table(void) { return toml_new_node(ASTRID_TOML_TABLE); }
-astrid_toml *astrid_toml_new_array(void) { return toml_new_node(ASTRID_TOML_ARRAY); }
+astrid_toml *astrid_toml_new_table(void)
+{
+    return toml_new_node(ASTRID_TOML_TABLE);
+}
+astrid_toml *astrid_toml_new_array(void)
+{
+    return toml_new_node(ASTRID_TOML_ARRAY);
+}
 
 astrid_toml *astrid_toml_new_string(const char *s, size_t len)
 {
@@ -383,14 +402,14 @@ astrid_toml *astrid_toml_clone(const astrid_toml *node)
     return c;
 }
 
-static bool dt_equal(const astrid_toml_datetime *a, const astrid_toml_datetime *b, astrid_toml_type t)
+static bool dt_equal(const astrid_toml_datetime *a, const astrid_toml_datetime *b,
+                     astrid_toml_type t)
 {
     if (t != ASTRID_TOML_TIME_LOCAL &&
         (a->year != b->year || a->month != b->month || a->day != b->day))
         return false;
-    if (t != ASTRID_TOML_DATE_LOCAL &&
-        (a->hour != b->hour || a->minute != b->minute || a->second != b->second ||
-         a->nanosecond != b->nanosecond))
+    if (t != ASTRID_TOML_DATE_LOCAL && (a->hour != b->hour || a->minute != b->minute ||
+                                        a->second != b->second || a->nanosecond != b->nanosecond))
         return false;
     return t != ASTRID_TOML_DATETIME || a->offset_minutes == b->offset_minutes;
 }
@@ -426,13 +445,13 @@ bool astrid_toml_equal(const astrid_toml *a, const astrid_toml *b)
     case ASTRID_TOML_FLOAT:
         if (isnan(a->u.f) || isnan(b->u.f))
             return isnan(a->u.f) && isnan(b->u.f);
-    {
-        /* Bitwise, so 0.0 and -0.0 differ. */
-        uint64_t x, y;
-        memcpy(&x, &a->u.f, sizeof x);
-        memcpy(&y, &b->u.f, sizeof y);
-        return x == y;
-    }
+        {
+            /* Bitwise, so 0.0 and -0.0 differ. */
+            uint64_t x, y;
+            memcpy(&x, &a->u.f, sizeof x);
+            memcpy(&y, &b->u.f, sizeof y);
+            return x == y;
+        }
     case ASTRID_TOML_BOOL:
         return a->u.b == b->u.b;
     default:

@@ -6,13 +6,16 @@
 
 #include "parser.h"
 
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
+static bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
 
 /* Characters a number/date token may contain; the token ends at anything else. */
 static bool tok_char(int c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '_' || c == '+' || c == '-' || c == '.';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c == '+' || c == '-' || c == '.';
 }
 
 /* Digits in `base` with single underscores strictly between digits.
@@ -38,7 +41,9 @@ static size_t digit_run(const char *t, size_t n, int base)
         }
         if (c == '_' && i > 0 && i + 1 < n && t[i - 1] != '_') {
             int d = (unsigned char)t[i + 1], w;
-            w = is_digit(d) ? d - '0' : (d | 0x20) >= 'a' && (d | 0x20) <= 'f' ? (d | 0x20) - 'a' + 10 : 99;
+            w = is_digit(d)                              ? d - '0'
+                : (d | 0x20) >= 'a' && (d | 0x20) <= 'f' ? (d | 0x20) - 'a' + 10
+                                                         : 99;
             if (w < base) {
                 i++;
                 continue;
@@ -106,7 +111,9 @@ static astrid_toml *parse_number(toml_parser *p)
     if (k < n && t[k] == '.') {
         size_t f = digit_run(t + k + 1, n - k - 1, 10);
         if (f == 0)
-            return toml_fail_at(p, start, ASTRID_E_PARSE, "a decimal point must be followed by digits"), NULL;
+            return toml_fail_at(p, start, ASTRID_E_PARSE,
+                                "a decimal point must be followed by digits"),
+                   NULL;
         k += 1 + f;
         is_float = true;
     }
@@ -189,7 +196,8 @@ static void skip_ws_nl(toml_parser *p)
 static int enter(toml_parser *p)
 {
     if (p->depth >= ASTRID_TOML_MAX_DEPTH)
-        return toml_fail_at(p, p->pos, ASTRID_E_LIMIT, "nesting too deep (limit "
+        return toml_fail_at(p, p->pos, ASTRID_E_LIMIT,
+                            "nesting too deep (limit "
                             "ASTRID_TOML_MAX_DEPTH = 128)");
     p->depth++;
     return 0;

@@ -62,12 +62,19 @@ void astrid_err_clear(astrid_err *e)
 const char *astrid_errcode_name(astrid_errcode code)
 {
     static const char *const names[] = {
-        [ASTRID_OK] = "ok",           [ASTRID_E_INVALID] = "invalid",
-        [ASTRID_E_PARSE] = "parse",   [ASTRID_E_IO] = "io",
-        [ASTRID_E_NOTFOUND] = "not-found", [ASTRID_E_EXISTS] = "exists",
-        [ASTRID_E_PERM] = "permission", [ASTRID_E_LIMIT] = "limit",
-        [ASTRID_E_CRYPTO] = "crypto", [ASTRID_E_NOMEM] = "no-memory",
-        [ASTRID_E_UNSUPPORTED] = "unsupported", [ASTRID_E_TIMEOUT] = "timeout", [ASTRID_E_INTERNAL] = "internal",
+        [ASTRID_OK] = "ok",
+        [ASTRID_E_INVALID] = "invalid",
+        [ASTRID_E_PARSE] = "parse",
+        [ASTRID_E_IO] = "io",
+        [ASTRID_E_NOTFOUND] = "not-found",
+        [ASTRID_E_EXISTS] = "exists",
+        [ASTRID_E_PERM] = "permission",
+        [ASTRID_E_LIMIT] = "limit",
+        [ASTRID_E_CRYPTO] = "crypto",
+        [ASTRID_E_NOMEM] = "no-memory",
+        [ASTRID_E_UNSUPPORTED] = "unsupported",
+        [ASTRID_E_TIMEOUT] = "timeout",
+        [ASTRID_E_INTERNAL] = "internal",
     };
     if ((unsigned)code < sizeof names / sizeof names[0] && names[code])
         return names[code];

@@ -58,8 +58,7 @@ int astrid_atomic_write(const char *path, const void *data, size_t len, mode_t m
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     if (*base == '\0')
-        return astrid_err_set(err, ASTRID_E_INVALID, "atomic write: '%s' names a directory",
-                              path);
+        return astrid_err_set(err, ASTRID_E_INVALID, "atomic write: '%s' names a directory", path);
     int n = snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, base);
     if (n < 0 || (size_t)n >= sizeof tmp)
         return astrid_err_set(err, ASTRID_E_LIMIT, "atomic write: path too long: %s", path);
@@ -140,8 +139,8 @@ int astrid_read_file(const char *path, size_t max, char **out, size_t *len, astr
             if (got > max) {
                 free(buf);
                 close(fd);
-                return astrid_err_set(err, ASTRID_E_LIMIT, "%s is over the %zu-byte limit",
-                                      path, max);
+                return astrid_err_set(err, ASTRID_E_LIMIT, "%s is over the %zu-byte limit", path,
+                                      max);
             }
             size_t ncap = cap * 2 + 64;
             char *nb = realloc(buf, ncap);
@@ -178,14 +177,13 @@ int astrid_read_file(const char *path, size_t max, char **out, size_t *len, astr
     return 0;
 }
 
-int astrid_path_join_n(char *out, size_t outsz, const char *base, const char *rel,
-                       size_t rel_len, astrid_err *err)
+int astrid_path_join_n(char *out, size_t outsz, const char *base, const char *rel, size_t rel_len,
+                       astrid_err *err)
 {
     if (memchr(rel, '\0', rel_len))
         return astrid_err_set(err, ASTRID_E_INVALID, "path contains a NUL byte");
     if (rel_len > 0 && rel[0] == '/')
-        return astrid_err_set(err, ASTRID_E_INVALID, "path '%.*s' is absolute", (int)rel_len,
-                              rel);
+        return astrid_err_set(err, ASTRID_E_INVALID, "path '%.*s' is absolute", (int)rel_len, rel);
     size_t o = strlen(base);
     if (o + 1 > outsz)
         return astrid_err_set(err, ASTRID_E_LIMIT, "path too long");
@@ -199,8 +197,8 @@ int astrid_path_join_n(char *out, size_t outsz, const char *base, const char *re
             j++;
         size_t clen = j - i;
         if (clen == 2 && rel[i] == '.' && rel[i + 1] == '.')
-            return astrid_err_set(err, ASTRID_E_INVALID, "path '%.*s' contains '..'",
-                                  (int)rel_len, rel);
+            return astrid_err_set(err, ASTRID_E_INVALID, "path '%.*s' contains '..'", (int)rel_len,
+                                  rel);
         if (clen > 0 && !(clen == 1 && rel[i] == '.')) {
             int need_slash = !(o > 0 && out[o - 1] == '/');
             if (o + (size_t)need_slash + clen + 1 > outsz)
@@ -216,8 +214,7 @@ int astrid_path_join_n(char *out, size_t outsz, const char *base, const char *re
     return 0;
 }
 
-int astrid_path_join(char *out, size_t outsz, const char *base, const char *rel,
-                     astrid_err *err)
+int astrid_path_join(char *out, size_t outsz, const char *base, const char *rel, astrid_err *err)
 {
     return astrid_path_join_n(out, outsz, base, rel, strlen(rel), err);
 }

@@ -58,8 +58,7 @@ int astrid_home_resolve(char *out, size_t outsz, astrid_err *err)
     return 0;
 }
 
-int astrid_home_path(char *out, size_t outsz, const char *home, const char *rel,
-                     astrid_err *err)
+int astrid_home_path(char *out, size_t outsz, const char *home, const char *rel, astrid_err *err)
 {
     return astrid_path_join(out, outsz, home, rel, err);
 }
@@ -86,8 +85,8 @@ int astrid_profile_path(char *out, size_t outsz, const char *home, const char *p
 
 int astrid_home_ensure(const char *home, astrid_err *err)
 {
-    static const char *const dirs[] = {"etc", "etc/hooks", "var", "run", "log",
-                                       "keys", "bin", "wit", "home"};
+    static const char *const dirs[] = {"etc",  "etc/hooks", "var", "run", "log",
+                                       "keys", "bin",       "wit", "home"};
     if (astrid_mkdir_p(home, 0700, 1, err) != 0)
         return -1;
     char p[PATH_MAX];
@@ -108,8 +107,8 @@ int astrid_home_ensure(const char *home, astrid_err *err)
 
 int astrid_principal_home_ensure(const char *home, const char *principal, astrid_err *err)
 {
-    static const char *const sub[] = {".local/kv",     ".local/log",  ".local/audit",
-                                      ".local/tmp",    ".local/tokens", ".local/capsules",
+    static const char *const sub[] = {".local/kv",  ".local/log",    ".local/audit",
+                                      ".local/tmp", ".local/tokens", ".local/capsules",
                                       ".config/env"};
     char ph[PATH_MAX];
     char p[PATH_MAX];

@@ -63,8 +63,8 @@ int astrid_wire_check(const char *buf, size_t len, astrid_err *err)
             in_str = true;
         } else if (c == '{' || c == '[') {
             if (++depth > ASTRID_WIRE_MAX_DEPTH)
-                return astrid_err_set(err, ASTRID_E_LIMIT,
-                                      "JSON nesting deeper than %d levels", ASTRID_WIRE_MAX_DEPTH);
+                return astrid_err_set(err, ASTRID_E_LIMIT, "JSON nesting deeper than %d levels",
+                                      ASTRID_WIRE_MAX_DEPTH);
         } else if (c == '}' || c == ']') {
             depth--;
         }

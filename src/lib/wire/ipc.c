@@ -22,9 +22,9 @@ json_t *astrid_ipc_new(const char *topic, json_t *payload, const char *source_id
     json_object_set(m, "payload", payload ? payload : json_object());
     if (!payload)
         json_decref(json_object_get(m, "payload"));
-    json_object_set_new(m, "source_id",
-                        json_string(source_id ? source_id
-                                              : "00000000-0000-0000-0000-000000000000"));
+    json_object_set_new(
+        m, "source_id",
+        json_string(source_id ? source_id : "00000000-0000-0000-0000-000000000000"));
     if (principal)
         json_object_set_new(m, "principal", json_string(principal));
     json_object_set_new(m, "timestamp", json_string(stamp));
@@ -53,4 +53,3 @@ int astrid_ipc_validate(const json_t *msg, astrid_err *err)
         return astrid_err_set(err, ASTRID_E_PARSE, "message.timestamp must be a string");
     return astrid_topic_check(json_string_value(t), ASTRID_TOPIC_PUBLISH, err);
 }
-

@@ -9,7 +9,8 @@ int astrid_topic_check(const char *topic, astrid_topic_kind kind, astrid_err *er
     if (n == 0)
         return astrid_err_set(err, ASTRID_E_INVALID, "topic must not be empty");
     if (n > ASTRID_TOPIC_MAX_BYTES)
-        return astrid_err_set(err, ASTRID_E_LIMIT, "topic exceeds %d bytes", ASTRID_TOPIC_MAX_BYTES);
+        return astrid_err_set(err, ASTRID_E_LIMIT, "topic exceeds %d bytes",
+                              ASTRID_TOPIC_MAX_BYTES);
     int segs = 1;
     const char *seg = topic;
     for (size_t i = 0; i <= n; i++) {

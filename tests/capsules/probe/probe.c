@@ -7,9 +7,10 @@
 #include <string.h>
 
 /* Not wrapped by the SDK: declared from docs/abi.md. */
-__attribute__((import_module("astrid:capsule/ipc@0.1.0"), import_name("ipc-publish-as")))
-extern void publish_as(const char *t, size_t tn, const char *p, size_t pn, const char *who,
-                       size_t wn, void *ret);
+__attribute__((import_module("astrid:capsule/ipc@0.1.0"),
+               import_name("ipc-publish-as"))) extern void
+publish_as(const char *t, size_t tn, const char *p, size_t pn, const char *who, size_t wn,
+           void *ret);
 
 static void report(const char *what, int ok, const char *err)
 {
