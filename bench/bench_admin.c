@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_daemon.h"
 #include "cli/admin.h"
 #include "cli/client.h"
 
@@ -32,30 +33,14 @@ static int cmpd(const void *a, const void *b)
 
 int main(void)
 {
-    const char *build = getenv("ASTRID_BUILD");
     char home[] = "/tmp/astrid-bench-admin-XXXXXX";
     if (!mkdtemp(home))
         return 1;
-    char daemon[4096];
-    snprintf(daemon, sizeof daemon, "%s/bin/astrid-daemon", build ? build : "build");
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("ASTRID_HOME", home, 1);
-        execl(daemon, daemon, (char *)NULL);
-        _exit(127);
-    }
-    char ready[4200];
-    snprintf(ready, sizeof ready, "%s/run/system.ready", home);
-    for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++)
-        usleep(50000);
-    astrid_client_opts o = {.home = home, .principal = "default"};
-    astrid_client *c;
-    astrid_err err;
-    if (astrid_client_connect(&c, &o, &err) != 0) {
-        fprintf(stderr, "bench_admin: %s\n", err.msg);
-        kill(pid, SIGTERM);
+    pid_t pid;
+    astrid_client *c = bench_daemon_start(home, &pid, "bench_admin");
+    if (!c)
         return 1;
-    }
+    astrid_err err;
     json_t *d = NULL;
     json_t *create = json_pack("{s:s}", "name", "bench");
     if (cli_admin_request(c, "agent.create", "AgentCreate", create, &d, &err) != 0)
@@ -91,10 +76,5 @@ int main(void)
     printf("   caps.grant through the socket: %.0f ops/s (GetStatus on the same connection: %.0f "
            "ops/s; ratio %.2f)\n",
            grant[RUNS / 2], status[RUNS / 2], grant[RUNS / 2] / status[RUNS / 2]);
-    astrid_client_close(c);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
-    return system(cmd) == 0 ? 0 : 1;
+    return bench_daemon_stop(c, pid, home);
 }

@@ -23,6 +23,7 @@
 
 #include "capsule/host/host.h"
 #include "capsule/wasm/wasi.h"
+#include "bench_daemon.h"
 #include "cli/client.h"
 #include "store/kv.h"
 
@@ -137,25 +138,11 @@ int main(void)
         printf("   skipped: capsules not installable (run make first)\n");
         return 0;
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        char d[1100];
-        snprintf(d, sizeof d, "%s/astrid-daemon", bin);
-        execl(d, d, (char *)NULL);
-        _exit(127);
-    }
-    char ready[200];
-    snprintf(ready, sizeof ready, "%s/run/system.ready", home);
-    for (int i = 0; i < 400 && access(ready, F_OK) != 0; i++)
-        usleep(50000);
-    astrid_client_opts o = {.home = home, .principal = "default"};
-    astrid_client *c;
-    astrid_err err;
-    if (astrid_client_connect(&c, &o, &err) != 0) {
-        fprintf(stderr, "bench_hostabi: %s\n", err.msg);
-        kill(pid, SIGTERM);
+    pid_t pid;
+    astrid_client *c = bench_daemon_start(home, &pid, "bench_hostabi");
+    if (!c)
         return 1;
-    }
+    astrid_err err;
     if (astrid_client_subscribe(c, "demo.v1.count.reply", &err) != 0 ||
         astrid_client_subscribe(c, "demo.v1.echo.reply", &err) != 0) {
         fprintf(stderr, "bench_hostabi: %s\n", err.msg);
@@ -171,6 +158,7 @@ int main(void)
         base[r] = socketpair_us(300, 2000);
     }
     astrid_client_close(c);
+    c = NULL;
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     /* the same KV work called directly on the store */
@@ -259,7 +247,5 @@ int main(void)
         astrid_wasm_engine_free(eng);
         free(wasm);
     }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-    return system(cmd) == 0 ? 0 : 1;
+    return bench_daemon_stop(NULL, 0, home);
 }

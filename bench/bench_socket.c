@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "astrid/wire.h"
+#include "bench_daemon.h"
 #include "cli/client.h"
 
 #define N 2000
@@ -84,30 +85,14 @@ static double socketpair_rt(void)
 
 int main(int argc, char **argv)
 {
-    const char *build = getenv("ASTRID_BUILD");
     char home[] = "/tmp/astrid-bench-XXXXXX";
     if (!mkdtemp(home))
         return 1;
-    char daemon[4096];
-    snprintf(daemon, sizeof daemon, "%s/bin/astrid-daemon", build ? build : "build");
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("ASTRID_HOME", home, 1);
-        execl(daemon, daemon, (char *)NULL);
-        _exit(127);
-    }
-    char ready[4200];
-    snprintf(ready, sizeof ready, "%s/run/system.ready", home);
-    for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++)
-        usleep(50000);
-    astrid_client_opts o = {.home = home, .principal = "default"};
-    astrid_client *c;
-    astrid_err err;
-    if (astrid_client_connect(&c, &o, &err) != 0) {
-        fprintf(stderr, "bench_socket: %s\n", err.msg);
-        kill(pid, SIGTERM);
+    pid_t pid;
+    astrid_client *c = bench_daemon_start(home, &pid, "bench_socket");
+    if (!c)
         return 1;
-    }
+    astrid_err err;
     json_t *req = json_pack("{s:s}", "method", "GetStatus");
     json_t *reply = NULL;
     /* Frame sizes for the baseline: one request and one reply as sent. */
@@ -137,16 +122,10 @@ int main(int argc, char **argv)
     printf("socket round trip (GetStatus, %zu+%zu bytes): ours %.1f us, raw socketpair %.1f us, "
            "ratio %.2f (target <= 3)\n",
            req_len, resp_len, ours[RUNS / 2], base[RUNS / 2], ours[RUNS / 2] / base[RUNS / 2]);
-    astrid_client_close(c);
     json_decref(req);
     json_decref(reqmsg);
     json_decref(respmsg);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
-    (void)!system(cmd);
     (void)argc;
     (void)argv;
-    return 0;
+    return bench_daemon_stop(c, pid, home);
 }

@@ -5,18 +5,14 @@
 #include <string.h>
 
 #include "cli/context.h"
+#include "cli/daemon.h"
 #include "cli/output/output.h"
 
 #define ADMIN_TIMEOUT_MS 15000
 
 int cli_connect_auto(astrid_client **out, astrid_err *err)
 {
-    char home[PATH_MAX], principal[CLI_PRINCIPAL_MAX];
-    if (cli_home(home, sizeof home, err) < 0 ||
-        cli_context_active(home, principal, sizeof principal, err) < 0)
-        return -1;
-    astrid_client_opts o = {.home = home, .principal = principal, .autostart = true};
-    return astrid_client_connect(out, &o, err);
+    return cli_connect_mode(out, true, err);
 }
 
 int cli_admin_request(astrid_client *c, const char *suffix, const char *method,

@@ -12,6 +12,9 @@
 /* Connect to the daemon of $ASTRID_HOME claiming the active agent. Never
  * autostarts: operator verbs report a stopped daemon instead. */
 int cli_connect(astrid_client **out, astrid_err *err);
+/* The same; with `autostart`, an --ephemeral daemon is started when none
+ * runs (the admin verbs). */
+int cli_connect_mode(astrid_client **out, bool autostart, astrid_err *err);
 
 /* Send {"type":"raw_json","method":M[,"params":P]} on astrid.v1.request.<suffix>
  * and return the KernelResponse "data" of a success. A KernelResponse

@@ -231,18 +231,9 @@ void astrid_admin_handle(astrid_kernel *k, astrid_conn *conn, const char *topic,
                 (e->scope == SCOPE_SELF_IF_TARGET && target && strcmp(target, caller) == 0);
     snprintf(cap, sizeof cap, "%s%s", self ? "self:" : "", e->capability);
     snprintf(audit_method, sizeof audit_method, "admin.%s", e->topic);
-    if (astrid_authorize(k, caller, cap, reason, sizeof reason) != 0) {
-        astrid_audit_request_mode(k, ASTRID_AUDIT_WRITE_BEHIND, caller, audit_method, cap, target,
-                                  params, false, reason);
+    if (astrid_admit_request(k, caller, audit_method, cap, target, params, e->mutates, reason,
+                             sizeof reason) != 0) {
         reply(k, conn, suffix, rid, "error", json_string(reason));
-        json_decref(empty);
-        return;
-    }
-    /* Fail closed: a change that cannot be recorded does not happen. */
-    if (astrid_audit_request_mode(k, e->mutates ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND,
-                                  caller, audit_method, cap, target, params, true, NULL) != 0) {
-        reply(k, conn, suffix, rid, "error",
-              json_string("denied: the audit log could not record this request"));
         json_decref(empty);
         return;
     }

@@ -45,6 +45,24 @@ int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *r
     return 0;
 }
 
+int astrid_admit_request(astrid_kernel *k, const char *principal, const char *method,
+                         const char *cap, const char *target, const json_t *params, bool acts,
+                         char *reason, size_t n)
+{
+    if (astrid_authorize(k, principal, cap, reason, n) != 0) {
+        astrid_audit_request_mode(k, ASTRID_AUDIT_WRITE_BEHIND, principal, method, cap, target,
+                                  params, false, reason);
+        return -1;
+    }
+    /* Fail closed: an action that cannot be recorded does not happen. */
+    if (astrid_audit_request_mode(k, acts ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND,
+                                  principal, method, cap, target, params, true, NULL) != 0) {
+        snprintf(reason, n, "denied: the audit log could not record this request");
+        return -1;
+    }
+    return 0;
+}
+
 int astrid_authorize(astrid_kernel *k, const char *principal, const char *cap, char *reason,
                      size_t n)
 {

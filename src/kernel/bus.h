@@ -72,8 +72,9 @@ astrid_bus *astrid_bus_new(const astrid_bus_opts *opts, astrid_err *err);
  * released (messages return their memory to the bus's pool). */
 void astrid_bus_free(astrid_bus *bus);
 
-#define ASTRID_PUB_RATE_LIMIT 1u /* apply the (source, principal) token bucket (guest publishes)   \
-                                  */
+#define ASTRID_PUB_RATE_LIMIT                                                                      \
+    1u /* apply the (source, principal) token bucket (guest publishes)                             \
+        */
 
 typedef struct astrid_pub {
     const char *topic; /* validated: no wildcard, <= 256 B, <= 8 segments */

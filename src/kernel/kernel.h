@@ -152,6 +152,12 @@ void astrid_admin_handle(astrid_kernel *k, astrid_conn *c, const char *topic, js
 /* 0 when `principal` may use `cap`; else -1 with the PermissionError text. */
 int astrid_authorize(astrid_kernel *k, const char *principal, const char *cap, char *reason,
                      size_t n);
+/* The whole preamble of a request: authorize, then record the decision in
+ * the audit log (durably when the request `acts`, write-behind for reads
+ * and denials). 0 = go ahead; -1 = refused, `reason` is the reply text. */
+int astrid_admit_request(astrid_kernel *k, const char *principal, const char *method,
+                         const char *cap, const char *target, const json_t *params, bool acts,
+                         char *reason, size_t n);
 /* Does the principal have a profile on disk and is it enabled? (handshake) */
 int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *reason, size_t n);
 /* Record an allow/deny of a management/admin request. Returns -1 when the

@@ -78,12 +78,21 @@ static json_t *req_reload(astrid_kernel *k, astrid_conn *c, json_t *p, const cha
     return astrid_capsules_reload(k);
 }
 
-static json_t *req_unbuilt(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
+/* As upstream, installing runs in the CLI, which then asks for a reload. */
+static json_t *req_install(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
 {
     (void)k, (void)c, (void)p;
     *st = "error";
-    return json_string("not available in this release: needs the capsule runtime "
-                       "(Host ABI and capsule lifecycle issue)");
+    return json_string("not available in the daemon: install with `astrid capsule install`, "
+                       "which compiles the capsule and then sends ReloadCapsules");
+}
+
+static json_t *req_approve(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
+{
+    (void)k, (void)c, (void)p;
+    *st = "error";
+    return json_string("not available in this release: needs the approval flow "
+                       "(capability tokens, reference §8)");
 }
 
 static const request_entry request_table[] = {
@@ -93,8 +102,8 @@ static const request_entry request_table[] = {
     {"GetCommands", "self:capsule:list", req_commands, true},
     {"GetCapsuleMetadata", "self:capsule:list", req_metadata, true},
     {"ReloadCapsules", "self:capsule:reload", req_reload, false},
-    {"InstallCapsule", "self:capsule:install", req_unbuilt, false},
-    {"ApproveCapability", "self:approval:respond", req_unbuilt, false},
+    {"InstallCapsule", "self:capsule:install", req_install, false},
+    {"ApproveCapability", "self:approval:respond", req_approve, false},
 };
 
 static void reply(astrid_kernel *k, astrid_conn *c, const char *suffix, json_t *request_id,
@@ -131,18 +140,9 @@ void astrid_router_handle(astrid_kernel *k, astrid_conn *c, const char *topic, j
     const char *p = astrid_conn_principal(c);
     json_t *params = json_object_get(payload, "params");
     char reason[512];
-    if (astrid_authorize(k, p, e->capability, reason, sizeof reason) != 0) {
-        astrid_audit_request_mode(k, ASTRID_AUDIT_WRITE_BEHIND, p, method, e->capability, NULL,
-                                  params, false, reason);
+    if (astrid_admit_request(k, p, method, e->capability, NULL, params, !e->read_only, reason,
+                             sizeof reason) != 0) {
         reply(k, c, suffix, rid, "error", json_string(reason));
-        return;
-    }
-    /* Fail closed: an action that cannot be recorded does not happen. */
-    if (astrid_audit_request_mode(k,
-                                  e->read_only ? ASTRID_AUDIT_WRITE_BEHIND : ASTRID_AUDIT_DURABLE,
-                                  p, method, e->capability, NULL, params, true, NULL) != 0) {
-        reply(k, c, suffix, rid, "error",
-              json_string("denied: the audit log could not record this request"));
         return;
     }
     const char *status = "success";

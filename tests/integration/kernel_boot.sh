@@ -56,7 +56,9 @@ ok_if "unknown principal refused" grep -q "does not exist" <<<"$r"
 r=$(PRINCIPAL=../etc $WIRE "$H" handshake)
 ok_if "invalid principal refused" grep -q '"status": "error"' <<<"$r"
 r=$($WIRE "$H" request astrid.v1.request.reload ReloadCapsules)
-ok_if "unbuilt request names what is missing" grep -q "capsule runtime" <<<"$r"
+ok_if "ReloadCapsules reloads" grep -q '"reloaded"' <<<"$r"
+r=$($WIRE "$H" request astrid.v1.request.install InstallCapsule '{"source":"/x"}')
+ok_if "unbuilt request names what is missing" grep -q "astrid capsule install" <<<"$r"
 
 r=$($WIRE "$H" request astrid.v1.request.shutdown Shutdown '{"reason":"test"}')
 ok_if "Shutdown acknowledged" grep -q shutting_down <<<"$r"
