@@ -3,11 +3,22 @@
 #include <string.h>
 
 #include "build/build_cmds.h"
+#include "capsule/install.h"
 
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "hash") == 0)
         return astrid_build_cmd_hash(argc - 1, argv + 1);
+    /* Hidden: the CLI installer unpacks archives through this child, so the
+     * `astrid` binary itself does not link libarchive. */
+    if (argc == 4 && strcmp(argv[1], "unpack") == 0) {
+        astrid_err err;
+        if (astrid_capsule_unpack(argv[2], argv[3], &err) != 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        return 0;
+    }
     /* `astrid-build build [PATH]` is accepted as a synonym of `astrid-build [PATH]`. */
     if (argc >= 2 && strcmp(argv[1], "build") == 0)
         return astrid_build_cmd_build(argc - 1, argv + 1);

@@ -1,8 +1,6 @@
 /* The capsule installer. See install.h. */
 #include "capsule/install.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -19,97 +17,6 @@
 #include "capsule/host/host.h"
 #include "capsule/manifest.h"
 #include "capsule/wasm/wasi.h"
-
-#define ARCHIVE_MAX_FILE (64u << 20)
-#define ARCHIVE_MAX_TOTAL (128u << 20)
-#define ARCHIVE_MAX_ENTRIES 4096
-
-static bool safe_path(const char *p)
-{
-    if (!*p || p[0] == '/')
-        return false;
-    for (const char *s = p; *s;) {
-        const char *e = strchr(s, '/');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if ((n == 2 && s[0] == '.' && s[1] == '.'))
-            return false;
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    return true;
-}
-
-int astrid_capsule_unpack(const char *archive, const char *dest, astrid_err *err)
-{
-    struct archive *a = archive_read_new();
-    if (!a)
-        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    archive_read_support_filter_gzip(a);
-    archive_read_support_format_tar(a);
-    int rc = 0;
-    if (archive_read_open_filename(a, archive, 65536) != ARCHIVE_OK) {
-        rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", archive, archive_error_string(a));
-        archive_read_free(a);
-        return rc;
-    }
-    struct archive_entry *e;
-    size_t total = 0, n = 0;
-    int r;
-    while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        mode_t type = archive_entry_filetype(e);
-        char clean[4096];
-        snprintf(clean, sizeof clean, "%s", name ? name : "");
-        size_t cl = strlen(clean);
-        while (cl && clean[cl - 1] == '/')
-            clean[--cl] = '\0';
-        if (cl > 2 && strncmp(clean, "./", 2) == 0)
-            memmove(clean, clean + 2, cl - 1);
-        if (++n > ARCHIVE_MAX_ENTRIES)
-            rc = astrid_err_set(err, ASTRID_E_LIMIT, "%s: more than %d entries", archive,
-                                ARCHIVE_MAX_ENTRIES);
-        else if (!safe_path(clean))
-            rc = astrid_err_set(err, ASTRID_E_INVALID,
-                                "%s: refusing entry '%s' (absolute path or '..')", archive, name);
-        else if (archive_entry_hardlink(e) || type == AE_IFLNK)
-            rc = astrid_err_set(err, ASTRID_E_INVALID, "%s: refusing link entry '%s'", archive,
-                                name);
-        else if (type != AE_IFREG && type != AE_IFDIR)
-            rc = astrid_err_set(err, ASTRID_E_INVALID, "%s: refusing special file '%s'", archive,
-                                name);
-        if (rc != 0)
-            break;
-        char path[8300];
-        snprintf(path, sizeof path, "%s/%s", dest, clean);
-        if (type == AE_IFDIR) {
-            rc = astrid_mkdir_p(path, 0700, 0, err);
-            continue;
-        }
-        la_int64_t size = archive_entry_size(e);
-        if (size < 0 || size > (la_int64_t)ARCHIVE_MAX_FILE ||
-            (total += (size_t)size) > ARCHIVE_MAX_TOTAL) {
-            rc = astrid_err_set(err, ASTRID_E_LIMIT, "%s: entry '%s' too large", archive, name);
-            break;
-        }
-        char *slash = strrchr(path, '/');
-        *slash = '\0';
-        rc = astrid_mkdir_p(path, 0700, 0, err);
-        *slash = '/';
-        char *buf = malloc(size ? (size_t)size : 1);
-        if (rc == 0 && !buf)
-            rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-        if (rc == 0 && size && archive_read_data(a, buf, (size_t)size) != size)
-            rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: truncated entry '%s'", archive, name);
-        if (rc == 0)
-            rc = astrid_atomic_write(path, buf, (size_t)size, 0600, err);
-        free(buf);
-    }
-    if (rc == 0 && r != ARCHIVE_EOF)
-        rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", archive, archive_error_string(a));
-    archive_read_free(a);
-    return rc;
-}
 
 /* bin/{hash}.wasm or wit/{hash}.wit, written once (content-addressed). */
 static int store_blob(const char *home, const char *sub, const char *ext, const char *data,
@@ -215,7 +122,11 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
             return unpacked[0] = '\0', astrid_err_sys(err, "mkdtemp in %s", run);
         if (o->progress)
             o->progress(o->progress_ctx, "unpacking archive");
-        if (astrid_capsule_unpack(o->source, unpacked, err) != 0)
+        if (!o->unpack) {
+            astrid_err_set(err, ASTRID_E_UNSUPPORTED, "no archive unpacker given");
+            goto fail;
+        }
+        if (o->unpack(o->source, unpacked, err) != 0)
             goto fail;
         snprintf(src, sizeof src, "%s", unpacked);
     }

@@ -22,6 +22,9 @@ typedef struct astrid_install_opts {
     const char *target; /* the capsules directory, e.g. home/{p}/.local/capsules */
     astrid_install_progress progress;
     void *progress_ctx;
+    /* Unpacks a .capsule into an empty directory (astrid_capsule_unpack, or
+     * the CLI's `astrid-build unpack` child); NULL = archives refused. */
+    int (*unpack)(const char *archive, const char *dest, astrid_err *err);
 } astrid_install_opts;
 
 typedef struct astrid_install_result {
@@ -35,7 +38,8 @@ typedef struct astrid_install_result {
 int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *res,
                            astrid_err *err);
 
-/* Safe unpack of a .capsule into the existing empty directory `dest`. */
+/* Safe unpack of a .capsule into the existing empty directory `dest`
+ * (unpack.c; links libarchive). */
 int astrid_capsule_unpack(const char *archive, const char *dest, astrid_err *err);
 
 #endif

@@ -70,27 +70,7 @@ bool astrid_client_daemon_running(const char *home)
 
 static int find_daemon(char *out, size_t n)
 {
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len > 0) {
-        self[len] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(out, n, "%s/astrid-daemon", self);
-            if (access(out, X_OK) == 0)
-                return 0;
-        }
-    }
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    for (char *save, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, n, "%s/astrid-daemon", d);
-        if (access(out, X_OK) == 0)
-            return 0;
-    }
-    return -1;
+    return astrid_client_find_program("astrid-daemon", out, n);
 }
 
 int astrid_client_start_daemon(const char *home, bool ephemeral, astrid_err *err)

@@ -54,6 +54,9 @@ int astrid_client_recv(astrid_client *c, int timeout_ms, json_t **msg, astrid_er
 int astrid_client_request(astrid_client *c, const char *topic, const json_t *payload,
                           const char *reply_topic, int timeout_ms, json_t **reply, astrid_err *err);
 
+/* A program installed next to the running executable, else on PATH. */
+int astrid_client_find_program(const char *name, char *out, size_t n);
+
 /* Is a daemon answering on home's socket? */
 bool astrid_client_daemon_running(const char *home);
 

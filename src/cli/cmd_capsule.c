@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "capsule/install.h"
@@ -57,6 +58,43 @@ static void reload_daemon(cli_ctx *ctx, const char *home)
     astrid_client_close(c);
 }
 
+/* Unpack through `astrid-build unpack` (which links libarchive). */
+static int unpack_child(const char *archive, const char *dest, astrid_err *err)
+{
+    char ab[PATH_MAX];
+    if (astrid_client_find_program("astrid-build", ab, sizeof ab) != 0)
+        return astrid_err_set(err, ASTRID_E_NOTFOUND,
+                              "astrid-build (which unpacks .capsule archives) not found next to "
+                              "astrid or on PATH");
+    char *argv[] = {ab, "unpack", (char *)archive, (char *)dest, NULL};
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return astrid_err_sys(err, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        close(pfd[1]);
+        execv(ab, argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char msg[1024] = "";
+    ssize_t n = read(pfd[0], msg, sizeof msg - 1);
+    msg[n > 0 ? n : 0] = '\0';
+    close(pfd[0]);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return astrid_err_sys(err, "astrid-build unpack");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        size_t l = strlen(msg);
+        while (l && msg[l - 1] == '\n')
+            msg[--l] = '\0';
+        return astrid_err_set(err, ASTRID_E_INVALID, "%s", l ? msg : "unpack failed");
+    }
+    return 0;
+}
+
 static int capsule_install(cli_ctx *ctx)
 {
     char home[PATH_MAX], dir[PATH_MAX];
@@ -67,7 +105,8 @@ static int capsule_install(cli_ctx *ctx)
                              .source = ctx->argv[0],
                              .target = dir,
                              .progress = progress,
-                             .progress_ctx = ctx};
+                             .progress_ctx = ctx,
+                             .unpack = unpack_child};
     astrid_install_result r;
     astrid_err err;
     fprintf(ctx->err, "Installing %s\n", ctx->argv[0]);
