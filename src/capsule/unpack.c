@@ -103,4 +103,3 @@ int astrid_capsule_unpack(const char *archive, const char *dest, astrid_err *err
     archive_read_free(a);
     return rc;
 }
-

@@ -125,7 +125,11 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     uint64_t mem = prof->quotas.max_memory_bytes;
     uint64_t timeout_ms = prof->quotas.max_timeout_secs * 1000u;
     astrid_profile_release(prof);
-    astrid_host_env env = {.home = k->home, .kv = k->kv, .publish = env_publish, .publish_ctx = k};
+    astrid_host_env env = {.home = k->home,
+                           .workspace = k->workspace,
+                           .kv = k->kv,
+                           .publish = env_publish,
+                           .publish_ctx = k};
     astrid_invocation inv;
     astrid_invocation_init(&inv, &env, c->inst.manifest, c->source_id, principal);
     if (msg) {

@@ -54,6 +54,25 @@ ok_if "  naming the ACL" grep -q "ipc_publish ACL" <<<"$r"
 r=$(req demo.v1.probe '{"try":"forge"}')
 expect_eq "a non-uplink capsule cannot publish as another principal" "$(j 'd["ok"]' <<<"$r")" "False"
 ok_if "  (is not an uplink)" grep -q "not an uplink" <<<"$r"
+# files: home:// is the invoking agent's, traversal and ungated writes refused
+r=$(req demo.v1.probe '{"try":"fswrite"}')
+expect_eq "write-file under home:// (fs_write home://probe)" "$(j 'd["ok"]' <<<"$r")" "True"
+ok_if "  landed in default's home" bash -c "[[ \$(cat '$ASTRID_HOME/home/default/probe/note.txt') == default ]]"
+r=$(req demo.v1.probe '{"try":"fsread"}')
+expect_eq "read-file reads it back" "$(j 'd["error"]' <<<"$r")" "default"
+ok_if "agent switch bob" $A agent switch bob
+r=$(req demo.v1.probe '{"try":"fsread"}')
+expect_eq "bob does not see default's file (home:// isolation)" "$(j 'd["ok"]' <<<"$r")" "False"
+r=$(req demo.v1.probe '{"try":"fswrite"}')
+ok_if "bob's write lands in bob's home" bash -c "[[ \$(cat '$ASTRID_HOME/home/bob/probe/note.txt') == bob ]]"
+ok_if "agent switch default" $A agent switch default
+r=$(req demo.v1.probe '{"try":"traverse"}')
+expect_eq "traversal out of home:// is refused" "$(j 'd["ok"]' <<<"$r")" "False"
+ok_if "  naming the escape" grep -qi "escape\|\.\." <<<"$r"
+r=$(req demo.v1.probe '{"try":"fsgate"}')
+expect_eq "a write outside fs_write is refused" "$(j 'd["ok"]' <<<"$r")" "False"
+ok_if "  naming fs_write" grep -q "fs_write" <<<"$r"
+ok_if "  and wrote nothing" test ! -e "$ASTRID_HOME/home/default/secret.txt"
 r=$(req demo.v1.probe '{"try":"kv"}')
 expect_eq "an empty KV key is refused" "$(j 'd["ok"]' <<<"$r")" "False"
 ok_if "agent disable bob" $A agent disable bob

@@ -24,8 +24,9 @@ struct astrid_kv;
 
 /* What the runtime lends the host functions (thread-safe services). */
 typedef struct astrid_host_env {
-    const char *home;     /* $ASTRID_HOME */
-    struct astrid_kv *kv; /* var/state.db */
+    const char *home;      /* $ASTRID_HOME */
+    const char *workspace; /* cwd:// root; NULL = the principal's home */
+    struct astrid_kv *kv;  /* var/state.db */
     /* Publish `payload` (JSON text) on `topic` as `principal` from `source_id`,
      * charged to the (source, principal) token bucket. */
     int (*publish)(void *ctx, const char *topic, const char *payload, size_t len,

@@ -17,7 +17,6 @@
         astrid_wasm_host_leave(inst);                                                              \
     }
 
-#define W_FS "fs: the capsule VFS (home://, cwd://, /tmp/) is not wired to capsules yet"
 #define W_SUB "ipc subscriptions need capsule run loops, not built yet"
 #define W_UPL "uplinks are not built yet"
 #define W_NET "net: unix listeners for uplinks are not built yet"
@@ -30,13 +29,6 @@
 #define W_APP "request-approval: the approval flow is not built yet"
 #define W_IDN "identity: capsule access to the identity store is not built yet"
 
-UNBUILT(fs, fsZ2Dexists, 4, W_FS, I p, I n)
-UNBUILT(fs, fsZ2Dmkdir, 4, W_FS, I p, I n)
-UNBUILT(fs, fsZ2Dreaddir, 4, W_FS, I p, I n)
-UNBUILT(fs, fsZ2Dstat, 8, W_FS, I p, I n)
-UNBUILT(fs, fsZ2Dunlink, 4, W_FS, I p, I n)
-UNBUILT(fs, readZ2Dfile, 4, W_FS, I p, I n)
-UNBUILT(fs, writeZ2Dfile, 4, W_FS, I p, I n, I cp, I cn)
 UNBUILT(ipc, ipcZ2Dsubscribe, 8, W_SUB, I p, I n)
 UNBUILT(ipc, ipcZ2Dunsubscribe, 4, W_SUB, L h)
 UNBUILT(ipc, ipcZ2Dpoll, 8, W_SUB, L h)

@@ -12,6 +12,22 @@ __attribute__((import_module("astrid:capsule/ipc@0.1.0"),
 publish_as(const char *t, size_t tn, const char *p, size_t pn, const char *who, size_t wn,
            void *ret);
 
+__attribute__((import_module("astrid:capsule/fs@0.1.0"), import_name("read-file"))) extern void
+read_file(const char *p, size_t pn, void *ret);
+__attribute__((import_module("astrid:capsule/fs@0.1.0"), import_name("write-file"))) extern void
+write_file(const char *p, size_t pn, const void *c, size_t cn, void *ret);
+__attribute__((import_module("astrid:capsule/fs@0.1.0"), import_name("fs-mkdir"))) extern void
+fs_mkdir(const char *p, size_t pn, void *ret);
+
+/* (ptr, len) at ret+4 as a NUL-terminated copy in buf. */
+static void str_at(const unsigned char *ret, char *buf, size_t n)
+{
+    unsigned int p, l;
+    memcpy(&p, ret + 4, 4);
+    memcpy(&l, ret + 8, 4);
+    snprintf(buf, n, "%.*s", (int)l, l ? (const char *)(size_t)p : "");
+}
+
 static void report(const char *what, int ok, const char *err)
 {
     char buf[1200];
@@ -43,6 +59,33 @@ static astrid_action on_probe(const astrid_event *ev, astrid_reply *out)
     } else if (strstr(pl, "\"acl\"")) {
         int rc = astrid_publish("secret.v1.stolen", "{}", &err);
         report("acl", rc == 0, err);
+    } else if (strstr(pl, "\"fswrite\"")) {
+        _Alignas(8) unsigned char ret[16];
+        astrid_caller who = {0};
+        astrid_get_caller(&who, NULL);
+        const char *d = "home://probe", *f = "home://probe/note.txt";
+        fs_mkdir(d, strlen(d), ret);
+        write_file(f, strlen(f), who.principal, strlen(who.principal), ret);
+        char msg[256] = "";
+        if (ret[0])
+            str_at(ret, msg, sizeof msg);
+        report("fswrite", ret[0] == 0, msg);
+        astrid_caller_free(&who);
+    } else if (strstr(pl, "\"fsread\"") || strstr(pl, "\"traverse\"") || strstr(pl, "\"fsgate\"")) {
+        _Alignas(8) unsigned char ret[16];
+        const char *f = strstr(pl, "\"fsread\"")     ? "home://probe/note.txt"
+                        : strstr(pl, "\"traverse\"") ? "home://../../etc/passwd"
+                                                     : "home://secret.txt";
+        const char *what = strstr(pl, "\"fsread\"")     ? "fsread"
+                           : strstr(pl, "\"traverse\"") ? "traverse"
+                                                        : "fsgate";
+        if (strcmp(what, "fsgate") == 0)
+            write_file(f, strlen(f), "x", 1, ret);
+        else
+            read_file(f, strlen(f), ret);
+        char msg[256] = "";
+        str_at(ret, msg, sizeof msg); /* the content, or the error */
+        report(what, ret[0] == 0, msg);
     } else if (strstr(pl, "\"kv\"")) {
         int rc = astrid_kv_set("", "x", 1, &err);
         report("kv", rc == 0, err);
