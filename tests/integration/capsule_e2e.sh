@@ -15,7 +15,7 @@ O=$TEST_TMP/out
 j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 req() { $A bus request "$1" "$2" --timeout 20 2>&1; }
 
-for c in echo kv-counter; do ok_if "astrid-build $c" bash -c "$AB '$ASTRID_SRC/capsules/examples/$c' -o '$O' >/dev/null 2>&1"; done
+for c in echo kv-counter http-fetch; do ok_if "astrid-build $c" bash -c "$AB '$ASTRID_SRC/capsules/examples/$c' -o '$O' >/dev/null 2>&1"; done
 ok_if "astrid-build tests/capsules/probe" bash -c "$AB '$ASTRID_SRC/tests/capsules/probe' -o '$O' >/dev/null 2>&1"
 ok_if "start" $A start
 ok_if "agent create bob" $A agent create bob
@@ -83,6 +83,12 @@ expect_eq "  bob's invocations unchanged" "$($A ps --format json | j '[p["invoca
 ok_if "agent enable bob" $A agent enable bob
 # logs: per agent, per capsule
 ok_if "the echo capsule logged under default's home" bash -c "grep -q 'echoed' '$ASTRID_HOME'/home/default/.local/log/echo/*.log"
+# a capsule importing a host function of a later issue installs, loads,
+# and gets an error naming what is missing (never a fake success)
+ok_if "capsule install http-fetch (imports http-request)" $A capsule install "$O/http-fetch.capsule"
+r=$(req demo.v1.fetch '{"url":"http://example.com/"}')
+ok_if "  its http-request answers an error naming what is missing" grep -q "not wired yet" <<<"$r"
+ok_if "capsule remove http-fetch" $A capsule remove http-fetch
 # integrity: a corrupted wasm is refused at load
 cp "$ASTRID_HOME/bin/$hash.wasm" "$TEST_TMP/good.wasm"
 printf 'X' | dd of="$ASTRID_HOME/bin/$hash.wasm" bs=1 seek=100 conv=notrunc 2>/dev/null

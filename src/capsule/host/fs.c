@@ -75,10 +75,8 @@ void FS(readZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
     astrid_wasm_host_leave(inst);
 }
 
-void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_t cn,
-                      uint32_t ret);
-void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_t cn,
-                      uint32_t ret)
+void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_t cn, uint32_t ret);
+void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_t cn, uint32_t ret)
 {
     astrid_wasm_host_enter(inst);
     astrid_vfs_path p;
