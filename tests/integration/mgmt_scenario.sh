@@ -36,6 +36,11 @@ out=$($A caps check bob self:capsule:install); expect_eq "a revoke beats the gro
 ok_if "  naming the revoke pattern" grep -q "pattern '\*'" <<<"$out"
 ok_if "caps show marks the shadowed grant" bash -c "$A caps show bob | grep -E '^\*  +grant +shadowed by revoke'"
 ok_if "caps show --format json has shadowed_by" bash -c "$A caps show bob --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(r.get(\"shadowed_by\")==\"*\" for r in d[\"capabilities\"])'"
+# On a terminal (script(1) gives one) the rows are coloured; stripped of the
+# escapes they are the NO_COLOR rows, so the columns line up either way.
+tty_out=$(env -u NO_COLOR script -qec "$A caps show bob" /dev/null)
+ok_if "caps show on a tty is coloured" grep -q $'\x1b\\[33m' <<<"$tty_out"
+expect_eq "  and aligned as without colour" "$(sed 's/\x1b\[[0-9;]*m//g; s/\r$//' <<<"$tty_out")" "$($A caps show bob)"
 for f in json yaml toml; do
   ok_if "agent list --format $f" bash -c "$A agent list --format $f | grep -q alice"
 done
