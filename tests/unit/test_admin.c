@@ -37,8 +37,7 @@ static int setup(void **state)
     astrid_err err;
     char state_dir[PATH_MAX];
     snprintf(state_dir, sizeof state_dir, "%s/var/state.db", tmpdir);
-    if (astrid_home_ensure(tmpdir, &err) != 0 ||
-        astrid_kv_open(&kern.kv, state_dir, 0, &err) != 0)
+    if (astrid_home_ensure(tmpdir, &err) != 0 || astrid_kv_open(&kern.kv, state_dir, 0, &err) != 0)
         return -1;
     astrid_group_config *g = astrid_groups_builtin(&err);
     kern.groups = g ? astrid_group_swap_new(g, &err) : NULL;
@@ -74,8 +73,8 @@ static int call(admin_fn fn, const char *json, json_t **data)
     json_t *params = json_loads(json, 0, NULL);
     assert_non_null(params);
     errbuf[0] = '\0';
-    admin_call c = {.k = &kern, .caller = "default", .params = params, .err = errbuf,
-                    .errn = sizeof errbuf};
+    admin_call c = {
+        .k = &kern, .caller = "default", .params = params, .err = errbuf, .errn = sizeof errbuf};
     const char *status = "success";
     json_t *d = NULL;
     int rc = fn(&c, &d, &status);
@@ -99,9 +98,8 @@ static void create_provisions_and_links(void **state)
 {
     (void)state;
     json_t *d = NULL;
-    assert_int_equal(call(admin_agent_create, "{\"name\":\"alice\",\"grants\":[\"a:b\",\"a:b\"]}",
-                          &d),
-                     0);
+    assert_int_equal(
+        call(admin_agent_create, "{\"name\":\"alice\",\"grants\":[\"a:b\",\"a:b\"]}", &d), 0);
     assert_string_equal(json_string_value(json_object_get(d, "principal")), "alice");
     const char *uid = json_string_value(json_object_get(d, "astrid_user_id"));
     assert_non_null(uid);
@@ -219,19 +217,17 @@ static void grant_revoke_and_default(void **state)
     assert_int_equal(p->revokes.n, 1); /* a grant never clears a revoke */
     astrid_profile_release(p);
     /* a repeat grant adds nothing */
-    assert_int_equal(call(admin_caps_grant, "{\"principal\":\"erin\",\"capabilities\":[\"x:y\"]}",
-                          &d),
-                     0);
+    assert_int_equal(
+        call(admin_caps_grant, "{\"principal\":\"erin\",\"capabilities\":[\"x:y\"]}", &d), 0);
     assert_int_equal(json_array_size(json_object_get(d, "granted")), 0);
     json_decref(d);
-    assert_int_equal(call(admin_caps_grant, "{\"principal\":\"erin\",\"capabilities\":[\"*\"]}",
-                          NULL),
-                     -1);
+    assert_int_equal(
+        call(admin_caps_grant, "{\"principal\":\"erin\",\"capabilities\":[\"*\"]}", NULL), -1);
     assert_non_null(strstr(errbuf, "unsafe_admin"));
-    assert_int_equal(call(admin_caps_grant,
-                          "{\"principal\":\"erin\",\"capabilities\":[\"*\"],\"unsafe_admin\":\"yes\"}",
-                          NULL),
-                     -1);
+    assert_int_equal(
+        call(admin_caps_grant,
+             "{\"principal\":\"erin\",\"capabilities\":[\"*\"],\"unsafe_admin\":\"yes\"}", NULL),
+        -1);
     assert_int_equal(call(admin_caps_grant,
                           "{\"principal\":\"erin\",\"capabilities\":[\"*\"],\"unsafe_admin\":true}",
                           NULL),
@@ -242,9 +238,8 @@ static void grant_revoke_and_default(void **state)
         call(admin_caps_revoke, "{\"principal\":\"default\",\"capabilities\":[\"x:y\"]}", NULL),
         -1);
     /* phantom guard: no profile is created for a typo */
-    assert_int_equal(call(admin_caps_grant, "{\"principal\":\"eirn\",\"capabilities\":[\"x:y\"]}",
-                          NULL),
-                     -1);
+    assert_int_equal(
+        call(admin_caps_grant, "{\"principal\":\"eirn\",\"capabilities\":[\"x:y\"]}", NULL), -1);
     assert_non_null(strstr(errbuf, "does not exist"));
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/etc/profiles/eirn.toml", tmpdir);
