@@ -11,6 +11,7 @@
  * through its interceptor registration; unregistering waits for a running
  * chain (bus icpt_lock), so a capsule is freed only when no handler can
  * still run. `stats_lock` guards each capsule's counters. */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +130,8 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
                            .workspace = k->workspace,
                            .kv = k->kv,
                            .publish = env_publish,
-                           .publish_ctx = k};
+                           .publish_ctx = k,
+                           .http = &k->http_ops};
     astrid_invocation inv;
     astrid_invocation_init(&inv, &env, c->inst.manifest, c->source_id, principal);
     if (msg) {
@@ -198,6 +200,7 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     free(data);
     rc = 0;
 done:
+    astrid_invocation_release(&inv);
     astrid_wasm_instance_free(inst);
     astrid_wasi_free(w);
     return rc;
@@ -338,6 +341,9 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
         .cache_dir = cache, .host_modules = k->host_modules, .nhost_modules = n + 1};
     if (!(k->engine = astrid_wasm_engine_new(&cfg, err)))
         return -1;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "libcurl failed to initialise");
+    astrid_kernel_http_ops(k, &k->http_ops);
     scan_ctx s = {k, NULL};
     astrid_installed_scan(k->home, load_one, &s);
     return 0;
@@ -348,6 +354,7 @@ void astrid_capsules_stop(astrid_kernel *k)
     unload_all(k);
     astrid_wasm_engine_free(k->engine);
     k->engine = NULL;
+    curl_global_cleanup();
 }
 
 json_t *astrid_capsules_reload(astrid_kernel *k)

@@ -19,4 +19,10 @@ json_t *astrid_capsules_reload(struct astrid_kernel *k);
 json_t *astrid_capsules_names(struct astrid_kernel *k);
 json_t *astrid_capsules_metadata(struct astrid_kernel *k);
 
+/* Capsule HTTP through libcurl (capsule_http.c): fill `ops` with the
+ * daemon's client, its ctx = k. Process-wide curl_global_init belongs to
+ * astrid_capsules_start. */
+struct astrid_http_ops;
+void astrid_kernel_http_ops(struct astrid_kernel *k, struct astrid_http_ops *ops);
+
 #endif

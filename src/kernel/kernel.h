@@ -35,6 +35,7 @@
 #include "astrid/policy_cache.h"
 #include "astrid/uuid.h"
 #include "kernel/audit.h"
+#include "capsule/host/host.h"
 #include "capsule/wasm/engine.h"
 #include "kernel/bus.h"
 
@@ -74,6 +75,7 @@ typedef struct astrid_kernel {
     struct astrid_kv *kv;                     /* var/state.db: identity, capsule KV (thread-safe) */
     struct astrid_wasm_engine *engine;        /* capsule AOT engine (thread-safe) */
     astrid_wasm_host_module host_modules[16]; /* capsule ABI + WASI, for the engine */
+    astrid_http_ops http_ops;                 /* capsule HTTP (capsule_http.c), read-only */
     struct kcapsule **capsules;               /* loaded capsules (loop thread; see capsules.c) */
     size_t ncapsules;
     pthread_mutex_t admin_write_lock; /* one admin read-modify-write at a time */

@@ -21,6 +21,51 @@
 #include "capsule/wasm/engine.h"
 
 struct astrid_kv;
+typedef struct astrid_invocation astrid_invocation;
+
+/* One HTTP header; both strings heap-owned by whoever owns the array. */
+typedef struct astrid_http_header {
+    char *key, *value;
+} astrid_http_header;
+
+/* A capsule's request, borrowed from the host function for the call. */
+typedef struct astrid_http_req {
+    const char *url, *method;
+    const astrid_http_header *headers;
+    size_t nheaders;
+    const uint8_t *body; /* NULL: none */
+    size_t body_len;
+} astrid_http_req;
+
+/* A response; the callee fills it, the caller frees it with
+ * astrid_http_resp_clear. */
+typedef struct astrid_http_resp {
+    unsigned status;
+    astrid_http_header *headers;
+    size_t nheaders;
+    uint8_t *body;
+    size_t body_len;
+} astrid_http_resp;
+void astrid_http_resp_clear(astrid_http_resp *r);
+
+/* HTTP for capsules, lent by the daemon (src/kernel/capsule_http.c links
+ * libcurl; programs that only install capsules leave it NULL). Every call
+ * applies the gates itself: the manifest's net list, the principal's
+ * egress, the SSRF filter. A stream is owned by the invocation that
+ * started it until stream_close. */
+typedef struct astrid_http_ops {
+    int (*request)(void *ctx, const astrid_invocation *inv, const astrid_http_req *req,
+                   astrid_http_resp *resp, astrid_err *err);
+    /* Headers and status land in *head (body empty); NULL on error. */
+    void *(*stream_start)(void *ctx, const astrid_invocation *inv, const astrid_http_req *req,
+                          astrid_http_resp *head, astrid_err *err);
+    /* The next chunk (malloc'd, caller frees) or *len = 0 at the end. */
+    int (*stream_read)(void *stream, uint8_t **chunk, size_t *len, astrid_err *err);
+    void (*stream_close)(void *stream);
+    void *ctx;
+} astrid_http_ops;
+
+#define ASTRID_HTTP_MAX_STREAMS 4 /* per instance, as upstream's per-capsule cap */
 
 /* What the runtime lends the host functions (thread-safe services). */
 typedef struct astrid_host_env {
@@ -32,9 +77,10 @@ typedef struct astrid_host_env {
     int (*publish)(void *ctx, const char *topic, const char *payload, size_t len,
                    const char *source_id, const char *principal, astrid_err *err);
     void *publish_ctx;
+    const astrid_http_ops *http; /* NULL: no HTTP in this program */
 } astrid_host_env;
 
-typedef struct astrid_invocation {
+struct astrid_invocation {
     const astrid_host_env *env;
     const astrid_manifest *manifest;
     const char *capsule;       /* manifest name (CapsuleId) */
@@ -45,11 +91,21 @@ typedef struct astrid_invocation {
     char caller_source[37];
     char caller_time[40]; /* RFC 3339 */
     char kv_ns[160];      /* "{principal}:capsule:{capsule}" */
-} astrid_invocation;
+    /* Resources the guest holds by handle, released by
+     * astrid_invocation_release when the instance goes. */
+    struct {
+        uint64_t handle;
+        void *stream;
+    } http_streams[ASTRID_HTTP_MAX_STREAMS];
+    uint64_t next_handle;
+};
 
 /* Fill the principal-derived fields (kv namespace). */
 void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
                             const astrid_manifest *m, const char *source_id, const char *principal);
+
+/* Close every resource the instance still holds (HTTP streams). */
+void astrid_invocation_release(astrid_invocation *inv);
 
 /* The host modules to give the engine (astrid:capsule/<iface>@0.1.0 x11). */
 extern const astrid_wasm_host_module astrid_capsule_host_modules[];

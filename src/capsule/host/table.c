@@ -76,10 +76,16 @@ extern void HOST_FN(kv, kvZ2Dget)(void *, uint32_t, uint32_t, uint32_t);
 extern void HOST_FN(ipc, ipcZ2Dpublish)(void *, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t);
 extern void HOST_FN(fs, fsZ2Dexists)(void *, uint32_t, uint32_t, uint32_t);
 extern void HOST_FN(http, httpZ2DstreamZ2Dread)(void *, uint64_t, uint32_t);
-/* One symbol of each object file (sys.c, kv.c, ipc.c, fs.c, unbuilt.c). */
+extern void HOST_FN(process, kill)(void *, uint64_t, uint32_t);
+/* One symbol of each object file (sys.c, kv.c, ipc.c, fs.c, http.c,
+ * unbuilt.c). */
 __attribute__((used)) static void *const keep_linked[] = {
-    (void *)HOST_FN(sys, log), (void *)HOST_FN(kv, kvZ2Dget), (void *)HOST_FN(ipc, ipcZ2Dpublish),
-    (void *)HOST_FN(fs, fsZ2Dexists), (void *)HOST_FN(http, httpZ2DstreamZ2Dread)};
+    (void *)HOST_FN(sys, log),
+    (void *)HOST_FN(kv, kvZ2Dget),
+    (void *)HOST_FN(ipc, ipcZ2Dpublish),
+    (void *)HOST_FN(fs, fsZ2Dexists),
+    (void *)HOST_FN(http, httpZ2DstreamZ2Dread),
+    (void *)HOST_FN(process, kill)};
 
 void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
                             const astrid_manifest *m, const char *source_id, const char *principal)

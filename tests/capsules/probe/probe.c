@@ -19,6 +19,32 @@ write_file(const char *p, size_t pn, const void *c, size_t cn, void *ret);
 __attribute__((import_module("astrid:capsule/fs@0.1.0"), import_name("fs-mkdir"))) extern void
 fs_mkdir(const char *p, size_t pn, void *ret);
 
+__attribute__((import_module("astrid:capsule/http@0.1.0"),
+               import_name("http-stream-start"))) extern void
+stream_start(const char *u, size_t un, const char *m, size_t mn, const void *h, size_t hn,
+             int has_body, const char *b, size_t bn, void *ret);
+__attribute__((import_module("astrid:capsule/http@0.1.0"),
+               import_name("http-stream-read"))) extern void
+stream_read(unsigned long long h, void *ret);
+__attribute__((import_module("astrid:capsule/http@0.1.0"),
+               import_name("http-stream-close"))) extern void
+stream_close(unsigned long long h, void *ret);
+__attribute__((import_module("astrid:capsule/process@0.1.0"), import_name("kill"))) extern void
+proc_kill(unsigned long long h, void *ret);
+
+/* The "url" string of a flat JSON object. */
+static int url_of(const char *json, char *out, size_t n)
+{
+    const char *k = strstr(json, "\"url\"");
+    const char *q = k ? strchr(k + 5, '"') : NULL;
+    const char *e = q ? strchr(q + 1, '"') : NULL;
+    if (!e || (size_t)(e - q - 1) >= n)
+        return -1;
+    memcpy(out, q + 1, (size_t)(e - q - 1));
+    out[e - q - 1] = '\0';
+    return 0;
+}
+
 /* (ptr, len) at ret+4 as a NUL-terminated copy in buf. */
 static void str_at(const unsigned char *ret, char *buf, size_t n)
 {
@@ -86,6 +112,54 @@ static astrid_action on_probe(const astrid_event *ev, astrid_reply *out)
         char msg[256] = "";
         str_at(ret, msg, sizeof msg); /* the content, or the error */
         report(what, ret[0] == 0, msg);
+    } else if (strstr(pl, "\"stream\"")) {
+        /* http-stream-*: start, read every chunk, close; reports status,
+         * bytes and chunks, or the first error. */
+        _Alignas(8) unsigned char st[32], rd[16];
+        char url[512], msg[600] = "";
+        if (url_of(pl, url, sizeof url) != 0)
+            snprintf(url, sizeof url, "missing");
+        stream_start(url, strlen(url), "GET", 3, NULL, 0, 0, NULL, 0, st);
+        if (st[0]) {
+            unsigned int mp, ml;
+            memcpy(&mp, st + 8, 4);
+            memcpy(&ml, st + 12, 4);
+            snprintf(msg, sizeof msg, "%.*s", (int)ml, (const char *)(size_t)mp);
+            report("stream", 0, msg);
+        } else {
+            unsigned long long h;
+            unsigned short status;
+            memcpy(&h, st + 8, 8);
+            memcpy(&status, st + 16, 2);
+            unsigned long total = 0, chunks = 0;
+            for (;;) {
+                stream_read(h, rd);
+                unsigned int p, l;
+                memcpy(&p, rd + 4, 4);
+                memcpy(&l, rd + 8, 4);
+                if (rd[0]) {
+                    snprintf(msg, sizeof msg, "read: %.*s", (int)l, (const char *)(size_t)p);
+                    break;
+                }
+                if (!l)
+                    break;
+                free((void *)(size_t)p);
+                total += l;
+                chunks++;
+            }
+            stream_close(h, rd);
+            stream_close(h, rd); /* idempotent */
+            if (!msg[0])
+                snprintf(msg, sizeof msg, "status=%u bytes=%lu chunks>0=%d", status, total,
+                         chunks > 0);
+            report("stream", !rd[0] && strncmp(msg, "read:", 5) != 0, msg);
+        }
+    } else if (strstr(pl, "\"spawn\"")) {
+        _Alignas(8) unsigned char ret[16];
+        proc_kill(1, ret);
+        char msg[256] = "";
+        str_at(ret, msg, sizeof msg);
+        report("spawn", ret[0] == 0, msg);
     } else if (strstr(pl, "\"kv\"")) {
         int rc = astrid_kv_set("", "x", 1, &err);
         report("kv", rc == 0, err);
