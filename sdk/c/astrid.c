@@ -22,6 +22,9 @@ IMPORT("ipc", "ipc-publish")
 extern void imp_publish(const char *t, size_t tn, const char *p, size_t pn, void *ret);
 IMPORT("ipc", "ipc-subscribe") extern void imp_subscribe(const char *t, size_t tn, void *ret);
 IMPORT("ipc", "ipc-recv") extern void imp_recv(int64_t handle, int64_t timeout, void *ret);
+IMPORT("ipc", "ipc-poll") extern void imp_poll(int64_t handle, void *ret);
+IMPORT("ipc", "ipc-unsubscribe") extern void imp_unsubscribe(int64_t handle, void *ret);
+IMPORT("ipc", "get-interceptor-handles") extern void imp_handles(void *ret);
 IMPORT("kv", "kv-get") extern void imp_kv_get(const char *k, size_t kn, void *ret);
 IMPORT("kv", "kv-set")
 extern void imp_kv_set(const char *k, size_t kn, const void *v, size_t vn, void *ret);
@@ -156,10 +159,8 @@ int astrid_subscribe(const char *pattern, uint64_t *handle, char **err)
     return 0;
 }
 
-int astrid_recv(uint64_t handle, uint64_t timeout_ms, astrid_envelope *out, char **err)
+static int envelope(const uint8_t *ret, astrid_envelope *out, char **err)
 {
-    _Alignas(8) uint8_t ret[32];
-    imp_recv((int64_t)handle, (int64_t)timeout_ms, ret);
     if (ret[0])
         return fail(ret, 8, err);
     uint8_t *msgs = (uint8_t *)(uintptr_t)rd32(ret + 8);
@@ -177,6 +178,57 @@ int astrid_recv(uint64_t handle, uint64_t timeout_ms, astrid_envelope *out, char
     if (n)
         free(msgs);
     return 0;
+}
+
+int astrid_recv(uint64_t handle, uint64_t timeout_ms, astrid_envelope *out, char **err)
+{
+    _Alignas(8) uint8_t ret[32];
+    imp_recv((int64_t)handle, (int64_t)timeout_ms, ret);
+    return envelope(ret, out, err);
+}
+
+int astrid_poll(uint64_t handle, astrid_envelope *out, char **err)
+{
+    _Alignas(8) uint8_t ret[32];
+    imp_poll((int64_t)handle, ret);
+    return envelope(ret, out, err);
+}
+
+int astrid_unsubscribe(uint64_t handle, char **err)
+{
+    _Alignas(8) uint8_t ret[16];
+    imp_unsubscribe((int64_t)handle, ret);
+    return ret[0] ? fail(ret, 4, err) : 0;
+}
+
+int astrid_interceptor_handles(astrid_handle **out, size_t *count, char **err)
+{
+    _Alignas(8) uint8_t ret[16];
+    imp_handles(ret);
+    if (ret[0])
+        return fail(ret, 4, err);
+    uint8_t *list = (uint8_t *)(uintptr_t)rd32(ret + 4);
+    size_t n = rd32(ret + 8);
+    *count = n;
+    *out = n ? calloc(n, sizeof **out) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *h = list + 24 * i;
+        (*out)[i].id = rd64(h);
+        (*out)[i].action = take_str(rd32(h + 8), rd32(h + 12));
+        (*out)[i].topic = take_str(rd32(h + 16), rd32(h + 20));
+    }
+    if (n)
+        free(list);
+    return 0;
+}
+
+void astrid_handles_free(astrid_handle *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].action);
+        free(h[i].topic);
+    }
+    free(h);
 }
 
 void astrid_envelope_free(astrid_envelope *e)

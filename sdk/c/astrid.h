@@ -76,7 +76,30 @@ typedef struct astrid_envelope {
 } astrid_envelope;
 /* Wait up to timeout_ms for messages on a subscription (run loops). */
 int astrid_recv(uint64_t handle, uint64_t timeout_ms, astrid_envelope *out, char **err);
+/* The same without waiting. */
+int astrid_poll(uint64_t handle, astrid_envelope *out, char **err);
+int astrid_unsubscribe(uint64_t handle, char **err);
 void astrid_envelope_free(astrid_envelope *e);
+
+/* ---- run loops ----
+ * A capsule that defines ASTRID_RUN(fn) exports `run`: the daemon calls fn
+ * once, on a thread of its own, and fn must loop forever. Its
+ * [[interceptor]]s are then not called through astrid-hook-trigger but
+ * delivered to subscriptions the runtime made for it (handles below);
+ * each astrid_recv/astrid_poll batch comes from one principal, and host
+ * calls after it (KV, files, publish, log) act as that principal. */
+typedef struct astrid_handle {
+    uint64_t id;
+    char *action, *topic;
+} astrid_handle;
+int astrid_interceptor_handles(astrid_handle **out, size_t *count, char **err);
+void astrid_handles_free(astrid_handle *h, size_t n);
+#define ASTRID_RUN(fn)                                                                             \
+    __attribute__((export_name("run"))) void astrid_run_export_(void);                             \
+    void astrid_run_export_(void)                                                                  \
+    {                                                                                              \
+        fn();                                                                                      \
+    }
 
 /* ---- kv: the invoking agent's namespace for this capsule ---- */
 /* *found false (and *value NULL) when the key is absent. */

@@ -137,8 +137,7 @@ static bool allow_local(void)
 }
 
 /* Gate 3: the principal's own egress list, then its capabilities. */
-static int egress_check(astrid_kernel *k, const char *principal, const char *host,
-                        astrid_err *err)
+static int egress_check(astrid_kernel *k, const char *principal, const char *host, astrid_err *err)
 {
     const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, err);
     if (!p)
@@ -217,8 +216,8 @@ static int set_method_headers(hxfer *x, const astrid_http_req *req, astrid_err *
         curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, m);
     if (req->body) {
         curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, req->body_len ? (const char *)req->body
-                                                                        : "");
+        curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS,
+                         req->body_len ? (const char *)req->body : "");
         if (strcmp(m, "POST") != 0)
             curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, m);
     }
@@ -276,8 +275,8 @@ static hxfer *prepare(astrid_kernel *k, const astrid_invocation *inv, const astr
                        bare, m->name);
         goto fail;
     }
-    if (egress_check(k, inv->principal, bare, err) != 0 ||
-        set_method_headers(x, req, err) != 0 || resolve_pinned(x, bare, port, literal, err) != 0)
+    if (egress_check(k, inv->principal, bare, err) != 0 || set_method_headers(x, req, err) != 0 ||
+        resolve_pinned(x, bare, port, literal, err) != 0)
         goto fail;
     curl_easy_setopt(x->easy, CURLOPT_CURLU, x->url);
     curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");

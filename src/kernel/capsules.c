@@ -20,38 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capsule/host/host.h"
-#include "capsule/installed.h"
-#include "capsule/wasm/wasi.h"
+#include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
-
-#define MAX_COUNTERS 64
-
-typedef struct kcapsule kcapsule;
-
-typedef struct icpt_ctx {
-    kcapsule *c;
-    size_t index; /* into manifest->interceptors */
-} icpt_ctx;
-
-typedef struct counter {
-    char principal[65];
-    uint64_t invocations, errors, denied;
-} counter;
-
-struct kcapsule {
-    astrid_kernel *k;
-    astrid_installed inst;
-    astrid_wasm_module *mod;
-    char source_id[ASTRID_UUID_STR_LEN];
-    icpt_ctx *icpt;
-    uint64_t *icpt_ids;
-    size_t nicpt;
-    pthread_mutex_t stats_lock;
-    counter counters[MAX_COUNTERS];
-    size_t ncounters;
-};
 
 static int env_publish(void *ctx, const char *topic, const char *payload, size_t len,
                        const char *source_id, const char *principal, astrid_err *err)
@@ -60,14 +31,38 @@ static int env_publish(void *ctx, const char *topic, const char *payload, size_t
                                      ASTRID_PUB_RATE_LIMIT, NULL, err);
 }
 
-static void count(kcapsule *c, const char *principal, int error, int denied)
+static int env_admit(void *rt, const char *principal, bool same, char *reason, size_t n)
+{
+    (void)same; /* enabled may have changed since: always check */
+    kcapsule *c = rt;
+    if (kcapsule_admit(c, principal, reason, n) != 0)
+        return -1;
+    kcapsule_count(c, principal, 0, 0);
+    return 0;
+}
+
+void kcapsule_env(kcapsule *c, astrid_host_env *env)
+{
+    astrid_kernel *k = c->k;
+    *env = (astrid_host_env){.home = k->home,
+                             .workspace = k->workspace,
+                             .kv = k->kv,
+                             .publish = env_publish,
+                             .publish_ctx = k,
+                             .http = &k->http_ops,
+                             .bus = k->bus,
+                             .admit = env_admit,
+                             .rt = c};
+}
+
+void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)
 {
     pthread_mutex_lock(&c->stats_lock);
-    counter *ct = NULL;
+    kcounter *ct = NULL;
     for (size_t i = 0; i < c->ncounters && !ct; i++)
         if (strcmp(c->counters[i].principal, principal) == 0)
             ct = &c->counters[i];
-    if (!ct && c->ncounters < MAX_COUNTERS) {
+    if (!ct && c->ncounters < KCAPSULE_MAX_COUNTERS) {
         ct = &c->counters[c->ncounters++];
         snprintf(ct->principal, sizeof ct->principal, "%s", principal);
     }
@@ -126,14 +121,11 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     uint64_t mem = prof->quotas.max_memory_bytes;
     uint64_t timeout_ms = prof->quotas.max_timeout_secs * 1000u;
     astrid_profile_release(prof);
-    astrid_host_env env = {.home = k->home,
-                           .workspace = k->workspace,
-                           .kv = k->kv,
-                           .publish = env_publish,
-                           .publish_ctx = k,
-                           .http = &k->http_ops};
+    astrid_host_env env;
+    kcapsule_env(c, &env);
     astrid_invocation inv;
     astrid_invocation_init(&inv, &env, c->inst.manifest, c->source_id, principal);
+    snprintf(inv.owner, sizeof inv.owner, "%s", c->inst.owner);
     if (msg) {
         inv.has_caller = true;
         snprintf(inv.caller_principal, sizeof inv.caller_principal, "%s",
@@ -206,6 +198,20 @@ done:
     return rc;
 }
 
+int kcapsule_admit(kcapsule *c, const char *principal, char *reason, size_t n)
+{
+    char home[4200];
+    snprintf(home, sizeof home, "%s/home/%s", c->k->home, principal);
+    struct stat st;
+    if (astrid_principal_admissible(c->k, principal, reason, n) != 0 ||
+        (stat(home, &st) != 0 &&
+         snprintf(reason, n, "principal %s has no home on disk", principal))) {
+        kcapsule_count(c, principal, 0, 1);
+        return -1;
+    }
+    return 0;
+}
+
 static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, size_t len,
                    astrid_icpt_result *out)
 {
@@ -213,17 +219,12 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
     kcapsule *c = ic->c;
     astrid_kernel *k = c->k;
     const char *principal = msg->principal ? msg->principal : c->inst.owner;
-    char reason[512], home[4200];
+    char reason[512];
     /* Layer 3 before any guest code: a phantom or disabled principal is
      * refused, never mapped to the owner. */
-    snprintf(home, sizeof home, "%s/home/%s", k->home, principal);
-    struct stat st;
-    if (astrid_principal_admissible(k, principal, reason, sizeof reason) != 0 ||
-        (stat(home, &st) != 0 &&
-         snprintf(reason, sizeof reason, "principal %s has no home on disk", principal))) {
+    if (kcapsule_admit(c, principal, reason, sizeof reason) != 0) {
         out->action = ASTRID_ICPT_DENY;
         out->reason = strdup(reason);
-        count(c, principal, 0, 1);
         astrid_klog(k, "INFO", "capsule %s: %s on %s refused: %s", c->inst.manifest->name,
                     c->inst.manifest->interceptors[ic->index].action, msg->topic, reason);
         return 0;
@@ -231,7 +232,7 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
     astrid_err err;
     int rc = invoke(c, principal, msg, c->inst.manifest->interceptors[ic->index].action, payload,
                     len, out, &err);
-    count(c, principal, rc != 0, rc == 0 && out->action == ASTRID_ICPT_DENY);
+    kcapsule_count(c, principal, rc != 0, rc == 0 && out->action == ASTRID_ICPT_DENY);
     if (rc != 0)
         astrid_klog(k, "WARN", "capsule %s (%s for %s): %s", c->inst.manifest->name,
                     c->inst.manifest->interceptors[ic->index].action, principal, err.msg);
@@ -245,6 +246,7 @@ static void capsule_free(kcapsule *c)
     for (size_t i = 0; i < c->nicpt; i++)
         if (c->icpt_ids[i])
             astrid_bus_unintercept(c->k->bus, c->icpt_ids[i]);
+    kcapsule_run_stop(c);
     astrid_wasm_module_free(c->mod);
     astrid_installed_free(&c->inst);
     pthread_mutex_destroy(&c->stats_lock);
@@ -281,6 +283,12 @@ static void load_one(void *vctx, const char *owner, const char *dir)
               astrid_wasm_module_load(k->engine, c->inst.wasm, c->inst.wasm_len, NULL, NULL, &err)))
         goto fail;
     const char *params, *results;
+    c->run_loop = kcapsule_is_run_loop(c->mod);
+    if (c->run_loop) {
+        if (kcapsule_run_start(c, &err) != 0)
+            goto fail;
+        goto loaded;
+    }
     if (astrid_wasm_export_sig(c->mod, "astrid-hook-trigger", &params, &results) != 0 &&
         c->inst.manifest->ninterceptors > 0) {
         astrid_err_set(&err, ASTRID_E_INVALID,
@@ -302,6 +310,7 @@ static void load_one(void *vctx, const char *owner, const char *dir)
                                                     &c->icpt[i], &err)))
             goto fail;
     }
+loaded:;
     kcapsule **nv = realloc(k->capsules, (k->ncapsules + 1) * sizeof(kcapsule *));
     if (!nv) {
         astrid_err_set(&err, ASTRID_E_NOMEM, "out of memory");
@@ -309,8 +318,10 @@ static void load_one(void *vctx, const char *owner, const char *dir)
     }
     k->capsules = nv;
     k->capsules[k->ncapsules++] = c;
-    astrid_klog(k, "INFO", "capsule %s %s loaded from %s (%zu interceptors)",
-                c->inst.manifest->name, c->inst.manifest->version, dir, c->nicpt);
+    astrid_klog(k, "INFO", "capsule %s %s loaded from %s (%zu interceptors%s)",
+                c->inst.manifest->name, c->inst.manifest->version, dir,
+                c->run_loop ? c->inst.manifest->ninterceptors : c->nicpt,
+                c->run_loop ? ", run loop" : "");
     return;
 fail:
     astrid_klog(k, "ERROR", "capsule at %s not loaded: %s", dir, err.msg);
@@ -395,9 +406,13 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
                                                       "errors", (json_int_t)c->counters[j].errors,
                                                       "denied", (json_int_t)c->counters[j].denied));
         pthread_mutex_unlock(&c->stats_lock);
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", m->name, "version",
+        int rs = atomic_load(&c->run_state);
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "name", m->name, "version",
                                            m->version, "owner", c->inst.owner, "interceptor_events",
-                                           events, "principals", counters));
+                                           events, "principals", counters, "run_loop",
+                                           rs == RUN_RUNNING  ? "running"
+                                           : rs == RUN_EXITED ? "exited"
+                                                              : "none"));
     }
     return a;
 }

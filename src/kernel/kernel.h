@@ -11,6 +11,8 @@
  *    message's interceptor chain (astrid_bus_dispatch): capsule handlers run
  *    there, never on the loop thread, so a slow guest cannot stall clients.
  *  - the audit writer thread (audit.c) and the engine's watchdog thread.
+ *  - one run thread per run-loop capsule (capsule_run.c): only that
+ *    guest's `run`; joined by the loop thread on unload.
  *  - capsule threads (run loops, workers) publish with
  *    astrid_kernel_bus_publish(), which is thread-safe.
  *  Thread-safe members: bus, profiles, groups, audit, and klog (log_lock).

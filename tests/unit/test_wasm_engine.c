@@ -245,6 +245,58 @@ static void deadline_stops_loops_and_host_calls(void **state)
     astrid_wasm_instance_free(i);
 }
 
+static void *interrupt_later(void *arg)
+{
+    usleep(150000);
+    astrid_wasm_instance_interrupt(arg);
+    return NULL;
+}
+
+/* A run loop's call has no deadline (ASTRID_WASM_FOREVER) yet stops when
+ * another thread interrupts it; an interrupted instance stays stopped. */
+static void interrupt_stops_a_forever_call(void **state)
+{
+    (void)state;
+    uint32_t ctx = 0;
+    astrid_wasm_instance *i = inst_new(&ctx, 0);
+    assert_non_null(i);
+    assert_false(astrid_wasm_instance_interrupted(i));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, interrupt_later, i), 0);
+    astrid_err err = {0};
+    astrid_wasm_outcome out;
+    assert_int_equal(astrid_wasm_call(i, "spin", NULL, 0, NULL, 0, ASTRID_WASM_FOREVER, &out, &err),
+                     -1);
+    pthread_join(t, NULL);
+    assert_int_equal(out.trap, ASTRID_WASM_TRAP_DEADLINE);
+    assert_true(astrid_wasm_instance_interrupted(i));
+    assert_int_equal(astrid_wasm_call(i, "spin", NULL, 0, NULL, 0, ASTRID_WASM_FOREVER, &out, &err),
+                     -1);
+    astrid_wasm_instance_free(i);
+}
+
+static void export_aliases_share_an_index(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *w = wt_wat("(module (func $f) (func $g) (export \"astrid-install\" (func $f))"
+                        " (export \"run\" (func $f)) (export \"other\" (func $g)))",
+                        0, &len);
+    assert_non_null(w);
+    astrid_err err;
+    astrid_wasm_module *m = astrid_wasm_module_load(eng, w, len, NULL, NULL, &err);
+    assert_non_null(m);
+    uint32_t a, b, c;
+    assert_int_equal(astrid_wasm_export_func_index(m, "run", &a), 0);
+    assert_int_equal(astrid_wasm_export_func_index(m, "astrid-install", &b), 0);
+    assert_int_equal(astrid_wasm_export_func_index(m, "other", &c), 0);
+    assert_int_equal(a, b);
+    assert_int_not_equal(a, c);
+    assert_int_equal(astrid_wasm_export_func_index(m, "missing", &c), -1);
+    astrid_wasm_module_free(m);
+    free(w);
+}
+
 #define NTHREADS 4
 #define ROUNDS 40
 
@@ -475,6 +527,8 @@ int main(void)
         cmocka_unit_test(traps_are_contained),
         cmocka_unit_test(memory_is_capped),
         cmocka_unit_test(deadline_stops_loops_and_host_calls),
+        cmocka_unit_test(interrupt_stops_a_forever_call),
+        cmocka_unit_test(export_aliases_share_an_index),
         cmocka_unit_test(threads_trap_independently),
         cmocka_unit_test(bad_modules_are_errors),
         cmocka_unit_test(instances_do_not_share_state),

@@ -50,20 +50,30 @@ void abi_u64(void *inst, uint32_t at, uint64_t v)
     memcpy(mem(inst, at, 8), &v, 8);
 }
 
+uint32_t abi_alloc(void *inst, uint32_t align, uint32_t size)
+{
+    if (!size)
+        return 0;
+    uint64_t args[4] = {0, 0, align, size}, res[1] = {0};
+    astrid_err err;
+    if (astrid_wasm_call(inst, "cabi_realloc", args, 4, res, 1, 0, NULL, &err) != 0)
+        astrid_wasm_host_trap(inst, "cabi_realloc failed");
+    return (uint32_t)res[0];
+}
+
+void abi_list(void *inst, uint32_t at, uint32_t base, uint32_t n)
+{
+    uint8_t *slot = mem(inst, at, 8);
+    memcpy(slot, &base, 4);
+    memcpy(slot + 4, &n, 4);
+}
+
 void abi_put(void *inst, uint32_t at, const void *data, uint32_t len)
 {
-    uint32_t p = 0;
-    if (len) {
-        uint64_t args[4] = {0, 0, 1, len}, res[1] = {0};
-        astrid_err err;
-        if (astrid_wasm_call(inst, "cabi_realloc", args, 4, res, 1, 0, NULL, &err) != 0)
-            astrid_wasm_host_trap(inst, "cabi_realloc failed");
-        p = (uint32_t)res[0];
+    uint32_t p = abi_alloc(inst, 1, len);
+    if (len)
         memcpy(mem(inst, p, len), data, len);
-    }
-    uint8_t *slot = mem(inst, at, 8);
-    memcpy(slot, &p, 4);
-    memcpy(slot + 4, &len, 4);
+    abi_list(inst, at, p, len);
 }
 
 void abi_err(void *inst, uint32_t ret, uint32_t off, const char *fmt, ...)

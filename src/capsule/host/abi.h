@@ -24,6 +24,11 @@ void abi_ok(void *inst, uint32_t ret, uint32_t size);
 /* Allocate len bytes in the guest (cabi_realloc), copy data there and
  * write (ptr, len) at `at`. */
 void abi_put(void *inst, uint32_t at, const void *data, uint32_t len);
+/* Allocate `size` bytes aligned to `align` in the guest (cabi_realloc);
+ * 0 for size 0. Traps on failure. */
+uint32_t abi_alloc(void *inst, uint32_t align, uint32_t size);
+/* Write a list's (ptr, len) at `at`. */
+void abi_list(void *inst, uint32_t at, uint32_t base, uint32_t n);
 /* result err: discriminant 1 at ret, the message as a string at ret+off. */
 void abi_err(void *inst, uint32_t ret, uint32_t off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -21,6 +21,9 @@
 #include "capsule/wasm/engine.h"
 
 struct astrid_kv;
+struct astrid_bus;
+struct astrid_sub;
+struct astrid_msg;
 typedef struct astrid_invocation astrid_invocation;
 
 /* One HTTP header; both strings heap-owned by whoever owns the array. */
@@ -78,7 +81,30 @@ typedef struct astrid_host_env {
                    const char *source_id, const char *principal, astrid_err *err);
     void *publish_ctx;
     const astrid_http_ops *http; /* NULL: no HTTP in this program */
+    struct astrid_bus *bus;      /* subscriptions; NULL: none in this program */
+    /* Layer 3 for a principal a drained message switches the invocation
+     * to (enabled, home on disk); also counts the delivery. 0 = admitted,
+     * else -1 with the reason. NULL: every switch is refused. */
+    int (*admit)(void *rt, const char *principal, bool admitted_before, char *reason, size_t n);
+    void *rt;
 } astrid_host_env;
+
+/* One subscription an instance holds (ipc-subscribe, or an interceptor of
+ * a run-loop capsule: runtime-owned). Messages drained from the bus but not
+ * yet handed to the guest (a batch is cut where the principal changes)
+ * wait in `pending` (one reference each). */
+typedef struct astrid_inv_sub {
+    uint64_t handle;
+    struct astrid_sub *sub;
+    bool runtime_owned;
+    char *topic, *action; /* action: runtime-owned only */
+    const struct astrid_msg **pending;
+    size_t npending, pending_off, pending_cap;
+    uint64_t seen_dropped; /* bus drops already reported as `lagged` */
+} astrid_inv_sub;
+
+#define ASTRID_MAX_SUBSCRIPTIONS 128      /* per instance, ipc-subscribe */
+#define ASTRID_MAX_INTERCEPTOR_HANDLES 64 /* run-loop capsules */
 
 struct astrid_invocation {
     const astrid_host_env *env;
@@ -91,6 +117,7 @@ struct astrid_invocation {
     char caller_source[37];
     char caller_time[40]; /* RFC 3339 */
     char kv_ns[160];      /* "{principal}:capsule:{capsule}" */
+    char owner[65];       /* the capsule's owner: the context of an empty drain */
     /* Resources the guest holds by handle, released by
      * astrid_invocation_release when the instance goes. */
     struct {
@@ -98,14 +125,27 @@ struct astrid_invocation {
         void *stream;
     } http_streams[ASTRID_HTTP_MAX_STREAMS];
     uint64_t next_handle;
+    astrid_inv_sub *subs;
+    size_t nsubs;
 };
 
 /* Fill the principal-derived fields (kv namespace). */
 void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
                             const astrid_manifest *m, const char *source_id, const char *principal);
 
-/* Close every resource the instance still holds (HTTP streams). */
+/* Close every resource the instance still holds (HTTP streams,
+ * subscriptions and their pending messages). */
 void astrid_invocation_release(astrid_invocation *inv);
+
+/* Subscribe the invocation to `pattern` (validated by the caller; the
+ * runtime uses this for a run loop's interceptor handles). */
+int astrid_invocation_subscribe(astrid_invocation *inv, const char *pattern, const char *action,
+                                bool runtime_owned, uint64_t *handle, astrid_err *err);
+/* Run under `principal` (the publisher of a drained message) with that
+ * message as the caller; principal NULL = back to the owner, no caller
+ * (an empty drain: nobody's context may leak into the next host call). */
+void astrid_invocation_switch(astrid_invocation *inv, const char *principal,
+                              const struct astrid_msg *caller);
 
 /* The host modules to give the engine (astrid:capsule/<iface>@0.1.0 x11). */
 extern const astrid_wasm_host_module astrid_capsule_host_modules[];

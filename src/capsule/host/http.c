@@ -85,24 +85,13 @@ static void put_headers(void *inst, uint32_t at, const astrid_http_resp *r)
     uint32_t n = (uint32_t)r->nheaders;
     /* The list first, then each string into it: every allocation may grow
      * guest memory, so no host pointer into it is kept across one. */
-    uint32_t base = 0;
-    if (n) {
-        uint64_t args[4] = {0, 0, 4, (uint64_t)n * 16}, res[1] = {0};
-        astrid_err err;
-        if (astrid_wasm_call(inst, "cabi_realloc", args, 4, res, 1, 0, NULL, &err) != 0)
-            astrid_wasm_host_trap(inst, "cabi_realloc failed");
-        base = (uint32_t)res[0];
-        for (uint32_t i = 0; i < n; i++) {
-            abi_put(inst, base + i * 16, r->headers[i].key, (uint32_t)strlen(r->headers[i].key));
-            abi_put(inst, base + i * 16 + 8, r->headers[i].value,
-                    (uint32_t)strlen(r->headers[i].value));
-        }
+    uint32_t base = abi_alloc(inst, 4, n * 16);
+    for (uint32_t i = 0; i < n; i++) {
+        abi_put(inst, base + i * 16, r->headers[i].key, (uint32_t)strlen(r->headers[i].key));
+        abi_put(inst, base + i * 16 + 8, r->headers[i].value,
+                (uint32_t)strlen(r->headers[i].value));
     }
-    uint8_t *slot = astrid_wasm_mem(inst, at, 8);
-    if (!slot)
-        astrid_wasm_host_trap(inst, "result area out of bounds of guest memory");
-    memcpy(slot, &base, 4);
-    memcpy(slot + 4, &n, 4);
+    abi_list(inst, at, base, n);
 }
 
 static void put_u16(void *inst, uint32_t at, unsigned v)
@@ -229,13 +218,4 @@ void HTTP(httpZ2DstreamZ2Dclose)(void *inst, uint64_t h, uint32_t ret)
     }
     abi_ok(inst, ret, 12); /* idempotent, as upstream */
     astrid_wasm_host_leave(inst);
-}
-
-void astrid_invocation_release(astrid_invocation *inv)
-{
-    for (size_t k = 0; k < ASTRID_HTTP_MAX_STREAMS; k++)
-        if (inv->http_streams[k].stream) {
-            inv->env->http->stream_close(inv->http_streams[k].stream);
-            inv->http_streams[k].stream = NULL;
-        }
 }

@@ -17,7 +17,6 @@
         astrid_wasm_host_leave(inst);                                                              \
     }
 
-#define W_SUB "ipc subscriptions need capsule run loops, not built yet"
 #define W_UPL "uplinks are not built yet"
 #define W_NET "net: unix listeners for uplinks are not built yet"
 #define W_HOOK "trigger-hook is not built yet"
@@ -28,10 +27,6 @@
 #define W_APP "request-approval: the approval flow is not built yet"
 #define W_IDN "identity: capsule access to the identity store is not built yet"
 
-UNBUILT(ipc, ipcZ2Dsubscribe, 8, W_SUB, I p, I n)
-UNBUILT(ipc, ipcZ2Dunsubscribe, 4, W_SUB, L h)
-UNBUILT(ipc, ipcZ2Dpoll, 8, W_SUB, L h)
-UNBUILT(ipc, ipcZ2Drecv, 8, W_SUB, L h, L t)
 UNBUILT(uplink, uplinkZ2Dregister, 4, W_UPL, I a, I b, I c, I d, I e, I f)
 UNBUILT(uplink, uplinkZ2Dsend, 4, W_UPL, I a, I b, I c, I d, I e, I f)
 UNBUILT(net, netZ2DbindZ2Dunix, 8, W_NET, L h)
@@ -54,12 +49,3 @@ UNBUILT(identity, identityZ2Dlink, 4, W_IDN, I a, I b, I c, I d, I e, I f, I g, 
 UNBUILT(identity, identityZ2Dunlink, 4, W_IDN, I a, I b, I c, I d)
 UNBUILT(identity, identityZ2DcreateZ2Duser, 4, W_IDN, I a, I b, I c)
 UNBUILT(identity, identityZ2DlistZ2Dlinks, 4, W_IDN, I a, I b)
-
-/* get-interceptor-handles takes only the return area. */
-void HOST_FN(ipc, getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret);
-void HOST_FN(ipc, getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    abi_err(inst, ret, 4, "%s", W_SUB);
-    astrid_wasm_host_leave(inst);
-}

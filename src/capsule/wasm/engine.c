@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct astrid_wasm_instance {
     uint64_t cap_pages;
     int exit_code;
     char host_why[160];
+    atomic_int interrupted;
 };
 
 static char *dupstr(const char *s)
@@ -492,7 +494,7 @@ astrid_wasm_instance *astrid_wasm_instantiate(astrid_wasm_module *m,
             return NULL;
         }
     }
-    astrid_watch w;
+    astrid_watch w = {0};
     uint64_t timeout =
         cfg && cfg->start_timeout_ms ? cfg->start_timeout_ms : ASTRID_WASM_DEFAULT_TIMEOUT_MS;
     /* only a start function runs guest code here */
@@ -529,6 +531,29 @@ void astrid_wasm_instance_free(astrid_wasm_instance *inst)
 astrid_wasm_module *astrid_wasm_instance_module(const astrid_wasm_instance *inst)
 {
     return inst->m;
+}
+
+int astrid_wasm_export_func_index(const astrid_wasm_module *m, const char *name, uint32_t *index)
+{
+    for (size_t x = 0; x < m->info.nexports; x++) {
+        const astrid_wasm_export *ex = &m->info.exports[x];
+        if (ex->kind == ASTRID_WASM_EXT_FUNC && strcmp(ex->name, name) == 0) {
+            *index = ex->index;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void astrid_wasm_instance_interrupt(astrid_wasm_instance *inst)
+{
+    atomic_store(&inst->interrupted, 1);
+    astrid_watchdog_expire_owner(inst->m->e->wd, inst);
+}
+
+int astrid_wasm_instance_interrupted(const astrid_wasm_instance *inst)
+{
+    return atomic_load(&inst->interrupted);
 }
 
 int astrid_wasm_export_sig(const astrid_wasm_module *m, const char *name, const char **params,
@@ -591,9 +616,12 @@ int astrid_wasm_call(astrid_wasm_instance *inst, const char *name, const uint64_
     if (nargs)
         memcpy(argbuf, args, nargs * sizeof *args);
     fn_call c = {m->funcs[slot], inst->w2c, argbuf, resbuf};
-    astrid_watch w;
+    astrid_watch w = {.owner = inst};
     if (timeout_ms)
         astrid_watchdog_arm(m->e->wd, &w, timeout_ms);
+    /* An interrupt that came before the watch was armed still stops it. */
+    if (timeout_ms && atomic_load(&inst->interrupted))
+        astrid_watchdog_expire_owner(m->e->wd, inst);
     inst->host_why[0] = 0;
     int code = astrid_rt_call(run_fn, &c, timeout_ms ? &w.dl : NULL, inst->cap_pages, err);
     if (timeout_ms)

@@ -173,6 +173,18 @@ int astrid_wasm_call(astrid_wasm_instance *inst, const char *name, const uint64_
 /* Export signature ("ii" / "i"): 0 if found. Strings borrowed. */
 int astrid_wasm_export_sig(const astrid_wasm_module *m, const char *name, const char **params,
                            const char **results);
+/* The function index an export names (two exports naming the same index
+ * are aliases): 0 if found. */
+int astrid_wasm_export_func_index(const astrid_wasm_module *m, const char *name, uint32_t *index);
+/* timeout_ms for a call with no deadline that astrid_wasm_instance_interrupt
+ * can still stop (run loops). */
+#define ASTRID_WASM_FOREVER UINT64_MAX
+/* Stop the instance's current (or next) call with a deadline trap, from
+ * any thread: a guest computing is signalled; one in a host function traps
+ * when it returns (host functions that block should poll
+ * astrid_wasm_instance_interrupted). Permanent for the instance. */
+void astrid_wasm_instance_interrupt(astrid_wasm_instance *inst);
+int astrid_wasm_instance_interrupted(const astrid_wasm_instance *inst);
 /* Exported global's value bits and type letter; -1 if no such global. */
 int astrid_wasm_global_get(astrid_wasm_instance *inst, const char *name, uint64_t *bits,
                            char *type);

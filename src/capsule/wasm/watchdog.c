@@ -106,7 +106,9 @@ void astrid_watchdog_arm(astrid_watchdog *wd, astrid_watch *w, uint64_t timeout_
 {
     atomic_init(&w->dl.expired, 0);
     uint64_t now = astrid_monotonic_ns();
-    w->deadline_ns = now + timeout_ms * 1000000ull;
+    w->deadline_ns = timeout_ms >= UINT64_MAX / 1000000ull - now / 1000000ull
+                         ? UINT64_MAX
+                         : now + timeout_ms * 1000000ull;
     w->next_kick_ns = 0;
     w->thread = pthread_self();
     pthread_mutex_lock(&wd->watch_lock);
@@ -116,6 +118,21 @@ void astrid_watchdog_arm(astrid_watchdog *wd, astrid_watch *w, uint64_t timeout_
     if (w->deadline_ns < wd->wake_ns)
         pthread_cond_signal(&wd->changed);
     pthread_mutex_unlock(&wd->watch_lock);
+}
+
+int astrid_watchdog_expire_owner(astrid_watchdog *wd, const void *owner)
+{
+    int found = 0;
+    pthread_mutex_lock(&wd->watch_lock);
+    for (astrid_watch *w = wd->head; w; w = w->next)
+        if (w->owner == owner) {
+            w->deadline_ns = 0;
+            found = 1;
+        }
+    if (found)
+        pthread_cond_signal(&wd->changed);
+    pthread_mutex_unlock(&wd->watch_lock);
+    return found;
 }
 
 void astrid_watchdog_disarm(astrid_watchdog *wd, astrid_watch *w)

@@ -22,14 +22,18 @@ typedef struct astrid_watch {
     uint64_t deadline_ns; /* CLOCK_MONOTONIC */
     uint64_t next_kick_ns;
     pthread_t thread;
+    const void *owner; /* what astrid_watchdog_expire_owner finds it by */
     struct astrid_watch *next;
 } astrid_watch;
 
 astrid_watchdog *astrid_watchdog_new(astrid_err *err);
 void astrid_watchdog_free(astrid_watchdog *w);
-/* Arm `w` for the calling thread, `timeout_ms` from now. */
+/* Arm `w` for the calling thread, `timeout_ms` from now (UINT64_MAX:
+ * never, until expired by its owner). */
 void astrid_watchdog_arm(astrid_watchdog *wd, astrid_watch *w, uint64_t timeout_ms);
 void astrid_watchdog_disarm(astrid_watchdog *wd, astrid_watch *w);
+/* Expire now every armed watch of `owner`; 1 if one was armed. */
+int astrid_watchdog_expire_owner(astrid_watchdog *wd, const void *owner);
 uint64_t astrid_monotonic_ns(void);
 
 #endif

@@ -1,0 +1,320 @@
+/* interface ipc, the receiving half: subscribe/unsubscribe/poll/recv and
+ * get-interceptor-handles, over bus subscriptions the instance holds.
+ *
+ * Every drained batch runs under its publisher's principal: a batch is cut
+ * at the first message from another principal (the rest wait in the
+ * subscription's `pending` for the next call), the invocation switches to
+ * that principal (KV namespace, home, log, rate bucket, caller) after the
+ * runtime's Layer 3 check, and an empty drain switches back to the owner
+ * with no caller. A batch whose principal is refused is dropped and
+ * counted in the envelope's `dropped`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "astrid/topic.h"
+#include "capsule/host/abi.h"
+#include "kernel/bus.h"
+
+#define IPC(f) HOST_FN(ipc, f)
+#define RECV_MAX_MS 60000
+#define SLICE_MS 100 /* a blocked recv looks for an unload this often */
+#define BATCH_BYTES_MAX (10u << 20)
+#define DRAIN_MAX 1024
+
+void astrid_invocation_switch(astrid_invocation *inv, const char *principal,
+                              const astrid_msg *caller)
+{
+    const char *p = principal ? principal : inv->owner;
+    snprintf(inv->principal, sizeof inv->principal, "%s", p);
+    snprintf(inv->kv_ns, sizeof inv->kv_ns, "%s:capsule:%s", p, inv->capsule);
+    inv->has_caller = caller != NULL;
+    inv->caller_principal[0] = inv->caller_source[0] = inv->caller_time[0] = '\0';
+    if (caller) {
+        snprintf(inv->caller_principal, sizeof inv->caller_principal, "%s",
+                 caller->principal ? caller->principal : "");
+        snprintf(inv->caller_source, sizeof inv->caller_source, "%s", caller->source_id);
+        time_t s = (time_t)(caller->timestamp_ns / 1000000000);
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        strftime(inv->caller_time, sizeof inv->caller_time, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+}
+
+int astrid_invocation_subscribe(astrid_invocation *inv, const char *pattern, const char *action,
+                                bool runtime_owned, uint64_t *handle, astrid_err *err)
+{
+    if (!inv->env->bus)
+        return astrid_err_set(err, ASTRID_E_UNSUPPORTED,
+                              "ipc: this program has no bus (only the daemon does)");
+    size_t user = 0;
+    for (size_t i = 0; i < inv->nsubs; i++)
+        user += !inv->subs[i].runtime_owned;
+    if (!runtime_owned && user >= ASTRID_MAX_SUBSCRIPTIONS)
+        return astrid_err_set(err, ASTRID_E_LIMIT, "Too many subscriptions (at most %d)",
+                              ASTRID_MAX_SUBSCRIPTIONS);
+    astrid_inv_sub *ns = realloc(inv->subs, (inv->nsubs + 1) * sizeof *ns);
+    if (!ns)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    inv->subs = ns;
+    astrid_inv_sub *s = &ns[inv->nsubs];
+    *s = (astrid_inv_sub){.runtime_owned = runtime_owned};
+    s->topic = strdup(pattern);
+    s->action = action ? strdup(action) : NULL;
+    astrid_sub_opts o = {.capacity = ASTRID_BUS_DEFAULT_CAPACITY};
+    if (!s->topic || (action && !s->action) ||
+        !(s->sub = astrid_bus_subscribe(inv->env->bus, pattern, &o, err))) {
+        free(s->topic);
+        free(s->action);
+        return s->topic ? -1 : astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    }
+    s->handle = *handle = ++inv->next_handle;
+    inv->nsubs++;
+    return 0;
+}
+
+static void sub_clear(astrid_inv_sub *s)
+{
+    for (size_t i = s->pending_off; i < s->npending; i++)
+        astrid_msg_unref(s->pending[i]);
+    free(s->pending);
+    astrid_sub_free(s->sub);
+    free(s->topic);
+    free(s->action);
+}
+
+void astrid_invocation_release(astrid_invocation *inv)
+{
+    for (size_t k = 0; k < ASTRID_HTTP_MAX_STREAMS; k++)
+        if (inv->http_streams[k].stream) {
+            inv->env->http->stream_close(inv->http_streams[k].stream);
+            inv->http_streams[k].stream = NULL;
+        }
+    for (size_t i = 0; i < inv->nsubs; i++)
+        sub_clear(&inv->subs[i]);
+    free(inv->subs);
+    inv->subs = NULL;
+    inv->nsubs = 0;
+}
+
+static astrid_inv_sub *find_sub(astrid_invocation *inv, uint64_t h)
+{
+    for (size_t i = 0; i < inv->nsubs; i++)
+        if (inv->subs[i].handle == h)
+            return &inv->subs[i];
+    return NULL;
+}
+
+/* Subscribe ACL: the pattern must fall under an ipc_subscribe entry. */
+static bool may_subscribe(const astrid_manifest *m, const char *pattern)
+{
+    for (size_t i = 0; i < m->ipc_subscribe.n; i++)
+        if (astrid_topic_matches(pattern, m->ipc_subscribe.v[i]) ||
+            strcmp(m->ipc_subscribe.v[i], pattern) == 0)
+            return true;
+    return false;
+}
+
+void IPC(ipcZ2Dsubscribe)(void *inst, uint32_t p, uint32_t n, uint32_t ret);
+void IPC(ipcZ2Dsubscribe)(void *inst, uint32_t p, uint32_t n, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    astrid_invocation *inv = abi_inv(inst);
+    char *pattern = abi_str(inst, p, n, 257);
+    astrid_err err;
+    uint64_t h = 0;
+    if (n > 256)
+        abi_err(inst, ret, 8, "topic pattern longer than 256 bytes");
+    else if (astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, &err) != 0)
+        abi_err(inst, ret, 8, "%s", err.msg);
+    else if (!may_subscribe(inv->manifest, pattern))
+        abi_err(inst, ret, 8, "capsule %s may not subscribe to %s (not in its ipc_subscribe ACL)",
+                inv->capsule, pattern);
+    else if (astrid_invocation_subscribe(inv, pattern, NULL, false, &h, &err) != 0)
+        abi_err(inst, ret, 8, "%s", err.msg);
+    else {
+        abi_ok(inst, ret, 16);
+        abi_u64(inst, ret + 8, h);
+    }
+    free(pattern);
+    astrid_wasm_host_leave(inst);
+}
+
+void IPC(ipcZ2Dunsubscribe)(void *inst, uint64_t h, uint32_t ret);
+void IPC(ipcZ2Dunsubscribe)(void *inst, uint64_t h, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    astrid_invocation *inv = abi_inv(inst);
+    astrid_inv_sub *s = find_sub(inv, h);
+    if (!s) {
+        abi_err(inst, ret, 4, "Unknown subscription handle %llu", (unsigned long long)h);
+    } else if (s->runtime_owned) {
+        abi_err(inst, ret, 4, "Cannot unsubscribe a runtime-owned interceptor handle");
+    } else {
+        sub_clear(s);
+        size_t i = (size_t)(s - inv->subs);
+        memmove(s, s + 1, (inv->nsubs - i - 1) * sizeof *s);
+        inv->nsubs--;
+        abi_ok(inst, ret, 12);
+    }
+    astrid_wasm_host_leave(inst);
+}
+
+static int push_pending(astrid_inv_sub *s, const astrid_msg **m, size_t n)
+{
+    if (s->pending_off == s->npending)
+        s->pending_off = s->npending = 0;
+    if (s->npending + n > s->pending_cap) {
+        size_t nc = s->pending_cap ? s->pending_cap * 2 : 64;
+        while (nc < s->npending + n)
+            nc *= 2;
+        const astrid_msg **np = realloc(s->pending, nc * sizeof *np);
+        if (!np)
+            return -1;
+        s->pending = np;
+        s->pending_cap = nc;
+    }
+    memcpy(s->pending + s->npending, m, n * sizeof *m);
+    s->npending += n;
+    return 0;
+}
+
+/* Move queued messages into `pending`: wait up to timeout_ms for the
+ * first (in slices, so an unload is noticed), then take what else is
+ * queued without waiting. */
+static void fill(void *inst, astrid_inv_sub *s, int timeout_ms)
+{
+    const astrid_msg *buf[256];
+    int waited = 0;
+    while (s->pending_off == s->npending) {
+        int slice = timeout_ms - waited < SLICE_MS ? timeout_ms - waited : SLICE_MS;
+        size_t n = astrid_sub_pop_batch(s->sub, slice > 0 ? slice : 0, buf, 256);
+        if (n && push_pending(s, buf, n) != 0) {
+            for (size_t i = 0; i < n; i++)
+                astrid_msg_unref(buf[i]);
+            return;
+        }
+        waited += slice;
+        if (n || waited >= timeout_ms || astrid_wasm_instance_interrupted(inst))
+            break;
+    }
+    size_t n;
+    while (s->npending - s->pending_off < DRAIN_MAX &&
+           (n = astrid_sub_pop_batch(s->sub, 0, buf, 256)) > 0)
+        if (push_pending(s, buf, n) != 0) {
+            for (size_t i = 0; i < n; i++)
+                astrid_msg_unref(buf[i]);
+            return;
+        }
+}
+
+static bool same_principal(const astrid_msg *a, const astrid_msg *b)
+{
+    if (!a->principal || !b->principal)
+        return a->principal == b->principal;
+    return strcmp(a->principal, b->principal) == 0;
+}
+
+/* Hand the next single-principal batch of `pending` to the guest as an
+ * ipc-envelope at ret. */
+static void deliver(void *inst, astrid_invocation *inv, astrid_inv_sub *s, uint32_t ret)
+{
+    astrid_sub_stats st;
+    astrid_sub_get_stats(s->sub, &st);
+    uint64_t lagged = st.dropped - s->seen_dropped, dropped = 0;
+    s->seen_dropped = st.dropped;
+    size_t first = s->pending_off, end = first, bytes = 0;
+    while (end < s->npending && same_principal(s->pending[first], s->pending[end]) &&
+           (end == first || bytes + s->pending[end]->len <= BATCH_BYTES_MAX))
+        bytes += s->pending[end++]->len;
+    if (end == first) {
+        astrid_invocation_switch(inv, NULL, NULL);
+    } else {
+        const astrid_msg *m0 = s->pending[first];
+        const char *who = m0->principal ? m0->principal : inv->owner;
+        char reason[512];
+        bool admitted = inv->env->admit &&
+                        inv->env->admit(inv->env->rt, who, strcmp(who, inv->principal) == 0,
+                                        reason, sizeof reason) == 0;
+        if (!admitted) {
+            for (size_t i = first; i < end; i++)
+                astrid_msg_unref(s->pending[i]);
+            dropped = end - first;
+            s->pending_off = end;
+            end = first;
+            astrid_invocation_switch(inv, NULL, NULL);
+        } else {
+            astrid_invocation_switch(inv, who, m0);
+        }
+    }
+    uint32_t n = (uint32_t)(end - first);
+    uint32_t base = abi_alloc(inst, 4, n * 24);
+    for (uint32_t i = 0; i < n; i++) {
+        const astrid_msg *m = s->pending[first + i];
+        abi_put(inst, base + i * 24, m->topic, (uint32_t)strlen(m->topic));
+        abi_put(inst, base + i * 24 + 8, m->payload, (uint32_t)m->len);
+        abi_put(inst, base + i * 24 + 16, m->source_id, (uint32_t)strlen(m->source_id));
+    }
+    for (size_t i = first; i < end; i++)
+        astrid_msg_unref(s->pending[i]);
+    if (n)
+        s->pending_off = end;
+    abi_ok(inst, ret, 32);
+    abi_list(inst, ret + 8, base, n);
+    abi_u64(inst, ret + 16, dropped);
+    abi_u64(inst, ret + 24, lagged);
+}
+
+void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret);
+void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    astrid_invocation *inv = abi_inv(inst);
+    astrid_inv_sub *s = find_sub(inv, h);
+    if (!s) {
+        abi_err(inst, ret, 8, "Unknown subscription handle %llu", (unsigned long long)h);
+    } else {
+        fill(inst, s, 0);
+        deliver(inst, inv, s, ret);
+    }
+    astrid_wasm_host_leave(inst);
+}
+
+void IPC(ipcZ2Drecv)(void *inst, uint64_t h, uint64_t timeout_ms, uint32_t ret);
+void IPC(ipcZ2Drecv)(void *inst, uint64_t h, uint64_t timeout_ms, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    astrid_invocation *inv = abi_inv(inst);
+    astrid_inv_sub *s = find_sub(inv, h);
+    if (!s) {
+        abi_err(inst, ret, 8, "Unknown subscription handle %llu", (unsigned long long)h);
+    } else {
+        fill(inst, s, timeout_ms > RECV_MAX_MS ? RECV_MAX_MS : (int)timeout_ms);
+        deliver(inst, inv, s, ret);
+    }
+    astrid_wasm_host_leave(inst);
+}
+
+void IPC(getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret);
+void IPC(getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    astrid_invocation *inv = abi_inv(inst);
+    uint32_t n = 0;
+    for (size_t i = 0; i < inv->nsubs; i++)
+        n += inv->subs[i].runtime_owned;
+    uint32_t base = abi_alloc(inst, 8, n * 24), k = 0;
+    for (size_t i = 0; i < inv->nsubs; i++) {
+        const astrid_inv_sub *s = &inv->subs[i];
+        if (!s->runtime_owned)
+            continue;
+        abi_u64(inst, base + k * 24, s->handle);
+        abi_put(inst, base + k * 24 + 8, s->action, (uint32_t)strlen(s->action));
+        abi_put(inst, base + k * 24 + 16, s->topic, (uint32_t)strlen(s->topic));
+        k++;
+    }
+    abi_ok(inst, ret, 12);
+    abi_list(inst, ret + 4, base, n);
+    astrid_wasm_host_leave(inst);
+}

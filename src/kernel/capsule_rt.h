@@ -1,0 +1,72 @@
+/* Internal to the daemon's capsule runtime (capsules.c, capsule_run.c):
+ * one loaded capsule. */
+#ifndef ASTRID_KERNEL_CAPSULE_RT_H
+#define ASTRID_KERNEL_CAPSULE_RT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "capsule/host/host.h"
+#include "capsule/installed.h"
+#include "capsule/wasm/wasi.h"
+#include "kernel/kernel.h"
+
+#define KCAPSULE_MAX_COUNTERS 64
+
+typedef struct kcapsule kcapsule;
+
+typedef struct icpt_ctx {
+    kcapsule *c;
+    size_t index; /* into manifest->interceptors */
+} icpt_ctx;
+
+typedef struct kcounter {
+    char principal[65];
+    uint64_t invocations, errors, denied;
+} kcounter;
+
+enum { RUN_NONE, RUN_RUNNING, RUN_EXITED };
+
+struct kcapsule {
+    astrid_kernel *k;
+    astrid_installed inst;
+    astrid_wasm_module *mod;
+    char source_id[ASTRID_UUID_STR_LEN];
+    icpt_ctx *icpt;
+    uint64_t *icpt_ids;
+    size_t nicpt;
+    pthread_mutex_t stats_lock; /* guards counters */
+    kcounter counters[KCAPSULE_MAX_COUNTERS];
+    size_t ncounters;
+    /* A run-loop capsule (a real `run` export): one long-lived instance on
+     * its own thread (capsule_run.c), fed by subscriptions instead of
+     * interceptor registrations. Written by the loop thread before the
+     * run thread starts and after it is joined; run_state is atomic. */
+    bool run_loop;
+    bool run_started;
+    pthread_t run_thread;
+    astrid_host_env run_env;
+    astrid_invocation run_inv;
+    astrid_wasi *run_wasi;
+    astrid_wasm_instance *run_inst;
+    atomic_int run_state;
+};
+
+/* The services every invocation of `c` borrows. */
+void kcapsule_env(kcapsule *c, astrid_host_env *env);
+/* Layer 3 for `principal` (profile exists and enabled, home on disk);
+ * counts a refusal. 0, or -1 with the reason. */
+int kcapsule_admit(kcapsule *c, const char *principal, char *reason, size_t n);
+void kcapsule_count(kcapsule *c, const char *principal, int error, int denied);
+
+/* Does the module's `run` export make it a run-loop capsule? A `run`
+ * that merely aliases astrid-install/astrid-upgrade (the same function)
+ * is a stub: the capsule is a plain interceptor capsule. */
+bool kcapsule_is_run_loop(const astrid_wasm_module *mod);
+/* Instantiate under the owner, subscribe its interceptors (runtime-owned
+ * handles) and start the run thread. */
+int kcapsule_run_start(kcapsule *c, astrid_err *err);
+/* Interrupt the guest, join the thread, free the instance. */
+void kcapsule_run_stop(kcapsule *c);
+
+#endif
