@@ -14,6 +14,7 @@
 
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
+#include "capsule/hooks.h"
 #include "capsule/host/host.h"
 #include "capsule/manifest.h"
 #include "capsule/wasm/wasi.h"
@@ -166,17 +167,31 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     astrid_wasm_module *mod = astrid_wasm_module_load(e, (uint8_t *)wasm, wlen, &lo, NULL, err);
     if (!mod)
         goto out;
+    /* The lifecycle hook runs before anything is written: a failing hook
+     * leaves the previous install as it was. */
+    snprintf(res->dir, sizeof res->dir, "%s/%s", o->target, m->name);
+    char mpath[4200];
+    snprintf(mpath, sizeof mpath, "%s/meta.json", res->dir);
+    bool upgrade = access(mpath, F_OK) == 0, ran = false;
+    if (o->progress && !o->no_hooks)
+        o->progress(o->progress_ctx, upgrade ? "upgrade hook (astrid-upgrade, if exported)"
+                                             : "install hook (astrid-install, if exported)");
+    int hrc = o->no_hooks ? 0
+                          : astrid_capsule_run_hook(o->home, mod, m,
+                                                    o->principal ? o->principal : "default",
+                                                    upgrade, &ran, err);
     astrid_wasm_module_free(mod);
+    if (hrc != 0)
+        goto out;
+    res->hook_ran = ran;
     if (store_blob(o->home, "bin", "wasm", wasm, wlen, res->wasm_hash, err) != 0)
         goto out;
-    snprintf(res->dir, sizeof res->dir, "%s/%s", o->target, m->name);
     if (astrid_mkdir_p(res->dir, 0700, 0, err) != 0)
         goto out;
     snprintf(src + strlen(src), sizeof src - strlen(src), "/wit");
     wit_files(o->home, src, "", wits, 0);
-    char now[40], mpath[4200];
+    char now[40];
     now_rfc3339(now);
-    snprintf(mpath, sizeof mpath, "%s/meta.json", res->dir);
     json_t *old = json_load_file(mpath, 0, NULL);
     res->upgraded = old != NULL;
     const char *installed_at = json_string_value(json_object_get(old, "installed_at"));

@@ -5,7 +5,8 @@
  * *.wit under wit/ to wit/{blake3}.wit, the module is compiled ahead of time
  * (progress through `progress`), and meta.json is written last, atomically:
  * until then nothing is installed. An existing install is upgraded
- * (installed_at kept). */
+ * (installed_at kept). The lifecycle hook (hooks.h) runs after the compile
+ * and before any write: if it fails, nothing changes. */
 #ifndef ASTRID_CAPSULE_INSTALL_H
 #define ASTRID_CAPSULE_INSTALL_H
 
@@ -25,6 +26,10 @@ typedef struct astrid_install_opts {
     /* Unpacks a .capsule into an empty directory (astrid_capsule_unpack, or
      * the CLI's `astrid-build unpack` child); NULL = archives refused. */
     int (*unpack)(const char *archive, const char *dest, astrid_err *err);
+    /* The owner the lifecycle hook runs as (NULL = "default"); no_hooks
+     * skips it (hooks.h). */
+    const char *principal;
+    bool no_hooks;
 } astrid_install_opts;
 
 typedef struct astrid_install_result {
@@ -33,6 +38,7 @@ typedef struct astrid_install_result {
     char wasm_hash[65];
     char dir[4096];
     bool upgraded;
+    bool hook_ran; /* astrid-install / astrid-upgrade was exported and ran */
 } astrid_install_result;
 
 int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *res,

@@ -101,19 +101,26 @@ static int capsule_install(cli_ctx *ctx)
     int rc = capsules_dir(ctx, home, dir, sizeof dir);
     if (rc != CLI_OK)
         return rc;
+    char who[CLI_PRINCIPAL_MAX] = "default";
+    astrid_err cerr;
+    if (!cli_flag_count(ctx, "workspace"))
+        cli_context_active(home, who, sizeof who, &cerr);
     astrid_install_opts o = {.home = home,
                              .source = ctx->argv[0],
                              .target = dir,
                              .progress = progress,
                              .progress_ctx = ctx,
-                             .unpack = unpack_child};
+                             .unpack = unpack_child,
+                             .principal = who};
     astrid_install_result r;
     astrid_err err;
     fprintf(ctx->err, "Installing %s\n", ctx->argv[0]);
     if (astrid_capsule_install(&o, &r, &err) != 0)
         return cli_fail(ctx, &err);
-    fprintf(ctx->out, "%s %s %s (wasm %.12s) into %s\n", r.upgraded ? "Upgraded" : "Installed",
-            r.name, r.version, r.wasm_hash, r.dir);
+    fprintf(ctx->out, "%s %s %s (wasm %.12s) into %s%s\n", r.upgraded ? "Upgraded" : "Installed",
+            r.name, r.version, r.wasm_hash, r.dir,
+            r.hook_ran ? (r.upgraded ? "; astrid-upgrade hook ran" : "; astrid-install hook ran")
+                       : "");
     reload_daemon(ctx, home);
     return CLI_OK;
 }

@@ -43,11 +43,12 @@ static void *run_main(void *arg)
     kcapsule *c = arg;
     astrid_wasm_outcome out = {0};
     astrid_err err;
-    int rc = astrid_wasm_call(c->run_inst, "run", NULL, 0, NULL, 0, ASTRID_WASM_FOREVER, &out,
-                              &err);
+    int rc =
+        astrid_wasm_call(c->run_inst, "run", NULL, 0, NULL, 0, ASTRID_WASM_FOREVER, &out, &err);
     if (!astrid_wasm_instance_interrupted(c->run_inst))
-        astrid_klog(c->k, rc ? "ERROR" : "WARN", "capsule %s: WASM run loop exited unexpectedly%s%s",
-                    c->inst.manifest->name, rc ? ": " : "", rc ? err.msg : "");
+        astrid_klog(c->k, rc ? "ERROR" : "WARN",
+                    "capsule %s: WASM run loop exited unexpectedly%s%s", c->inst.manifest->name,
+                    rc ? ": " : "", rc ? err.msg : "");
     atomic_store(&c->run_state, RUN_EXITED);
     return NULL;
 }

@@ -234,9 +234,9 @@ static void deliver(void *inst, astrid_invocation *inv, astrid_inv_sub *s, uint3
         const astrid_msg *m0 = s->pending[first];
         const char *who = m0->principal ? m0->principal : inv->owner;
         char reason[512];
-        bool admitted = inv->env->admit &&
-                        inv->env->admit(inv->env->rt, who, strcmp(who, inv->principal) == 0,
-                                        reason, sizeof reason) == 0;
+        bool admitted =
+            inv->env->admit && inv->env->admit(inv->env->rt, who, strcmp(who, inv->principal) == 0,
+                                               reason, sizeof reason) == 0;
         if (!admitted) {
             for (size_t i = first; i < end; i++)
                 astrid_msg_unref(s->pending[i]);

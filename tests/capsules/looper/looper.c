@@ -85,7 +85,8 @@ static void handle(const astrid_message *m, size_t batch)
         uint64_t until = astrid_clock_ms() + (uint64_t)num_after(m->payload, "\"ms\":");
         while (astrid_clock_ms() < until)
             ;
-        snprintf(out, sizeof out, "{\"principal\":\"%s\",\"stalled\":true,\"batch\":%zu}", p, batch);
+        snprintf(out, sizeof out, "{\"principal\":\"%s\",\"stalled\":true,\"batch\":%zu}", p,
+                 batch);
         reply(out);
     } else if (strstr(m->payload, "\"tick\"")) {
         long n = kv_num("ticks") + 1;

@@ -1,0 +1,26 @@
+/* Lifecycle hooks (reference §5.3, §15.3): `astrid-install` on a first
+ * install, `astrid-upgrade` when meta.json already exists, run by the
+ * installer (not the daemon) before anything is written to the target, so
+ * a failing hook leaves the previous install untouched.
+ *
+ * The hook runs as the capsule's owner: its KV namespace in var/state.db,
+ * its home for fs, its capsule log; 10 minutes; the owner's memory quota.
+ * There is no bus and no HTTP during install: those calls answer errors
+ * saying so. */
+#ifndef ASTRID_CAPSULE_HOOKS_H
+#define ASTRID_CAPSULE_HOOKS_H
+
+#include <stdbool.h>
+
+#include "astrid/err.h"
+#include "capsule/manifest.h"
+#include "capsule/wasm/engine.h"
+
+#define ASTRID_HOOK_TIMEOUT_MS 600000u
+
+/* Run the hook if the module exports it. *ran (optional) tells whether it
+ * did. Errors name the hook and the cause. */
+int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const astrid_manifest *m,
+                            const char *principal, bool upgrade, bool *ran, astrid_err *err);
+
+#endif
