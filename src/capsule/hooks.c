@@ -36,8 +36,9 @@ int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const ast
     if (astrid_wasm_export_sig(mod, hook, &params, &results) != 0)
         return 0;
     if (*params || *results)
-        return astrid_err_set(err, ASTRID_E_INVALID, "%s: the %s export must take and return "
-                                                     "nothing",
+        return astrid_err_set(err, ASTRID_E_INVALID,
+                              "%s: the %s export must take and return "
+                              "nothing",
                               m->name, hook);
     astrid_err e2;
     astrid_profile *prof = astrid_profile_load(home, principal, &e2);

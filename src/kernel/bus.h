@@ -189,6 +189,15 @@ typedef struct astrid_chain_result {
 int astrid_bus_dispatch(astrid_bus *bus, const astrid_msg *msg, astrid_chain_result *res,
                         astrid_err *err);
 void astrid_chain_result_free(astrid_chain_result *res);
+/* Fan-out instead of a chain (trigger-hook): call every interceptor
+ * matching msg->topic whose ctx `skip` does not reject, each with the
+ * original payload, and hand each result to `collect` (which owns its data
+ * and reason). Sequential, on the caller's thread; may be called from
+ * inside a chain. Returns how many were called. */
+typedef bool (*astrid_icpt_skip_fn)(void *skip_ctx, void *icpt_ctx);
+typedef void (*astrid_icpt_collect_fn)(void *ctx, int rc, astrid_icpt_result *r);
+unsigned astrid_bus_fanout(astrid_bus *bus, const astrid_msg *msg, astrid_icpt_skip_fn skip,
+                           void *skip_ctx, astrid_icpt_collect_fn collect, void *collect_ctx);
 /* Does any registered interceptor match `topic`? */
 bool astrid_bus_intercepted(astrid_bus *bus, const char *topic);
 

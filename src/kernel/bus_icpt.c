@@ -121,6 +121,24 @@ int astrid_bus_dispatch(astrid_bus *bus, const astrid_msg *msg, astrid_chain_res
     return 0;
 }
 
+unsigned astrid_bus_fanout(astrid_bus *bus, const astrid_msg *msg, astrid_icpt_skip_fn skip,
+                           void *skip_ctx, astrid_icpt_collect_fn collect, void *collect_ctx)
+{
+    unsigned called = 0;
+    pthread_rwlock_rdlock(&bus->icpt_lock);
+    for (size_t i = 0; i < bus->nicpt; i++) {
+        const icpt *ic = &bus->icpts[i];
+        if (!astrid_topic_matches(msg->topic, ic->pattern) || (skip && skip(skip_ctx, ic->ctx)))
+            continue;
+        astrid_icpt_result r = {.action = ASTRID_ICPT_CONTINUE};
+        int rc = ic->fn(ic->ctx, msg, msg->payload, msg->len, &r);
+        called++;
+        collect(collect_ctx, rc, &r);
+    }
+    pthread_rwlock_unlock(&bus->icpt_lock);
+    return called;
+}
+
 void astrid_chain_result_free(astrid_chain_result *res)
 {
     free(res->payload);

@@ -59,6 +59,11 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env);
 int kcapsule_admit(kcapsule *c, const char *principal, char *reason, size_t n);
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied);
 
+/* trigger-hook for an invocation of `rt` (capsule_hook.c; the env's
+ * `trigger`). */
+int kcapsule_trigger(void *rt, const astrid_invocation *inv, const char *request, size_t len,
+                     char **out, astrid_err *err);
+
 /* Does the module's `run` export make it a run-loop capsule? A `run`
  * that merely aliases astrid-install/astrid-upgrade (the same function)
  * is a stub: the capsule is a plain interceptor capsule. */

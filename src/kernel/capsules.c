@@ -52,6 +52,7 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .http = &k->http_ops,
                              .bus = k->bus,
                              .admit = env_admit,
+                             .trigger = kcapsule_trigger,
                              .rt = c};
 }
 

@@ -85,6 +85,17 @@ ok_if "agent enable bob" $A agent enable bob
 ok_if "the echo capsule logged under default's home" bash -c "grep -q 'echoed' '$ASTRID_HOME'/home/default/.local/log/echo/*.log"
 # a capsule importing a host function of a later issue installs, loads,
 # and gets an error naming what is missing (never a fake success)
+# trigger-hook: the other capsules' interceptors answer, as the caller
+r=$(req demo.v1.probe '{"try":"hook"}')
+expect_eq "trigger-hook collects the echo capsule's answer" "$(j 'd["error"]' <<<"$r")" "[{'hooked':'yes'}]"
+r=$(req demo.v1.probe '{"try":"hook","hook_topic":"demo.v1.count"}')
+ok_if "  a hooked capsule runs as the triggering agent (default)" grep -q "'principal':'default'" <<<"$r"
+ok_if "agent switch bob" $A agent switch bob
+r=$(req demo.v1.probe '{"try":"hook","hook_topic":"demo.v1.count"}')
+ok_if "  and as bob when bob triggers it (never the capsule's owner)" grep -q "'principal':'bob'" <<<"$r"
+ok_if "agent switch default" $A agent switch default
+r=$(req demo.v1.probe '{"try":"hook","hook_topic":"bad.*"}')
+expect_eq "trigger-hook on a wildcard topic is refused" "$(j 'd["ok"]' <<<"$r")" "False"
 r=$(req demo.v1.probe '{"try":"spawn"}')
 expect_eq "a host function of a later issue answers an error" "$(j 'd["ok"]' <<<"$r")" "False"
 ok_if "  naming what is missing" grep -q "not built yet" <<<"$r"
@@ -131,5 +142,5 @@ ok_if "  and not kv-counter's" bash -c "! grep -q '$hash' <<<'$out'"
 ok_if "gc --force" $A gc --force
 ok_if "  removed echo's wasm" test ! -e "$ASTRID_HOME/bin/$ehash.wasm"
 ok_if "  kept kv-counter's" test -f "$ASTRID_HOME/bin/$hash.wasm"
-expect_eq "kv-counter still answers after gc and a reload" "$(req demo.v1.count '{}' | j 'd["count"]')" "4"
+expect_eq "kv-counter still answers after gc and a reload (3 + 1 hooked + 1)" "$(req demo.v1.count '{}' | j 'd["count"]')" "5"
 echo "1..$_tap_n"

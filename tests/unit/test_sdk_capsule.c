@@ -303,7 +303,8 @@ static void echo_round_trip(void **state)
     const char *payload = "{\"msg\":\"h\\u00e9llo\",\"n\":[1,2,3]}";
     assert_int_equal(hook(inst, "echo", payload, &o), 0);
     assert_string_equal(o.action, "continue");
-    assert_false(o.has_data);
+    assert_true(o.has_data); /* the payload is also its answer */
+    assert_string_equal(o.data, payload);
     assert_int_equal(H.npub, 1);
     assert_string_equal(H.published[0][0], "demo.v1.echo.reply");
     assert_string_equal(H.published[0][1], payload);

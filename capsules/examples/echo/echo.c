@@ -1,4 +1,5 @@
-/* echo: every demo.v1.echo message comes back on demo.v1.echo.reply. */
+/* echo: every demo.v1.echo message comes back on demo.v1.echo.reply, and
+ * is also its answer (what trigger-hook collects). */
 #include <astrid.h>
 #include <stdlib.h>
 
@@ -12,6 +13,7 @@ static astrid_action on_echo(const astrid_event *ev, astrid_reply *out)
         return ASTRID_DENY;
     }
     astrid_logf(ASTRID_LOG_INFO, "echoed %zu bytes", ev->len);
+    astrid_reply_set(out, (const char *)ev->payload);
     return ASTRID_CONTINUE;
 }
 ASTRID_INTERCEPTOR("echo", on_echo)

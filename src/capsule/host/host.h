@@ -86,6 +86,11 @@ typedef struct astrid_host_env {
      * to (enabled, home on disk); also counts the delivery. 0 = admitted,
      * else -1 with the reason. NULL: every switch is refused. */
     int (*admit)(void *rt, const char *principal, bool admitted_before, char *reason, size_t n);
+    /* trigger-hook: run the other capsules' interceptors matching the
+     * request's "hook" topic and return their JSON answers as a JSON array
+     * text in *out (malloc'd). NULL: not in this program. */
+    int (*trigger)(void *rt, const astrid_invocation *inv, const char *request, size_t len,
+                   char **out, astrid_err *err);
     void *rt;
 } astrid_host_env;
 

@@ -123,3 +123,27 @@ void SYS(getZ2Dconfig)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret)
     free(key);
     astrid_wasm_host_leave(inst);
 }
+
+#define HOOK_REQ_MAX (5u << 20)
+
+void SYS(triggerZ2Dhook)(void *inst, uint32_t p, uint32_t n, uint32_t ret);
+void SYS(triggerZ2Dhook)(void *inst, uint32_t p, uint32_t n, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    const astrid_invocation *inv = abi_inv(inst);
+    char *req = n > HOOK_REQ_MAX ? NULL : abi_str(inst, p, n, HOOK_REQ_MAX), *out = NULL;
+    astrid_err err;
+    if (!req)
+        abi_err(inst, ret, 4, "trigger-hook: request over 5 MiB");
+    else if (!inv->env->trigger)
+        abi_err(inst, ret, 4, "trigger-hook: only the daemon runs hooks");
+    else if (inv->env->trigger(inv->env->rt, inv, req, n, &out, &err) != 0)
+        abi_err(inst, ret, 4, "trigger-hook: %s", err.msg);
+    else {
+        abi_ok(inst, ret, 12);
+        abi_put(inst, ret + 4, out, (uint32_t)strlen(out));
+    }
+    free(out);
+    free(req);
+    astrid_wasm_host_leave(inst);
+}

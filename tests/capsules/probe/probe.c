@@ -29,6 +29,8 @@ stream_read(unsigned long long h, void *ret);
 __attribute__((import_module("astrid:capsule/http@0.1.0"),
                import_name("http-stream-close"))) extern void
 stream_close(unsigned long long h, void *ret);
+__attribute__((import_module("astrid:capsule/sys@0.1.0"), import_name("trigger-hook"))) extern void
+trigger_hook(const char *r, size_t rn, void *ret);
 __attribute__((import_module("astrid:capsule/process@0.1.0"), import_name("kill"))) extern void
 proc_kill(unsigned long long h, void *ret);
 
@@ -154,6 +156,21 @@ static astrid_action on_probe(const astrid_event *ev, astrid_reply *out)
                          chunks > 0);
             report("stream", !rd[0] && strncmp(msg, "read:", 5) != 0, msg);
         }
+    } else if (strstr(pl, "\"hook\"")) {
+        /* trigger-hook on the topic named by "hook_topic" (echo or count);
+         * the answer array is reported with '"' spelled '\''. */
+        _Alignas(8) unsigned char ret[16];
+        const char *r = strstr(pl, "demo.v1.count") ? "{\"hook\":\"demo.v1.count\",\"payload\":{}}"
+                        : strstr(pl, "bad.*")
+                            ? "{\"hook\":\"bad.*\",\"payload\":{}}"
+                            : "{\"hook\":\"demo.v1.echo\",\"payload\":{\"hooked\":\"yes\"}}";
+        trigger_hook(r, strlen(r), ret);
+        char msg[600] = "";
+        str_at(ret, msg, sizeof msg);
+        for (char *c = msg; *c; c++)
+            if (*c == '"')
+                *c = '\'';
+        report("hook", ret[0] == 0, msg);
     } else if (strstr(pl, "\"spawn\"")) {
         _Alignas(8) unsigned char ret[16];
         proc_kill(1, ret);
