@@ -204,6 +204,17 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     json_decref(old);
     if (json_object_size(wits))
         json_object_set(meta, "wit_files", wits);
+    if (o->local_wasm) {
+        snprintf(path, sizeof path, "%s/%s", res->dir, m->wasm_file);
+        if (strchr(m->wasm_file, '/') || astrid_atomic_write(path, wasm, wlen, 0600, err) != 0) {
+            if (strchr(m->wasm_file, '/'))
+                astrid_err_set(err, ASTRID_E_INVALID,
+                               "%s: a workspace install needs the component file at the "
+                               "capsule's top level",
+                               m->name);
+            goto out;
+        }
+    }
     snprintf(path, sizeof path, "%s/Capsule.toml", res->dir);
     char *mtext = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!mtext || astrid_atomic_write(path, toml, tlen, 0600, err) != 0 ||

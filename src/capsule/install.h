@@ -30,6 +30,9 @@ typedef struct astrid_install_opts {
      * skips it (hooks.h). */
     const char *principal;
     bool no_hooks;
+    /* Also keep the wasm in the capsule directory (workspace installs: the
+     * load falls back to it when bin/ no longer has it). */
+    bool local_wasm;
 } astrid_install_opts;
 
 typedef struct astrid_install_result {

@@ -45,6 +45,10 @@ int astrid_installed_load(const char *home, const char *owner, const char *dir,
     } else {
         snprintf(out->wasm_hash, sizeof out->wasm_hash, "%s", hash);
         snprintf(path, sizeof path, "%s/bin/%s.wasm", home, hash);
+        /* A workspace install also keeps its wasm next to its manifest,
+         * so a gc run from elsewhere cannot strand it. */
+        if (access(path, F_OK) != 0 && out->manifest->wasm_file)
+            snprintf(path, sizeof path, "%s/%s", dir, out->manifest->wasm_file);
         char *buf = NULL;
         char got[65];
         if (astrid_read_file(path, WASM_MAX, &buf, &out->wasm_len, err) != 0) {
@@ -107,6 +111,21 @@ static void free_list(char **v, size_t n)
     free(v);
 }
 
+void astrid_installed_scan_dir(const char *caps, const char *owner, astrid_installed_fn fn,
+                               void *ctx)
+{
+    char **names;
+    size_t nn = list_dir(caps, &names);
+    for (size_t j = 0; j < nn; j++) {
+        char dir[4700], meta[4800];
+        snprintf(dir, sizeof dir, "%s/%s", caps, names[j]);
+        snprintf(meta, sizeof meta, "%s/meta.json", dir);
+        if (access(meta, F_OK) == 0)
+            fn(ctx, owner, dir);
+    }
+    free_list(names, nn);
+}
+
 void astrid_installed_scan(const char *home, astrid_installed_fn fn, void *ctx)
 {
     char homes[4200];
@@ -118,16 +137,7 @@ void astrid_installed_scan(const char *home, astrid_installed_fn fn, void *ctx)
             continue;
         char caps[4400];
         snprintf(caps, sizeof caps, "%s/%s/.local/capsules", homes, owners[i]);
-        char **names;
-        size_t nn = list_dir(caps, &names);
-        for (size_t j = 0; j < nn; j++) {
-            char dir[4700], meta[4800];
-            snprintf(dir, sizeof dir, "%s/%s", caps, names[j]);
-            snprintf(meta, sizeof meta, "%s/meta.json", dir);
-            if (access(meta, F_OK) == 0)
-                fn(ctx, owners[i], dir);
-        }
-        free_list(names, nn);
+        astrid_installed_scan_dir(caps, owners[i], fn, ctx);
     }
     free_list(owners, no);
 }

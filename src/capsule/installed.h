@@ -34,5 +34,12 @@ void astrid_installed_free(astrid_installed *c);
  * meta.json (sorted by owner then name). */
 typedef void (*astrid_installed_fn)(void *ctx, const char *owner, const char *dir);
 void astrid_installed_scan(const char *home, astrid_installed_fn fn, void *ctx);
+/* The same for one capsules directory (e.g. a workspace's
+ * .astrid/capsules), every capsule owned by `owner`. */
+void astrid_installed_scan_dir(const char *caps, const char *owner, astrid_installed_fn fn,
+                               void *ctx);
+/* "{workspace}/.astrid/capsules" into out; workspace capsules are owned by
+ * "default". */
+#define ASTRID_WORKSPACE_CAPSULES ".astrid/capsules"
 
 #endif

@@ -111,7 +111,8 @@ static int capsule_install(cli_ctx *ctx)
                              .progress = progress,
                              .progress_ctx = ctx,
                              .unpack = unpack_child,
-                             .principal = who};
+                             .principal = who,
+                             .local_wasm = cli_flag_count(ctx, "workspace") > 0};
     astrid_install_result r;
     astrid_err err;
     fprintf(ctx->err, "Installing %s\n", ctx->argv[0]);

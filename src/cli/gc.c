@@ -82,6 +82,13 @@ int cli_gc(cli_ctx *ctx)
         return cli_fail(ctx, &err);
     refs r = {json_object()};
     astrid_installed_scan(home, collect, &r);
+    /* The current workspace's capsules reference blobs too (as upstream;
+     * another workspace's are not seen: run gc from each). */
+    char ws[PATH_MAX + 32];
+    if (getcwd(ws, PATH_MAX)) {
+        strcat(ws, "/" ASTRID_WORKSPACE_CAPSULES);
+        astrid_installed_scan_dir(ws, "default", collect, &r);
+    }
     bool force = cli_flag_count(ctx, "force") > 0;
     snprintf(bin, sizeof bin, "%s/bin", home);
     snprintf(wit, sizeof wit, "%s/wit", home);

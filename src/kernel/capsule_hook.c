@@ -56,7 +56,8 @@ int kcapsule_trigger(void *rt, const astrid_invocation *inv, const char *request
     int rc = -1;
     char *text = NULL;
     if (!json_is_object(req) || !hook) {
-        astrid_err_set(err, ASTRID_E_INVALID, "request must be {\"hook\": \"<topic>\", \"payload\": {...}}");
+        astrid_err_set(err, ASTRID_E_INVALID,
+                       "request must be {\"hook\": \"<topic>\", \"payload\": {...}}");
         goto out;
     }
     if (astrid_topic_check(hook, ASTRID_TOPIC_PUBLISH, err) != 0)

@@ -340,6 +340,18 @@ static void unload_all(astrid_kernel *k)
     k->ncapsules = 0;
 }
 
+/* Every principal's capsules, then the workspace's (owned by default; a
+ * name already loaded from a home is refused with an error). */
+static void scan_all(astrid_kernel *k, scan_ctx *s)
+{
+    astrid_installed_scan(k->home, load_one, s);
+    if (k->workspace[0]) {
+        char ws[4200];
+        snprintf(ws, sizeof ws, "%s/" ASTRID_WORKSPACE_CAPSULES, k->workspace);
+        astrid_installed_scan_dir(ws, "default", load_one, s);
+    }
+}
+
 int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
 {
     size_t n = astrid_capsule_host_nmodules;
@@ -357,7 +369,7 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
         return astrid_err_set(err, ASTRID_E_INTERNAL, "libcurl failed to initialise");
     astrid_kernel_http_ops(k, &k->http_ops);
     scan_ctx s = {k, NULL};
-    astrid_installed_scan(k->home, load_one, &s);
+    scan_all(k, &s);
     return 0;
 }
 
@@ -373,7 +385,7 @@ json_t *astrid_capsules_reload(astrid_kernel *k)
 {
     unload_all(k);
     scan_ctx s = {k, json_array()};
-    astrid_installed_scan(k->home, load_one, &s);
+    scan_all(k, &s);
     json_t *r = json_pack("{s:s,s:I}", "status", "reloaded", "loaded", (json_int_t)k->ncapsules);
     if (json_array_size(s.errors))
         json_object_set_new(r, "errors", s.errors);
