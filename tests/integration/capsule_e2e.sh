@@ -143,4 +143,17 @@ ok_if "gc --force" $A gc --force
 ok_if "  removed echo's wasm" test ! -e "$ASTRID_HOME/bin/$ehash.wasm"
 ok_if "  kept kv-counter's" test -f "$ASTRID_HOME/bin/$hash.wasm"
 expect_eq "kv-counter still answers after gc and a reload (3 + 1 hooked + 1)" "$(req demo.v1.count '{}' | j 'd["count"]')" "5"
+# quotas are per agent: bob's tight quotas never touch default's invocations
+ok_if "quota set -a bob --memory 64KiB" $A quota set -a bob --memory 64KiB
+ok_if "agent switch bob" $A agent switch bob
+$A bus request demo.v1.count '{}' --timeout 3 >/dev/null 2>&1; expect_eq "bob's invocation fails inside his 64 KiB" "$?" "1"
+ok_if "agent switch default" $A agent switch default
+ok_if "  the daemon logged why" bash -c "grep -q 'kv-counter (count for bob).*memory' '$ASTRID_HOME'/log/*"
+expect_eq "  while default's goes on (6)" "$(req demo.v1.count '{}' | j 'd["count"]')" "6"
+ok_if "quota set -a bob --memory 64MiB --ipc-rate 16B/s" $A quota set -a bob --memory 64MiB --ipc-rate 16B/s
+ok_if "agent switch bob" $A agent switch bob
+$A bus request demo.v1.count '{}' --timeout 3 >/dev/null 2>&1; expect_eq "bob's capsule cannot publish its reply past 16 B/s" "$?" "1"
+ok_if "agent switch default" $A agent switch default
+ok_if "  Rate limit exceeded, in bob's capsule log" bash -c "grep -q 'kv-counter: Rate limit exceeded' '$ASTRID_HOME'/home/bob/.local/log/kv-counter/*.log"
+expect_eq "  while default's replies flow (7)" "$(req demo.v1.count '{}' | j 'd["count"]')" "7"
 echo "1..$_tap_n"
