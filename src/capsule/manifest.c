@@ -222,6 +222,10 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         m->allow_prompt_injection =
             astrid_toml_bool(astrid_toml_get(caps, "allow_prompt_injection"));
     }
+    /* [[uplink]] entries make a capsule an uplink as much as the flag. */
+    const astrid_toml *ups = astrid_toml_get(root, "uplink");
+    if (ups && astrid_toml_type_of(ups) == ASTRID_TOML_ARRAY && astrid_toml_len(ups) > 0)
+        m->uplink = true;
     for (size_t i = 0; i < m->ipc_publish.n; i++) {
         astrid_err e2;
         if (astrid_topic_check(m->ipc_publish.v[i], ASTRID_TOPIC_PATTERN, &e2) != 0)

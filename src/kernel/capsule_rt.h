@@ -50,6 +50,10 @@ struct kcapsule {
     astrid_wasi *run_wasi;
     astrid_wasm_instance *run_inst;
     atomic_int run_state;
+    /* Uplinks registered by any instance of this capsule (capsule_uplink.c). */
+    pthread_mutex_t uplinks_lock; /* guards uplinks, nuplinks */
+    struct kuplink *uplinks;
+    size_t nuplinks;
 };
 
 /* The services every invocation of `c` borrows. */
@@ -63,6 +67,17 @@ void kcapsule_count(kcapsule *c, const char *principal, int error, int denied);
  * `trigger`). */
 int kcapsule_trigger(void *rt, const astrid_invocation *inv, const char *request, size_t len,
                      char **out, astrid_err *err);
+
+/* uplink-register / uplink-send (capsule_uplink.c; the env's callbacks);
+ * kcapsule_uplinks_free at unload. */
+int kcapsule_uplink_register(void *rt, const astrid_invocation *inv, const char *name,
+                             const char *platform, const char *profile, char id[37],
+                             astrid_err *err);
+int kcapsule_uplink_send(void *rt, const astrid_invocation *inv, const char *id, const char *user,
+                         const char *content, bool *delivered, astrid_err *err);
+void kcapsule_uplinks_free(kcapsule *c);
+/* [{id, name, platform, profile}] for ps. */
+json_t *kcapsule_uplinks_json(kcapsule *c);
 
 /* Does the module's `run` export make it a run-loop capsule? A `run`
  * that merely aliases astrid-install/astrid-upgrade (the same function)

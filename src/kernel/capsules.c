@@ -53,6 +53,8 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .bus = k->bus,
                              .admit = env_admit,
                              .trigger = kcapsule_trigger,
+                             .uplink_register = kcapsule_uplink_register,
+                             .uplink_send = kcapsule_uplink_send,
                              .rt = c};
 }
 
@@ -250,7 +252,9 @@ static void capsule_free(kcapsule *c)
     kcapsule_run_stop(c);
     astrid_wasm_module_free(c->mod);
     astrid_installed_free(&c->inst);
+    kcapsule_uplinks_free(c);
     pthread_mutex_destroy(&c->stats_lock);
+    pthread_mutex_destroy(&c->uplinks_lock);
     free(c->icpt);
     free(c->icpt_ids);
     free(c);
@@ -271,6 +275,7 @@ static void load_one(void *vctx, const char *owner, const char *dir)
         return;
     c->k = k;
     pthread_mutex_init(&c->stats_lock, NULL);
+    pthread_mutex_init(&c->uplinks_lock, NULL);
     astrid_uuid_v4(c->source_id);
     if (astrid_installed_load(k->home, owner, dir, &c->inst, &err) != 0)
         goto fail;
@@ -420,12 +425,11 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
                                                       "denied", (json_int_t)c->counters[j].denied));
         pthread_mutex_unlock(&c->stats_lock);
         int rs = atomic_load(&c->run_state);
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "name", m->name, "version",
-                                           m->version, "owner", c->inst.owner, "interceptor_events",
-                                           events, "principals", counters, "run_loop",
-                                           rs == RUN_RUNNING  ? "running"
-                                           : rs == RUN_EXITED ? "exited"
-                                                              : "none"));
+        const char *run = rs == RUN_RUNNING ? "running" : rs == RUN_EXITED ? "exited" : "none";
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o}", "name", m->name,
+                                           "version", m->version, "owner", c->inst.owner,
+                                           "interceptor_events", events, "principals", counters,
+                                           "run_loop", run, "uplinks", kcapsule_uplinks_json(c)));
     }
     return a;
 }

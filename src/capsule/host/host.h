@@ -91,6 +91,13 @@ typedef struct astrid_host_env {
      * text in *out (malloc'd). NULL: not in this program. */
     int (*trigger)(void *rt, const astrid_invocation *inv, const char *request, size_t len,
                    char **out, astrid_err *err);
+    /* uplinks (the daemon's per-capsule registry; NULL: none here).
+     * register: validated (name, platform lower-cased, profile) -> id.
+     * send: *delivered false when the inbound path is full (rate). */
+    int (*uplink_register)(void *rt, const astrid_invocation *inv, const char *name,
+                           const char *platform, const char *profile, char id[37], astrid_err *err);
+    int (*uplink_send)(void *rt, const astrid_invocation *inv, const char *id, const char *user,
+                       const char *content, bool *delivered, astrid_err *err);
     void *rt;
 } astrid_host_env;
 

@@ -17,7 +17,6 @@
         astrid_wasm_host_leave(inst);                                                              \
     }
 
-#define W_UPL "uplinks are not built yet"
 #define W_NET "net: unix listeners for uplinks are not built yet"
 #define W_CAP "check-capsule-capability is not built yet"
 #define W_PROC "process: native sandboxed processes (bubblewrap) are not built yet"
@@ -26,8 +25,6 @@
 #define W_APP "request-approval: the approval flow is not built yet"
 #define W_IDN "identity: capsule access to the identity store is not built yet"
 
-UNBUILT(uplink, uplinkZ2Dregister, 4, W_UPL, I a, I b, I c, I d, I e, I f)
-UNBUILT(uplink, uplinkZ2Dsend, 4, W_UPL, I a, I b, I c, I d, I e, I f)
 UNBUILT(net, netZ2DbindZ2Dunix, 8, W_NET, L h)
 UNBUILT(net, netZ2Daccept, 8, W_NET, L h)
 UNBUILT(net, netZ2DpollZ2Daccept, 8, W_NET, L h)
