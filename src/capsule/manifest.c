@@ -48,8 +48,9 @@ void astrid_manifest_free(astrid_manifest *m)
         free(m->interceptors[i].action);
     }
     free(m->interceptors);
-    astrid_strv *lists[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net,      &m->kv,
-                            &m->fs_read,     &m->fs_write,      &m->identity, &m->host_process};
+    astrid_strv *lists[] = {&m->net_bind, &m->ipc_publish, &m->ipc_subscribe,
+                            &m->net,      &m->kv,          &m->fs_read,
+                            &m->fs_write, &m->identity,    &m->host_process};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         strv_free(lists[i]);
     for (size_t i = 0; i < m->nenv; i++) {
@@ -214,7 +215,8 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
                      {"fs_read", &m->fs_read},
                      {"fs_write", &m->fs_write},
                      {"identity", &m->identity},
-                     {"host_process", &m->host_process}};
+                     {"host_process", &m->host_process},
+                     {"net_bind", &m->net_bind}};
         for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
             if (str_array(caps, "capabilities", lists[i].key, lists[i].dst, o, err) != 0)
                 return -1;

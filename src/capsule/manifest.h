@@ -45,6 +45,7 @@ typedef struct astrid_manifest {
     astrid_manifest_interceptor *interceptors;
     size_t ninterceptors;
     astrid_strv ipc_publish, ipc_subscribe, net, kv, fs_read, fs_write, identity, host_process;
+    astrid_strv net_bind; /* a non-empty entry: the capsule may serve a unix socket */
     bool uplink;
     bool allow_prompt_injection;
     bool has_imports;

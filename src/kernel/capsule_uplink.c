@@ -31,8 +31,8 @@ int kcapsule_uplink_register(void *rt, const astrid_invocation *inv, const char 
     pthread_mutex_lock(&c->uplinks_lock);
     for (size_t i = 0; i < c->nuplinks && rc == 0; i++)
         if (strcmp(c->uplinks[i].name, name) == 0 && strcmp(c->uplinks[i].platform, platform) == 0)
-            rc = astrid_err_set(err, ASTRID_E_EXISTS, "uplink %s on %s is already registered",
-                                name, platform);
+            rc = astrid_err_set(err, ASTRID_E_EXISTS, "uplink %s on %s is already registered", name,
+                                platform);
     if (rc == 0 && c->nuplinks >= MAX_UPLINKS)
         rc = astrid_err_set(err, ASTRID_E_LIMIT, "at most %d uplinks per capsule", MAX_UPLINKS);
     struct kuplink *nu = rc == 0 ? realloc(c->uplinks, (c->nuplinks + 1) * sizeof *nu) : NULL;

@@ -96,6 +96,9 @@ ok_if "  and as bob when bob triggers it (never the capsule's owner)" grep -q "'
 ok_if "agent switch default" $A agent switch default
 r=$(req demo.v1.probe '{"try":"hook","hook_topic":"bad.*"}')
 expect_eq "trigger-hook on a wildcard topic is refused" "$(j 'd["ok"]' <<<"$r")" "False"
+r=$(req demo.v1.probe '{"try":"netbind"}')
+expect_eq "a capsule without net_bind cannot listen" "$(j 'd["ok"]' <<<"$r")" "False"
+ok_if "  naming net_bind" grep -q "no net_bind entry" <<<"$r"
 r=$(req demo.v1.probe '{"try":"spawn"}')
 expect_eq "a host function of a later issue answers an error" "$(j 'd["ok"]' <<<"$r")" "False"
 ok_if "  naming what is missing" grep -q "not built yet" <<<"$r"

@@ -35,5 +35,7 @@ void abi_err(void *inst, uint32_t ret, uint32_t off, const char *fmt, ...)
 void abi_u8(void *inst, uint32_t at, uint8_t v);
 void abi_u64(void *inst, uint32_t at, uint64_t v);
 astrid_invocation *abi_inv(void *inst);
+/* Close the instance's unix listener and streams (net.c). */
+void astrid_net_release(astrid_invocation *inv);
 
 #endif

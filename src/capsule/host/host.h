@@ -69,6 +69,7 @@ typedef struct astrid_http_ops {
 } astrid_http_ops;
 
 #define ASTRID_HTTP_MAX_STREAMS 4 /* per instance, as upstream's per-capsule cap */
+#define ASTRID_NET_MAX_STREAMS 8  /* accepted unix streams per instance */
 
 /* What the runtime lends the host functions (thread-safe services). */
 typedef struct astrid_host_env {
@@ -139,6 +140,12 @@ struct astrid_invocation {
     uint64_t next_handle;
     astrid_inv_sub *subs;
     size_t nsubs;
+    /* net: the instance's unix listener (-1: none) and its streams. */
+    int net_listener;
+    struct {
+        uint64_t handle;
+        int fd;
+    } net_streams[ASTRID_NET_MAX_STREAMS];
 };
 
 /* Fill the principal-derived fields (kv namespace). */

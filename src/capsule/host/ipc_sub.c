@@ -91,6 +91,7 @@ void astrid_invocation_release(astrid_invocation *inv)
             inv->env->http->stream_close(inv->http_streams[k].stream);
             inv->http_streams[k].stream = NULL;
         }
+    astrid_net_release(inv);
     for (size_t i = 0; i < inv->nsubs; i++)
         sub_clear(&inv->subs[i]);
     free(inv->subs);

@@ -78,10 +78,11 @@ extern void HOST_FN(fs, fsZ2Dexists)(void *, uint32_t, uint32_t, uint32_t);
 extern void HOST_FN(http, httpZ2DstreamZ2Dread)(void *, uint64_t, uint32_t);
 extern void HOST_FN(process, kill)(void *, uint64_t, uint32_t);
 extern void HOST_FN(ipc, ipcZ2Dpoll)(void *, uint64_t, uint32_t);
+extern void HOST_FN(net, netZ2Dread)(void *, uint64_t, uint32_t);
 extern void HOST_FN(uplink, uplinkZ2Dsend)(void *, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
                                            uint32_t, uint32_t);
 /* One symbol of each object file (sys.c, kv.c, ipc.c, fs.c, http.c,
- * unbuilt.c, ipc_sub.c, uplink.c). */
+ * unbuilt.c, ipc_sub.c, uplink.c, net.c). */
 __attribute__((used)) static void *const keep_linked[] = {
     (void *)HOST_FN(sys, log),
     (void *)HOST_FN(kv, kvZ2Dget),
@@ -99,5 +100,6 @@ void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
     snprintf(inv->source_id, sizeof inv->source_id, "%s", source_id);
     snprintf(inv->principal, sizeof inv->principal, "%s", principal);
     snprintf(inv->owner, sizeof inv->owner, "%s", principal);
+    inv->net_listener = -1;
     snprintf(inv->kv_ns, sizeof inv->kv_ns, "%s:capsule:%s", principal, m->name);
 }

@@ -17,7 +17,6 @@
         astrid_wasm_host_leave(inst);                                                              \
     }
 
-#define W_NET "net: unix listeners for uplinks are not built yet"
 #define W_CAP "check-capsule-capability is not built yet"
 #define W_PROC "process: native sandboxed processes (bubblewrap) are not built yet"
 #define W_ELI "elicit: interactive install prompts are not built yet"
@@ -25,12 +24,6 @@
 #define W_APP "request-approval: the approval flow is not built yet"
 #define W_IDN "identity: capsule access to the identity store is not built yet"
 
-UNBUILT(net, netZ2DbindZ2Dunix, 8, W_NET, L h)
-UNBUILT(net, netZ2Daccept, 8, W_NET, L h)
-UNBUILT(net, netZ2DpollZ2Daccept, 8, W_NET, L h)
-UNBUILT(net, netZ2Dread, 4, W_NET, L h)
-UNBUILT(net, netZ2Dwrite, 4, W_NET, L h, I p, I n)
-UNBUILT(net, netZ2DcloseZ2Dstream, 4, W_NET, L h)
 UNBUILT(sys, checkZ2DcapsuleZ2Dcapability, 4, W_CAP, I a, I b, I c, I d)
 UNBUILT(process, spawn, 4, W_PROC, I a, I b, I c, I d)
 UNBUILT(process, spawnZ2Dbackground, 8, W_PROC, I a, I b, I c, I d)

@@ -60,10 +60,10 @@ void UPL(uplinkZ2Dregister)(void *inst, uint32_t np, uint32_t nn, uint32_t pp, u
     astrid_wasm_host_leave(inst);
 }
 
-void UPL(uplinkZ2Dsend)(void *inst, uint32_t ip, uint32_t in, uint32_t up, uint32_t un,
-                        uint32_t cp, uint32_t cn, uint32_t ret);
-void UPL(uplinkZ2Dsend)(void *inst, uint32_t ip, uint32_t in, uint32_t up, uint32_t un,
-                        uint32_t cp, uint32_t cn, uint32_t ret)
+void UPL(uplinkZ2Dsend)(void *inst, uint32_t ip, uint32_t in, uint32_t up, uint32_t un, uint32_t cp,
+                        uint32_t cn, uint32_t ret);
+void UPL(uplinkZ2Dsend)(void *inst, uint32_t ip, uint32_t in, uint32_t up, uint32_t un, uint32_t cp,
+                        uint32_t cn, uint32_t ret)
 {
     astrid_wasm_host_enter(inst);
     const astrid_invocation *inv = abi_inv(inst);

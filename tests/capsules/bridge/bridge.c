@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((import_module("astrid:capsule/uplink@0.1.0"), import_name("uplink-register"))) extern void
-up_register(const char *n, size_t nn, const char *p, size_t pn, const char *f, size_t fn, void *ret);
-__attribute__((import_module("astrid:capsule/uplink@0.1.0"), import_name("uplink-send"))) extern void
+__attribute__((import_module("astrid:capsule/uplink@0.1.0"),
+               import_name("uplink-register"))) extern void
+up_register(const char *n, size_t nn, const char *p, size_t pn, const char *f, size_t fn,
+            void *ret);
+__attribute__((import_module("astrid:capsule/uplink@0.1.0"),
+               import_name("uplink-send"))) extern void
 up_send(const char *i, size_t in, const char *u, size_t un, const char *c, size_t cn, void *ret);
 
 static void str_at(const unsigned char *ret, char *buf, size_t n)

@@ -31,6 +31,8 @@ __attribute__((import_module("astrid:capsule/http@0.1.0"),
 stream_close(unsigned long long h, void *ret);
 __attribute__((import_module("astrid:capsule/sys@0.1.0"), import_name("trigger-hook"))) extern void
 trigger_hook(const char *r, size_t rn, void *ret);
+__attribute__((import_module("astrid:capsule/net@0.1.0"), import_name("net-bind-unix"))) extern void
+net_bind(unsigned long long h, void *ret);
 __attribute__((import_module("astrid:capsule/process@0.1.0"), import_name("kill"))) extern void
 proc_kill(unsigned long long h, void *ret);
 
@@ -171,6 +173,17 @@ static astrid_action on_probe(const astrid_event *ev, astrid_reply *out)
             if (*c == '"')
                 *c = '\'';
         report("hook", ret[0] == 0, msg);
+    } else if (strstr(pl, "\"netbind\"")) {
+        _Alignas(8) unsigned char ret[16];
+        net_bind(1, ret);
+        char msg[256] = "";
+        if (ret[0]) {
+            unsigned int mp, ml;
+            memcpy(&mp, ret + 8, 4);
+            memcpy(&ml, ret + 12, 4);
+            snprintf(msg, sizeof msg, "%.*s", (int)ml, (const char *)(size_t)mp);
+        }
+        report("netbind", ret[0] == 0, msg);
     } else if (strstr(pl, "\"spawn\"")) {
         _Alignas(8) unsigned char ret[16];
         proc_kill(1, ret);
