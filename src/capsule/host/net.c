@@ -149,9 +149,8 @@ static int handshake(const astrid_invocation *inv, int fd)
         reason = "authentication failed";
     free(tok);
     json_decref(req);
-    json_t *resp = json_pack("{s:s,s:i,s:s}", "status", reason ? "error" : "ok",
-                             "protocol_version", ASTRID_PROTOCOL_VERSION, "server_version",
-                             ASTRID_VERSION);
+    json_t *resp = json_pack("{s:s,s:i,s:s}", "status", reason ? "error" : "ok", "protocol_version",
+                             ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION);
     if (reason)
         json_object_set_new(resp, "reason", json_string(reason));
     char *text = json_dumps(resp, JSON_COMPACT);
