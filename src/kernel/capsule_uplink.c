@@ -35,10 +35,10 @@ int kcapsule_uplink_register(void *rt, const astrid_invocation *inv, const char 
                                 platform);
     if (rc == 0 && c->nuplinks >= MAX_UPLINKS)
         rc = astrid_err_set(err, ASTRID_E_LIMIT, "at most %d uplinks per capsule", MAX_UPLINKS);
-    struct kuplink *nu = rc == 0 ? realloc(c->uplinks, (c->nuplinks + 1) * sizeof *nu) : NULL;
-    if (rc == 0 && !nu)
+    struct kuplink *nu = NULL;
+    if (rc == 0 && !(nu = realloc(c->uplinks, (c->nuplinks + 1) * sizeof *nu)))
         rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    if (rc == 0) {
+    if (rc == 0 && nu) {
         c->uplinks = nu;
         struct kuplink *u = &nu[c->nuplinks];
         astrid_uuid_v4(u->id);

@@ -98,9 +98,10 @@ static void put_u16(void *inst, uint32_t at, unsigned v)
 {
     uint16_t s = (uint16_t)v;
     uint8_t *g = astrid_wasm_mem(inst, at, 2);
-    if (!g)
+    if (g)
+        memcpy(g, &s, 2);
+    else
         astrid_wasm_host_trap(inst, "result area out of bounds of guest memory");
-    memcpy(g, &s, 2);
 }
 
 #define NO_HTTP "http: this program serves no capsule HTTP (only the daemon does)"

@@ -125,10 +125,8 @@ void IPC(ipcZ2Dsubscribe)(void *inst, uint32_t p, uint32_t n, uint32_t ret)
     char *pattern = abi_str(inst, p, n, 257);
     astrid_err err;
     uint64_t h = 0;
-    if (n > 256)
-        abi_err(inst, ret, 8, "topic pattern longer than 256 bytes");
-    else if (astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, &err) != 0)
-        abi_err(inst, ret, 8, "%s", err.msg);
+    if (n > 256 || astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, &err) != 0)
+        abi_err(inst, ret, 8, "%s", n > 256 ? "topic pattern longer than 256 bytes" : err.msg);
     else if (!may_subscribe(inv->manifest, pattern))
         abi_err(inst, ret, 8, "capsule %s may not subscribe to %s (not in its ipc_subscribe ACL)",
                 inv->capsule, pattern);
@@ -170,13 +168,13 @@ static int push_pending(astrid_inv_sub *s, const astrid_msg **m, size_t n)
         size_t nc = s->pending_cap ? s->pending_cap * 2 : 64;
         while (nc < s->npending + n)
             nc *= 2;
-        const astrid_msg **np = realloc(s->pending, nc * sizeof *np);
+        const astrid_msg **np = realloc(s->pending, nc * sizeof(const astrid_msg *));
         if (!np)
             return -1;
         s->pending = np;
         s->pending_cap = nc;
     }
-    memcpy(s->pending + s->npending, m, n * sizeof *m);
+    memcpy(s->pending + s->npending, m, n * sizeof(const astrid_msg *));
     s->npending += n;
     return 0;
 }

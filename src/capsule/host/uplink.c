@@ -12,6 +12,15 @@
 #define FIELD_MAX 256
 #define CONTENT_MAX (1u << 20)
 
+static bool known_profile(const char *p)
+{
+    static const char *const profiles[] = {"chat", "interactive", "notify", "bridge"};
+    for (size_t i = 0; i < sizeof profiles / sizeof *profiles; i++)
+        if (strcmp(p, profiles[i]) == 0)
+            return true;
+    return false;
+}
+
 static const char *gate(const astrid_invocation *inv)
 {
     if (!inv->manifest->uplink)
@@ -43,8 +52,7 @@ void UPL(uplinkZ2Dregister)(void *inst, uint32_t np, uint32_t nn, uint32_t pp, u
              strlen(name) != nn || strlen(plat) != pn)
         abi_err(inst, ret, 4, "uplink-register: name and platform are 1..%d bytes, no NUL",
                 FIELD_MAX);
-    else if (strcmp(profile, "chat") && strcmp(profile, "interactive") &&
-             strcmp(profile, "notify") && strcmp(profile, "bridge"))
+    else if (!known_profile(profile))
         abi_err(inst, ret, 4,
                 "uplink-register: profile '%.64s' is not chat, interactive, notify or bridge",
                 prof);
@@ -75,7 +83,7 @@ void UPL(uplinkZ2Dsend)(void *inst, uint32_t ip, uint32_t in, uint32_t up, uint3
     astrid_err err;
     if (why)
         abi_err(inst, ret, 4, "capsule %s %s", inv->capsule, why);
-    else if (in > 64 || in != 36)
+    else if (in != 36) /* a UUID (upstream: <= 64 bytes and a UUID) */
         abi_err(inst, ret, 4, "uplink-send: '%.64s' is not an uplink id", id);
     else if (un > FIELD_MAX || !content)
         abi_err(inst, ret, 4, "uplink-send: user id over %d bytes or content over 1 MiB",
