@@ -3,8 +3,8 @@
  * its [[interceptor]]s on the bus, and run each matching message in a fresh
  * instance under the publisher's principal (Layer 3: profile exists and is
  * enabled, home on disk; memory cap and deadline from its quotas; its KV
- * namespace, log and secrets). Handlers run on the dispatcher thread
- * (feed.c), never on the loop thread.
+ * namespace, log and secrets). Handlers run on the chain workers
+ * (dispatch.c), never on the loop thread.
  *
  * Threads: k->capsules is read and replaced on the loop thread only
  * (boot, ReloadCapsules, listings). The dispatcher reaches a capsule only

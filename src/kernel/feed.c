@@ -2,16 +2,17 @@
  * the kernel or a capsule — is published on k->bus, which stamps its seq
  * and charges the sender's token bucket. Two kernel subscriptions take
  * every topic: `conn_feed`, drained on the loop thread into the sockets of
- * subscribed connections, and `icpt_feed`, drained by the dispatcher thread
- * that runs interceptor chains. Both queues are bounded and drop the oldest
- * message when full (counted in the bus stats), so no publisher ever waits
- * on a slow reader. */
+ * subscribed connections, and `icpt_feed`, routed into per-principal lanes
+ * whose interceptor chains a pool of workers runs (dispatch.c). Both queues are bounded and drop
+ * the oldest message when full (counted in the bus stats), so no publisher ever waits on a slow
+ * reader. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "astrid/profile.h"
+#include "kernel/dispatch.h"
 #include "kernel/kernel.h"
 
 #define FEED_CAPACITY 65536 /* messages queued for the loop / the dispatcher */
@@ -71,31 +72,6 @@ static void on_feed_prepare(uv_prepare_t *p)
     drain_feed(p->data);
 }
 
-static void *dispatcher_main(void *arg)
-{
-    astrid_kernel *k = arg;
-    const astrid_msg *batch[FEED_BATCH];
-    size_t n;
-    while ((n = astrid_sub_pop_batch(k->icpt_feed, -1, batch, FEED_BATCH)) > 0) {
-        for (size_t i = 0; i < n; i++) {
-            astrid_chain_result res;
-            astrid_err err;
-            if (astrid_bus_dispatch(k->bus, batch[i], &res, &err) != 0)
-                astrid_klog(k, "ERROR", "interceptor chain for %s: %s", batch[i]->topic, err.msg);
-            else {
-                if (res.action == ASTRID_ICPT_DENY)
-                    astrid_klog(k, "INFO", "%s (seq %llu) denied by interceptor %llu: %s",
-                                batch[i]->topic, (unsigned long long)batch[i]->seq,
-                                (unsigned long long)res.stopped_by,
-                                res.reason ? res.reason : "denied");
-                astrid_chain_result_free(&res);
-            }
-            astrid_msg_unref(batch[i]);
-        }
-    }
-    return NULL;
-}
-
 int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err)
 {
     astrid_bus_opts bo = {.quota = principal_quota, .quota_ctx = k};
@@ -120,9 +96,8 @@ int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err)
     if (!(k->conn_feed = astrid_bus_subscribe(k->bus, NULL, &co, err)) ||
         !(k->icpt_feed = astrid_bus_subscribe(k->bus, NULL, &io, err)))
         return -1;
-    if (pthread_create(&k->dispatcher, NULL, dispatcher_main, k) != 0)
-        return astrid_err_set(err, ASTRID_E_INTERNAL, "cannot start the dispatcher thread");
-    k->dispatcher_started = true;
+    if (!(k->dispatch = astrid_dispatch_start(k, err)))
+        return -1;
     return 0;
 }
 
@@ -131,9 +106,8 @@ void astrid_kernel_bus_stop(astrid_kernel *k)
 {
     if (k->icpt_feed)
         astrid_sub_close(k->icpt_feed);
-    if (k->dispatcher_started)
-        pthread_join(k->dispatcher, NULL);
-    k->dispatcher_started = false;
+    astrid_dispatch_stop(k->dispatch);
+    k->dispatch = NULL;
     astrid_sub_free(k->icpt_feed);
     astrid_sub_free(k->conn_feed);
     k->icpt_feed = k->conn_feed = NULL;

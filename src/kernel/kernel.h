@@ -7,9 +7,11 @@
  *    `conn_feed` (woken through `feed_async`) and writes each bus message to
  *    the connections whose subscriptions match. Fields below without a
  *    "thread-safe" note belong to it alone.
- *  - the dispatcher thread (feed.c) drains `icpt_feed` and runs each
- *    message's interceptor chain (astrid_bus_dispatch): capsule handlers run
- *    there, never on the loop thread, so a slow guest cannot stall clients.
+ *  - the dispatch router (dispatch.c) drains `icpt_feed` into one FIFO lane
+ *    per principal; 4 chain workers run the lanes' interceptor chains
+ *    (astrid_bus_dispatch), each principal's in order, different
+ *    principals in parallel: capsule handlers never run on the loop
+ *    thread, and one agent's slow guest cannot stall another agent.
  *  - the audit writer thread (audit.c) and the engine's watchdog thread.
  *  - one run thread per run-loop capsule (capsule_run.c): only that
  *    guest's `run`; joined by the loop thread on unload.
@@ -86,15 +88,14 @@ typedef struct astrid_kernel {
     uv_async_t feed_async;            /* wakes the loop when another thread fills conn_feed */
     uv_prepare_t feed_prepare;        /* drains conn_feed before the loop blocks */
     pthread_t loop_thread;
-    astrid_sub *icpt_feed; /* every topic -> the dispatcher thread */
-    pthread_t dispatcher;
-    astrid_conn *conns; /* intrusive list of live connections */
-    size_t n_conns;     /* authenticated connections */
+    astrid_sub *icpt_feed;            /* every intercepted topic -> the dispatch router */
+    struct astrid_dispatch *dispatch; /* lanes and chain workers (dispatch.c) */
+    astrid_conn *conns;               /* intrusive list of live connections */
+    size_t n_conns;                   /* authenticated connections */
     bool ephemeral;
     bool verbose;
     bool stopping;
     bool feed_started;
-    bool dispatcher_started;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

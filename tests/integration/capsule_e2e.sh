@@ -146,17 +146,26 @@ ok_if "gc --force" $A gc --force
 ok_if "  removed echo's wasm" test ! -e "$ASTRID_HOME/bin/$ehash.wasm"
 ok_if "  kept kv-counter's" test -f "$ASTRID_HOME/bin/$hash.wasm"
 expect_eq "kv-counter still answers after gc and a reload (3 + 1 hooked + 1)" "$(req demo.v1.count '{}' | j 'd["count"]')" "5"
+# a slow invocation of bob's holds only bob's lane: default is served meanwhile
+ok_if "agent switch bob" $A agent switch bob
+ok_if "bob starts a 6 s invocation" $A bus publish demo.v1.probe '{"try":"spin","ms":6000}'
+ok_if "agent switch default" $A agent switch default
+r=$($A bus request demo.v1.count '{}' --timeout 4 2>&1)
+ok_if "  default's invocation is answered meanwhile" grep -q '"principal":"default"\|"principal": "default"' <<<"$r"
+ok_if "  while bob's is still running" bash -c "! grep -qs 'spin done' '$ASTRID_HOME'/home/bob/.local/log/probe/*.log"
+for _ in $(seq 100); do grep -qs 'spin done' "$ASTRID_HOME"/home/bob/.local/log/probe/*.log && break; sleep 0.1; done
+ok_if "  and bob's finishes on its own" grep -qs 'spin done' "$ASTRID_HOME"/home/bob/.local/log/probe/*.log
 # quotas are per agent: bob's tight quotas never touch default's invocations
 ok_if "quota set -a bob --memory 64KiB" $A quota set -a bob --memory 64KiB
 ok_if "agent switch bob" $A agent switch bob
 $A bus request demo.v1.count '{}' --timeout 3 >/dev/null 2>&1; expect_eq "bob's invocation fails inside his 64 KiB" "$?" "1"
 ok_if "agent switch default" $A agent switch default
 ok_if "  the daemon logged why" bash -c "grep -q 'kv-counter (count for bob).*memory' '$ASTRID_HOME'/log/*"
-expect_eq "  while default's goes on (6)" "$(req demo.v1.count '{}' | j 'd["count"]')" "6"
+expect_eq "  while default's goes on (7)" "$(req demo.v1.count '{}' | j 'd["count"]')" "7"
 ok_if "quota set -a bob --memory 64MiB --ipc-rate 16B/s" $A quota set -a bob --memory 64MiB --ipc-rate 16B/s
 ok_if "agent switch bob" $A agent switch bob
 $A bus request demo.v1.count '{}' --timeout 3 >/dev/null 2>&1; expect_eq "bob's capsule cannot publish its reply past 16 B/s" "$?" "1"
 ok_if "agent switch default" $A agent switch default
 ok_if "  Rate limit exceeded, in bob's capsule log" bash -c "grep -q 'kv-counter: Rate limit exceeded' '$ASTRID_HOME'/home/bob/.local/log/kv-counter/*.log"
-expect_eq "  while default's replies flow (7)" "$(req demo.v1.count '{}' | j 'd["count"]')" "7"
+expect_eq "  while default's replies flow (8)" "$(req demo.v1.count '{}' | j 'd["count"]')" "8"
 echo "1..$_tap_n"

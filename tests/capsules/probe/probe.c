@@ -184,6 +184,14 @@ static astrid_action on_probe(const astrid_event *ev, astrid_reply *out)
             snprintf(msg, sizeof msg, "%.*s", (int)ml, (const char *)(size_t)mp);
         }
         report("netbind", ret[0] == 0, msg);
+    } else if (strstr(pl, "\"spin\"")) {
+        /* busy for "ms" milliseconds: a slow capsule invocation */
+        const char *m = strstr(pl, "\"ms\":");
+        uint64_t until = astrid_clock_ms() + (m ? strtoull(m + 5, NULL, 10) : 1000);
+        while (astrid_clock_ms() < until)
+            ;
+        astrid_log(ASTRID_LOG_INFO, "spin done");
+        report("spin", 1, "");
     } else if (strstr(pl, "\"spawn\"")) {
         _Alignas(8) unsigned char ret[16];
         proc_kill(1, ret);
