@@ -13,7 +13,7 @@
  * Limits: 30 s and 10 MiB for a request; streams connect within 30 s and
  * wait at most 120 s for each chunk.
  *
- * Runs on whichever thread runs the capsule (dispatcher or run loop); it
+ * Runs on whichever thread runs the capsule (a chain worker or run loop); it
  * touches the kernel only through its thread-safe profile/group caches. */
 #include <arpa/inet.h>
 #include <curl/curl.h>

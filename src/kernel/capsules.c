@@ -7,7 +7,7 @@
  * (dispatch.c), never on the loop thread.
  *
  * Threads: k->capsules is read and replaced on the loop thread only
- * (boot, ReloadCapsules, listings). The dispatcher reaches a capsule only
+ * (boot, ReloadCapsules, listings). The chain workers reach a capsule only
  * through its interceptor registration; unregistering waits for a running
  * chain (bus icpt_lock), so a capsule is freed only when no handler can
  * still run. `stats_lock` guards each capsule's counters. */

@@ -1,6 +1,6 @@
 /* Interceptor chains, one lane per principal (see dispatch.h).
  *
- * The dispatcher thread pops `icpt_feed` and appends each message to its
+ * The dispatch router pops `icpt_feed` and appends each message to its
  * publisher's lane (NULL principal: the "system" lane). A pool of chain
  * workers takes lanes that have work and are not already running, one
  * message at a time, round robin: each principal's messages run in order,
@@ -19,7 +19,7 @@
 #define DISPATCH_BATCH 256
 
 typedef struct lane {
-    char principal[65]; /* "" = system messages */
+    char principal[65];   /* "" = system messages */
     const astrid_msg **q; /* ring of queued messages */
     size_t head, len, cap;
     bool busy, ready; /* a worker runs it / it is on the ready list */
@@ -31,7 +31,7 @@ struct astrid_dispatch {
     astrid_kernel *k;
     pthread_mutex_t lanes_lock;
     pthread_cond_t work;
-    lane *lanes;                  /* every lane with queued or running work */
+    lane *lanes;                   /* every lane with queued or running work */
     lane *ready_head, *ready_tail; /* lanes with work and no worker */
     bool stopping;
     pthread_t router;

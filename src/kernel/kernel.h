@@ -112,9 +112,9 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
 uint64_t astrid_now_ms(void);
 
 /* ---- the bus inside the daemon (feed.c) ---- */
-/* Create the bus, its two kernel feeds and the dispatcher thread. */
+/* Create the bus, its two kernel feeds and the dispatch threads. */
 int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err);
-/* Close the feeds, join the dispatcher, free the bus (after the loop ended). */
+/* Close the feeds, join the dispatch threads, free the bus (after the loop ended). */
 void astrid_kernel_bus_stop(astrid_kernel *k);
 /* Publish from any thread. `payload` is JSON object text of `len` bytes
  * (copied); `principal` is stamped as given (the caller authenticated it);
