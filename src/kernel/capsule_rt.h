@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "capsule/host/host.h"
 #include "capsule/installed.h"
@@ -12,6 +13,7 @@
 #include "kernel/kernel.h"
 
 #define KCAPSULE_MAX_COUNTERS 64
+#define KCAPSULE_MAX_ACTIVE 64 /* beyond: not interruptible, only awaited */
 
 typedef struct kcapsule kcapsule;
 
@@ -50,6 +52,12 @@ struct kcapsule {
     astrid_wasi *run_wasi;
     astrid_wasm_instance *run_inst;
     atomic_int run_state;
+    /* Instances running an interceptor invocation right now, so an unload
+     * can interrupt them instead of waiting out their timeout. */
+    pthread_mutex_t active_lock; /* guards active, nactive */
+    astrid_wasm_instance *active[KCAPSULE_MAX_ACTIVE];
+    size_t nactive;
+    atomic_bool unloading;
     /* Uplinks registered by any instance of this capsule (capsule_uplink.c). */
     pthread_mutex_t uplinks_lock; /* guards uplinks, nuplinks */
     struct kuplink *uplinks;

@@ -113,6 +113,28 @@ static char *guest_string(astrid_wasm_instance *inst, uint32_t p, uint32_t n)
     return s;
 }
 
+static void active_add(kcapsule *c, astrid_wasm_instance *inst)
+{
+    pthread_mutex_lock(&c->active_lock);
+    if (c->nactive < KCAPSULE_MAX_ACTIVE)
+        c->active[c->nactive++] = inst;
+    /* registered after an unload began: stop at once */
+    if (atomic_load(&c->unloading))
+        astrid_wasm_instance_interrupt(inst);
+    pthread_mutex_unlock(&c->active_lock);
+}
+
+static void active_remove(kcapsule *c, astrid_wasm_instance *inst)
+{
+    pthread_mutex_lock(&c->active_lock);
+    for (size_t i = 0; i < c->nactive; i++)
+        if (c->active[i] == inst) {
+            c->active[i] = c->active[--c->nactive];
+            break;
+        }
+    pthread_mutex_unlock(&c->active_lock);
+}
+
 /* One invocation of astrid-hook-trigger in a fresh instance. */
 static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, const char *action,
                   const uint8_t *payload, size_t len, astrid_icpt_result *out, astrid_err *err)
@@ -148,6 +170,7 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     int rc = -1;
     if (!inst)
         goto done;
+    active_add(c, inst);
     const char *params, *results;
     if (astrid_wasm_export_sig(c->mod, "_initialize", &params, &results) == 0 &&
         astrid_wasm_call(inst, "_initialize", NULL, 0, NULL, 0, timeout_ms, NULL, err) != 0)
@@ -195,6 +218,8 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     free(data);
     rc = 0;
 done:
+    if (inst)
+        active_remove(c, inst);
     astrid_invocation_release(&inv);
     astrid_wasm_instance_free(inst);
     astrid_wasi_free(w);
@@ -221,6 +246,10 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
     icpt_ctx *ic = vctx;
     kcapsule *c = ic->c;
     astrid_kernel *k = c->k;
+    if (atomic_load(&c->unloading)) {
+        out->action = ASTRID_ICPT_SKIP;
+        return 0;
+    }
     const char *principal = msg->principal ? msg->principal : c->inst.owner;
     char reason[512];
     /* Layer 3 before any guest code: a phantom or disabled principal is
@@ -242,10 +271,25 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
     return rc;
 }
 
+/* Stop new invocations and interrupt running ones, so unregistering (which
+ * waits for every running chain, of any capsule) does not wait out a
+ * guest's timeout. */
+static void capsule_interrupt(kcapsule *c)
+{
+    pthread_mutex_lock(&c->active_lock);
+    if (!atomic_exchange(&c->unloading, true) && c->nactive)
+        astrid_klog(c->k, "INFO", "capsule %s unloading: %zu running invocation(s) interrupted",
+                    c->inst.manifest->name, c->nactive);
+    for (size_t i = 0; i < c->nactive; i++)
+        astrid_wasm_instance_interrupt(c->active[i]);
+    pthread_mutex_unlock(&c->active_lock);
+}
+
 static void capsule_free(kcapsule *c)
 {
     if (!c)
         return;
+    capsule_interrupt(c);
     for (size_t i = 0; i < c->nicpt; i++)
         if (c->icpt_ids[i])
             astrid_bus_unintercept(c->k->bus, c->icpt_ids[i]);
@@ -255,6 +299,7 @@ static void capsule_free(kcapsule *c)
     kcapsule_uplinks_free(c);
     pthread_mutex_destroy(&c->stats_lock);
     pthread_mutex_destroy(&c->uplinks_lock);
+    pthread_mutex_destroy(&c->active_lock);
     free(c->icpt);
     free(c->icpt_ids);
     free(c);
@@ -276,6 +321,7 @@ static void load_one(void *vctx, const char *owner, const char *dir)
     c->k = k;
     pthread_mutex_init(&c->stats_lock, NULL);
     pthread_mutex_init(&c->uplinks_lock, NULL);
+    pthread_mutex_init(&c->active_lock, NULL);
     astrid_uuid_v4(c->source_id);
     if (astrid_installed_load(k->home, owner, dir, &c->inst, &err) != 0)
         goto fail;
@@ -338,6 +384,8 @@ fail:
 
 static void unload_all(astrid_kernel *k)
 {
+    for (size_t i = 0; i < k->ncapsules; i++)
+        capsule_interrupt(k->capsules[i]);
     for (size_t i = 0; i < k->ncapsules; i++)
         capsule_free(k->capsules[i]);
     free(k->capsules);

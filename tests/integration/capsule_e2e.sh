@@ -155,6 +155,16 @@ ok_if "  default's invocation is answered meanwhile" grep -q '"principal":"defau
 ok_if "  while bob's is still running" bash -c "! grep -qs 'spin done' '$ASTRID_HOME'/home/bob/.local/log/probe/*.log"
 for _ in $(seq 100); do grep -qs 'spin done' "$ASTRID_HOME"/home/bob/.local/log/probe/*.log && break; sleep 0.1; done
 ok_if "  and bob's finishes on its own" grep -qs 'spin done' "$ASTRID_HOME"/home/bob/.local/log/probe/*.log
+# a reload does not wait out a running guest: it interrupts it
+rm -f "$ASTRID_HOME"/home/bob/.local/log/probe/*.log
+ok_if "agent switch bob" $A agent switch bob
+ok_if "bob starts a 60 s invocation" $A bus publish demo.v1.probe '{"try":"spin","ms":60000}'
+ok_if "agent switch default" $A agent switch default
+sleep 0.5
+r=$($A bus request astrid.v1.request.reload_capsules '{"method":"ReloadCapsules"}' --reply astrid.v1.response.reload_capsules --timeout 8 2>&1)
+ok_if "ReloadCapsules answers while it runs" grep -q '"reloaded"' <<<"$r"
+ok_if "  the running invocation was interrupted, not finished" bash -c "! grep -qs 'spin done' '$ASTRID_HOME'/home/bob/.local/log/probe/*.log"
+ok_if "  and the daemon said so" bash -c "grep -q 'probe (probe for bob).*deadline' '$ASTRID_HOME'/log/*"
 # quotas are per agent: bob's tight quotas never touch default's invocations
 ok_if "quota set -a bob --memory 64KiB" $A quota set -a bob --memory 64KiB
 ok_if "agent switch bob" $A agent switch bob
