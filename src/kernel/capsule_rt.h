@@ -52,6 +52,7 @@ struct kcapsule {
     astrid_wasi *run_wasi;
     astrid_wasm_instance *run_inst;
     atomic_int run_state;
+    atomic_bool ready; /* signal-ready called (run loops); others are ready once loaded */
     /* Instances running an interceptor invocation right now, so an unload
      * can interrupt them instead of waiting out their timeout. */
     pthread_mutex_t active_lock; /* guards active, nactive */

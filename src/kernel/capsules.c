@@ -41,6 +41,13 @@ static int env_admit(void *rt, const char *principal, bool same, char *reason, s
     return 0;
 }
 
+static void env_ready(void *rt)
+{
+    kcapsule *c = rt;
+    if (!atomic_exchange(&c->ready, true))
+        astrid_klog(c->k, "INFO", "capsule %s is ready", c->inst.manifest->name);
+}
+
 void kcapsule_env(kcapsule *c, astrid_host_env *env)
 {
     astrid_kernel *k = c->k;
@@ -55,6 +62,7 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .trigger = kcapsule_trigger,
                              .uplink_register = kcapsule_uplink_register,
                              .uplink_send = kcapsule_uplink_send,
+                             .signal_ready = env_ready,
                              .rt = c};
 }
 
@@ -474,10 +482,12 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
         pthread_mutex_unlock(&c->stats_lock);
         int rs = atomic_load(&c->run_state);
         const char *run = rs == RUN_RUNNING ? "running" : rs == RUN_EXITED ? "exited" : "none";
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o}", "name", m->name,
+        bool ready = rs == RUN_NONE || (rs == RUN_RUNNING && atomic_load(&c->ready));
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o}", "name", m->name,
                                            "version", m->version, "owner", c->inst.owner,
                                            "interceptor_events", events, "principals", counters,
-                                           "run_loop", run, "uplinks", kcapsule_uplinks_json(c)));
+                                           "run_loop", run, "ready", ready, "uplinks",
+                                           kcapsule_uplinks_json(c)));
     }
     return a;
 }

@@ -35,6 +35,8 @@ ok_if "capsule install looper" $A capsule install "$O/looper.capsule"
 ok_if "capsule install stubrun (from a directory)" $A capsule install "$S"
 r=$($A ps --format json)
 expect_eq "ps: looper runs a run loop" "$(j '[c["run_loop"] for c in d if c["name"]=="looper"][0]' <<<"$r")" "running"
+for _ in $(seq 50); do [[ $($A ps --format json | j '[c["ready"] for c in d if c["name"]=="looper"][0]') == True ]] && break; sleep 0.1; done
+expect_eq "ps: looper signalled ready" "$($A ps --format json | j '[c["ready"] for c in d if c["name"]=="looper"][0]')" "True"
 expect_eq "ps: stubrun is a plain interceptor capsule" "$(j '[c["run_loop"] for c in d if c["name"]=="stubrun"][0]' <<<"$r")" "none"
 expect_eq "stubrun answers as an interceptor" "$($A bus request demo.v1.stub '{}' --timeout 20 | j 'd["stub"]')" "answered"
 ok_if "looper logged its handle" bash -c "grep -q 'run loop on demo.v1.loop (loop)' '$ASTRID_HOME'/home/default/.local/log/looper/*.log"

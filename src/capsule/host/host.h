@@ -99,6 +99,8 @@ typedef struct astrid_host_env {
                            const char *platform, const char *profile, char id[37], astrid_err *err);
     int (*uplink_send)(void *rt, const astrid_invocation *inv, const char *id, const char *user,
                        const char *content, bool *delivered, astrid_err *err);
+    /* signal-ready: the capsule (a run loop) is ready; NULL: ignored. */
+    void (*signal_ready)(void *rt);
     void *rt;
 } astrid_host_env;
 

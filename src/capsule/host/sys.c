@@ -71,9 +71,9 @@ void SYS(signalZ2Dready)(void *inst);
 void SYS(signalZ2Dready)(void *inst)
 {
     astrid_wasm_host_enter(inst);
-    static const char note[] = "signal-ready: run loops are not built yet; ignored for an "
-                               "interceptor capsule";
-    astrid_capsule_log(abi_inv(inst), "WARN", note, sizeof note - 1);
+    const astrid_invocation *inv = abi_inv(inst);
+    if (inv->env->signal_ready)
+        inv->env->signal_ready(inv->env->rt);
     astrid_wasm_host_leave(inst);
 }
 
