@@ -4,19 +4,11 @@
 # request`, and check isolation and refusals: per-agent KV, the publish ACL,
 # a forged principal, a disabled agent, the integrity check, hostile archives.
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
-trap '$A agent switch default >/dev/null 2>&1; $A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 req() { $A bus request "$1" "$2" --timeout 20 2>&1; }
 
-for c in echo kv-counter http-fetch; do ok_if "astrid-build $c" bash -c "$AB '$ASTRID_SRC/capsules/examples/$c' -o '$O' >/dev/null 2>&1"; done
-ok_if "astrid-build tests/capsules/probe" bash -c "$AB '$ASTRID_SRC/tests/capsules/probe' -o '$O' >/dev/null 2>&1"
+for c in echo kv-counter http-fetch; do build_capsule "$ASTRID_SRC/capsules/examples/$c"; done
+build_capsule "$ASTRID_SRC/tests/capsules/probe"
 ok_if "start" $A start
 ok_if "agent create bob" $A agent create bob
 ok_if "bob may use the bus tools" $A caps grant bob system:bus

@@ -4,18 +4,10 @@
 # agent (its KV namespace, the daemon later sees the same data); a failing
 # upgrade hook refuses the install and leaves the previous one untouched.
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
-trap '$A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 META=$ASTRID_HOME/home/default/.local/capsules/hooked/meta.json
 
-ok_if "astrid-build hooked" bash -c "$AB '$ASTRID_SRC/tests/capsules/hooked' -o '$O' >/dev/null 2>&1"
+build_capsule "$ASTRID_SRC/tests/capsules/hooked"
 out=$($A capsule install "$O/hooked.capsule" 2>&1); rc=$?
 expect_eq "capsule install (no daemon running)" "$rc" "0"
 ok_if "  says the install hook ran" grep -q "astrid-install hook ran" <<<"$out"

@@ -6,21 +6,14 @@
 # ASTRID_ALLOW_LOCAL_IPS), an agent without egress to the host; and the
 # limits hold: 10 MiB bodies, no redirects followed, streams closed.
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 SRV_PID=
-trap '$A agent switch default >/dev/null 2>&1; $A stop >/dev/null 2>&1; [[ -n $SRV_PID ]] && kill $SRV_PID 2>/dev/null; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+CLEANUP_EXTRA='[[ -n $SRV_PID ]] && kill $SRV_PID 2>/dev/null'
 req() { $A bus request "$1" "$2" --timeout 60 2>&1; }
 fetch() { req demo.v1.fetch "{\"url\":\"$1\"}"; }
 
-ok_if "astrid-build http-fetch" bash -c "$AB '$ASTRID_SRC/capsules/examples/http-fetch' -o '$O' >/dev/null 2>&1"
-ok_if "astrid-build probe" bash -c "$AB '$ASTRID_SRC/tests/capsules/probe' -o '$O' >/dev/null 2>&1"
+build_capsule "$ASTRID_SRC/capsules/examples/http-fetch"
+build_capsule "$ASTRID_SRC/tests/capsules/probe"
 
 # the local test server: a 1234-byte file, an 11 MiB file, a directory
 W=$TEST_TMP/www && mkdir -p "$W/dir"

@@ -4,14 +4,7 @@
 # 1); a wrong token is refused and the capsule keeps serving; frames echo;
 # the socket goes when the capsule is removed.
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
-trap '$A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 SOCK=$ASTRID_HOME/run/capsule-listener.sock
 client() { # client TOKEN FRAME... : prints each reply frame, one per line
   python3 - "$SOCK" "$@" <<'PY'
@@ -35,7 +28,7 @@ for f in frames:
 PY
 }
 
-ok_if "astrid-build listener" bash -c "$AB '$ASTRID_SRC/tests/capsules/listener' -o '$O' >/dev/null 2>&1"
+build_capsule "$ASTRID_SRC/tests/capsules/listener"
 ok_if "start" $A start
 ok_if "capsule install listener" $A capsule install "$O/listener.capsule"
 for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.1; done

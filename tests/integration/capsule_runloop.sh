@@ -7,19 +7,11 @@
 # astrid-install (stubrun) leaves a plain interceptor capsule; unloading
 # stops the loop.
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
-trap '$A agent switch default >/dev/null 2>&1; $A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 req() { $A bus request demo.v1.loop "$1" --timeout 30 2>&1; }
 
-ok_if "astrid-build looper" bash -c "$AB '$ASTRID_SRC/tests/capsules/looper' -o '$O' >/dev/null 2>&1"
-ok_if "astrid-build stubrun" bash -c "$AB '$ASTRID_SRC/tests/capsules/stubrun' -o '$O' >/dev/null 2>&1"
+build_capsule "$ASTRID_SRC/tests/capsules/looper"
+build_capsule "$ASTRID_SRC/tests/capsules/stubrun"
 # stubrun: export `run` as the very function astrid-install is
 S=$TEST_TMP/stubrun && mkdir -p "$S" && tar xzf "$O/stubrun.capsule" -C "$S"
 wasm2wat --no-debug-names "$S/stubrun.wasm" -o "$S/s.wat"

@@ -6,17 +6,9 @@
 # cannot use any of it (probe's forge attempt in capsule_e2e covers
 # publish-as).
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
-trap '$A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 
-ok_if "astrid-build bridge" bash -c "$AB '$ASTRID_SRC/tests/capsules/bridge' -o '$O' >/dev/null 2>&1"
+build_capsule "$ASTRID_SRC/tests/capsules/bridge"
 ok_if "start" $A start
 ok_if "capsule install bridge" $A capsule install "$O/bridge.capsule"
 r=$($A bus request demo.v1.bridge '{"op":"send"}' --reply uplink.v1.inbound --timeout 20 2>&1)

@@ -5,19 +5,11 @@
 # workspace keeps its blob, and one run from elsewhere cannot strand it
 # (the wasm is also kept beside its manifest).
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 WS=$TEST_TMP/ws
 mkdir -p "$WS"
-trap 'cd "$WS" && $A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-ok_if "astrid-build echo" bash -c "$AB '$ASTRID_SRC/capsules/examples/echo' -o '$O' >/dev/null 2>&1"
+build_capsule "$ASTRID_SRC/capsules/examples/echo"
 cd "$WS" || exit 1
 ok_if "start in the workspace" $A start
 out=$($A capsule install --workspace "$O/echo.capsule" 2>&1); rc=$?

@@ -265,8 +265,8 @@ static void deliver(void *inst, astrid_invocation *inv, astrid_inv_sub *s, uint3
     abi_u64(inst, ret + 24, lagged);
 }
 
-void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret);
-void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret)
+/* poll (timeout 0) and recv: fill `pending`, hand over the next batch. */
+static void drain(void *inst, uint64_t h, int timeout_ms, uint32_t ret)
 {
     astrid_wasm_host_enter(inst);
     astrid_invocation *inv = abi_inv(inst);
@@ -274,25 +274,22 @@ void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret)
     if (!s) {
         abi_err(inst, ret, 8, "Unknown subscription handle %llu", (unsigned long long)h);
     } else {
-        fill(inst, s, 0);
+        fill(inst, s, timeout_ms);
         deliver(inst, inv, s, ret);
     }
     astrid_wasm_host_leave(inst);
 }
 
+void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret);
+void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret)
+{
+    drain(inst, h, 0, ret);
+}
+
 void IPC(ipcZ2Drecv)(void *inst, uint64_t h, uint64_t timeout_ms, uint32_t ret);
 void IPC(ipcZ2Drecv)(void *inst, uint64_t h, uint64_t timeout_ms, uint32_t ret)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    astrid_inv_sub *s = find_sub(inv, h);
-    if (!s) {
-        abi_err(inst, ret, 8, "Unknown subscription handle %llu", (unsigned long long)h);
-    } else {
-        fill(inst, s, timeout_ms > RECV_MAX_MS ? RECV_MAX_MS : (int)timeout_ms);
-        deliver(inst, inv, s, ret);
-    }
-    astrid_wasm_host_leave(inst);
+    drain(inst, h, timeout_ms > RECV_MAX_MS ? RECV_MAX_MS : (int)timeout_ms, ret);
 }
 
 void IPC(getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret);

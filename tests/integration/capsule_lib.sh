@@ -1,0 +1,25 @@
+# Shared set-up of the capsule suites (sourced, not a suite itself): the
+# CLI and astrid-build, a private ASTRID_HOME, the SDK for building test
+# capsules, and on exit the default agent back, the daemon stopped and the
+# scratch tree removed. A suite may set CLEANUP_EXTRA (a command run first
+# on exit, e.g. to stop a test server).
+source "$ASTRID_SRC/tests/lib.sh"
+A=$BIN/astrid
+AB=$BIN/astrid-build
+export NO_COLOR=1
+export ASTRID_HOME=$TEST_TMP/home
+export ASTRID_SDK=$ASTRID_SRC/sdk/c
+O=$TEST_TMP/out
+CLEANUP_EXTRA=:
+capsule_cleanup() {
+  eval "$CLEANUP_EXTRA"
+  $A agent switch default >/dev/null 2>&1
+  $A stop >/dev/null 2>&1
+  sleep 0.2
+  rm -rf "$TEST_TMP"
+}
+trap capsule_cleanup EXIT
+# j EXPR: evaluate a Python expression over the JSON on stdin (as d).
+j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# build_capsule DIR: astrid-build DIR into $O, as a TAP check.
+build_capsule() { ok_if "astrid-build $(basename "$1")" bash -c "$AB '$1' -o '$O' >/dev/null 2>&1"; }
