@@ -157,7 +157,7 @@ int main(void)
     snprintf(kvb, sizeof kvb, "%s/kvb", home);
     setenv("ASTRID_SDK", "sdk/c", 0);
     bool have_kvb =
-        sh("'%s/astrid-build' bench/capsules/kvbench -o '%s' >/dev/null 2>&1", bin, kvb) == 0 &&
+        sh("'%s/astrid-build' tests/capsules/kvbench -o '%s' >/dev/null 2>&1", bin, kvb) == 0 &&
         sh("'%s/astrid' capsule install '%s/kvbench.capsule' >/dev/null 2>&1", bin, kvb) == 0;
     pid_t pid;
     astrid_client *c = bench_daemon_start(home, &pid, "bench_hostabi");
