@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "capsule/manifest.h"
+#include "capsule/semver.h"
 
 #define PKG "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n"
 
@@ -103,6 +104,29 @@ static void refusals(void **state)
     }
 }
 
+static void semver_requirements(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *req, *ver;
+        bool want;
+    } cases[] = {
+        {"^1.0", "1.0.0", true},     {"^1.0", "1.9.3", true},     {"^1.0", "2.0.0", false},
+        {"^1.2", "1.1.9", false},    {"1.2", "1.4.0", true},      {"^0.2.3", "0.2.9", true},
+        {"^0.2.3", "0.3.0", false},  {"^0.0.3", "0.0.3", true},   {"^0.0.3", "0.0.4", false},
+        {"~1.2", "1.2.7", true},     {"~1.2", "1.3.0", false},    {"~1", "1.9.0", true},
+        {"=1.2.3", "1.2.3", true},   {"=1.2.3", "1.2.4", false},  {">=1.2, <2", "1.5.0", true},
+        {">=1.2, <2", "2.0.0", false}, {">1.2.3", "1.2.3", false}, {">1.2.3", "1.2.4", true},
+        {"<=1.2", "1.2.9", true},    {"<=1.2", "1.3.0", false},   {"*", "7.0.0", true},
+        {"1.*", "1.5.0", true},      {"1.*", "2.0.0", false},     {"^1.0", "1.0", false},
+        {"^1.0", "1.0.0-rc1", true}, {"latest", "1.0.0", false},  {">>1", "1.0.0", false},
+        {"^99999999999", "1.0.0", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (astrid_semver_matches(cases[i].req, cases[i].ver) != cases[i].want)
+            fail_msg("'%s' vs %s: want %d", cases[i].req, cases[i].ver, cases[i].want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +134,7 @@ int main(void)
         cmocka_unit_test(flat_and_mixed_form),
         cmocka_unit_test(none_is_empty),
         cmocka_unit_test(refusals),
+        cmocka_unit_test(semver_requirements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
