@@ -112,7 +112,7 @@ static void print_tree(cli_ctx *ctx, const json_t *rows)
                     opt ? "" : reset);
             json_t *near = json_object_get(x, "mismatched");
             json_array_foreach(near, k, p)
-                fprintf(ctx->out, "%s %s exports %s", k ? "," : " (", json_string_value(json_object_get(p, "capsule")),
+                fprintf(ctx->out, "%s%s exports %s", k ? ", " : " (", json_string_value(json_object_get(p, "capsule")),
                         json_string_value(json_object_get(p, "version")));
             fprintf(ctx->out, "%s\n", json_array_size(near) ? ")" : "");
         }
