@@ -201,8 +201,9 @@ static bool wit_name_ok(const char *s, size_t n)
  * hold and at least one version digit or '*'. Resolution is later work. */
 static bool semver_req_ok(const char *v)
 {
-    if (!*v || strspn(v, "0123456789.^~<>=*, -+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
-                   strlen(v))
+    if (!*v ||
+        strspn(v, "0123456789.^~<>=*, -+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+            strlen(v))
         return false;
     return strpbrk(v, "0123456789*") != NULL;
 }
@@ -226,8 +227,8 @@ static int add_dep(astrid_manifest *m, bool exports, const char *ns, size_t nsle
         optional = opt && astrid_toml_bool(opt);
     }
     if (!ver)
-        return FAIL("%s: [%s] %.*s:%s must be a version string or { version = \"...\" }", o,
-                    table, (int)nslen, ns, iface);
+        return FAIL("%s: [%s] %.*s:%s must be a version string or { version = \"...\" }", o, table,
+                    (int)nslen, ns, iface);
     if (exports ? !semver_ok(ver) : !semver_req_ok(ver))
         return FAIL("%s: [%s] %.*s:%s: '%s' is not a %s", o, table, (int)nslen, ns, iface, ver,
                     exports ? "semantic version (e.g. 1.0.0)" : "semver requirement (e.g. ^1.0)");

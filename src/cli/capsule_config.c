@@ -140,10 +140,10 @@ static int do_show(cli_ctx *ctx, const cli_capsule_loc *loc, const astrid_manife
             value = v ? json_incref(v) : json_null();
         }
         json_array_append_new(
-            rows, json_pack("{s:s,s:s,s:o,s:o,s:b}", "key", e->key, "type", e->type, "value",
-                            value, "default",
-                            e->default_value ? json_string(e->default_value) : json_null(), "set",
-                            set));
+            rows,
+            json_pack("{s:s,s:s,s:o,s:o,s:b}", "key", e->key, "type", e->type, "value", value,
+                      "default", e->default_value ? json_string(e->default_value) : json_null(),
+                      "set", set));
     }
     json_decref(vals);
     if (m->nenv == 0 && (!ctx->format || strcmp(ctx->format, "pretty") == 0)) {

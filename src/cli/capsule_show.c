@@ -102,22 +102,22 @@ static int capsule_show(cli_ctx *ctx)
                                              "action", m->interceptors[i].action, "priority",
                                              m->interceptors[i].priority));
 #define META(k) (json_object_get(meta, k) ? json_incref(json_object_get(meta, k)) : json_null())
-    json_t *d = json_pack(
-        "{s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o}", "name", m->name, "version", m->version,
-        "description", m->description ? json_string(m->description) : json_null(), "dir", loc.dir,
-        "location", loc.workspace ? "workspace" : "user", "wasm_hash", META("wasm_hash"),
-        "installed_at", META("installed_at"), "updated_at", META("updated_at"), "source",
-        META("source"));
+    json_t *d =
+        json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o}", "name", m->name, "version", m->version,
+                  "description", m->description ? json_string(m->description) : json_null(), "dir",
+                  loc.dir, "location", loc.workspace ? "workspace" : "user", "wasm_hash",
+                  META("wasm_hash"), "installed_at", META("installed_at"), "updated_at",
+                  META("updated_at"), "source", META("source"));
 #undef META
     json_object_set_new(d, "interceptors", ics);
     json_object_set_new(d, "publish", topic_rows(astrid_toml_get(raw, "publish"), false));
     json_object_set_new(d, "subscribe", topic_rows(astrid_toml_get(raw, "subscribe"), true));
-    json_object_set_new(
-        d, "capabilities",
-        json_pack("{s:o,s:o,s:o,s:o,s:o,s:b}", "ipc_publish", strv_json(&m->ipc_publish),
-                  "ipc_subscribe", strv_json(&m->ipc_subscribe), "fs_read", strv_json(&m->fs_read),
-                  "fs_write", strv_json(&m->fs_write), "net", strv_json(&m->net), "uplink",
-                  m->uplink));
+    json_object_set_new(d, "capabilities",
+                        json_pack("{s:o,s:o,s:o,s:o,s:o,s:b}", "ipc_publish",
+                                  strv_json(&m->ipc_publish), "ipc_subscribe",
+                                  strv_json(&m->ipc_subscribe), "fs_read", strv_json(&m->fs_read),
+                                  "fs_write", strv_json(&m->fs_write), "net", strv_json(&m->net),
+                                  "uplink", m->uplink));
     json_object_set_new(d, "env", env);
     env = NULL;
     json_object_set_new(d, "imports", cli_capsule_deps_json(m->imports, m->nimports, true));

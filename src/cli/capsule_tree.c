@@ -71,8 +71,8 @@ static json_t *resolve(const graph *g, const astrid_manifest_dep *imp)
     char ifc[300];
     snprintf(ifc, sizeof ifc, "%s:%s", imp->ns, imp->iface);
     return json_pack("{s:s,s:s,s:b,s:b,s:o,s:o}", "interface", ifc, "version", imp->version,
-                     "optional", imp->optional, "satisfied", json_array_size(by) > 0,
-                     "provided_by", by, "mismatched", near);
+                     "optional", imp->optional, "satisfied", json_array_size(by) > 0, "provided_by",
+                     by, "mismatched", near);
 }
 
 static void print_tree(cli_ctx *ctx, const json_t *rows)
@@ -89,9 +89,11 @@ static void print_tree(cli_ctx *ctx, const json_t *rows)
                 json_string_value(json_object_get(c, "version")),
                 json_string_value(json_object_get(c, "location")));
         json_array_foreach(json_object_get(c, "exports"), j, x)
+        {
             fprintf(ctx->out, "  exports %s %s\n",
                     json_string_value(json_object_get(x, "interface")),
                     json_string_value(json_object_get(x, "version")));
+        }
         json_array_foreach(json_object_get(c, "imports"), j, x)
         {
             fprintf(ctx->out, "  imports %s %s", json_string_value(json_object_get(x, "interface")),
@@ -101,19 +103,24 @@ static void print_tree(cli_ctx *ctx, const json_t *rows)
             if (json_array_size(by)) {
                 fprintf(ctx->out, " <-");
                 json_array_foreach(by, k, p)
+                {
                     fprintf(ctx->out, "%s %s %s", k ? "," : "",
                             json_string_value(json_object_get(p, "capsule")),
                             json_string_value(json_object_get(p, "version")));
+                }
                 fputc('\n', ctx->out);
                 continue;
             }
             bool opt = json_is_true(json_object_get(x, "optional"));
-            fprintf(ctx->out, " %s%s%s", opt ? "" : red, opt ? "(optional, not provided)" : "UNSATISFIED",
-                    opt ? "" : reset);
+            fprintf(ctx->out, " %s%s%s", opt ? "" : red,
+                    opt ? "(optional, not provided)" : "UNSATISFIED", opt ? "" : reset);
             json_t *near = json_object_get(x, "mismatched");
             json_array_foreach(near, k, p)
-                fprintf(ctx->out, "%s%s exports %s", k ? ", " : " (", json_string_value(json_object_get(p, "capsule")),
+            {
+                fprintf(ctx->out, "%s%s exports %s", k ? ", " : " (",
+                        json_string_value(json_object_get(p, "capsule")),
                         json_string_value(json_object_get(p, "version")));
+            }
             fprintf(ctx->out, "%s\n", json_array_size(near) ? ")" : "");
         }
     }
@@ -128,7 +135,8 @@ static int capsule_tree(cli_ctx *ctx)
         fprintf(ctx->err, "astrid: unknown format '%s' (pretty|json|yaml|yml|toml)\n", ctx->format);
         return CLI_ERROR;
     }
-    if (cli_home(home, sizeof home, &err) < 0 || cli_context_active(home, who, sizeof who, &err) < 0)
+    if (cli_home(home, sizeof home, &err) < 0 ||
+        cli_context_active(home, who, sizeof who, &err) < 0)
         return cli_fail(ctx, &err);
     graph g = {0};
     snprintf(dir, sizeof dir, "%.3000s/home/%s/.local/capsules", home, who);
@@ -145,10 +153,10 @@ static int capsule_tree(cli_ctx *ctx)
         json_t *imps = json_array();
         for (size_t j = 0; j < m->nimports; j++)
             json_array_append_new(imps, resolve(&g, &m->imports[j]));
-        json_array_append_new(
-            rows, json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", m->name, "version", m->version,
-                            "location", g.e[i].location, "exports",
-                            cli_capsule_deps_json(m->exports, m->nexports, false), "imports", imps));
+        json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", m->name, "version",
+                                              m->version, "location", g.e[i].location, "exports",
+                                              cli_capsule_deps_json(m->exports, m->nexports, false),
+                                              "imports", imps));
     }
     for (size_t i = 0; i < g.n; i++)
         astrid_manifest_free(g.e[i].m);

@@ -133,8 +133,8 @@ static enum outcome update_one(cli_ctx *ctx, const char *home, const char *dir, 
         if (astrid_capsule_install(&io, &r, &err) != 0) {
             fprintf(ctx->out, "%s: failed: %s\n", name, err.msg);
         } else {
-            fprintf(ctx->out, "%s: updated %s -> %s (wasm %.12s)\n", name,
-                    old_ver ? old_ver : "?", r.version, r.wasm_hash);
+            fprintf(ctx->out, "%s: updated %s -> %s (wasm %.12s)\n", name, old_ver ? old_ver : "?",
+                    r.version, r.wasm_hash);
             o = UPDATED;
         }
     }
@@ -202,6 +202,6 @@ const cli_cmd cli_capsule_update = {
                  ".capsule file its meta.json records as `source`, and reports each as updated, "
                  "unchanged (same wasm and Capsule.toml) or failed. Exits 1 when any failed, 2 "
                  "when a remote source (@org/repo, GitHub) was skipped.",
-    .flags = CLI_FLAGS({"workspace", 0, NULL, "Use the workspace's .astrid/capsules", false,
-                        false}),
+    .flags =
+        CLI_FLAGS({"workspace", 0, NULL, "Use the workspace's .astrid/capsules", false, false}),
     .fn = capsule_update};

@@ -65,8 +65,7 @@ int cli_capsule_locate(cli_ctx *ctx, const char *name, const char *agent, cli_ca
     return CLI_ERROR;
 }
 
-int cli_capsule_read(cli_ctx *ctx, const cli_capsule_loc *loc, json_t **meta,
-                     astrid_manifest **m)
+int cli_capsule_read(cli_ctx *ctx, const cli_capsule_loc *loc, json_t **meta, astrid_manifest **m)
 {
     char path[PATH_MAX + 32];
     json_error_t je;

@@ -36,8 +36,7 @@ int cli_capsules_dir(cli_ctx *ctx, char *home, char *dir, size_t n);
 int cli_capsule_locate(cli_ctx *ctx, const char *name, const char *agent, cli_capsule_loc *loc);
 
 /* meta.json and Capsule.toml of loc->dir. Prints the error; exit code. */
-int cli_capsule_read(cli_ctx *ctx, const cli_capsule_loc *loc, json_t **meta,
-                     astrid_manifest **m);
+int cli_capsule_read(cli_ctx *ctx, const cli_capsule_loc *loc, json_t **meta, astrid_manifest **m);
 
 /* Ask a running daemon to ReloadCapsules; says what happened on ctx->err,
  * never fails (the files are the truth). */

@@ -147,8 +147,8 @@ static const cli_cmd k_remove = {
     .flags = CLI_FLAGS(F_WS, {"force", 0, NULL, "Skip the dependents check", false, false},
                        {"purge", 0, NULL, "Also delete the capsule's env JSON", false, false}),
     .fn = capsule_remove};
-const cli_cmd cli_cmd_capsule = {
-    .name = "capsule",
-    .help = "Install and manage capsules",
-    .sub = CLI_SUB(&k_install, &cli_capsule_update, &k_list, &k_remove, &cli_capsule_tree,
-                   &cli_capsule_build, &cli_capsule_config, &cli_capsule_show)};
+const cli_cmd cli_cmd_capsule = {.name = "capsule",
+                                 .help = "Install and manage capsules",
+                                 .sub = CLI_SUB(&k_install, &cli_capsule_update, &k_list, &k_remove,
+                                                &cli_capsule_tree, &cli_capsule_build,
+                                                &cli_capsule_config, &cli_capsule_show)};

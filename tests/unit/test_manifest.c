@@ -111,15 +111,15 @@ static void semver_requirements(void **state)
         const char *req, *ver;
         bool want;
     } cases[] = {
-        {"^1.0", "1.0.0", true},     {"^1.0", "1.9.3", true},     {"^1.0", "2.0.0", false},
-        {"^1.2", "1.1.9", false},    {"1.2", "1.4.0", true},      {"^0.2.3", "0.2.9", true},
-        {"^0.2.3", "0.3.0", false},  {"^0.0.3", "0.0.3", true},   {"^0.0.3", "0.0.4", false},
-        {"~1.2", "1.2.7", true},     {"~1.2", "1.3.0", false},    {"~1", "1.9.0", true},
-        {"=1.2.3", "1.2.3", true},   {"=1.2.3", "1.2.4", false},  {">=1.2, <2", "1.5.0", true},
-        {">=1.2, <2", "2.0.0", false}, {">1.2.3", "1.2.3", false}, {">1.2.3", "1.2.4", true},
-        {"<=1.2", "1.2.9", true},    {"<=1.2", "1.3.0", false},   {"*", "7.0.0", true},
-        {"1.*", "1.5.0", true},      {"1.*", "2.0.0", false},     {"^1.0", "1.0", false},
-        {"^1.0", "1.0.0-rc1", true}, {"latest", "1.0.0", false},  {">>1", "1.0.0", false},
+        {"^1.0", "1.0.0", true},          {"^1.0", "1.9.3", true},    {"^1.0", "2.0.0", false},
+        {"^1.2", "1.1.9", false},         {"1.2", "1.4.0", true},     {"^0.2.3", "0.2.9", true},
+        {"^0.2.3", "0.3.0", false},       {"^0.0.3", "0.0.3", true},  {"^0.0.3", "0.0.4", false},
+        {"~1.2", "1.2.7", true},          {"~1.2", "1.3.0", false},   {"~1", "1.9.0", true},
+        {"=1.2.3", "1.2.3", true},        {"=1.2.3", "1.2.4", false}, {">=1.2, <2", "1.5.0", true},
+        {">=1.2, <2", "2.0.0", false},    {">1.2.3", "1.2.3", false}, {">1.2.3", "1.2.4", true},
+        {"<=1.2", "1.2.9", true},         {"<=1.2", "1.3.0", false},  {"*", "7.0.0", true},
+        {"1.*", "1.5.0", true},           {"1.*", "2.0.0", false},    {"^1.0", "1.0", false},
+        {"^1.0", "1.0.0-rc1", true},      {"latest", "1.0.0", false}, {">>1", "1.0.0", false},
         {"^99999999999", "1.0.0", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -130,10 +130,8 @@ static void semver_requirements(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(nested_head_form),
-        cmocka_unit_test(flat_and_mixed_form),
-        cmocka_unit_test(none_is_empty),
-        cmocka_unit_test(refusals),
+        cmocka_unit_test(nested_head_form),    cmocka_unit_test(flat_and_mixed_form),
+        cmocka_unit_test(none_is_empty),       cmocka_unit_test(refusals),
         cmocka_unit_test(semver_requirements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
