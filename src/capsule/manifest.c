@@ -59,6 +59,16 @@ void astrid_manifest_free(astrid_manifest *m)
         free(m->env[i].default_value);
     }
     free(m->env);
+    astrid_manifest_dep *deps[] = {m->imports, m->exports};
+    size_t ndeps[] = {m->nimports, m->nexports};
+    for (size_t d = 0; d < 2; d++) {
+        for (size_t i = 0; i < ndeps[d]; i++) {
+            free(deps[d][i].ns);
+            free(deps[d][i].iface);
+            free(deps[d][i].version);
+        }
+        free(deps[d]);
+    }
     free(m);
 }
 
@@ -177,6 +187,96 @@ static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *nam
     return 0;
 }
 
+/* ^[a-z][a-z0-9-]*$ (namespace and interface names, §6.4 rule 5). */
+static bool wit_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || s[0] < 'a' || s[0] > 'z')
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* A semver requirement ("^1.0", ">=1.2, <2", "*"): the characters one may
+ * hold and at least one version digit or '*'. Resolution is later work. */
+static bool semver_req_ok(const char *v)
+{
+    if (!*v ||
+        strspn(v, "0123456789.^~<>=*, -+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+            strlen(v))
+        return false;
+    return strpbrk(v, "0123456789*") != NULL;
+}
+
+/* One entry's value: "<ver>" or { version = "<ver>", optional = bool }. */
+static int add_dep(astrid_manifest *m, bool exports, const char *ns, size_t nslen,
+                   const char *iface, const astrid_toml *v, const char *o, astrid_err *err)
+{
+    const char *table = exports ? "exports" : "imports";
+    if (!wit_name_ok(ns, nslen) || !wit_name_ok(iface, strlen(iface)))
+        return FAIL("%s: [%s] %.*s:%s: namespace and interface must match ^[a-z][a-z0-9-]*$", o,
+                    table, (int)nslen, ns, iface);
+    const char *ver = astrid_toml_str(v, NULL);
+    bool optional = false;
+    if (!ver && astrid_toml_type_of(v) == ASTRID_TOML_TABLE) {
+        ver = astrid_toml_str(astrid_toml_get(v, "version"), NULL);
+        const astrid_toml *opt = astrid_toml_get(v, "optional");
+        if (opt && exports)
+            return FAIL("%s: [exports] %.*s:%s: optional is for imports only", o, (int)nslen, ns,
+                        iface);
+        optional = opt && astrid_toml_bool(opt);
+    }
+    if (!ver)
+        return FAIL("%s: [%s] %.*s:%s must be a version string or { version = \"...\" }", o, table,
+                    (int)nslen, ns, iface);
+    if (exports ? !semver_ok(ver) : !semver_req_ok(ver))
+        return FAIL("%s: [%s] %.*s:%s: '%s' is not a %s", o, table, (int)nslen, ns, iface, ver,
+                    exports ? "semantic version (e.g. 1.0.0)" : "semver requirement (e.g. ^1.0)");
+    astrid_manifest_dep **arr = exports ? &m->exports : &m->imports;
+    size_t *n = exports ? &m->nexports : &m->nimports;
+    astrid_manifest_dep *na = realloc(*arr, (*n + 1) * sizeof *na);
+    if (!na)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    *arr = na;
+    na[*n] = (astrid_manifest_dep){strndup(ns, nslen), strdup(iface), strdup(ver), optional};
+    (*n)++;
+    if (!na[*n - 1].ns || !na[*n - 1].iface || !na[*n - 1].version)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    return 0;
+}
+
+/* [imports]/[exports]: a "ns:iface" key is the flat v0.6 form, any other
+ * key a namespace table of iface = value (the HEAD form). */
+static int dep_table(astrid_manifest *m, const astrid_toml *t, bool exports, const char *o,
+                     astrid_err *err)
+{
+    const char *table = exports ? "exports" : "imports";
+    if (!t)
+        return 0;
+    if (astrid_toml_type_of(t) != ASTRID_TOML_TABLE)
+        return FAIL("%s: [%s] must be a table", o, table);
+    for (size_t i = 0; i < astrid_toml_len(t); i++) {
+        const char *key = astrid_toml_key_at(t, i);
+        const astrid_toml *v = astrid_toml_value_at(t, i);
+        const char *colon = strchr(key, ':');
+        if (colon) {
+            if (add_dep(m, exports, key, (size_t)(colon - key), colon + 1, v, o, err) != 0)
+                return -1;
+            continue;
+        }
+        if (astrid_toml_type_of(v) != ASTRID_TOML_TABLE)
+            return FAIL("%s: [%s] %s: use \"namespace:interface\" = \"...\" or a "
+                        "[%s.%s] table",
+                        o, table, key, table, key);
+        for (size_t j = 0; j < astrid_toml_len(v); j++)
+            if (add_dep(m, exports, key, strlen(key), astrid_toml_key_at(v, j),
+                        astrid_toml_value_at(v, j), o, err) != 0)
+                return -1;
+    }
+    return 0;
+}
+
 static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astrid_err *err)
 {
     const astrid_toml *pkg = astrid_toml_get(root, "package");
@@ -235,6 +335,9 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
     }
     const astrid_toml *imports = astrid_toml_get(root, "imports");
     m->has_imports = imports && astrid_toml_len(imports) > 0;
+    if (dep_table(m, imports, false, o, err) != 0 ||
+        dep_table(m, astrid_toml_get(root, "exports"), true, o, err) != 0)
+        return -1;
     if (m->uplink && m->has_imports)
         return FAIL("%s: [imports] is not allowed on uplink capsules", o);
     const astrid_toml *ics = astrid_toml_get(root, "interceptor");

@@ -37,6 +37,15 @@ typedef struct astrid_manifest_env {
     char *default_value; /* NULL when none (strings raw, others JSON text) */
 } astrid_manifest_env;
 
+/* One [imports]/[exports] entry: namespace:interface at a semver
+ * requirement (imports) or an exact version (exports). */
+typedef struct astrid_manifest_dep {
+    char *ns;
+    char *iface;
+    char *version;
+    bool optional; /* imports only: { version, optional = true } */
+} astrid_manifest_dep;
+
 typedef struct astrid_manifest {
     char *name; /* CapsuleId: a-z 0-9 - */
     char *version;
@@ -49,6 +58,10 @@ typedef struct astrid_manifest {
     bool uplink;
     bool allow_prompt_injection;
     bool has_imports;
+    /* Both forms: nested [imports.NS] iface = "^1.0" and the flat v0.6
+     * [imports] "ns:iface" = "^1.0" (mixed in one table allowed). */
+    astrid_manifest_dep *imports, *exports;
+    size_t nimports, nexports;
     astrid_manifest_env *env;
     size_t nenv;
 } astrid_manifest;
