@@ -80,6 +80,7 @@ typedef struct astrid_kernel {
     astrid_http_ops http_ops;                 /* capsule HTTP (capsule_http.c), read-only */
     struct kcapsule **capsules;               /* loaded capsules (loop thread; see capsules.c) */
     size_t ncapsules;
+    struct astrid_capsule_index *capsule_index; /* loaded capsules by UUID (thread-safe) */
     pthread_mutex_t admin_write_lock; /* one admin read-modify-write at a time */
     astrid_bus *bus;                  /* every publish goes through it; stamps seq (thread-safe) */
     astrid_sub *conn_feed;            /* every topic -> connections, drained on the loop */

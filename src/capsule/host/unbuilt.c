@@ -20,12 +20,10 @@
 #define W_UPL "uplinks are not built yet"
 #define W_NET "net: unix listeners for uplinks are not built yet"
 #define W_HOOK "trigger-hook is not built yet"
-#define W_CAP "check-capsule-capability is not built yet"
 #define W_PROC "process: native sandboxed processes (bubblewrap) are not built yet"
 #define W_ELI "elicit: interactive install prompts are not built yet"
 #define W_SEC "has-secret is not built yet"
 #define W_APP "request-approval: the approval flow is not built yet"
-#define W_IDN "identity: capsule access to the identity store is not built yet"
 
 UNBUILT(uplink, uplinkZ2Dregister, 4, W_UPL, I a, I b, I c, I d, I e, I f)
 UNBUILT(uplink, uplinkZ2Dsend, 4, W_UPL, I a, I b, I c, I d, I e, I f)
@@ -36,7 +34,6 @@ UNBUILT(net, netZ2Dread, 4, W_NET, L h)
 UNBUILT(net, netZ2Dwrite, 4, W_NET, L h, I p, I n)
 UNBUILT(net, netZ2DcloseZ2Dstream, 4, W_NET, L h)
 UNBUILT(sys, triggerZ2Dhook, 4, W_HOOK, I p, I n)
-UNBUILT(sys, checkZ2DcapsuleZ2Dcapability, 4, W_CAP, I a, I b, I c, I d)
 UNBUILT(process, spawn, 4, W_PROC, I a, I b, I c, I d)
 UNBUILT(process, spawnZ2Dbackground, 8, W_PROC, I a, I b, I c, I d)
 UNBUILT(process, readZ2Dlogs, 4, W_PROC, L h)
@@ -44,8 +41,3 @@ UNBUILT(process, kill, 4, W_PROC, L h)
 UNBUILT(elicit, elicit, 4, W_ELI, I a, I b, I c, I d, I e, I f, I g, I h, I i, I j, I k, I l)
 UNBUILT(elicit, hasZ2Dsecret, 4, W_SEC, I p, I n)
 UNBUILT(approval, requestZ2Dapproval, 4, W_APP, I a, I b, I c, I d)
-UNBUILT(identity, identityZ2Dresolve, 4, W_IDN, I a, I b, I c, I d)
-UNBUILT(identity, identityZ2Dlink, 4, W_IDN, I a, I b, I c, I d, I e, I f, I g, I h)
-UNBUILT(identity, identityZ2Dunlink, 4, W_IDN, I a, I b, I c, I d)
-UNBUILT(identity, identityZ2DcreateZ2Duser, 4, W_IDN, I a, I b, I c)
-UNBUILT(identity, identityZ2DlistZ2Dlinks, 4, W_IDN, I a, I b)
