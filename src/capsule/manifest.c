@@ -8,6 +8,8 @@
 #include "astrid/fs.h"
 #include "astrid/toml.h"
 #include "astrid/topic.h"
+#include "capsule/manifest_rules.h"
+#include "capsule/semver.h"
 
 #define FAIL(...) (astrid_err_set(err, ASTRID_E_INVALID, __VA_ARGS__), -1)
 
@@ -48,8 +50,9 @@ void astrid_manifest_free(astrid_manifest *m)
         free(m->interceptors[i].action);
     }
     free(m->interceptors);
-    astrid_strv *lists[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net,      &m->kv,
-                            &m->fs_read,     &m->fs_write,      &m->identity, &m->host_process};
+    astrid_strv *lists[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net,
+                            &m->kv,          &m->fs_read,       &m->fs_write,
+                            &m->identity,    &m->host_process,  &m->net_bind};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         strv_free(lists[i]);
     for (size_t i = 0; i < m->nenv; i++) {
@@ -86,23 +89,6 @@ static int dup_opt(char **dst, const astrid_toml *v)
     if (s && !(*dst = strdup(s)))
         return -1;
     return 0;
-}
-
-/* x.y.z with an optional -pre/+build: enough to refuse garbage. */
-static bool semver_ok(const char *v)
-{
-    int parts = 0;
-    const char *p = v;
-    while (parts < 3) {
-        if (*p < '0' || *p > '9')
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        parts++;
-        if (parts < 3 && *p++ != '.')
-            return false;
-    }
-    return *p == '\0' || *p == '-' || *p == '+';
 }
 
 static int add_interceptor(astrid_manifest *m, const char *event, const char *action, int priority,
@@ -156,6 +142,10 @@ static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *nam
         if (strv_push(acl, topic, err) != 0)
             return -1;
         if (astrid_toml_type_of(v) == ASTRID_TOML_TABLE) {
+            const char *wit = astrid_toml_str(astrid_toml_get(v, "wit"), NULL);
+            if (!wit || !*wit)
+                return FAIL("%s: [%s] \"%s\".wit is required (a WIT reference string)", origin,
+                            name, topic);
             static const char *const pins[] = {"version", "tag", "rev", "branch", "path"};
             int npins = 0;
             for (size_t p = 0; p < sizeof pins / sizeof *pins; p++)
@@ -176,6 +166,29 @@ static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *nam
     return 0;
 }
 
+/* Rule 1 of §6.4: each [[component]]'s capabilities fs_read, fs_write,
+ * host_process, net and net_bind are appended to [capabilities]. */
+static int merge_component_caps(astrid_manifest *m, const astrid_toml *comp, const char *o,
+                                astrid_err *err)
+{
+    for (size_t c = 0; comp && c < astrid_toml_len(comp); c++) {
+        const astrid_toml *caps = astrid_toml_get(astrid_toml_at(comp, c), "capabilities");
+        if (!caps)
+            continue;
+        char table[64];
+        snprintf(table, sizeof table, "component[%zu].capabilities", c);
+        if (astrid_toml_type_of(caps) != ASTRID_TOML_TABLE)
+            return FAIL("%s: %s must be a table", o, table);
+        if (str_array(caps, table, "fs_read", &m->fs_read, o, err) != 0 ||
+            str_array(caps, table, "fs_write", &m->fs_write, o, err) != 0 ||
+            str_array(caps, table, "host_process", &m->host_process, o, err) != 0 ||
+            str_array(caps, table, "net", &m->net, o, err) != 0 ||
+            str_array(caps, table, "net_bind", &m->net_bind, o, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astrid_err *err)
 {
     const astrid_toml *pkg = astrid_toml_get(root, "package");
@@ -185,7 +198,8 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
     const char *version = astrid_toml_str(astrid_toml_get(pkg, "version"), NULL);
     if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name))
         return FAIL("%s: package.name must be a non-empty string of a-z, 0-9 and '-'", o);
-    if (!version || !semver_ok(version))
+    astrid_semver sv;
+    if (!version || astrid_semver_parse(version, &sv, NULL) != 0)
         return FAIL("%s: package.version must be a semantic version (e.g. 0.1.0)", o);
     if (!(m->name = strdup(name)) || !(m->version = strdup(version)) ||
         dup_opt(&m->description, astrid_toml_get(pkg, "description")) != 0)
@@ -214,7 +228,8 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
                      {"fs_read", &m->fs_read},
                      {"fs_write", &m->fs_write},
                      {"identity", &m->identity},
-                     {"host_process", &m->host_process}};
+                     {"host_process", &m->host_process},
+                     {"net_bind", &m->net_bind}};
         for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
             if (str_array(caps, "capabilities", lists[i].key, lists[i].dst, o, err) != 0)
                 return -1;
@@ -222,6 +237,8 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         m->allow_prompt_injection =
             astrid_toml_bool(astrid_toml_get(caps, "allow_prompt_injection"));
     }
+    if (merge_component_caps(m, comp, o, err) != 0)
+        return -1;
     for (size_t i = 0; i < m->ipc_publish.n; i++) {
         astrid_err e2;
         if (astrid_topic_check(m->ipc_publish.v[i], ASTRID_TOPIC_PATTERN, &e2) != 0)
@@ -259,7 +276,7 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         dup_opt(&ne[m->nenv].default_value, astrid_toml_get(d, "default"));
         m->nenv++;
     }
-    return 0;
+    return astrid_manifest_check_rules(m, root, o, err);
 }
 
 astrid_manifest *astrid_manifest_parse(const char *text, size_t len, const char *origin,
@@ -302,4 +319,15 @@ bool astrid_manifest_may_publish(const astrid_manifest *m, const char *topic)
         if (astrid_topic_matches(topic, m->ipc_publish.v[i]))
             return true;
     return false;
+}
+
+int astrid_manifest_identity_level(const astrid_manifest *m)
+{
+    static const char *const levels[] = {"resolve", "link", "admin"};
+    int best = -1;
+    for (size_t i = 0; i < m->identity.n; i++)
+        for (int l = 0; l < 3; l++)
+            if (strcmp(m->identity.v[i], levels[l]) == 0 && l > best)
+                best = l;
+    return best;
 }

@@ -17,21 +17,6 @@
 #define IDN(f) HOST_FN(identity, f)
 #define ARG_MAX (64u << 10)
 
-enum { NEED_RESOLVE, NEED_LINK, NEED_ADMIN };
-
-/* Highest level the manifest grants; -1 when none (unknown entries are
- * refused at manifest load). */
-static int granted(const astrid_manifest *m)
-{
-    static const char *const levels[] = {"resolve", "link", "admin"};
-    int best = -1;
-    for (size_t i = 0; i < m->identity.n; i++)
-        for (int l = 0; l < 3; l++)
-            if (strcmp(m->identity.v[i], levels[l]) == 0 && l > best)
-                best = l;
-    return best;
-}
-
 /* 0 when the call may go on; else the result::err is written. */
 static int gate(void *inst, uint32_t ret, const char *fn, int need)
 {
@@ -42,7 +27,7 @@ static int gate(void *inst, uint32_t ret, const char *fn, int need)
         abi_err(inst, ret, 4, "identity store not available");
         return -1;
     }
-    if (granted(inv->manifest) >= need)
+    if (astrid_manifest_identity_level(inv->manifest) >= need)
         return 0;
     abi_err(inst, ret, 4, "%s: capsule '%s' denied: capabilities.identity must include %s", fn,
             inv->capsule, wants[need]);
@@ -93,7 +78,7 @@ void IDN(identityZ2Dresolve)(void *inst, uint32_t pp, uint32_t pn, uint32_t up, 
 {
     astrid_wasm_host_enter(inst);
     char *platform = abi_str(inst, pp, pn, ARG_MAX), *puid = abi_str(inst, up, un, ARG_MAX);
-    if (gate(inst, ret, "identity-resolve", NEED_RESOLVE) == 0) {
+    if (gate(inst, ret, "identity-resolve", ASTRID_IDENTITY_RESOLVE) == 0) {
         astrid_user u;
         bool found = false;
         astrid_err err;
@@ -121,7 +106,7 @@ void IDN(identityZ2Dlink)(void *inst, uint32_t pp, uint32_t pn, uint32_t up, uin
     char *platform = abi_str(inst, pp, pn, ARG_MAX), *puid = abi_str(inst, up, un, ARG_MAX);
     char *id = abi_str(inst, ip, in, ARG_MAX), *method = abi_str(inst, mp, mn, ARG_MAX);
     char uuid[ASTRID_UUID_STR_LEN];
-    if (gate(inst, ret, "identity-link", NEED_LINK) == 0 && uuid_arg(inst, ret, id, uuid) == 0) {
+    if (gate(inst, ret, "identity-link", ASTRID_IDENTITY_LINK) == 0 && uuid_arg(inst, ret, id, uuid) == 0) {
         astrid_err err;
         if (astrid_identity_link(abi_inv(inst)->env->kv, platform, puid, uuid, method, &err) != 0)
             ok_response(inst, ret, err.msg, NULL, -1, NULL);
@@ -142,7 +127,7 @@ void IDN(identityZ2Dunlink)(void *inst, uint32_t pp, uint32_t pn, uint32_t up, u
 {
     astrid_wasm_host_enter(inst);
     char *platform = abi_str(inst, pp, pn, ARG_MAX), *puid = abi_str(inst, up, un, ARG_MAX);
-    if (gate(inst, ret, "identity-unlink", NEED_LINK) == 0) {
+    if (gate(inst, ret, "identity-unlink", ASTRID_IDENTITY_LINK) == 0) {
         bool existed = false;
         astrid_err err;
         if (astrid_identity_unlink(abi_inv(inst)->env->kv, platform, puid, &existed, &err) != 0)
@@ -163,7 +148,7 @@ void IDN(identityZ2DcreateZ2Duser)(void *inst, uint32_t has, uint32_t np, uint32
 {
     astrid_wasm_host_enter(inst);
     char *name = has ? abi_str(inst, np, nn, ARG_MAX) : NULL;
-    if (gate(inst, ret, "identity-create-user", NEED_ADMIN) == 0) {
+    if (gate(inst, ret, "identity-create-user", ASTRID_IDENTITY_ADMIN) == 0) {
         astrid_user u;
         astrid_err err;
         if (name && strlen(name) != nn)
@@ -199,7 +184,7 @@ void IDN(identityZ2DlistZ2Dlinks)(void *inst, uint32_t ip, uint32_t in, uint32_t
     astrid_wasm_host_enter(inst);
     char *id = abi_str(inst, ip, in, ARG_MAX);
     char uuid[ASTRID_UUID_STR_LEN];
-    if (gate(inst, ret, "identity-list-links", NEED_LINK) == 0 &&
+    if (gate(inst, ret, "identity-list-links", ASTRID_IDENTITY_LINK) == 0 &&
         uuid_arg(inst, ret, id, uuid) == 0) {
         astrid_link_list links;
         astrid_err err;
