@@ -19,6 +19,19 @@ for c in idprobe idplain; do
   ok_if "astrid-build tests/capsules/$c" bash -c "$AB '$ASTRID_SRC/tests/capsules/$c' -o '$O' >/dev/null 2>&1"
 done
 ok_if "start" $A start
+# manifest rules at install: a capsule for another runtime version, or
+# with a [[topic]] named "*", is refused naming the field
+bad=$TEST_TMP/bad && mkdir -p "$bad" && tar xzf "$O/idprobe.capsule" -C "$bad" Capsule.toml idprobe.wasm
+sed -i 's/^astrid-version = .*/astrid-version = ">=9.0"/' "$bad/Capsule.toml"
+out=$($A capsule install "$bad" 2>&1); rc=$?
+expect_eq "install refuses astrid-version >=9.0" "$rc" "1"
+ok_if "  naming package.astrid-version and this runtime" grep -q "package.astrid-version: this capsule requires Astrid >=9.0; this runtime is 0.6.0" <<<"$out"
+sed -i 's/^astrid-version = .*/astrid-version = "^0.6"/; s/^name = "demo.v1.idprobe"$/name = "*"/' "$bad/Capsule.toml"
+out=$($A capsule install "$bad" 2>&1); rc=$?
+expect_eq "install refuses a [[topic]] named *" "$rc" "1"
+ok_if "  too broad, naming topic[0].name" grep -q "topic\[0\].name: '\*' is too broad" <<<"$out"
+ok_if "  nothing was installed" test ! -e "$ASTRID_HOME/home/default/.local/capsules/idprobe"
+
 ok_if "capsule install idprobe" $A capsule install "$O/idprobe.capsule"
 ok_if "capsule install idplain" $A capsule install "$O/idplain.capsule"
 
