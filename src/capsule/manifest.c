@@ -8,6 +8,8 @@
 #include "astrid/fs.h"
 #include "astrid/toml.h"
 #include "astrid/topic.h"
+#include "capsule/manifest_rules.h"
+#include "capsule/semver.h"
 
 #define FAIL(...) (astrid_err_set(err, ASTRID_E_INVALID, __VA_ARGS__), -1)
 
@@ -48,17 +50,6 @@ void astrid_manifest_free(astrid_manifest *m)
         free(m->interceptors[i].action);
     }
     free(m->interceptors);
-    astrid_strv *lists[] = {&m->net_bind, &m->ipc_publish, &m->ipc_subscribe,
-                            &m->net,      &m->kv,          &m->fs_read,
-                            &m->fs_write, &m->identity,    &m->host_process};
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-        strv_free(lists[i]);
-    for (size_t i = 0; i < m->nenv; i++) {
-        free(m->env[i].key);
-        free(m->env[i].type);
-        free(m->env[i].default_value);
-    }
-    free(m->env);
     astrid_manifest_dep *deps[] = {m->imports, m->exports};
     size_t ndeps[] = {m->nimports, m->nexports};
     for (size_t d = 0; d < 2; d++) {
@@ -69,6 +60,17 @@ void astrid_manifest_free(astrid_manifest *m)
         }
         free(deps[d]);
     }
+    astrid_strv *lists[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net,
+                            &m->kv,          &m->fs_read,       &m->fs_write,
+                            &m->identity,    &m->host_process,  &m->net_bind};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        strv_free(lists[i]);
+    for (size_t i = 0; i < m->nenv; i++) {
+        free(m->env[i].key);
+        free(m->env[i].type);
+        free(m->env[i].default_value);
+    }
+    free(m->env);
     free(m);
 }
 
@@ -97,23 +99,6 @@ static int dup_opt(char **dst, const astrid_toml *v)
     if (s && !(*dst = strdup(s)))
         return -1;
     return 0;
-}
-
-/* x.y.z with an optional -pre/+build: enough to refuse garbage. */
-static bool semver_ok(const char *v)
-{
-    int parts = 0;
-    const char *p = v;
-    while (parts < 3) {
-        if (*p < '0' || *p > '9')
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        parts++;
-        if (parts < 3 && *p++ != '.')
-            return false;
-    }
-    return *p == '\0' || *p == '-' || *p == '+';
 }
 
 static int add_interceptor(astrid_manifest *m, const char *event, const char *action, int priority,
@@ -167,6 +152,10 @@ static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *nam
         if (strv_push(acl, topic, err) != 0)
             return -1;
         if (astrid_toml_type_of(v) == ASTRID_TOML_TABLE) {
+            const char *wit = astrid_toml_str(astrid_toml_get(v, "wit"), NULL);
+            if (!wit || !*wit)
+                return FAIL("%s: [%s] \"%s\".wit is required (a WIT reference string)", origin,
+                            name, topic);
             static const char *const pins[] = {"version", "tag", "rev", "branch", "path"};
             int npins = 0;
             for (size_t p = 0; p < sizeof pins / sizeof *pins; p++)
@@ -187,52 +176,43 @@ static int topic_table(astrid_manifest *m, const astrid_toml *t, const char *nam
     return 0;
 }
 
-/* ^[a-z][a-z0-9-]*$ (namespace and interface names, §6.4 rule 5). */
-static bool wit_name_ok(const char *s, size_t n)
+/* Rule 1 of §6.4: each [[component]]'s capabilities fs_read, fs_write,
+ * host_process, net and net_bind are appended to [capabilities]. */
+static int merge_component_caps(astrid_manifest *m, const astrid_toml *comp, const char *o,
+                                astrid_err *err)
 {
-    if (n == 0 || s[0] < 'a' || s[0] > 'z')
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return false;
-    return true;
+    for (size_t c = 0; comp && c < astrid_toml_len(comp); c++) {
+        const astrid_toml *caps = astrid_toml_get(astrid_toml_at(comp, c), "capabilities");
+        if (!caps)
+            continue;
+        char table[64];
+        snprintf(table, sizeof table, "component[%zu].capabilities", c);
+        if (astrid_toml_type_of(caps) != ASTRID_TOML_TABLE)
+            return FAIL("%s: %s must be a table", o, table);
+        if (str_array(caps, table, "fs_read", &m->fs_read, o, err) != 0 ||
+            str_array(caps, table, "fs_write", &m->fs_write, o, err) != 0 ||
+            str_array(caps, table, "host_process", &m->host_process, o, err) != 0 ||
+            str_array(caps, table, "net", &m->net, o, err) != 0 ||
+            str_array(caps, table, "net_bind", &m->net_bind, o, err) != 0)
+            return -1;
+    }
+    return 0;
 }
 
-/* A semver requirement ("^1.0", ">=1.2, <2", "*"): the characters one may
- * hold and at least one version digit or '*'. Resolution is later work. */
-static bool semver_req_ok(const char *v)
-{
-    if (!*v ||
-        strspn(v, "0123456789.^~<>=*, -+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
-            strlen(v))
-        return false;
-    return strpbrk(v, "0123456789*") != NULL;
-}
-
-/* One entry's value: "<ver>" or { version = "<ver>", optional = bool }. */
+/* Record one [imports]/[exports] entry; the rules (manifest_rules.c) have
+ * already refused malformed ones, so anything odd here is skipped. */
 static int add_dep(astrid_manifest *m, bool exports, const char *ns, size_t nslen,
-                   const char *iface, const astrid_toml *v, const char *o, astrid_err *err)
+                   const char *iface, const astrid_toml *v, astrid_err *err)
 {
-    const char *table = exports ? "exports" : "imports";
-    if (!wit_name_ok(ns, nslen) || !wit_name_ok(iface, strlen(iface)))
-        return FAIL("%s: [%s] %.*s:%s: namespace and interface must match ^[a-z][a-z0-9-]*$", o,
-                    table, (int)nslen, ns, iface);
     const char *ver = astrid_toml_str(v, NULL);
     bool optional = false;
     if (!ver && astrid_toml_type_of(v) == ASTRID_TOML_TABLE) {
         ver = astrid_toml_str(astrid_toml_get(v, "version"), NULL);
         const astrid_toml *opt = astrid_toml_get(v, "optional");
-        if (opt && exports)
-            return FAIL("%s: [exports] %.*s:%s: optional is for imports only", o, (int)nslen, ns,
-                        iface);
         optional = opt && astrid_toml_bool(opt);
     }
     if (!ver)
-        return FAIL("%s: [%s] %.*s:%s must be a version string or { version = \"...\" }", o, table,
-                    (int)nslen, ns, iface);
-    if (exports ? !semver_ok(ver) : !semver_req_ok(ver))
-        return FAIL("%s: [%s] %.*s:%s: '%s' is not a %s", o, table, (int)nslen, ns, iface, ver,
-                    exports ? "semantic version (e.g. 1.0.0)" : "semver requirement (e.g. ^1.0)");
+        return 0;
     astrid_manifest_dep **arr = exports ? &m->exports : &m->imports;
     size_t *n = exports ? &m->nexports : &m->nimports;
     astrid_manifest_dep *na = realloc(*arr, (*n + 1) * sizeof *na);
@@ -248,31 +228,23 @@ static int add_dep(astrid_manifest *m, bool exports, const char *ns, size_t nsle
 
 /* [imports]/[exports]: a "ns:iface" key is the flat v0.6 form, any other
  * key a namespace table of iface = value (the HEAD form). */
-static int dep_table(astrid_manifest *m, const astrid_toml *t, bool exports, const char *o,
-                     astrid_err *err)
+static int dep_table(astrid_manifest *m, const astrid_toml *t, bool exports, astrid_err *err)
 {
-    const char *table = exports ? "exports" : "imports";
-    if (!t)
+    if (!t || astrid_toml_type_of(t) != ASTRID_TOML_TABLE)
         return 0;
-    if (astrid_toml_type_of(t) != ASTRID_TOML_TABLE)
-        return FAIL("%s: [%s] must be a table", o, table);
     for (size_t i = 0; i < astrid_toml_len(t); i++) {
         const char *key = astrid_toml_key_at(t, i);
         const astrid_toml *v = astrid_toml_value_at(t, i);
         const char *colon = strchr(key, ':');
         if (colon) {
-            if (add_dep(m, exports, key, (size_t)(colon - key), colon + 1, v, o, err) != 0)
+            if (add_dep(m, exports, key, (size_t)(colon - key), colon + 1, v, err) != 0)
                 return -1;
-            continue;
+        } else if (astrid_toml_type_of(v) == ASTRID_TOML_TABLE) {
+            for (size_t j = 0; j < astrid_toml_len(v); j++)
+                if (add_dep(m, exports, key, strlen(key), astrid_toml_key_at(v, j),
+                            astrid_toml_value_at(v, j), err) != 0)
+                    return -1;
         }
-        if (astrid_toml_type_of(v) != ASTRID_TOML_TABLE)
-            return FAIL("%s: [%s] %s: use \"namespace:interface\" = \"...\" or a "
-                        "[%s.%s] table",
-                        o, table, key, table, key);
-        for (size_t j = 0; j < astrid_toml_len(v); j++)
-            if (add_dep(m, exports, key, strlen(key), astrid_toml_key_at(v, j),
-                        astrid_toml_value_at(v, j), o, err) != 0)
-                return -1;
     }
     return 0;
 }
@@ -286,7 +258,8 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
     const char *version = astrid_toml_str(astrid_toml_get(pkg, "version"), NULL);
     if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name))
         return FAIL("%s: package.name must be a non-empty string of a-z, 0-9 and '-'", o);
-    if (!version || !semver_ok(version))
+    astrid_semver sv;
+    if (!version || astrid_semver_parse(version, &sv, NULL) != 0)
         return FAIL("%s: package.version must be a semantic version (e.g. 0.1.0)", o);
     if (!(m->name = strdup(name)) || !(m->version = strdup(version)) ||
         dup_opt(&m->description, astrid_toml_get(pkg, "description")) != 0)
@@ -324,10 +297,8 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         m->allow_prompt_injection =
             astrid_toml_bool(astrid_toml_get(caps, "allow_prompt_injection"));
     }
-    /* [[uplink]] entries make a capsule an uplink as much as the flag. */
-    const astrid_toml *ups = astrid_toml_get(root, "uplink");
-    if (ups && astrid_toml_type_of(ups) == ASTRID_TOML_ARRAY && astrid_toml_len(ups) > 0)
-        m->uplink = true;
+    if (merge_component_caps(m, comp, o, err) != 0)
+        return -1;
     for (size_t i = 0; i < m->ipc_publish.n; i++) {
         astrid_err e2;
         if (astrid_topic_check(m->ipc_publish.v[i], ASTRID_TOPIC_PATTERN, &e2) != 0)
@@ -335,9 +306,13 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
     }
     const astrid_toml *imports = astrid_toml_get(root, "imports");
     m->has_imports = imports && astrid_toml_len(imports) > 0;
-    if (dep_table(m, imports, false, o, err) != 0 ||
-        dep_table(m, astrid_toml_get(root, "exports"), true, o, err) != 0)
+    if (dep_table(m, imports, false, err) != 0 ||
+        dep_table(m, astrid_toml_get(root, "exports"), true, err) != 0)
         return -1;
+    /* [[uplink]] entries make a capsule an uplink as much as the flag. */
+    const astrid_toml *ups = astrid_toml_get(root, "uplink");
+    if (ups && astrid_toml_type_of(ups) == ASTRID_TOML_ARRAY && astrid_toml_len(ups) > 0)
+        m->uplink = true;
     if (m->uplink && m->has_imports)
         return FAIL("%s: [imports] is not allowed on uplink capsules", o);
     const astrid_toml *ics = astrid_toml_get(root, "interceptor");
@@ -368,7 +343,7 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         dup_opt(&ne[m->nenv].default_value, astrid_toml_get(d, "default"));
         m->nenv++;
     }
-    return 0;
+    return astrid_manifest_check_rules(m, root, o, err);
 }
 
 astrid_manifest *astrid_manifest_parse(const char *text, size_t len, const char *origin,
@@ -411,4 +386,15 @@ bool astrid_manifest_may_publish(const astrid_manifest *m, const char *topic)
         if (astrid_topic_matches(topic, m->ipc_publish.v[i]))
             return true;
     return false;
+}
+
+int astrid_manifest_identity_level(const astrid_manifest *m)
+{
+    static const char *const levels[] = {"resolve", "link", "admin"};
+    int best = -1;
+    for (size_t i = 0; i < m->identity.n; i++)
+        for (int l = 0; l < 3; l++)
+            if (strcmp(m->identity.v[i], levels[l]) == 0 && l > best)
+                best = l;
+    return best;
 }

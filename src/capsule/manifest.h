@@ -37,8 +37,9 @@ typedef struct astrid_manifest_env {
     char *default_value; /* NULL when none (strings raw, others JSON text) */
 } astrid_manifest_env;
 
-/* One [imports]/[exports] entry: namespace:interface at a semver
- * requirement (imports) or an exact version (exports). */
+/* One [imports]/[exports] entry (validated by manifest_rules.c):
+ * namespace:interface at a semver requirement (imports) or an exact
+ * version (exports). */
 typedef struct astrid_manifest_dep {
     char *ns;
     char *iface;
@@ -53,13 +54,13 @@ typedef struct astrid_manifest {
     char *wasm_file;   /* the first [[component]] file (bare name), NULL if none */
     astrid_manifest_interceptor *interceptors;
     size_t ninterceptors;
-    astrid_strv ipc_publish, ipc_subscribe, net, kv, fs_read, fs_write, identity, host_process;
-    astrid_strv net_bind; /* a non-empty entry: the capsule may serve a unix socket */
+    astrid_strv ipc_publish, ipc_subscribe, net, kv, fs_read, fs_write, identity, host_process,
+        net_bind;
     bool uplink;
     bool allow_prompt_injection;
     bool has_imports;
     /* Both forms: nested [imports.NS] iface = "^1.0" and the flat v0.6
-     * [imports] "ns:iface" = "^1.0" (mixed in one table allowed). */
+     * [imports] "ns:iface" = "^1.0". */
     astrid_manifest_dep *imports, *exports;
     size_t nimports, nexports;
     astrid_manifest_env *env;
@@ -68,7 +69,8 @@ typedef struct astrid_manifest {
 
 /* Errors name the file and the field ("Capsule.toml: capabilities.
  * ipc_publish[1]: ..."): ASTRID_E_PARSE for TOML, ASTRID_E_INVALID for a
- * rule. `origin` labels messages (e.g. the path). */
+ * rule (manifest.c and manifest_rules.c; docs/capsules.md lists them).
+ * `origin` labels messages (e.g. the path). */
 astrid_manifest *astrid_manifest_parse(const char *text, size_t len, const char *origin,
                                        astrid_err *err);
 astrid_manifest *astrid_manifest_load(const char *path, astrid_err *err);
@@ -77,5 +79,10 @@ void astrid_manifest_free(astrid_manifest *m);
 /* May a capsule with this manifest publish on `topic` (ipc_publish ACL;
  * empty = never)? */
 bool astrid_manifest_may_publish(const astrid_manifest *m, const char *topic);
+
+/* The identity gate's level from capabilities.identity (upstream's
+ * hierarchy resolve < link < admin): the highest entry, -1 when none. */
+enum { ASTRID_IDENTITY_RESOLVE, ASTRID_IDENTITY_LINK, ASTRID_IDENTITY_ADMIN };
+int astrid_manifest_identity_level(const astrid_manifest *m);
 
 #endif

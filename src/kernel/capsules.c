@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel/capsule_lookup.h"
 #include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
@@ -63,7 +64,9 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .uplink_register = kcapsule_uplink_register,
                              .uplink_send = kcapsule_uplink_send,
                              .signal_ready = env_ready,
-                             .rt = c};
+                             .rt = c,
+                             .capsule_flag = astrid_capsule_lookup_flag,
+                             .capsule_flag_ctx = k->capsule_index};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)
@@ -378,6 +381,9 @@ loaded:;
     }
     k->capsules = nv;
     k->capsules[k->ncapsules++] = c;
+    if (astrid_capsule_index_add(k->capsule_index, c->source_id, c->inst.manifest, &err) != 0)
+        astrid_klog(k, "WARN", "capsule %s: not in the UUID index: %s", c->inst.manifest->name,
+                    err.msg);
     astrid_klog(k, "INFO", "capsule %s %s loaded from %s (%zu interceptors%s)",
                 c->inst.manifest->name, c->inst.manifest->version, dir,
                 c->run_loop ? c->inst.manifest->ninterceptors : c->nicpt,
@@ -392,6 +398,7 @@ fail:
 
 static void unload_all(astrid_kernel *k)
 {
+    astrid_capsule_index_clear(k->capsule_index);
     for (size_t i = 0; i < k->ncapsules; i++)
         capsule_interrupt(k->capsules[i]);
     for (size_t i = 0; i < k->ncapsules; i++)
@@ -429,6 +436,8 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return astrid_err_set(err, ASTRID_E_INTERNAL, "libcurl failed to initialise");
     astrid_kernel_http_ops(k, &k->http_ops);
+    if (!(k->capsule_index = astrid_capsule_index_new(err)))
+        return -1;
     scan_ctx s = {k, NULL};
     scan_all(k, &s);
     return 0;
@@ -437,6 +446,8 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
 void astrid_capsules_stop(astrid_kernel *k)
 {
     unload_all(k);
+    astrid_capsule_index_free(k->capsule_index);
+    k->capsule_index = NULL;
     astrid_wasm_engine_free(k->engine);
     k->engine = NULL;
     curl_global_cleanup();

@@ -82,11 +82,12 @@ typedef struct astrid_kernel {
     astrid_http_ops http_ops;                 /* capsule HTTP (capsule_http.c), read-only */
     struct kcapsule **capsules;               /* loaded capsules (loop thread; see capsules.c) */
     size_t ncapsules;
-    pthread_mutex_t admin_write_lock; /* one admin read-modify-write at a time */
-    astrid_bus *bus;                  /* every publish goes through it; stamps seq (thread-safe) */
-    astrid_sub *conn_feed;            /* every topic -> connections, drained on the loop */
-    uv_async_t feed_async;            /* wakes the loop when another thread fills conn_feed */
-    uv_prepare_t feed_prepare;        /* drains conn_feed before the loop blocks */
+    struct astrid_capsule_index *capsule_index; /* loaded capsules by UUID (thread-safe) */
+    pthread_mutex_t admin_write_lock;           /* one admin read-modify-write at a time */
+    astrid_bus *bus;           /* every publish goes through it; stamps seq (thread-safe) */
+    astrid_sub *conn_feed;     /* every topic -> connections, drained on the loop */
+    uv_async_t feed_async;     /* wakes the loop when another thread fills conn_feed */
+    uv_prepare_t feed_prepare; /* drains conn_feed before the loop blocks */
     pthread_t loop_thread;
     astrid_sub *icpt_feed;            /* every intercepted topic -> the dispatch router */
     struct astrid_dispatch *dispatch; /* lanes and chain workers (dispatch.c) */

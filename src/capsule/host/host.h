@@ -102,6 +102,12 @@ typedef struct astrid_host_env {
     /* signal-ready: the capsule (a run loop) is ready; NULL: ignored. */
     void (*signal_ready)(void *rt);
     void *rt;
+    /* check-capsule-capability: is manifest flag `cap` set for the loaded
+     * capsule whose runtime UUID is `uuid`? An unknown UUID or capability
+     * is 0 with *out = false. NULL: no capsule registry in this program
+     * (the host function then answers an error). */
+    int (*capsule_flag)(void *ctx, const char *uuid, const char *cap, bool *out);
+    void *capsule_flag_ctx;
 } astrid_host_env;
 
 /* One subscription an instance holds (ipc-subscribe, or an interceptor of

@@ -1,5 +1,5 @@
-/* interface sys: log, clock-ms, get-caller, get-config, signal-ready
- * (trigger-hook and check-capsule-capability: unbuilt.c). */
+/* interface sys: log, clock-ms, get-caller, get-config, signal-ready,
+ * check-capsule-capability (trigger-hook: unbuilt.c). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,5 +145,34 @@ void SYS(triggerZ2Dhook)(void *inst, uint32_t p, uint32_t n, uint32_t ret)
     }
     free(out);
     free(req);
+    astrid_wasm_host_leave(inst);
+}
+
+/* result<capability-check-response>: allowed u8 @4. Upstream recognises
+ * one capability, the manifest flag allow_prompt_injection; any other, or
+ * a UUID no loaded capsule has, is false. */
+void SYS(checkZ2DcapsuleZ2Dcapability)(void *inst, uint32_t up, uint32_t un, uint32_t cp,
+                                       uint32_t cn, uint32_t ret);
+void SYS(checkZ2DcapsuleZ2Dcapability)(void *inst, uint32_t up, uint32_t un, uint32_t cp,
+                                       uint32_t cn, uint32_t ret)
+{
+    astrid_wasm_host_enter(inst);
+    const astrid_invocation *inv = abi_inv(inst);
+    /* longer than any UUID or capability name: unknown, hence false */
+    bool fits = un <= 64 && cn <= 64;
+    char *uuid = abi_str(inst, up, fits ? un : 0, 64), *cap = abi_str(inst, cp, fits ? cn : 0, 64);
+    bool allowed = false;
+    if (!inv->env->capsule_flag) {
+        abi_err(inst, ret, 4, "check-capsule-capability: no capsule registry in this program");
+    } else {
+        /* a failed lookup leaves `allowed` false: fail closed */
+        if (fits && strcmp(cap, "allow_prompt_injection") == 0 && strlen(uuid) == un &&
+            inv->env->capsule_flag(inv->env->capsule_flag_ctx, uuid, cap, &allowed) != 0)
+            allowed = false;
+        abi_ok(inst, ret, 12);
+        abi_u8(inst, ret + 4, allowed);
+    }
+    free(uuid);
+    free(cap);
     astrid_wasm_host_leave(inst);
 }

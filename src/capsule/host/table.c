@@ -81,8 +81,9 @@ extern void HOST_FN(ipc, ipcZ2Dpoll)(void *, uint64_t, uint32_t);
 extern void HOST_FN(net, netZ2Dread)(void *, uint64_t, uint32_t);
 extern void HOST_FN(uplink, uplinkZ2Dsend)(void *, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
                                            uint32_t, uint32_t);
+extern void HOST_FN(identity, identityZ2DlistZ2Dlinks)(void *, uint32_t, uint32_t, uint32_t);
 /* One symbol of each object file (sys.c, kv.c, ipc.c, fs.c, http.c,
- * unbuilt.c, ipc_sub.c, uplink.c, net.c). */
+ * unbuilt.c, ipc_sub.c, uplink.c, net.c, identity.c). */
 __attribute__((used)) static void *const keep_linked[] = {
     (void *)HOST_FN(sys, log),
     (void *)HOST_FN(kv, kvZ2Dget),
@@ -91,7 +92,9 @@ __attribute__((used)) static void *const keep_linked[] = {
     (void *)HOST_FN(http, httpZ2DstreamZ2Dread),
     (void *)HOST_FN(process, kill),
     (void *)HOST_FN(ipc, ipcZ2Dpoll),
-    (void *)HOST_FN(uplink, uplinkZ2Dsend)};
+    (void *)HOST_FN(uplink, uplinkZ2Dsend),
+    (void *)HOST_FN(net, netZ2Dread),
+    (void *)HOST_FN(identity, identityZ2DlistZ2Dlinks)};
 
 void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
                             const astrid_manifest *m, const char *source_id, const char *principal)

@@ -17,14 +17,11 @@
         astrid_wasm_host_leave(inst);                                                              \
     }
 
-#define W_CAP "check-capsule-capability is not built yet"
 #define W_PROC "process: native sandboxed processes (bubblewrap) are not built yet"
 #define W_ELI "elicit: interactive install prompts are not built yet"
 #define W_SEC "has-secret is not built yet"
 #define W_APP "request-approval: the approval flow is not built yet"
-#define W_IDN "identity: capsule access to the identity store is not built yet"
 
-UNBUILT(sys, checkZ2DcapsuleZ2Dcapability, 4, W_CAP, I a, I b, I c, I d)
 UNBUILT(process, spawn, 4, W_PROC, I a, I b, I c, I d)
 UNBUILT(process, spawnZ2Dbackground, 8, W_PROC, I a, I b, I c, I d)
 UNBUILT(process, readZ2Dlogs, 4, W_PROC, L h)
@@ -32,8 +29,3 @@ UNBUILT(process, kill, 4, W_PROC, L h)
 UNBUILT(elicit, elicit, 4, W_ELI, I a, I b, I c, I d, I e, I f, I g, I h, I i, I j, I k, I l)
 UNBUILT(elicit, hasZ2Dsecret, 4, W_SEC, I p, I n)
 UNBUILT(approval, requestZ2Dapproval, 4, W_APP, I a, I b, I c, I d)
-UNBUILT(identity, identityZ2Dresolve, 4, W_IDN, I a, I b, I c, I d)
-UNBUILT(identity, identityZ2Dlink, 4, W_IDN, I a, I b, I c, I d, I e, I f, I g, I h)
-UNBUILT(identity, identityZ2Dunlink, 4, W_IDN, I a, I b, I c, I d)
-UNBUILT(identity, identityZ2DcreateZ2Duser, 4, W_IDN, I a, I b, I c)
-UNBUILT(identity, identityZ2DlistZ2Dlinks, 4, W_IDN, I a, I b)
