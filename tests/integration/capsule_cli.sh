@@ -4,16 +4,9 @@
 # (semver-resolved imports, unsatisfied ones marked), update (unchanged,
 # updated, failed, remote), build (astrid-build's exit code), and top.
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
-trap 'cd /; $A agent switch default >/dev/null 2>&1; $A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
+CLEANUP_EXTRA='cd /'
 H=$ASTRID_HOME/home
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 meta() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$H/$1/.local/capsules/$2/meta.json" "$3"; }
 
 # cfgdemo: the echo example with [env], [exports] and [imports] (both forms)

@@ -4,19 +4,11 @@
 # ["admin"], allow_prompt_injection) and idplain (neither) with
 # astrid-build, install both, and call them with `astrid bus request`.
 set -u
-source "$ASTRID_SRC/tests/lib.sh"
-A=$BIN/astrid
-AB=$BIN/astrid-build
-export NO_COLOR=1
-export ASTRID_HOME=$TEST_TMP/home
-export ASTRID_SDK=$ASTRID_SRC/sdk/c
-trap '$A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
-O=$TEST_TMP/out
-j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 req() { $A bus request "demo.v1.$1" "$2" --timeout 20 "${@:3}" 2>&1; }
 
 for c in idprobe idplain; do
-  ok_if "astrid-build tests/capsules/$c" bash -c "$AB '$ASTRID_SRC/tests/capsules/$c' -o '$O' >/dev/null 2>&1"
+  build_capsule "$ASTRID_SRC/tests/capsules/$c"
 done
 ok_if "start" $A start
 # manifest rules at install: a capsule for another runtime version, or

@@ -10,21 +10,6 @@
 __attribute__((import_module("astrid:capsule/fs@0.1.0"), import_name("fs-exists"))) extern void
 fs_exists(const char *p, size_t pn, void *ret);
 
-static long bump(const char *key)
-{
-    uint8_t *v = NULL;
-    size_t len = 0;
-    bool found = false;
-    long n = 0;
-    if (astrid_kv_get(key, &v, &len, &found, NULL) == 0 && found)
-        n = strtol((const char *)v, NULL, 10);
-    free(v);
-    char buf[32];
-    snprintf(buf, sizeof buf, "%ld", ++n);
-    astrid_kv_set(key, buf, strlen(buf), NULL);
-    return n;
-}
-
 static long get(const char *key)
 {
     uint8_t *v = NULL;
@@ -34,6 +19,15 @@ static long get(const char *key)
     if (astrid_kv_get(key, &v, &len, &found, NULL) == 0 && found)
         n = strtol((const char *)v, NULL, 10);
     free(v);
+    return n;
+}
+
+static long bump(const char *key)
+{
+    long n = get(key) + 1;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", n);
+    astrid_kv_set(key, buf, strlen(buf), NULL);
     return n;
 }
 
