@@ -162,16 +162,8 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     astrid_invocation inv;
     astrid_invocation_init(&inv, &env, c->inst.manifest, c->source_id, principal);
     snprintf(inv.owner, sizeof inv.owner, "%s", c->inst.owner);
-    if (msg) {
-        inv.has_caller = true;
-        snprintf(inv.caller_principal, sizeof inv.caller_principal, "%s",
-                 msg->principal ? msg->principal : "");
-        snprintf(inv.caller_source, sizeof inv.caller_source, "%s", msg->source_id);
-        time_t s = (time_t)(msg->timestamp_ns / 1000000000);
-        struct tm tm;
-        gmtime_r(&s, &tm);
-        strftime(inv.caller_time, sizeof inv.caller_time, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
+    if (msg) /* the triggering message is the caller (same as a run loop's recv) */
+        astrid_invocation_switch(&inv, principal, msg);
     astrid_wasi_config wc = {.log = wasi_log, .log_user = &inv};
     astrid_wasi *w = astrid_wasi_new(&wc, err);
     if (!w)
