@@ -182,7 +182,7 @@ static const cli_cmd b_request = {
     .min_args = 2,
     .max_args = 2,
     .fn = do_request,
-    .help = "Publish and print the first reply",
+    .help = "Publish and print the first reply (exit 1 on timeout or a failed request)",
     .flags = CLI_FLAGS(
         {"reply", 0, "PATTERN", "Reply topic pattern (default TOPIC.reply)", false, false},
         {"timeout", 0, "S", "Seconds to wait (default 10)", false, false})};

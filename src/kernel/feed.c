@@ -2,7 +2,9 @@
  * the kernel or a capsule — is published on k->bus, which stamps its seq
  * and charges the sender's token bucket. Two kernel subscriptions take
  * every topic: `conn_feed`, drained on the loop thread into the sockets of
- * subscribed connections, and `icpt_feed`, routed into per-principal lanes
+ * subscribed connections (and the only one that receives restricted
+ * messages — replies, private events — which it hands to their addressee
+ * alone), and `icpt_feed`, routed into per-principal lanes
  * whose interceptor chains a pool of workers runs (dispatch.c). Both queues are bounded and drop
  * the oldest message when full (counted in the bus stats), so no publisher ever waits on a slow
  * reader. */
