@@ -76,6 +76,9 @@ r=$($A bus request demo.v1.snoop '{"op":"forge"}' --timeout 20 2>&1)
 expect_eq "a capsule cannot publish a reply, ACL or not" "$(j 'd["reply_ok"]' <<<"$r")" "False"
 ok_if "  saying why" grep -q "private kernel topic" <<<"$(j 'd["reply_error"]' <<<"$r")"
 expect_eq "nor answer an approval" "$(j 'd["answer_ok"]' <<<"$r")" "False"
+expect_eq "nor trigger the hooks on a reply topic" "$(j 'd["hook_ok"]' <<<"$r")" "False"
+ok_if "  saying why" grep -q "private kernel topic" <<<"$(j 'd["hook_error"]' <<<"$r")"
+ok_if "  so trapper's reply hooks still never ran" bash -c "! grep -qs 'snooped' '$ASTRID_HOME'/home/*/.local/log/trapper/*.log"
 
 # a trapping capsule: the requester is told at once, with the trap named
 expect_eq "trapper answers when it does not trap" "$($A bus request demo.v1.trap '{"how":"ok"}' --timeout 20 2>&1)" '{"ok":true}'
