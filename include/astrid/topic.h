@@ -30,4 +30,19 @@ int astrid_topic_check(const char *topic, astrid_topic_kind kind, astrid_err *er
 bool astrid_topic_matches(const char *topic, const char *pattern);
 bool astrid_topic_sub_matches_bus(const char *topic, const char *pattern);
 
+/* Private delivery (docs/wire.md "Private delivery"): topics whose messages
+ * reach only their addressee, never a subscription, a capsule or an
+ * interceptor, whatever pattern or capability they hold.
+ *  - PRIVATE_OUT: kernel -> one connection or principal (replies,
+ *    approval/elicit/onboarding prompts). Only the kernel publishes there.
+ *  - PRIVATE_IN: a client's answer to such a prompt
+ *    (astrid.v1.{approval,elicit}.response.*). Clients may publish it (open
+ *    ingress), capsules may not; only the kernel's own consumers read it. */
+typedef enum astrid_topic_privacy {
+    ASTRID_TOPIC_PUBLIC = 0,
+    ASTRID_TOPIC_PRIVATE_OUT,
+    ASTRID_TOPIC_PRIVATE_IN,
+} astrid_topic_privacy;
+astrid_topic_privacy astrid_topic_privacy_of(const char *topic);
+
 #endif

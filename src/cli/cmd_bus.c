@@ -4,8 +4,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "astrid/topic.h"
 #include "cli/cli_stub.h"
 #include "cli/daemon.h"
+
+/* The daemon's private answer about this connection's publishes: refused by
+ * the bus, or failed in a capsule (docs/wire.md). Only the kernel can
+ * publish there, so an answer on it is the daemon's own. */
+#define PUBLISH_ANSWER "astrid.v1.connection.response.publish"
 
 static bool topic_matches(const char *pattern, const char *topic)
 {
@@ -62,6 +68,13 @@ static int do_publish(cli_ctx *ctx)
 {
     astrid_client *c = NULL;
     astrid_err err;
+    if (astrid_topic_privacy_of(ctx->argv[0]) == ASTRID_TOPIC_PRIVATE_OUT) {
+        fprintf(ctx->err,
+                "astrid: %s is a private kernel topic (replies and private events): only the "
+                "daemon publishes there\n",
+                ctx->argv[0]);
+        return CLI_ERROR;
+    }
     json_t *p = parse_payload(ctx, ctx->argv[1]);
     if (!p)
         return CLI_ERROR;
@@ -78,6 +91,23 @@ static long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Is `m` the daemon telling us our request failed (a refused publish, or a
+ * capsule that trapped on it)? Then print why. */
+static bool request_failed(cli_ctx *ctx, const json_t *m, const char *topic, const json_t *sent)
+{
+    const json_t *pl = json_object_get(m, "payload");
+    const char *rid = json_string_value(json_object_get(pl, "request_id"));
+    const char *want = json_string_value(json_object_get(sent, "request_id"));
+    if (strcmp(json_string_value(json_object_get(m, "topic")) ?: "", PUBLISH_ANSWER) != 0 ||
+        strcmp(json_string_value(json_object_get(pl, "topic")) ?: "", topic) != 0 ||
+        strcmp(json_string_value(json_object_get(pl, "status")) ?: "", "error") != 0 ||
+        (rid && want && strcmp(rid, want) != 0))
+        return false;
+    fprintf(ctx->err, "astrid: %s: %s\n", topic,
+            json_string_value(json_object_get(pl, "data")) ?: "request failed");
+    return true;
 }
 
 static int do_request(cli_ctx *ctx)
@@ -116,6 +146,10 @@ static int do_request(cli_ctx *ctx)
                 cli_fail(ctx, &err);
             break;
         }
+        if (request_failed(ctx, m, ctx->argv[0], p)) {
+            json_decref(m);
+            break;
+        }
         if (topic_matches(reply_pat, json_string_value(json_object_get(m, "topic")) ?: "")) {
             print_line(ctx, json_object_get(m, "payload") ?: json_null());
             json_decref(m);
@@ -148,7 +182,7 @@ static const cli_cmd b_request = {
     .min_args = 2,
     .max_args = 2,
     .fn = do_request,
-    .help = "Publish and print the first reply",
+    .help = "Publish and print the first reply (exit 1 on timeout or a failed request)",
     .flags = CLI_FLAGS(
         {"reply", 0, "PATTERN", "Reply topic pattern (default TOPIC.reply)", false, false},
         {"timeout", 0, "S", "Seconds to wait (default 10)", false, false})};

@@ -104,8 +104,10 @@ void astrid_bus_free(astrid_bus *bus)
 static astrid_msg *msg_new(astrid_bus *bus, const astrid_pub *p, uint64_t seq)
 {
     size_t tl = strlen(p->topic) + 1, pl = p->principal ? strlen(p->principal) + 1 : 0;
+    size_t al = p->to_principal ? strlen(p->to_principal) + 1 : 0;
     bool pooled;
-    astrid_msg *m = astrid_bus_pool_alloc(&bus->pool, sizeof *m + tl + pl + p->len + 1, &pooled);
+    astrid_msg *m =
+        astrid_bus_pool_alloc(&bus->pool, sizeof *m + tl + pl + p->len + 1 + al, &pooled);
     if (!m)
         return NULL;
     m->pooled_ = pooled;
@@ -122,6 +124,17 @@ static astrid_msg *msg_new(astrid_bus *bus, const astrid_pub *p, uint64_t seq)
     if (p->len)
         memcpy(tail + tl + pl, p->payload, p->len);
     tail[tl + pl + p->len] = '\0';
+    m->to_principal = NULL;
+    if (al) {
+        memcpy(tail + tl + pl + p->len + 1, p->to_principal, al);
+        m->to_principal = tail + tl + pl + p->len + 1;
+    }
+    size_t sl_to = p->to_source ? strnlen(p->to_source, sizeof m->to_source - 1) : 0;
+    if (sl_to)
+        memcpy(m->to_source, p->to_source, sl_to);
+    m->to_source[sl_to] = '\0';
+    m->restricted = sl_to || al || astrid_topic_privacy_of(p->topic) != ASTRID_TOPIC_PUBLIC;
+    m->direct = (p->flags & ASTRID_PUB_DIRECT) != 0;
     m->len = p->len;
     m->is_json = p->is_json;
     const char *src = p->source_id ? p->source_id : NIL_UUID;
@@ -211,7 +224,12 @@ int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, 
     pthread_rwlock_rdlock(&bus->subs_lock);
     for (size_t i = 0; i < bus->nsubs; i++) {
         astrid_sub *s = bus->subs[i];
-        if (s->opts.intercepted_only) {
+        if (m->restricted) {
+            /* replies and private events: never a plain subscription or an
+             * interceptor, whatever their pattern */
+            if (s->opts.private_router)
+                deliver(s, m);
+        } else if (s->opts.intercepted_only) {
             if (intercepted < 0)
                 intercepted = astrid_bus_intercepted(bus, m->topic);
             if (intercepted)

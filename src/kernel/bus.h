@@ -43,6 +43,15 @@ typedef struct astrid_msg {
     bool is_json;
     const uint8_t *payload; /* followed by a NUL not counted in len */
     size_t len;
+    /* Private delivery (docs/wire.md): set by the kernel only, never from a
+     * client frame or a capsule. A message that is addressed or on a private
+     * topic (astrid_topic_privacy_of) is `restricted`: the bus hands it only
+     * to `private_router` subscriptions, which deliver it to its addressee
+     * (or to nobody when it has none). */
+    char to_source[37];       /* addressee connection (its source UUID); "" = none */
+    const char *to_principal; /* addressee principal's connections; NULL = none */
+    bool restricted;
+    bool direct; /* the publisher already handed it to its addressee: routers skip it */
     /* private */
     _Atomic unsigned refs_;
     bool pooled_;
@@ -73,8 +82,9 @@ astrid_bus *astrid_bus_new(const astrid_bus_opts *opts, astrid_err *err);
 void astrid_bus_free(astrid_bus *bus);
 
 #define ASTRID_PUB_RATE_LIMIT                                                                      \
-    1u /* apply the (source, principal) token bucket (guest publishes)                             \
-        */
+    1u                       /* apply the (source, principal) token bucket (guest publishes)       \
+                              */
+#define ASTRID_PUB_DIRECT 2u /* astrid_msg.direct: already written to its addressee */
 
 typedef struct astrid_pub {
     const char *topic; /* validated: no wildcard, <= 256 B, <= 8 segments */
@@ -85,6 +95,9 @@ typedef struct astrid_pub {
     const char *principal; /* NULL = system */
     unsigned flags;
     const astrid_msg **msg_out; /* optional: a reference to the published message */
+    /* Addressee (kernel publishers only; see astrid_msg). NULL = none. */
+    const char *to_source;
+    const char *to_principal;
 } astrid_pub;
 
 /* Validate, rate-limit (if flagged), stamp seq and deliver to every matching
@@ -115,6 +128,10 @@ typedef struct astrid_sub_opts {
     /* Only messages whose topic some registered interceptor matches (the
      * dispatcher's feed: other messages never wake it). */
     bool intercepted_only;
+    /* Also receive restricted messages (private topic or addressed): only
+     * for kernel routers that deliver them to their addressee themselves
+     * (the socket fan-out). Every other subscription never sees them. */
+    bool private_router;
 } astrid_sub_opts;
 
 /* `pattern` uses the subscription matcher (trailing ".*" = one or more);

@@ -62,6 +62,15 @@ int kcapsule_trigger(void *rt, const astrid_invocation *inv, const char *request
     }
     if (astrid_topic_check(hook, ASTRID_TOPIC_PUBLISH, err) != 0)
         goto out;
+    /* An interceptor on a private topic must be able to trust that only the
+     * kernel speaks there (docs/wire.md, Private delivery). */
+    if (astrid_topic_privacy_of(hook) != ASTRID_TOPIC_PUBLIC) {
+        astrid_err_set(err, ASTRID_E_PERM,
+                       "%s is a private kernel topic (replies and private events): capsules "
+                       "cannot trigger hooks on it",
+                       hook);
+        goto out;
+    }
     if (hook_depth >= HOOK_DEPTH_MAX) {
         astrid_err_set(err, ASTRID_E_LIMIT, "hooks nested more than %d deep", HOOK_DEPTH_MAX);
         goto out;

@@ -88,6 +88,10 @@ void kcapsule_uplinks_free(kcapsule *c);
 /* [{id, name, platform, profile}] for ps. */
 json_t *kcapsule_uplinks_json(kcapsule *c);
 
+/* Tell the connection that published `msg` that an invocation of `c` on it
+ * failed (`why`), privately and at once (capsule_fail.c). Any thread. */
+void kcapsule_report_failure(kcapsule *c, const astrid_msg *msg, const char *why);
+
 /* Does the module's `run` export make it a run-loop capsule? A `run`
  * that merely aliases astrid-install/astrid-upgrade (the same function)
  * is a stub: the capsule is a plain interceptor capsule. */

@@ -268,9 +268,11 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
     int rc = invoke(c, principal, msg, c->inst.manifest->interceptors[ic->index].action, payload,
                     len, out, &err);
     kcapsule_count(c, principal, rc != 0, rc == 0 && out->action == ASTRID_ICPT_DENY);
-    if (rc != 0)
+    if (rc != 0) {
         astrid_klog(k, "WARN", "capsule %s (%s for %s): %s", c->inst.manifest->name,
                     c->inst.manifest->interceptors[ic->index].action, principal, err.msg);
+        kcapsule_report_failure(c, msg, err.msg);
+    }
     return rc;
 }
 

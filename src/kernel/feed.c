@@ -2,7 +2,9 @@
  * the kernel or a capsule — is published on k->bus, which stamps its seq
  * and charges the sender's token bucket. Two kernel subscriptions take
  * every topic: `conn_feed`, drained on the loop thread into the sockets of
- * subscribed connections, and `icpt_feed`, routed into per-principal lanes
+ * subscribed connections (and the only one that receives restricted
+ * messages — replies, private events — which it hands to their addressee
+ * alone), and `icpt_feed`, routed into per-principal lanes
  * whose interceptor chains a pool of workers runs (dispatch.c). Both queues are bounded and drop
  * the oldest message when full (counted in the bus stats), so no publisher ever waits on a slow
  * reader. */
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "astrid/profile.h"
+#include "astrid/topic.h"
 #include "kernel/dispatch.h"
 #include "kernel/kernel.h"
 
@@ -80,7 +83,8 @@ int astrid_kernel_bus_start(astrid_kernel *k, astrid_err *err)
     astrid_sub_opts co = {.capacity = FEED_CAPACITY,
                           .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
                           .wake = on_feed_wake,
-                          .wake_ctx = k};
+                          .wake_ctx = k,
+                          .private_router = true};
     astrid_sub_opts io = {.capacity = FEED_CAPACITY,
                           .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
                           .intercepted_only = true};
@@ -119,6 +123,18 @@ int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *p
                               const char *source_id, const char *principal, unsigned flags,
                               uint64_t *seq, astrid_err *err)
 {
+    /* Clients and capsules never speak on the kernel's private topics: a
+     * forged reply or approval would reach its addressee as the kernel's. */
+    astrid_topic_privacy priv = astrid_topic_privacy_of(topic);
+    if (priv == ASTRID_TOPIC_PRIVATE_OUT ||
+        (priv == ASTRID_TOPIC_PRIVATE_IN && !(flags & ASTRID_KPUB_CLIENT_INGRESS)))
+        return astrid_err_set(err, ASTRID_E_PERM,
+                              "%s is a private kernel topic (replies and private events): "
+                              "%s",
+                              topic,
+                              priv == ASTRID_TOPIC_PRIVATE_OUT
+                                  ? "only the kernel publishes there"
+                                  : "only a connected client may answer there");
     astrid_pub p = {.topic = topic,
                     .payload = payload,
                     .len = len,
@@ -127,6 +143,28 @@ int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *p
                     .principal = principal,
                     .flags = flags};
     return astrid_bus_publish(k->bus, &p, seq, err);
+}
+
+int astrid_kernel_publish_to(astrid_kernel *k, const char *to_source, const char *to_principal,
+                             const char *topic, const json_t *payload, const char *principal,
+                             astrid_err *err)
+{
+    if ((!to_source || !*to_source) && !to_principal)
+        return astrid_err_set(err, ASTRID_E_INVALID, "a private message needs an addressee");
+    char *text = json_dumps(payload, JSON_COMPACT);
+    if (!text)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    astrid_pub p = {.topic = topic,
+                    .payload = text,
+                    .len = strlen(text),
+                    .is_json = true,
+                    .source_id = k->session,
+                    .principal = principal,
+                    .to_source = to_source,
+                    .to_principal = to_principal};
+    int rc = astrid_bus_publish(k->bus, &p, NULL, err);
+    free(text);
+    return rc;
 }
 
 /* JSON string literal of `s` into buf (topic and principal are validated

@@ -5,7 +5,8 @@
  *    connection, the timers (handshake deadlines, idle monitor), signal
  *    handling and the management/admin request handlers; it drains
  *    `conn_feed` (woken through `feed_async`) and writes each bus message to
- *    the connections whose subscriptions match. Fields below without a
+ *    the connections whose subscriptions match (private messages: their
+ *    addressee only, server.c). Fields below without a
  *    "thread-safe" note belong to it alone.
  *  - the dispatch router (dispatch.c) drains `icpt_feed` into one FIFO lane
  *    per principal; 4 chain workers run the lanes' interceptor chains
@@ -121,24 +122,37 @@ void astrid_kernel_bus_stop(astrid_kernel *k);
  * (copied); `principal` is stamped as given (the caller authenticated it);
  * `source_id` NULL = the kernel (nil UUID). ASTRID_PUB_RATE_LIMIT in
  * `flags` charges the (source, principal) token bucket sized by the
- * principal's max_ipc_throughput_bytes. */
+ * principal's max_ipc_throughput_bytes. This is the path of clients and
+ * capsules: a private topic (astrid_topic_privacy_of) is refused
+ * (ASTRID_E_PERM), except a PRIVATE_IN answer with
+ * ASTRID_KPUB_CLIENT_INGRESS (a client's frame); it never sets an addressee. */
+#define ASTRID_KPUB_CLIENT_INGRESS (1u << 8)
 int astrid_kernel_bus_publish(astrid_kernel *k, const char *topic, const char *payload, size_t len,
                               const char *source_id, const char *principal, unsigned flags,
                               uint64_t *seq, astrid_err *err);
+/* Publish a kernel message to one addressee, from any thread: the
+ * connection whose source UUID is `to_source`, else (to_source NULL/"")
+ * the connections of `to_principal` subscribed to a matching pattern. No
+ * subscription of anyone else, capsule or interceptor receives it
+ * (docs/wire.md "Private delivery"). Payload is borrowed. */
+int astrid_kernel_publish_to(astrid_kernel *k, const char *to_source, const char *to_principal,
+                             const char *topic, const json_t *payload, const char *principal,
+                             astrid_err *err);
 /* The IpcMessage frame (4-byte big-endian length + JSON) of a bus message:
  * malloc'd, caller frees. NULL on allocation failure. */
 char *astrid_msg_frame(const astrid_msg *m, size_t *len);
 
 /* ---- connections (server.c) ---- */
-/* Loop thread: hand one bus message to every subscribed connection. */
+/* Loop thread: hand one bus message to every subscribed connection, or a
+ * restricted one (private topic or addressed) to its addressee only. */
 void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m);
 /* Send an IpcMessage to one connection (json borrowed). */
 void astrid_conn_send(astrid_conn *c, const json_t *msg);
 const char *astrid_conn_principal(const astrid_conn *c);
-/* Publish a kernel message (loop thread) on the bus: every subscribed
- * connection and interceptor sees it; `origin` (may be NULL) also gets it
- * directly when it is the reply to that connection's request. Payload is
- * borrowed. */
+/* Publish a kernel reply (loop thread) on the bus, addressed to `origin`
+ * and written to it at once: no other connection, capsule or interceptor
+ * sees it. With `origin` NULL the message is a broadcast (a private topic
+ * then reaches nobody). Payload is borrowed. */
 void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *topic,
                            json_t *payload, const char *principal);
 int astrid_server_start(astrid_kernel *k, astrid_err *err);

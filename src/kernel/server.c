@@ -18,7 +18,6 @@
  * rather than growing the daemon without bound; replies to its own
  * requests are still sent. */
 #define CONN_MAX_QUEUED (8u << 20)
-#define DIRECT_RING 8
 #define PUBLISH_REPLY "astrid.v1.connection.response.publish"
 #define SUBSCRIBE_TOPIC "astrid.v1.connection.subscribe"
 #define UNSUBSCRIBE_TOPIC "astrid.v1.connection.unsubscribe"
@@ -31,9 +30,9 @@ struct astrid_conn {
     bool authed;
     bool closing;
     char principal[65];
-    char source_id[ASTRID_UUID_STR_LEN]; /* this connection's bus source (token bucket key) */
-    uint64_t direct[DIRECT_RING];        /* seqs already sent directly (replies) */
-    unsigned direct_next;
+    /* this connection's bus source (token bucket key) and its address for
+     * private delivery (astrid_msg.to_source) */
+    char source_id[ASTRID_UUID_STR_LEN];
     uint64_t dropped; /* broadcasts lost to CONN_MAX_QUEUED */
     astrid_frame_reader rd;
     char *subs[MAX_SUBS];
@@ -178,21 +177,28 @@ static bool subscribed(const astrid_conn *c, const char *topic)
     return false;
 }
 
-static bool sent_directly(const astrid_conn *c, uint64_t seq)
+/* Is `c` the addressee of restricted message `m`? Its connection by source
+ * UUID (a reply: subscribed or not), else the subscribed connections of its
+ * principal. A restricted message without an addressee has none. */
+static bool addressee(const astrid_conn *c, const astrid_msg *m)
 {
-    for (unsigned i = 0; i < DIRECT_RING; i++)
-        if (c->direct[i] == seq)
-            return true;
-    return false;
+    if (m->to_source[0])
+        return strcmp(c->source_id, m->to_source) == 0;
+    return m->to_principal && strcmp(c->principal, m->to_principal) == 0 && subscribed(c, m->topic);
 }
 
 void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m)
 {
+    if (m->restricted && m->direct)
+        return; /* astrid_kernel_publish wrote it already */
     frame *f = NULL;
     for (astrid_conn *c = k->conns; c; c = c->next) {
-        if (!c->authed || c->closing || !subscribed(c, m->topic) || sent_directly(c, m->seq))
+        if (!c->authed || c->closing)
             continue;
-        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > CONN_MAX_QUEUED) {
+        if (m->restricted ? !addressee(c, m) : !subscribed(c, m->topic))
+            continue;
+        if (!m->restricted &&
+            uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > CONN_MAX_QUEUED) {
             if (c->dropped++ % 1024 == 0)
                 astrid_klog(k, "WARN", "connection of %s is not reading: %llu broadcasts dropped",
                             c->principal, (unsigned long long)c->dropped);
@@ -215,13 +221,17 @@ void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *to
     char *text = json_dumps(payload, JSON_COMPACT);
     const astrid_msg *m = NULL;
     astrid_err err;
+    /* Addressed to the origin and written here, at once and whatever its
+     * queue holds; the fan-out skips it (ASTRID_PUB_DIRECT). */
     astrid_pub p = {.topic = topic,
                     .payload = text,
                     .len = text ? strlen(text) : 0,
                     .is_json = true,
                     .source_id = k->session,
                     .principal = principal,
-                    .msg_out = &m};
+                    .msg_out = &m,
+                    .to_source = origin ? origin->source_id : NULL,
+                    .flags = origin ? ASTRID_PUB_DIRECT : 0};
     if (!text || astrid_bus_publish(k->bus, &p, NULL, &err) != 0) {
         astrid_klog(k, "ERROR", "kernel publish on %s failed: %s", topic,
                     text ? err.msg : "out of memory");
@@ -236,7 +246,6 @@ void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *to
         if (f) {
             write_frame(origin, f);
             frame_unref(f);
-            origin->direct[origin->direct_next++ % DIRECT_RING] = m->seq;
         }
     }
     astrid_msg_unref(m);
@@ -340,6 +349,15 @@ static void handle_message(astrid_conn *c, json_t *msg)
             json_pack("{s:s,s:s,s:s}", "status", "error", "topic", topic, "data", err.msg));
         return;
     }
+    /* Before the capability: no one, system:bus included, forges a reply. */
+    if (astrid_topic_privacy_of(topic) == ASTRID_TOPIC_PRIVATE_OUT) {
+        astrid_klog(k, "WARN", "publish to private topic %s by %s refused", topic, c->principal);
+        reply_control(c, PUBLISH_REPLY,
+                      json_pack("{s:s,s:s,s:s}", "status", "error", "topic", topic, "data",
+                                "private kernel topic (replies and private events): only the "
+                                "kernel publishes there"));
+        return;
+    }
     if (!open_ingress(topic)) {
         if (astrid_authorize(k, c->principal, "system:bus", reason, sizeof reason) != 0) {
             astrid_audit_request(k, c->principal, "Publish", "system:bus", NULL,
@@ -352,7 +370,8 @@ static void handle_message(astrid_conn *c, json_t *msg)
      * and charges this connection's (source, principal) token bucket. */
     char *text = json_dumps(payload, JSON_COMPACT);
     if (!text || astrid_kernel_bus_publish(k, topic, text, strlen(text), c->source_id, c->principal,
-                                           ASTRID_PUB_RATE_LIMIT, NULL, &err) != 0) {
+                                           ASTRID_PUB_RATE_LIMIT | ASTRID_KPUB_CLIENT_INGRESS, NULL,
+                                           &err) != 0) {
         const char *why = text ? err.msg : "out of memory";
         astrid_klog(k, "WARN", "publish to %s by %s refused: %s", topic, c->principal, why);
         reply_control(c, PUBLISH_REPLY,

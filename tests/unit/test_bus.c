@@ -366,6 +366,83 @@ static void kernel_feeds(void **state)
     astrid_bus_free(b);
 }
 
+/* Private delivery: a message on a private topic or with an addressee goes
+ * only to private_router subscriptions (the socket fan-out), never to a
+ * pattern subscription or the interceptor feed, whatever they match. */
+static void private_delivery(void **state)
+{
+    (void)state;
+    astrid_err e;
+    astrid_bus *b = astrid_bus_new(NULL, &e);
+    astrid_sub_opts ro = {.private_router = true}, io = {.intercepted_only = true};
+    astrid_sub *router = astrid_bus_subscribe(b, NULL, &ro, &e);
+    astrid_sub *all = astrid_bus_subscribe(b, NULL, NULL, &e);
+    astrid_sub *wide = astrid_bus_subscribe(b, "astrid.*", NULL, &e);
+    astrid_sub *demo = astrid_bus_subscribe(b, "demo.*", NULL, &e);
+    astrid_sub *ic = astrid_bus_subscribe(b, NULL, &io, &e);
+    assert_true(astrid_bus_intercept(b, "astrid.v1.response.*", 100, nop_icpt, NULL, &e) > 0);
+    assert_true(astrid_bus_intercept(b, "demo.v1.*", 100, nop_icpt, NULL, &e) > 0);
+    astrid_pub p = pub("astrid.v1.response.status", "{}"); /* private, no addressee */
+    assert_int_equal(astrid_bus_publish(b, &p, NULL, &e), 0);
+    p.to_source = "6f1c2d3e-0000-4000-8000-000000000001"; /* private, addressed */
+    p.flags = ASTRID_PUB_DIRECT;
+    assert_int_equal(astrid_bus_publish(b, &p, NULL, &e), 0);
+    astrid_pub q = pub("demo.v1.x", "{}"); /* public topic, addressed to a principal */
+    q.to_principal = "alice";
+    assert_int_equal(astrid_bus_publish(b, &q, NULL, &e), 0);
+    astrid_pub r = pub("demo.v1.y", "{}"); /* an ordinary broadcast */
+    assert_int_equal(astrid_bus_publish(b, &r, NULL, &e), 0);
+    const astrid_msg *m[8];
+    assert_int_equal(astrid_sub_pop_batch(router, 0, m, 8), 4);
+    assert_true(m[0]->restricted && !m[0]->to_source[0] && !m[0]->to_principal && !m[0]->direct);
+    assert_true(m[1]->restricted && m[1]->direct);
+    assert_string_equal(m[1]->to_source, "6f1c2d3e-0000-4000-8000-000000000001");
+    assert_true(m[2]->restricted);
+    assert_string_equal(m[2]->to_principal, "alice");
+    assert_false(m[3]->restricted);
+    for (size_t i = 0; i < 4; i++)
+        astrid_msg_unref(m[i]);
+    assert_int_equal(astrid_sub_pop_batch(all, 0, m, 8), 1); /* the broadcast only */
+    assert_string_equal(m[0]->topic, "demo.v1.y");
+    astrid_msg_unref(m[0]);
+    assert_null(astrid_sub_try_pop(wide));
+    assert_int_equal(astrid_sub_pop_batch(demo, 0, m, 8), 1);
+    assert_string_equal(m[0]->topic, "demo.v1.y");
+    astrid_msg_unref(m[0]);
+    assert_int_equal(astrid_sub_pop_batch(ic, 0, m, 8), 1);
+    assert_string_equal(m[0]->topic, "demo.v1.y");
+    astrid_msg_unref(m[0]);
+    /* which topics are private */
+    static const struct {
+        const char *t;
+        astrid_topic_privacy p;
+    } tp[] = {
+        {"astrid.v1.response.status", ASTRID_TOPIC_PRIVATE_OUT},
+        {"astrid.v1.response", ASTRID_TOPIC_PRIVATE_OUT},
+        {"astrid.v1.admin.response.agent.list", ASTRID_TOPIC_PRIVATE_OUT},
+        {"astrid.v1.connection.response.publish", ASTRID_TOPIC_PRIVATE_OUT},
+        {"astrid.v1.approval", ASTRID_TOPIC_PRIVATE_OUT},
+        {"astrid.v1.elicit", ASTRID_TOPIC_PRIVATE_OUT},
+        {"astrid.v1.onboarding.required", ASTRID_TOPIC_PRIVATE_OUT},
+        {"astrid.v1.approval.response.r1", ASTRID_TOPIC_PRIVATE_IN},
+        {"astrid.v1.elicit.response.r1", ASTRID_TOPIC_PRIVATE_IN},
+        {"astrid.v1.approvals", ASTRID_TOPIC_PUBLIC},
+        {"astrid.v1.request.status", ASTRID_TOPIC_PUBLIC},
+        {"astrid.v1.admin.agent.list", ASTRID_TOPIC_PUBLIC},
+        {"astrid.v1.responses", ASTRID_TOPIC_PUBLIC},
+        {"demo.v1.response.x", ASTRID_TOPIC_PUBLIC},
+        {"astrid.v2.response.x", ASTRID_TOPIC_PUBLIC},
+    };
+    for (size_t i = 0; i < sizeof tp / sizeof tp[0]; i++)
+        assert_int_equal(astrid_topic_privacy_of(tp[i].t), tp[i].p);
+    astrid_sub_free(router);
+    astrid_sub_free(all);
+    astrid_sub_free(wide);
+    astrid_sub_free(demo);
+    astrid_sub_free(ic);
+    astrid_bus_free(b);
+}
+
 static int64_t fake_now;
 static int64_t fake_clock(void *ctx)
 {
@@ -541,6 +618,7 @@ int main(void)
         cmocka_unit_test(interceptor_chain),
         cmocka_unit_test(rate_limit),
         cmocka_unit_test(kernel_feeds),
+        cmocka_unit_test(private_delivery),
         cmocka_unit_test(concurrency),
         cmocka_unit_test(concurrency_pooled),
     };

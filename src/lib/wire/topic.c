@@ -110,3 +110,33 @@ bool astrid_topic_sub_matches_bus(const char *topic, const char *pattern)
             return false;
     }
 }
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* `base` itself or anything under "base." */
+static bool at_or_under(const char *s, const char *base)
+{
+    size_t n = strlen(base);
+    return strncmp(s, base, n) == 0 && (s[n] == '\0' || s[n] == '.');
+}
+
+astrid_topic_privacy astrid_topic_privacy_of(const char *topic)
+{
+    /* Every private topic is the kernel's own: one compare for the rest. */
+    if (!topic || !has_prefix(topic, "astrid.v1."))
+        return ASTRID_TOPIC_PUBLIC;
+    static const char *const in[] = {"astrid.v1.approval.response.", "astrid.v1.elicit.response."};
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++)
+        if (has_prefix(topic, in[i]))
+            return ASTRID_TOPIC_PRIVATE_IN;
+    static const char *const out[] = {
+        "astrid.v1.response", "astrid.v1.admin.response", "astrid.v1.connection.response",
+        "astrid.v1.approval", "astrid.v1.elicit",         "astrid.v1.onboarding"};
+    for (size_t i = 0; i < sizeof out / sizeof *out; i++)
+        if (at_or_under(topic, out[i]))
+            return ASTRID_TOPIC_PRIVATE_OUT;
+    return ASTRID_TOPIC_PUBLIC;
+}
