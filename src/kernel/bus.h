@@ -115,6 +115,10 @@ typedef struct astrid_sub_opts {
     /* Only messages whose topic some registered interceptor matches (the
      * dispatcher's feed: other messages never wake it). */
     bool intercepted_only;
+    /* Non-NULL: only messages this principal published (system events,
+     * which have none, are not delivered either). Copied. A private
+     * capsule's subscriptions (docs/capsules.md). */
+    const char *only_principal;
 } astrid_sub_opts;
 
 /* `pattern` uses the subscription matcher (trailing ".*" = one or more);
