@@ -3,9 +3,13 @@
 
 #include <stdbool.h>
 
-const char *const astrid_capsule_priv_caps[] = {
-    ASTRID_CAP_CAPSULE_SHARED, "capsule:uplink", "capsule:identity", "capsule:net_bind",
-    "capsule:host_process",    "capsule:allow_prompt_injection",  NULL};
+const char *const astrid_capsule_priv_caps[] = {ASTRID_CAP_CAPSULE_SHARED,
+                                                "capsule:uplink",
+                                                "capsule:identity",
+                                                "capsule:net_bind",
+                                                "capsule:host_process",
+                                                "capsule:allow_prompt_injection",
+                                                NULL};
 
 /* net.c opens a socket when any entry is non-empty: the same predicate, so
  * the check can never be narrower than the gate. */
@@ -36,8 +40,8 @@ size_t astrid_capsule_privileges(const astrid_manifest *m,
         out[n++] = (astrid_capsule_priv){"host_process", "capsule:host_process"};
     /* a flag other capsules (possibly admin's) trust about this one */
     if (m->allow_prompt_injection)
-        out[n++] = (astrid_capsule_priv){"allow_prompt_injection",
-                                         "capsule:allow_prompt_injection"};
+        out[n++] =
+            (astrid_capsule_priv){"allow_prompt_injection", "capsule:allow_prompt_injection"};
     return n;
 }
 
@@ -60,9 +64,9 @@ json_t *astrid_manifest_asks_json(const astrid_manifest *m)
         json_array_append_new(needs, json_string(p[i].capability));
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:s,s:o}", "fs_read",
                      strv_json(&m->fs_read), "fs_write", strv_json(&m->fs_write), "net",
-                     strv_json(&m->net), "ipc_publish", strv_json(&m->ipc_publish),
-                     "ipc_subscribe", strv_json(&m->ipc_subscribe), "host_process",
-                     strv_json(&m->host_process), "net_bind", strv_json(&m->net_bind), "uplink",
-                     m->uplink, "allow_prompt_injection", m->allow_prompt_injection, "identity",
+                     strv_json(&m->net), "ipc_publish", strv_json(&m->ipc_publish), "ipc_subscribe",
+                     strv_json(&m->ipc_subscribe), "host_process", strv_json(&m->host_process),
+                     "net_bind", strv_json(&m->net_bind), "uplink", m->uplink,
+                     "allow_prompt_injection", m->allow_prompt_injection, "identity",
                      lvl >= 0 ? levels[lvl] : "none", "needs", needs);
 }

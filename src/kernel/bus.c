@@ -251,7 +251,8 @@ astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const ast
     s->opts.only_principal = NULL; /* the caller's string: use the copy */
     s->bus = bus;
     s->efd = -1;
-    if (!s->ring || (pattern && !s->pattern) || (opts && opts->only_principal && !s->only_principal))
+    if (!s->ring || (pattern && !s->pattern) ||
+        (opts && opts->only_principal && !s->only_principal))
         goto oom;
     if (s->opts.want_eventfd && (s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         astrid_err_sys(err, "eventfd");

@@ -498,8 +498,8 @@ json_t *astrid_capsules_reload_owned(astrid_kernel *k, const char *owner)
             astrid_installed_scan_dir(dir, "default", load_one, &s);
         }
     }
-    json_t *r = json_pack("{s:s,s:I}", "status", "reloaded", "loaded",
-                          (json_int_t)(k->ncapsules - kept));
+    json_t *r =
+        json_pack("{s:s,s:I}", "status", "reloaded", "loaded", (json_int_t)(k->ncapsules - kept));
     if (json_array_size(s.errors))
         json_object_set_new(r, "errors", s.errors);
     else
@@ -535,12 +535,11 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
         int rs = atomic_load(&c->run_state);
         const char *run = rs == RUN_RUNNING ? "running" : rs == RUN_EXITED ? "exited" : "none";
         bool ready = rs == RUN_NONE || (rs == RUN_RUNNING && atomic_load(&c->ready));
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o,s:b}", "name",
-                                           m->name, "version", m->version, "owner",
-                                           c->inst.owner, "interceptor_events", events,
-                                           "principals", counters, "run_loop", run, "ready",
-                                           ready, "uplinks", kcapsule_uplinks_json(c), "shared",
-                                           c->shared));
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o,s:b}", "name", m->name,
+                                           "version", m->version, "owner", c->inst.owner,
+                                           "interceptor_events", events, "principals", counters,
+                                           "run_loop", run, "ready", ready, "uplinks",
+                                           kcapsule_uplinks_json(c), "shared", c->shared));
     }
     return a;
 }
