@@ -3,11 +3,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +84,74 @@ static void remove_tree(const char *dir)
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A complete install: meta.json is a JSON object naming a version and a
+ * wasm_hash, beside a Capsule.toml. Anything less in the directory is what
+ * an install killed half-way left (older releases wrote Capsule.toml
+ * before meta.json in place), not a previous install: no upgrade hook,
+ * "Installed", and the leftovers go. */
+static json_t *complete_install(const char *dir)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/Capsule.toml", dir);
+    if (access(path, F_OK) != 0)
+        return NULL;
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    json_t *meta = json_load_file(path, 0, NULL);
+    if (!json_is_object(meta) || !json_is_string(json_object_get(meta, "version")) ||
+        !json_is_string(json_object_get(meta, "wasm_hash"))) {
+        json_decref(meta);
+        return NULL;
+    }
+    return meta;
+}
+
+/* Remove `{target}/.{name}.staging-*` and `.{name}.old-*`: what installs
+ * of this capsule killed before their commit left. The caller holds the
+ * target's install lock, so none of them is still being written. */
+static void sweep_leftovers(const char *target, const char *name)
+{
+    DIR *d = opendir(target);
+    if (!d)
+        return;
+    char pre[2][160];
+    snprintf(pre[0], sizeof pre[0], ".%s.staging-", name);
+    snprintf(pre[1], sizeof pre[1], ".%s.old-", name);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        for (int i = 0; i < 2; i++)
+            if (strncmp(de->d_name, pre[i], strlen(pre[i])) == 0) {
+                char path[4400];
+                snprintf(path, sizeof path, "%s/%s", target, de->d_name);
+                remove_tree(path);
+            }
+    closedir(d);
+}
+
+/* Put the filled staging directory in place of `dir` in one step: an
+ * exchange when something is there (the old install, or an interrupted
+ * one's leftovers), else a rename. A kill at any moment leaves either the
+ * old directory or the new one at `dir`, never a mix. */
+static int commit_dir(const char *target, const char *name, const char *stage, const char *dir,
+                      astrid_err *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (rename(stage, dir) != 0)
+            return astrid_err_sys(err, "rename %s to %s", stage, dir);
+    } else if (renameat2(AT_FDCWD, stage, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
+        remove_tree(stage); /* now the old one */
+    } else {
+        /* a filesystem without RENAME_EXCHANGE: move the old aside first
+         * (a kill in between leaves no install; the next one sweeps) */
+        char old[4400];
+        snprintf(old, sizeof old, "%s/.%s.old-XXXXXX", target, name);
+        if (!mkdtemp(old) || rename(dir, old) != 0 || rename(stage, dir) != 0)
+            return astrid_err_sys(err, "replace %s", dir);
+        remove_tree(old);
+    }
+    return astrid_fsync_dir(target, err);
+}
+
 static void now_rfc3339(char out[40])
 {
     time_t t = time(NULL);
@@ -141,10 +211,14 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     size_t wlen = 0, tlen = 0;
     json_t *meta = NULL, *wits = json_object();
     astrid_wasm_engine *e = NULL;
+    char stage[4400] = "";
+    int lockfd = -1;
     if (!m->wasm_file) {
         astrid_err_set(err, ASTRID_E_INVALID, "%s: no [[component]] file: nothing to run", path);
         goto out;
     }
+    if (o->vet && o->vet(o->vet_ctx, m, err) != 0)
+        goto out;
     snprintf(path, sizeof path, "%s/%s", src, m->wasm_file);
     if (astrid_read_file(path, 64u << 20, &wasm, &wlen, err) != 0)
         goto out;
@@ -170,9 +244,9 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     /* The lifecycle hook runs before anything is written: a failing hook
      * leaves the previous install as it was. */
     snprintf(res->dir, sizeof res->dir, "%s/%s", o->target, m->name);
-    char mpath[4200];
-    snprintf(mpath, sizeof mpath, "%s/meta.json", res->dir);
-    bool upgrade = access(mpath, F_OK) == 0, ran = false;
+    json_t *prev = complete_install(res->dir);
+    bool upgrade = prev != NULL, ran = false;
+    json_decref(prev);
     if (o->progress && !o->no_hooks)
         o->progress(o->progress_ctx, upgrade ? "upgrade hook (astrid-upgrade, if exported)"
                                              : "install hook (astrid-install, if exported)");
@@ -186,13 +260,35 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     res->hook_ran = ran;
     if (store_blob(o->home, "bin", "wasm", wasm, wlen, res->wasm_hash, err) != 0)
         goto out;
-    if (astrid_mkdir_p(res->dir, 0700, 0, err) != 0)
+    if (astrid_mkdir_p(o->target, 0700, 0, err) != 0)
         goto out;
+    /* One install into a capsules directory at a time: the sweep below
+     * must not take another install's staging directory. flock ends with
+     * the process, so a killed install never leaves it held. */
+    if ((lockfd = open(o->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        astrid_err_sys(err, "open %s", o->target);
+        goto out;
+    }
+    if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        if (o->progress)
+            o->progress(o->progress_ctx, "waiting for another install into this directory");
+        if (flock(lockfd, LOCK_EX) != 0) {
+            astrid_err_sys(err, "lock %s", o->target);
+            goto out;
+        }
+    }
+    sweep_leftovers(o->target, m->name);
+    snprintf(stage, sizeof stage, "%s/.%s.staging-XXXXXX", o->target, m->name);
+    if (!mkdtemp(stage)) {
+        stage[0] = '\0';
+        astrid_err_sys(err, "mkdtemp in %s", o->target);
+        goto out;
+    }
     snprintf(src + strlen(src), sizeof src - strlen(src), "/wit");
     wit_files(o->home, src, "", wits, 0);
     char now[40];
     now_rfc3339(now);
-    json_t *old = json_load_file(mpath, 0, NULL);
+    json_t *old = complete_install(res->dir);
     res->upgraded = old != NULL;
     const char *installed_at = json_string_value(json_object_get(old, "installed_at"));
     char abs_src[4200];
@@ -205,7 +301,7 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     if (json_object_size(wits))
         json_object_set(meta, "wit_files", wits);
     if (o->local_wasm) {
-        snprintf(path, sizeof path, "%s/%s", res->dir, m->wasm_file);
+        snprintf(path, sizeof path, "%s/%s", stage, m->wasm_file);
         if (strchr(m->wasm_file, '/') || astrid_atomic_write(path, wasm, wlen, 0600, err) != 0) {
             if (strchr(m->wasm_file, '/'))
                 astrid_err_set(err, ASTRID_E_INVALID,
@@ -215,18 +311,31 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
             goto out;
         }
     }
-    snprintf(path, sizeof path, "%s/Capsule.toml", res->dir);
+    /* Everything goes into the staging directory, which then replaces
+     * res->dir in one rename: until then nothing is installed. */
+    char mpath[4400];
+    snprintf(path, sizeof path, "%s/Capsule.toml", stage);
+    snprintf(mpath, sizeof mpath, "%s/meta.json", stage);
     char *mtext = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!mtext || astrid_atomic_write(path, toml, tlen, 0600, err) != 0 ||
         astrid_atomic_write(mpath, mtext, strlen(mtext), 0600, err) != 0) {
+        if (!mtext)
+            astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         free(mtext);
         goto out;
     }
     free(mtext);
+    if (commit_dir(o->target, m->name, stage, res->dir, err) != 0)
+        goto out;
+    stage[0] = '\0';
     snprintf(res->name, sizeof res->name, "%s", m->name);
     snprintf(res->version, sizeof res->version, "%s", m->version);
     rc = 0;
 out:
+    if (stage[0])
+        remove_tree(stage);
+    if (lockfd >= 0)
+        close(lockfd);
     astrid_wasm_engine_free(e);
     json_decref(meta);
     json_decref(wits);

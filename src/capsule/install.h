@@ -3,10 +3,15 @@
  * (unpacked safely: regular files and directories only, no absolute paths,
  * no "..", no links; size-capped). The wasm goes to bin/{blake3}.wasm, every
  * *.wit under wit/ to wit/{blake3}.wit, the module is compiled ahead of time
- * (progress through `progress`), and meta.json is written last, atomically:
- * until then nothing is installed. An existing install is upgraded
- * (installed_at kept). The lifecycle hook (hooks.h) runs after the compile
- * and before any write: if it fails, nothing changes. */
+ * (progress through `progress`), and Capsule.toml + meta.json are written
+ * into `{target}/.{name}.staging-*`, which then replaces `{target}/{name}`
+ * in one rename (RENAME_EXCHANGE): until then nothing is installed, and a
+ * kill leaves the old install or the new one, never a mix. A complete
+ * existing install (meta.json an object with version and wasm_hash, beside
+ * Capsule.toml) is upgraded (installed_at kept); anything less there, and
+ * staging directories of killed installs, are leftovers and are removed.
+ * The lifecycle hook (hooks.h) runs after the compile and before any
+ * write: if it fails, nothing changes. */
 #ifndef ASTRID_CAPSULE_INSTALL_H
 #define ASTRID_CAPSULE_INSTALL_H
 
@@ -14,6 +19,8 @@
 
 #include "astrid/err.h"
 #include "capsule/wasm/engine.h"
+
+struct astrid_manifest;
 
 typedef void (*astrid_install_progress)(void *ctx, const char *line);
 
@@ -33,6 +40,11 @@ typedef struct astrid_install_opts {
     /* Also keep the wasm in the capsule directory (workspace installs: the
      * load falls back to it when bin/ no longer has it). */
     bool local_wasm;
+    /* Called once Capsule.toml is read, before anything is compiled or
+     * written; non-zero refuses the install with its `err` (the CLI checks
+     * the manifest's asks against the installing agent). NULL = none. */
+    int (*vet)(void *ctx, const struct astrid_manifest *m, astrid_err *err);
+    void *vet_ctx;
 } astrid_install_opts;
 
 typedef struct astrid_install_result {

@@ -100,10 +100,12 @@ static enum outcome update_one(cli_ctx *ctx, const char *home, const char *dir, 
     snprintf(cdir, sizeof cdir, "%s/%s", dir, name);
     snprintf(path, sizeof path, "%s/meta.json", cdir);
     /* the upgrade hook runs as the installing agent (workspace: default) */
-    char who[CLI_PRINCIPAL_MAX] = "default";
+    char who[CLI_PRINCIPAL_MAX] = "default", me[CLI_PRINCIPAL_MAX] = "default";
     astrid_err cerr;
+    cli_context_active(home, me, sizeof me, &cerr);
     if (!cli_flag_count(ctx, "workspace"))
-        cli_context_active(home, who, sizeof who, &cerr);
+        snprintf(who, sizeof who, "%s", me);
+    cli_capsule_vet vet = {.home = home, .owner = who, .installer = me};
     json_error_t je;
     json_t *meta = json_load_file(path, 0, &je);
     const char *src = json_string_value(json_object_get(meta, "source"));
@@ -136,9 +138,13 @@ static enum outcome update_one(cli_ctx *ctx, const char *home, const char *dir, 
                                   .progress_ctx = ctx,
                                   .unpack = cli_capsule_unpack,
                                   .principal = who,
-                                  .local_wasm = cli_flag_count(ctx, "workspace") > 0};
+                                  .local_wasm = cli_flag_count(ctx, "workspace") > 0,
+                                  .vet = cli_capsule_vet_fn,
+                                  .vet_ctx = &vet};
         astrid_install_result r;
-        if (astrid_capsule_install(&io, &r, &err) != 0) {
+        int irc = astrid_capsule_install(&io, &r, &err);
+        json_decref(vet.asks);
+        if (irc != 0) {
             fprintf(ctx->out, "%s: failed: %s\n", name, err.msg);
         } else {
             fprintf(ctx->out, "%s: updated %s -> %s (wasm %.12s)\n", name, old_ver ? old_ver : "?",

@@ -64,6 +64,23 @@ int cli_capsule_secret_set(const cli_capsule_loc *loc, const char *capsule, cons
 /* [{interface: "ns:iface", version[, optional]}] (capsule_show.c). */
 json_t *cli_capsule_deps_json(const astrid_manifest_dep *d, size_t n, bool imports);
 
+/* The install-time vet (capsule_asks.c; astrid_install_opts.vet): the
+ * manifest's privileged asks against the owner's capabilities (and the
+ * installing agent's, when it installs for another owner: the
+ * workspace's default), with the daemon's refusal message. On success
+ * `asks` is replaced by astrid_manifest_asks_json + owner + shared (the
+ * caller decrefs it). */
+typedef struct cli_capsule_vet {
+    const char *home;
+    const char *owner;     /* whose capsule it becomes */
+    const char *installer; /* the active agent */
+    json_t *asks;
+} cli_capsule_vet;
+int cli_capsule_vet_fn(void *ctx, const struct astrid_manifest *m, astrid_err *err);
+/* "Capsule NAME asks for:" and one line per non-empty ask, the
+ * capabilities it needs and whom it serves, on ctx->out. */
+void cli_capsule_print_asks(cli_ctx *ctx, const char *name, json_t *asks);
+
 /* The verbs in capsule_*.c, registered from cmd_capsule.c's table. */
 extern const cli_cmd cli_capsule_show, cli_capsule_config, cli_capsule_tree, cli_capsule_update,
     cli_capsule_build;

@@ -22,10 +22,12 @@ static int capsule_install(cli_ctx *ctx)
     int rc = cli_capsules_dir(ctx, home, dir, sizeof dir);
     if (rc != CLI_OK)
         return rc;
-    char who[CLI_PRINCIPAL_MAX] = "default";
+    char who[CLI_PRINCIPAL_MAX] = "default", me[CLI_PRINCIPAL_MAX] = "default";
     astrid_err cerr;
+    cli_context_active(home, me, sizeof me, &cerr);
     if (!cli_flag_count(ctx, "workspace"))
-        cli_context_active(home, who, sizeof who, &cerr);
+        snprintf(who, sizeof who, "%s", me);
+    cli_capsule_vet vet = {.home = home, .owner = who, .installer = me};
     astrid_install_opts o = {.home = home,
                              .source = ctx->argv[0],
                              .target = dir,
@@ -33,18 +35,37 @@ static int capsule_install(cli_ctx *ctx)
                              .progress_ctx = ctx,
                              .unpack = cli_capsule_unpack,
                              .principal = who,
-                             .local_wasm = cli_flag_count(ctx, "workspace") > 0};
+                             .local_wasm = cli_flag_count(ctx, "workspace") > 0,
+                             .vet = cli_capsule_vet_fn,
+                             .vet_ctx = &vet};
     astrid_install_result r;
     astrid_err err;
     fprintf(ctx->err, "Installing %s\n", ctx->argv[0]);
-    if (astrid_capsule_install(&o, &r, &err) != 0)
+    if (astrid_capsule_install(&o, &r, &err) != 0) {
+        json_decref(vet.asks);
         return cli_fail(ctx, &err);
-    fprintf(ctx->out, "%s %s %s (wasm %.12s) into %s%s\n", r.upgraded ? "Upgraded" : "Installed",
-            r.name, r.version, r.wasm_hash, r.dir,
-            r.hook_ran ? (r.upgraded ? "; astrid-upgrade hook ran" : "; astrid-install hook ran")
-                       : "");
+    }
+    if (ctx->format && strcmp(ctx->format, "pretty") != 0) {
+        json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o}", "status",
+                                r.upgraded ? "upgraded" : "installed", "name", r.name, "version",
+                                r.version, "wasm_hash", r.wasm_hash, "dir", r.dir, "hook_ran",
+                                r.hook_ran, "asks", vet.asks ? vet.asks : json_object());
+        rc = cli_output(ctx, out);
+    } else {
+        if (vet.asks)
+            cli_capsule_print_asks(ctx, r.name, vet.asks);
+        json_decref(vet.asks);
+        fprintf(ctx->out, "%s %s %s (wasm %.12s) into %s%s\n",
+                r.upgraded ? "Upgraded" : "Installed", r.name, r.version, r.wasm_hash, r.dir,
+                r.hook_ran
+                    ? (r.upgraded ? "; astrid-upgrade hook ran" : "; astrid-install hook ran")
+                    : "");
+    }
+    /* said before the reload, which may wait: a kill then still leaves the
+     * line on a pipe */
+    fflush(ctx->out);
     cli_capsule_reload(ctx, home);
-    return CLI_OK;
+    return rc;
 }
 
 static int capsule_list(cli_ctx *ctx)
@@ -137,7 +158,7 @@ static const cli_cmd k_install = {.name = "install",
                                   .min_args = 1,
                                   .max_args = 1,
                                   .help = "Install a capsule (compiles it ahead of time)",
-                                  .flags = CLI_FLAGS(F_WS),
+                                  .flags = CLI_FLAGS(F_WS, CLI_F_FORMAT),
                                   .fn = capsule_install};
 static const cli_cmd k_list = {
     .name = "list",

@@ -14,6 +14,7 @@
 struct astrid_sub {
     astrid_bus *bus;
     char *pattern;
+    char *only_principal; /* copy of opts.only_principal */
     astrid_sub_opts opts;
     int efd;
     pthread_mutex_t lock; /* guards ring, head, count, closed, waiters, stats */
@@ -224,6 +225,8 @@ int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, 
     pthread_rwlock_rdlock(&bus->subs_lock);
     for (size_t i = 0; i < bus->nsubs; i++) {
         astrid_sub *s = bus->subs[i];
+        if (s->only_principal && (!m->principal || strcmp(m->principal, s->only_principal) != 0))
+            continue;
         if (m->restricted) {
             /* replies and private events: never a plain subscription or an
              * interceptor, whatever their pattern */
@@ -262,9 +265,12 @@ astrid_sub *astrid_bus_subscribe(astrid_bus *bus, const char *pattern, const ast
     s->cap = s->opts.capacity ? s->opts.capacity : ASTRID_BUS_DEFAULT_CAPACITY;
     s->ring = calloc(s->cap, sizeof(const astrid_msg *));
     s->pattern = pattern ? strdup(pattern) : NULL;
+    s->only_principal = s->opts.only_principal ? strdup(s->opts.only_principal) : NULL;
+    s->opts.only_principal = NULL; /* the caller's string: use the copy */
     s->bus = bus;
     s->efd = -1;
-    if (!s->ring || (pattern && !s->pattern))
+    if (!s->ring || (pattern && !s->pattern) ||
+        (opts && opts->only_principal && !s->only_principal))
         goto oom;
     if (s->opts.want_eventfd && (s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         astrid_err_sys(err, "eventfd");
@@ -300,6 +306,7 @@ fail:
             close(s->efd);
         free(s->ring);
         free(s->pattern);
+        free(s->only_principal);
         free(s);
     }
     return NULL;
@@ -444,6 +451,7 @@ void astrid_sub_free(astrid_sub *s)
     pthread_cond_destroy(&s->cond);
     free(s->ring);
     free(s->pattern);
+    free(s->only_principal);
     free(s);
 }
 

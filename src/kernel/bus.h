@@ -132,6 +132,10 @@ typedef struct astrid_sub_opts {
      * for kernel routers that deliver them to their addressee themselves
      * (the socket fan-out). Every other subscription never sees them. */
     bool private_router;
+    /* Non-NULL: only messages this principal published (system events,
+     * which have none, are not delivered either). Copied. A private
+     * capsule's subscriptions (docs/capsules.md). */
+    const char *only_principal;
 } astrid_sub_opts;
 
 /* `pattern` uses the subscription matcher (trailing ".*" = one or more);

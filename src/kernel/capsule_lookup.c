@@ -64,6 +64,20 @@ int astrid_capsule_index_add(astrid_capsule_index *ix, const char *uuid, const a
     return rc;
 }
 
+void astrid_capsule_index_remove(astrid_capsule_index *ix, const char *uuid)
+{
+    char canon[ASTRID_UUID_STR_LEN];
+    if (!ix || !astrid_uuid_parse(uuid, canon))
+        return;
+    pthread_mutex_lock(&ix->index_lock);
+    for (size_t i = 0; i < ix->n; i++)
+        if (strcmp(ix->entries[i].uuid, canon) == 0) {
+            ix->entries[i] = ix->entries[--ix->n];
+            break;
+        }
+    pthread_mutex_unlock(&ix->index_lock);
+}
+
 void astrid_capsule_index_clear(astrid_capsule_index *ix)
 {
     if (!ix)

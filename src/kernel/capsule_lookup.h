@@ -26,6 +26,8 @@ void astrid_capsule_index_free(astrid_capsule_index *ix);
 /* Record a loaded capsule (thread-safe). */
 int astrid_capsule_index_add(astrid_capsule_index *ix, const char *uuid, const astrid_manifest *m,
                              astrid_err *err);
+/* Forget one capsule (a scoped reload unloads it). */
+void astrid_capsule_index_remove(astrid_capsule_index *ix, const char *uuid);
 /* Forget every capsule (before a reload or shutdown frees them). */
 void astrid_capsule_index_clear(astrid_capsule_index *ix);
 /* astrid_host_env.capsule_flag over an index (ctx): the only flag is

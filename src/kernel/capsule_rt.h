@@ -46,6 +46,10 @@ struct kcapsule {
      * run thread starts and after it is joined; run_state is atomic. */
     bool run_loop;
     bool run_started;
+    /* Serves every principal (owner holds capsule:shared), else only its
+     * owner's messages (capsule_owner.c). Fixed at load, before any
+     * registration. */
+    bool shared;
     pthread_t run_thread;
     astrid_host_env run_env;
     astrid_invocation run_inv;
@@ -64,6 +68,13 @@ struct kcapsule {
     struct kuplink *uplinks;
     size_t nuplinks;
 };
+
+/* At load: refuse a manifest asking for what its owner does not hold
+ * (the error names capsule, field and capability) and set c->shared
+ * (capsule_owner.c). */
+int kcapsule_owner_check(kcapsule *c, astrid_err *err);
+/* Does `c` run for a message of `principal` (NULL = the system's)? */
+bool kcapsule_serves(const kcapsule *c, const char *principal);
 
 /* The services every invocation of `c` borrows. */
 void kcapsule_env(kcapsule *c, astrid_host_env *env);

@@ -65,6 +65,7 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .uplink_send = kcapsule_uplink_send,
                              .signal_ready = env_ready,
                              .rt = c,
+                             .owner_only = !c->shared,
                              .capsule_flag = astrid_capsule_lookup_flag,
                              .capsule_flag_ctx = k->capsule_index};
 }
@@ -253,6 +254,12 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
         out->action = ASTRID_ICPT_SKIP;
         return 0;
     }
+    /* A private capsule is not there for other principals: skipped, not
+     * denied, so their chain goes on (trigger-hook fan-out too). */
+    if (!kcapsule_serves(c, msg->principal)) {
+        out->action = ASTRID_ICPT_SKIP;
+        return 0;
+    }
     const char *principal = msg->principal ? msg->principal : c->inst.owner;
     char reason[512];
     /* Layer 3 before any guest code: a phantom or disabled principal is
@@ -336,6 +343,8 @@ static void load_one(void *vctx, const char *owner, const char *dir)
                            c->inst.manifest->name, k->capsules[i]->inst.dir);
             goto fail;
         }
+    if (kcapsule_owner_check(c, &err) != 0)
+        goto fail;
     if (!(c->mod =
               astrid_wasm_module_load(k->engine, c->inst.wasm, c->inst.wasm_len, NULL, NULL, &err)))
         goto fail;
@@ -390,16 +399,39 @@ fail:
     capsule_free(c);
 }
 
+static bool owned_by(const kcapsule *c, const char *owner)
+{
+    return !owner || strcmp(c->inst.owner, owner) == 0;
+}
+
+/* Unload the capsules `owner` owns (NULL: every capsule); the others keep
+ * running untouched. */
+static void unload_owned(astrid_kernel *k, const char *owner)
+{
+    if (!owner)
+        astrid_capsule_index_clear(k->capsule_index);
+    for (size_t i = 0; i < k->ncapsules; i++)
+        if (owned_by(k->capsules[i], owner)) {
+            if (owner)
+                astrid_capsule_index_remove(k->capsule_index, k->capsules[i]->source_id);
+            capsule_interrupt(k->capsules[i]);
+        }
+    size_t keep = 0;
+    for (size_t i = 0; i < k->ncapsules; i++)
+        if (owned_by(k->capsules[i], owner))
+            capsule_free(k->capsules[i]);
+        else
+            k->capsules[keep++] = k->capsules[i];
+    k->ncapsules = keep;
+    if (!keep) {
+        free(k->capsules);
+        k->capsules = NULL;
+    }
+}
+
 static void unload_all(astrid_kernel *k)
 {
-    astrid_capsule_index_clear(k->capsule_index);
-    for (size_t i = 0; i < k->ncapsules; i++)
-        capsule_interrupt(k->capsules[i]);
-    for (size_t i = 0; i < k->ncapsules; i++)
-        capsule_free(k->capsules[i]);
-    free(k->capsules);
-    k->capsules = NULL;
-    k->ncapsules = 0;
+    unload_owned(k, NULL);
 }
 
 /* Every principal's capsules, then the workspace's (owned by default; a
@@ -449,10 +481,27 @@ void astrid_capsules_stop(astrid_kernel *k)
 
 json_t *astrid_capsules_reload(astrid_kernel *k)
 {
-    unload_all(k);
+    return astrid_capsules_reload_owned(k, NULL);
+}
+
+json_t *astrid_capsules_reload_owned(astrid_kernel *k, const char *owner)
+{
+    unload_owned(k, owner);
+    size_t kept = k->ncapsules;
     scan_ctx s = {k, json_array()};
-    scan_all(k, &s);
-    json_t *r = json_pack("{s:s,s:I}", "status", "reloaded", "loaded", (json_int_t)k->ncapsules);
+    if (!owner) {
+        scan_all(k, &s);
+    } else {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/home/%s/.local/capsules", k->home, owner);
+        astrid_installed_scan_dir(dir, owner, load_one, &s);
+        if (k->workspace[0] && strcmp(owner, "default") == 0) {
+            snprintf(dir, sizeof dir, "%s/" ASTRID_WORKSPACE_CAPSULES, k->workspace);
+            astrid_installed_scan_dir(dir, "default", load_one, &s);
+        }
+    }
+    json_t *r =
+        json_pack("{s:s,s:I}", "status", "reloaded", "loaded", (json_int_t)(k->ncapsules - kept));
     if (json_array_size(s.errors))
         json_object_set_new(r, "errors", s.errors);
     else
@@ -488,11 +537,11 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
         int rs = atomic_load(&c->run_state);
         const char *run = rs == RUN_RUNNING ? "running" : rs == RUN_EXITED ? "exited" : "none";
         bool ready = rs == RUN_NONE || (rs == RUN_RUNNING && atomic_load(&c->ready));
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o}", "name", m->name,
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o,s:b}", "name", m->name,
                                            "version", m->version, "owner", c->inst.owner,
                                            "interceptor_events", events, "principals", counters,
                                            "run_loop", run, "ready", ready, "uplinks",
-                                           kcapsule_uplinks_json(c)));
+                                           kcapsule_uplinks_json(c), "shared", c->shared));
     }
     return a;
 }

@@ -14,8 +14,14 @@ int astrid_capsules_start(struct astrid_kernel *k, astrid_err *err);
 void astrid_capsules_stop(struct astrid_kernel *k);
 /* Unload everything, load again: {status:"reloaded", loaded, errors?}. */
 json_t *astrid_capsules_reload(struct astrid_kernel *k);
+/* The same for the capsules `owner` owns only (its home's; the
+ * workspace's too for "default"): every other capsule and run loop goes
+ * on untouched; `loaded` and `errors` tell of this owner's only. NULL
+ * owner = astrid_capsules_reload. */
+json_t *astrid_capsules_reload_owned(struct astrid_kernel *k, const char *owner);
 /* [name...] (ListCapsules) and [{name, version, owner, interceptor_events,
- * principals:[{principal, invocations, errors, denied}]}] (GetCapsuleMetadata). */
+ * principals:[{principal, invocations, errors, denied}], run_loop, ready,
+ * uplinks, shared}] (GetCapsuleMetadata). */
 json_t *astrid_capsules_names(struct astrid_kernel *k);
 json_t *astrid_capsules_metadata(struct astrid_kernel *k);
 

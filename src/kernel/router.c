@@ -71,11 +71,18 @@ static json_t *req_metadata(astrid_kernel *k, astrid_conn *c, json_t *p, const c
     return astrid_capsules_metadata(k);
 }
 
+/* The preamble admitted self:capsule:reload: that reloads the caller's own
+ * capsules. Daemon-wide (every agent's, interrupting their run loops)
+ * needs the global capsule:reload (admin's `*`). */
 static json_t *req_reload(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
 {
-    (void)c, (void)p;
+    (void)p;
     *st = "success";
-    return astrid_capsules_reload(k);
+    const char *who = astrid_conn_principal(c);
+    char reason[512];
+    if (astrid_authorize(k, who, "capsule:reload", reason, sizeof reason) == 0)
+        return astrid_capsules_reload(k);
+    return astrid_capsules_reload_owned(k, who);
 }
 
 /* As upstream, installing runs in the CLI, which then asks for a reload. */

@@ -102,6 +102,9 @@ typedef struct astrid_host_env {
     /* signal-ready: the capsule (a run loop) is ready; NULL: ignored. */
     void (*signal_ready)(void *rt);
     void *rt;
+    /* A private capsule (its owner lacks capsule:shared): its
+     * subscriptions deliver only messages its owner published. */
+    bool owner_only;
     /* check-capsule-capability: is manifest flag `cap` set for the loaded
      * capsule whose runtime UUID is `uuid`? An unknown UUID or capability
      * is 0 with *out = false. NULL: no capsule registry in this program

@@ -62,7 +62,8 @@ int astrid_invocation_subscribe(astrid_invocation *inv, const char *pattern, con
     *s = (astrid_inv_sub){.runtime_owned = runtime_owned};
     s->topic = strdup(pattern);
     s->action = action ? strdup(action) : NULL;
-    astrid_sub_opts o = {.capacity = ASTRID_BUS_DEFAULT_CAPACITY};
+    astrid_sub_opts o = {.capacity = ASTRID_BUS_DEFAULT_CAPACITY,
+                         .only_principal = inv->env->owner_only ? inv->owner : NULL};
     if (!s->topic || (action && !s->action) ||
         !(s->sub = astrid_bus_subscribe(inv->env->bus, pattern, &o, err))) {
         free(s->topic);
