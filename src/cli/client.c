@@ -48,13 +48,13 @@ static uint64_t mono_ms(void)
 #define CONNECT_BUDGET_MS 5000
 #define CONNECT_BACKOFF_MAX_US 100000
 
-static int sock_connect(const char *home, int *out, astrid_err *err)
+static int sock_connect(const char *home, int budget_ms, int *out, astrid_err *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/run/system.sock", home);
     if (n < 0 || (size_t)n >= sizeof sa.sun_path)
         return astrid_err_set(err, ASTRID_E_LIMIT, "socket path under %s is too long", home);
-    uint64_t deadline = mono_ms() + CONNECT_BUDGET_MS;
+    uint64_t deadline = mono_ms() + (uint64_t)budget_ms;
     useconds_t backoff = 1000;
     for (;;) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -83,7 +83,7 @@ static int sock_connect(const char *home, int *out, astrid_err *err)
             return astrid_err_set(err, ASTRID_E_TIMEOUT,
                                   "the daemon at %s is not accepting connections (listen "
                                   "backlog full for %d s); try again",
-                                  sa.sun_path, CONNECT_BUDGET_MS / 1000);
+                                  sa.sun_path, budget_ms / 1000);
         usleep(backoff);
         backoff = backoff * 2 > CONNECT_BACKOFF_MAX_US ? CONNECT_BACKOFF_MAX_US : backoff * 2;
     }
@@ -93,8 +93,9 @@ bool astrid_client_daemon_running(const char *home)
 {
     int fd = -1;
     astrid_err e;
-    if (sock_connect(home, &fd, &e) != 0)
-        return e.code == ASTRID_E_TIMEOUT; /* there, but busy */
+    /* One attempt: a full backlog (EAGAIN) still means a daemon listens. */
+    if (sock_connect(home, 0, &fd, &e) != 0)
+        return e.code == ASTRID_E_TIMEOUT;
     close(fd);
     return true;
 }
@@ -248,7 +249,7 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
     else
         context_principal(home, c->principal, sizeof c->principal);
     astrid_err e2;
-    if (sock_connect(home, &c->fd, &e2) != 0) {
+    if (sock_connect(home, CONNECT_BUDGET_MS, &c->fd, &e2) != 0) {
         if (e2.code == ASTRID_E_TIMEOUT) { /* a busy daemon is not a stale socket */
             free(c);
             if (err)
@@ -265,7 +266,7 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
         snprintf(sock, sizeof sock, "%s/run/system.sock", home);
         unlink(sock); /* a stale socket refuses connections */
         if (astrid_client_start_daemon(home, true, err) != 0 ||
-            sock_connect(home, &c->fd, err) != 0) {
+            sock_connect(home, CONNECT_BUDGET_MS, &c->fd, err) != 0) {
             free(c);
             return -1;
         }
