@@ -90,6 +90,14 @@ double astrid_toml_float(const astrid_toml *node);
 bool astrid_toml_bool(const astrid_toml *node);
 const astrid_toml_datetime *astrid_toml_datetime_of(const astrid_toml *node);
 
+/* TOML strings and quoted keys may hold NUL bytes ("rt-\u0000x"); a
+ * consumer that passes them on as C strings would silently cut them at the
+ * NUL ("rt-"). Returns true when a string value or a key under `node` holds
+ * a NUL, with the first one's path (document order) written to `path`
+ * (optional, truncated to `pathsz`), e.g. package.name, topic[2].name or
+ * groups."a\u0000b" -- for an error that names the field. */
+bool astrid_toml_find_nul(const astrid_toml *node, char *path, size_t pathsz);
+
 /* True for tables defined inline ({...}) and arrays of tables ([[x]]) —
  * kept so the emitter can reproduce the document's shape. */
 bool astrid_toml_is_inline(const astrid_toml *node);

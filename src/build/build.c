@@ -18,6 +18,7 @@
 #include "astrid/fs.h"
 #include "astrid/toml.h"
 #include "build/build_cmds.h"
+#include "capsule/manifest.h"
 
 #define MAX_SOURCES 256
 
@@ -111,6 +112,14 @@ static int read_manifest(build_job *j)
         fprintf(stderr, "astrid-build: %s\n", err.msg);
         return 1;
     }
+    char field[256];
+    if (astrid_toml_find_nul(t, field, sizeof field)) {
+        /* As the installer: a NUL would cut the name or path it sits in. */
+        fprintf(stderr, "astrid-build: %s: %s: must not contain a NUL character (\\u0000)\n", path,
+                field);
+        astrid_toml_free(t);
+        return 1;
+    }
     const char *name =
         astrid_toml_str(astrid_toml_get(astrid_toml_get(t, "package"), "name"), NULL);
     const char *ver =
@@ -125,6 +134,12 @@ static int read_manifest(build_job *j)
                 "astrid-build: %s: package.name must be a non-empty string of a-z, 0-9 "
                 "and '-'\n",
                 path);
+        rc = 1;
+    } else if (strlen(name) > ASTRID_MANIFEST_NAME_MAX) {
+        fprintf(stderr,
+                "astrid-build: %s: package.name is %zu characters long; at most %d are "
+                "allowed\n",
+                path, strlen(name), ASTRID_MANIFEST_NAME_MAX);
         rc = 1;
     } else if (!ver || !*ver) {
         fprintf(stderr, "astrid-build: %s: package.version is required\n", path);

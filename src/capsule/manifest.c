@@ -254,10 +254,15 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
     const astrid_toml *pkg = astrid_toml_get(root, "package");
     if (!pkg)
         return FAIL("%s: [package] is required", o);
-    const char *name = astrid_toml_str(astrid_toml_get(pkg, "name"), NULL);
+    size_t namelen = 0;
+    const char *name = astrid_toml_str(astrid_toml_get(pkg, "name"), &namelen);
     const char *version = astrid_toml_str(astrid_toml_get(pkg, "version"), NULL);
-    if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name))
+    /* Counted length: a C-string view would stop at an embedded NUL. */
+    if (!name || !namelen || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != namelen)
         return FAIL("%s: package.name must be a non-empty string of a-z, 0-9 and '-'", o);
+    if (namelen > ASTRID_MANIFEST_NAME_MAX)
+        return FAIL("%s: package.name is %zu characters long; at most %d are allowed", o, namelen,
+                    ASTRID_MANIFEST_NAME_MAX);
     astrid_semver sv;
     if (!version || astrid_semver_parse(version, &sv, NULL) != 0)
         return FAIL("%s: package.version must be a semantic version (e.g. 0.1.0)", o);
@@ -356,6 +361,16 @@ astrid_manifest *astrid_manifest_parse(const char *text, size_t len, const char 
             snprintf(msg, sizeof msg, "%s: %s", origin, err->msg);
             snprintf(err->msg, sizeof err->msg, "%s", msg);
         }
+        return NULL;
+    }
+    /* Every manifest string ends up a C string (a name, a path, a topic):
+     * one holding a NUL would be silently cut there ("rt-\u0000x" would
+     * install as "rt-"), so the document is refused, naming the field. */
+    char field[256];
+    if (astrid_toml_find_nul(root, field, sizeof field)) {
+        astrid_err_set(err, ASTRID_E_INVALID, "%s: %s: must not contain a NUL character (\\u0000)",
+                       origin, field);
+        astrid_toml_free(root);
         return NULL;
     }
     astrid_manifest *m = calloc(1, sizeof *m);

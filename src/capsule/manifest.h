@@ -19,6 +19,9 @@
 #include "astrid/err.h"
 
 #define ASTRID_MANIFEST_MAX_INTERCEPTORS 64
+/* package.name becomes a directory, a KV namespace and a log directory
+ * name: bounded like a principal id, far below NAME_MAX. */
+#define ASTRID_MANIFEST_NAME_MAX 64
 
 typedef struct astrid_strv {
     char **v;

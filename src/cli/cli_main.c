@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 const cli_flag *cli_global_flags(void);
+extern const cli_cmd cli_cmd_version;
 
 static void print_flag(FILE *f, const cli_flag *fl)
 {
@@ -87,6 +88,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errf)
                 ctx.path);
         return CLI_ERROR;
     }
+    if (ctx.cmd == &cli_root && cli_flag_count(&ctx, "version"))
+        return cli_cmd_version.fn(&ctx);
     if (ctx.cmd->fn)
         return ctx.cmd->fn(&ctx);
     if (ctx.cmd->missing) {

@@ -12,6 +12,9 @@ const cli_cmd cli_root = {
     .help = "astrid",
     .max_args = 0,
     .missing = "interactive chat needs the chat TUI and the LLM capsules",
+    /* Root only, as clap's: `astrid --version` = `astrid version`. */
+    .flags =
+        CLI_FLAGS({"version", 'V', NULL, "Print version (same as 'astrid version')", false, false}),
     .sub = CLI_SUB(&cli_cmd_chat, &cli_cmd_run, &cli_cmd_agent, &cli_cmd_group, &cli_cmd_caps,
                    &cli_cmd_quota, &cli_cmd_secret, &cli_cmd_session, &cli_cmd_capsule,
                    &cli_cmd_distro, &cli_cmd_config, &cli_cmd_audit, &cli_cmd_bus, &cli_cmd_voucher,

@@ -40,30 +40,62 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static int sock_connect(const char *home, int *out, astrid_err *err)
+/* A full listen backlog answers a non-blocking connect with EAGAIN (a burst
+ * of clients, a daemon busy for a moment). A blocking connect would instead
+ * wait without bound, so a wedged daemon would hang the CLI: retry with a
+ * short backoff for CONNECT_BUDGET_MS, then fail naming the busy socket
+ * (ASTRID_E_TIMEOUT, distinct from "no daemon"). */
+#define CONNECT_BUDGET_MS 5000
+#define CONNECT_BACKOFF_MAX_US 100000
+
+static int sock_connect(const char *home, int budget_ms, int *out, astrid_err *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/run/system.sock", home);
     if (n < 0 || (size_t)n >= sizeof sa.sun_path)
         return astrid_err_set(err, ASTRID_E_LIMIT, "socket path under %s is too long", home);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return astrid_err_sys(err, "socket");
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    uint64_t deadline = mono_ms() + (uint64_t)budget_ms;
+    useconds_t backoff = 1000;
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            return astrid_err_sys(err, "socket");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            int fl = fcntl(fd, F_GETFL);
+            if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+                int e = errno;
+                close(fd);
+                errno = e;
+                return astrid_err_sys(err, "fcntl %s", sa.sun_path);
+            }
+            *out = fd;
+            return 0;
+        }
         int e = errno;
         close(fd);
-        errno = e;
-        return astrid_err_sys(err, "connect %s", sa.sun_path);
+        if (e == EINTR)
+            continue;
+        if (e != EAGAIN) {
+            errno = e;
+            return astrid_err_sys(err, "connect %s", sa.sun_path);
+        }
+        if (mono_ms() >= deadline)
+            return astrid_err_set(err, ASTRID_E_TIMEOUT,
+                                  "the daemon at %s is not accepting connections (listen "
+                                  "backlog full for %d s); try again",
+                                  sa.sun_path, budget_ms / 1000);
+        usleep(backoff);
+        backoff = backoff * 2 > CONNECT_BACKOFF_MAX_US ? CONNECT_BACKOFF_MAX_US : backoff * 2;
     }
-    *out = fd;
-    return 0;
 }
 
 bool astrid_client_daemon_running(const char *home)
 {
     int fd = -1;
-    if (sock_connect(home, &fd, NULL) != 0)
-        return false;
+    astrid_err e;
+    /* One attempt: a full backlog (EAGAIN) still means a daemon listens. */
+    if (sock_connect(home, 0, &fd, &e) != 0)
+        return e.code == ASTRID_E_TIMEOUT;
     close(fd);
     return true;
 }
@@ -189,8 +221,11 @@ static void context_principal(const char *home, char *out, size_t n)
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/run/cli-context.toml", home);
     astrid_toml *t = astrid_toml_parse_file(p, NULL, NULL);
-    const char *a = astrid_toml_str(astrid_toml_get(t, "active_agent"), NULL);
-    if (a && *a)
+    size_t alen = 0;
+    const char *a = astrid_toml_str(astrid_toml_get(t, "active_agent"), &alen);
+    if (a && strlen(a) != alen)
+        out[0] = '\0'; /* an embedded NUL: an empty principal, refused by the daemon */
+    else if (a && *a)
         snprintf(out, n, "%s", a);
     astrid_toml_free(t);
 }
@@ -214,7 +249,13 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
     else
         context_principal(home, c->principal, sizeof c->principal);
     astrid_err e2;
-    if (sock_connect(home, &c->fd, &e2) != 0) {
+    if (sock_connect(home, CONNECT_BUDGET_MS, &c->fd, &e2) != 0) {
+        if (e2.code == ASTRID_E_TIMEOUT) { /* a busy daemon is not a stale socket */
+            free(c);
+            if (err)
+                *err = e2;
+            return -1;
+        }
         if (!(opts && opts->autostart)) {
             free(c);
             return astrid_err_set(err, ASTRID_E_IO,
@@ -225,7 +266,7 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
         snprintf(sock, sizeof sock, "%s/run/system.sock", home);
         unlink(sock); /* a stale socket refuses connections */
         if (astrid_client_start_daemon(home, true, err) != 0 ||
-            sock_connect(home, &c->fd, err) != 0) {
+            sock_connect(home, CONNECT_BUDGET_MS, &c->fd, err) != 0) {
             free(c);
             return -1;
         }

@@ -155,6 +155,19 @@ static int agent_create(cli_ctx *ctx)
         return cli_unavailable(ctx, "agent create --distro", "needs distro support (Distro.toml)");
     if (cli_flag_count(ctx, "link"))
         return cli_unavailable(ctx, "agent create --link", "needs agent link (identity linking)");
+    /* Upstream's hidden, deferred flags: refused, never silently dropped. */
+    static const char *const deferred[][2] = {{"spawned-by", "656"}, {"grant-access", "656"},
+                                              {"expires", "656"},    {"budget-voucher", "656"},
+                                              {"budget", "653"},     {"period", "653"}};
+    for (size_t i = 0; i < sizeof deferred / sizeof *deferred; i++)
+        if (cli_flag_count(ctx, deferred[i][0])) {
+            char feature[64], missing[96];
+            snprintf(feature, sizeof feature, "agent create --%s", deferred[i][0]);
+            snprintf(missing, sizeof missing,
+                     "deferred upstream: https://github.com/unicity-astrid/astrid/issues/%s",
+                     deferred[i][1]);
+            return cli_unavailable(ctx, feature, missing);
+        }
     if (astrid_principal_validate(name, &err) != 0)
         return cli_fail(ctx, &err);
     json_t *groups = json_array(), *grants = json_array(), *quotas = default_quotas();
@@ -213,6 +226,14 @@ static int agent_create(cli_ctx *ctx)
 
 static int agent_list(cli_ctx *ctx)
 {
+    if (cli_flag_count(ctx, "remote"))
+        return cli_unavailable(ctx, "agent list --remote",
+                               "remote agents are deferred upstream: "
+                               "https://github.com/unicity-astrid/astrid/issues/658");
+    if (cli_flag_count(ctx, "tree"))
+        return cli_unavailable(ctx, "agent list --tree",
+                               "the delegation tree is deferred upstream: "
+                               "https://github.com/unicity-astrid/astrid/issues/656");
     json_t *list = NULL;
     int rc = cli_admin_call(ctx, "agent.list", "AgentList", NULL, &list);
     if (rc != CLI_OK)
@@ -254,23 +275,53 @@ static int agent_show(cli_ctx *ctx)
     if (!s)
         return cli_fail(ctx, &err);
     /* egress/process allow-list: the profile's lists plus the labels of
-     * network:egress:* / process:spawn:* grants. */
-    json_t *egress = json_deep_copy(json_object_get(s, "network_egress"));
-    json_t *procs = json_deep_copy(json_object_get(s, "process_allow"));
+     * network:egress:* / process:spawn:* grants. Each entry's origin goes
+     * alongside (an entry from a grant is not in the profile's own list). */
+    json_t *egress = json_array(), *procs = json_array();
+    json_t *esrc = json_array(), *psrc = json_array();
     size_t i;
     json_t *g;
+    json_array_foreach(json_object_get(s, "network_egress"), i, g)
+    {
+        json_array_append(egress, g);
+        json_array_append_new(esrc, json_string("profile"));
+    }
+    json_array_foreach(json_object_get(s, "process_allow"), i, g)
+    {
+        json_array_append(procs, g);
+        json_array_append_new(psrc, json_string("profile"));
+    }
     json_array_foreach(json_object_get(s, "grants"), i, g)
     {
         const char *cap = json_string_value(g);
-        if (strncmp(cap, "network:egress:", 15) == 0)
-            json_array_append_new(egress, json_string(cap + 15));
-        else if (strncmp(cap, "process:spawn:", 14) == 0)
-            json_array_append_new(procs, json_string(cap + 14));
+        bool net = strncmp(cap, "network:egress:", 15) == 0;
+        if (!net && strncmp(cap, "process:spawn:", 14) != 0)
+            continue;
+        json_array_append_new(net ? egress : procs, json_string(cap + (net ? 15 : 14)));
+        json_array_append_new(net ? esrc : psrc, json_sprintf("grant %s", cap));
+    }
+    bool pretty = !ctx->format || strcmp(ctx->format, "pretty") == 0;
+    if (pretty) { /* "openai (grant network:egress:openai)", "git (profile)" */
+        json_t *lists[] = {egress, procs}, *srcs[] = {esrc, psrc};
+        for (size_t l = 0; l < 2; l++)
+            json_array_foreach(lists[l], i, g)
+            {
+                json_array_set_new(lists[l], i,
+                                   json_sprintf("%s (%s)", json_string_value(g),
+                                                json_string_value(json_array_get(srcs[l], i))));
+            }
     }
     json_object_set_new(s, "egress", egress);
     json_object_set_new(s, "process_allow_list", procs);
     json_object_del(s, "network_egress");
     json_object_del(s, "process_allow");
+    if (pretty) {
+        json_decref(esrc);
+        json_decref(psrc);
+    } else { /* parallel to egress / process_allow_list */
+        json_object_set_new(s, "sources",
+                            json_pack("{s:o,s:o}", "egress", esrc, "process_allow_list", psrc));
+    }
     return cli_output(ctx, s);
 }
 

@@ -73,11 +73,57 @@ static int do_status(cli_ctx *ctx)
     return rc ? rc : render(ctx, d);
 }
 
+/* Pretty `ps` cells for the two nested members (the table would otherwise
+ * show them as raw JSON): PRINCIPALS as "default:3/0/1 bob:1/0/0"
+ * (invocations/errors/denied per principal), UPLINKS as "name (platform,
+ * profile)". Other formats keep the data as sent. */
+static void ps_pretty_cells(json_t *caps)
+{
+    size_t i, j;
+    json_t *c, *e;
+    json_array_foreach(caps, i, c)
+    {
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&s, &len);
+        if (!f)
+            continue;
+        json_array_foreach(json_object_get(c, "principals"), j, e)
+        {
+            fprintf(f,
+                    "%s%s:%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+                    j ? " " : "", json_string_value(json_object_get(e, "principal")) ?: "?",
+                    json_integer_value(json_object_get(e, "invocations")),
+                    json_integer_value(json_object_get(e, "errors")),
+                    json_integer_value(json_object_get(e, "denied")));
+        }
+        if (fclose(f) == 0 && json_is_array(json_object_get(c, "principals")))
+            json_object_set_new(c, "principals", json_string(s));
+        free(s);
+        json_t *ups = json_object_get(c, "uplinks"), *names = json_array();
+        json_array_foreach(ups, j, e)
+        {
+            json_array_append_new(
+                names,
+                json_sprintf("%s (%s, %s)", json_string_value(json_object_get(e, "name")) ?: "?",
+                             json_string_value(json_object_get(e, "platform")) ?: "?",
+                             json_string_value(json_object_get(e, "profile")) ?: "?"));
+        }
+        if (json_is_array(ups))
+            json_object_set(c, "uplinks", names);
+        json_decref(names);
+    }
+}
+
 static int do_ps(cli_ctx *ctx)
 {
     json_t *d = NULL;
     int rc = kernel_call(ctx, "metadata", "GetCapsuleMetadata", "capsule_metadata", &d);
-    return rc ? rc : render(ctx, d);
+    if (rc)
+        return rc;
+    if (!ctx->format || strcmp(ctx->format, "pretty") == 0)
+        ps_pretty_cells(d);
+    return render(ctx, d);
 }
 
 static int do_who(cli_ctx *ctx)

@@ -44,8 +44,13 @@ int cli_context_active(const char *home, char *out, size_t outsz, astrid_err *er
     } else if (astrid_toml_type_of(v) != ASTRID_TOML_STRING) {
         rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: active_agent must be a string", path);
     } else {
-        const char *s = astrid_toml_str(v, NULL);
-        if (strlen(s) >= outsz || check_principal(home, s, err) < 0)
+        size_t sl = 0;
+        const char *s = astrid_toml_str(v, &sl);
+        if (strlen(s) != sl) /* "bob\u0000x" must not act as bob */
+            rc =
+                astrid_err_set(err, ASTRID_E_INVALID,
+                               "%s: active_agent must not contain a NUL character (\\u0000)", path);
+        else if (strlen(s) >= outsz || check_principal(home, s, err) < 0)
             rc = astrid_err_set(err, ASTRID_E_INVALID, "%s: invalid active_agent '%s'", path, s);
         else
             snprintf(out, outsz, "%s", s);

@@ -9,6 +9,7 @@
 
 #include "astrid/home.h"
 #include "astrid/principal.h"
+#include "astrid/utf8.h"
 
 typedef enum admin_scope {
     SCOPE_GLOBAL,         /* the capability as written */
@@ -56,7 +57,7 @@ int admin_fail(admin_call *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->err, c->errn, fmt, ap);
+    astrid_vsnprintf_utf8(c->err, c->errn, fmt, ap); /* sent as JSON: no cut sequence */
     va_end(ap);
     return -1;
 }

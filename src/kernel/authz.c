@@ -9,6 +9,7 @@
 #include "astrid/capcheck.h"
 #include "astrid/home.h"
 #include "astrid/principal.h"
+#include "astrid/utf8.h"
 #include "kernel/kernel.h"
 
 static const astrid_profile *existing_profile(astrid_kernel *k, const char *principal, char *reason,
@@ -18,16 +19,17 @@ static const astrid_profile *existing_profile(astrid_kernel *k, const char *prin
     char path[PATH_MAX];
     if (astrid_principal_validate(principal, &err) != 0 ||
         astrid_profile_path(path, sizeof path, k->home, principal, &err) != 0) {
-        snprintf(reason, n, "%s", err.msg);
+        astrid_snprintf_utf8(reason, n, "%s", err.msg);
         return NULL;
     }
     if (access(path, F_OK) != 0) {
-        snprintf(reason, n, "principal %s does not exist (no profile.toml at %s)", principal, path);
+        astrid_snprintf_utf8(reason, n, "principal %s does not exist (no profile.toml at %s)",
+                             principal, path);
         return NULL;
     }
     const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, &err);
     if (!p)
-        snprintf(reason, n, "profile of %s cannot be loaded: %s", principal, err.msg);
+        astrid_snprintf_utf8(reason, n, "profile of %s cannot be loaded: %s", principal, err.msg);
     return p;
 }
 
@@ -39,7 +41,8 @@ int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *r
     bool enabled = p->enabled;
     astrid_profile_release(p);
     if (!enabled) {
-        snprintf(reason, n, "permission denied for principal %s: agent is disabled", principal);
+        astrid_snprintf_utf8(reason, n, "permission denied for principal %s: agent is disabled",
+                             principal);
         return -1;
     }
     return 0;
@@ -57,7 +60,7 @@ int astrid_admit_request(astrid_kernel *k, const char *principal, const char *me
     /* Fail closed: an action that cannot be recorded does not happen. */
     if (astrid_audit_request_mode(k, acts ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND,
                                   principal, method, cap, target, params, true, NULL) != 0) {
-        snprintf(reason, n, "denied: the audit log could not record this request");
+        astrid_snprintf_utf8(reason, n, "denied: the audit log could not record this request");
         return -1;
     }
     return 0;
@@ -79,6 +82,6 @@ int astrid_authorize(astrid_kernel *k, const char *principal, const char *cap, c
     astrid_groups_unref(g);
     astrid_profile_release(p);
     if (rc != 0)
-        snprintf(reason, n, "%s", err.msg);
+        astrid_snprintf_utf8(reason, n, "%s", err.msg);
     return rc;
 }

@@ -9,11 +9,15 @@
 
 #include "astrid/version.h"
 #include "astrid/topic.h"
+#include "astrid/utf8.h"
 #include "astrid/wire.h"
 #include "kernel/kernel.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define MAX_SUBS 128
+/* A burst of clients (scripts, parallel CLIs) must queue, not see EAGAIN:
+ * the kernel clamps this to net.core.somaxconn (4096 by default). */
+#define LISTEN_BACKLOG 4096
 /* A connection whose unread output exceeds this loses broadcasts (counted)
  * rather than growing the daemon without bound; replies to its own
  * requests are still sent. */
@@ -158,8 +162,12 @@ void astrid_conn_send(astrid_conn *c, const json_t *msg)
 }
 
 /* An error frame, then close: the peer learns why. */
-static void fail_conn(astrid_conn *c, const char *reason)
+static void fail_conn(astrid_conn *c, const char *why)
 {
+    /* A reason that is not valid UTF-8 (a cut sequence, echoed input) would
+     * make the frame unencodable and the peer would see a bare close. */
+    char reason[ASTRID_ERR_MSG_MAX];
+    astrid_snprintf_utf8(reason, sizeof reason, "%s", why);
     json_t *e =
         json_pack("{s:s,s:i,s:s,s:s}", "status", "error", "protocol_version",
                   ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION, "reason", reason);
@@ -531,7 +539,7 @@ int astrid_server_start(astrid_kernel *k, astrid_err *err)
     if (rc != 0)
         return astrid_err_set(err, ASTRID_E_IO, "bind %s: %s", k->sock_path, uv_strerror(rc));
     chmod(k->sock_path, 0600);
-    if ((rc = uv_listen((uv_stream_t *)&k->server, 128, on_connection)) != 0)
+    if ((rc = uv_listen((uv_stream_t *)&k->server, LISTEN_BACKLOG, on_connection)) != 0)
         return astrid_err_set(err, ASTRID_E_IO, "listen %s: %s", k->sock_path, uv_strerror(rc));
     k->last_active_ms = astrid_now_ms();
     uv_timer_init(k->loop, &k->idle_timer);

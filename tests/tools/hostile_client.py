@@ -1,7 +1,7 @@
 """Hostile clients against a running daemon. Prints one TAP line per attack;
 each checks the daemon answers with an error frame or closes, and that a
 well-behaved client still gets GetStatus afterwards."""
-import hashlib, os, socket, struct, sys, time
+import hashlib, json, os, socket, struct, sys, time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import astrid_wire as w
@@ -109,6 +109,59 @@ t0 = time.time()
 frames = closed_after(s)
 tap(any("handshake" in f.get("reason", "") for f in frames) and time.time() - t0 < 9,
     "silent client closed after the handshake deadline", repr(frames))
+
+# Non-ASCII principals (security issue #12): the refusal names the whole
+# character and arrives as an error frame; before, one byte of the sequence
+# went into the reason, the frame could not be encoded and the client saw a
+# bare close.
+for principal, want in [("b\u00f3b", "invalid character '\u00f3'"),
+                        ("\U0001F600x", "invalid character '\U0001F600'"),
+                        ("\u00e9" * 40, "exceeds 64 characters")]:
+    s = w.connect(home)
+    hs = w.handshake(s, home, principal)
+    frames = closed_after(s)
+    s.close()
+    tap(isinstance(hs, dict) and hs.get("status") == "error" and want in hs.get("reason", ""),
+        "principal %r: error frame naming the character" % principal[:8], repr(hs)[:300])
+
+# A capability whose validation message is cut inside a multi-byte
+# character (why[256]): the admin reply is still an error frame.
+s = w.connect(home)
+w.handshake(s, home)
+m = w.request(s, "astrid.v1.admin.caps.grant",
+              {"method": "CapsGrant", "params": {"principal": "default",
+                                                 "capabilities": ["a:" + "\u00e9" * 120 + "x"]}},
+              "astrid.v1.admin.response.caps.grant")
+s.close()
+tap(bool(m) and m["payload"].get("status") == "error" and
+    "invalid capability" in json.dumps(m["payload"]),
+    "capability message cut inside a UTF-8 sequence: error reply", repr(m)[:300])
+
+# A burst of 1000 concurrent connects, each tried once without waiting
+# (a client with a connect timeout): with a listen backlog of 128 about one
+# in ten met EAGAIN. All are held open, then all complete a handshake.
+path = os.path.join(home, "run", "system.sock")
+socks, again = [], 0
+for i in range(1000):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.setblocking(False)
+    try:
+        c.connect(path)
+        socks.append(c)
+    except BlockingIOError:
+        again += 1
+        c.close()
+tap(again == 0, "burst of 1000 concurrent connects: none met EAGAIN", "%d met EAGAIN" % again)
+hs_body = json.dumps({"token": tok, "protocol_version": 1, "client_version": "burst",
+                      "principal": "default"}).encode()
+for c in socks:
+    c.setblocking(True)
+    c.settimeout(30)
+    c.sendall(frame(hs_body))
+oks = sum(1 for c in socks if (w.recv(c) or {}).get("status") == "ok")
+for c in socks:
+    c.close()
+tap(oks == 1000, "burst of 1000 concurrent connects: all handshakes answered ok", "%d ok" % oks)
 
 # 1000 connections opened and dropped.
 for i in range(1000):

@@ -117,6 +117,11 @@ static void test_load_rules(void **state)
     load_err("[groups.x]\ncapabilities = \"a\"\n", ASTRID_GROUP_FILE, "capabilities");
     load_err("[groups.x]\ndescription = \"d\"\n", ASTRID_GROUP_FILE,
              "missing field 'capabilities'");
+    /* A NUL in a group name or any string is refused, naming it (#12). */
+    load_err("[groups.\"ops\\u0000x\"]\ncapabilities = []\n", ASTRID_GROUP_FILE,
+             "groups.toml: groups.\"ops\\u0000x\": must not contain a NUL character");
+    load_err("[groups.x]\ncapabilities = []\ndescription = \"a\\u0000b\"\n", ASTRID_GROUP_FILE,
+             "groups.x.description: must not contain a NUL character");
     /* Multi-segment wildcards never need unsafe_admin. */
     write_file("[groups.net]\ncapabilities = [\"network:egress:*\"]\n");
     c = astrid_groups_load(path, &why, &e);

@@ -123,6 +123,11 @@ static void test_load_errors(void **state)
     bad("[quotas]\nmax_storage_bytes = -1\n", "max_storage_bytes");
     bad("groups = [\"a\"\n", "x.toml");
     bad("[auth]\npublic_keys = [\"\"]\n", "public_keys");
+    /* A NUL would make "enabled\0x" read as enabled, "a\0b" as a (#12). */
+    bad("\"enabled\\u0000x\" = false\n",
+        "x.toml: \"enabled\\u0000x\": must not contain a NUL character");
+    bad("grants = [\"system:status\\u0000x\"]\n",
+        "x.toml: grants[0]: must not contain a NUL character");
 }
 
 static void test_save_roundtrip(void **state)

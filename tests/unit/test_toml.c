@@ -333,6 +333,44 @@ static void redefinition_rules(void **state)
     astrid_toml_free(t);
 }
 
+/* Strings and keys may hold NUL (\u0000); find_nul names the first one so
+ * consumers can refuse instead of cutting a C string there (#12). */
+static void find_nul_names_the_field(void **state)
+{
+    (void)state;
+    char path[128];
+    astrid_toml *t = parse_ok("[package]\nname = \"rt-\\u0000x\"\n");
+    size_t len = 0;
+    const char *s = astrid_toml_str(astrid_toml_get(astrid_toml_get(t, "package"), "name"), &len);
+    assert_int_equal(len, 5); /* the length accessor sees the whole string */
+    assert_int_equal(strlen(s), 3);
+    assert_true(astrid_toml_find_nul(t, path, sizeof path));
+    assert_string_equal(path, "package.name");
+    astrid_toml_free(t);
+
+    t = parse_ok("a = 1\n[[topic]]\nname = \"ok\"\n[[topic]]\nname = \"x\"\n"
+                 "tags = [\"p\", \"q\\u0000\"]\n");
+    assert_true(astrid_toml_find_nul(t, path, sizeof path));
+    assert_string_equal(path, "topic[1].tags[1]");
+    astrid_toml_free(t);
+
+    t = parse_ok("[groups.\"a\\u0000b\"]\nx = 1\n[y]\n\"q\\\"\\u0001\" = \"z\\u0000\"\n");
+    assert_true(astrid_toml_find_nul(t, path, sizeof path));
+    assert_string_equal(path, "groups.\"a\\u0000b\"");
+    assert_true(astrid_toml_find_nul(astrid_toml_get(t, "y"), path, sizeof path));
+    assert_string_equal(path, "\"q\\\"\\u0001\"");
+    char tiny[4];
+    assert_true(astrid_toml_find_nul(t, tiny, sizeof tiny)); /* truncated, terminated */
+    assert_string_equal(tiny, "gro");
+    assert_true(astrid_toml_find_nul(t, NULL, 0));
+    astrid_toml_free(t);
+
+    t = parse_ok("a = \"no nul \\u00e9\"\nb = [[1, \"x\"], {c = \"d\"}]\n");
+    assert_false(astrid_toml_find_nul(t, path, sizeof path));
+    assert_string_equal(path, "");
+    astrid_toml_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +381,7 @@ int main(void)
         cmocka_unit_test(limits_depth_and_size),
         cmocka_unit_test(emit_roundtrip_every_type),
         cmocka_unit_test(redefinition_rules),
+        cmocka_unit_test(find_nul_names_the_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astrid/utf8.h"
+
 astrid_invocation *abi_inv(void *inst)
 {
     return astrid_wasm_host_ctx(inst);
@@ -81,7 +83,7 @@ void abi_err(void *inst, uint32_t ret, uint32_t off, const char *fmt, ...)
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    astrid_vsnprintf_utf8(msg, sizeof msg, fmt, ap); /* a WIT string: whole characters only */
     va_end(ap);
     abi_ok(inst, ret, off + 8);
     abi_u8(inst, ret, 1);

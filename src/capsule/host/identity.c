@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astrid/utf8.h"
 #include "astrid/uuid.h"
 #include "capsule/host/abi.h"
 #include "store/identity.h"
@@ -64,7 +65,7 @@ static int uuid_arg(void *inst, uint32_t ret, const char *s, char out[ASTRID_UUI
     if (astrid_uuid_parse(s, out))
         return 0;
     char msg[200];
-    snprintf(msg, sizeof msg, "invalid UUID: '%.120s' is not a UUID", s);
+    astrid_snprintf_utf8(msg, sizeof msg, "invalid UUID: '%.120s' is not a UUID", s);
     ok_response(inst, ret, msg, NULL, -1, NULL);
     return -1;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "astrid/caps.h"
+#include "astrid/utf8.h"
 
 static bool seg_char_ok(char c)
 {
@@ -17,7 +18,7 @@ fail(astrid_cap_error kind, char *err, size_t errlen, const char *fmt, ...)
     if (err && errlen) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
+        astrid_vsnprintf_utf8(err, errlen, fmt, ap); /* the segment may be cut */
         va_end(ap);
     }
     return kind;

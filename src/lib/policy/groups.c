@@ -312,6 +312,8 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
         astrid_err_prefix(err, "%s", path);
         return load_fail(NULL, NULL, text, why, ASTRID_GROUP_FILE);
     }
+    if (policy_refuse_nul(root, path, err) != 0)
+        return load_fail(NULL, root, text, why, ASTRID_GROUP_FILE);
     for (size_t i = 0; i < astrid_toml_len(root); i++)
         if (strcmp(astrid_toml_key_at(root, i), "groups") != 0) {
             policy_unknown_key(err, path, text, astrid_toml_key_at(root, i), "groups file");

@@ -294,7 +294,9 @@ astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err)
     }
     astrid_toml *root = astrid_toml_parse(text, len, err, NULL);
     ctx c = {path, text, err};
-    int rc = root ? parse_root(&c, root, p) : (astrid_err_prefix(err, "%s", path), -1);
+    int rc = root ? policy_refuse_nul(root, path, err) : (astrid_err_prefix(err, "%s", path), -1);
+    if (rc == 0)
+        rc = parse_root(&c, root, p);
     if (rc == 0 && astrid_profile_validate(p, err) != 0)
         rc = astrid_err_prefix(err, "%s", path);
     astrid_toml_free(root);

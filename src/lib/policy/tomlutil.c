@@ -121,3 +121,12 @@ astrid_toml *policy_toml_strv(const char *const *v, size_t n)
     }
     return a;
 }
+
+int policy_refuse_nul(const astrid_toml *root, const char *path, astrid_err *err)
+{
+    char field[256];
+    if (!astrid_toml_find_nul(root, field, sizeof field))
+        return 0;
+    return astrid_err_set(err, ASTRID_E_PARSE, "%s: %s: must not contain a NUL character (\\u0000)",
+                          path, field);
+}

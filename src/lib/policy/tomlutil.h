@@ -19,5 +19,9 @@ int policy_read(const char *path, char **text, size_t *len, bool *missing, astri
 int policy_str_array(const astrid_toml *arr, char ***out, size_t *n, const char *path,
                      const char *text, const char *key, astrid_err *err);
 void policy_free_strv(char **v, size_t n);
+/* "PATH: FIELD: must not contain a NUL character" (ASTRID_E_PARSE) when a
+ * string or key of the document holds one: names, groups and capabilities
+ * are used as C strings, which would end at the NUL. */
+int policy_refuse_nul(const astrid_toml *root, const char *path, astrid_err *err);
 astrid_toml *policy_toml_strv(const char *const *v, size_t n);
 #endif

@@ -1,6 +1,7 @@
 /* TOML tree: node construction, lookup (ordered entries + hash index),
  * mutation, deep copy and equality. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -457,4 +458,94 @@ bool astrid_toml_equal(const astrid_toml *a, const astrid_toml *b)
     default:
         return dt_equal(&a->u.dt, &b->u.dt, a->type);
     }
+}
+
+/* ---------------------------------------------------------- NUL search */
+
+typedef struct nul_path {
+    char *buf;
+    size_t cap, len;
+} nul_path;
+
+static void path_put(nul_path *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && p->len + 1 < p->cap; i++)
+        p->buf[p->len++] = s[i];
+    if (p->cap)
+        p->buf[p->len < p->cap ? p->len : p->cap - 1] = '\0';
+}
+
+/* A key as TOML would write it: bare when it can be, else quoted with
+ * control bytes (the NUL among them) escaped. */
+static void path_key(nul_path *p, const char *k, size_t n)
+{
+    bool bare = n > 0;
+    for (size_t i = 0; i < n && bare; i++)
+        bare = (k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+               (k[i] >= '0' && k[i] <= '9') || k[i] == '_' || k[i] == '-';
+    if (p->len > 0)
+        path_put(p, ".", 1);
+    if (bare) {
+        path_put(p, k, n);
+        return;
+    }
+    path_put(p, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        char esc[8];
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            path_put(p, esc, 6);
+        } else if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            path_put(p, esc, 2);
+        } else {
+            path_put(p, k + i, 1);
+        }
+    }
+    path_put(p, "\"", 1);
+}
+
+static bool find_nul(const astrid_toml *n, nul_path *p)
+{
+    size_t mark = p->len;
+    switch (n->type) {
+    case ASTRID_TOML_STRING:
+        return memchr(n->u.str.s, '\0', n->u.str.len) != NULL;
+    case ASTRID_TOML_TABLE:
+        for (size_t i = 0; i < n->u.tab.n; i++) {
+            const toml_entry *e = &n->u.tab.ents[i];
+            path_key(p, e->key, e->klen);
+            if (memchr(e->key, '\0', e->klen) || find_nul(e->val, p))
+                return true;
+            p->len = mark;
+            if (p->cap)
+                p->buf[mark < p->cap ? mark : p->cap - 1] = '\0';
+        }
+        return false;
+    case ASTRID_TOML_ARRAY:
+        for (size_t i = 0; i < n->u.arr.n; i++) {
+            char idx[32];
+            int w = snprintf(idx, sizeof idx, "[%zu]", i);
+            path_put(p, idx, (size_t)w);
+            if (find_nul(n->u.arr.items[i], p))
+                return true;
+            p->len = mark;
+            if (p->cap)
+                p->buf[mark < p->cap ? mark : p->cap - 1] = '\0';
+        }
+        return false;
+    default:
+        return false;
+    }
+}
+
+bool astrid_toml_find_nul(const astrid_toml *node, char *path, size_t pathsz)
+{
+    char dummy[1];
+    nul_path p = {path ? path : dummy, path ? pathsz : sizeof dummy, 0};
+    if (p.cap)
+        p.buf[0] = '\0';
+    return node && find_nul(node, &p);
 }

@@ -1,5 +1,7 @@
 #include "astrid/err.h"
 
+#include "astrid/utf8.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +15,8 @@ int astrid_err_set(astrid_err *e, astrid_errcode code, const char *fmt, ...)
     e->sys_errno = 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    /* Messages travel in JSON replies: never leave a cut UTF-8 sequence. */
+    astrid_vsnprintf_utf8(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -30,7 +33,7 @@ int astrid_err_sys(astrid_err *e, const char *fmt, ...)
     va_end(ap);
     e->code = ASTRID_E_IO;
     e->sys_errno = saved;
-    snprintf(e->msg, sizeof e->msg, "%s: %s", head, strerror(saved));
+    astrid_snprintf_utf8(e->msg, sizeof e->msg, "%s: %s", head, strerror(saved));
     errno = saved;
     return -1;
 }
@@ -46,7 +49,7 @@ int astrid_err_prefix(astrid_err *e, const char *fmt, ...)
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", head, old);
+    astrid_snprintf_utf8(e->msg, sizeof e->msg, "%s: %s", head, old);
     return -1;
 }
 

@@ -2,41 +2,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "astrid/utf8.h"
 #include "astrid/wire.h"
-
-/* Length of the UTF-8 sequence at p (1..4), or 0 when invalid (overlongs,
- * surrogates and code points above U+10FFFF rejected). */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
 
 int astrid_wire_check(const char *buf, size_t len, astrid_err *err)
 {
@@ -46,7 +13,7 @@ int astrid_wire_check(const char *buf, size_t len, astrid_err *err)
     for (size_t i = 0; i < len;) {
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t n = utf8_seq(p + i, len - i);
+            size_t n = astrid_utf8_seq(buf + i, len - i);
             if (n == 0)
                 return astrid_err_set(err, ASTRID_E_PARSE, "invalid UTF-8 at byte %zu", i);
             i += n;
