@@ -66,7 +66,10 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .signal_ready = env_ready,
                              .rt = c,
                              .capsule_flag = astrid_capsule_lookup_flag,
-                             .capsule_flag_ctx = k->capsule_index};
+                             .capsule_flag_ctx = k->capsule_index,
+                             .storage_charge = astrid_kernel_storage_charge,
+                             .storage_dropped = astrid_kernel_storage_dropped,
+                             .storage_ctx = k};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)

@@ -73,11 +73,12 @@ typedef struct astrid_kernel {
     uv_timer_t idle_timer;
     uv_timer_t stop_timer;
     uv_signal_t sigint, sigterm;
-    astrid_profile_cache *profiles;           /* Layer 2 policy, loaded lazily */
-    astrid_group_swap *groups;                /* hot-swappable etc/groups.toml */
-    astrid_audit *audit;                      /* signed, chained, group-committed */
-    struct astrid_kv *kv;                     /* var/state.db: identity, capsule KV (thread-safe) */
-    struct astrid_wasm_engine *engine;        /* capsule AOT engine (thread-safe) */
+    astrid_profile_cache *profiles;    /* Layer 2 policy, loaded lazily */
+    astrid_group_swap *groups;         /* hot-swappable etc/groups.toml */
+    astrid_audit *audit;               /* signed, chained, group-committed */
+    struct astrid_kv *kv;              /* var/state.db: identity, capsule KV (thread-safe) */
+    struct astrid_storage *storage;    /* max_storage_bytes accountant (storage.c; thread-safe) */
+    struct astrid_wasm_engine *engine; /* capsule AOT engine (thread-safe) */
     astrid_wasm_host_module host_modules[16]; /* capsule ABI + WASI, for the engine */
     astrid_http_ops http_ops;                 /* capsule HTTP (capsule_http.c), read-only */
     struct kcapsule **capsules;               /* loaded capsules (loop thread; see capsules.c) */
@@ -111,6 +112,13 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 uint64_t astrid_now_ms(void);
+
+/* ---- storage quota (storage.c) ---- */
+/* Create the accountant (after the KV store is open). */
+int astrid_kernel_storage_start(astrid_kernel *k, astrid_err *err);
+/* The host env's storage_charge / storage_dropped; ctx is the kernel. */
+int astrid_kernel_storage_charge(void *ctx, const char *principal, int64_t delta, astrid_err *err);
+void astrid_kernel_storage_dropped(void *ctx, const char *principal, const char *capsule);
 
 /* ---- the bus inside the daemon (feed.c) ---- */
 /* Create the bus, its two kernel feeds and the dispatch threads. */

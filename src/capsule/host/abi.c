@@ -6,6 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+int astrid_invocation_charge(const astrid_invocation *inv, int64_t delta, astrid_err *err)
+{
+    const astrid_host_env *env = inv->env;
+    if (!env->storage_charge)
+        return 0; /* delta 0 still goes through: it measures a new principal */
+    return env->storage_charge(env->storage_ctx, inv->principal, delta, err);
+}
+
 astrid_invocation *abi_inv(void *inst)
 {
     return astrid_wasm_host_ctx(inst);
