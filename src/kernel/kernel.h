@@ -73,12 +73,11 @@ typedef struct astrid_kernel {
     uv_timer_t idle_timer;
     uv_timer_t stop_timer;
     uv_signal_t sigint, sigterm;
-    astrid_profile_cache *profiles;    /* Layer 2 policy, loaded lazily */
-    astrid_group_swap *groups;         /* hot-swappable etc/groups.toml */
-    astrid_audit *audit;               /* signed, chained, group-committed */
-    struct astrid_kv *kv;              /* var/state.db: identity, capsule KV (thread-safe) */
-    struct astrid_storage *storage;    /* max_storage_bytes accountant (storage.c; thread-safe) */
-    struct astrid_wasm_engine *engine; /* capsule AOT engine (thread-safe) */
+    astrid_profile_cache *profiles;           /* Layer 2 policy, loaded lazily */
+    astrid_group_swap *groups;                /* hot-swappable etc/groups.toml */
+    astrid_audit *audit;                      /* signed, chained, group-committed */
+    struct astrid_kv *kv;                     /* var/state.db: identity, capsule KV (thread-safe) */
+    struct astrid_wasm_engine *engine;        /* capsule AOT engine (thread-safe) */
     astrid_wasm_host_module host_modules[16]; /* capsule ABI + WASI, for the engine */
     astrid_http_ops http_ops;                 /* capsule HTTP (capsule_http.c), read-only */
     struct kcapsule **capsules;               /* loaded capsules (loop thread; see capsules.c) */
@@ -98,6 +97,8 @@ typedef struct astrid_kernel {
     bool verbose;
     bool stopping;
     bool feed_started;
+    /* max_storage_bytes accountant (storage.c; thread-safe) */
+    struct astrid_storage *storage;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
