@@ -85,16 +85,18 @@ void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_
         abi_err(inst, ret, 4, "content larger than 10 MiB");
     } else if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
         char *data = abi_str(inst, cp, cn, FILE_MAX);
-        /* not O_TRUNC: the old size decides the charge, and a refused write
-         * must leave the file as it was */
-        int fd = astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600, &err);
+        /* charged before the open truncates: a refused write leaves the
+         * file as it was (and creates none) */
         struct stat st;
-        int64_t old = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-        if (fd < 0) {
-            abi_err(inst, ret, 4, "%s", err.msg);
-        } else if (astrid_invocation_charge(abi_inv(inst), (int64_t)cn - old, &err) != 0) {
+        int64_t old = lstat(p.physical, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+        int fd = -1;
+        if (astrid_invocation_charge(abi_inv(inst), (int64_t)cn - old, &err) != 0) {
             abi_err(inst, ret, 4, "write %s: %s", p.rel, err.msg);
-        } else if (ftruncate(fd, 0) != 0 || write(fd, data, cn) != (ssize_t)cn) {
+        } else if ((fd = astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600,
+                                         &err)) < 0) {
+            abi_err(inst, ret, 4, "%s", err.msg);
+            astrid_invocation_charge(abi_inv(inst), old - (int64_t)cn, NULL);
+        } else if (write(fd, data, cn) != (ssize_t)cn) {
             abi_err(inst, ret, 4, "write %s: %s", p.rel, strerror(errno));
             /* charged for cn: correct to what the file holds now */
             int64_t now = fstat(fd, &st) == 0 ? st.st_size : 0;
