@@ -167,7 +167,10 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     snprintf(inv.owner, sizeof inv.owner, "%s", c->inst.owner);
     if (msg) /* the triggering message is the caller (same as a run loop's recv) */
         astrid_invocation_switch(&inv, principal, msg);
-    astrid_wasi_config wc = {.log = wasi_log, .log_user = &inv};
+    astrid_wasi_config wc = {.log = wasi_log,
+                             .log_user = &inv,
+                             .charge = astrid_invocation_wasi_charge,
+                             .charge_user = &inv};
     astrid_wasi *w = astrid_wasi_new(&wc, err);
     if (!w)
         return -1;

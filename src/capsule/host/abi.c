@@ -14,6 +14,11 @@ int astrid_invocation_charge(const astrid_invocation *inv, int64_t delta, astrid
     return env->storage_charge(env->storage_ctx, inv->principal, delta, err);
 }
 
+int astrid_invocation_wasi_charge(void *inv, int64_t delta)
+{
+    return astrid_invocation_charge(inv, delta, NULL);
+}
+
 astrid_invocation *abi_inv(void *inst)
 {
     return astrid_wasm_host_ctx(inst);

@@ -189,6 +189,8 @@ extern const size_t astrid_capsule_host_nmodules;
 /* Charge `delta` bytes of storage to the invoking principal (env's
  * storage_charge; 0 when the program charges nothing). */
 int astrid_invocation_charge(const astrid_invocation *inv, int64_t delta, astrid_err *err);
+/* The same as an astrid_wasi_config charge callback (user = the invocation). */
+int astrid_invocation_wasi_charge(void *inv, int64_t delta);
 
 /* Capsule logs rotate by size: a file reaching ASTRID_CAPSULE_LOG_MAX is
  * renamed NAME.log.1 (older ones shift to .2, .3; the oldest beyond
