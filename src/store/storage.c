@@ -67,7 +67,7 @@ static usage *entry(astrid_storage *s, const char *principal)
             u = s->v[i];
     if (!u && s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 16;
-        usage **nv = realloc(s->v, cap * sizeof *nv);
+        usage **nv = realloc(s->v, cap * sizeof(usage *));
         if (nv) {
             s->v = nv;
             s->cap = cap;
