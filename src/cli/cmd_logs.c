@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,7 +13,8 @@
 #include "cli/cli_stub.h"
 #include "cli/context.h"
 
-/* Newest file by name: names are dates (astrid.YYYY-MM-DD.log, YYYY-MM-DD.log). */
+/* Newest file by name: names are dates (astrid.YYYY-MM-DD.log, YYYY-MM-DD.log).
+ * Rotated capsule logs (YYYY-MM-DD.log.1, ...) are older, never the newest. */
 static int newest(const char *dir, char *out, size_t n)
 {
     DIR *d = opendir(dir);
@@ -20,9 +22,12 @@ static int newest(const char *dir, char *out, size_t n)
     if (!d)
         return -1;
     struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && strstr(e->d_name, ".log") && strcmp(e->d_name, best) > 0)
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] != '.' && l > 4 && strcmp(e->d_name + l - 4, ".log") == 0 &&
+            strcmp(e->d_name, best) > 0)
             snprintf(best, sizeof best, "%s", e->d_name);
+    }
     closedir(d);
     if (!best[0])
         return -1;
@@ -105,7 +110,13 @@ static int do_logs(cli_ctx *ctx)
         for (;;) { /* until interrupted, as tail -f */
             nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
             char next[sizeof file];
-            if (newest(dir, next, sizeof next) == 0 && strcmp(next, file) != 0) {
+            struct stat now, cur;
+            /* a new day's file, or this one rotated away (size cap) */
+            bool moved = stat(file, &now) == 0 && fstat(fileno(f), &cur) == 0 &&
+                         (now.st_ino != cur.st_ino || now.st_dev != cur.st_dev);
+            if (moved)
+                copy_from(f, &off, ctx->out); /* the rest of the rotated file */
+            if (newest(dir, next, sizeof next) == 0 && (moved || strcmp(next, file) != 0)) {
                 FILE *g = fopen(next, "r");
                 if (g) { /* the daily file rolled over */
                     fclose(f);

@@ -264,7 +264,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         return -1;
     char state[PATH_MAX];
     snprintf(state, sizeof state, "%s/var/state.db", k->home);
-    if (astrid_kv_open(&k->kv, state, 0, err) != 0)
+    if (astrid_kv_open(&k->kv, state, 0, err) != 0 || astrid_kernel_storage_start(k, err) != 0)
         return -1;
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;

@@ -67,7 +67,10 @@ int kcapsule_run_start(kcapsule *c, astrid_err *err)
     astrid_profile_release(prof);
     kcapsule_env(c, &c->run_env);
     astrid_invocation_init(&c->run_inv, &c->run_env, m, c->source_id, c->inst.owner);
-    astrid_wasi_config wc = {.log = run_log, .log_user = &c->run_inv};
+    astrid_wasi_config wc = {.log = run_log,
+                             .log_user = &c->run_inv,
+                             .charge = astrid_invocation_wasi_charge,
+                             .charge_user = &c->run_inv};
     if (!(c->run_wasi = astrid_wasi_new(&wc, err)))
         return -1;
     astrid_wasm_instance_config ic = {

@@ -67,7 +67,10 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .rt = c,
                              .owner_only = !c->shared,
                              .capsule_flag = astrid_capsule_lookup_flag,
-                             .capsule_flag_ctx = k->capsule_index};
+                             .capsule_flag_ctx = k->capsule_index,
+                             .storage_charge = astrid_kernel_storage_charge,
+                             .storage_dropped = astrid_kernel_storage_dropped,
+                             .storage_ctx = k};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)
@@ -165,7 +168,10 @@ static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, con
     snprintf(inv.owner, sizeof inv.owner, "%s", c->inst.owner);
     if (msg) /* the triggering message is the caller (same as a run loop's recv) */
         astrid_invocation_switch(&inv, principal, msg);
-    astrid_wasi_config wc = {.log = wasi_log, .log_user = &inv};
+    astrid_wasi_config wc = {.log = wasi_log,
+                             .log_user = &inv,
+                             .charge = astrid_invocation_wasi_charge,
+                             .charge_user = &inv};
     astrid_wasi *w = astrid_wasi_new(&wc, err);
     if (!w)
         return -1;

@@ -5,6 +5,7 @@
 
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
+#include "store/storage.h"
 #include "store/kv.h"
 
 static void on_stop_timer(uv_timer_t *t)
@@ -39,6 +40,7 @@ int astrid_kernel_run(astrid_kernel *k)
     astrid_klog(k, "INFO", "stopped");
     astrid_audit_close(k->audit);
     astrid_kv_close(k->kv);
+    astrid_storage_free(k->storage);
     astrid_keypair_wipe(&k->key);
     astrid_profile_cache_free(k->profiles);
     astrid_group_swap_free(k->groups);

@@ -98,6 +98,8 @@ typedef struct astrid_kernel {
     bool verbose;
     bool stopping;
     bool feed_started;
+    /* max_storage_bytes accountant (storage.c; thread-safe) */
+    struct astrid_storage *storage;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
@@ -112,6 +114,13 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 uint64_t astrid_now_ms(void);
+
+/* ---- storage quota (storage.c) ---- */
+/* Create the accountant (after the KV store is open). */
+int astrid_kernel_storage_start(astrid_kernel *k, astrid_err *err);
+/* The host env's storage_charge / storage_dropped; ctx is the kernel. */
+int astrid_kernel_storage_charge(void *ctx, const char *principal, int64_t delta, astrid_err *err);
+void astrid_kernel_storage_dropped(void *ctx, const char *principal, const char *capsule);
 
 /* ---- the bus inside the daemon (feed.c) ---- */
 /* Create the bus, its two kernel feeds and the dispatch threads. */

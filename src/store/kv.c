@@ -139,6 +139,29 @@ int astrid_kv_get(astrid_kv *kv, const char *ns, const char *key, char **val, si
 int astrid_kv_set(astrid_kv *kv, const char *ns, const char *key, const void *val, size_t len,
                   astrid_err *err)
 {
+    return astrid_kv_set_charged(kv, ns, key, val, len, NULL, NULL, err);
+}
+
+/* Commit `txn`. A reservation (delta > 0, charged before the write) is
+ * given back when the commit fails; a credit (delta < 0) is applied only
+ * once the commit succeeded, so a rollback never has to re-charge. */
+static int commit_charged(MDB_txn *txn, astrid_kv_charge_fn charge, void *ctx, int64_t delta,
+                          astrid_err *err)
+{
+    int rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        if (charge && delta > 0)
+            charge(ctx, -delta, NULL);
+        return lmdb_err(err, rc, "commit");
+    }
+    if (charge && delta < 0)
+        charge(ctx, delta, NULL);
+    return 0;
+}
+
+int astrid_kv_set_charged(astrid_kv *kv, const char *ns, const char *key, const void *val,
+                          size_t len, astrid_kv_charge_fn charge, void *ctx, astrid_err *err)
+{
     if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
         return -1;
     if (len > ASTRID_KV_MAX_VALUE)
@@ -153,17 +176,39 @@ int astrid_kv_set(astrid_kv *kv, const char *ns, const char *key, const void *va
     if (rc != 0)
         return lmdb_err(err, rc, "write");
     MDB_val k = {kl, kb};
+    int64_t delta = 0;
+    if (charge) {
+        /* writers are serialised, so the old size cannot change under us */
+        MDB_val old;
+        rc = mdb_get(txn, kv->dbi, &k, &old);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            return lmdb_err(err, rc, "get");
+        }
+        delta = (int64_t)(kl + len) - (rc == 0 ? (int64_t)(kl + old.mv_size) : 0);
+        if (delta > 0 && charge(ctx, delta, err) != 0) {
+            mdb_txn_abort(txn);
+            return -1;
+        }
+    }
     MDB_val v = {len, (void *)val};
     rc = mdb_put(txn, kv->dbi, &k, &v, 0);
     if (rc != 0) {
         mdb_txn_abort(txn);
+        if (charge && delta > 0)
+            charge(ctx, -delta, NULL);
         return lmdb_err(err, rc, "set");
     }
-    rc = mdb_txn_commit(txn);
-    return rc == 0 ? 0 : lmdb_err(err, rc, "commit");
+    return commit_charged(txn, charge, ctx, delta, err);
 }
 
 int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *existed, astrid_err *err)
+{
+    return astrid_kv_delete_charged(kv, ns, key, existed, NULL, NULL, err);
+}
+
+int astrid_kv_delete_charged(astrid_kv *kv, const char *ns, const char *key, bool *existed,
+                             astrid_kv_charge_fn charge, void *ctx, astrid_err *err)
 {
     if (existed)
         *existed = false;
@@ -176,7 +221,11 @@ int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *exist
     if (rc != 0)
         return lmdb_err(err, rc, "write");
     MDB_val k = {kl, kb};
-    rc = mdb_del(txn, kv->dbi, &k, NULL);
+    MDB_val old;
+    rc = mdb_get(txn, kv->dbi, &k, &old);
+    int64_t delta = rc == 0 ? -(int64_t)(kl + old.mv_size) : 0;
+    if (rc == 0)
+        rc = mdb_del(txn, kv->dbi, &k, NULL);
     if (rc == MDB_NOTFOUND) {
         mdb_txn_abort(txn);
         return 0;
@@ -185,9 +234,8 @@ int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *exist
         mdb_txn_abort(txn);
         return lmdb_err(err, rc, "delete");
     }
-    rc = mdb_txn_commit(txn);
-    if (rc != 0)
-        return lmdb_err(err, rc, "commit");
+    if (commit_charged(txn, charge, ctx, delta, err) != 0)
+        return -1;
     if (existed)
         *existed = true;
     return 0;
@@ -277,7 +325,15 @@ void astrid_kv_keys_free(astrid_kv_keys *keys)
 int astrid_kv_clear_prefix(astrid_kv *kv, const char *ns, const char *prefix, uint64_t *removed,
                            astrid_err *err)
 {
+    return astrid_kv_clear_prefix_charged(kv, ns, prefix, removed, NULL, NULL, err);
+}
+
+int astrid_kv_clear_prefix_charged(astrid_kv *kv, const char *ns, const char *prefix,
+                                   uint64_t *removed, astrid_kv_charge_fn charge, void *ctx,
+                                   astrid_err *err)
+{
     uint64_t n = 0;
+    int64_t freed = 0;
     if (removed)
         *removed = 0;
     if (check_name("namespace", ns, false, err) || check_name("prefix", prefix, true, err))
@@ -306,6 +362,7 @@ int astrid_kv_clear_prefix(astrid_kv *kv, const char *ns, const char *prefix, ui
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
         if (rc != 0 || k.mv_size < pl || memcmp(k.mv_data, kb, pl) != 0)
             break;
+        freed += (int64_t)(k.mv_size + v.mv_size);
         rc = mdb_cursor_del(cur, 0);
         if (rc != 0) {
             mdb_cursor_close(cur);
@@ -319,11 +376,44 @@ int astrid_kv_clear_prefix(astrid_kv *kv, const char *ns, const char *prefix, ui
         mdb_txn_abort(txn);
         return lmdb_err(err, rc, "iterate");
     }
-    rc = mdb_txn_commit(txn);
-    if (rc != 0)
-        return lmdb_err(err, rc, "commit");
+    if (commit_charged(txn, charge, ctx, -freed, err) != 0)
+        return -1;
     if (removed)
         *removed = n;
+    return 0;
+}
+
+int astrid_kv_usage(astrid_kv *kv, const char *raw_prefix, uint64_t *bytes, astrid_err *err)
+{
+    *bytes = 0;
+    size_t pl = strlen(raw_prefix);
+    if (pl == 0 || pl > KV_MAX_KEY)
+        return astrid_err_set(err, ASTRID_E_INVALID, "kv usage: prefix must be 1..%d bytes",
+                              KV_MAX_KEY);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return lmdb_err(err, rc, "read");
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, kv->dbi, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return lmdb_err(err, rc, "cursor");
+    }
+    MDB_val k = {pl, (void *)raw_prefix};
+    MDB_val v;
+    uint64_t sum = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < pl || memcmp(k.mv_data, raw_prefix, pl) != 0)
+            break;
+        sum += k.mv_size + v.mv_size;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return lmdb_err(err, rc, "iterate");
+    *bytes = sum;
     return 0;
 }
 

@@ -55,6 +55,25 @@ void astrid_kv_keys_free(astrid_kv_keys *keys);
 int astrid_kv_clear_prefix(astrid_kv *kv, const char *ns, const char *prefix, uint64_t *removed,
                            astrid_err *err);
 
+/* Storage accounting (max_storage_bytes, store/storage.h). A charged write
+ * reports the byte change it makes (physical key + value bytes) to
+ * `charge`: a growth (delta > 0) inside its write transaction, before the
+ * put; a non-zero return refuses it: the transaction is aborted, the
+ * stored value stays, and the callback's `err` is returned; a write that
+ * then fails gives it back (-delta). A shrink or removal (delta < 0) is
+ * reported after the commit and must be accepted (err NULL). */
+typedef int (*astrid_kv_charge_fn)(void *ctx, int64_t delta, astrid_err *err);
+int astrid_kv_set_charged(astrid_kv *kv, const char *ns, const char *key, const void *val,
+                          size_t len, astrid_kv_charge_fn charge, void *ctx, astrid_err *err);
+int astrid_kv_delete_charged(astrid_kv *kv, const char *ns, const char *key, bool *existed,
+                             astrid_kv_charge_fn charge, void *ctx, astrid_err *err);
+int astrid_kv_clear_prefix_charged(astrid_kv *kv, const char *ns, const char *prefix,
+                                   uint64_t *removed, astrid_kv_charge_fn charge, void *ctx,
+                                   astrid_err *err);
+/* Physical key + value bytes of every record whose physical key starts
+ * with `raw_prefix` ("bob:capsule:" = all of bob's capsule namespaces). */
+int astrid_kv_usage(astrid_kv *kv, const char *raw_prefix, uint64_t *bytes, astrid_err *err);
+
 /* Copy every key of `src_ns` into `dst_ns` (overwriting), one transaction. */
 int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_ns,
                              uint64_t *copied, astrid_err *err);

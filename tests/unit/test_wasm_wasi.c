@@ -75,7 +75,7 @@ static void wasi_guest_runs_confined(void **state)
     const char *argv[] = {"probe", "hello"};
     const char *env[] = {"GREETING=hi"};
     astrid_wasi_preopen pre[] = {{"/data", data}};
-    astrid_wasi_config wc = {argv, 2, env, 1, pre, 1, log_to, &s};
+    astrid_wasi_config wc = {argv, 2, env, 1, pre, 1, log_to, &s, NULL, NULL};
     astrid_wasi *w = astrid_wasi_new(&wc, &err);
     assert_non_null(w);
     astrid_wasm_instance_config ic = {.wasi = w};
@@ -115,6 +115,74 @@ static void wasi_guest_runs_confined(void **state)
     assert_int_equal(stat(moved, &st), 0); /* the directory really is on the host */
     astrid_wasm_instance_free(i);
     astrid_wasi_free(w);
+    astrid_wasm_module_free(m);
+    astrid_wasm_engine_free(e);
+    free(wasm);
+    wt_rm_dir();
+}
+
+typedef struct ledger {
+    int64_t used, max, peak;
+} ledger;
+
+static int ledger_charge(void *user, int64_t delta)
+{
+    ledger *l = user;
+    if (delta > 0 && l->used + delta > l->max)
+        return -1;
+    l->used += delta;
+    if (l->used > l->peak)
+        l->peak = l->used;
+    return 0;
+}
+
+/* File writes under a preopen are charged (max_storage_bytes): the probe
+ * writes 16 bytes, renames and unlinks the file, so within the limit the
+ * ledger goes up to 16 and back to 0; with 10 bytes the write fails and
+ * nothing lands. */
+static void wasi_file_writes_are_charged(void **state)
+{
+    (void)state;
+    assert_int_equal(wt_setup_dir(), 0);
+    size_t len = 0;
+    uint8_t *wasm = build_guest(&len);
+    if (!wasm) {
+        wt_rm_dir();
+        skip();
+    }
+    char data[400];
+    snprintf(data, sizeof data, "%s/data", wt_dir);
+    assert_int_equal(mkdir(data, 0700), 0);
+    astrid_wasm_engine *e = wt_engine(&astrid_wasi_host_module, 1);
+    astrid_err err = {0};
+    astrid_wasm_module *m = astrid_wasm_module_load(e, wasm, len, NULL, NULL, &err);
+    assert_non_null(m);
+    for (int round = 0; round < 2; round++) {
+        ledger l = {0, round == 0 ? 1000 : 10, 0};
+        sink s = {0};
+        astrid_wasi_preopen pre[] = {{"/data", data}};
+        astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, log_to, &s, ledger_charge, &l};
+        astrid_wasi *w = astrid_wasi_new(&wc, &err);
+        astrid_wasm_instance_config ic = {.wasi = w};
+        astrid_wasm_instance *i = astrid_wasm_instantiate(m, &ic, NULL, &err);
+        assert_non_null(i);
+        astrid_wasm_outcome out;
+        assert_int_equal(astrid_wasm_call(i, "_start", NULL, 0, NULL, 0, 10000, &out, &err), 0);
+        if (round == 0) {
+            assert_non_null(strstr(s.out, "readback=written by guest\n"));
+            assert_int_equal(l.peak, 16);
+        } else {
+            assert_non_null(strstr(s.out, "readback=\n")); /* refused: EDQUOT */
+            assert_non_null(strstr(s.out, "stat=ok size=0\n"));
+            assert_int_equal(l.peak, 0);
+        }
+        assert_int_equal(l.used, 0); /* the unlink credited what was charged */
+        astrid_wasm_instance_free(i);
+        astrid_wasi_free(w);
+        char sub[500];
+        snprintf(sub, sizeof sub, "%s/sub", data);
+        rmdir(sub);
+    }
     astrid_wasm_module_free(m);
     astrid_wasm_engine_free(e);
     free(wasm);
@@ -163,7 +231,7 @@ static void raw_calls_are_confined(void **state)
     astrid_wasm_module *m = wt_load(e, RAW, &err);
     assert_non_null(m);
     astrid_wasi_preopen pre[] = {{"/data", data}};
-    astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, NULL, NULL};
+    astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, NULL, NULL, NULL, NULL};
     astrid_wasi *w = astrid_wasi_new(&wc, &err);
     assert_non_null(w);
     astrid_wasm_instance_config ic = {.wasi = w};
@@ -201,6 +269,7 @@ static void raw_calls_are_confined(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(wasi_guest_runs_confined),
+                                       cmocka_unit_test(wasi_file_writes_are_charged),
                                        cmocka_unit_test(raw_calls_are_confined)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,19 @@
 
 #include "astrid/utf8.h"
 
+int astrid_invocation_charge(const astrid_invocation *inv, int64_t delta, astrid_err *err)
+{
+    const astrid_host_env *env = inv->env;
+    if (!env->storage_charge)
+        return 0; /* delta 0 still goes through: it measures a new principal */
+    return env->storage_charge(env->storage_ctx, inv->principal, delta, err);
+}
+
+int astrid_invocation_wasi_charge(void *inv, int64_t delta)
+{
+    return astrid_invocation_charge(inv, delta, NULL);
+}
+
 astrid_invocation *abi_inv(void *inst)
 {
     return astrid_wasm_host_ctx(inst);

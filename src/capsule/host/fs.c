@@ -85,13 +85,25 @@ void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_
         abi_err(inst, ret, 4, "content larger than 10 MiB");
     } else if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
         char *data = abi_str(inst, cp, cn, FILE_MAX);
-        int fd = astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, &err);
-        if (fd < 0)
+        /* charged before the open truncates: a refused write leaves the
+         * file as it was (and creates none) */
+        struct stat st;
+        int64_t old = lstat(p.physical, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+        int fd = -1;
+        if (astrid_invocation_charge(abi_inv(inst), (int64_t)cn - old, &err) != 0) {
+            abi_err(inst, ret, 4, "write %s: %s", p.rel, err.msg);
+        } else if ((fd = astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600,
+                                         &err)) < 0) {
             abi_err(inst, ret, 4, "%s", err.msg);
-        else if (write(fd, data, cn) != (ssize_t)cn)
+            astrid_invocation_charge(abi_inv(inst), old - (int64_t)cn, NULL);
+        } else if (write(fd, data, cn) != (ssize_t)cn) {
             abi_err(inst, ret, 4, "write %s: %s", p.rel, strerror(errno));
-        else
+            /* charged for cn: correct to what the file holds now */
+            int64_t now = fstat(fd, &st) == 0 ? st.st_size : 0;
+            astrid_invocation_charge(abi_inv(inst), now - (int64_t)cn, NULL);
+        } else {
             abi_ok(inst, ret, 12);
+        }
         if (fd >= 0)
             close(fd);
         free(data);
@@ -133,12 +145,16 @@ void FS(fsZ2Dunlink)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
     astrid_wasm_host_enter(inst);
     astrid_vfs_path p;
     if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
-        if (!p.rel[0])
+        struct stat st;
+        int64_t size = lstat(p.physical, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+        if (!p.rel[0]) {
             abi_err(inst, ret, 4, "refusing to remove a mount root");
-        else if (remove(p.physical) != 0)
+        } else if (remove(p.physical) != 0) {
             abi_err(inst, ret, 4, "unlink %s: %s", p.rel, strerror(errno));
-        else
+        } else {
             abi_ok(inst, ret, 12);
+            astrid_invocation_charge(abi_inv(inst), -size, NULL); /* freed */
+        }
     }
     astrid_wasm_host_leave(inst);
 }

@@ -111,6 +111,14 @@ typedef struct astrid_host_env {
      * (the host function then answers an error). */
     int (*capsule_flag)(void *ctx, const char *uuid, const char *cap, bool *out);
     void *capsule_flag_ctx;
+    /* max_storage_bytes (store/storage.h): charge `delta` bytes (negative =
+     * credit, always accepted) to `principal`; 0 = accepted, else -1 with
+     * the quota error. `dropped`: a capsule log line of `principal` was
+     * dropped for the quota (log has no error channel). NULL: nothing is
+     * charged in this program. */
+    int (*storage_charge)(void *ctx, const char *principal, int64_t delta, astrid_err *err);
+    void (*storage_dropped)(void *ctx, const char *principal, const char *capsule);
+    void *storage_ctx;
 } astrid_host_env;
 
 /* One subscription an instance holds (ipc-subscribe, or an interceptor of
@@ -181,8 +189,23 @@ void astrid_invocation_switch(astrid_invocation *inv, const char *principal,
 extern const astrid_wasm_host_module astrid_capsule_host_modules[];
 extern const size_t astrid_capsule_host_nmodules;
 
+/* Charge `delta` bytes of storage to the invoking principal (env's
+ * storage_charge; 0 when the program charges nothing). */
+int astrid_invocation_charge(const astrid_invocation *inv, int64_t delta, astrid_err *err);
+/* The same as an astrid_wasi_config charge callback (user = the invocation). */
+int astrid_invocation_wasi_charge(void *inv, int64_t delta);
+
+/* Capsule logs rotate by size: a file reaching ASTRID_CAPSULE_LOG_MAX is
+ * renamed NAME.log.1 (older ones shift to .2, .3; the oldest beyond
+ * ASTRID_CAPSULE_LOG_KEEP is deleted, crediting the quota). */
+#define ASTRID_CAPSULE_LOG_MAX (10u << 20)
+#define ASTRID_CAPSULE_LOG_KEEP 3
+#define ASTRID_CAPSULE_LOG_LINE_MAX (64u << 10) /* longer messages are cut */
+
 /* Append a line to home/{principal}/.local/log/{capsule}/{YYYY-MM-DD}.log
- * ("{unix_secs.millis} {LEVEL} [{capsule}] {message}"). */
+ * ("{RFC 3339 UTC with ms} {LEVEL} [{capsule}] {message}"), charged to the
+ * principal's storage quota; over the quota the line is dropped (and the
+ * env told). */
 void astrid_capsule_log(const astrid_invocation *inv, const char *level, const char *msg,
                         size_t len);
 

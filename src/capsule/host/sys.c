@@ -2,6 +2,8 @@
  * check-capsule-capability (trigger-hook: unbuilt.c). */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,38 +15,99 @@
 
 #define SYS(f) HOST_FN(sys, f)
 
+/* Shift NAME.log -> NAME.log.1 -> ... -> NAME.log.KEEP, deleting the
+ * oldest (credited). Called with the current file flock'd, so two writers
+ * never rotate the same generation twice. */
+static void rotate(const astrid_invocation *inv, const char *path)
+{
+    char from[4300], to[4300];
+    struct stat st;
+    snprintf(to, sizeof to, "%s.%d", path, ASTRID_CAPSULE_LOG_KEEP);
+    if (lstat(to, &st) == 0 && S_ISREG(st.st_mode) && unlink(to) == 0)
+        astrid_invocation_charge(inv, -(int64_t)st.st_size, NULL);
+    for (int i = ASTRID_CAPSULE_LOG_KEEP - 1; i >= 0; i--) {
+        if (i == 0)
+            snprintf(from, sizeof from, "%s", path);
+        else
+            snprintf(from, sizeof from, "%s.%d", path, i);
+        snprintf(to, sizeof to, "%s.%d", path, i + 1);
+        if (rename(from, to) != 0) {
+            /* a missing generation: nothing to shift */
+        }
+    }
+}
+
+/* Open `path` for appending with an exclusive flock on the file the name
+ * currently names (a concurrent writer may have rotated it away between
+ * our open and our lock). -1 on failure. */
+static int open_locked(const char *path)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            return -1;
+        struct stat a, b;
+        if (flock(fd, LOCK_EX) == 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+            a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
 void astrid_capsule_log(const astrid_invocation *inv, const char *level, const char *msg,
                         size_t len)
 {
+    if (len > ASTRID_CAPSULE_LOG_LINE_MAX)
+        len = ASTRID_CAPSULE_LOG_LINE_MAX;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char dir[4096], path[4200], day[16];
+    char dir[4096], path[4200], day[16], stamp[32];
     strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    char head[200];
+    int hn = snprintf(head, sizeof head, "%s.%03ldZ %s [%s] ", stamp, ts.tv_nsec / 1000000, level,
+                      inv->capsule);
+    if (hn < 0 || (size_t)hn >= sizeof head)
+        return;
+    size_t n = (size_t)hn + len + 1;
+    /* charged before the write: over the quota the line is dropped, never
+     * the invocation (log has no error channel) */
+    if (astrid_invocation_charge(inv, (int64_t)n, NULL) != 0) {
+        if (inv->env->storage_dropped)
+            inv->env->storage_dropped(inv->env->storage_ctx, inv->principal, inv->capsule);
+        return;
+    }
+    size_t written = 0;
     snprintf(dir, sizeof dir, "%s/home/%s/.local/log/%s", inv->env->home, inv->principal,
              inv->capsule);
-    if (astrid_mkdir_p(dir, 0700, 0, NULL) != 0)
-        return;
     snprintf(path, sizeof path, "%s/%s.log", dir, day);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return;
-    char head[160];
-    int hn = snprintf(head, sizeof head, "%lld.%03ld %s [%s] ", (long long)ts.tv_sec,
-                      ts.tv_nsec / 1000000, level, inv->capsule);
-    /* one write per line: concurrent invocations never interleave a line */
-    char *line = malloc((size_t)hn + len + 1);
-    if (line) {
-        memcpy(line, head, (size_t)hn);
-        memcpy(line + hn, msg, len);
-        line[hn + (int)len] = '\n';
-        if (write(fd, line, (size_t)hn + len + 1) < 0) {
-            /* the log is best effort; the invocation goes on */
+    char *line = malloc(n);
+    int fd = -1;
+    if (line && astrid_mkdir_p(dir, 0700, 0, NULL) == 0 && (fd = open_locked(path)) >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+            (uint64_t)st.st_size + n > ASTRID_CAPSULE_LOG_MAX) {
+            rotate(inv, path);
+            close(fd); /* releases the lock; writers waiting on it reopen */
+            fd = open_locked(path);
         }
-        free(line);
+        if (fd >= 0) {
+            memcpy(line, head, (size_t)hn);
+            memcpy(line + hn, msg, len);
+            line[n - 1] = '\n';
+            /* one write per line: concurrent invocations never interleave a line */
+            ssize_t w = write(fd, line, n);
+            written = w > 0 ? (size_t)w : 0;
+        }
     }
-    close(fd);
+    if (written < n) /* the log is best effort; give back what did not land */
+        astrid_invocation_charge(inv, -(int64_t)(n - written), NULL);
+    if (fd >= 0)
+        close(fd);
+    free(line);
 }
 
 void SYS(log)(void *inst, uint32_t level, uint32_t p, uint32_t n);
@@ -52,7 +115,10 @@ void SYS(log)(void *inst, uint32_t level, uint32_t p, uint32_t n)
 {
     static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
     astrid_wasm_host_enter(inst);
-    char *msg = abi_str(inst, p, n, 64u << 10);
+    /* an over-long message is cut, never a trap (log has no error channel) */
+    if (n > ASTRID_CAPSULE_LOG_LINE_MAX)
+        n = ASTRID_CAPSULE_LOG_LINE_MAX;
+    char *msg = abi_str(inst, p, n, ASTRID_CAPSULE_LOG_LINE_MAX);
     astrid_capsule_log(abi_inv(inst), level < 5 ? names[level] : "INFO", msg, n);
     free(msg);
     astrid_wasm_host_leave(inst);

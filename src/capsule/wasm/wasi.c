@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ enum {
     W_2BIG = 1,
     W_ACCES = 2,
     W_BADF = 8,
+    W_DQUOT = 19,
     W_EXIST = 20,
     W_FAULT = 21,
     W_INVAL = 28,
@@ -64,7 +66,23 @@ struct astrid_wasi {
     wfd fds[MAX_FDS];
     astrid_wasi_log_fn log;
     void *log_user;
+    int (*charge)(void *user, int64_t delta);
+    void *charge_user;
 };
+
+/* Report a storage change; 0 when accepted (or nothing is charged). */
+static int charge(astrid_wasi *w, int64_t delta)
+{
+    return w->charge && delta ? w->charge(w->charge_user, delta) : 0;
+}
+
+/* Size of the regular file `base` in dfd (0 for anything else). */
+static int64_t file_size_at(int dfd, const char *base)
+{
+    struct stat st;
+    return fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) ? st.st_size
+                                                                                    : 0;
+}
 
 static void wasi_clear(astrid_wasi *w)
 {
@@ -122,6 +140,8 @@ astrid_wasi *astrid_wasi_new(const astrid_wasi_config *cfg, astrid_err *err)
     w->nenv = cfg->nenv;
     w->log = cfg->log;
     w->log_user = cfg->log_user;
+    w->charge = cfg->charge;
+    w->charge_user = cfg->charge_user;
     for (int i = 0; i < 3; i++)
         w->fds[i] = (wfd){1, -1, i, 0, NULL};
     if (cfg->npreopens > MAX_FDS - 3) {
@@ -474,9 +494,26 @@ P(uint32_t, fd_write, uint32_t fd, uint32_t iovs, uint32_t n, uint32_t out)
             total += v[i].iov_len;
         }
     } else if (f->host >= 0 && !f->is_dir) {
+        /* the growth past the file's end is charged first; what did not
+         * land is given back */
+        struct stat st;
+        int64_t want = 0, growth = 0;
+        for (uint32_t i = 0; i < n; i++)
+            want += (int64_t)v[i].iov_len;
+        if (w->charge && fstat(f->host, &st) == 0 && S_ISREG(st.st_mode)) {
+            int fl = fcntl(f->host, F_GETFL);
+            off_t pos = fl >= 0 && (fl & O_APPEND) ? st.st_size : lseek(f->host, 0, SEEK_CUR);
+            growth = pos + want > st.st_size ? pos + want - st.st_size : 0;
+        }
+        if (charge(w, growth) != 0)
+            FAIL(W_DQUOT);
         ssize_t r = writev(f->host, v, (int)n);
-        if (r < 0)
+        if (r < 0) {
+            charge(w, -growth);
             FAIL((uint32_t)werrno(errno));
+        }
+        if (r < want && growth)
+            charge(w, -(growth < want - r ? growth : want - r));
         total = (size_t)r;
     } else {
         FAIL(W_BADF);
@@ -736,7 +773,9 @@ P(uint32_t, path_open, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t ple
         flags |= O_DIRECTORY;
     if (oflags & 4)
         flags |= O_EXCL;
-    if (oflags & 8)
+    /* O_TRUNC by hand when charging: the old size is credited */
+    bool trunc = (oflags & 8) != 0;
+    if (trunc && !w->charge)
         flags |= O_TRUNC;
     if (fdflags & 1)
         flags |= O_APPEND;
@@ -749,6 +788,14 @@ P(uint32_t, path_open, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t ple
         FAIL((uint32_t)werrno(errno));
     struct stat st;
     fstat(h, &st);
+    if (trunc && w->charge && S_ISREG(st.st_mode)) {
+        if (ftruncate(h, 0) != 0) {
+            int e = errno;
+            close(h);
+            FAIL((uint32_t)werrno(e));
+        }
+        charge(w, -(int64_t)st.st_size);
+    }
     w->fds[slot] = (wfd){1, h, -1, S_ISDIR(st.st_mode), NULL};
     put32(o, (uint32_t)slot);
     LEAVE(inst);
@@ -795,10 +842,13 @@ static uint32_t path_op(void *inst, astrid_wasi *w, uint32_t fd, uint32_t path, 
     int dfd = open_parent(f->host, p, &base);
     if (dfd < 0)
         return (uint32_t)werrno(errno);
+    int64_t size = op == OP_UNLINK ? file_size_at(dfd, base) : 0;
     int r = op == OP_MKDIR ? mkdirat(dfd, base, 0700)
                            : unlinkat(dfd, base, op == OP_RMDIR ? AT_REMOVEDIR : 0);
     int saved = errno;
     close(dfd);
+    if (r == 0)
+        charge(w, -size);
     return r == 0 ? 0 : (uint32_t)werrno(saved);
 }
 
@@ -844,8 +894,15 @@ P(uint32_t, path_rename, uint32_t fd, uint32_t path, uint32_t plen, uint32_t fd2
         close(da);
         goto out;
     }
+    struct stat sa, sb;
+    bool same = fstatat(da, ba, &sa, AT_SYMLINK_NOFOLLOW) == 0 &&
+                fstatat(db, bb, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sa.st_ino == sb.st_ino &&
+                sa.st_dev == sb.st_dev;
+    int64_t replaced = same ? 0 : file_size_at(db, bb); /* renaming onto itself frees nothing */
     int r = renameat(da, ba, db, bb);
     int saved = errno;
+    if (r == 0)
+        charge(w, -replaced);
     close(da);
     close(db);
     if (r != 0)

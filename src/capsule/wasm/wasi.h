@@ -16,6 +16,7 @@
 #define ASTRID_CAPSULE_WASM_WASI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "astrid/err.h"
 #include "capsule/wasm/engine.h"
@@ -37,6 +38,12 @@ typedef struct astrid_wasi_config {
     size_t npreopens;
     astrid_wasi_log_fn log;
     void *log_user;
+    /* Storage accounting for file writes under the preopens (NULL: none):
+     * growth (delta > 0) is charged before a write and a non-zero return
+     * refuses it (the call fails with EDQUOT, nothing written); truncation,
+     * unlink and a rename over a file credit (delta < 0). */
+    int (*charge)(void *user, int64_t delta);
+    void *charge_user;
 } astrid_wasi_config;
 
 typedef struct astrid_wasi astrid_wasi;
