@@ -64,15 +64,14 @@ static void doc(buf *b, const char *indent, const char *d)
 
 /* ------------------------------------------------------------ names */
 static const char *const c_keywords[] = {
-    "auto",     "break",  "case",     "char",     "const",    "continue", "default",  "do",
-    "double",   "else",   "enum",     "extern",   "float",    "for",      "goto",     "if",
-    "inline",   "int",    "long",     "register", "restrict", "return",   "short",    "signed",
-    "sizeof",   "static", "struct",   "switch",   "typedef",  "union",    "unsigned", "void",
-    "volatile", "while",  "bool",     "true",     "false",    "_Bool",    "call",     "out",
-    "args",     "res",    "flat",     "inst",     "ret",      "rc"};
+    "auto",     "break",  "case",   "char",     "const",    "continue", "default",  "do",
+    "double",   "else",   "enum",   "extern",   "float",    "for",      "goto",     "if",
+    "inline",   "int",    "long",   "register", "restrict", "return",   "short",    "signed",
+    "sizeof",   "static", "struct", "switch",   "typedef",  "union",    "unsigned", "void",
+    "volatile", "while",  "bool",   "true",     "false",    "_Bool"};
 
 /* kebab-case -> snake_case, with a trailing '_' where that is a C
- * keyword or a name the wrappers use themselves. */
+ * keyword. */
 static void cid(char *dst, size_t n, const char *wit)
 {
     size_t k = 0;
@@ -84,6 +83,18 @@ static void cid(char *dst, size_t n, const char *wit)
             dst[k] = '_';
             dst[k + 1] = '\0';
         }
+}
+
+/* A parameter's C name: also clear of the hand-written prototype's
+ * own `call` and `out`. */
+static void pid(char *dst, size_t n, const char *wit)
+{
+    cid(dst, n, wit);
+    size_t k = strlen(dst);
+    if ((strcmp(dst, "call") == 0 || strcmp(dst, "out") == 0) && k + 1 < n) {
+        dst[k] = '_';
+        dst[k + 1] = '\0';
+    }
 }
 
 static void upper(char *s)
@@ -98,9 +109,9 @@ static bool is_bytes(const astrid_wit_type *t)
     return t->kind == ASTRID_WIT_LIST && astrid_wit_unalias(t->elem)->kind == ASTRID_WIT_U8;
 }
 
-static const char *const prim_c[] = {"bool",    "uint8_t", "uint16_t", "uint32_t", "uint64_t",
-                                     "int8_t",  "int16_t", "int32_t",  "int64_t",  "float",
-                                     "double",  "uint32_t", "astrid_str"};
+static const char *const prim_c[] = {"bool",   "uint8_t",  "uint16_t",  "uint32_t", "uint64_t",
+                                     "int8_t", "int16_t",  "int32_t",   "int64_t",  "float",
+                                     "double", "uint32_t", "astrid_str"};
 static const char *const prim_w[] = {"bool", "u8",  "u16", "u32", "u64",  "s8",    "s16",
                                      "s32",  "s64", "f32", "f64", "char", "string"};
 
@@ -345,8 +356,7 @@ static void emit_record(gen *g, const astrid_wit_type *t, const char *cname, con
             cid(f, sizeof f, d->fields[i].name);
         else
             snprintf(f, sizeof f, "f%zu", i);
-        field_row(g, d ? d->fields[i].type : t->items[i], astrid_wit_field_offset(t, i), cname,
-                  f);
+        field_row(g, d ? d->fields[i].type : t->items[i], astrid_wit_field_offset(t, i), cname, f);
     }
     out(&g->c, "};\n");
 }
@@ -414,8 +424,7 @@ static void emit_type(gen *g, const astrid_wit_type *t)
             "    .fields = %s_f, .nfields = 2, .disc = 1, .payload = %u,\n"
             "    .ctag = offsetof(%s, is_err)};\n",
             m, astrid_wit_payload_offset(t), cname);
-    } else if (t->kind == ASTRID_WIT_TUPLE ||
-               (d && d->kind == ASTRID_WIT_RECORD)) {
+    } else if (t->kind == ASTRID_WIT_TUPLE || (d && d->kind == ASTRID_WIT_RECORD)) {
         emit_record(g, t, cname, m);
         out(&g->c, "const astrid_canon_type %s = {\n", m);
         desc_head(g, t, "RECORD", cname);
@@ -560,7 +569,7 @@ static void hand_params(gen *g, buf *b, const astrid_wit_func *f, const astrid_w
     char p[ASTRID_WIT_MAX_IDENT + 8];
     for (size_t i = 0; i < f->nparams; i++) {
         char *ct = ctype(f->params[i].type);
-        cid(p, sizeof p, f->params[i].name);
+        pid(p, sizeof p, f->params[i].name);
         out(b, ", %s%s %s%s", by_value(f->params[i].type) ? "" : "const ", ct,
             by_value(f->params[i].type) ? "" : "*", p);
         free(ct);
@@ -600,8 +609,9 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
         char up[sizeof h];
         snprintf(up, sizeof up, "%s", h);
         upper(up);
-        out(&g->sdk, "#define ASTRID_IMPORT_%s_RET_SIZE %u\n#define ASTRID_IMPORT_%s_RET_ALIGN %u\n",
-            up, sz, up, al);
+        out(&g->sdk,
+            "#define ASTRID_IMPORT_%s_RET_SIZE %u\n#define ASTRID_IMPORT_%s_RET_ALIGN %u\n", up, sz,
+            up, al);
     }
     out(&g->sdk,
         "__attribute__((import_module(\"%s\"), import_name(\"%s\"))) extern %s "
@@ -611,6 +621,11 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
         out(&g->sdk, "%s%s %s%zu", i ? ", " : "", core_guest(ps[i]),
             retptr && i == np - 1 ? "retptr" : "a", retptr && i == np - 1 ? (size_t)0 : i);
     out(&g->sdk, "%s);\n", np ? "" : "void");
+    /* the C types of every function, glued or not yet */
+    for (size_t i = 0; i < f->nparams; i++)
+        emit_type(g, f->params[i].type);
+    if (res)
+        emit_type(g, res);
     if (!glue) {
         free(comment);
         return;
@@ -619,8 +634,8 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
     /* the hand-written function's name must be unique */
     for (size_t i = 0; i < g->nhnames; i++)
         if (strcmp(g->hnames[i], h) == 0)
-            gfail(g, "%s.%s: C name astrid_host_%s is taken by another function", fi->name,
-                  f->name, h);
+            gfail(g, "%s.%s: C name astrid_host_%s is taken by another function", fi->name, f->name,
+                  h);
     char **hn = realloc(g->hnames, (g->nhnames + 1) * sizeof *hn);
     if (!hn) {
         gfail(g, "out of memory");
@@ -637,10 +652,6 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
         return;
     }
     const astrid_wit_type *outt = is_result ? res->ok : res;
-    for (size_t i = 0; i < f->nparams; i++)
-        emit_type(g, f->params[i].type);
-    if (res)
-        emit_type(g, res);
 
     /* params record: its guest layout is that of a tuple of the params */
     const astrid_wit_type **items = calloc(f->nparams ? f->nparams : 1, sizeof *items);
@@ -668,7 +679,7 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
         f->name);
     out(&g->h, "    %s \\\n    { \\\n", proto.s);
     for (size_t i = 0; i < f->nparams; i++) {
-        cid(p, sizeof p, f->params[i].name);
+        pid(p, sizeof p, f->params[i].name);
         out(&g->h, "        (void)%s; \\\n", p);
     }
     if (outt)
@@ -680,7 +691,7 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
     out(&g->c, "\n/* %s.%s */\ntypedef struct %s {\n", fi->name, comment, args);
     for (size_t i = 0; i < f->nparams; i++) {
         char *ct = ctype(f->params[i].type);
-        cid(p, sizeof p, f->params[i].name);
+        pid(p, sizeof p, f->params[i].name);
         out(&g->c, "    %s %s;\n", ct, p);
         free(ct);
     }
@@ -690,7 +701,7 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
     if (f->nparams) {
         out(&g->c, "static const astrid_canon_field %s_f[] = {\n", args);
         for (size_t i = 0; i < f->nparams; i++) {
-            cid(p, sizeof p, f->params[i].name);
+            pid(p, sizeof p, f->params[i].name);
             field_row(g, f->params[i].type, astrid_wit_field_offset(&tup, i), args, p);
         }
         out(&g->c, "};\n");
@@ -749,7 +760,7 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
         nargs, res ? "&res" : "NULL");
     out(&g->c, "    int rc = call.too_big ? -1 : astrid_host_%s(&call", h);
     for (size_t i = 0; i < f->nparams; i++) {
-        cid(p, sizeof p, f->params[i].name);
+        pid(p, sizeof p, f->params[i].name);
         out(&g->c, ", %sargs.%s", by_value(f->params[i].type) ? "" : "&", p);
     }
     if (outt)
@@ -869,21 +880,19 @@ int astrid_witgen(const char *wit, size_t len, const char *path, const char *con
             "\n/* %s: engine rows (name, params, results) of its %zu functions%s */\n"
             "#define ASTRID_GLUE_%s_NFNS %zu\n"
             "extern const astrid_wasm_host_func astrid_glue_%s_fns[%zu];\n",
-            fi->name, fi->nfuncs, gl ? "; glued" : "; bodies still hand-written", up,
-            fi->nfuncs, ic, fi->nfuncs);
+            fi->name, fi->nfuncs, gl ? "; glued" : "; bodies still hand-written", up, fi->nfuncs,
+            ic, fi->nfuncs);
     }
     out(&g.c, "%s", tabs.s ? tabs.s : "");
     out(&g.c, "\nconst astrid_canon_func *const astrid_glue_funcs[] = {\n%s    NULL};\n",
         idx.s ? idx.s : "");
     out(&g.c, "const size_t astrid_glue_nfuncs = %zu;\n", nglued);
-    out(&g.h,
-        "\n/* The glued functions (NULL-terminated), for listing and tests. */\n"
-        "extern const astrid_canon_func *const astrid_glue_funcs[];\n"
-        "extern const size_t astrid_glue_nfuncs;\n\n#endif\n");
-    out(&g.sdk,
-        "\n#ifdef ASTRID_IMPORTS_REFERENCE_ALL\n"
-        "/* Every import referenced, so an object file lists them all (tests). */\n"
-        "void *const astrid_imports_all[] = {\n");
+    out(&g.h, "\n/* The glued functions (NULL-terminated), for listing and tests. */\n"
+              "extern const astrid_canon_func *const astrid_glue_funcs[];\n"
+              "extern const size_t astrid_glue_nfuncs;\n\n#endif\n");
+    out(&g.sdk, "\n#ifdef ASTRID_IMPORTS_REFERENCE_ALL\n"
+                "/* Every import referenced, so an object file lists them all (tests). */\n"
+                "void *const astrid_imports_all[] = {\n");
     for (size_t i = 0; i < pkg->nifaces; i++)
         for (size_t k = 0; k < pkg->ifaces[i]->nfuncs; k++) {
             char h[2 * ASTRID_WIT_MAX_IDENT + 8];

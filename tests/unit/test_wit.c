@@ -163,16 +163,16 @@ static void signatures_match_the_hand_written_rows(void **state)
         astrid_err err;
         assert_int_equal(astrid_wit_func_core_sig(f, ps, sizeof ps, rs, sizeof rs, &err), 0);
         if (strcmp(ps, rows[i].params) != 0 || strcmp(rs, rows[i].results) != 0)
-            fail_msg("%s.%s: (%s)->(%s), table.c had (%s)->(%s)", rows[i].iface, rows[i].fn, ps,
-                     rs, rows[i].params, rows[i].results);
+            fail_msg("%s.%s: (%s)->(%s), table.c had (%s)->(%s)", rows[i].iface, rows[i].fn, ps, rs,
+                     rows[i].params, rows[i].results);
         n++;
     }
     assert_int_equal(n, 50);
     char small[2], rs[8];
     astrid_err err;
-    assert_int_equal(astrid_wit_func_core_sig(astrid_wit_find_func(astrid_wit_find_iface(p, "ipc"),
-                                                                   "ipc-publish"),
-                                              small, sizeof small, rs, sizeof rs, &err),
+    assert_int_equal(astrid_wit_func_core_sig(
+                         astrid_wit_find_func(astrid_wit_find_iface(p, "ipc"), "ipc-publish"),
+                         small, sizeof small, rs, sizeof rs, &err),
                      -1);
     assert_int_equal(err.code, ASTRID_E_LIMIT);
     astrid_wit_free(p);
@@ -181,8 +181,7 @@ static void signatures_match_the_hand_written_rows(void **state)
 /* Absolute offset, in a function's result, of a path below its ok
  * payload: "field", "opt?" (an option's / variant's payload), "list[]"
  * (restarts at 0 in the list's element). */
-static uint32_t offset_of(const astrid_wit_type *res, const char *path,
-                          const astrid_wit_type **out)
+static uint32_t offset_of(const astrid_wit_type *res, const char *path, const astrid_wit_type **out)
 {
     uint32_t off = astrid_wit_payload_offset(res);
     const astrid_wit_type *t = astrid_wit_unalias(res)->ok;
@@ -289,7 +288,12 @@ static const struct {
      "identity-link",
      48,
      4,
-     {{"ok", 4}, {"error", 8}, {"user-id", 20}, {"removed", 32}, {"removed?", 33}, {"links-json", 36}},
+     {{"ok", 4},
+      {"error", 8},
+      {"user-id", 20},
+      {"removed", 32},
+      {"removed?", 33},
+      {"links-json", 36}},
      0},
     {"process", "spawn", 24, 4, {{"stdout", 4}, {"stderr", 12}, {"exit-code", 20}}, 0},
     {"approval", "request-approval", 12, 4, {{"approved", 4}}, 0},
@@ -352,8 +356,8 @@ static void result_layouts_match_docs(void **state)
 }
 
 /* ------------------------------------------------------------ constructs */
-static const astrid_wit_type *param(const astrid_wit_package *p, const char *iface,
-                                    const char *fn, size_t i)
+static const astrid_wit_type *param(const astrid_wit_package *p, const char *iface, const char *fn,
+                                    size_t i)
 {
     const astrid_wit_func *f = astrid_wit_find_func(astrid_wit_find_iface(p, iface), fn);
     assert_non_null(f);
@@ -397,37 +401,36 @@ static const struct {
     {"renamed", "renamed", 1, 1, "i"},
 };
 
-static const char prelude[] =
-    "/// the package\n"
-    "package a:b@1.2.3-rc.1+build;\n"
-    "/* block /* nested */ comment */\n"
-    "/** Doc of i,\n * in a block. */\n"
-    "interface i {\n"
-    "  use other.{e as renamed, e};\n"
-    "  /// A record.\n  /// Two lines.\n"
-    "  record rec {\n"
-    "    /// field doc\n"
-    "    a: u8,\n"
-    "    b: u64,\n"
-    "    c: u16,  // a trailing comment\n"
-    "  }\n"
-    "  type alias = rec;\n"
-    "  type %%type = string;\n"
-    "  flags fl { x, y }\n"
-    "  flags fl9 { a, b, c, d, e, f, g, h, i }\n"
-    "  variant v { none, some(u32), big(u64), text(string) }\n"
-    "  %%func: func();\n"
-    "  f: func(x: %s) -> u32;\n"
-    "}\n"
-    "interface other { enum e { one, two, THREE-X4 } }\n"
-    "world w {\n"
-    "  use other.{e};\n"
-    "  record local { x: e }\n"
-    "  import i;\n"
-    "  import helper: func(a: local) -> result;\n"
-    "  export run: func();\n"
-    "  export other;\n"
-    "}\n";
+static const char prelude[] = "/// the package\n"
+                              "package a:b@1.2.3-rc.1+build;\n"
+                              "/* block /* nested */ comment */\n"
+                              "/** Doc of i,\n * in a block. */\n"
+                              "interface i {\n"
+                              "  use other.{e as renamed, e};\n"
+                              "  /// A record.\n  /// Two lines.\n"
+                              "  record rec {\n"
+                              "    /// field doc\n"
+                              "    a: u8,\n"
+                              "    b: u64,\n"
+                              "    c: u16,  // a trailing comment\n"
+                              "  }\n"
+                              "  type alias = rec;\n"
+                              "  type %%type = string;\n"
+                              "  flags fl { x, y }\n"
+                              "  flags fl9 { a, b, c, d, e, f, g, h, i }\n"
+                              "  variant v { none, some(u32), big(u64), text(string) }\n"
+                              "  %%func: func();\n"
+                              "  f: func(x: %s) -> u32;\n"
+                              "}\n"
+                              "interface other { enum e { one, two, THREE-X4 } }\n"
+                              "world w {\n"
+                              "  use other.{e};\n"
+                              "  record local { x: e }\n"
+                              "  import i;\n"
+                              "  import helper: func(a: local) -> result;\n"
+                              "  export run: func();\n"
+                              "  export other;\n"
+                              "}\n";
 
 static void every_construct_parses(void **state)
 {
@@ -469,8 +472,8 @@ static void every_construct_parses(void **state)
     assert_int_equal(v->nfields, 4);
     assert_null(v->fields[0].type);
     assert_non_null(v->fields[1].type);
-    assert_string_equal(astrid_wit_find_type(astrid_wit_find_iface(p, "other"), "e")->fields[2].name,
-                        "THREE-X4");
+    assert_string_equal(
+        astrid_wit_find_type(astrid_wit_find_iface(p, "other"), "e")->fields[2].name, "THREE-X4");
     const astrid_wit_world *w = astrid_wit_find_world(p, "w");
     assert_int_equal(w->nitems, 4);
     assert_int_equal(w->ntypes, 1);
@@ -505,8 +508,7 @@ static void abi_edges(void **state)
     n += (size_t)snprintf(src + n, cap - n, "interface i { enum big {");
     for (int k = 0; k < 257; k++)
         n += (size_t)snprintf(src + n, cap - n, "%sc%d", k ? ", " : "", k);
-    n += (size_t)snprintf(src + n, cap - n,
-                          "}\n variant vb {");
+    n += (size_t)snprintf(src + n, cap - n, "}\n variant vb {");
     for (int k = 0; k < 257; k++)
         n += (size_t)snprintf(src + n, cap - n, "%sc%d(u8)", k ? ", " : "", k);
     n += (size_t)snprintf(src + n, cap - n,
@@ -563,10 +565,9 @@ static const struct {
      ASTRID_E_PARSE},
     {"interface i { record record { a: u8 } }",
      "line 1, column 22: 'record' is a keyword: write %record", ASTRID_E_PARSE},
-    {"interface i { foo_bar: func(); }", "line 1, column 15: 'foo_bar' is not a valid WIT identifier",
-     ASTRID_E_PARSE},
-    {"interface i { Foo-bar: func(); }", "'Foo-bar' is not a valid WIT identifier",
-     ASTRID_E_PARSE},
+    {"interface i { foo_bar: func(); }",
+     "line 1, column 15: 'foo_bar' is not a valid WIT identifier", ASTRID_E_PARSE},
+    {"interface i { Foo-bar: func(); }", "'Foo-bar' is not a valid WIT identifier", ASTRID_E_PARSE},
     {"interface i { fOO: func(); }", "'fOO' is not a valid WIT identifier", ASTRID_E_PARSE},
     {"interface i { a--b: func(); }", "'a--b' is not a valid WIT identifier", ASTRID_E_PARSE},
     {"interface i { 1a: func(); }", "line 1, column 15: unexpected character '1'", ASTRID_E_PARSE},
@@ -589,8 +590,7 @@ static const struct {
      ASTRID_E_PARSE},
     {"interface i { f: func(x: result<_>); }", "expected ',' after '_' in result<_, E>",
      ASTRID_E_PARSE},
-    {"interface i { f: func(x: tuple<>); }", "line 1, column 32: expected a type",
-     ASTRID_E_PARSE},
+    {"interface i { f: func(x: tuple<>); }", "line 1, column 32: expected a type", ASTRID_E_PARSE},
     {"interface i { f: func(x: float32); }", "'float32' is the old spelling: write f32",
      ASTRID_E_PARSE},
     {"interface i { record r {} }", "line 1, column 25: record 'r' must have at least one field",
@@ -600,8 +600,7 @@ static const struct {
      ASTRID_E_PARSE},
     {"interface i { use j.{t}; }", "line 1, column 22: use of unknown interface 'j'",
      ASTRID_E_PARSE},
-    {"interface i { use j.{t}; } interface j { }", "interface j has no type 't'",
-     ASTRID_E_PARSE},
+    {"interface i { use j.{t}; } interface j { }", "interface j has no type 't'", ASTRID_E_PARSE},
     {"interface i { use j.{f}; } interface j { f: func(); }", "'f' is a function, not a type",
      ASTRID_E_PARSE},
     {"interface i { use j.{t}; } interface j { use i.{t}; }", "goes round in a cycle",
@@ -630,8 +629,7 @@ static const struct {
     {"interface i {", "unexpected end of input: missing '}' of i", ASTRID_E_PARSE},
     {"interface i { /* open", "line 1, column 15: unterminated block comment", ASTRID_E_PARSE},
     {"interface i { f: func(); }\n\xff", "line 2, column 1: not valid UTF-8", ASTRID_E_PARSE},
-    {"interface i { f: func(); }\n\x01", "line 2, column 1: unexpected byte 0x01",
-     ASTRID_E_PARSE},
+    {"interface i { f: func(); }\n\x01", "line 2, column 1: unexpected byte 0x01", ASTRID_E_PARSE},
     {"record r { a: u8 }", "expected interface or world, found 'record'", ASTRID_E_PARSE},
     {"interface i { flags f { a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, b0, b1, b2, b3, b4, b5, "
      "b6, b7, b8, b9, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, d0, d1, d2 } }",

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #define PRIM(n, k, s, c, f)                                                                        \
-    const astrid_canon_type astrid_canon_##n = {                                                  \
+    const astrid_canon_type astrid_canon_##n = {                                                   \
         .kind = (k), .size = (s), .align = (s), .csize = (c), .flat = (f), .nflat = 1}
 PRIM(bool, ASTRID_CANON_BOOL, 1, sizeof(bool), "i");
 PRIM(u8, ASTRID_CANON_U8, 1, 1, "i");
@@ -181,8 +181,8 @@ static bool utf8_ok(const uint8_t *s, size_t len)
 }
 
 /* ------------------------------------------------------------ lifting */
-static void lift_list(astrid_host_call *call, const astrid_canon_type *t, uint32_t ptr,
-                      uint32_t n, void *dst)
+static void lift_list(astrid_host_call *call, const astrid_canon_type *t, uint32_t ptr, uint32_t n,
+                      void *dst)
 {
     clist *l = dst;
     if (t->kind == ASTRID_CANON_STRING) {
@@ -317,8 +317,7 @@ void astrid_canon_lift_flat(astrid_host_call *call, const astrid_canon_type *t,
     lift(call, t, &r, dst);
 }
 
-void astrid_canon_load(astrid_host_call *call, const astrid_canon_type *t, uint32_t ptr,
-                       void *dst)
+void astrid_canon_load(astrid_host_call *call, const astrid_canon_type *t, uint32_t ptr, void *dst)
 {
     uint8_t *d = dst;
     if ((uint64_t)ptr + t->size > UINT32_MAX)

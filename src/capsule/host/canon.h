@@ -158,8 +158,7 @@ void astrid_canon_call_init(astrid_host_call *call, const astrid_canon_mem *mem)
 void astrid_canon_call_release(astrid_host_call *call);
 void astrid_canon_lift_flat(astrid_host_call *call, const astrid_canon_type *t,
                             const uint64_t *flat, size_t nflat, void *dst);
-void astrid_canon_load(astrid_host_call *call, const astrid_canon_type *t, uint32_t ptr,
-                       void *dst);
+void astrid_canon_load(astrid_host_call *call, const astrid_canon_type *t, uint32_t ptr, void *dst);
 void astrid_canon_store(astrid_host_call *call, const astrid_canon_type *t, const void *src,
                         uint32_t ptr);
 void astrid_canon_lower_flat(astrid_host_call *call, const astrid_canon_type *t, const void *src,

@@ -142,8 +142,7 @@ static char *links_json(const astrid_link_list *l)
     return s;
 }
 
-int astrid_host_identity_list_links(astrid_host_call *c,
-                                    const wit_identity_list_links_request *req,
+int astrid_host_identity_list_links(astrid_host_call *c, const wit_identity_list_links_request *req,
                                     wit_identity_ok_response *out)
 {
     if (sizes(c, &req->astrid_user_id, NULL) || gate(c, ASTRID_IDENTITY_LINK))

@@ -45,17 +45,18 @@ static const astrid_wasm_host_func sys_fns[] = {F("get-config", "iii", ""),
     {                                                                                              \
         "astrid:capsule/" iface "@0.1.0", (fns), sizeof(fns) / sizeof((fns)[0]), 0                 \
     }
-const astrid_wasm_host_module astrid_capsule_host_modules[] = {M("fs", fs_fns),
-                                                               M("ipc", ipc_fns),
-                                                               M("uplink", astrid_glue_uplink_fns),
-                                                               M("kv", kv_fns),
-                                                               M("net", net_fns),
-                                                               M("http", http_fns),
-                                                               M("sys", sys_fns),
-                                                               M("process", astrid_glue_process_fns),
-                                                               M("elicit", astrid_glue_elicit_fns),
-                                                               M("approval", astrid_glue_approval_fns),
-                                                               M("identity", astrid_glue_identity_fns)};
+const astrid_wasm_host_module astrid_capsule_host_modules[] = {
+    M("fs", fs_fns),
+    M("ipc", ipc_fns),
+    M("uplink", astrid_glue_uplink_fns),
+    M("kv", kv_fns),
+    M("net", net_fns),
+    M("http", http_fns),
+    M("sys", sys_fns),
+    M("process", astrid_glue_process_fns),
+    M("elicit", astrid_glue_elicit_fns),
+    M("approval", astrid_glue_approval_fns),
+    M("identity", astrid_glue_identity_fns)};
 const size_t astrid_capsule_host_nmodules =
     sizeof astrid_capsule_host_modules / sizeof astrid_capsule_host_modules[0];
 

@@ -25,12 +25,14 @@ static int gate(astrid_host_call *c)
 {
     const astrid_invocation *inv = c->inv;
     if (!inv->manifest->uplink)
-        return astrid_host_fail(c, "capsule %s is not an uplink (declare uplink = true or "
-                                   "[[uplink]])",
+        return astrid_host_fail(c,
+                                "capsule %s is not an uplink (declare uplink = true or "
+                                "[[uplink]])",
                                 inv->capsule);
     if (!inv->env->uplink_register)
-        return astrid_host_fail(c, "capsule %s has no uplink registry in this program (only "
-                                   "the daemon has one)",
+        return astrid_host_fail(c,
+                                "capsule %s has no uplink registry in this program (only "
+                                "the daemon has one)",
                                 inv->capsule);
     return 0;
 }
