@@ -113,7 +113,7 @@ FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)
 	$(Q)bash tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
-lint:
+lint: $(GEN_STAMP)
 	$(Q)bash scripts/lint.sh
 
 format:

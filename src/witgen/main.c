@@ -46,14 +46,11 @@ int main(int argc, char **argv)
 {
     const char *glue[64];
     size_t nglue = 0;
-    char *lists[32];
-    size_t nlists = 0;
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--glue") == 0; i += 2) {
-        if (i + 1 >= argc || nlists == 32)
+        if (i + 1 >= argc)
             return usage();
-        char *l = lists[nlists++] = strdup(argv[i + 1]);
-        for (char *tok = strtok(l, ","); tok; tok = strtok(NULL, ","))
+        for (char *tok = strtok(argv[i + 1], ","); tok; tok = strtok(NULL, ","))
             if (nglue < 64)
                 glue[nglue++] = tok;
     }
@@ -70,8 +67,6 @@ int main(int argc, char **argv)
     astrid_witgen_out o;
     int rc = astrid_witgen(text, len, wit, nglue ? glue : NULL, nglue, &o, &err);
     free(text);
-    for (size_t k = 0; k < nlists; k++)
-        free(lists[k]);
     if (rc != 0) {
         fprintf(stderr, "astrid-witgen: %s\n", err.msg);
         return 1;

@@ -651,10 +651,10 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
         free(comment);
         return;
     }
-    const astrid_wit_type *outt = is_result ? res->ok : res;
+    const astrid_wit_type *outt = res && is_result ? res->ok : res;
 
     /* params record: its guest layout is that of a tuple of the params */
-    const astrid_wit_type **items = calloc(f->nparams ? f->nparams : 1, sizeof *items);
+    const astrid_wit_type **items = calloc(f->nparams ? f->nparams : 1, sizeof(void *));
     if (!items) {
         gfail(g, "out of memory");
         free(comment);

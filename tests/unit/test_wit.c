@@ -511,13 +511,13 @@ static void abi_edges(void **state)
     n += (size_t)snprintf(src + n, cap - n, "}\n variant vb {");
     for (int k = 0; k < 257; k++)
         n += (size_t)snprintf(src + n, cap - n, "%sc%d(u8)", k ? ", " : "", k);
-    n += (size_t)snprintf(src + n, cap - n,
-                          "}\n f: func(a: big, b: vb) -> bool;\n"
-                          " g: func(a: tuple<u32, u32, u32, u32, u32, u32, u32, u32>,"
-                          " b: tuple<u32, u32, u32, u32, u32, u32, u32, u32>, c: u8) -> u64;\n"
-                          " h: func(a: tuple<u32, u32, u32, u32, u32, u32, u32, u32>,"
-                          " b: tuple<u32, u32, u32, u32, u32, u32, u32, u32>) -> tuple<u8, u8>;\n"
-                          "}\n");
+    snprintf(src + n, cap - n,
+             "}\n f: func(a: big, b: vb) -> bool;\n"
+             " g: func(a: tuple<u32, u32, u32, u32, u32, u32, u32, u32>,"
+             " b: tuple<u32, u32, u32, u32, u32, u32, u32, u32>, c: u8) -> u64;\n"
+             " h: func(a: tuple<u32, u32, u32, u32, u32, u32, u32, u32>,"
+             " b: tuple<u32, u32, u32, u32, u32, u32, u32, u32>) -> tuple<u8, u8>;\n"
+             "}\n");
     astrid_wit_package *p = parse_ok(src);
     free(src);
     const astrid_wit_iface *i = astrid_wit_find_iface(p, "i");

@@ -52,8 +52,10 @@ static void engine_table_is_the_wit(void **state)
         for (size_t k = 0; k < astrid_capsule_host_nmodules; k++)
             if (strcmp(astrid_capsule_host_modules[k].name, mod) == 0)
                 m = &astrid_capsule_host_modules[k];
-        if (!m)
+        if (!m) {
             fail_msg("interface %s has no host module", fi->name);
+            return;
+        }
         nmods++;
         if (m->nfuncs != fi->nfuncs)
             fail_msg("%s: table has %zu functions, the WIT %zu", fi->name, m->nfuncs, fi->nfuncs);
@@ -66,9 +68,11 @@ static void engine_table_is_the_wit(void **state)
             for (size_t j = 0; j < m->nfuncs; j++)
                 if (strcmp(m->funcs[j].name, fi->funcs[k].name) == 0)
                     hf = &m->funcs[j];
-            if (!hf)
+            if (!hf) {
                 fail_msg("%s.%s is in the WIT, not in the engine's table", fi->name,
                          fi->funcs[k].name);
+                return;
+            }
             if (strcmp(hf->params, ps) != 0 || strcmp(hf->results, rs) != 0)
                 fail_msg("%s.%s: table (%s)->(%s), WIT (%s)->(%s)", fi->name, fi->funcs[k].name,
                          hf->params, hf->results, ps, rs);
@@ -186,9 +190,11 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Guest strings are (ptr, len): no NUL is copied. */
 static void put(uint32_t at, const char *s)
 {
-    memcpy(gmem + at, s, strlen(s));
+    for (size_t i = 0; s[i]; i++)
+        gmem[at + i] = (uint8_t)s[i];
 }
 
 static void put32(uint32_t at, uint32_t v)
@@ -208,8 +214,7 @@ static void gstr(uint32_t at, char *out, size_t n)
 {
     uint32_t p = get32(at), l = get32(at + 4);
     assert_true(l < n);
-    memcpy(out, gmem + p, l);
-    out[l] = '\0';
+    snprintf(out, n, "%.*s", (int)l, (const char *)gmem + p);
 }
 
 #define S(lit) ((astrid_str){(char *)(lit), sizeof(lit) - 1})

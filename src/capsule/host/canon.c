@@ -84,6 +84,7 @@ _Noreturn static void trap(astrid_host_call *call, const char *why)
     astrid_canon_call_release(call);
     release_res(call);
     call->mem.trap(call->mem.ctx, why);
+    abort(); /* not reached: mem.trap does not return */
 }
 
 static uint8_t *at(astrid_host_call *call, uint32_t ptr, uint64_t len, const char *what)
@@ -461,11 +462,7 @@ void astrid_canon_lower_flat(astrid_host_call *call, const astrid_canon_type *t,
     case ASTRID_CANON_S16:
         *out = (uint32_t)(int32_t) * (const int16_t *)src;
         return;
-    case ASTRID_CANON_ENUM:
-    case ASTRID_CANON_FLAGS:
-        *out = rd(s, t->csize);
-        return;
-    default:
+    default: /* enum, flags, unsigned and float bits */
         *out = rd(s, t->csize);
         return;
     }

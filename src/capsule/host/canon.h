@@ -114,7 +114,7 @@ typedef struct astrid_canon_mem {
     uint8_t *(*at)(void *ctx, uint32_t ptr, uint32_t len);
     /* cabi_realloc(0, 0, align, size); -1 on failure */
     int (*alloc)(void *ctx, uint32_t align, uint32_t size, uint32_t *ptr);
-    void (*trap)(void *ctx, const char *why) __attribute__((noreturn)); /* never returns */
+    void (*trap)(void *ctx, const char *why); /* must not return */
     void *ctx;
 } astrid_canon_mem;
 

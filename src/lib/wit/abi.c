@@ -15,7 +15,7 @@
 
 static uint64_t align_to(uint64_t x, uint64_t a)
 {
-    return (x + a - 1) / a * a;
+    return a ? (x + a - 1) / a * a : x;
 }
 
 const astrid_wit_type *astrid_wit_unalias(const astrid_wit_type *t)

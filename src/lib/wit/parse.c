@@ -53,8 +53,9 @@ enum { E_TYPE, E_USE, E_FUNC, E_IFACE, E_WORLD };
 typedef struct entry {
     const char *name;
     int kind;
-    const void *ptr;
+    const void *ptr; /* E_IFACE: NULL, see idx */
     unsigned line, col;
+    size_t idx; /* E_IFACE: index in the package's interfaces */
 } entry;
 
 typedef struct scope {
@@ -129,6 +130,9 @@ static void *push(parser *p, void *arr, size_t *n, size_t *cap, size_t sz, const
 }
 #define PUSH(p, arr, n, cap, at)                                                                   \
     ((arr) = push((p), (arr), &(n), &(cap), sizeof *(arr), (at)), &(arr)[(n)-1])
+/* The same for arrays of pointers. */
+#define PUSHP(p, arr, n, cap, at)                                                                  \
+    ((arr) = push((p), (arr), &(n), &(cap), sizeof(void *), (at)), &(arr)[(n)-1])
 
 /* ------------------------------------------------------------ lexer */
 static int peekc(const parser *p, size_t off)
@@ -455,7 +459,7 @@ static astrid_wit_type *parse_type(parser *p)
         do {
             if (is_punct(p, '>') && n)
                 break; /* trailing comma */
-            *PUSH(p, items, n, cap, &p->cur) = parse_type(p);
+            *PUSHP(p, items, n, cap, &p->cur) = parse_type(p);
         } while (accept(p, ','));
         expect(p, '>', "closing tuple<...>");
         t->items = items;
@@ -470,7 +474,7 @@ static astrid_wit_type *parse_type(parser *p)
         t->kind = ASTRID_WIT_NAMED;
         t->name = name(p, "a type", NULL);
         scope *s = p->sc;
-        *PUSH(p, s->named, s->nnamed, s->capnamed, &at) = t;
+        *PUSHP(p, s->named, s->nnamed, s->capnamed, &at) = t;
     }
     p->depth--;
     return t;
@@ -534,7 +538,7 @@ static void parse_typedef(parser *p, items *it, const char *owner)
 {
     tok kw = p->cur;
     astrid_wit_typedef *d = alloc(p, sizeof *d);
-    *PUSH(p, it->types, it->ntypes, it->ctypes, &kw) = d;
+    *PUSHP(p, it->types, it->ntypes, it->ctypes, &kw) = d;
     d->doc = kw.doc;
     d->owner = owner;
     d->line = kw.line;
@@ -745,6 +749,8 @@ static int ent_cmp(const void *a, const void *b)
 /* Sort a scope's names; two alike are an error at the later one. */
 static void seal(parser *p, scope *s, const char *what)
 {
+    if (s->nents < 2)
+        return;
     qsort(s->ents, s->nents, sizeof *s->ents, ent_cmp);
     for (size_t i = 1; i < s->nents; i++)
         if (strcmp(s->ents[i - 1].name, s->ents[i].name) == 0)
@@ -779,12 +785,13 @@ static entry *scope_ents(parser *p, const items *it, size_t *n)
     size_t k = 0;
     for (size_t i = 0; i < it->ntypes; i++)
         e[k++] = (entry){it->types[i]->name, E_TYPE, it->types[i], it->types[i]->line,
-                         it->types[i]->col};
+                         it->types[i]->col,  0};
     for (size_t i = 0; i < it->nuses; i++)
-        e[k++] = (entry){it->uses[i].alias, E_USE, &it->uses[i], it->uses[i].line, it->uses[i].col};
-    for (size_t i = 0; i < it->nfuncs; i++)
         e[k++] =
-            (entry){it->funcs[i].name, E_FUNC, &it->funcs[i], it->funcs[i].line, it->funcs[i].col};
+            (entry){it->uses[i].alias, E_USE, &it->uses[i], it->uses[i].line, it->uses[i].col, 0};
+    for (size_t i = 0; i < it->nfuncs; i++)
+        e[k++] = (entry){it->funcs[i].name, E_FUNC,           &it->funcs[i],
+                         it->funcs[i].line, it->funcs[i].col, 0};
     *n = k;
     return e;
 }
@@ -806,7 +813,7 @@ static const scope *iface_scope(pkgctx *c, const char *nm, const astrid_wit_ifac
     const entry *e = lookup(&c->pscope, nm);
     if (!e || e->kind != E_IFACE)
         return NULL;
-    size_t i = (size_t)(uintptr_t)e->ptr;
+    size_t i = e->idx;
     if (out)
         *out = c->ifaces[i];
     return &c->iscopes[i];
@@ -965,7 +972,7 @@ static void unique_fields(parser *p, const astrid_wit_field *f, size_t n, const 
         return;
     entry *e = alloc(p, n * sizeof *e);
     for (size_t i = 0; i < n; i++)
-        e[i] = (entry){f[i].name, 0, NULL, f[i].line, f[i].col};
+        e[i] = (entry){f[i].name, 0, NULL, f[i].line, f[i].col, 0};
     scope s = {.ents = e, .nents = n};
     char w[300];
     snprintf(w, sizeof w, "the %s of %s", what, owner);
@@ -1043,7 +1050,7 @@ static astrid_wit_package *parse_all(parser *p)
             break;
         if (is_kw(p, "interface")) {
             astrid_wit_iface *f = alloc(p, sizeof *f);
-            *PUSH(p, ifaces, nif, cif, &p->cur) = f;
+            *PUSHP(p, ifaces, nif, cif, &p->cur) = f;
             f->doc = p->cur.doc;
             f->line = p->cur.line;
             f->col = p->cur.col;
@@ -1063,7 +1070,7 @@ static astrid_wit_package *parse_all(parser *p)
             f->funcs = it->funcs;
             f->nfuncs = it->nfuncs;
             *PUSH(p, pk, npk, cpk, &p->cur) =
-                (entry){f->name, E_IFACE, (void *)(uintptr_t)(nif - 1), f->line, f->col};
+                (entry){f->name, E_IFACE, NULL, f->line, f->col, nif - 1};
         } else if (is_kw(p, "world")) {
             parsed_world *pw = PUSH(p, worlds, nw, cw, &p->cur);
             memset(pw, 0, sizeof *pw);
@@ -1076,7 +1083,7 @@ static astrid_wit_package *parse_all(parser *p)
             pw->sc.name = w->name;
             p->sc = &pw->sc;
             parse_world_body(p, &pw->it, w->name);
-            *PUSH(p, pk, npk, cpk, &p->cur) = (entry){w->name, E_WORLD, w, w->line, w->col};
+            *PUSH(p, pk, npk, cpk, &p->cur) = (entry){w->name, E_WORLD, w, w->line, w->col, 0};
         } else if (is_kw(p, "package")) {
             FAIL(p, &p->cur, "the package declaration must come first, and only once");
         } else if (is_kw(p, "use")) {
@@ -1118,14 +1125,14 @@ static astrid_wit_package *parse_all(parser *p)
     tok none = {.line = 1, .col = 1};
     for (size_t i = 0; i < nif; i++)
         for (size_t k = 0; k < iits[i].ntypes; k++)
-            *PUSH(p, all, nall, call, &none) = iits[i].types[k];
+            *PUSHP(p, all, nall, call, &none) = iits[i].types[k];
     for (size_t i = 0; i < nw; i++) {
         parsed_world *pw = &worlds[i];
         for (size_t k = 0; k < pw->it.nuses; k++)
             resolve_use(&c, &pw->it.uses[k], 0);
         resolve_names(&c, &pw->sc);
         for (size_t k = 0; k < pw->it.ntypes; k++)
-            *PUSH(p, all, nall, call, &none) = pw->it.types[k];
+            *PUSHP(p, all, nall, call, &none) = pw->it.types[k];
         /* imports and exports: interfaces by name, names unique per side */
         entry *e = alloc(p, (pw->it.nwitems ? pw->it.nwitems : 1) * sizeof *e);
         size_t ne[2] = {0, 0};
@@ -1135,7 +1142,7 @@ static astrid_wit_package *parse_all(parser *p)
                 astrid_wit_world_item *wi = &pw->it.witems[k];
                 if (wi->is_export != side)
                     continue;
-                e[ne[side]++] = (entry){wi->name, 0, NULL, wi->line, wi->col};
+                e[ne[side]++] = (entry){wi->name, 0, NULL, wi->line, wi->col, 0};
                 if (!wi->func && !iface_scope(&c, wi->name, &wi->iface))
                     fail_at(p, ASTRID_E_PARSE, wi->line, wi->col,
                             "world %s: unknown interface '%s'", pw->w->name, wi->name);
@@ -1156,7 +1163,7 @@ static astrid_wit_package *parse_all(parser *p)
 
     pkg->ifaces = (const astrid_wit_iface *const *)ifaces;
     pkg->nifaces = nif;
-    astrid_wit_world **ws = alloc(p, (nw ? nw : 1) * sizeof *ws);
+    astrid_wit_world **ws = alloc(p, (nw ? nw : 1) * sizeof(astrid_wit_world *));
     for (size_t i = 0; i < nw; i++)
         ws[i] = worlds[i].w;
     pkg->worlds = (const astrid_wit_world *const *)ws;
