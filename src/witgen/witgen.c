@@ -617,9 +617,12 @@ static void emit_func(gen *g, const astrid_wit_iface *fi, const astrid_wit_func 
         "__attribute__((import_module(\"%s\"), import_name(\"%s\"))) extern %s "
         "astrid_import_%s(",
         module, f->name, rs[0] ? core_guest(rs[0]) : "void", h);
-    for (size_t i = 0; i < np; i++)
-        out(&g->sdk, "%s%s %s%zu", i ? ", " : "", core_guest(ps[i]),
-            retptr && i == np - 1 ? "retptr" : "a", retptr && i == np - 1 ? (size_t)0 : i);
+    for (size_t i = 0; i < np; i++) {
+        if (retptr && i == np - 1)
+            out(&g->sdk, "%sint32_t retptr", i ? ", " : "");
+        else
+            out(&g->sdk, "%s%s a%zu", i ? ", " : "", core_guest(ps[i]), i);
+    }
     out(&g->sdk, "%s);\n", np ? "" : "void");
     /* the C types of every function, glued or not yet */
     for (size_t i = 0; i < f->nparams; i++)
