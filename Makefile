@@ -11,6 +11,12 @@
 #   tests/unit/*.c, tests/tools/*.c, tests/spec/*.c -> $(BUILD)/tests/<name>
 #   bench/*.c                    -> $(BUILD)/bench/<name>
 #   tests/fuzz/*.c               -> $(BUILD)/fuzz/<name>   (clang libFuzzer)
+#   src/witgen/*.c + libastrid   -> $(BUILD)/tools/astrid-witgen, built and run
+#                                   first: wit/astrid.wit -> $(BUILD)/gen/host_glue.{h,c}
+#                                   (host_glue.c joins libastrid-internal) and
+#                                   $(BUILD)/gen/sdk/astrid_imports.h. WIT_GLUE lists the
+#                                   interfaces whose host functions the generated
+#                                   wrappers carry (docs/abi.md "Generated glue").
 #
 # `make` builds a release tree in build/. `make test` builds a second tree
 # with ASan+UBSan in build/san/ and runs every test against it.
@@ -45,7 +51,7 @@ endif
 # Host functions called by AOT-compiled guests are resolved through dlopen,
 # so the binaries that load guests export their symbols.
 LDFLAGS_BASE := -rdynamic $(SANFLAGS)
-ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(CFLAGS_BASE) -I$(BUILD)/gen $(OPT) $(SANFLAGS) $(CFLAGS)
 SYS_LIBS := $(PKG_LIBS) -lm -lpthread -ldl
 
 # ---------------------------------------------------------------- sources
@@ -59,7 +65,14 @@ FUZZ_SRCS := $(call find_c,tests/fuzz)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
-INT_OBJS := $(call obj,$(INT_SRCS))
+
+WIT_GLUE := identity,uplink,process,elicit,approval
+WITGEN := $(BUILD)/tools/astrid-witgen
+WITGEN_OBJS := $(call obj,$(call find_c,src/witgen))
+GEN_DIR := $(BUILD)/gen
+GEN_STAMP := $(GEN_DIR)/.stamp
+GEN_GLUE_OBJ := $(BUILD)/obj/gen/host_glue.o
+INT_OBJS := $(call obj,$(INT_SRCS)) $(GEN_GLUE_OBJ)
 
 LIBASTRID := $(BUILD)/lib/libastrid.a
 LIBINT := $(BUILD)/lib/libastrid-internal.a
@@ -100,7 +113,7 @@ FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)
 	$(Q)bash tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
-lint:
+lint: $(GEN_STAMP)
 	$(Q)bash scripts/lint.sh
 
 format:
@@ -110,6 +123,28 @@ clean:
 	rm -rf $(BUILD)
 
 # ---------------------------------------------------------------- rules
+# The generator is rebuilt and rerun when the WIT, its sources or this file
+# change; it rewrites only outputs whose text changed. Everything compiled
+# against the project headers waits for it (order-only: the .d files carry
+# the real dependencies on the generated headers).
+$(WITGEN): $(WITGEN_OBJS) $(LIBASTRID)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $(WITGEN_OBJS) $(LIBASTRID) $(SYS_LIBS)
+
+$(GEN_STAMP): wit/astrid.wit $(WITGEN) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  WITGEN  $<")
+	$(Q)$(WITGEN) --glue $(WIT_GLUE) wit/astrid.wit $(GEN_DIR)
+	@touch $@
+$(GEN_DIR)/host_glue.c $(GEN_DIR)/host_glue.h $(GEN_DIR)/sdk/astrid_imports.h: $(GEN_STAMP) ;
+
+$(GEN_GLUE_OBJ): $(GEN_DIR)/host_glue.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(filter-out $(GEN_GLUE_OBJ),$(INT_OBJS)) $(filter-out $(WITGEN_OBJS),$(call obj,$(TEST_SRCS) \
+  $(BENCH_SRCS) $(wildcard src/*/main.c))): | $(GEN_STAMP)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
@@ -170,4 +205,4 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(SYS_LIBS)
 
--include $(patsubst %.o,%.d,$(LIB_OBJS) $(INT_OBJS) $(call obj,$(TEST_SRCS) $(BENCH_SRCS) $(wildcard src/*/main.c)))
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(INT_OBJS) $(WITGEN_OBJS) $(call obj,$(TEST_SRCS) $(BENCH_SRCS) $(wildcard src/*/main.c)))

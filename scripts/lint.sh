@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs="libsodium lmdb jansson yaml-0.1 libcurl libuv uuid libarchive libseccomp cmocka"
-flags="-std=c17 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags $pkgs)"
+flags="-std=c17 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild/gen $(pkg-config --cflags $pkgs)"
 mapfile -t srcs < <(find src tests/unit tests/tools bench -name '*.c' | sort)
 rc=0
 echo "lint: clang-tidy on ${#srcs[@]} files"
@@ -14,7 +14,7 @@ grep -E 'warning:|error:' build-lint.log && rc=1
 echo "lint: cppcheck"
 cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
   --inline-suppr --suppress=missingIncludeSystem -Iinclude -Isrc \
-  -D__GNUC__ src tests/unit tests/tools || rc=1
+  -D__GNUC__ -Ibuild/gen src tests/unit tests/tools || rc=1
 rm -f build-lint.log
 [[ $rc -eq 0 ]] && echo "lint: clean"
 exit $rc

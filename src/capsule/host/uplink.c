@@ -1,14 +1,13 @@
 /* interface uplink: register an uplink (a platform connection such as a
  * chat bridge) and send what its users say into the system. Only
  * capsules that are uplinks (`uplink = true` or [[uplink]] entries) may;
- * the registry and the inbound path are the daemon's (env callbacks). */
+ * the registry and the inbound path are the daemon's (env callbacks).
+ * Lifting and lowering are the generated glue's (host_glue.h). */
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "capsule/host/abi.h"
+#include "host_glue.h"
 
-#define UPL(f) HOST_FN(uplink, f)
 #define FIELD_MAX 256
 #define CONTENT_MAX (1u << 20)
 
@@ -21,81 +20,69 @@ static bool known_profile(const char *p)
     return false;
 }
 
-static const char *gate(const astrid_invocation *inv)
+/* 0 when the capsule may use uplinks here; else the call failed. */
+static int gate(astrid_host_call *c)
 {
+    const astrid_invocation *inv = c->inv;
     if (!inv->manifest->uplink)
-        return "is not an uplink (declare uplink = true or [[uplink]])";
+        return astrid_host_fail(c,
+                                "capsule %s is not an uplink (declare uplink = true or "
+                                "[[uplink]])",
+                                inv->capsule);
     if (!inv->env->uplink_register)
-        return "has no uplink registry in this program (only the daemon has one)";
-    return NULL;
+        return astrid_host_fail(c,
+                                "capsule %s has no uplink registry in this program (only "
+                                "the daemon has one)",
+                                inv->capsule);
+    return 0;
 }
 
-void UPL(uplinkZ2Dregister)(void *inst, uint32_t np, uint32_t nn, uint32_t pp, uint32_t pn,
-                            uint32_t fp, uint32_t fn, uint32_t ret);
-void UPL(uplinkZ2Dregister)(void *inst, uint32_t np, uint32_t nn, uint32_t pp, uint32_t pn,
-                            uint32_t fp, uint32_t fn, uint32_t ret)
+/* A 1..FIELD_MAX byte string without NUL. */
+static bool field_ok(const astrid_str *s)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *name = abi_str(inst, np, nn > FIELD_MAX ? 0 : nn, FIELD_MAX);
-    char *plat = abi_str(inst, pp, pn > FIELD_MAX ? 0 : pn, FIELD_MAX);
-    char *prof = abi_str(inst, fp, fn > FIELD_MAX ? 0 : fn, FIELD_MAX);
-    const char *why = gate(inv);
-    for (char *c = plat; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    const char *profile = strcmp(prof, "human") == 0 ? "chat" : prof;
+    return s->len && s->len <= FIELD_MAX && strlen(s->ptr) == s->len;
+}
+
+int astrid_host_uplink_register(astrid_host_call *c, const astrid_str *name,
+                                const astrid_str *platform, const astrid_str *profile,
+                                astrid_str *out)
+{
+    if (gate(c))
+        return -1;
+    if (!field_ok(name) || !field_ok(platform))
+        return astrid_host_fail(c, "uplink-register: name and platform are 1..%d bytes, no NUL",
+                                FIELD_MAX);
+    char plat[FIELD_MAX + 1];
+    for (size_t i = 0; i <= platform->len; i++)
+        plat[i] = (char)tolower((unsigned char)platform->ptr[i]);
+    const char *prof = strcmp(profile->ptr, "human") == 0 ? "chat" : profile->ptr;
+    if (!known_profile(prof))
+        return astrid_host_fail(
+            c, "uplink-register: profile '%.64s' is not chat, interactive, notify or bridge",
+            profile->ptr);
     char id[37];
     astrid_err err;
-    if (why)
-        abi_err(inst, ret, 4, "capsule %s %s", inv->capsule, why);
-    else if (nn > FIELD_MAX || pn > FIELD_MAX || fn > FIELD_MAX || !*name || !*plat ||
-             strlen(name) != nn || strlen(plat) != pn)
-        abi_err(inst, ret, 4, "uplink-register: name and platform are 1..%d bytes, no NUL",
-                FIELD_MAX);
-    else if (!known_profile(profile))
-        abi_err(inst, ret, 4,
-                "uplink-register: profile '%.64s' is not chat, interactive, notify or bridge",
-                prof);
-    else if (inv->env->uplink_register(inv->env->rt, inv, name, plat, profile, id, &err) != 0)
-        abi_err(inst, ret, 4, "uplink-register: %s", err.msg);
-    else {
-        abi_ok(inst, ret, 12);
-        abi_put(inst, ret + 4, id, (uint32_t)strlen(id));
-    }
-    free(name);
-    free(plat);
-    free(prof);
-    astrid_wasm_host_leave(inst);
+    const astrid_invocation *inv = c->inv;
+    if (inv->env->uplink_register(inv->env->rt, inv, name->ptr, plat, prof, id, &err) != 0)
+        return astrid_host_fail(c, "uplink-register: %s", err.msg);
+    return astrid_host_set_str(c, out, id);
 }
 
-void UPL(uplinkZ2Dsend)(void *inst, uint32_t ip, uint32_t in, uint32_t up, uint32_t un, uint32_t cp,
-                        uint32_t cn, uint32_t ret);
-void UPL(uplinkZ2Dsend)(void *inst, uint32_t ip, uint32_t in, uint32_t up, uint32_t un, uint32_t cp,
-                        uint32_t cn, uint32_t ret)
+int astrid_host_uplink_send(astrid_host_call *c, const astrid_str *uplink_id,
+                            const astrid_str *platform_user_id, const astrid_str *content,
+                            bool *delivered)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    const char *why = gate(inv);
-    char *id = abi_str(inst, ip, in > 64 ? 0 : in, 64);
-    char *user = abi_str(inst, up, un > FIELD_MAX ? 0 : un, FIELD_MAX);
-    char *content = cn > CONTENT_MAX ? NULL : abi_str(inst, cp, cn, CONTENT_MAX);
-    bool delivered = false;
+    if (gate(c))
+        return -1;
+    if (uplink_id->len != 36) /* a UUID (upstream: <= 64 bytes and a UUID) */
+        return astrid_host_fail(c, "uplink-send: '%.64s' is not an uplink id", uplink_id->ptr);
+    if (platform_user_id->len > FIELD_MAX || content->len > CONTENT_MAX)
+        return astrid_host_fail(c, "uplink-send: user id over %d bytes or content over 1 MiB",
+                                FIELD_MAX);
     astrid_err err;
-    if (why)
-        abi_err(inst, ret, 4, "capsule %s %s", inv->capsule, why);
-    else if (in != 36) /* a UUID (upstream: <= 64 bytes and a UUID) */
-        abi_err(inst, ret, 4, "uplink-send: '%.64s' is not an uplink id", id);
-    else if (un > FIELD_MAX || !content)
-        abi_err(inst, ret, 4, "uplink-send: user id over %d bytes or content over 1 MiB",
-                FIELD_MAX);
-    else if (inv->env->uplink_send(inv->env->rt, inv, id, user, content, &delivered, &err) != 0)
-        abi_err(inst, ret, 4, "uplink-send: %s", err.msg);
-    else {
-        abi_ok(inst, ret, 12);
-        abi_u8(inst, ret + 4, delivered);
-    }
-    free(id);
-    free(user);
-    free(content);
-    astrid_wasm_host_leave(inst);
+    const astrid_invocation *inv = c->inv;
+    if (inv->env->uplink_send(inv->env->rt, inv, uplink_id->ptr, platform_user_id->ptr,
+                              content->ptr, delivered, &err) != 0)
+        return astrid_host_fail(c, "uplink-send: %s", err.msg);
+    return 0;
 }
