@@ -25,6 +25,112 @@ static bool under(const char *path, const char *root)
     return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+/* The part of `path` after `root` (which it is under), without leading '/'. */
+static const char *rest_of(const char *path, const char *root)
+{
+    const char *r = path + strlen(root);
+    while (*r == '/')
+        r++;
+    return r;
+}
+
+/* ------------------------------------------------------------ the rule */
+
+int astrid_vfs_guard_init(astrid_vfs_guard *g, const astrid_vfs_roots *roots, astrid_err *err)
+{
+    g->astrid_home[0] = g->own_home[0] = g->ws_state[0] = '\0';
+    if (!roots->astrid_home)
+        return astrid_err_set(err, ASTRID_E_PERM,
+                              "no ASTRID_HOME is known, so the kernel's state cannot be kept out "
+                              "of reach: every path is refused");
+    if (!realpath(roots->astrid_home, g->astrid_home))
+        return astrid_err_sys(err, "ASTRID_HOME %s", roots->astrid_home);
+    /* A home that does not resolve leaves nothing under $ASTRID_HOME
+     * reachable, which is the safe side. */
+    if (roots->principal_home && !realpath(roots->principal_home, g->own_home))
+        g->own_home[0] = '\0';
+    char ws[PATH_MAX], state[PATH_MAX];
+    if (roots->workspace && realpath(roots->workspace, ws) &&
+        astrid_path_join(state, sizeof state, ws, ".astrid", NULL) == 0 &&
+        !realpath(state, g->ws_state))
+        memcpy(g->ws_state, state, strlen(state) + 1); /* not there yet: guard the name */
+    return 0;
+}
+
+int astrid_vfs_guard_check(const astrid_vfs_guard *g, const char *canon, const char *shown,
+                           astrid_err *err)
+{
+    if (!g->astrid_home[0])
+        return astrid_err_set(err, ASTRID_E_PERM, "path refused, no ASTRID_HOME known: %s", shown);
+    if (g->own_home[0] && under(canon, g->own_home)) {
+        /* The invoking principal's own files, except what the kernel keeps
+         * in the same tree: all of .local but tmp (audit, capsules, tokens,
+         * kv, log) and all of .config (env, legacy profile.toml). */
+        const char *r = rest_of(canon, g->own_home);
+        bool local = under(r, ".local") && !under(r, ".local/tmp");
+        if (local || under(r, ".config")) {
+            const char *end = strchr(r, '/');
+            if (end)
+                end = strchr(end + 1, '/');
+            int n = end ? (int)(end - r) : (int)strlen(r);
+            return astrid_err_set(err, ASTRID_E_PERM,
+                                  "path is kernel-owned state of the invoking principal (%.*s): %s",
+                                  n, r, shown);
+        }
+        return 0;
+    }
+    if (under(canon, g->astrid_home)) {
+        const char *r = rest_of(canon, g->astrid_home);
+        if (under(r, "home") && r[4] == '/')
+            return astrid_err_set(err, ASTRID_E_PERM, "path is another principal's home: %s",
+                                  shown);
+        return astrid_err_set(err, ASTRID_E_PERM, "path is kernel-owned state: %s", shown);
+    }
+    if (g->ws_state[0] && under(canon, g->ws_state))
+        return astrid_err_set(err, ASTRID_E_PERM,
+                              "path is the workspace's kernel state (.astrid): %s", shown);
+    return 0;
+}
+
+/* Where an fd really leads. Fails closed when /proc cannot say. */
+static int fd_real(int fd, char *out, size_t n, const char *shown, astrid_err *err)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(link, out, n - 1);
+    if (len < 0 || (size_t)len >= n - 1 || out[0] != '/')
+        return astrid_err_set(err, ASTRID_E_PERM,
+                              "cannot verify where %s leads (/proc/self/fd unreadable): refused",
+                              shown);
+    out[len] = '\0';
+    return 0;
+}
+
+int astrid_vfs_guard_check_fd(const astrid_vfs_guard *g, int fd, const char *shown, astrid_err *err)
+{
+    char real[PATH_MAX];
+    if (fd_real(fd, real, sizeof real, shown, err) != 0)
+        return -1;
+    return astrid_vfs_guard_check(g, real, shown, err);
+}
+
+void astrid_vfs_shown(const astrid_vfs_path *p, char *out, size_t n)
+{
+    switch (p->mount) {
+    case ASTRID_VFS_HOME:
+        snprintf(out, n, "home://%s", p->rel);
+        break;
+    case ASTRID_VFS_TMP:
+        snprintf(out, n, "/tmp%s%s", p->rel[0] ? "/" : "", p->rel);
+        break;
+    default:
+        snprintf(out, n, "cwd://%s", p->rel);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ resolve */
+
 /* Canonicalise the deepest existing ancestor of `phys` and re-append the
  * missing tail, so symlinks in the existing part are resolved. */
 static int canonical_with_tail(const char *phys, char *out, size_t n, astrid_err *err)
@@ -56,6 +162,8 @@ int astrid_vfs_resolve(const astrid_vfs_roots *roots, const char *guest, astrid_
 {
     const char *rel;
     const char *root;
+    if (astrid_vfs_guard_init(&out->guard, roots, err) != 0)
+        return -1;
     if (starts_with(guest, "home://")) {
         out->mount = ASTRID_VFS_HOME;
         rel = guest + 7;
@@ -102,40 +210,175 @@ int astrid_vfs_resolve(const astrid_vfs_roots *roots, const char *guest, astrid_
         return -1;
     if (!under(out->physical, out->root))
         return astrid_err_set(err, ASTRID_E_PERM, "path escapes root boundary: %s", guest);
-    const char *r = out->physical + strlen(out->root);
-    while (*r == '/')
-        r++;
-    snprintf(out->rel, sizeof out->rel, "%s", r);
+    if (astrid_vfs_guard_check(&out->guard, out->physical, guest, err) != 0)
+        return -1;
+    snprintf(out->rel, sizeof out->rel, "%s", rest_of(out->physical, out->root));
     return 0;
+}
+
+/* ------------------------------------------------------ guarded access */
+
+static long openat2_beneath(int dirfd, const char *path, int flags, int mode)
+{
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    /* openat2 rejects O_PATH with any flag O_PATH ignores. */
+    how.flags = (unsigned long long)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY));
+    how.mode = (flags & O_CREAT) ? (unsigned long long)mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    return syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+static int open_err(const char *what, const char *shown, int e, astrid_err *err)
+{
+    if (e == EXDEV)
+        return astrid_err_set(err, ASTRID_E_PERM, "path escapes root boundary: %s", shown);
+    errno = e;
+    astrid_err_sys(err, "%s %s", what, shown);
+    if (err && e == ENOENT)
+        err->code = ASTRID_E_NOTFOUND;
+    return -1;
+}
+
+/* Open (O_PATH) the directory holding the first `rel_len` bytes of p->rel,
+ * beneath the mount root, and check both it and the entry `base` (its last
+ * component, "." for the root itself) against the guard. The returned fd
+ * pins the directory: a component swapped afterwards changes nothing. */
+static int pin_parent(const astrid_vfs_path *p, size_t rel_len, char *base, size_t bn,
+                      astrid_err *err)
+{
+    char shown[PATH_MAX + 16], rel[PATH_MAX];
+    astrid_vfs_shown(p, shown, sizeof shown);
+    memcpy(rel, p->rel, rel_len);
+    rel[rel_len] = '\0';
+    const char *dir = ".";
+    char *slash = strrchr(rel, '/');
+    if (rel_len == 0) {
+        snprintf(base, bn, ".");
+    } else if (!slash) {
+        snprintf(base, bn, "%s", rel);
+    } else {
+        *slash = '\0';
+        snprintf(base, bn, "%s", slash + 1);
+        dir = rel;
+    }
+    int rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return astrid_err_sys(err, "open mount root of %s", shown);
+    long pfd = openat2_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+    int saved = errno;
+    close(rootfd);
+    if (pfd < 0)
+        return open_err("open", shown, saved, err);
+    char real[PATH_MAX], child[PATH_MAX];
+    if (fd_real((int)pfd, real, sizeof real, shown, err) != 0 ||
+        astrid_vfs_guard_check(&p->guard, real, shown, err) != 0 ||
+        (strcmp(base, ".") != 0 && (astrid_path_join(child, sizeof child, real, base, err) != 0 ||
+                                    astrid_vfs_guard_check(&p->guard, child, shown, err) != 0))) {
+        close((int)pfd);
+        return -1;
+    }
+    return (int)pfd;
 }
 
 int astrid_vfs_open(const astrid_vfs_path *p, int flags, int mode, astrid_err *err)
 {
-    int dirfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0)
-        return astrid_err_sys(err, "open mount root %s", p->root);
-    struct open_how how;
-    memset(&how, 0, sizeof how);
-    how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
-    how.mode = (flags & O_CREAT) ? (unsigned long long)mode : 0;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    const char *rel = p->rel[0] ? p->rel : ".";
-    long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+    char base[PATH_MAX], shown[PATH_MAX + 16];
+    astrid_vfs_shown(p, shown, sizeof shown);
+    int pfd = pin_parent(p, strlen(p->rel), base, sizeof base, err);
+    if (pfd < 0)
+        return -1;
+    bool trunc_after = false;
+    int fd = openat(pfd, base, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
     int saved = errno;
-    close(dirfd);
-    if (fd < 0) {
-        errno = saved;
-        if (saved == EXDEV)
-            return astrid_err_set(err, ASTRID_E_PERM, "path escapes root boundary: %s",
-                                  p->physical);
-        astrid_err_sys(err, "open %s", p->physical);
-        if (err && saved == ENOENT)
-            err->code = ASTRID_E_NOTFOUND;
+    close(pfd);
+    if (fd < 0 && saved == ELOOP && !(flags & O_EXCL)) {
+        /* The last component is a symlink: follow it beneath the root, but
+         * only to an object that exists (nothing is created or truncated
+         * through a link before the target is checked below). */
+        int rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+            return astrid_err_sys(err, "open mount root of %s", shown);
+        fd =
+            (int)openat2_beneath(rootfd, p->rel[0] ? p->rel : ".", flags & ~(O_CREAT | O_TRUNC), 0);
+        saved = errno;
+        close(rootfd);
+        trunc_after = (flags & O_TRUNC) != 0;
+    }
+    if (fd < 0)
+        return open_err("open", shown, saved, err);
+    if (astrid_vfs_guard_check_fd(&p->guard, fd, shown, err) != 0) {
+        close(fd);
         return -1;
     }
-    return (int)fd;
+    if (trunc_after && ftruncate(fd, 0) != 0) {
+        astrid_err_sys(err, "truncate %s", shown);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
+int astrid_vfs_lstat(const astrid_vfs_path *p, struct stat *st, astrid_err *err)
+{
+    char base[PATH_MAX], shown[PATH_MAX + 16];
+    astrid_vfs_shown(p, shown, sizeof shown);
+    int pfd = pin_parent(p, strlen(p->rel), base, sizeof base, err);
+    if (pfd < 0)
+        return -1;
+    int r = strcmp(base, ".") == 0 ? fstatat(pfd, "", st, AT_EMPTY_PATH)
+                                   : fstatat(pfd, base, st, AT_SYMLINK_NOFOLLOW);
+    int saved = errno;
+    close(pfd);
+    return r == 0 ? 0 : open_err("stat", shown, saved, err);
+}
+
+int astrid_vfs_mkdir(const astrid_vfs_path *p, astrid_err *err)
+{
+    char base[PATH_MAX], shown[PATH_MAX + 16];
+    astrid_vfs_shown(p, shown, sizeof shown);
+    size_t n = strlen(p->rel);
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p->rel[i] != '/')
+            continue;
+        int pfd = pin_parent(p, i, base, sizeof base, err);
+        if (pfd < 0)
+            return -1;
+        struct stat st;
+        int r = strcmp(base, ".") == 0 ? 0 : mkdirat(pfd, base, 0700);
+        int saved = errno;
+        if (r != 0 && saved == EEXIST)
+            r = fstatat(pfd, base, &st, 0) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+        close(pfd);
+        if (r != 0)
+            return saved == EEXIST ? astrid_err_set(err, ASTRID_E_EXISTS,
+                                                    "%s: a component exists and is not a "
+                                                    "directory",
+                                                    shown)
+                                   : open_err("mkdir", shown, saved, err);
+    }
+    return 0;
+}
+
+int astrid_vfs_unlink(const astrid_vfs_path *p, astrid_err *err)
+{
+    char base[PATH_MAX], shown[PATH_MAX + 16];
+    astrid_vfs_shown(p, shown, sizeof shown);
+    if (!p->rel[0])
+        return astrid_err_set(err, ASTRID_E_PERM, "refusing to remove a mount root: %s", shown);
+    int pfd = pin_parent(p, strlen(p->rel), base, sizeof base, err);
+    if (pfd < 0)
+        return -1;
+    struct stat st;
+    int r = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW);
+    if (r == 0)
+        r = unlinkat(pfd, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+    int saved = errno;
+    close(pfd);
+    return r == 0 ? 0 : open_err("unlink", shown, saved, err);
+}
+
+/* ---------------------------------------------------------- the gate */
 bool astrid_vfs_gate_allows(const astrid_vfs_roots *roots, const char *const *entries,
                             size_t n_entries, const astrid_vfs_path *p)
 {
