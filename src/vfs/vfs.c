@@ -131,29 +131,80 @@ void astrid_vfs_shown(const astrid_vfs_path *p, char *out, size_t n)
 
 /* ------------------------------------------------------------ resolve */
 
+/* A tail with an empty, '.' or '..' component (only a symlink target can
+ * bring one in: guest paths are normalised) cannot be judged lexically. */
+static bool tail_is_clean(const char *tail)
+{
+    for (const char *c = tail; *c;) {
+        while (*c == '/')
+            c++;
+        const char *e = strchr(c, '/');
+        size_t l = e ? (size_t)(e - c) : strlen(c);
+        if ((l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.') || (e && e[1] == '/'))
+            return false;
+        c += l;
+    }
+    return true;
+}
+
 /* Canonicalise the deepest existing ancestor of `phys` and re-append the
- * missing tail, so symlinks in the existing part are resolved. */
+ * missing tail, so symlinks in the existing part are resolved. A dangling
+ * symlink is followed by hand, so the path names where a create through it
+ * would land (and the guard can refuse it by that name). */
 static int canonical_with_tail(const char *phys, char *out, size_t n, astrid_err *err)
 {
-    char probe[PATH_MAX];
-    snprintf(probe, sizeof probe, "%s", phys);
-    size_t len = strlen(probe);
-    for (;;) {
-        char real[PATH_MAX];
-        if (realpath(probe, real)) {
-            const char *tail = phys + len;
-            int w = snprintf(out, n, "%s%s", strcmp(real, "/") == 0 && *tail ? "" : real, tail);
-            if (w < 0 || (size_t)w >= n)
-                return astrid_err_set(err, ASTRID_E_LIMIT, "path too long");
-            return 0;
+    char cur[PATH_MAX], probe[PATH_MAX];
+    snprintf(cur, sizeof cur, "%s", phys);
+    for (int hops = 0;; hops++) {
+        snprintf(probe, sizeof probe, "%s", cur);
+        size_t len = strlen(probe);
+        bool dangling = false;
+        while (!dangling) {
+            char real[PATH_MAX];
+            if (realpath(probe, real)) {
+                const char *tail = cur + len;
+                if (!tail_is_clean(tail))
+                    return astrid_err_set(err, ASTRID_E_PERM,
+                                          "path escapes root boundary: a symlink leads through "
+                                          "a missing directory with '.' or '..': %s",
+                                          phys);
+                int w = snprintf(out, n, "%s%s", strcmp(real, "/") == 0 && *tail ? "" : real, tail);
+                if (w < 0 || (size_t)w >= n)
+                    return astrid_err_set(err, ASTRID_E_LIMIT, "path too long");
+                return 0;
+            }
+            if (errno != ENOENT && errno != ENOTDIR)
+                return astrid_err_sys(err, "resolve %s", probe);
+            struct stat st;
+            if (lstat(probe, &st) == 0 && S_ISLNK(st.st_mode)) {
+                dangling = true;
+                break;
+            }
+            char *slash = strrchr(probe, '/');
+            if (!slash || slash == probe)
+                return astrid_err_set(err, ASTRID_E_NOTFOUND, "no existing ancestor of %s", phys);
+            *slash = '\0';
+            len = (size_t)(slash - probe);
         }
-        if (errno != ENOENT && errno != ENOTDIR)
+        if (hops >= 40)
+            return astrid_err_set(err, ASTRID_E_PERM, "too many levels of symbolic links: %s",
+                                  phys);
+        char target[PATH_MAX], next[PATH_MAX];
+        ssize_t tl = readlink(probe, target, sizeof target - 1);
+        if (tl < 0)
             return astrid_err_sys(err, "resolve %s", probe);
-        char *slash = strrchr(probe, '/');
-        if (!slash || slash == probe)
-            return astrid_err_set(err, ASTRID_E_NOTFOUND, "no existing ancestor of %s", phys);
-        *slash = '\0';
-        len = (size_t)(slash - probe);
+        target[tl] = '\0';
+        const char *tail = cur + len;
+        int w;
+        if (target[0] == '/') {
+            w = snprintf(next, sizeof next, "%s%s", target, tail);
+        } else {
+            *strrchr(probe, '/') = '\0'; /* probe is absolute: a '/' exists */
+            w = snprintf(next, sizeof next, "%s/%s%s", probe, target, tail);
+        }
+        if (w < 0 || (size_t)w >= sizeof next)
+            return astrid_err_set(err, ASTRID_E_LIMIT, "path too long");
+        memcpy(cur, next, (size_t)w + 1);
     }
 }
 

@@ -259,13 +259,23 @@ static void open_is_beneath_and_guarded(void **state)
     char prof[300];
     snprintf(prof, sizeof prof, "%s/etc/profiles/bob.toml", H);
     assert_int_equal(access(prof, F_OK), -1);
-    /* A dangling symlink resolves (its target does not exist yet), but
-     * nothing is created through it. */
+    /* A dangling symlink is followed by name: refused where it leads. */
     assert_int_equal(sh("cd %s && ln -s .astrid/etc/profiles/carol.toml dl", S), 0);
-    assert_int_equal(astrid_vfs_resolve(&roots, "cwd://dl", &p, &err), 0);
+    assert_int_equal(astrid_vfs_resolve(&roots, "cwd://dl", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "kernel-owned state: cwd://dl"));
+    /* One planted after resolution: nothing is created through it. */
+    resolve_then_swap("dl2", "ln -s .astrid/etc/profiles/carol.toml dl2", &p);
     assert_int_equal(astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_TRUNC, 0600, &err), -1);
     snprintf(prof, sizeof prof, "%s/etc/profiles/carol.toml", H);
     assert_int_equal(access(prof, F_OK), -1);
+    /* A dangling link to a new file in the workspace creates that file. */
+    assert_int_equal(sh("cd %s && ln -s sub/fresh dl3", S), 0);
+    assert_int_equal(astrid_vfs_resolve(&roots, "cwd://dl3", &p, &err), 0);
+    assert_string_equal(p.rel, "sub/fresh");
+    /* A dangling link through a missing directory with '..' is refused. */
+    assert_int_equal(sh("cd %s && ln -s nowhere/../.astrid/keys/k dl4", S), 0);
+    assert_int_equal(astrid_vfs_resolve(&roots, "cwd://dl4", &p, &err), -1);
+    assert_int_equal(err.code, ASTRID_E_PERM);
     /* A symlink to an ordinary file in the workspace is still followed. */
     assert_int_equal(sh("cd %s && echo ok > plain && ln -s plain link", S), 0);
     assert_int_equal(astrid_vfs_resolve(&roots, "cwd://link", &p, &err), 0);
