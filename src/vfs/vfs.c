@@ -291,74 +291,70 @@ static int open_err(const char *what, const char *shown, int e, astrid_err *err)
     return -1;
 }
 
-/* Open (O_PATH) the directory holding the first `rel_len` bytes of p->rel,
- * beneath the mount root, and check both it and the entry `base` (its last
- * component, "." for the root itself) against the guard. The returned fd
- * pins the directory: a component swapped afterwards changes nothing. */
-static int pin_parent(const astrid_vfs_path *p, size_t rel_len, char *base, size_t bn,
-                      astrid_err *err)
+int astrid_vfs_pin_at(const astrid_vfs_guard *g, int rootfd, const char *rel, char *base, size_t bn,
+                      const char *shown, astrid_err *err)
 {
-    char shown[PATH_MAX + 16], rel[PATH_MAX];
-    astrid_vfs_shown(p, shown, sizeof shown);
-    memcpy(rel, p->rel, rel_len);
-    rel[rel_len] = '\0';
-    const char *dir = ".";
-    char *slash = strrchr(rel, '/');
-    if (rel_len == 0) {
-        snprintf(base, bn, ".");
-    } else if (!slash) {
-        snprintf(base, bn, "%s", rel);
-    } else {
+    char dir[PATH_MAX];
+    size_t n = strlen(rel);
+    if (n >= sizeof dir)
+        return astrid_err_set(err, ASTRID_E_LIMIT, "path too long: %s", shown);
+    memcpy(dir, rel, n + 1);
+    while (n > 1 && dir[n - 1] == '/')
+        dir[--n] = '\0';
+    char *slash = strrchr(dir, '/');
+    const char *b = slash ? slash + 1 : dir;
+    if (slash == dir)
+        return astrid_err_set(err, ASTRID_E_PERM, "path escapes root boundary: %s", shown);
+    if (strcmp(b, "..") == 0)
+        return astrid_err_set(err, ASTRID_E_PERM, "'..' as the last component is refused: %s",
+                              shown);
+    snprintf(base, bn, "%s", *b ? b : ".");
+    if (slash)
         *slash = '\0';
-        snprintf(base, bn, "%s", slash + 1);
-        dir = rel;
-    }
-    int rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0)
-        return astrid_err_sys(err, "open mount root of %s", shown);
+    else
+        snprintf(dir, sizeof dir, ".");
     long pfd = openat2_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
-    int saved = errno;
-    close(rootfd);
     if (pfd < 0)
-        return open_err("open", shown, saved, err);
+        return open_err("open", shown, errno, err);
     char real[PATH_MAX], child[PATH_MAX];
     if (fd_real((int)pfd, real, sizeof real, shown, err) != 0 ||
-        astrid_vfs_guard_check(&p->guard, real, shown, err) != 0 ||
+        astrid_vfs_guard_check(g, real, shown, err) != 0 ||
         (strcmp(base, ".") != 0 && (astrid_path_join(child, sizeof child, real, base, err) != 0 ||
-                                    astrid_vfs_guard_check(&p->guard, child, shown, err) != 0))) {
+                                    astrid_vfs_guard_check(g, child, shown, err) != 0))) {
         close((int)pfd);
         return -1;
     }
     return (int)pfd;
 }
 
-int astrid_vfs_open(const astrid_vfs_path *p, int flags, int mode, astrid_err *err)
+int astrid_vfs_openat(const astrid_vfs_guard *g, int rootfd, const char *rel, int flags, int mode,
+                      const char *shown, astrid_err *err)
 {
-    char base[PATH_MAX], shown[PATH_MAX + 16];
-    astrid_vfs_shown(p, shown, sizeof shown);
-    int pfd = pin_parent(p, strlen(p->rel), base, sizeof base, err);
+    char base[PATH_MAX];
+    int pfd = astrid_vfs_pin_at(g, rootfd, rel, base, sizeof base, shown, err);
     if (pfd < 0)
         return -1;
     bool trunc_after = false;
     int fd = openat(pfd, base, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
     int saved = errno;
     close(pfd);
-    if (fd < 0 && saved == ELOOP && !(flags & O_EXCL)) {
+    struct stat st;
+    /* O_PATH|O_NOFOLLOW opens a symlink itself instead of failing. */
+    bool link =
+        fd < 0 ? saved == ELOOP : (flags & O_PATH) && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
+    if (link && !(flags & (O_EXCL | O_NOFOLLOW))) {
+        if (fd >= 0)
+            close(fd);
         /* The last component is a symlink: follow it beneath the root, but
          * only to an object that exists (nothing is created or truncated
          * through a link before the target is checked below). */
-        int rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-            return astrid_err_sys(err, "open mount root of %s", shown);
-        fd =
-            (int)openat2_beneath(rootfd, p->rel[0] ? p->rel : ".", flags & ~(O_CREAT | O_TRUNC), 0);
+        fd = (int)openat2_beneath(rootfd, *rel ? rel : ".", flags & ~(O_CREAT | O_TRUNC), 0);
         saved = errno;
-        close(rootfd);
         trunc_after = (flags & O_TRUNC) != 0;
     }
     if (fd < 0)
         return open_err("open", shown, saved, err);
-    if (astrid_vfs_guard_check_fd(&p->guard, fd, shown, err) != 0) {
+    if (astrid_vfs_guard_check_fd(g, fd, shown, err) != 0) {
         close(fd);
         return -1;
     }
@@ -367,6 +363,34 @@ int astrid_vfs_open(const astrid_vfs_path *p, int flags, int mode, astrid_err *e
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+/* astrid_vfs_pin_at for the first `rel_len` bytes of p->rel. */
+static int pin_parent(const astrid_vfs_path *p, size_t rel_len, char *base, size_t bn,
+                      astrid_err *err)
+{
+    char shown[PATH_MAX + 16], rel[PATH_MAX];
+    astrid_vfs_shown(p, shown, sizeof shown);
+    memcpy(rel, p->rel, rel_len);
+    rel[rel_len] = '\0';
+    int rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return astrid_err_sys(err, "open mount root of %s", shown);
+    int pfd = astrid_vfs_pin_at(&p->guard, rootfd, rel, base, bn, shown, err);
+    close(rootfd);
+    return pfd;
+}
+
+int astrid_vfs_open(const astrid_vfs_path *p, int flags, int mode, astrid_err *err)
+{
+    char shown[PATH_MAX + 16];
+    astrid_vfs_shown(p, shown, sizeof shown);
+    int rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return astrid_err_sys(err, "open mount root of %s", shown);
+    int fd = astrid_vfs_openat(&p->guard, rootfd, p->rel, flags, mode, shown, err);
+    close(rootfd);
     return fd;
 }
 

@@ -102,6 +102,17 @@ int astrid_vfs_resolve(const astrid_vfs_roots *roots, const char *guest, astrid_
  * refusal). */
 int astrid_vfs_open(const astrid_vfs_path *p, int flags, int mode, astrid_err *err);
 
+/* The same two steps relative to an open root directory fd (WASI preopens
+ * use these): astrid_vfs_pin_at opens (O_PATH) the directory holding `rel`
+ * beneath `rootfd`, checks it and the entry named by the last component
+ * (copied to `base`, "." for the root itself) and returns the pinned fd;
+ * astrid_vfs_openat opens `rel` as astrid_vfs_open does. `shown` names the
+ * path in errors. Both return an fd the caller closes, or -1. */
+int astrid_vfs_pin_at(const astrid_vfs_guard *g, int rootfd, const char *rel, char *base, size_t bn,
+                      const char *shown, astrid_err *err);
+int astrid_vfs_openat(const astrid_vfs_guard *g, int rootfd, const char *rel, int flags, int mode,
+                      const char *shown, astrid_err *err);
+
 /* lstat of the resolved path (a symlink itself is not followed). */
 int astrid_vfs_lstat(const astrid_vfs_path *p, struct stat *st, astrid_err *err);
 
