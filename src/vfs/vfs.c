@@ -158,8 +158,7 @@ static int canonical_with_tail(const char *phys, char *out, size_t n, astrid_err
     for (int hops = 0;; hops++) {
         snprintf(probe, sizeof probe, "%s", cur);
         size_t len = strlen(probe);
-        bool dangling = false;
-        while (!dangling) {
+        for (;;) { /* until `probe` is a dangling symlink */
             char real[PATH_MAX];
             if (realpath(probe, real)) {
                 const char *tail = cur + len;
@@ -176,10 +175,8 @@ static int canonical_with_tail(const char *phys, char *out, size_t n, astrid_err
             if (errno != ENOENT && errno != ENOTDIR)
                 return astrid_err_sys(err, "resolve %s", probe);
             struct stat st;
-            if (lstat(probe, &st) == 0 && S_ISLNK(st.st_mode)) {
-                dangling = true;
+            if (lstat(probe, &st) == 0 && S_ISLNK(st.st_mode))
                 break;
-            }
             char *slash = strrchr(probe, '/');
             if (!slash || slash == probe)
                 return astrid_err_set(err, ASTRID_E_NOTFOUND, "no existing ancestor of %s", phys);
