@@ -201,6 +201,23 @@ static int write_token(astrid_kernel *k, astrid_err *err)
     return astrid_atomic_write(k->token_path, k->token, 64, 0600, err);
 }
 
+int astrid_kernel_check_workspace(const char *home, const char *workspace, astrid_err *err)
+{
+    char h[PATH_MAX], w[PATH_MAX];
+    if (!realpath(home, h))
+        return astrid_err_sys(err, "ASTRID_HOME %s", home);
+    if (!realpath(workspace, w))
+        return astrid_err_sys(err, "workspace %s", workspace);
+    size_t n = strlen(h);
+    if (strncmp(w, h, n) == 0 && (w[n] == '\0' || w[n] == '/'))
+        return astrid_err_set(err, ASTRID_E_INVALID,
+                              "workspace %s is %s ASTRID_HOME %s: capsules would reach the "
+                              "kernel's own state through cwd://; start the daemon from another "
+                              "directory or pass --workspace",
+                              w, w[n] ? "inside" : "the same directory as", h);
+    return 0;
+}
+
 int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err *err)
 {
     memset(k, 0, sizeof *k);
@@ -245,6 +262,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     unlink(k->ready_path);
     astrid_klog(k, "INFO", "astrid-daemon booting (home %s, %s)", k->home,
                 k->ephemeral ? "ephemeral" : "persistent");
+    if (astrid_kernel_check_workspace(k->home, k->workspace, err) != 0)
+        return -1;
     char keyp[PATH_MAX];
     snprintf(keyp, sizeof keyp, "%s/keys/runtime.key", k->home);
     bool created = false;

@@ -104,6 +104,11 @@ typedef struct astrid_kernel {
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
 int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err *err);
+
+/* Refuse a workspace that is $ASTRID_HOME or lies inside it: cwd:// would
+ * be the kernel's own state. One that contains the home (the `~` layout)
+ * is fine; the VFS guard keeps the home out of reach. Both must exist. */
+int astrid_kernel_check_workspace(const char *home, const char *workspace, astrid_err *err);
 /* Run the loop until shutdown; returns the exit code. */
 int astrid_kernel_run(astrid_kernel *k);
 /* Begin a graceful shutdown from inside the loop. */

@@ -7,7 +7,24 @@
 #include <sys/stat.h>
 
 #include "capsule/wasm/wasi.h"
+#include "vfs/vfs.h"
 #include "wasm_test_util.h"
+
+/* A guard for preopens: $ASTRID_HOME is `home` (created), the workspace
+ * `ws`, no principal home. */
+static astrid_vfs_guard guard;
+static const astrid_vfs_guard *guard_for(const char *home, const char *ws)
+{
+    mkdir(home, 0700);
+    astrid_vfs_roots roots = {NULL, ws, home};
+    return astrid_vfs_guard_init(&guard, &roots, NULL) == 0 ? &guard : NULL;
+}
+static const astrid_vfs_guard *plain_guard(const char *ws)
+{
+    char home[400];
+    snprintf(home, sizeof home, "%s/astrid-home", wt_dir);
+    return guard_for(home, ws);
+}
 
 typedef struct sink {
     char out[4096];
@@ -75,7 +92,7 @@ static void wasi_guest_runs_confined(void **state)
     const char *argv[] = {"probe", "hello"};
     const char *env[] = {"GREETING=hi"};
     astrid_wasi_preopen pre[] = {{"/data", data}};
-    astrid_wasi_config wc = {argv, 2, env, 1, pre, 1, log_to, &s, NULL, NULL};
+    astrid_wasi_config wc = {argv, 2, env, 1, pre, 1, log_to, &s, NULL, NULL, plain_guard(data)};
     astrid_wasi *w = astrid_wasi_new(&wc, &err);
     assert_non_null(w);
     astrid_wasm_instance_config ic = {.wasi = w};
@@ -161,7 +178,8 @@ static void wasi_file_writes_are_charged(void **state)
         ledger l = {0, round == 0 ? 1000 : 10, 0};
         sink s = {0};
         astrid_wasi_preopen pre[] = {{"/data", data}};
-        astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, log_to, &s, ledger_charge, &l};
+        astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, log_to, &s, ledger_charge, &l,
+                                 plain_guard(data)};
         astrid_wasi *w = astrid_wasi_new(&wc, &err);
         astrid_wasm_instance_config ic = {.wasi = w};
         astrid_wasm_instance *i = astrid_wasm_instantiate(m, &ic, NULL, &err);
@@ -231,7 +249,7 @@ static void raw_calls_are_confined(void **state)
     astrid_wasm_module *m = wt_load(e, RAW, &err);
     assert_non_null(m);
     astrid_wasi_preopen pre[] = {{"/data", data}};
-    astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, NULL, NULL, NULL, NULL};
+    astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, NULL, NULL, NULL, NULL, plain_guard(data)};
     astrid_wasi *w = astrid_wasi_new(&wc, &err);
     assert_non_null(w);
     astrid_wasm_instance_config ic = {.wasi = w};
@@ -266,10 +284,114 @@ static void raw_calls_are_confined(void **state)
     wt_rm_dir();
 }
 
+/* A preopen whose directory contains $ASTRID_HOME (the `~` layout): the
+ * VFS guard refuses every way into it, raw calls included. */
+static const char *RAW2 =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_open\" (func $open (param i32 i32 i32 i32 i32 "
+    "i64 i64 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_create_directory\" (func $mkdir (param i32 "
+    "i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_rename\" (func $rename (param i32 i32 i32 "
+    "i32 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"path_filestat_get\" (func $stat (param i32 i32 "
+    "i32 i32 i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 100) \".astrid/keys/k\")\n"
+    "  (data (i32.const 200) \"lk/k\")\n"
+    "  (data (i32.const 300) \"dl\")\n"
+    "  (data (i32.const 400) \"ok.txt\")\n"
+    "  (data (i32.const 500) \".astrid/etc/x\")\n"
+    "  (data (i32.const 600) \".astrid/etc/y\")\n"
+    "  (data (i32.const 700) \".astrid\")\n"
+    "  (data (i32.const 800) \"./.astrid/keys/k\")\n"
+    "  (data (i32.const 900) \"sub/../.astrid/keys/k\")\n"
+    "  (func (export \"openr\") (param i32 i32) (result i32)\n"
+    "    (call $open (i32.const 3) (i32.const 1) (local.get 0) (local.get 1) (i32.const 0)\n"
+    "      (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8)))\n"
+    "  (func (export \"openw\") (param i32 i32) (result i32)\n"
+    "    (call $open (i32.const 3) (i32.const 1) (local.get 0) (local.get 1) (i32.const 9)\n"
+    "      (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 8)))\n"
+    "  (func (export \"mkdir\") (param i32 i32) (result i32)\n"
+    "    (call $mkdir (i32.const 3) (local.get 0) (local.get 1)))\n"
+    "  (func (export \"rename\") (param i32 i32 i32 i32) (result i32)\n"
+    "    (call $rename (i32.const 3) (local.get 0) (local.get 1) (i32.const 3) (local.get 2)\n"
+    "      (local.get 3)))\n"
+    "  (func (export \"stat\") (param i32 i32) (result i32)\n"
+    "    (call $stat (i32.const 3) (i32.const 1) (local.get 0) (local.get 1) (i32.const 1024))))\n";
+
+static void preopen_keeps_kernel_state_out(void **state)
+{
+    (void)state;
+    assert_int_equal(wt_setup_dir(), 0);
+    char ws[400], home[400], probe[500];
+    snprintf(ws, sizeof ws, "%s/ws", wt_dir);
+    snprintf(home, sizeof home, "%s/.astrid", ws);
+    char cmd[1500];
+    snprintf(cmd, sizeof cmd,
+             "set -e; mkdir -p %s/keys %s/etc %s/sub; echo KEY > %s/keys/k; cd %s; "
+             "ln -s .astrid/keys lk; ln -s .astrid/etc/new.toml dl",
+             home, home, ws, home, ws);
+    assert_int_equal(system(cmd), 0);
+    astrid_err err = {0};
+    /* Preopens without a guard, or of $ASTRID_HOME itself, are refused. */
+    astrid_wasi_preopen bad[] = {{"/h", home}};
+    astrid_wasi_config nog = {NULL, 0, NULL, 0, bad, 1, NULL, NULL, NULL};
+    assert_null(astrid_wasi_new(&nog, &err));
+    assert_int_equal(err.code, ASTRID_E_PERM);
+    astrid_wasi_config inh = {NULL, 0, NULL, 0, bad, 1, NULL, NULL, guard_for(home, ws)};
+    assert_null(astrid_wasi_new(&inh, &err));
+    assert_non_null(strstr(err.msg, "kernel-owned state"));
+
+    astrid_wasm_engine *e = wt_engine(&astrid_wasi_host_module, 1);
+    assert_non_null(e);
+    astrid_wasm_module *m = wt_load(e, RAW2, &err);
+    assert_non_null(m);
+    astrid_wasi_preopen pre[] = {{"/ws", ws}};
+    astrid_wasi_config wc = {NULL, 0, NULL, 0, pre, 1, NULL, NULL, NULL, NULL, guard_for(home, ws)};
+    astrid_wasi *w = astrid_wasi_new(&wc, &err);
+    assert_non_null(w);
+    astrid_wasm_instance_config ic = {.wasi = w};
+    astrid_wasm_instance *i = astrid_wasm_instantiate(m, &ic, NULL, &err);
+    assert_non_null(i);
+    static const struct {
+        const char *fn;
+        uint32_t ptr, len, ptr2, len2;
+        uint64_t want; /* 76 = ENOTCAPABLE; 44 = ENOENT: a dangling link is
+                          never created through */
+    } cases[] = {
+        {"openr", 100, 14, 0, 0, 76}, {"openr", 200, 4, 0, 0, 76},     {"openw", 300, 2, 0, 0, 44},
+        {"openr", 800, 16, 0, 0, 76}, {"openr", 900, 21, 0, 0, 76},    {"openr", 700, 7, 0, 0, 76},
+        {"stat", 100, 14, 0, 0, 76},  {"stat", 700, 7, 0, 0, 76},      {"mkdir", 500, 13, 0, 0, 76},
+        {"openw", 400, 6, 0, 0, 0},   {"rename", 400, 6, 600, 13, 76},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uint64_t a[4] = {cases[k].ptr, cases[k].len, cases[k].ptr2, cases[k].len2}, r[1];
+        assert_int_equal(
+            astrid_wasm_call(i, cases[k].fn, a, cases[k].ptr2 ? 4 : 2, r, 1, 1000, NULL, &err), 0);
+        if (r[0] != cases[k].want)
+            fail_msg("case %zu (%s @%u): errno %llu, want %llu", k, cases[k].fn, cases[k].ptr,
+                     (unsigned long long)r[0], (unsigned long long)cases[k].want);
+    }
+    struct stat st;
+    snprintf(probe, sizeof probe, "%s/etc/new.toml", home);
+    assert_int_equal(stat(probe, &st), -1); /* nothing created through the link */
+    snprintf(probe, sizeof probe, "%s/etc/x", home);
+    assert_int_equal(stat(probe, &st), -1);
+    snprintf(probe, sizeof probe, "%s/ok.txt", ws);
+    assert_int_equal(stat(probe, &st), 0); /* created, and not renamed away */
+    astrid_wasm_instance_free(i);
+    astrid_wasi_free(w);
+    astrid_wasm_module_free(m);
+    astrid_wasm_engine_free(e);
+    wt_rm_dir();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(wasi_guest_runs_confined),
                                        cmocka_unit_test(wasi_file_writes_are_charged),
-                                       cmocka_unit_test(raw_calls_are_confined)};
+                                       cmocka_unit_test(raw_calls_are_confined),
+                                       cmocka_unit_test(preopen_keeps_kernel_state_out)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

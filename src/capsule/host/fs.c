@@ -1,7 +1,8 @@
 /* interface fs: files through the invoking principal's VFS (home://,
- * /tmp/, cwd://), gated by the manifest's fs_read / fs_write. Opens go
- * through openat2 beneath the mount root; the other calls act on the
- * resolved physical path after the lexical and physical confinement check. */
+ * /tmp/, cwd://), gated by the manifest's fs_read / fs_write. Every call
+ * goes through src/vfs, which keeps the kernel's own state out of reach
+ * (astrid_vfs_guard_check) for the path and for the object actually
+ * opened, created or removed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,8 @@ static int resolve(void *inst, uint32_t pp, uint32_t pn, bool write, uint32_t re
     char home[4200];
     snprintf(home, sizeof home, "%s/home/%s", inv->env->home, inv->principal);
     astrid_vfs_roots roots = {.principal_home = home,
-                              .workspace = inv->env->workspace ? inv->env->workspace : home};
+                              .workspace = inv->env->workspace ? inv->env->workspace : home,
+                              .astrid_home = inv->env->home};
     astrid_err err;
     int rc = -1;
     const astrid_strv *gate = write ? &inv->manifest->fs_write : &inv->manifest->fs_read;
@@ -88,7 +90,8 @@ void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_
         /* charged before the open truncates: a refused write leaves the
          * file as it was (and creates none) */
         struct stat st;
-        int64_t old = lstat(p.physical, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+        int64_t old =
+            astrid_vfs_lstat(&p, &st, NULL) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
         int fd = -1;
         if (astrid_invocation_charge(abi_inv(inst), (int64_t)cn - old, &err) != 0) {
             abi_err(inst, ret, 4, "write %s: %s", p.rel, err.msg);
@@ -116,10 +119,16 @@ void FS(fsZ2Dexists)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
 {
     astrid_wasm_host_enter(inst);
     astrid_vfs_path p;
+    astrid_err err;
     if (resolve(inst, pp, pn, false, ret, 4, &p) == 0) {
         struct stat st;
-        abi_ok(inst, ret, 12);
-        abi_u8(inst, ret + 4, lstat(p.physical, &st) == 0);
+        int r = astrid_vfs_lstat(&p, &st, &err);
+        if (r != 0 && err.code != ASTRID_E_NOTFOUND) {
+            abi_err(inst, ret, 4, "%s", err.msg);
+        } else {
+            abi_ok(inst, ret, 12);
+            abi_u8(inst, ret + 4, r == 0);
+        }
     }
     astrid_wasm_host_leave(inst);
 }
@@ -131,7 +140,7 @@ void FS(fsZ2Dmkdir)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
     astrid_vfs_path p;
     astrid_err err;
     if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
-        if (astrid_mkdir_p(p.physical, 0700, 0, &err) != 0)
+        if (astrid_vfs_mkdir(&p, &err) != 0)
             abi_err(inst, ret, 4, "%s", err.msg);
         else
             abi_ok(inst, ret, 12);
@@ -144,13 +153,12 @@ void FS(fsZ2Dunlink)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
 {
     astrid_wasm_host_enter(inst);
     astrid_vfs_path p;
+    astrid_err err;
     if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
         struct stat st;
-        int64_t size = lstat(p.physical, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-        if (!p.rel[0]) {
-            abi_err(inst, ret, 4, "refusing to remove a mount root");
-        } else if (remove(p.physical) != 0) {
-            abi_err(inst, ret, 4, "unlink %s: %s", p.rel, strerror(errno));
+        int64_t size = astrid_vfs_lstat(&p, &st, NULL) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+        if (astrid_vfs_unlink(&p, &err) != 0) {
+            abi_err(inst, ret, 4, "%s", err.msg);
         } else {
             abi_ok(inst, ret, 12);
             astrid_invocation_charge(abi_inv(inst), -size, NULL); /* freed */
@@ -165,10 +173,11 @@ void FS(fsZ2Dstat)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
 {
     astrid_wasm_host_enter(inst);
     astrid_vfs_path p;
+    astrid_err err;
     if (resolve(inst, pp, pn, false, ret, 8, &p) == 0) {
         struct stat st;
-        if (lstat(p.physical, &st) != 0) {
-            abi_err(inst, ret, 8, "stat %s: %s", p.rel, strerror(errno));
+        if (astrid_vfs_lstat(&p, &st, &err) != 0) {
+            abi_err(inst, ret, 8, "%s", err.msg);
         } else {
             abi_ok(inst, ret, 40);
             abi_u64(inst, ret + 8, (uint64_t)st.st_size);

@@ -20,6 +20,7 @@
 
 #include "astrid/crypto.h"
 #include "capsule/wasm/wasi_internal.h"
+#include "vfs/vfs.h"
 
 #define MAX_FDS 128
 #define MAX_IOVS 64
@@ -68,6 +69,7 @@ struct astrid_wasi {
     void *log_user;
     int (*charge)(void *user, int64_t delta);
     void *charge_user;
+    astrid_vfs_guard guard; /* what no path call may reach */
 };
 
 /* Report a storage change; 0 when accepted (or nothing is charged). */
@@ -149,10 +151,24 @@ astrid_wasi *astrid_wasi_new(const astrid_wasi_config *cfg, astrid_err *err)
         astrid_err_set(err, ASTRID_E_LIMIT, "wasi: too many preopened directories");
         return NULL;
     }
+    if (cfg->npreopens && !cfg->guard) {
+        astrid_wasi_free(w);
+        astrid_err_set(err, ASTRID_E_PERM,
+                       "wasi: preopened directories need the VFS guard (the kernel's state "
+                       "must stay out of reach)");
+        return NULL;
+    }
+    if (cfg->guard)
+        w->guard = *cfg->guard;
     for (size_t i = 0; i < cfg->npreopens; i++) {
         int fd = open(cfg->preopens[i].host_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
             astrid_err_sys(err, "wasi: preopen %s", cfg->preopens[i].host_dir);
+            astrid_wasi_free(w);
+            return NULL;
+        }
+        if (astrid_vfs_guard_check_fd(&w->guard, fd, cfg->preopens[i].guest_path, err) != 0) {
+            close(fd);
             astrid_wasi_free(w);
             return NULL;
         }
@@ -257,29 +273,40 @@ static int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
     return (int)fd;
 }
 
-/* Resolve the parent of `path` beneath `dirfd`; `*base` points at the last
- * component, which must be a plain name. Returns an O_PATH fd or -1. */
-static int open_parent(int dirfd, char *path, const char **base)
+/* A VFS refusal or failure as a WASI errno. */
+static int verr(const astrid_err *e)
 {
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        path[--n] = 0;
-    char *slash = strrchr(path, '/');
-    const char *b = slash ? slash + 1 : path;
-    if (!*b || strcmp(b, ".") == 0 || strcmp(b, "..") == 0) {
-        errno = EPERM;
+    switch (e->code) {
+    case ASTRID_E_PERM:
+        return W_NOTCAPABLE;
+    case ASTRID_E_NOTFOUND:
+        return W_NOENT;
+    case ASTRID_E_LIMIT:
+        return W_NAMETOOLONG;
+    case ASTRID_E_IO:
+        return werrno(e->sys_errno);
+    default:
+        return W_IO;
+    }
+}
+
+/* The parent of `path` beneath `dirfd`, pinned and checked by the VFS
+ * guard (it and the entry); `base` receives the last component, which must
+ * be a plain name. Returns an O_PATH fd or -1 with *werr set. */
+static int open_parent(astrid_wasi *w, int dirfd, const char *path, char *base, size_t bn,
+                       int *werr)
+{
+    astrid_err e;
+    int fd = astrid_vfs_pin_at(&w->guard, dirfd, path, base, bn, path, &e);
+    if (fd < 0) {
+        *werr = verr(&e);
         return -1;
     }
-    *base = b;
-    if (!slash)
-        return open_beneath(dirfd, ".", O_PATH | O_DIRECTORY, 0);
-    if (slash == path) {
-        errno = EPERM; /* absolute */
+    if (strcmp(base, ".") == 0) {
+        close(fd);
+        *werr = W_PERM;
         return -1;
     }
-    *slash = 0;
-    int fd = open_beneath(dirfd, path, O_PATH | O_DIRECTORY, 0);
-    *slash = '/';
     return fd;
 }
 
@@ -781,18 +808,19 @@ P(uint32_t, path_open, uint32_t fd, uint32_t lookup, uint32_t path, uint32_t ple
         flags |= O_APPEND;
     if (!(lookup & 1))
         flags |= O_NOFOLLOW;
-    int h = open_beneath(f->host, p, flags, 0600);
-    if (h < 0 && errno == EISDIR && !wr)
-        h = open_beneath(f->host, p, O_RDONLY | O_DIRECTORY, 0);
+    astrid_err e;
+    int h = astrid_vfs_openat(&w->guard, f->host, p, flags, 0600, p, &e);
+    if (h < 0 && e.code == ASTRID_E_IO && e.sys_errno == EISDIR && !wr)
+        h = astrid_vfs_openat(&w->guard, f->host, p, O_RDONLY | O_DIRECTORY, 0, p, &e);
     if (h < 0)
-        FAIL((uint32_t)werrno(errno));
+        FAIL((uint32_t)verr(&e));
     struct stat st;
     fstat(h, &st);
     if (trunc && w->charge && S_ISREG(st.st_mode)) {
         if (ftruncate(h, 0) != 0) {
-            int e = errno;
+            int saved = errno;
             close(h);
-            FAIL((uint32_t)werrno(e));
+            FAIL((uint32_t)werrno(saved));
         }
         charge(w, -(int64_t)st.st_size);
     }
@@ -814,10 +842,14 @@ P(uint32_t, path_filestat_get, uint32_t fd, uint32_t lookup, uint32_t path, uint
         FAIL(W_FAULT);
     if ((rc = (uint32_t)guest_path(inst, path, plen, p)) != 0)
         goto out;
-    int h = open_beneath(f->host, p, O_PATH | ((lookup & 1) ? 0 : O_NOFOLLOW), 0);
+    /* O_PATH on the last component: with O_NOFOLLOW a symlink itself, else
+     * what it leads to (beneath the root, checked). */
+    astrid_err e;
+    int h = astrid_vfs_openat(&w->guard, f->host, p, O_PATH | ((lookup & 1) ? 0 : O_NOFOLLOW), 0, p,
+                              &e);
     struct stat st;
     if (h < 0)
-        FAIL((uint32_t)werrno(errno));
+        FAIL((uint32_t)verr(&e));
     int r = fstat(h, &st);
     close(h);
     if (r != 0)
@@ -831,17 +863,16 @@ enum { OP_MKDIR, OP_RMDIR, OP_UNLINK };
 static uint32_t path_op(void *inst, astrid_wasi *w, uint32_t fd, uint32_t path, uint32_t plen,
                         int op)
 {
-    char p[MAX_PATH];
-    const char *base;
+    char p[MAX_PATH], base[MAX_PATH];
     wfd *f = getfd(w, fd);
     if (!f || f->host < 0 || !f->is_dir)
         return W_BADF;
     int e = guest_path(inst, path, plen, p);
     if (e)
         return (uint32_t)e;
-    int dfd = open_parent(f->host, p, &base);
+    int dfd = open_parent(w, f->host, p, base, sizeof base, &e);
     if (dfd < 0)
-        return (uint32_t)werrno(errno);
+        return (uint32_t)e;
     int64_t size = op == OP_UNLINK ? file_size_at(dfd, base) : 0;
     int r = op == OP_MKDIR ? mkdirat(dfd, base, 0700)
                            : unlinkat(dfd, base, op == OP_RMDIR ? AT_REMOVEDIR : 0);
@@ -877,20 +908,20 @@ P(uint32_t, path_rename, uint32_t fd, uint32_t path, uint32_t plen, uint32_t fd2
   uint32_t plen2)
 {
     ENTER(inst);
-    char a[MAX_PATH], b[MAX_PATH];
-    const char *ba, *bb;
+    char a[MAX_PATH], b[MAX_PATH], ba[MAX_PATH], bb[MAX_PATH];
+    int e;
     wfd *f = getfd(w, fd), *g = getfd(w, fd2);
     if (!f || !g || f->host < 0 || g->host < 0 || !f->is_dir || !g->is_dir)
         FAIL(W_BADF);
     if ((rc = (uint32_t)guest_path(inst, path, plen, a)) != 0 ||
         (rc = (uint32_t)guest_path(inst, path2, plen2, b)) != 0)
         goto out;
-    int da = open_parent(f->host, a, &ba);
+    int da = open_parent(w, f->host, a, ba, sizeof ba, &e);
     if (da < 0)
-        FAIL((uint32_t)werrno(errno));
-    int db = open_parent(g->host, b, &bb);
+        FAIL((uint32_t)e);
+    int db = open_parent(w, g->host, b, bb, sizeof bb, &e);
     if (db < 0) {
-        rc = (uint32_t)werrno(errno);
+        rc = (uint32_t)e;
         close(da);
         goto out;
     }

@@ -4,7 +4,10 @@
  * a log callback, stdin reads as empty, files only under the preopened
  * directories the caller maps (resolved with openat2(RESOLVE_BENEATH), so
  * neither `..` nor a symlink can leave them; without openat2 every path
- * call fails with ENOTCAPABLE), args/environ only as given. Calls not
+ * call fails with ENOTCAPABLE), args/environ only as given. Preopens need
+ * the VFS guard (src/vfs): every path call goes through
+ * astrid_vfs_pin_at/astrid_vfs_openat, so the kernel's own state stays out
+ * of reach even when a preopen contains it (refusals are ENOTCAPABLE). Calls not
  * listed in wasi.c's table return ENOSYS.
  *
  * Ownership: astrid_wasi_new() copies everything from the config; the
@@ -29,6 +32,8 @@ typedef struct astrid_wasi_preopen {
     const char *host_dir;   /* an existing host directory */
 } astrid_wasi_preopen;
 
+struct astrid_vfs_guard;
+
 typedef struct astrid_wasi_config {
     const char *const *argv;
     size_t argc;
@@ -44,6 +49,8 @@ typedef struct astrid_wasi_config {
      * unlink and a rename over a file credit (delta < 0). */
     int (*charge)(void *user, int64_t delta);
     void *charge_user;
+    /* Required when npreopens > 0 (copied); see astrid_vfs_guard_init. */
+    const struct astrid_vfs_guard *guard;
 } astrid_wasi_config;
 
 typedef struct astrid_wasi astrid_wasi;
