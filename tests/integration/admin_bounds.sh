@@ -153,7 +153,7 @@ printf 'groups = ["admin"]\n' >"$ASTRID_HOME/etc/profiles/default.toml"
 # --- 3. full disk ---
 mkdir -p "$FULL"
 if ! mount -t tmpfs -o size=2M tmpfs "$FULL" 2>/dev/null; then
-  for n in boot status list check grant create verify failure; do skip "full disk: $n" "cannot mount a tmpfs here (not root?)"; done
+  for n in boot status list check reads grant create verify failure; do skip "full disk: $n" "cannot mount a tmpfs here (not root?)"; done
 else
   export ASTRID_HOME=$FULL/home
   ok_if "full disk: init (start, agent create bob, stop)" bash -c "$A start && $A agent create bob >/dev/null && $A stop"
@@ -165,6 +165,9 @@ else
   ok_if "full disk: status is served" $A status
   expect_eq "full disk: agent list is served" "$($A agent list --format json | j '[r["principal"] for r in d]')" "['bob', 'default']"
   ok_if "full disk: caps check is served" $A caps check bob self:capsule:install
+  fails=0
+  for _ in $(seq 25); do $A agent list >/dev/null 2>&1 || fails=$((fails + 1)); done
+  expect_eq "full disk: 25 more reads are all served (their audit entries land)" "$fails" "0"
   out=$($A caps grant bob x:y 2>&1); rc=$?
   expect_eq "full disk: caps grant is refused" "$rc" "1"
   ok_if "  naming the disk and the file" grep -q "no space left on device writing .*etc/profiles/bob.toml" <<<"$out"
