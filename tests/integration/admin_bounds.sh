@@ -82,9 +82,22 @@ ok_if "the refused grant is audited as a failure, not only as allowed" bash -c "
 # --- restart: everything written loads ---
 pub=$ASTRID_HOME/keys/runtime.pub
 pub_m=$(stat -c %y "$pub"); pub_i=$(stat -c %i "$pub")
+old_token=$(cat "$ASTRID_HOME/run/system.token")
 ok_if "stop" $A stop
 sleep 0.3
+ok_if "the stopped daemon's token file is retired, not left live" \
+  test ! -e "$ASTRID_HOME/run/system.token" -a -e "$ASTRID_HOME/run/system.token.retired"
 ok_if "the daemon restarts after all that" $A start
+ok_if "  with a new token (the retired file was reused for it)" bash -c "[[ \$(cat '$ASTRID_HOME/run/system.token') != '$old_token' && ! -e '$ASTRID_HOME/run/system.token.retired' ]]"
+hs=$(python3 - "$ASTRID_HOME" "$old_token" <<'PY'
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["ASTRID_SRC"], "tests", "tools"))
+import astrid_wire as w
+s = w.connect(sys.argv[1])
+print(json.dumps(w.handshake(s, sys.argv[1], token=sys.argv[2])))
+PY
+)
+ok_if "  and the old token is refused" bash -c "! grep -q '\"status\": *\"ok\"' <<<'$hs'"
 expect_eq "every agent is still listed" "$($A agent list --format json | j '[r["principal"] for r in d]')" "['bob', 'carol', 'default']"
 expect_eq "bob kept his 1000 grants" "$($A agent show bob --format json | j 'len(d["grants"])')" "1000"
 expect_eq "the groups came back" "$($A group list --format json | j 'sorted(g["name"] for g in d if not g["builtin"])')" "['big1', 'big2', 'big3', 'big4', 'edge']"
