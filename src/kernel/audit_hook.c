@@ -47,7 +47,7 @@ int astrid_audit_request_why(astrid_kernel *k, astrid_audit_mode mode, const cha
         auth = astrid_audit_auth_denied(reason ? reason : "denied");
         outcome = astrid_audit_outcome_failure(reason ? reason : "denied");
     }
-    astrid_err local;
+    astrid_err local = {0};
     astrid_err *e = err ? err : &local;
     int rc = record(k, mode, principal, method, cap, target, params, auth, outcome, e);
     if (rc != 0)
