@@ -50,7 +50,8 @@ astrid_group_config *astrid_groups_builtin(astrid_err *err);
 /* Load `path` (etc/groups.toml). Missing file -> built-ins only. Malformed
  * file or unknown key -> NULL with an error naming file, line and column. */
 astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *why, astrid_err *err);
-/* The loader proper, shared by load and save: `text` (len bytes; `path`
+/* The loader proper, shared by load and save: `text` (len bytes and a
+ * terminating NUL; `path`
  * only names it in errors) over ASTRID_GROUPS_FILE_MAX, malformed or
  * breaking a rule -> NULL. */
 astrid_group_config *astrid_groups_parse(const char *path, const char *text, size_t len,

@@ -73,7 +73,8 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err);
  * line and column), wrong type or failed validation -> NULL. */
 astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err);
 astrid_profile *astrid_profile_load(const char *home, const char *principal, astrid_err *err);
-/* The loader proper, shared by load and save: `text` (len bytes; `path`
+/* The loader proper, shared by load and save: `text` (len bytes and a
+ * terminating NUL; `path`
  * only names it in errors) over ASTRID_PROFILE_FILE_MAX, malformed, with an
  * unknown key or failing validation -> NULL. An empty text is the defaults. */
 astrid_profile *astrid_profile_parse(const char *path, const char *text, size_t len,

@@ -149,6 +149,8 @@ int admin_save_profile(admin_call *c, const char *principal, const astrid_profil
         return admin_fail(c, "invalid: the profile of %s would not load: %s", principal, err.msg);
     int rc = astrid_profile_save(c->k->home, principal, p, &err);
     astrid_profile_cache_invalidate(c->k->profiles, principal);
+    if (rc != 0 && err.code != ASTRID_E_IO && err.code != ASTRID_E_NOMEM)
+        return admin_fail(c, "invalid: the profile of %s %s", principal, err.msg);
     if (rc != 0)
         return admin_fail(c, "cannot save the profile of %s: %s", principal, err.msg);
     return 0;

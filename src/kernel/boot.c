@@ -316,7 +316,7 @@ static int reuse_token_file(astrid_kernel *k)
     /* a token left by a killed daemon is as dead as a retired one */
     if (lstat(k->token_path, &st) == 0 && S_ISREG(st.st_mode))
         rename(k->token_path, old);
-    int fd = open(old, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(old, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -1;
     int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&

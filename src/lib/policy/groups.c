@@ -470,7 +470,7 @@ int astrid_groups_save(const astrid_group_config *cfg, const char *path, astrid_
     /* What the next boot will load, checked by the next boot's own code. */
     astrid_group_config *back = astrid_groups_parse(path, out, strlen(out), NULL, err);
     int rc = back ? astrid_atomic_write(path, out, strlen(out), 0600, err)
-                  : astrid_err_prefix(err, "refusing to save %s", path);
+                  : astrid_err_prefix(err, "would not load, not written");
     astrid_groups_unref(back);
     free(out);
     return rc;

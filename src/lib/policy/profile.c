@@ -421,7 +421,7 @@ int astrid_profile_save_path(const astrid_profile *p, const char *path, astrid_e
     /* What the next load will see, checked by the next load's own code. */
     astrid_profile *back = astrid_profile_parse(path, out, strlen(out), err);
     int rc = back ? astrid_atomic_write(path, out, strlen(out), 0600, err)
-                  : astrid_err_prefix(err, "refusing to save %s", path);
+                  : astrid_err_prefix(err, "would not load, not written");
     astrid_profile_release(back);
     free(out);
     return rc;
