@@ -7,6 +7,7 @@
 #ifndef ASTRID_FS_H
 #define ASTRID_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -22,6 +23,13 @@ extern "C" {
  * the old `path` (if any) is untouched. */
 int astrid_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
                         astrid_err *err);
+
+/* astrid_atomic_write, except that nothing at all is written when `path`
+ * is already a regular file holding exactly `data` with `mode`: boot
+ * rewrites nothing unchanged, so it needs no free space to start. *written
+ * (optional) tells whether the file was written. */
+int astrid_write_if_changed(const char *path, const void *data, size_t len, mode_t mode,
+                            bool *written, astrid_err *err);
 
 /* Read a whole regular file, refusing files larger than `max` bytes. The
  * buffer is NUL-terminated (not counted in *len). */

@@ -14,6 +14,13 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Bounds every load AND save applies (save re-parses the emitted text with
+ * the loader), so a group the daemon writes always loads at the next boot. */
+#define ASTRID_GROUPS_FILE_MAX (1u << 20) /* bytes of etc/groups.toml */
+#define ASTRID_GROUP_MAX_CAPS 1024u       /* capabilities of one group */
+#define ASTRID_GROUP_MAX_DESC 4096u       /* bytes of one description */
+#define ASTRID_GROUPS_MAX_CUSTOM 1024u    /* custom groups */
+
 typedef struct astrid_group {
     const char *name;
     const char *description; /* NULL when absent */
@@ -34,7 +41,8 @@ typedef enum astrid_group_error {
     ASTRID_GROUP_INVALID_CAPABILITY,
     ASTRID_GROUP_UNSAFE_UNIVERSAL_GRANT,
     ASTRID_GROUP_INVALID_NAME,
-    ASTRID_GROUP_FILE, /* IO, parse error or unknown key */
+    ASTRID_GROUP_FILE,  /* IO, parse error or unknown key */
+    ASTRID_GROUP_LIMIT, /* over a bound above */
 } astrid_group_error;
 
 /* Built-ins only. NULL only on allocation failure. */
@@ -42,7 +50,16 @@ astrid_group_config *astrid_groups_builtin(astrid_err *err);
 /* Load `path` (etc/groups.toml). Missing file -> built-ins only. Malformed
  * file or unknown key -> NULL with an error naming file, line and column. */
 astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *why, astrid_err *err);
-/* Atomically write only the custom groups to `path` (0600). */
+/* The loader proper, shared by load and save: `text` (len bytes and a
+ * terminating NUL; `path`
+ * only names it in errors) over ASTRID_GROUPS_FILE_MAX, malformed or
+ * breaking a rule -> NULL. */
+astrid_group_config *astrid_groups_parse(const char *path, const char *text, size_t len,
+                                         astrid_group_error *why, astrid_err *err);
+/* TOML text of the custom groups (caller frees). */
+char *astrid_groups_emit(const astrid_group_config *cfg, astrid_err *err);
+/* Emit, re-parse with astrid_groups_parse (a document the loader would
+ * refuse is never written), atomically write to `path` (0600). */
 int astrid_groups_save(const astrid_group_config *cfg, const char *path, astrid_err *err);
 
 astrid_group_config *astrid_groups_ref(astrid_group_config *cfg);

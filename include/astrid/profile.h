@@ -16,6 +16,12 @@ extern "C" {
 #endif
 #define ASTRID_PROFILE_VERSION 1u
 #define ASTRID_MAX_GROUP_NAME_LEN 64
+/* Bounds every profile load AND save applies (save runs the emitted text
+ * through the loader's own parse), so nothing the daemon writes can fail to
+ * load at the next boot. */
+#define ASTRID_PROFILE_FILE_MAX (1u << 20) /* bytes of etc/profiles/{p}.toml */
+#define ASTRID_PROFILE_MAX_LIST 1024u      /* entries in any one list */
+#define ASTRID_PROFILE_MAX_ENTRY 1024u     /* bytes of one egress/process/key entry */
 
 #define ASTRID_QUOTA_DEFAULT_MEMORY 67108864ull    /* 64 MiB */
 #define ASTRID_QUOTA_DEFAULT_TIMEOUT 300ull        /* seconds, 1..=86400 */
@@ -57,7 +63,8 @@ int astrid_strlist_push(astrid_strlist *l, const char *s, astrid_err *err);
 /* Remove every entry equal to `s`; returns the number removed. */
 size_t astrid_strlist_remove(astrid_strlist *l, const char *s);
 
-/* Every §7.2 rule (version <= 1, names, grammar, quotas). */
+/* Every §7.2 rule (version <= 1, names, grammar, quotas) plus the bounds
+ * above (list lengths, entry lengths). */
 int astrid_profile_validate(const astrid_profile *p, astrid_err *err);
 
 /* The path `{home}/etc/profiles/{principal}.toml` comes from
@@ -66,8 +73,16 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err);
  * line and column), wrong type or failed validation -> NULL. */
 astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err);
 astrid_profile *astrid_profile_load(const char *home, const char *principal, astrid_err *err);
-/* Validate, emit with the TOML emitter, write atomically (0600). Creates
- * etc/profiles (0700) when needed. */
+/* The loader proper, shared by load and save: `text` (len bytes and a
+ * terminating NUL; `path`
+ * only names it in errors) over ASTRID_PROFILE_FILE_MAX, malformed, with an
+ * unknown key or failing validation -> NULL. An empty text is the defaults. */
+astrid_profile *astrid_profile_parse(const char *path, const char *text, size_t len,
+                                     astrid_err *err);
+/* Validate, emit with the TOML emitter, re-parse the emitted text with
+ * astrid_profile_parse (a document the loader would refuse is never
+ * written), write atomically (0600). Creates etc/profiles (0700) when
+ * needed. */
 int astrid_profile_save_path(const astrid_profile *p, const char *path, astrid_err *err);
 int astrid_profile_save(const char *home, const char *principal, const astrid_profile *p,
                         astrid_err *err);

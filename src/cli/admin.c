@@ -112,5 +112,12 @@ json_t *cli_agent_summary(astrid_client *c, const char *principal, astrid_err *e
     if (!found)
         astrid_err_set(err, ASTRID_E_NOTFOUND, "no agent named '%s' (see `astrid agent list`)",
                        principal);
+    const char *broken = json_string_value(json_object_get(found, "error"));
+    if (broken) {
+        astrid_err_set(err, ASTRID_E_INVALID, "profile of %s cannot be loaded: %s", principal,
+                       broken);
+        json_decref(found);
+        found = NULL;
+    }
     return found;
 }

@@ -11,6 +11,7 @@
 #include "astrid/quota.h"
 #include "cli/admin.h"
 #include "cli/cli_stub.h"
+#include "cli/output/output.h"
 #include "cli/context.h"
 
 static int agent_switch(cli_ctx *ctx)
@@ -239,10 +240,28 @@ static int agent_list(cli_ctx *ctx)
     if (rc != CLI_OK)
         return rc;
     const char *group = cli_flag_str(ctx, "group");
-    json_t *out = json_array(), *v;
+    cli_format fmt = CLI_FMT_PRETTY;
+    cli_format_parse(ctx->format, &fmt);
+    json_t *out = json_array(), *broken = json_array(), *v;
     size_t i;
     json_array_foreach(list, i, v)
     {
+        /* A profile that does not load: its groups are unknown, so it is
+         * shown under any --group filter rather than hidden. */
+        json_t *error = json_object_get(v, "error");
+        if (error) {
+            if (fmt == CLI_FMT_PRETTY) {
+                json_array_append_new(out, json_pack("{s:O,s:n,s:n}", "principal",
+                                                     json_object_get(v, "principal"), "enabled",
+                                                     "groups"));
+                json_array_append(broken, v);
+            } else {
+                json_array_append_new(out,
+                                      json_pack("{s:O,s:O}", "principal",
+                                                json_object_get(v, "principal"), "error", error));
+            }
+            continue;
+        }
         bool keep = !group;
         size_t j;
         json_t *g;
@@ -257,7 +276,18 @@ static int agent_list(cli_ctx *ctx)
                                                  json_object_get(v, "groups")));
     }
     json_decref(list);
-    return cli_output(ctx, out);
+    rc = cli_output(ctx, out);
+    /* Below the table, so every other row renders exactly as without it. */
+    if (rc == CLI_OK && json_array_size(broken) > 0) {
+        fputc('\n', ctx->out);
+        json_array_foreach(broken, i, v)
+        {
+            fprintf(ctx->out, "%s: error: %s\n", json_string_value(json_object_get(v, "principal")),
+                    json_string_value(json_object_get(v, "error")));
+        }
+    }
+    json_decref(broken);
+    return rc;
 }
 
 static int agent_show(cli_ctx *ctx)

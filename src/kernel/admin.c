@@ -102,6 +102,11 @@ int admin_strlist(admin_call *c, const char *key, bool optional, astrid_strlist 
         return 0;
     if (!json_is_array(a))
         return admin_fail(c, "params.%s must be an array of strings", key);
+    /* No list the loader accepts is longer: refuse before the quadratic
+     * de-duplication a handler would run on it. */
+    if (json_array_size(a) > ASTRID_PROFILE_MAX_LIST)
+        return admin_fail(c, "invalid: params.%s has %zu entries, over the limit of %u per list",
+                          key, json_array_size(a), ASTRID_PROFILE_MAX_LIST);
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v)
@@ -142,9 +147,11 @@ int admin_save_profile(admin_call *c, const char *principal, const astrid_profil
 {
     astrid_err err;
     if (astrid_profile_validate(p, &err) != 0)
-        return admin_fail(c, "%s", err.msg);
+        return admin_fail(c, "invalid: the profile of %s would not load: %s", principal, err.msg);
     int rc = astrid_profile_save(c->k->home, principal, p, &err);
     astrid_profile_cache_invalidate(c->k->profiles, principal);
+    if (rc != 0 && err.code != ASTRID_E_IO && err.code != ASTRID_E_NOMEM)
+        return admin_fail(c, "invalid: the profile of %s %s", principal, err.msg);
     if (rc != 0)
         return admin_fail(c, "cannot save the profile of %s: %s", principal, err.msg);
     return 0;
@@ -250,6 +257,9 @@ void astrid_admin_handle(astrid_kernel *k, astrid_conn *conn, const char *topic,
     if (rc != 0) {
         json_decref(data);
         astrid_klog(k, "INFO", "%s by %s failed: %s", audit_method, caller, err);
+        if (e->mutates)
+            astrid_audit_request_failed(k, caller, audit_method, cap, target, params,
+                                        err[0] ? err : "request failed");
         reply(k, conn, suffix, rid, "error", json_string(err[0] ? err : "request failed"));
     } else {
         reply(k, conn, suffix, rid, status, data);

@@ -334,7 +334,12 @@ int admin_agent_list(admin_call *c, json_t **data, const char **status)
         astrid_err err;
         const astrid_profile *p = astrid_profile_cache_get(c->k->profiles, names.v[i], &err);
         if (!p) {
-            astrid_klog(c->k, "WARN", "agent.list: skipping %s: %s", names.v[i], err.msg);
+            /* Listed, not dropped: an agent whose profile broke must not
+             * vanish from the operator's view (it is denied everything). */
+            astrid_klog(c->k, "WARN", "agent.list: profile of %s does not load: %s", names.v[i],
+                        err.msg);
+            json_array_append_new(
+                arr, json_pack("{s:s,s:s}", "principal", names.v[i], "error", err.msg));
             continue;
         }
         json_array_append_new(arr, admin_agent_summary(names.v[i], p));

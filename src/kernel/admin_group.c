@@ -14,7 +14,9 @@ static int commit(admin_call *c, astrid_group_config *next)
     snprintf(path, sizeof path, "%s/etc/groups.toml", c->k->home);
     if (astrid_groups_save(next, path, &err) != 0) {
         astrid_groups_unref(next);
-        return admin_fail(c, "cannot write %s: %s", path, err.msg);
+        if (err.code == ASTRID_E_IO || err.code == ASTRID_E_NOMEM)
+            return admin_fail(c, "cannot write %s: %s", path, err.msg);
+        return admin_fail(c, "invalid: %s", err.msg);
     }
     astrid_group_swap_store(c->k->groups, next);
     return 0;

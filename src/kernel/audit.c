@@ -18,6 +18,11 @@
 
 #define WRITE_BEHIND_WINDOW_US 2000
 #define WRITE_BEHIND_MAX 4096
+/* Space kept allocated past the end of each principal's log, so entries
+ * keep landing (about one per KiB) when the disk fills: reads stay served
+ * and the denial of a write is still recorded, instead of the first full
+ * batch turning every request into "audit log could not record". */
+#define AUDIT_RESERVE_BYTES (64 * 1024)
 
 typedef struct pfile {
     char principal[65];
@@ -85,6 +90,23 @@ static int write_all(int fd, const char *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+/* Top the reserve up once half of it is used. Best effort: on a full disk
+ * this fails and the entries use what is left. KEEP_SIZE leaves st_size, and
+ * so every reader of the log, unchanged. */
+static void keep_reserve(int fd)
+{
+#ifdef FALLOC_FL_KEEP_SIZE
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    off_t spare = (off_t)st.st_blocks * 512 - st.st_size;
+    if (spare < AUDIT_RESERVE_BYTES / 2)
+        (void)fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, AUDIT_RESERVE_BYTES);
+#else
+    (void)fd;
+#endif
 }
 
 /* Append one sealed entry synchronously (recovery record). */
@@ -182,6 +204,7 @@ static int pfile_open(astrid_audit *log, pfile *f, astrid_err *err)
         }
     }
     free(buf);
+    keep_reserve(f->fd);
     return 0;
 fail:
     free(buf);
@@ -262,6 +285,7 @@ static void commit_principal(astrid_audit *log, pending *batch, const char *prin
             }
             if (rc == 0) {
                 memcpy(f->last_hash, prev, sizeof prev);
+                keep_reserve(f->fd);
             } else if (before < 0 || ftruncate(f->fd, before) < 0) {
                 /* cannot undo a partial batch: reopen (with recovery) next time */
                 close(f->fd);

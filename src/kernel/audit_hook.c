@@ -13,29 +13,64 @@ int astrid_audit_request(astrid_kernel *k, const char *principal, const char *me
                                      params, allowed, reason);
 }
 
-int astrid_audit_request_mode(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
-                              const char *method, const char *cap, const char *target,
-                              const json_t *params, bool allowed, const char *reason)
+/* Append one admin_request entry (takes `auth` and `outcome`). */
+static int record(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
+                  const char *method, const char *cap, const char *target, const json_t *params,
+                  json_t *auth, json_t *outcome, astrid_err *err)
+{
+    json_t *action = astrid_audit_action_admin(method, cap, target, (json_t *)params);
+    int rc = astrid_audit_append_mode(k->audit, mode, principal, action, auth, outcome, NULL, err);
+    json_decref(action);
+    json_decref(auth);
+    json_decref(outcome);
+    return rc;
+}
+
+static json_t *allow_proof(const char *principal, const char *cap)
 {
     char why[600];
-    json_t *action = astrid_audit_action_admin(method, cap, target, (json_t *)params);
+    snprintf(why, sizeof why, "policy allow: %s holds %s", principal, cap);
+    return astrid_audit_auth_system(why);
+}
+
+int astrid_audit_request_why(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
+                             const char *method, const char *cap, const char *target,
+                             const json_t *params, bool allowed, const char *reason,
+                             astrid_err *err)
+{
     json_t *auth;
     json_t *outcome;
     if (allowed) {
-        snprintf(why, sizeof why, "policy allow: %s holds %s", principal, cap);
-        auth = astrid_audit_auth_system(why);
+        auth = allow_proof(principal, cap);
         outcome = astrid_audit_outcome_success(NULL);
     } else {
         auth = astrid_audit_auth_denied(reason ? reason : "denied");
         outcome = astrid_audit_outcome_failure(reason ? reason : "denied");
     }
-    astrid_err err;
-    int rc = astrid_audit_append_mode(k->audit, mode, principal, action, auth, outcome, NULL, &err);
-    json_decref(action);
-    json_decref(auth);
-    json_decref(outcome);
+    astrid_err local = {0};
+    astrid_err *e = err ? err : &local;
+    int rc = record(k, mode, principal, method, cap, target, params, auth, outcome, e);
     if (rc != 0)
         astrid_klog(k, "ERROR", "audit append for %s (%s) failed, denying: %s", principal, method,
-                    err.msg);
+                    e->msg);
     return rc;
+}
+
+int astrid_audit_request_mode(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
+                              const char *method, const char *cap, const char *target,
+                              const json_t *params, bool allowed, const char *reason)
+{
+    return astrid_audit_request_why(k, mode, principal, method, cap, target, params, allowed,
+                                    reason, NULL);
+}
+
+void astrid_audit_request_failed(astrid_kernel *k, const char *principal, const char *method,
+                                 const char *cap, const char *target, const json_t *params,
+                                 const char *error)
+{
+    astrid_err err;
+    if (record(k, ASTRID_AUDIT_DURABLE, principal, method, cap, target, params,
+               allow_proof(principal, cap), astrid_audit_outcome_failure(error), &err) != 0)
+        astrid_klog(k, "ERROR", "audit: the failure of %s by %s was not recorded: %s", method,
+                    principal, err.msg);
 }

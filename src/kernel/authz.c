@@ -58,9 +58,10 @@ int astrid_admit_request(astrid_kernel *k, const char *principal, const char *me
         return -1;
     }
     /* Fail closed: an action that cannot be recorded does not happen. */
-    if (astrid_audit_request_mode(k, acts ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND,
-                                  principal, method, cap, target, params, true, NULL) != 0) {
-        astrid_snprintf_utf8(reason, n, "denied: the audit log could not record this request");
+    astrid_err err;
+    if (astrid_audit_request_why(k, acts ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND,
+                                 principal, method, cap, target, params, true, NULL, &err) != 0) {
+        astrid_snprintf_utf8(reason, n, "denied: the audit log could not record this request: %s", err.msg);
         return -1;
     }
     return 0;

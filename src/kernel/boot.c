@@ -122,6 +122,8 @@ static int clear_stale_socket(astrid_kernel *k, astrid_err *err)
     return 0;
 }
 
+/* Written only when it differs: an unchanged key must not need free space
+ * (a full disk would otherwise keep the daemon from starting at all). */
 static int write_pubkey(astrid_kernel *k, astrid_err *err)
 {
     char p[PATH_MAX];
@@ -129,7 +131,90 @@ static int write_pubkey(astrid_kernel *k, astrid_err *err)
     snprintf(p, sizeof p, "%s/keys/runtime.pub", k->home);
     astrid_hex_encode(hex, k->key.pk, ASTRID_ED25519_PK_LEN);
     strcat(hex, "\n");
-    return astrid_atomic_write(p, hex, strlen(hex), 0600, err);
+    bool written = false;
+    if (astrid_write_if_changed(p, hex, strlen(hex), 0600, &written, err) != 0)
+        return -1;
+    if (written)
+        astrid_klog(k, "INFO", "wrote %s", p);
+    return 0;
+}
+
+/* A temp file of astrid_atomic_write: ".{name}.tmp-XXXXXX" (mkostemp's six
+ * characters). Nothing else the kernel writes looks like this. */
+static bool is_atomic_temp(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 + 1 + 5 + 6 || name[0] != '.' || strncmp(name + n - 11, ".tmp-", 5) != 0)
+        return false;
+    for (size_t i = n - 6; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return false;
+    }
+    return true;
+}
+
+/* Remove the temp files of writes interrupted by a crash under `dir`
+ * (`depth` levels of subdirectories). Regular files only; symlinks are
+ * neither followed nor removed. */
+static void sweep_dir(astrid_kernel *k, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[PATH_MAX];
+        struct stat st;
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p || lstat(p, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth > 0)
+            sweep_dir(k, p, depth - 1);
+        else if (S_ISREG(st.st_mode) && is_atomic_temp(e->d_name)) {
+            if (unlink(p) == 0)
+                astrid_klog(k, "WARN", "removed %s (temp file of an interrupted write)",
+                            p + strlen(k->home) + 1);
+            else
+                astrid_klog(k, "WARN", "cannot remove stale temp file %s: %s", p, strerror(errno));
+        }
+    }
+    closedir(d);
+}
+
+/* Boot-time sweep of the directories where the kernel's atomic writes land.
+ * Capsule-owned trees (home/{p}/ data, installed capsule files) are left
+ * alone: a file there named like a temp file may be real data. Runs under
+ * the daemon lock, so no other daemon is writing. */
+static void sweep_stale_temps(astrid_kernel *k)
+{
+    static const struct {
+        const char *rel;
+        int depth;
+    } dirs[] = {{"etc", 8}, {"secrets", 3}, {"keys", 0},    {"run", 0},
+                {"var", 0}, {"bin", 0},     {"bin/aot", 0}, {"wit", 0}};
+    char p[PATH_MAX];
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", k->home, dirs[i].rel);
+        sweep_dir(k, p, dirs[i].depth);
+    }
+    snprintf(p, sizeof p, "%s/home", k->home);
+    DIR *d = opendir(p);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (astrid_principal_validate(e->d_name, NULL) != 0)
+            continue;
+        static const char *const sub[] = {".config/env", ".local/audit"};
+        for (size_t i = 0; i < 2; i++) {
+            char q[PATH_MAX];
+            snprintf(q, sizeof q, "%s/%s/%s", p, e->d_name, sub[i]);
+            sweep_dir(k, q, 0);
+        }
+    }
+    closedir(d);
 }
 
 /* Move every legacy home/{p}/.config/profile.toml to etc/profiles/. */
@@ -155,19 +240,31 @@ static int migrate_legacy_profiles(astrid_kernel *k, astrid_err *err)
 }
 
 /* Seed groups = ["admin"] into default's profile exactly when it is absent
- * or names no group, grant or revoke (seed #670). */
+ * or names no group, grant or revoke (seed #670, reference §7.2: an empty
+ * file parses as the defaults, so it is re-seeded too). Re-seeding a file
+ * that exists turns it into an administrator's profile: say so loudly. A
+ * malformed file fails the boot with the loader's file:line error. */
 static int seed_default_profile(astrid_kernel *k, astrid_err *err)
 {
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/etc/profiles/default.toml", k->home);
+    bool existed = stat(path, &st) == 0;
     astrid_profile *p = astrid_profile_load(k->home, ASTRID_DEFAULT_PRINCIPAL, err);
     if (!p)
-        return -1;
+        return astrid_err_prefix(err, "the default principal's profile does not load");
     int rc = 0;
     if (p->groups.n == 0 && p->grants.n == 0 && p->revokes.n == 0) {
         rc = astrid_strlist_push(&p->groups, "admin", err);
         if (rc == 0)
             rc = astrid_profile_save(k->home, ASTRID_DEFAULT_PRINCIPAL, p, err);
-        if (rc == 0)
+        if (rc == 0 && !existed)
             astrid_klog(k, "INFO", "seeded etc/profiles/default.toml with groups = [\"admin\"]");
+        else if (rc == 0)
+            astrid_klog(k, "WARN",
+                        "etc/profiles/default.toml %s no group, grant or revoke: re-seeded it "
+                        "with groups = [\"admin\"] (bootstrap rule, reference 7.2)",
+                        st.st_size == 0 ? "was empty, so it named" : "named");
     }
     astrid_profile_release(p);
     return rc;
@@ -193,11 +290,55 @@ static void on_audit_notice(void *ctx, const char *principal, const char *msg)
     astrid_klog(ctx, "ERROR", "audit log of %s: %s", principal, msg);
 }
 
+/* run/system.token.retired: the token file of the last daemon, kept by its
+ * shutdown (its token is dead) so this boot can write the new token into
+ * space the disk already gave out, then rename it into place: a reader
+ * sees the old file, no file, or the whole new token, as with
+ * astrid_atomic_write, and a full disk cannot stop the daemon starting. */
+static void retired_token_path(const astrid_kernel *k, char *out, size_t n)
+{
+    snprintf(out, n, "%s.retired", k->token_path);
+}
+
+void astrid_kernel_retire_token(astrid_kernel *k)
+{
+    char old[PATH_MAX];
+    retired_token_path(k, old, sizeof old);
+    if (rename(k->token_path, old) != 0)
+        unlink(k->token_path);
+}
+
+static int reuse_token_file(astrid_kernel *k)
+{
+    char old[PATH_MAX];
+    retired_token_path(k, old, sizeof old);
+    struct stat st;
+    /* a token left by a killed daemon is as dead as a retired one */
+    if (lstat(k->token_path, &st) == 0 && S_ISREG(st.st_mode))
+        rename(k->token_path, old);
+    int fd = open(old, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+             fchmod(fd, 0600) == 0 && pwrite(fd, k->token, 64, 0) == 64 && ftruncate(fd, 64) == 0 &&
+             fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(old, k->token_path) != 0) {
+        unlink(old);
+        return -1;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/run", k->home);
+    return astrid_fsync_dir(dir, NULL);
+}
+
 static int write_token(astrid_kernel *k, astrid_err *err)
 {
     uint8_t raw[32];
     astrid_random_bytes(raw, sizeof raw);
     astrid_hex_encode(k->token, raw, sizeof raw);
+    if (reuse_token_file(k) == 0)
+        return 0;
     return astrid_atomic_write(k->token_path, k->token, 64, 0600, err);
 }
 
@@ -259,6 +400,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
                               k->sock_path);
     if (take_lock(k, err) != 0)
         return -1;
+    sweep_stale_temps(k);
     unlink(k->ready_path);
     astrid_klog(k, "INFO", "astrid-daemon booting (home %s, %s)", k->home,
                 k->ephemeral ? "ephemeral" : "persistent");

@@ -113,6 +113,9 @@ int astrid_kernel_check_workspace(const char *home, const char *workspace, astri
 int astrid_kernel_run(astrid_kernel *k);
 /* Begin a graceful shutdown from inside the loop. */
 void astrid_kernel_request_shutdown(astrid_kernel *k, const char *reason);
+/* Shutdown: move run/system.token aside (boot.c) so the next boot can reuse
+ * its disk space for the new token; its token is dead once we stop. */
+void astrid_kernel_retire_token(astrid_kernel *k);
 
 /* Logging to log/astrid.YYYY-MM-DD.log (and stderr when verbose). */
 void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
@@ -204,5 +207,16 @@ int astrid_audit_request(astrid_kernel *k, const char *principal, const char *me
 int astrid_audit_request_mode(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
                               const char *method, const char *cap, const char *target,
                               const json_t *params, bool allowed, const char *reason);
+/* The same, with why the record failed in `err` (may be NULL). */
+int astrid_audit_request_why(astrid_kernel *k, astrid_audit_mode mode, const char *principal,
+                             const char *method, const char *cap, const char *target,
+                             const json_t *params, bool allowed, const char *reason,
+                             astrid_err *err);
+/* An allowed request that acts failed in its handler, so nothing changed:
+ * record that outcome (durably; a failure is only logged, the action did
+ * not happen either way), or the allow entry alone would read as success. */
+void astrid_audit_request_failed(astrid_kernel *k, const char *principal, const char *method,
+                                 const char *cap, const char *target, const json_t *params,
+                                 const char *error);
 
 #endif

@@ -78,6 +78,34 @@ static void atomic_write_failure_keeps_old_and_no_temp(void **state)
     assert_int_equal(astrid_atomic_write(missing, "x", 1, 0600, &err), -1);
 }
 
+/* Boot must not need free space for files it would rewrite unchanged. */
+static void write_if_changed_leaves_same_content_alone(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/runtime.pub", tmpdir);
+    astrid_err err;
+    bool written = false;
+    assert_int_equal(astrid_write_if_changed(path, "k1\n", 3, 0600, &written, &err), 0);
+    assert_true(written);
+    struct stat a, b;
+    assert_int_equal(stat(path, &a), 0);
+    assert_int_equal(astrid_write_if_changed(path, "k1\n", 3, 0600, &written, &err), 0);
+    assert_false(written);
+    assert_int_equal(stat(path, &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+    /* other content, or the same content with another mode: rewritten */
+    assert_int_equal(astrid_write_if_changed(path, "k2\n", 3, 0600, &written, &err), 0);
+    assert_true(written);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(astrid_write_if_changed(path, "k2\n", 3, 0600, &written, &err), 0);
+    assert_true(written);
+    assert_int_equal(stat(path, &b), 0);
+    assert_int_equal(b.st_mode & 0777, 0600);
+    assert_int_equal(count_entries(tmpdir), 1);
+}
+
 static void read_file_limits(void **state)
 {
     (void)state;
@@ -145,6 +173,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(atomic_write_creates_0600_and_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(atomic_write_failure_keeps_old_and_no_temp, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(write_if_changed_leaves_same_content_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(read_file_limits, setup, teardown),
         cmocka_unit_test(path_join_rules),

@@ -226,6 +226,71 @@ static void test_save_roundtrip(void **state)
     astrid_groups_unref(c2);
 }
 
+/* Security issue #12: every mutator and the loader share the bounds, and
+ * save refuses a document the loader would refuse (file size). */
+static void test_bounds(void **state)
+{
+    (void)state;
+    astrid_err e;
+    astrid_group_error why;
+    astrid_group_config *b = astrid_groups_builtin(&e);
+    const char *one[] = {"system:status"};
+    char *desc = malloc(ASTRID_GROUP_MAX_DESC + 2);
+    memset(desc, 'd', ASTRID_GROUP_MAX_DESC + 1);
+    desc[ASTRID_GROUP_MAX_DESC + 1] = '\0';
+    assert_null(astrid_groups_insert(b, "g", one, 1, desc, false, &why, &e));
+    assert_int_equal(why, ASTRID_GROUP_LIMIT);
+    assert_non_null(strstr(e.msg, "description is 4097 bytes, over the 4096-byte limit"));
+    desc[ASTRID_GROUP_MAX_DESC] = '\0';
+    astrid_group_config *c = astrid_groups_insert(b, "g", one, 1, desc, false, &why, &e);
+    assert_non_null(c);
+    desc[ASTRID_GROUP_MAX_DESC] = 'd';
+    assert_null(astrid_groups_modify(c, "g", NULL, 0, ASTRID_DESC_SET, desc, -1, &why, &e));
+    assert_int_equal(why, ASTRID_GROUP_LIMIT);
+    /* a hand-written file over the bound does not load */
+    FILE *f = fopen(path, "w");
+    fprintf(f, "[groups.g]\ncapabilities = []\ndescription = \"%s\"\n", desc);
+    fclose(f);
+    assert_null(astrid_groups_load(path, &why, &e));
+    assert_non_null(strstr(e.msg, "over the 4096-byte limit"));
+    free(desc);
+    /* 1025 capabilities */
+    char **caps = calloc(ASTRID_GROUP_MAX_CAPS + 1, sizeof *caps);
+    for (unsigned i = 0; i <= ASTRID_GROUP_MAX_CAPS; i++) {
+        caps[i] = malloc(256);
+        /* 250 bytes each: 1024 of them make a ~260 KiB group */
+        snprintf(caps[i], 256, "g%05u:%0244d", i, 0);
+    }
+    assert_null(astrid_groups_insert(b, "wide", (const char *const *)caps,
+                                     ASTRID_GROUP_MAX_CAPS + 1, NULL, false, &why, &e));
+    assert_int_equal(why, ASTRID_GROUP_LIMIT);
+    /* five groups of 1024 such capabilities: each allowed, the file not */
+    astrid_group_config *cur = astrid_groups_ref(c);
+    for (int g = 0; g < 5; g++) {
+        char name[8];
+        snprintf(name, sizeof name, "big%d", g);
+        astrid_group_config *next = astrid_groups_insert(
+            cur, name, (const char *const *)caps, ASTRID_GROUP_MAX_CAPS, NULL, false, &why, &e);
+        assert_non_null(next);
+        astrid_groups_unref(cur);
+        cur = next;
+    }
+    write_file("# operator's file\n");
+    assert_int_equal(astrid_groups_save(cur, path, &e), -1);
+    assert_non_null(strstr(e.msg, "over the 1048576-byte limit"));
+    char *text;
+    size_t len;
+    assert_int_equal(astrid_read_file(path, 1 << 20, &text, &len, &e), 0);
+    assert_string_equal(text, "# operator's file\n");
+    free(text);
+    for (unsigned i = 0; i <= ASTRID_GROUP_MAX_CAPS; i++)
+        free(caps[i]);
+    free(caps);
+    astrid_groups_unref(cur);
+    astrid_groups_unref(c);
+    astrid_groups_unref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

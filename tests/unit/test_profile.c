@@ -251,6 +251,60 @@ static void test_bootstrap_default(void **state)
     free(t);
 }
 
+/* Security issue #12: a save the loader would refuse never reaches the
+ * disk, and the loader applies the same bounds. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    astrid_err e;
+    char path[512];
+    snprintf(path, sizeof path, "%s/etc/profiles/bob.toml", home);
+    astrid_profile *p = astrid_profile_new(&e);
+    for (unsigned i = 0; i < ASTRID_PROFILE_MAX_LIST; i++) {
+        char cap[32];
+        snprintf(cap, sizeof cap, "c%u:x", i);
+        assert_int_equal(astrid_strlist_push(&p->grants, cap, &e), 0);
+    }
+    assert_int_equal(astrid_profile_save(home, "bob", p, &e), 0);
+    char *before = slurp("etc/profiles/bob.toml");
+    assert_non_null(before);
+    assert_int_equal(astrid_strlist_push(&p->grants, "one:more", &e), 0);
+    assert_int_equal(astrid_profile_validate(p, &e), -1);
+    assert_non_null(strstr(e.msg, "grants has 1025 entries, over the limit of 1024"));
+    assert_int_equal(astrid_profile_save(home, "bob", p, &e), -1);
+    char *after = slurp("etc/profiles/bob.toml");
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+    /* the same list written by hand does not load either, naming the file */
+    char *text = astrid_profile_emit(p, &e);
+    assert_non_null(text);
+    put("etc/profiles/eve.toml", text);
+    free(text);
+    assert_null(astrid_profile_load(home, "eve", &e));
+    assert_non_null(strstr(e.msg, "eve.toml"));
+    assert_non_null(strstr(e.msg, "over the limit of 1024"));
+    astrid_profile_release(p);
+    /* an entry no grammar bounds (egress, process, keys) is bounded too */
+    p = astrid_profile_new(&e);
+    char big[ASTRID_PROFILE_MAX_ENTRY + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(astrid_strlist_push(&p->network_egress, big, &e), 0);
+    assert_int_equal(astrid_profile_save(home, "bob", p, &e), -1);
+    assert_non_null(
+        strstr(e.msg, "network.egress entry 1 is 1025 bytes, over the 1024-byte limit"));
+    astrid_profile_release(p);
+    /* the file-size bound is the loader's, checked on the emitted text */
+    size_t n = ASTRID_PROFILE_FILE_MAX + 1;
+    char *huge = malloc(n + 1);
+    memset(huge, '#', n);
+    huge[n] = '\0';
+    assert_null(astrid_profile_parse(path, huge, n, &e));
+    assert_non_null(strstr(e.msg, "over the 1048576-byte limit"));
+    free(huge);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +313,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

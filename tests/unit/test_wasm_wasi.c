@@ -336,10 +336,10 @@ static void preopen_keeps_kernel_state_out(void **state)
     astrid_err err = {0};
     /* Preopens without a guard, or of $ASTRID_HOME itself, are refused. */
     astrid_wasi_preopen bad[] = {{"/h", home}};
-    astrid_wasi_config nog = {NULL, 0, NULL, 0, bad, 1, NULL, NULL, NULL};
+    astrid_wasi_config nog = {NULL, 0, NULL, 0, bad, 1, NULL, NULL, NULL, NULL, NULL};
     assert_null(astrid_wasi_new(&nog, &err));
     assert_int_equal(err.code, ASTRID_E_PERM);
-    astrid_wasi_config inh = {NULL, 0, NULL, 0, bad, 1, NULL, NULL, guard_for(home, ws)};
+    astrid_wasi_config inh = {NULL, 0, NULL, 0, bad, 1, NULL, NULL, NULL, NULL, guard_for(home, ws)};
     assert_null(astrid_wasi_new(&inh, &err));
     assert_non_null(strstr(err.msg, "kernel-owned state"));
 

@@ -129,12 +129,24 @@ static int seterr(astrid_group_error *why, astrid_group_error w)
 }
 
 /* Rules for a custom group (load, insert and modify). */
-static int validate_custom(const char *name, const char *const *caps, size_t n, bool unsafe_admin,
-                           astrid_group_error *why, astrid_err *err)
+static int validate_custom(const char *name, const char *const *caps, size_t n, const char *desc,
+                           bool unsafe_admin, astrid_group_error *why, astrid_err *err)
 {
     if (astrid_groups_is_builtin_name(name)) {
         astrid_err_set(err, ASTRID_E_INVALID, "group '%s' redefines a built-in group", name);
         return seterr(why, ASTRID_GROUP_REDEFINED_BUILTIN);
+    }
+    if (n > ASTRID_GROUP_MAX_CAPS) {
+        astrid_err_set(err, ASTRID_E_LIMIT,
+                       "group '%s' has %zu capabilities, over the limit of %u per group", name, n,
+                       ASTRID_GROUP_MAX_CAPS);
+        return seterr(why, ASTRID_GROUP_LIMIT);
+    }
+    if (desc && strlen(desc) > ASTRID_GROUP_MAX_DESC) {
+        astrid_err_set(err, ASTRID_E_LIMIT,
+                       "group '%s' description is %zu bytes, over the %u-byte limit", name,
+                       strlen(desc), ASTRID_GROUP_MAX_DESC);
+        return seterr(why, ASTRID_GROUP_LIMIT);
     }
     for (size_t i = 0; i < n; i++) {
         char msg[256];
@@ -200,11 +212,17 @@ astrid_group_config *astrid_groups_insert(const astrid_group_config *cfg, const 
         seterr(why, ASTRID_GROUP_INVALID_NAME);
         return NULL;
     }
-    if (validate_custom(name, caps, ncaps, unsafe_admin, why, err) != 0)
+    if (validate_custom(name, caps, ncaps, description, unsafe_admin, why, err) != 0)
         return NULL;
     if (astrid_groups_find(cfg, name)) {
         astrid_err_set(err, ASTRID_E_EXISTS, "group '%s' already exists", name);
         seterr(why, ASTRID_GROUP_DUPLICATE_NAME);
+        return NULL;
+    }
+    if (cfg->n >= NBUILTIN + ASTRID_GROUPS_MAX_CUSTOM) {
+        astrid_err_set(err, ASTRID_E_LIMIT, "there are already %u custom groups, the limit",
+                       ASTRID_GROUPS_MAX_CUSTOM);
+        seterr(why, ASTRID_GROUP_LIMIT);
         return NULL;
     }
     astrid_group_config *c = cfg_copy(cfg, (size_t)-1, err);
@@ -255,7 +273,7 @@ astrid_group_config *astrid_groups_modify(const astrid_group_config *cfg, const 
     const char *nd = desc_change == ASTRID_DESC_KEEP  ? old->description
                      : desc_change == ASTRID_DESC_SET ? description
                                                       : NULL;
-    if (validate_custom(name, nc, nn, nu, why, err) != 0)
+    if (validate_custom(name, nc, nn, nd, nu, why, err) != 0)
         return NULL;
     /* Rebuild keeping order: copy all, replacing idx in place. */
     astrid_group_config *c = cfg_alloc(cfg->n, err);
@@ -285,13 +303,12 @@ astrid_group_config *astrid_groups_remove(const astrid_group_config *cfg, const 
 
 /* ---- file I/O ---- */
 
-static astrid_group_config *load_fail(astrid_group_config *c, astrid_toml *root, char *text,
+static astrid_group_config *load_fail(astrid_group_config *c, astrid_toml *root,
                                       astrid_group_error *why, astrid_group_error w)
 {
     if (c)
         cfg_free(c);
     astrid_toml_free(root);
-    free(text);
     seterr(why, w);
     return NULL;
 }
@@ -303,27 +320,47 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
     bool missing;
     if (why)
         *why = ASTRID_GROUP_OK;
-    if (policy_read(path, &text, &len, &missing, err) != 0)
-        return load_fail(NULL, NULL, NULL, why, ASTRID_GROUP_FILE);
+    if (policy_read(path, ASTRID_GROUPS_FILE_MAX, &text, &len, &missing, err) != 0) {
+        seterr(why, ASTRID_GROUP_FILE);
+        return NULL;
+    }
     if (missing)
         return astrid_groups_builtin(err);
+    astrid_group_config *c = astrid_groups_parse(path, text, len, why, err);
+    free(text);
+    return c;
+}
+
+/* `text` is borrowed: load_fail frees only what parse made. */
+astrid_group_config *astrid_groups_parse(const char *path, const char *text, size_t len,
+                                         astrid_group_error *why, astrid_err *err)
+{
+    if (why)
+        *why = ASTRID_GROUP_OK;
+    if (policy_check_size(path, len, ASTRID_GROUPS_FILE_MAX, err) != 0)
+        return load_fail(NULL, NULL, why, ASTRID_GROUP_LIMIT);
     astrid_toml *root = astrid_toml_parse(text, len, err, NULL);
     if (!root) {
         astrid_err_prefix(err, "%s", path);
-        return load_fail(NULL, NULL, text, why, ASTRID_GROUP_FILE);
+        return load_fail(NULL, NULL, why, ASTRID_GROUP_FILE);
     }
     if (policy_refuse_nul(root, path, err) != 0)
-        return load_fail(NULL, root, text, why, ASTRID_GROUP_FILE);
+        return load_fail(NULL, root, why, ASTRID_GROUP_FILE);
     for (size_t i = 0; i < astrid_toml_len(root); i++)
         if (strcmp(astrid_toml_key_at(root, i), "groups") != 0) {
             policy_unknown_key(err, path, text, astrid_toml_key_at(root, i), "groups file");
-            return load_fail(NULL, root, text, why, ASTRID_GROUP_FILE);
+            return load_fail(NULL, root, why, ASTRID_GROUP_FILE);
         }
     const astrid_toml *gt = astrid_toml_get(root, "groups");
     size_t ng = gt ? astrid_toml_len(gt) : 0;
     if (gt && astrid_toml_type_of(gt) != ASTRID_TOML_TABLE) {
         astrid_err_set(err, ASTRID_E_PARSE, "%s: 'groups' must be a table", path);
-        return load_fail(NULL, root, text, why, ASTRID_GROUP_FILE);
+        return load_fail(NULL, root, why, ASTRID_GROUP_FILE);
+    }
+    if (ng > ASTRID_GROUPS_MAX_CUSTOM) {
+        astrid_err_set(err, ASTRID_E_LIMIT, "%s: %zu custom groups, over the limit of %u", path, ng,
+                       ASTRID_GROUPS_MAX_CUSTOM);
+        return load_fail(NULL, root, why, ASTRID_GROUP_LIMIT);
     }
     astrid_group_config *c = cfg_alloc(NBUILTIN + ng, err);
     astrid_group_config *b = c ? astrid_groups_builtin(err) : NULL;
@@ -332,7 +369,7 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
                  err);
     astrid_groups_unref(b);
     if (!b)
-        return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
+        return load_fail(c, root, why, ASTRID_GROUP_FILE);
     for (size_t i = 0; i < ng; i++) {
         const char *name = astrid_toml_key_at(gt, i);
         const astrid_toml *g = astrid_toml_value_at(gt, i);
@@ -340,7 +377,7 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
         snprintf(where, sizeof where, "[groups.%.100s]", name);
         if (astrid_toml_type_of(g) != ASTRID_TOML_TABLE) {
             astrid_err_set(err, ASTRID_E_PARSE, "%s: %s must be a table", path, where);
-            return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
+            return load_fail(c, root, why, ASTRID_GROUP_FILE);
         }
         char **caps = NULL;
         size_t ncaps = 0;
@@ -352,7 +389,7 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
             int bad = 0;
             if (strcmp(key, "capabilities") == 0) {
                 if (policy_str_array(v, &caps, &ncaps, path, text, key, err) != 0) {
-                    return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
+                    return load_fail(c, root, why, ASTRID_GROUP_FILE);
                 }
                 have_caps = true;
             } else if (strcmp(key, "description") == 0) {
@@ -364,7 +401,7 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
             } else {
                 policy_free_strv(caps, ncaps);
                 policy_unknown_key(err, path, text, key, where);
-                return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
+                return load_fail(c, root, why, ASTRID_GROUP_FILE);
             }
             if (bad) {
                 int line, col;
@@ -373,36 +410,37 @@ astrid_group_config *astrid_groups_load(const char *path, astrid_group_error *wh
                 astrid_err_set(err, ASTRID_E_PARSE,
                                "%s: line %d, column %d: %s: '%s' has the wrong type", path, line,
                                col, where, key);
-                return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
+                return load_fail(c, root, why, ASTRID_GROUP_FILE);
             }
         }
         if (!have_caps) {
             astrid_err_set(err, ASTRID_E_PARSE, "%s: %s: missing field 'capabilities'", path,
                            where);
-            return load_fail(c, root, text, why, ASTRID_GROUP_FILE);
+            return load_fail(c, root, why, ASTRID_GROUP_FILE);
         }
         astrid_group_error w = ASTRID_GROUP_OK;
-        int rc = validate_custom(name, (const char *const *)caps, ncaps, unsafe_admin, &w, err);
+        int rc =
+            validate_custom(name, (const char *const *)caps, ncaps, desc, unsafe_admin, &w, err);
         if (rc == 0)
             rc =
                 cfg_push(c, name, (const char *const *)caps, ncaps, desc, unsafe_admin, false, err);
         policy_free_strv(caps, ncaps);
         if (rc != 0) {
             astrid_err_prefix(err, "%s", path);
-            return load_fail(c, root, text, why, w ? w : ASTRID_GROUP_FILE);
+            return load_fail(c, root, why, w ? w : ASTRID_GROUP_FILE);
         }
     }
     astrid_toml_free(root);
-    free(text);
     return c;
 }
 
-int astrid_groups_save(const astrid_group_config *cfg, const char *path, astrid_err *err)
+char *astrid_groups_emit(const astrid_group_config *cfg, astrid_err *err)
 {
     astrid_toml *root = astrid_toml_new_table(), *gt = astrid_toml_new_table();
     if (!root || !gt || astrid_toml_set(root, "groups", gt) != 0) {
         astrid_toml_free(root);
-        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        return NULL;
     }
     for (size_t i = 0; cfg && i < cfg->n; i++) {
         const astrid_group *g = &cfg->g[i];
@@ -417,14 +455,25 @@ int astrid_groups_save(const astrid_group_config *cfg, const char *path, astrid_
             rc = astrid_toml_set(t, "unsafe_admin", astrid_toml_new_bool(g->unsafe_admin));
         if (rc != 0 || astrid_toml_set(gt, g->name, t) != 0) {
             astrid_toml_free(root);
-            return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+            astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+            return NULL;
         }
     }
     char *out = astrid_toml_emit(root, err);
     astrid_toml_free(root);
+    return out;
+}
+
+int astrid_groups_save(const astrid_group_config *cfg, const char *path, astrid_err *err)
+{
+    char *out = astrid_groups_emit(cfg, err);
     if (!out)
         return -1;
-    int rc = astrid_atomic_write(path, out, strlen(out), 0600, err);
+    /* What the next boot will load, checked by the next boot's own code. */
+    astrid_group_config *back = astrid_groups_parse(path, out, strlen(out), NULL, err);
+    int rc = back ? astrid_atomic_write(path, out, strlen(out), 0600, err)
+                  : astrid_err_prefix(err, "would not load, not written");
+    astrid_groups_unref(back);
     free(out);
     return rc;
 }

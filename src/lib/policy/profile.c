@@ -88,6 +88,37 @@ static bool blank(const char *s)
     return true;
 }
 
+/* List lengths and the lengths of entries no other rule bounds (group
+ * names and capabilities have their own 64- and 256-byte rules). */
+static int check_bounds(const astrid_profile *p, astrid_err *err)
+{
+    const struct {
+        const char *name;
+        const astrid_strlist *l;
+        bool entries;
+    } ls[] = {{"groups", &p->groups, false},
+              {"grants", &p->grants, false},
+              {"revokes", &p->revokes, false},
+              {"auth.methods", &p->auth_methods, false},
+              {"auth.public_keys", &p->auth_public_keys, true},
+              {"network.egress", &p->network_egress, true},
+              {"process.allow", &p->process_allow, true}};
+    for (size_t k = 0; k < sizeof ls / sizeof ls[0]; k++) {
+        if (ls[k].l->n > ASTRID_PROFILE_MAX_LIST)
+            return astrid_err_set(err, ASTRID_E_LIMIT,
+                                  "%s has %zu entries, over the limit of %u per list", ls[k].name,
+                                  ls[k].l->n, ASTRID_PROFILE_MAX_LIST);
+        for (size_t i = 0; ls[k].entries && i < ls[k].l->n; i++) {
+            size_t n = strlen(ls[k].l->v[i]);
+            if (n > ASTRID_PROFILE_MAX_ENTRY)
+                return astrid_err_set(err, ASTRID_E_LIMIT,
+                                      "%s entry %zu is %zu bytes, over the %u-byte limit",
+                                      ls[k].name, i + 1, n, ASTRID_PROFILE_MAX_ENTRY);
+        }
+    }
+    return 0;
+}
+
 int astrid_profile_validate(const astrid_profile *p, astrid_err *err)
 {
     char msg[256];
@@ -95,6 +126,8 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err)
         return astrid_err_set(err, ASTRID_E_INVALID,
                               "profile_version %u is newer than supported version %u",
                               p->profile_version, ASTRID_PROFILE_VERSION);
+    if (check_bounds(p, err) != 0)
+        return -1;
     for (size_t i = 0; i < p->groups.n; i++) {
         astrid_err e;
         if (astrid_principal_validate(p->groups.v[i], &e) != 0)
@@ -280,18 +313,14 @@ static int parse_root(const ctx *c, const astrid_toml *root, astrid_profile *p)
     return 0;
 }
 
-astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err)
+astrid_profile *astrid_profile_parse(const char *path, const char *text, size_t len,
+                                     astrid_err *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    bool missing;
-    if (policy_read(path, &text, &len, &missing, err) != 0)
+    if (policy_check_size(path, len, ASTRID_PROFILE_FILE_MAX, err) != 0)
         return NULL;
     astrid_profile *p = astrid_profile_new(err);
-    if (!p || missing) {
-        free(text);
-        return p;
-    }
+    if (!p)
+        return NULL;
     astrid_toml *root = astrid_toml_parse(text, len, err, NULL);
     ctx c = {path, text, err};
     int rc = root ? policy_refuse_nul(root, path, err) : (astrid_err_prefix(err, "%s", path), -1);
@@ -300,11 +329,23 @@ astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err)
     if (rc == 0 && astrid_profile_validate(p, err) != 0)
         rc = astrid_err_prefix(err, "%s", path);
     astrid_toml_free(root);
-    free(text);
     if (rc != 0) {
         astrid_profile_release(p);
         return NULL;
     }
+    return p;
+}
+
+astrid_profile *astrid_profile_load_path(const char *path, astrid_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool missing;
+    if (policy_read(path, ASTRID_PROFILE_FILE_MAX, &text, &len, &missing, err) != 0)
+        return NULL;
+    astrid_profile *p =
+        missing ? astrid_profile_new(err) : astrid_profile_parse(path, text, len, err);
+    free(text);
     return p;
 }
 
@@ -379,7 +420,11 @@ int astrid_profile_save_path(const astrid_profile *p, const char *path, astrid_e
     char *out = astrid_profile_emit(p, err);
     if (!out)
         return -1;
-    int rc = astrid_atomic_write(path, out, strlen(out), 0600, err);
+    /* What the next load will see, checked by the next load's own code. */
+    astrid_profile *back = astrid_profile_parse(path, out, strlen(out), err);
+    int rc = back ? astrid_atomic_write(path, out, strlen(out), 0600, err)
+                  : astrid_err_prefix(err, "would not load, not written");
+    astrid_profile_release(back);
     free(out);
     return rc;
 }

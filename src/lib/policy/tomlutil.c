@@ -7,8 +7,6 @@
 #include "astrid/fs.h"
 #include "lib/policy/tomlutil.h"
 
-#define POLICY_FILE_MAX (1u << 20)
-
 static bool keych(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -54,7 +52,16 @@ int policy_unknown_key(astrid_err *err, const char *path, const char *text, cons
                           path, line, col, key, where);
 }
 
-int policy_read(const char *path, char **text, size_t *len, bool *missing, astrid_err *err)
+int policy_check_size(const char *path, size_t len, size_t max, astrid_err *err)
+{
+    if (len <= max)
+        return 0;
+    return astrid_err_set(err, ASTRID_E_LIMIT, "%s is %zu bytes, over the %zu-byte limit", path,
+                          len, max);
+}
+
+int policy_read(const char *path, size_t max, char **text, size_t *len, bool *missing,
+                astrid_err *err)
 {
     struct stat st;
     *missing = false;
@@ -63,7 +70,7 @@ int policy_read(const char *path, char **text, size_t *len, bool *missing, astri
         *missing = true;
         return 0;
     }
-    return astrid_read_file(path, POLICY_FILE_MAX, text, len, err);
+    return astrid_read_file(path, max, text, len, err);
 }
 
 void policy_free_strv(char **v, size_t n)

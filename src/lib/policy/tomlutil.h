@@ -13,8 +13,12 @@ void policy_key_pos(const char *text, const char *key, int *line, int *col);
 /* "PATH: line L, column C: unknown key 'K' in WHERE" (ASTRID_E_PARSE). */
 int policy_unknown_key(astrid_err *err, const char *path, const char *text, const char *key,
                        const char *where);
-/* Read file fully; *missing set (and 0 returned) when it does not exist. */
-int policy_read(const char *path, char **text, size_t *len, bool *missing, astrid_err *err);
+/* Read file fully (at most `max` bytes); *missing set (and 0 returned) when
+ * it does not exist. */
+int policy_read(const char *path, size_t max, char **text, size_t *len, bool *missing,
+                astrid_err *err);
+/* "PATH is N bytes, over the MAX-byte limit" (ASTRID_E_LIMIT) when len > max. */
+int policy_check_size(const char *path, size_t len, size_t max, astrid_err *err);
 /* Copy an array of strings into a malloc'd char** (each strdup'd). */
 int policy_str_array(const astrid_toml *arr, char ***out, size_t *n, const char *path,
                      const char *text, const char *key, astrid_err *err);

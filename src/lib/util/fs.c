@@ -49,6 +49,21 @@ static void dir_of(const char *path, char *out, size_t outsz)
     }
 }
 
+/* A full disk is the operator's problem to fix, so say so in their terms
+ * (the file they know, not our temp name); other errors keep the syscall. */
+static int write_fail(astrid_err *err, const char *what, const char *tmp, const char *path)
+{
+    int e = errno;
+    if (e == ENOSPC || e == EDQUOT) {
+        astrid_err_set(err, ASTRID_E_IO, "%s writing %s",
+                       e == ENOSPC ? "no space left on device" : "disk quota exceeded", path);
+        if (err)
+            err->sys_errno = e;
+        return -1;
+    }
+    return astrid_err_sys(err, "%s %s", what, tmp);
+}
+
 int astrid_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
                         astrid_err *err)
 {
@@ -65,22 +80,22 @@ int astrid_atomic_write(const char *path, const void *data, size_t len, mode_t m
 
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
-        return astrid_err_sys(err, "create temp file for %s", path);
+        return write_fail(err, "create temp file for", path, path);
     if (fchmod(fd, mode) != 0) {
         astrid_err_sys(err, "chmod %s", tmp);
         goto fail;
     }
     if (write_all(fd, data, len) != 0) {
-        astrid_err_sys(err, "write %s", tmp);
+        write_fail(err, "write", tmp, path);
         goto fail;
     }
     if (fsync(fd) != 0) {
-        astrid_err_sys(err, "fsync %s", tmp);
+        write_fail(err, "fsync", tmp, path);
         goto fail;
     }
     if (close(fd) != 0) {
         fd = -1;
-        astrid_err_sys(err, "close %s", tmp);
+        write_fail(err, "close", tmp, path);
         goto fail;
     }
     fd = -1;
@@ -95,6 +110,29 @@ fail:
         close(fd);
     unlink(tmp);
     return -1;
+}
+
+int astrid_write_if_changed(const char *path, const void *data, size_t len, mode_t mode,
+                            bool *written, astrid_err *err)
+{
+    if (written)
+        *written = false;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
+        (size_t)st.st_size == len) {
+        char *cur = NULL;
+        size_t n = 0;
+        bool same = astrid_read_file(path, len, &cur, &n, NULL) == 0 && n == len &&
+                    (len == 0 || memcmp(cur, data, len) == 0);
+        free(cur);
+        if (same)
+            return 0;
+    }
+    if (astrid_atomic_write(path, data, len, mode, err) != 0)
+        return -1;
+    if (written)
+        *written = true;
+    return 0;
 }
 
 int astrid_read_file(const char *path, size_t max, char **out, size_t *len, astrid_err *err)
