@@ -18,6 +18,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "capsule/wasm/glue.h"
+#include "capsule/wasm/w2c_patch.h"
 
 #define MAX_SO_BYTES (1ull << 30)
 #define TOOL_LOG_MAX 4096
@@ -252,6 +253,9 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
         tool_failed("validation (wasm2c)", log, st, ASTRID_E_INVALID, err);
         goto out;
     }
+    snprintf(p, sizeof p, "%s/module.c", work);
+    if (astrid_w2c_patch(p, err) < 0)
+        goto out;
     mods = astrid_wasm_import_modules(info, &nmods);
     if (!mods) {
         astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
