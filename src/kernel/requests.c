@@ -19,7 +19,7 @@
  * limit its subject can raise is no limit. quota.get stays self-scoped. */
 // clang-format off
 static const astrid_req_row req_table[] = {
-    /*method                topic            capability         scope                         target     mutates handler */
+    //method                topic            capability         scope                         target     mutates handler
     {"GetStatus",          NULL,            "system:status",    ASTRID_SCOPE_GLOBAL,         NULL,        false, req_status},
     {"Shutdown",           NULL,            "system:shutdown",  ASTRID_SCOPE_GLOBAL,         NULL,        true,  req_shutdown},
     {"ListCapsules",       NULL,            "capsule:list",     ASTRID_SCOPE_SELF,           NULL,        false, req_list_capsules},
