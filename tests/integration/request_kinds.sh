@@ -11,6 +11,10 @@ export NO_COLOR=1
 export ASTRID_HOME=$TEST_TMP/home
 trap '$A stop >/dev/null 2>&1; sleep 0.2; rm -rf "$TEST_TMP"' EXIT
 WIRE="python3 $ASTRID_SRC/tests/tools/astrid_wire.py"
+# `astrid start` sends the daemon's stderr to /dev/null: sanitizer reports
+# (leaks at exit included) go to files checked at the end.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$TEST_TMP/san"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$TEST_TMP/san"
 # req [PRINCIPAL=..] TOPIC METHOD [PARAMS]: the reply payload as JSON.
 req() { $WIRE "$ASTRID_HOME" request "$@"; }
 # check NAME REPLY KIND DATA: status error, data exactly DATA, the kind,
@@ -51,6 +55,14 @@ check "unknown principal: not_found" "$r" not_found \
 r=$(req astrid.v1.admin.quota.get QuotaGet '{"principal":"ghost"}')
 ok_if "quota.get of a phantom: not_found" python3 -c "
 import json,sys; assert json.loads(sys.argv[1])['error']['kind']=='not_found'" "$r"
+# The preamble runs before any lookup: a caller without the capability
+# learns nothing about whether the target exists (no existence oracle).
+r1=$(PRINCIPAL=bob req astrid.v1.admin.quota.get QuotaGet '{"principal":"ghost"}')
+r2=$(PRINCIPAL=bob req astrid.v1.admin.quota.get QuotaGet '{"principal":"carol"}')
+check "bob's QuotaGet of a phantom: permission_denied" "$r1" permission_denied \
+  "permission denied for principal bob: missing capability quota:get"
+check "  the same as of a real agent" "$r2" permission_denied \
+  "permission denied for principal bob: missing capability quota:get"
 r=$(req astrid.v1.admin.group.delete GroupDelete '{"name":"nosuch"}')
 check "unknown group: not_found" "$r" not_found "group.delete rejected: unknown group 'nosuch'"
 
@@ -132,3 +144,9 @@ expect_eq "  prefixed with the method, as before" "$out" \
 ok_if "agent switch default" $A agent switch default
 # unavailable -> exit 2 needs a verb sending an unbuilt method; none does:
 # test_cli_daemon scripts that reply.
+
+pid=$(req astrid.v1.request.status GetStatus | python3 -c "import json,sys; print(json.load(sys.stdin)['data']['pid'])")
+ok_if "stop" $A stop
+for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+ok_if "the daemon exited" bash -c "! kill -0 $pid 2>/dev/null"
+ok_if "no sanitizer report from the daemon or the CLI" bash -c "! ls '$TEST_TMP'/san.* >/dev/null 2>&1"
