@@ -8,8 +8,6 @@
 #include "cli/daemon.h"
 #include "cli/output/output.h"
 
-#define ADMIN_TIMEOUT_MS 15000
-
 int cli_connect_auto(astrid_client **out, astrid_err *err)
 {
     return cli_connect_mode(out, true, err);
@@ -18,32 +16,9 @@ int cli_connect_auto(astrid_client **out, astrid_err *err)
 int cli_admin_request(astrid_client *c, const char *suffix, const char *method,
                       const json_t *params, json_t **data, astrid_err *err)
 {
-    char topic[160], reply_topic[192];
-    snprintf(topic, sizeof topic, "astrid.v1.admin.%s", suffix);
-    snprintf(reply_topic, sizeof reply_topic, "astrid.v1.admin.response.%s", suffix);
-    json_t *req = json_pack("{s:s,s:s}", "type", "raw_json", "method", method);
-    if (!req)
-        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    json_object_set_new(req, "params", params ? json_deep_copy(params) : json_object());
-    json_t *reply = NULL;
-    int rc = astrid_client_request(c, topic, req, reply_topic, ADMIN_TIMEOUT_MS, &reply, err);
-    json_decref(req);
-    if (rc < 0)
-        return -1;
-    const char *status = json_string_value(json_object_get(reply, "status"));
-    json_t *d = json_object_get(reply, "data");
-    if (!status) {
-        rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: reply without a status", method);
-    } else if (strcmp(status, "error") == 0) {
-        const char *msg = json_string_value(d);
-        rc = astrid_err_set(
-            err, msg && strstr(msg, "permission denied") ? ASTRID_E_PERM : ASTRID_E_INVALID, "%s",
-            msg ? msg : "error");
-    } else {
-        *data = json_incref(d ? d : json_null());
-    }
-    json_decref(reply);
-    return rc;
+    astrid_call call = {
+        .api = ASTRID_API_ADMIN, .suffix = suffix, .method = method, .params = params};
+    return astrid_client_call(c, &call, data, err);
 }
 
 int cli_admin_call(cli_ctx *ctx, const char *suffix, const char *method, const json_t *params,

@@ -1,7 +1,8 @@
 /* Admin API calls from the CLI (reference §10.2): one request on
  * astrid.v1.admin.<suffix>, the reply matched on
- * astrid.v1.admin.response.<suffix> by request_id (15 s, as upstream's
- * admin_client). An ephemeral daemon is started when none runs.
+ * astrid.v1.admin.response.<suffix> by request_id, through the one request
+ * helper (astrid_client_call, client.h: 15 s, as upstream's admin_client).
+ * An ephemeral daemon is started when none runs.
  *
  * Ownership: `params` is borrowed; *data is a new reference. */
 #ifndef ASTRID_CLI_ADMIN_H
@@ -16,9 +17,9 @@
 /* Connect (autostarting an --ephemeral daemon) as the active agent. */
 int cli_connect_auto(astrid_client **out, astrid_err *err);
 
-/* 0 with *data (and *status when non-NULL, borrowed until the next call)
- * on a non-error reply; -1 with the daemon's error text in err
- * (ASTRID_E_PERM for permission errors). */
+/* astrid_client_call on the admin API: 0 with *data on a non-error reply;
+ * -1 with the daemon's error text in err, its code from the reply's
+ * error.kind. */
 int cli_admin_request(astrid_client *c, const char *suffix, const char *method,
                       const json_t *params, json_t **data, astrid_err *err);
 

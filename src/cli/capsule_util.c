@@ -98,8 +98,9 @@ void cli_capsule_reload(cli_ctx *ctx, const char *home)
     astrid_client *c = NULL;
     json_t *d = NULL;
     astrid_err err;
-    if (cli_connect(&c, &err) < 0 ||
-        cli_kernel_request(c, "reload_capsules", "ReloadCapsules", NULL, "success", &d, &err) < 0)
+    astrid_call reload = {
+        .suffix = "reload_capsules", .method = "ReloadCapsules", .want_status = "success"};
+    if (cli_connect(&c, &err) < 0 || astrid_client_call(c, &reload, &d, &err) < 0)
         fprintf(ctx->err, "astrid: note: the running daemon did not reload: %s\n", err.msg);
     else
         fprintf(ctx->err, "  daemon reloaded: %lld capsule(s) loaded%s\n",

@@ -162,8 +162,8 @@ static void check_daemon(doc *d, const char *home)
         return;
     }
     check(d, true, "socket", "%s/run/system.sock answers", home);
-    if (cli_connect(&c, &err) < 0 ||
-        cli_kernel_request(c, "status", "GetStatus", NULL, "status", &st, &err) < 0)
+    astrid_call get_status = {.suffix = "status", .method = "GetStatus", .want_status = "status"};
+    if (cli_connect(&c, &err) < 0 || astrid_client_call(c, &get_status, &st, &err) < 0)
         check(d, false, "GetStatus", "%s", err.msg);
     else
         check(d, true, "GetStatus", "daemon %s, pid %lld",

@@ -61,7 +61,8 @@ static int kernel_call(cli_ctx *ctx, const char *suffix, const char *method, con
     astrid_err err;
     if (cli_connect(&c, &err) < 0)
         return cli_fail(ctx, &err);
-    int rc = cli_kernel_request(c, suffix, method, NULL, want, data, &err);
+    astrid_call call = {.suffix = suffix, .method = method, .want_status = want};
+    int rc = astrid_client_call(c, &call, data, &err);
     astrid_client_close(c);
     return rc < 0 ? cli_fail(ctx, &err) : CLI_OK;
 }
@@ -188,10 +189,12 @@ static int do_top(cli_ctx *ctx)
     json_t *status = NULL, *meta = NULL;
     if (cli_connect(&c, &err) < 0)
         return cli_fail(ctx, &err);
-    int rc = cli_kernel_request(c, "status", "GetStatus", NULL, "status", &status, &err);
+    astrid_call get_status = {.suffix = "status", .method = "GetStatus", .want_status = "status"};
+    astrid_call get_meta = {
+        .suffix = "metadata", .method = "GetCapsuleMetadata", .want_status = "capsule_metadata"};
+    int rc = astrid_client_call(c, &get_status, &status, &err);
     if (rc == 0)
-        rc = cli_kernel_request(c, "metadata", "GetCapsuleMetadata", NULL, "capsule_metadata",
-                                &meta, &err);
+        rc = astrid_client_call(c, &get_meta, &meta, &err);
     astrid_client_close(c);
     if (rc < 0) {
         json_decref(status);
@@ -234,7 +237,9 @@ static int stop_daemon(cli_ctx *ctx, const char *home)
     if (cli_connect(&c, &err) < 0)
         return cli_fail(ctx, &err);
     json_t *params = json_pack("{ss}", "reason", "astrid stop");
-    int rc = cli_kernel_request(c, "shutdown", "Shutdown", params, "Success", &d, &err);
+    astrid_call stop = {
+        .suffix = "shutdown", .method = "Shutdown", .params = params, .want_status = "Success"};
+    int rc = astrid_client_call(c, &stop, &d, &err);
     json_decref(params);
     json_decref(d);
     astrid_client_close(c);

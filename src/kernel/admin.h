@@ -1,16 +1,16 @@
 /* Admin API (Layer 6, reference §10.2–10.3): astrid.v1.admin.<topic>
  * carries {request_id?, method, params}; the reply goes to
- * astrid.v1.admin.response.<topic> as {request_id?, status, data}.
+ * astrid.v1.admin.response.<topic> as {request_id?, status, data} (and
+ * "error" on failure).
  *
- * admin.c holds the one table of methods (capability and scope rule each)
- * and the dispatch: Layer 5 preamble, audit of every allow and deny as
- * `admin.<topic>`, the admin write lock around mutating handlers. The
- * handlers live one family a file: admin_agent.c, admin_group.c,
- * admin_caps.c, admin_quota.c.
+ * The rows of the methods (capability, scope, target, mutates) and the
+ * dispatch (preamble, audit as `admin.<topic>`, write lock, reply) are the
+ * one request pipeline's: requests.c / requests.h. Here are the handlers,
+ * one family a file (admin_agent.c, admin_group.c, admin_caps.c,
+ * admin_quota.c), and the helpers they share (admin.c).
  *
- * Handlers run on the loop thread with k->admin_write_lock held when they
- * mutate. They return 0 with *data (a new reference) and *status set, or -1
- * with the error text in `err` (sent as {"status":"error","data":err}).
+ * Handlers are astrid_req_fn: they return 0 with *data (a new reference)
+ * and *status set, or -1 after admin_fail() with an error kind and text.
  */
 #ifndef ASTRID_KERNEL_ADMIN_H
 #define ASTRID_KERNEL_ADMIN_H
@@ -21,16 +21,11 @@
 
 #include "astrid/profile.h"
 #include "kernel/kernel.h"
+#include "kernel/requests.h"
 
-typedef struct admin_call {
-    astrid_kernel *k;
-    const char *caller; /* the authenticated principal */
-    json_t *params;     /* borrowed; an object (empty when absent) */
-    char *err;          /* handler error text */
-    size_t errn;
-} admin_call;
-
-typedef int (*admin_fn)(admin_call *c, json_t **data, const char **status);
+/* The admin names of the pipeline's request and handler types. */
+typedef astrid_req admin_call;
+typedef astrid_req_fn admin_fn;
 
 /* Handlers (one family a file). */
 int admin_agent_create(admin_call *c, json_t **data, const char **status);
@@ -49,7 +44,9 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status);
 int admin_quota_get(admin_call *c, json_t **data, const char **status);
 
 /* ---- helpers shared by the handlers (admin.c) ---- */
-int admin_fail(admin_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* astrid_req_fail: set the error kind and text, return -1. */
+int admin_fail(admin_call *c, astrid_errkind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* params[key] as a string; NULL (and an error set) when missing or not one. */
 const char *admin_str(admin_call *c, const char *key);
 /* params[key] as a list of strings into `out` (absent = empty when

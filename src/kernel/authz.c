@@ -50,8 +50,11 @@ int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *r
 
 int astrid_admit_request(astrid_kernel *k, const char *principal, const char *method,
                          const char *cap, const char *target, const json_t *params, bool acts,
-                         char *reason, size_t n)
+                         astrid_errkind *kind, char *reason, size_t n)
 {
+    /* Every refusal of the preamble is a denial of the caller, even "does
+     * not exist" (a caller whose profile went away after the handshake). */
+    *kind = ASTRID_KIND_PERMISSION_DENIED;
     if (astrid_authorize(k, principal, cap, reason, n) != 0) {
         astrid_audit_request_mode(k, ASTRID_AUDIT_WRITE_BEHIND, principal, method, cap, target,
                                   params, false, reason);
@@ -61,7 +64,9 @@ int astrid_admit_request(astrid_kernel *k, const char *principal, const char *me
     astrid_err err;
     if (astrid_audit_request_why(k, acts ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND,
                                  principal, method, cap, target, params, true, NULL, &err) != 0) {
-        astrid_snprintf_utf8(reason, n, "denied: the audit log could not record this request: %s", err.msg);
+        *kind = ASTRID_KIND_INTERNAL; /* the daemon's failure, not the caller's */
+        astrid_snprintf_utf8(reason, n, "denied: the audit log could not record this request: %s",
+                             err.msg);
         return -1;
     }
     return 0;

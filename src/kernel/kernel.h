@@ -37,6 +37,7 @@
 
 #include "astrid/crypto.h"
 #include "astrid/err.h"
+#include "astrid/errkind.h"
 #include "astrid/policy_cache.h"
 #include "astrid/uuid.h"
 #include "kernel/audit.h"
@@ -177,13 +178,7 @@ void astrid_server_close_all(astrid_kernel *k);
 /* Connections per principal as [{principal, count}] sorted by name. */
 json_t *astrid_server_connections_by_principal(astrid_kernel *k);
 
-/* ---- management requests (router.c) ---- */
-/* Handle a message on astrid.v1.request.* from `c`. */
-void astrid_router_handle(astrid_kernel *k, astrid_conn *c, const char *topic, json_t *payload);
-
-/* ---- admin API (admin.c; handlers in admin_*.c, see admin.h) ---- */
-/* Handle a message on astrid.v1.admin.* (not .response.*) from `c`. */
-void astrid_admin_handle(astrid_kernel *k, astrid_conn *c, const char *topic, json_t *payload);
+/* ---- management and admin requests: requests.c (requests.h) ---- */
 
 /* ---- Layer 5 preamble (authz.c) ---- */
 /* 0 when `principal` may use `cap`; else -1 with the PermissionError text. */
@@ -191,10 +186,12 @@ int astrid_authorize(astrid_kernel *k, const char *principal, const char *cap, c
                      size_t n);
 /* The whole preamble of a request: authorize, then record the decision in
  * the audit log (durably when the request `acts`, write-behind for reads
- * and denials). 0 = go ahead; -1 = refused, `reason` is the reply text. */
+ * and denials). 0 = go ahead; -1 = refused, `reason` is the reply text and
+ * *kind its error kind (permission_denied; internal when the audit log
+ * could not record the decision). */
 int astrid_admit_request(astrid_kernel *k, const char *principal, const char *method,
                          const char *cap, const char *target, const json_t *params, bool acts,
-                         char *reason, size_t n);
+                         astrid_errkind *kind, char *reason, size_t n);
 /* Does the principal have a profile on disk and is it enabled? (handshake) */
 int astrid_principal_admissible(astrid_kernel *k, const char *principal, char *reason, size_t n);
 /* Record an allow/deny of a management/admin request. Returns -1 when the

@@ -12,6 +12,7 @@
 #include "astrid/utf8.h"
 #include "astrid/wire.h"
 #include "kernel/kernel.h"
+#include "kernel/requests.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define MAX_SUBS 128
@@ -341,13 +342,10 @@ static void handle_message(astrid_conn *c, json_t *msg)
         handle_subscribe(c, payload, strcmp(topic, SUBSCRIBE_TOPIC) == 0);
         return;
     }
-    if (strncmp(topic, "astrid.v1.request.", 18) == 0) {
-        astrid_router_handle(k, c, topic, payload);
-        return;
-    }
-    if (strncmp(topic, "astrid.v1.admin.", 16) == 0 &&
-        strncmp(topic, "astrid.v1.admin.response.", 25) != 0) {
-        astrid_admin_handle(k, c, topic, payload);
+    if (strncmp(topic, "astrid.v1.request.", 18) == 0 ||
+        (strncmp(topic, "astrid.v1.admin.", 16) == 0 &&
+         strncmp(topic, "astrid.v1.admin.response.", 25) != 0)) {
+        astrid_requests_handle(k, c, topic, payload);
         return;
     }
     char reason[512];

@@ -18,6 +18,7 @@ static char last_topic[256], last_reply_topic[256];
 static json_t *last_payload;
 static json_t *script_reply; /* returned by request */
 static json_t *script_msgs;  /* array popped by recv */
+static int last_timeout;     /* of the last request */
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
@@ -63,6 +64,7 @@ int astrid_client_request(astrid_client *c, const char *topic, const json_t *pay
                           const char *reply_topic, int timeout_ms, json_t **reply, astrid_err *err)
 {
     logf_("request(%s) ", topic);
+    last_timeout = timeout_ms;
     snprintf(last_topic, sizeof last_topic, "%s", topic);
     snprintf(last_reply_topic, sizeof last_reply_topic, "%s", reply_topic);
     json_decref(last_payload);
@@ -259,6 +261,45 @@ static void test_doctor_round_trip(void **state)
     setenv("ASTRID_HOME", home, 1);
 }
 
+/* The exit code follows error.kind, never the message: each reply below
+ * says one thing in its text and another in its kind. */
+static void test_error_kinds(void **state)
+{
+    static const struct {
+        const char *kind; /* NULL: no error member (an older daemon) */
+        int exit;
+    } cases[] = {
+        {"permission_denied", CLI_ERROR}, {"not_found", CLI_ERROR},
+        {"invalid", CLI_ERROR},           {"conflict", CLI_ERROR},
+        {"internal", CLI_ERROR},          {"unavailable", CLI_UNAVAILABLE},
+        {"no_such_kind", CLI_ERROR},      {NULL, CLI_ERROR},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *text = cases[i].exit == CLI_UNAVAILABLE ? "permission denied for principal x"
+                                                            : "not available in this release";
+        for (int admin = 0; admin < 2; admin++) {
+            json_decref(script_reply);
+            script_reply = json_pack("{s:s,s:s}", "status", "error", "data", text);
+            if (cases[i].kind)
+                json_object_set_new(script_reply, "error",
+                                    json_pack("{s:s,s:s}", "kind", cases[i].kind, "message", text));
+            int rc = run(admin ? "group list" : "status");
+            assert_int_equal(rc, cases[i].exit);
+            char want[256];
+            snprintf(want, sizeof want, "astrid: %s%s\n", admin ? "" : "GetStatus: ", text);
+            assert_string_equal(err_buf, want);
+            /* One timeout policy for both APIs. */
+            assert_int_equal(last_timeout, ASTRID_CALL_TIMEOUT_MS);
+            assert_string_equal(last_topic,
+                                admin ? "astrid.v1.admin.group.list" : "astrid.v1.request.status");
+            assert_string_equal(last_reply_topic, admin ? "astrid.v1.admin.response.group.list"
+                                                        : "astrid.v1.response.status");
+            /* Admin requests always carry params (upstream's serde content). */
+            assert_true(json_is_object(json_object_get(last_payload, "params")) == admin);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bus_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_publish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_doctor_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_kinds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
