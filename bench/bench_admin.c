@@ -12,24 +12,12 @@
 #include <unistd.h>
 
 #include "bench_daemon.h"
+#include "bench_util.h"
 #include "cli/admin.h"
 #include "cli/client.h"
 
 #define N 200
 #define RUNS 3
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(void)
 {
@@ -50,7 +38,7 @@ int main(void)
     double grant[RUNS], status[RUNS];
     int k = 0;
     for (int r = 0; r < RUNS; r++) {
-        double s = now_s();
+        double s = bench_now_s();
         for (int i = 0; i < N; i++) {
             char cap[64];
             snprintf(cap, sizeof cap, "bench%d:x", k++);
@@ -60,19 +48,19 @@ int main(void)
             json_decref(p);
             json_decref(d);
         }
-        grant[r] = N / (now_s() - s);
+        grant[r] = N / (bench_now_s() - s);
         json_t *req = json_pack("{s:s}", "method", "GetStatus");
-        s = now_s();
+        s = bench_now_s();
         for (int i = 0; i < N; i++) {
             astrid_client_request(c, "astrid.v1.request.status", req, "astrid.v1.response.status",
                                   5000, &d, &err);
             json_decref(d);
         }
-        status[r] = N / (now_s() - s);
+        status[r] = N / (bench_now_s() - s);
         json_decref(req);
     }
-    qsort(grant, RUNS, sizeof *grant, cmpd);
-    qsort(status, RUNS, sizeof *status, cmpd);
+    bench_sort(grant, RUNS);
+    bench_sort(status, RUNS);
     printf("   caps.grant through the socket: %.0f ops/s (GetStatus on the same connection: %.0f "
            "ops/s; ratio %.2f)\n",
            grant[RUNS / 2], status[RUNS / 2], grant[RUNS / 2] / status[RUNS / 2]);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "kernel/audit.h"
 
 #define THREADS 8
@@ -18,19 +19,6 @@
 
 static astrid_keypair kp;
 static const char SESSION[] = "6f1c2c1e-93a4-4c47-9e2e-3f0b7d3a1a10";
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void *appender(void *arg)
 {
@@ -53,12 +41,12 @@ static double audit_run(const char *home)
 {
     astrid_audit *log = astrid_audit_open(home, &kp, SESSION, NULL, NULL, NULL);
     pthread_t t[THREADS];
-    double s = now();
+    double s = bench_now_s();
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, appender, log);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
-    double el = now() - s;
+    double el = bench_now_s() - s;
     astrid_audit_close(log);
     return THREADS * PER / el;
 }
@@ -71,14 +59,14 @@ static double write_behind_run(const char *home)
     json_t *act = astrid_audit_action_admin("GetStatus", "system:status", NULL, NULL);
     json_t *auth = astrid_audit_auth_system("policy allow: default holds system:status");
     json_t *out = astrid_audit_outcome_success(NULL);
-    double s = now();
+    double s = bench_now_s();
     for (int i = 0; i < THREADS * PER; i++)
         if (astrid_audit_append_mode(log, ASTRID_AUDIT_WRITE_BEHIND, "default", act, auth, out,
                                      NULL, NULL) < 0)
             fprintf(stderr, "append failed\n");
     if (astrid_audit_flush(log, NULL) < 0)
         fprintf(stderr, "flush failed\n");
-    double el = now() - s;
+    double el = bench_now_s() - s;
     json_decref(act);
     json_decref(auth);
     json_decref(out);
@@ -90,10 +78,10 @@ static double sign_run(const char *line, size_t len)
 {
     uint8_t sig[64];
     int n = THREADS * PER;
-    double s = now();
+    double s = bench_now_s();
     for (int i = 0; i < n; i++)
         crypto_sign_detached(sig, NULL, (const unsigned char *)line, len, kp.sk);
-    return n / (now() - s);
+    return n / (bench_now_s() - s);
 }
 
 /* One small append + fsync on the same filesystem: the floor of a batch. */
@@ -104,15 +92,15 @@ static double fsync_latency(const char *home)
     FILE *f = fopen(path, "a");
     double t[9];
     for (int i = 0; i < 9; i++) {
-        double s = now();
+        double s = bench_now_s();
         fputs("x\n", f);
         fflush(f);
         fsync(fileno(f));
-        t[i] = now() - s;
+        t[i] = bench_now_s() - s;
     }
     fclose(f);
     unlink(path);
-    qsort(t, 9, sizeof *t, cmp);
+    bench_sort(t, 9);
     return t[4];
 }
 
@@ -147,9 +135,9 @@ int main(void)
         a[i] = audit_run(home);
         w[i] = write_behind_run(home);
     }
-    qsort(a, RUNS, sizeof *a, cmp);
-    qsort(r, RUNS, sizeof *r, cmp);
-    qsort(w, RUNS, sizeof *w, cmp);
+    bench_sort(a, RUNS);
+    bench_sort(r, RUNS);
+    bench_sort(w, RUNS);
     printf("   raw crypto_sign_detached (%d-byte entry): %.0f signs/s\n", len, r[RUNS / 2]);
     printf("   audit appends, %d threads, group commit + fsync: %.0f appends/s (ratio %.2f; "
            "target >= 0.7)\n",

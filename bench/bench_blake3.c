@@ -12,40 +12,22 @@
 #include <unistd.h>
 
 #include "astrid/blake3.h"
+#include "bench_util.h"
 
 #define SIZE (64u << 20)
 #define RUNS 7
 
 extern char **environ;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 static double time_ours(const uint8_t *data, uint8_t out[32])
 {
     double t[RUNS];
     for (int i = 0; i < RUNS; i++) {
-        double t0 = now();
+        double t0 = bench_now_s();
         astrid_blake3(data, SIZE, out);
-        t[i] = now() - t0;
+        t[i] = bench_now_s() - t0;
     }
-    return median(t, RUNS);
+    return bench_median(t, RUNS);
 }
 
 /* Returns the median seconds, or a negative value if b3sum cannot run. */
@@ -62,7 +44,7 @@ static double time_b3sum(const char *path, char hex_out[65])
         posix_spawn_file_actions_addclose(&fa, p[0]);
         char *argv[] = {"b3sum", "--num-threads", "1", "--no-names", (char *)path, NULL};
         pid_t pid;
-        double t0 = now();
+        double t0 = bench_now_s();
         int rc = posix_spawnp(&pid, "b3sum", &fa, NULL, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         close(p[1]);
@@ -73,13 +55,13 @@ static double time_b3sum(const char *path, char hex_out[65])
         ssize_t n = read(p[0], hex_out, 64);
         int status;
         waitpid(pid, &status, 0);
-        t[i] = now() - t0;
+        t[i] = bench_now_s() - t0;
         close(p[0]);
         if (n != 64 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
             return -1;
         hex_out[64] = '\0';
     }
-    return median(t, RUNS);
+    return bench_median(t, RUNS);
 }
 
 int main(void)

@@ -9,30 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "kernel/bus.h"
 
 #define N 200000
 #define RUNS 5
 #define PAYLOAD 256
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v)
-{
-    qsort(v, RUNS, sizeof *v, cmp);
-    return v[RUNS / 2];
-}
 
 static char payload[PAYLOAD];
 static _Atomic size_t sink; /* keeps the consumers' reads alive */
@@ -69,14 +51,14 @@ static double bus_run(int nsubs, double *delivered_per_s)
     }
     astrid_pub p = {.topic = "bench.v1.msg", .payload = payload, .len = PAYLOAD, .is_json = true};
     consumed = 0;
-    double s = now();
+    double s = bench_now_s();
     for (int i = 0; i < N; i++)
         astrid_bus_publish(b, &p, NULL, NULL);
     for (int i = 0; i < nsubs; i++)
         astrid_sub_close(subs[i]);
     for (int i = 0; i < nsubs; i++)
         pthread_join(t[i], NULL);
-    double el = now() - s;
+    double el = bench_now_s() - s;
     /* Messages a consumer actually popped (drops on a full queue not counted). */
     *delivered_per_s = (double)consumed / el;
     for (int i = 0; i < nsubs; i++)
@@ -127,7 +109,7 @@ static double baseline_run(void)
     pthread_cond_init(&x.nonfull, NULL);
     pthread_t t;
     pthread_create(&t, NULL, q_drain, &x);
-    double s = now();
+    double s = bench_now_s();
     for (int i = 0; i < N; i++) {
         char *m = malloc(PAYLOAD);
         memcpy(m, payload, PAYLOAD);
@@ -144,7 +126,7 @@ static double baseline_run(void)
     pthread_cond_signal(&x.nonempty);
     pthread_mutex_unlock(&x.mu);
     pthread_join(t, NULL);
-    double el = now() - s;
+    double el = bench_now_s() - s;
     pthread_mutex_destroy(&x.mu);
     pthread_cond_destroy(&x.nonempty);
     pthread_cond_destroy(&x.nonfull);
@@ -160,8 +142,8 @@ int main(void)
         r1[i] = bus_run(1, &d1[i]);
         r8[i] = bus_run(8, &d8[i]);
     }
-    double b = median(rb), one = median(r1), eight = median(r8), done = median(d1),
-           deight = median(d8);
+    double b = bench_median(rb, RUNS), one = bench_median(r1, RUNS), eight = bench_median(r8, RUNS),
+           done = bench_median(d1, RUNS), deight = bench_median(d8, RUNS);
     printf("   baseline mutex+condvar handoff: %.0f msg/s\n", b);
     printf("   bus, 1 subscriber:  %.0f msg/s published, %.0f delivered/s (delivered ratio %.2f x "
            "baseline; target >= 1M msg/s)\n",

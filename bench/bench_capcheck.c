@@ -12,6 +12,7 @@
 #include "astrid/capcheck.h"
 #include "astrid/caps.h"
 #include "astrid/policy_cache.h"
+#include "bench_util.h"
 
 void *__libc_malloc(size_t);
 void *__libc_calloc(size_t, size_t);
@@ -45,19 +46,6 @@ void *realloc(void *p, size_t n)
 #define ITERS 2000000L
 #define RUNS 5
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static const astrid_profile *prof;
 static astrid_group_swap *swap;
 static atomic_long failures;
@@ -88,12 +76,12 @@ static void *worker(void *arg)
 static double threaded(int nthreads, long per_thread)
 {
     pthread_t t[8];
-    double t0 = now();
+    double t0 = bench_now_s();
     for (int i = 0; i < nthreads; i++)
         pthread_create(&t[i], NULL, worker, &per_thread);
     for (int i = 0; i < nthreads; i++)
         pthread_join(t[i], NULL);
-    return (double)(nthreads * per_thread) / (now() - t0); /* checks per second */
+    return (double)(nthreads * per_thread) / (bench_now_s() - t0); /* checks per second */
 }
 
 int main(void)
@@ -122,23 +110,23 @@ int main(void)
     long ok = 0;
     for (int r = 0; r < RUNS; r++) {
         atomic_store(&counting, 1);
-        double t0 = now();
+        double t0 = bench_now_s();
         ok += run_checks(snap, ITERS);
-        double t1 = now();
+        double t1 = bench_now_s();
         atomic_store(&counting, 0);
         ns[r] = (t1 - t0) * 1e9 / (double)ITERS;
     }
-    qsort(ns, RUNS, sizeof ns[0], cmp);
+    bench_sort(ns, RUNS);
     /* Baseline in the same run: a single strcmp-equal check of one string. */
     volatile int sink = 0;
     double bl[RUNS];
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now();
+        double t0 = bench_now_s();
         for (long i = 0; i < ITERS; i++)
             sink += astrid_cap_matches("ops:status", probe[i & 3]);
-        bl[r] = (now() - t0) * 1e9 / (double)ITERS;
+        bl[r] = (bench_now_s() - t0) * 1e9 / (double)ITERS;
     }
-    qsort(bl, RUNS, sizeof bl[0], cmp);
+    bench_sort(bl, RUNS);
     printf("capcheck require: median %.1f ns/check (target < 100), allowed %ld/%ld, "
            "allocations in timed loop: %ld (must be 0)\n",
            ns[RUNS / 2], ok, (long)RUNS * ITERS, atomic_load(&allocs));
@@ -151,8 +139,8 @@ int main(void)
         t1[r] = threaded(1, ITERS);
         t8[r] = threaded(8, ITERS);
     }
-    qsort(t1, RUNS, sizeof t1[0], cmp);
-    qsort(t8, RUNS, sizeof t8[0], cmp);
+    bench_sort(t1, RUNS);
+    bench_sort(t8, RUNS);
     printf("threads: 1 thread %.2f M checks/s, 8 threads %.2f M checks/s, scaling %.2fx "
            "(target >= 1.8x on 2 cores), failures %ld\n",
            t1[RUNS / 2] / 1e6, t8[RUNS / 2] / 1e6, t8[RUNS / 2] / t1[RUNS / 2],

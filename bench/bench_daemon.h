@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "astrid/home.h"
 #include "cli/client.h"
 
 /* Start the daemon for `home` and connect; *pid set. NULL (and the daemon
@@ -25,7 +26,7 @@ static astrid_client *bench_daemon_start(const char *home, pid_t *pid, const cha
         execl(daemon, daemon, (char *)NULL);
         _exit(127);
     }
-    snprintf(ready, sizeof ready, "%s/run/system.ready", home);
+    astrid_home_system_ready(ready, sizeof ready, home, NULL); /* "" waits the full 20 s */
     for (int i = 0; i < 400 && access(ready, F_OK) != 0; i++)
         usleep(50000);
     astrid_client_opts o = {.home = home, .principal = "default"};

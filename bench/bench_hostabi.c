@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "capsule/host/host.h"
 #include "capsule/wasm/wasi.h"
 #include "bench_daemon.h"
@@ -28,25 +29,6 @@
 #include "store/kv.h"
 
 #define RUNS 5
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double med(double *v)
-{
-    qsort(v, RUNS, sizeof *v, cmpd);
-    return v[RUNS / 2];
-}
 
 static void *echo_peer(void *arg)
 {
@@ -66,7 +48,7 @@ static double socketpair_us(size_t len, int iters)
     pthread_t t;
     pthread_create(&t, NULL, echo_peer, &sv[1]);
     char buf[512] = {0};
-    double s = now_us();
+    double s = bench_now_us();
     for (int i = 0; i < iters; i++) {
         if (write(sv[0], buf, len) != (ssize_t)len)
             break;
@@ -78,7 +60,7 @@ static double socketpair_us(size_t len, int iters)
             got += (size_t)n;
         }
     }
-    double per = (now_us() - s) / iters;
+    double per = (bench_now_us() - s) / iters;
     close(sv[0]);
     pthread_join(t, NULL);
     close(sv[1]);
@@ -110,7 +92,7 @@ static double rpc(astrid_client *c, const char *topic, const char *reply, int n)
 {
     json_t *p = json_pack("{s:s}", "hello", "world"), *r = NULL;
     astrid_err err;
-    double s = now_us();
+    double s = bench_now_us();
     for (int i = 0; i < n; i++) {
         if (astrid_client_request(c, topic, p, reply, 10000, &r, &err) != 0) {
             fprintf(stderr, "bench_hostabi: %s\n", err.msg);
@@ -119,7 +101,7 @@ static double rpc(astrid_client *c, const char *topic, const char *reply, int n)
         json_decref(r);
     }
     json_decref(p);
-    return (now_us() - s) / n;
+    return (bench_now_us() - s) / n;
 }
 
 /* Ask kvbench for a run; the guest's own timing per op, in us. */
@@ -195,7 +177,7 @@ int main(void)
     astrid_kv *kv;
     if (astrid_kv_open(&kv, db, 0, &err) == 0) {
         for (int r = 0; r < RUNS; r++) {
-            double s = now_us();
+            double s = bench_now_us();
             for (int i = 0; i < 2000; i++) {
                 char *v = NULL, val[16];
                 size_t len;
@@ -204,26 +186,27 @@ int main(void)
                 snprintf(val, sizeof val, "%d", i);
                 astrid_kv_set(kv, "bench:capsule:kv-counter", "count", val, strlen(val), NULL);
             }
-            direct[r] = (now_us() - s) / 2000;
-            s = now_us();
+            direct[r] = (bench_now_us() - s) / 2000;
+            s = bench_now_us();
             for (int i = 0; i < 200000; i++) {
                 char *v = NULL;
                 size_t len;
                 astrid_kv_get(kv, "bench:capsule:kv-counter", "count", &v, &len, NULL);
                 free(v);
             }
-            dget[r] = (now_us() - s) / 200000;
-            s = now_us();
+            dget[r] = (bench_now_us() - s) / 200000;
+            s = bench_now_us();
             for (int i = 0; i < 2000; i++) {
                 char val[16];
                 snprintf(val, sizeof val, "%d", i);
                 astrid_kv_set(kv, "bench:capsule:kv-counter", "count", val, strlen(val), NULL);
             }
-            dset[r] = (now_us() - s) / 2000;
+            dset[r] = (bench_now_us() - s) / 2000;
         }
         astrid_kv_close(kv);
     }
-    double k = med(kvc), e = med(echo), b = med(base), d = med(direct);
+    double k = bench_median(kvc, RUNS), e = bench_median(echo, RUNS), b = bench_median(base, RUNS),
+           d = bench_median(direct, RUNS);
     printf("   kv-counter through the socket (fresh instance, kv-get + kv-set + publish): %.1f us "
            "= %.0f invocations/s (direct kv get+set on the store: %.2f us = %.0f pairs/s)\n",
            k, 1e6 / k, d, 1e6 / d);
@@ -231,8 +214,10 @@ int main(void)
         printf("   kv through the ABI, in one invocation: get %.2f us = %.0f ops/s (direct on the "
                "store %.2f us, ratio %.2f); set %.1f us = %.0f ops/s (direct %.1f us, ratio "
                "%.2f: each set is a durable LMDB commit)\n",
-               med(kvget), 1e6 / med(kvget), med(dget), med(kvget) / med(dget), med(kvset),
-               1e6 / med(kvset), med(dset), med(kvset) / med(dset));
+               bench_median(kvget, RUNS), 1e6 / bench_median(kvget, RUNS), bench_median(dget, RUNS),
+               bench_median(kvget, RUNS) / bench_median(dget, RUNS), bench_median(kvset, RUNS),
+               1e6 / bench_median(kvset, RUNS), bench_median(dset, RUNS),
+               bench_median(kvset, RUNS) / bench_median(dset, RUNS));
     else
         printf("   kv through the ABI: skipped (kvbench capsule did not build)\n");
     printf("   publish -> echo interceptor -> reply through the socket: %.1f us (raw socketpair "

@@ -15,23 +15,11 @@
 
 #include "astrid/wire.h"
 #include "bench_daemon.h"
+#include "bench_util.h"
 #include "cli/client.h"
 
 #define N 2000
 #define RUNS 5
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static size_t req_len, resp_len;
 
@@ -63,7 +51,7 @@ static double socketpair_rt(void)
     pthread_t t;
     pthread_create(&t, NULL, echo_thread, &sv[1]);
     char *buf = calloc(1, resp_len > req_len ? resp_len : req_len);
-    double s = now_us();
+    double s = bench_now_us();
     for (int i = 0; i < N; i++) {
         if (write(sv[0], buf, req_len) != (ssize_t)req_len)
             break;
@@ -75,7 +63,7 @@ static double socketpair_rt(void)
             got += (size_t)n;
         }
     }
-    double per = (now_us() - s) / N;
+    double per = (bench_now_us() - s) / N;
     close(sv[0]);
     pthread_join(t, NULL);
     close(sv[1]);
@@ -108,17 +96,17 @@ int main(int argc, char **argv)
     json_decref(reply);
     double ours[RUNS], base[RUNS];
     for (int r = 0; r < RUNS; r++) {
-        double s = now_us();
+        double s = bench_now_us();
         for (int i = 0; i < N; i++) {
             astrid_client_request(c, "astrid.v1.request.status", req, "astrid.v1.response.status",
                                   5000, &reply, &err);
             json_decref(reply);
         }
-        ours[r] = (now_us() - s) / N;
+        ours[r] = (bench_now_us() - s) / N;
         base[r] = socketpair_rt();
     }
-    qsort(ours, RUNS, sizeof *ours, cmpd);
-    qsort(base, RUNS, sizeof *base, cmpd);
+    bench_sort(ours, RUNS);
+    bench_sort(base, RUNS);
     printf("socket round trip (GetStatus, %zu+%zu bytes): ours %.1f us, raw socketpair %.1f us, "
            "ratio %.2f (target <= 3)\n",
            req_len, resp_len, ours[RUNS / 2], base[RUNS / 2], ours[RUNS / 2] / base[RUNS / 2]);

@@ -8,21 +8,9 @@
 #include <unistd.h>
 
 #include "astrid/toml.h"
+#include "bench_util.h"
 
 #define RUNS 7
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* A config-like document of several MiB mixing every kind of value. */
 static char *generate(size_t target, size_t *len)
@@ -60,9 +48,9 @@ static double run_ours(const char *doc, size_t len)
     double mbps[RUNS];
     for (int r = 0; r < RUNS; r++) {
         astrid_err err;
-        double t0 = now();
+        double t0 = bench_now_s();
         astrid_toml *t = astrid_toml_parse(doc, len, &err, NULL);
-        double t1 = now();
+        double t1 = bench_now_s();
         if (!t) {
             fprintf(stderr, "bench_toml: our parser failed: %s\n", err.msg);
             return -1;
@@ -70,7 +58,7 @@ static double run_ours(const char *doc, size_t len)
         astrid_toml_free(t);
         mbps[r] = (double)len / 1e6 / (t1 - t0);
     }
-    qsort(mbps, RUNS, sizeof mbps[0], cmp_double);
+    bench_sort(mbps, RUNS);
     return mbps[RUNS / 2];
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
+#include "bench_util.h"
 #include "capsule/wasm/engine.h"
 #include "../tests/guests/bench_work.c" /* NOLINT(bugprone-suspicious-include) */
 
@@ -28,25 +29,6 @@ uint32_t bench_nop(uint32_t x)
 
 static const astrid_wasm_host_func env_funcs[] = {{"bench_nop", "i", "i", 0}};
 static const astrid_wasm_host_module hosts[] = {{"env", env_funcs, 1, 0}};
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return v[n / 2];
-}
 
 static char tmp[256];
 static char work_wasm[300];
@@ -91,20 +73,20 @@ static void compare(astrid_wasm_instance *inst, const char *name, const char *fn
     uint64_t a[1] = {arg}, r[1] = {0};
     astrid_err err;
     for (int i = 0; i < REPS; i++) {
-        double s = now_ns();
+        double s = bench_now_ns();
         rn = nat(arg);
-        tn[i] = now_ns() - s;
-        s = now_ns();
+        tn[i] = bench_now_ns() - s;
+        s = bench_now_ns();
         rc = nat_clang(arg);
-        tc[i] = now_ns() - s;
-        s = now_ns();
+        tc[i] = bench_now_ns() - s;
+        s = bench_now_ns();
         if (astrid_wasm_call(inst, fn, a, 1, r, 1, 0, NULL, &err) < 0) {
             printf("  %s: engine call failed: %s\n", name, err.msg);
             return;
         }
-        tw[i] = now_ns() - s;
+        tw[i] = bench_now_ns() - s;
     }
-    double mn = median(tn, REPS), mc = median(tc, REPS), mw = median(tw, REPS);
+    double mn = bench_median(tn, REPS), mc = bench_median(tc, REPS), mw = bench_median(tw, REPS);
     printf("  %-22s native %9.2f ms  ours %9.2f ms  ours/native %.2f%s\n", name, mc / 1e6, mw / 1e6,
            mw / mc, (uint32_t)r[0] == rc && rc == rn ? "" : "  (RESULT MISMATCH)");
     printf("  %-22s (native by clang -O2, as the .wasm; by gcc -O2: %.2f ms, ours/gcc %.2f)\n", "",
@@ -195,18 +177,18 @@ int main(void)
     double t[REPS];
     uint64_t a[1] = {1000000}, r[1];
     for (int i = 0; i < REPS; i++) {
-        double s = now_ns();
+        double s = bench_now_ns();
         astrid_wasm_call(inst, "call_host", a, 1, r, 1, 0, NULL, &err);
-        t[i] = (now_ns() - s) / 1e6;
+        t[i] = (bench_now_ns() - s) / 1e6;
     }
-    double host_ns = median(t, REPS);
+    double host_ns = bench_median(t, REPS);
     for (int i = 0; i < REPS; i++) {
-        double s = now_ns();
+        double s = bench_now_ns();
         work_call_host(1000000);
-        t[i] = (now_ns() - s) / 1e6;
+        t[i] = (bench_now_ns() - s) / 1e6;
     }
     printf("  guest->host->guest     ours %.1f ns/call  native call %.1f ns  ratio %.1f\n", host_ns,
-           median(t, REPS), host_ns / median(t, REPS));
+           bench_median(t, REPS), host_ns / bench_median(t, REPS));
     if (have_node) {
         double v = v8_ns("call_host", 1000000, REPS);
         if (v > 0)
@@ -227,21 +209,21 @@ int main(void)
     if (sm) {
         double ti[15];
         for (int i = 0; i < 15; i++) {
-            double s = now_ns();
+            double s = bench_now_ns();
             for (int k = 0; k < 1000; k++) {
                 astrid_wasm_instance *si = astrid_wasm_instantiate(sm, NULL, NULL, &err);
                 astrid_wasm_call(si, "f", a, 1, r, 1, 1000, NULL, &err);
                 astrid_wasm_instance_free(si);
             }
-            ti[i] = (now_ns() - s) / 1000;
+            ti[i] = (bench_now_ns() - s) / 1000;
         }
-        double s = now_ns();
+        double s = bench_now_ns();
         for (int k = 0; k < 100000; k++)
             r[0] = bench_nop((uint32_t)k);
-        double base = (now_ns() - s) / 100000;
+        double base = (bench_now_ns() - s) / 100000;
         printf("  instantiate+call+free  ours %.2f us (target <= 20 us; baseline native call "
                "%.1f ns)\n",
-               median(ti, 15) / 1000, base);
+               bench_median(ti, 15) / 1000, base);
         astrid_wasm_module_free(sm);
     }
 
@@ -255,13 +237,13 @@ int main(void)
         char *buf;
         size_t len;
         astrid_read_file(bigw, 64u << 20, &buf, &len, NULL);
-        double s = now_ns();
+        double s = bench_now_ns();
         astrid_wasm_module *bm = astrid_wasm_module_load(e, (uint8_t *)buf, len, NULL, NULL, &err);
-        double cold = now_ns() - s;
+        double cold = bench_now_ns() - s;
         astrid_wasm_module_free(bm);
-        s = now_ns();
+        s = bench_now_ns();
         bm = astrid_wasm_module_load(e, (uint8_t *)buf, len, NULL, NULL, &err);
-        double warm = now_ns() - s;
+        double warm = bench_now_ns() - s;
         printf(
             "  AOT compile %zu KiB     cold %.1f s  cached reload %.1f ms  (cold/cached %.0f)%s\n",
             len / 1024, cold / 1e9, warm / 1e6, cold / warm, bm ? "" : "  (FAILED)");

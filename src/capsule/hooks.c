@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "astrid/home.h"
 #include "astrid/profile.h"
 #include "astrid/uuid.h"
 #include "capsule/host/host.h"
@@ -45,9 +46,9 @@ int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const ast
     uint64_t mem = prof ? prof->quotas.max_memory_bytes : ASTRID_QUOTA_DEFAULT_MEMORY;
     astrid_profile_release(prof);
     char state[4200];
-    snprintf(state, sizeof state, "%s/var/state.db", home);
     astrid_kv *kv = NULL;
-    if (astrid_kv_open(&kv, state, 0, err) != 0)
+    if (astrid_home_state_db(state, sizeof state, home, err) != 0 ||
+        astrid_kv_open(&kv, state, 0, err) != 0)
         return -1;
     astrid_host_env env = {.home = home, .kv = kv, .publish = no_bus};
     char uuid[ASTRID_UUID_STR_LEN];

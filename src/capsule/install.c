@@ -16,21 +16,23 @@
 
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "capsule/hooks.h"
 #include "capsule/host/host.h"
 #include "capsule/manifest.h"
 #include "capsule/wasm/wasi.h"
 
 /* bin/{hash}.wasm or wit/{hash}.wit, written once (content-addressed). */
-static int store_blob(const char *home, const char *sub, const char *ext, const char *data,
-                      size_t len, char hash[65], astrid_err *err)
+static int store_blob(const char *home, bool wit, const char *data, size_t len, char hash[65],
+                      astrid_err *err)
 {
     astrid_blake3_hex(data, len, hash);
     char dir[4200], path[4400];
-    snprintf(dir, sizeof dir, "%s/%s", home, sub);
-    if (astrid_mkdir_p(dir, 0700, 0, err) != 0)
+    if ((wit ? astrid_home_wit_dir : astrid_home_bin_dir)(dir, sizeof dir, home, err) != 0 ||
+        astrid_mkdir_p(dir, 0700, 0, err) != 0 ||
+        (wit ? astrid_home_wit_blob : astrid_home_wasm_blob)(path, sizeof path, home, hash, err) !=
+            0)
         return -1;
-    snprintf(path, sizeof path, "%s/%s.%s", dir, hash, ext);
     if (access(path, F_OK) == 0)
         return 0;
     return astrid_atomic_write(path, data, len, 0600, err);
@@ -63,7 +65,7 @@ static void wit_files(const char *home, const char *root, const char *rel, json_
             char *buf = NULL, hash[65];
             size_t len = 0;
             if (astrid_read_file(full, 1u << 20, &buf, &len, NULL) == 0 &&
-                store_blob(home, "wit", "wit", buf, len, hash, NULL) == 0)
+                store_blob(home, true, buf, len, hash, NULL) == 0)
                 json_object_set_new(map, sub, json_string(hash));
             free(buf);
         }
@@ -186,9 +188,10 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     if (S_ISDIR(st.st_mode)) {
         snprintf(src, sizeof src, "%s", o->source);
     } else {
-        snprintf(unpacked, sizeof unpacked, "%s/run/unpack-XXXXXX", o->home);
         char run[4200];
-        snprintf(run, sizeof run, "%s/run", o->home);
+        if (astrid_home_run_temp(unpacked, sizeof unpacked, o->home, "unpack", err) != 0 ||
+            astrid_home_run_dir(run, sizeof run, o->home, err) != 0)
+            return -1;
         if (astrid_mkdir_p(run, 0700, 0, err) != 0 || !mkdtemp(unpacked))
             return unpacked[0] = '\0', astrid_err_sys(err, "mkdtemp in %s", run);
         if (o->progress)
@@ -230,7 +233,8 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     memcpy(hosts, astrid_capsule_host_modules, astrid_capsule_host_nmodules * sizeof *hosts);
     hosts[astrid_capsule_host_nmodules] = astrid_wasi_host_module;
     char cache[4200];
-    snprintf(cache, sizeof cache, "%s/bin/aot", o->home);
+    if (astrid_home_aot_dir(cache, sizeof cache, o->home, err) != 0)
+        goto out;
     astrid_wasm_engine_config cfg = {.cache_dir = cache,
                                      .host_modules = hosts,
                                      .nhost_modules = astrid_capsule_host_nmodules + 1};
@@ -258,7 +262,7 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     if (hrc != 0)
         goto out;
     res->hook_ran = ran;
-    if (store_blob(o->home, "bin", "wasm", wasm, wlen, res->wasm_hash, err) != 0)
+    if (store_blob(o->home, false, wasm, wlen, res->wasm_hash, err) != 0)
         goto out;
     if (astrid_mkdir_p(o->target, 0700, 0, err) != 0)
         goto out;

@@ -10,6 +10,7 @@
 
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "astrid/principal.h"
 
 #define WASM_MAX (64u << 20)
@@ -44,7 +45,7 @@ int astrid_installed_load(const char *home, const char *owner, const char *dir,
                             out->manifest->name);
     } else {
         snprintf(out->wasm_hash, sizeof out->wasm_hash, "%s", hash);
-        snprintf(path, sizeof path, "%s/bin/%s.wasm", home, hash);
+        astrid_home_wasm_blob(path, sizeof path, home, hash, NULL);
         /* A workspace install also keeps its wasm next to its manifest,
          * so a gc run from elsewhere cannot strand it. */
         if (access(path, F_OK) != 0 && out->manifest->wasm_file)
@@ -129,14 +130,14 @@ void astrid_installed_scan_dir(const char *caps, const char *owner, astrid_insta
 void astrid_installed_scan(const char *home, astrid_installed_fn fn, void *ctx)
 {
     char homes[4200];
-    snprintf(homes, sizeof homes, "%s/home", home);
+    astrid_home_homes_dir(homes, sizeof homes, home, NULL);
     char **owners;
     size_t no = list_dir(homes, &owners);
     for (size_t i = 0; i < no; i++) {
         if (astrid_principal_validate(owners[i], NULL) != 0)
             continue;
         char caps[4400];
-        snprintf(caps, sizeof caps, "%s/%s/.local/capsules", homes, owners[i]);
+        astrid_home_capsules_dir(caps, sizeof caps, home, owners[i], NULL);
         astrid_installed_scan_dir(caps, owners[i], fn, ctx);
     }
     free_list(owners, no);

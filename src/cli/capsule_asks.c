@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "astrid/capcheck.h"
+#include "astrid/home.h"
 #include "capsule/privilege.h"
 #include "cli/capsule_util.h"
 
@@ -31,7 +32,8 @@ static int policy_load(const cli_capsule_vet *v, policy *p, astrid_err *err)
 {
     memset(p, 0, sizeof *p);
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%.4000s/etc/groups.toml", v->home);
+    if (astrid_home_groups_file(path, sizeof path, v->home, err) != 0)
+        return -1;
     astrid_group_error gwhy;
     p->groups =
         access(path, F_OK) == 0 ? astrid_groups_load(path, &gwhy, err) : astrid_groups_builtin(err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "capsule/semver.h"
+#include "astrid/home.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"
@@ -139,7 +140,7 @@ static int capsule_tree(cli_ctx *ctx)
         cli_context_active(home, who, sizeof who, &err) < 0)
         return cli_fail(ctx, &err);
     graph g = {0};
-    snprintf(dir, sizeof dir, "%.3000s/home/%s/.local/capsules", home, who);
+    astrid_home_capsules_dir(dir, sizeof dir, home, who, NULL); /* "" scans nothing */
     scan(&g, dir, "user");
     if (getcwd(cwd, sizeof cwd)) {
         snprintf(dir, sizeof dir, "%.3000s/.astrid/capsules", cwd);

@@ -13,6 +13,7 @@
 
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "capsule/install.h"
 #include "cli/capsule_util.h"
 #include "cli/context.h"
@@ -83,8 +84,9 @@ static int compare_source(const char *home, const char *src, const char *name,
     if (S_ISDIR(st.st_mode))
         return compare(src, name, installed, old_hash, same, err);
     char run[PATH_MAX], tmp[PATH_MAX + 32];
-    snprintf(run, sizeof run, "%s/run", home);
-    snprintf(tmp, sizeof tmp, "%s/update-XXXXXX", run);
+    if (astrid_home_run_dir(run, sizeof run, home, err) != 0 ||
+        astrid_home_run_temp(tmp, sizeof tmp, home, "update", err) != 0)
+        return -1;
     if (astrid_mkdir_p(run, 0700, 0, err) != 0 || !mkdtemp(tmp))
         return astrid_err_sys(err, "mkdtemp in %s", run);
     int rc = cli_capsule_unpack(src, tmp, err);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "astrid/home.h"
 #include "cli/daemon.h"
 #include "store/secrets.h"
 
@@ -28,7 +29,8 @@ int cli_capsules_dir(cli_ctx *ctx, char *home, char *dir, size_t n)
             return CLI_ERROR;
         snprintf(dir, n, "%.3000s/.astrid/capsules", cwd);
     } else {
-        snprintf(dir, n, "%.3000s/home/%s/.local/capsules", home, who);
+        if (astrid_home_capsules_dir(dir, n, home, who, &err) < 0)
+            return cli_fail(ctx, &err);
     }
     return CLI_OK;
 }
@@ -45,8 +47,9 @@ int cli_capsule_locate(cli_ctx *ctx, const char *name, const char *agent, cli_ca
         cli_target_agent(agent, loc->home, loc->principal, sizeof loc->principal, &err) < 0)
         return cli_fail(ctx, &err);
     char meta[PATH_MAX + 16], cwd[PATH_MAX];
-    snprintf(loc->dir, sizeof loc->dir, "%.3000s/home/%s/.local/capsules/%s", loc->home,
-             loc->principal, name);
+    if (astrid_home_capsule_dir(loc->dir, sizeof loc->dir, loc->home, loc->principal, name, &err) <
+        0)
+        return cli_fail(ctx, &err);
     snprintf(meta, sizeof meta, "%s/meta.json", loc->dir);
     if (access(meta, F_OK) == 0)
         return CLI_OK;
@@ -148,7 +151,7 @@ int cli_capsule_unpack(const char *archive, const char *dest, astrid_err *err)
 
 void cli_capsule_env_path(const cli_capsule_loc *loc, const char *name, char *path, size_t n)
 {
-    snprintf(path, n, "%.3000s/home/%s/.config/env/%s.env.json", loc->home, loc->principal, name);
+    astrid_home_env_json(path, n, loc->home, loc->principal, name, NULL); /* "" on failure */
 }
 
 json_t *cli_capsule_env_load(const char *path, astrid_err *err)

@@ -51,7 +51,10 @@ static uint64_t mono_ms(void)
 static int sock_connect(const char *home, int budget_ms, int *out, astrid_err *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/run/system.sock", home);
+    char p[PATH_MAX];
+    int n = astrid_home_system_sock(p, sizeof p, home, NULL) == 0
+                ? snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p)
+                : -1;
     if (n < 0 || (size_t)n >= sizeof sa.sun_path)
         return astrid_err_set(err, ASTRID_E_LIMIT, "socket path under %s is too long", home);
     uint64_t deadline = mono_ms() + (uint64_t)budget_ms;
@@ -113,7 +116,7 @@ int astrid_client_start_daemon(const char *home, bool ephemeral, astrid_err *err
                               "`astrid-daemon` not found. Ensure it is installed alongside the "
                               "astrid CLI or available in PATH.");
     char ready[PATH_MAX];
-    snprintf(ready, sizeof ready, "%s/run/system.ready", home);
+    astrid_home_system_ready(ready, sizeof ready, home, NULL);
     unlink(ready);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -219,7 +222,7 @@ static void context_principal(const char *home, char *out, size_t n)
 {
     snprintf(out, n, "default");
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/run/cli-context.toml", home);
+    astrid_home_cli_context(p, sizeof p, home, NULL); /* "" reads as no context */
     astrid_toml *t = astrid_toml_parse_file(p, NULL, NULL);
     size_t alen = 0;
     const char *a = astrid_toml_str(astrid_toml_get(t, "active_agent"), &alen);
@@ -263,7 +266,7 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
                                   home);
         }
         char sock[PATH_MAX];
-        snprintf(sock, sizeof sock, "%s/run/system.sock", home);
+        astrid_home_system_sock(sock, sizeof sock, home, NULL);
         unlink(sock); /* a stale socket refuses connections */
         if (astrid_client_start_daemon(home, true, err) != 0 ||
             sock_connect(home, CONNECT_BUDGET_MS, &c->fd, err) != 0) {
@@ -272,7 +275,7 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
         }
     }
     char tokp[PATH_MAX];
-    snprintf(tokp, sizeof tokp, "%s/run/system.token", home);
+    astrid_home_system_token(tokp, sizeof tokp, home, NULL); /* "" fails the read */
     char *token = NULL;
     if (astrid_read_file(tokp, 256, &token, NULL, err) != 0) {
         astrid_client_close(c);

@@ -66,7 +66,7 @@ static int do_verify(cli_ctx *ctx)
         return cli_unavailable(ctx, "'astrid audit verify'", MISSING_AUDIT);
     /* Entries are signed by the runtime key; verify against its public half. */
     astrid_keypair kp;
-    if (astrid_home_path(keyp, sizeof keyp, home, "keys/runtime.key", &err) < 0 ||
+    if (astrid_home_runtime_key(keyp, sizeof keyp, home, &err) < 0 ||
         astrid_keypair_load(&kp, keyp, &err) < 0)
         return cli_fail(ctx, &err);
     uint8_t pk[ASTRID_ED25519_PK_LEN];

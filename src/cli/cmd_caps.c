@@ -203,7 +203,10 @@ static int caps_check(cli_ctx *ctx)
             cli_fail(ctx, &err);
         return CLI_ERROR;
     }
-    snprintf(path, sizeof path, "%s/etc/groups.toml", home);
+    if (astrid_home_groups_file(path, sizeof path, home, &err) != 0) {
+        astrid_profile_release(p);
+        return cli_fail(ctx, &err);
+    }
     astrid_group_error gwhy;
     astrid_group_config *g = access(path, F_OK) == 0 ? astrid_groups_load(path, &gwhy, &err)
                                                      : astrid_groups_builtin(&err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "capsule/install.h"
+#include "astrid/home.h"
 #include "capsule/manifest.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"
@@ -138,7 +139,7 @@ static int capsule_remove(cli_ctx *ctx)
         char who[CLI_PRINCIPAL_MAX];
         astrid_err err;
         if (cli_context_active(home, who, sizeof who, &err) == 0) {
-            snprintf(path, sizeof path, "%s/home/%s/.config/env/%s.env.json", home, who, name);
+            astrid_home_env_json(path, sizeof path, home, who, name, NULL);
             unlink(path);
         }
     }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "astrid/home.h"
 #include "astrid/toml.h"
 #include "cli/cli_stub.h"
 #include "cli/context.h"
@@ -35,11 +36,17 @@ static void check(doc *d, bool ok, const char *what, const char *fmt, ...)
 
 static void check_layout(doc *d, const char *home)
 {
-    static const char *const dirs[] = {"etc", "var", "run", "log", "keys", "bin", "wit", "home"};
+    static const struct {
+        const char *name;
+        int (*path)(char *, size_t, const char *, astrid_err *);
+    } dirs[] = {{"etc", astrid_home_etc_dir},   {"var", astrid_home_var_dir},
+                {"run", astrid_home_run_dir},   {"log", astrid_home_log_dir},
+                {"keys", astrid_home_keys_dir}, {"bin", astrid_home_bin_dir},
+                {"wit", astrid_home_wit_dir},   {"home", astrid_home_homes_dir}};
     char p[PATH_MAX], bad[512] = "";
     struct stat st;
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
-        snprintf(p, sizeof p, "%s/%s", home, dirs[i]);
+        dirs[i].path(p, sizeof p, home, NULL);
         const char *why = NULL;
         if (stat(p, &st) < 0)
             why = "missing";
@@ -49,7 +56,7 @@ static void check_layout(doc *d, const char *home)
             why = "mode is not 0700";
         if (why) {
             size_t n = strlen(bad);
-            snprintf(bad + n, sizeof bad - n, "%s%s/ %s", n ? ", " : "", dirs[i], why);
+            snprintf(bad + n, sizeof bad - n, "%s%s/ %s", n ? ", " : "", dirs[i].name, why);
         }
     }
     check(d, !bad[0], "layout", "%s", bad[0] ? bad : "all directories present, 0700");
@@ -59,7 +66,7 @@ static void check_key(doc *d, const char *home)
 {
     char p[PATH_MAX];
     struct stat st;
-    snprintf(p, sizeof p, "%s/keys/runtime.key", home);
+    astrid_home_runtime_key(p, sizeof p, home, NULL);
     if (stat(p, &st) < 0)
         check(d, false, "runtime key", "%s: %s (the daemon creates it on first boot)", p,
               strerror(errno));
@@ -88,7 +95,7 @@ static void check_profiles(doc *d, const char *home)
 {
     char dir[PATH_MAX], p[PATH_MAX + 256], why[ASTRID_ERR_MSG_MAX];
     int n = 0, bad = 0;
-    snprintf(dir, sizeof dir, "%s/etc/profiles", home);
+    astrid_home_profiles_dir(dir, sizeof dir, home, NULL);
     DIR *dh = opendir(dir);
     if (!dh) {
         check(d, errno == ENOENT, "profiles", errno == ENOENT ? "none yet (%s)" : "%s: cannot read",
@@ -115,7 +122,7 @@ static void check_profiles(doc *d, const char *home)
 static void check_groups(doc *d, const char *home)
 {
     char p[PATH_MAX], why[ASTRID_ERR_MSG_MAX];
-    snprintf(p, sizeof p, "%s/etc/groups.toml", home);
+    astrid_home_groups_file(p, sizeof p, home, NULL);
     if (access(p, F_OK) < 0)
         check(d, true, "groups.toml", "absent (built-in groups only)");
     else if (!toml_ok(p, why, sizeof why))
@@ -157,11 +164,13 @@ static void check_daemon(doc *d, const char *home)
     astrid_client *c = NULL;
     astrid_err err;
     json_t *st = NULL;
+    char sock[PATH_MAX];
+    astrid_home_system_sock(sock, sizeof sock, home, NULL);
     if (!astrid_client_daemon_running(home)) {
-        check(d, false, "daemon", "not running (no answer on %s/run/system.sock)", home);
+        check(d, false, "daemon", "not running (no answer on %s)", sock);
         return;
     }
-    check(d, true, "socket", "%s/run/system.sock answers", home);
+    check(d, true, "socket", "%s answers", sock);
     astrid_call get_status = {.suffix = "status", .method = "GetStatus", .want_status = "status"};
     if (cli_connect(&c, &err) < 0 || astrid_client_call(c, &get_status, &st, &err) < 0)
         check(d, false, "GetStatus", "%s", err.msg);

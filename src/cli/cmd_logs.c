@@ -71,7 +71,7 @@ static void copy_from(FILE *f, long *off, FILE *out)
 static int do_logs(cli_ctx *ctx)
 {
     char home[PATH_MAX], dir[PATH_MAX], file[PATH_MAX + NAME_MAX + 2];
-    char agent[CLI_PRINCIPAL_MAX], phome[PATH_MAX];
+    char agent[CLI_PRINCIPAL_MAX];
     astrid_err err;
     const char *capsule = ctx->argc ? ctx->argv[0] : NULL;
     const char *nstr = cli_flag_str(ctx, "lines");
@@ -89,11 +89,10 @@ static int do_logs(cli_ctx *ctx)
             return CLI_ERROR;
         }
         if (cli_target_agent(cli_flag_str(ctx, "agent"), home, agent, sizeof agent, &err) < 0 ||
-            astrid_principal_home(phome, sizeof phome, home, agent, &err) < 0)
+            astrid_home_capsule_log_dir(dir, sizeof dir, home, agent, capsule, &err) < 0)
             return cli_fail(ctx, &err);
-        snprintf(dir, sizeof dir, "%s/.local/log/%s", phome, capsule);
-    } else {
-        snprintf(dir, sizeof dir, "%s/log", home);
+    } else if (astrid_home_log_dir(dir, sizeof dir, home, &err) < 0) {
+        return cli_fail(ctx, &err);
     }
     if (newest(dir, file, sizeof file) < 0) {
         fprintf(ctx->err, "astrid: no log files in %s\n", dir);

@@ -280,8 +280,8 @@ static int do_restart(cli_ctx *ctx)
             return CLI_ERROR;
         }
     }
-    if (astrid_home_path(sock, sizeof sock, home, "run/system.sock", &err) < 0 ||
-        astrid_home_path(ready, sizeof ready, home, "run/system.ready", &err) < 0)
+    if (astrid_home_system_sock(sock, sizeof sock, home, &err) < 0 ||
+        astrid_home_system_ready(ready, sizeof ready, home, &err) < 0)
         return cli_fail(ctx, &err);
     unlink(sock);
     unlink(ready);

@@ -26,7 +26,7 @@ int cli_context_active(const char *home, char *out, size_t outsz, astrid_err *er
 {
     char path[PATH_MAX];
     struct stat st;
-    if (astrid_home_path(path, sizeof path, home, "run/cli-context.toml", err) < 0)
+    if (astrid_home_cli_context(path, sizeof path, home, err) < 0)
         return -1;
     if (stat(path, &st) < 0) {
         if (errno != ENOENT)
@@ -64,8 +64,8 @@ int cli_context_set(const char *home, const char *principal, astrid_err *err)
     char path[PATH_MAX], run[PATH_MAX];
     if (check_principal(home, principal, err) < 0)
         return -1;
-    if (astrid_home_path(run, sizeof run, home, "run", err) < 0 ||
-        astrid_home_path(path, sizeof path, home, "run/cli-context.toml", err) < 0)
+    if (astrid_home_run_dir(run, sizeof run, home, err) < 0 ||
+        astrid_home_cli_context(path, sizeof path, home, err) < 0)
         return -1;
     if (astrid_mkdir_p(run, 0700, 0, err) < 0)
         return -1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "capsule/installed.h"
+#include "astrid/home.h"
 #include "cli/cli.h"
 #include "cli/context.h"
 
@@ -90,8 +91,8 @@ int cli_gc(cli_ctx *ctx)
         astrid_installed_scan_dir(ws, "default", collect, &r);
     }
     bool force = cli_flag_count(ctx, "force") > 0;
-    snprintf(bin, sizeof bin, "%s/bin", home);
-    snprintf(wit, sizeof wit, "%s/wit", home);
+    astrid_home_bin_dir(bin, sizeof bin, home, NULL); /* "" sweeps nothing */
+    astrid_home_wit_dir(wit, sizeof wit, home, NULL);
     size_t bytes = 0;
     size_t n =
         sweep(ctx, bin, ".wasm", &r, force, &bytes) + sweep(ctx, wit, ".wit", &r, force, &bytes);

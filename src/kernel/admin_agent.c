@@ -61,23 +61,23 @@ static void warn(json_t *warnings, const char *fmt, const char *a, const char *b
 static void inherit_default(admin_call *c, const char *p, json_t *warnings)
 {
     const char *home = c->k->home;
-    char envdir[PATH_MAX], capdir[PATH_MAX], secdir[PATH_MAX], dst_env[PATH_MAX];
-    snprintf(envdir, sizeof envdir, "%s/home/default/.config/env", home);
-    snprintf(capdir, sizeof capdir, "%s/home/default/.local/capsules", home);
-    snprintf(secdir, sizeof secdir, "%s/secrets/default", home);
-    snprintf(dst_env, sizeof dst_env, "%s/home/%s/.config/env", home, p);
+    const char *def = ASTRID_DEFAULT_PRINCIPAL;
+    char envdir[PATH_MAX], capdir[PATH_MAX], secdir[PATH_MAX];
+    astrid_home_env_dir(envdir, sizeof envdir, home, def, NULL);
+    astrid_home_capsules_dir(capdir, sizeof capdir, home, def, NULL);
+    astrid_home_secret_scope_dir(secdir, sizeof secdir, home, def, NULL);
     astrid_strlist ids = {0}, envs = {0};
-    add_capsule_ids(envdir, ".env.json", &envs);
+    add_capsule_ids(envdir, ASTRID_ENV_JSON_SUFFIX, &envs);
     add_capsule_ids(capdir, NULL, &ids);
     add_capsule_ids(secdir, NULL, &ids);
     for (size_t i = 0; i < envs.n; i++) {
         char src[PATH_MAX], dst[PATH_MAX];
-        snprintf(src, sizeof src, "%s/%s.env.json", envdir, envs.v[i]);
-        snprintf(dst, sizeof dst, "%s/%s.env.json", dst_env, envs.v[i]);
         astrid_err err;
         char *buf = NULL;
         size_t len = 0;
-        if (astrid_read_file(src, 1u << 20, &buf, &len, &err) != 0 ||
+        if (astrid_home_env_json(src, sizeof src, home, def, envs.v[i], &err) != 0 ||
+            astrid_home_env_json(dst, sizeof dst, home, p, envs.v[i], &err) != 0 ||
+            astrid_read_file(src, 1u << 20, &buf, &len, &err) != 0 ||
             astrid_atomic_write(dst, buf, len, 0600, &err) != 0)
             warn(warnings, "env of capsule %s not copied: %s", envs.v[i], err.msg);
         free(buf);
@@ -93,7 +93,7 @@ static void inherit_default(admin_call *c, const char *p, json_t *warnings)
             warn(warnings, "KV of capsule %s not copied: %s", ids.v[i], err.msg);
         size_t copied = 0;
         char one[PATH_MAX];
-        snprintf(one, sizeof one, "%s/%s", secdir, ids.v[i]);
+        astrid_home_secret_capsule_dir(one, sizeof one, home, def, ids.v[i], NULL);
         if (access(one, F_OK) == 0 &&
             astrid_secret_copy_capsule(home, "default", p, ids.v[i], &copied, &err) != 0)
             warn(warnings, "secrets of capsule %s not copied: %s", ids.v[i], err.msg);
@@ -316,7 +316,7 @@ static int cmp_str(const void *a, const void *b)
 int admin_agent_list(admin_call *c, json_t **data, const char **status)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/etc/profiles", c->k->home);
+    astrid_home_profiles_dir(dir, sizeof dir, c->k->home, NULL);
     DIR *d = opendir(dir);
     if (!d)
         return admin_fail(c, ASTRID_KIND_INTERNAL, "cannot list %s: %s", dir, strerror(errno));

@@ -5,13 +5,14 @@
 #include <stdlib.h>
 
 #include "kernel/admin.h"
+#include "astrid/home.h"
 
 /* Persist `next` and publish it; takes ownership of `next`. */
 static int commit(admin_call *c, astrid_group_config *next)
 {
     char path[PATH_MAX];
     astrid_err err;
-    snprintf(path, sizeof path, "%s/etc/groups.toml", c->k->home);
+    astrid_home_groups_file(path, sizeof path, c->k->home, NULL);
     if (astrid_groups_save(next, path, &err) != 0) {
         astrid_groups_unref(next);
         if (err.code == ASTRID_E_IO || err.code == ASTRID_E_NOMEM)

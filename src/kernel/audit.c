@@ -377,7 +377,7 @@ static void *writer_main(void *arg)
 static void open_existing(astrid_audit *log)
 {
     char dir[4096];
-    if (astrid_home_path(dir, sizeof dir, log->home, "home", NULL) < 0)
+    if (astrid_home_homes_dir(dir, sizeof dir, log->home, NULL) < 0)
         return;
     DIR *d = opendir(dir);
     if (!d)

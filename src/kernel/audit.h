@@ -33,9 +33,6 @@
 #include "astrid/err.h"
 #include "astrid/uuid.h"
 
-#define ASTRID_AUDIT_FILE "audit.jsonl"
-#define ASTRID_AUDIT_DIR ".local/audit"
-
 typedef struct astrid_audit astrid_audit;
 
 /* Called when a torn tail was found and moved aside; `msg` names the torn

@@ -25,10 +25,7 @@ void audit_now_rfc3339(char out[32])
 int audit_file_path(char *out, size_t outsz, const char *home, const char *principal,
                     astrid_err *err)
 {
-    char ph[4096];
-    if (astrid_principal_home(ph, sizeof ph, home, principal, err) < 0)
-        return -1;
-    return astrid_path_join(out, outsz, ph, ASTRID_AUDIT_DIR "/" ASTRID_AUDIT_FILE, err);
+    return astrid_home_audit_file(out, outsz, home, principal, err);
 }
 
 char *audit_entry_head(const char *id, const char *session_id, const char *principal,

@@ -147,7 +147,7 @@ json_t *astrid_audit_read(const char *home, const char *principal, const char *s
             goto fail;
     } else {
         char dir[4096];
-        if (astrid_home_path(dir, sizeof dir, home, "home", err) < 0)
+        if (astrid_home_homes_dir(dir, sizeof dir, home, err) < 0)
             goto fail;
         DIR *d = opendir(dir);
         if (d) {

@@ -41,7 +41,7 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
         if (k->log)
             fclose(k->log);
         char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/log/astrid.%s.log", k->home, day);
+        astrid_home_daemon_log(p, sizeof p, k->home, day, NULL); /* "" on failure: no log */
         int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         k->log = fd >= 0 ? fdopen(fd, "a") : NULL;
         snprintf(k->log_day, sizeof k->log_day, "%s", day);
@@ -63,7 +63,8 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
 static int take_lock(astrid_kernel *k, astrid_err *err)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/run/daemon.lock", k->home);
+    if (astrid_home_daemon_lock(p, sizeof p, k->home, err) != 0)
+        return -1;
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return astrid_err_sys(err, "open %s", p);
@@ -128,7 +129,8 @@ static int write_pubkey(astrid_kernel *k, astrid_err *err)
 {
     char p[PATH_MAX];
     char hex[2 * ASTRID_ED25519_PK_LEN + 2];
-    snprintf(p, sizeof p, "%s/keys/runtime.pub", k->home);
+    if (astrid_home_runtime_pub(p, sizeof p, k->home, err) != 0)
+        return -1;
     astrid_hex_encode(hex, k->key.pk, ASTRID_ED25519_PK_LEN);
     strcat(hex, "\n");
     bool written = false;
@@ -190,16 +192,17 @@ static void sweep_dir(astrid_kernel *k, const char *dir, int depth)
 static void sweep_stale_temps(astrid_kernel *k)
 {
     static const struct {
-        const char *rel;
+        int (*path)(char *, size_t, const char *, astrid_err *);
         int depth;
-    } dirs[] = {{"etc", 8}, {"secrets", 3}, {"keys", 0},    {"run", 0},
-                {"var", 0}, {"bin", 0},     {"bin/aot", 0}, {"wit", 0}};
+    } dirs[] = {{astrid_home_etc_dir, 8}, {astrid_home_secrets_dir, 3}, {astrid_home_keys_dir, 0},
+                {astrid_home_run_dir, 0}, {astrid_home_var_dir, 0},     {astrid_home_bin_dir, 0},
+                {astrid_home_aot_dir, 0}, {astrid_home_wit_dir, 0}};
     char p[PATH_MAX];
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", k->home, dirs[i].rel);
-        sweep_dir(k, p, dirs[i].depth);
+        if (dirs[i].path(p, sizeof p, k->home, NULL) == 0)
+            sweep_dir(k, p, dirs[i].depth);
     }
-    snprintf(p, sizeof p, "%s/home", k->home);
+    astrid_home_homes_dir(p, sizeof p, k->home, NULL);
     DIR *d = opendir(p);
     if (!d)
         return;
@@ -207,11 +210,12 @@ static void sweep_stale_temps(astrid_kernel *k)
     while ((e = readdir(d)) != NULL) {
         if (astrid_principal_validate(e->d_name, NULL) != 0)
             continue;
-        static const char *const sub[] = {".config/env", ".local/audit"};
+        static int (*const sub[])(char *, size_t, const char *, const char *,
+                                  astrid_err *) = {astrid_home_env_dir, astrid_home_audit_dir};
         for (size_t i = 0; i < 2; i++) {
             char q[PATH_MAX];
-            snprintf(q, sizeof q, "%s/%s/%s", p, e->d_name, sub[i]);
-            sweep_dir(k, q, 0);
+            if (sub[i](q, sizeof q, k->home, e->d_name, NULL) == 0)
+                sweep_dir(k, q, 0);
         }
     }
     closedir(d);
@@ -221,7 +225,7 @@ static void sweep_stale_temps(astrid_kernel *k)
 static int migrate_legacy_profiles(astrid_kernel *k, astrid_err *err)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/home", k->home);
+    astrid_home_homes_dir(dir, sizeof dir, k->home, NULL);
     DIR *d = opendir(dir);
     if (!d)
         return 0;
@@ -248,7 +252,7 @@ static int seed_default_profile(astrid_kernel *k, astrid_err *err)
 {
     char path[PATH_MAX];
     struct stat st;
-    snprintf(path, sizeof path, "%s/etc/profiles/default.toml", k->home);
+    astrid_profile_path(path, sizeof path, k->home, ASTRID_DEFAULT_PRINCIPAL, NULL);
     bool existed = stat(path, &st) == 0;
     astrid_profile *p = astrid_profile_load(k->home, ASTRID_DEFAULT_PRINCIPAL, err);
     if (!p)
@@ -273,7 +277,8 @@ static int seed_default_profile(astrid_kernel *k, astrid_err *err)
 static int load_policy(astrid_kernel *k, astrid_err *err)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/etc/groups.toml", k->home);
+    if (astrid_home_groups_file(p, sizeof p, k->home, err) != 0)
+        return -1;
     astrid_group_error why;
     astrid_group_config *g = astrid_groups_load(p, &why, err);
     if (!g)
@@ -328,7 +333,7 @@ static int reuse_token_file(astrid_kernel *k)
         return -1;
     }
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/run", k->home);
+    astrid_home_run_dir(dir, sizeof dir, k->home, NULL);
     return astrid_fsync_dir(dir, NULL);
 }
 
@@ -390,9 +395,10 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (astrid_crypto_init(err) != 0 || astrid_home_resolve(k->home, sizeof k->home, err) != 0 ||
         astrid_home_ensure(k->home, err) != 0)
         return -1;
-    snprintf(k->sock_path, sizeof k->sock_path, "%s/run/system.sock", k->home);
-    snprintf(k->token_path, sizeof k->token_path, "%s/run/system.token", k->home);
-    snprintf(k->ready_path, sizeof k->ready_path, "%s/run/system.ready", k->home);
+    if (astrid_home_system_sock(k->sock_path, sizeof k->sock_path, k->home, err) != 0 ||
+        astrid_home_system_token(k->token_path, sizeof k->token_path, k->home, err) != 0 ||
+        astrid_home_system_ready(k->ready_path, sizeof k->ready_path, k->home, err) != 0)
+        return -1;
     if (strlen(k->sock_path) >= sizeof((struct sockaddr_un *)0)->sun_path)
         return astrid_err_set(err, ASTRID_E_LIMIT,
                               "socket path %s is too long for a Unix socket (max 107 bytes); "
@@ -407,7 +413,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (astrid_kernel_check_workspace(k->home, k->workspace, err) != 0)
         return -1;
     char keyp[PATH_MAX];
-    snprintf(keyp, sizeof keyp, "%s/keys/runtime.key", k->home);
+    if (astrid_home_runtime_key(keyp, sizeof keyp, k->home, err) != 0)
+        return -1;
     bool created = false;
     if (astrid_keypair_load_or_create(&k->key, keyp, &created, err) != 0 ||
         write_pubkey(k, err) != 0)
@@ -415,8 +422,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (created)
         astrid_klog(k, "INFO", "generated runtime key %s", keyp);
     char prof[PATH_MAX];
-    snprintf(prof, sizeof prof, "%s/etc/profiles", k->home);
-    if (astrid_mkdir_p(prof, 0700, 1, err) != 0 || load_policy(k, err) != 0 ||
+    if (astrid_home_profiles_dir(prof, sizeof prof, k->home, err) != 0 ||
+        astrid_mkdir_p(prof, 0700, 1, err) != 0 || load_policy(k, err) != 0 ||
         migrate_legacy_profiles(k, err) != 0 || seed_default_profile(k, err) != 0 ||
         astrid_principal_home_ensure(k->home, "default", err) != 0)
         return -1;
@@ -424,8 +431,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (!k->audit)
         return -1;
     char state[PATH_MAX];
-    snprintf(state, sizeof state, "%s/var/state.db", k->home);
-    if (astrid_kv_open(&k->kv, state, 0, err) != 0 || astrid_kernel_storage_start(k, err) != 0)
+    if (astrid_home_state_db(state, sizeof state, k->home, err) != 0 ||
+        astrid_kv_open(&k->kv, state, 0, err) != 0 || astrid_kernel_storage_start(k, err) != 0)
         return -1;
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;

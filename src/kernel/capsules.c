@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "kernel/capsule_lookup.h"
+#include "astrid/home.h"
 #include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
@@ -239,7 +240,7 @@ done:
 int kcapsule_admit(kcapsule *c, const char *principal, char *reason, size_t n)
 {
     char home[4200];
-    snprintf(home, sizeof home, "%s/home/%s", c->k->home, principal);
+    astrid_principal_home(home, sizeof home, c->k->home, principal, NULL);
     struct stat st;
     if (astrid_principal_admissible(c->k, principal, reason, n) != 0 ||
         (stat(home, &st) != 0 &&
@@ -460,7 +461,8 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
     memcpy(k->host_modules, astrid_capsule_host_modules, n * sizeof *k->host_modules);
     k->host_modules[n] = astrid_wasi_host_module;
     char cache[4200];
-    snprintf(cache, sizeof cache, "%s/bin/aot", k->home);
+    if (astrid_home_aot_dir(cache, sizeof cache, k->home, err) != 0)
+        return -1;
     astrid_wasm_engine_config cfg = {
         .cache_dir = cache, .host_modules = k->host_modules, .nhost_modules = n + 1};
     if (!(k->engine = astrid_wasm_engine_new(&cfg, err)))
@@ -499,7 +501,7 @@ json_t *astrid_capsules_reload_owned(astrid_kernel *k, const char *owner)
         scan_all(k, &s);
     } else {
         char dir[4200];
-        snprintf(dir, sizeof dir, "%s/home/%s/.local/capsules", k->home, owner);
+        astrid_home_capsules_dir(dir, sizeof dir, k->home, owner, NULL);
         astrid_installed_scan_dir(dir, owner, load_one, &s);
         if (k->workspace[0] && strcmp(owner, "default") == 0) {
             snprintf(dir, sizeof dir, "%s/" ASTRID_WORKSPACE_CAPSULES, k->workspace);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "astrid/principal.h"
 
 static bool valid_principal_or_host(const char *s)
@@ -53,8 +54,7 @@ static int capsule_dir(char *out, size_t n, const char *home, const char *scope,
         return astrid_err_set(err, ASTRID_E_INVALID, "invalid secret scope '%s'", scope);
     if (!valid_capsule(capsule))
         return astrid_err_set(err, ASTRID_E_INVALID, "invalid capsule name '%s'", capsule);
-    int w = snprintf(out, n, "%s/secrets/%s/%s", home, scope, capsule);
-    if (w < 0 || (size_t)w >= n)
+    if (astrid_home_secret_capsule_dir(out, n, home, scope, capsule, err) != 0)
         return astrid_err_set(err, ASTRID_E_LIMIT, "secret path too long");
     return 0;
 }
@@ -65,7 +65,7 @@ static int secret_path(char *out, size_t n, const char *home, const char *scope,
     char dir[PATH_MAX];
     if (check_key(key, err) != 0 || capsule_dir(dir, sizeof dir, home, scope, capsule, err) != 0)
         return -1;
-    return astrid_path_join(out, n, dir, key, err);
+    return astrid_home_secret_file(out, n, home, scope, capsule, key, err);
 }
 
 int astrid_secret_set(const char *home, const char *scope, const char *capsule, const char *key,
@@ -84,7 +84,7 @@ int astrid_secret_set(const char *home, const char *scope, const char *capsule, 
     if (capsule_dir(dir, sizeof dir, home, scope, capsule, err) != 0)
         return -1;
     char root[PATH_MAX];
-    snprintf(root, sizeof root, "%s/secrets", home);
+    astrid_home_secrets_dir(root, sizeof root, home, NULL); /* "" fails the mkdir below */
     /* The root and scope dirs must be 0700 too, not just the leaf. */
     if (astrid_mkdir_p(root, 0700, 1, err) != 0 || astrid_mkdir_p(dir, 0700, 1, err) != 0)
         return -1;

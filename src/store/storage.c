@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "astrid/home.h"
 #include "store/kv.h"
 
 typedef struct usage {
@@ -231,10 +232,10 @@ int astrid_storage_measure_principal(struct astrid_kv *kv, const char *home, con
     *bytes = 0;
     char prefix[128], dir[4200];
     snprintf(prefix, sizeof prefix, "%s:capsule:", principal);
-    snprintf(dir, sizeof dir, "%s/home/%s", home, principal);
+    astrid_principal_home(dir, sizeof dir, home, principal, NULL); /* "" measures as empty */
     uint64_t kvb = 0, files = 0;
     if ((kv && astrid_kv_usage(kv, prefix, &kvb, err) != 0) ||
-        astrid_storage_du(dir, ".local/capsules", &files, err) != 0)
+        astrid_storage_du(dir, ASTRID_PHOME_CAPSULES, &files, err) != 0)
         return -1;
     *bytes = kvb + files;
     return 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
+#include "astrid/home.h"
 
 static bool starts_with(const char *s, const char *prefix)
 {
@@ -67,8 +68,8 @@ int astrid_vfs_guard_check(const astrid_vfs_guard *g, const char *canon, const c
          * in the same tree: all of .local but tmp (audit, capsules, tokens,
          * kv, log) and all of .config (env, legacy profile.toml). */
         const char *r = rest_of(canon, g->own_home);
-        bool local = under(r, ".local") && !under(r, ".local/tmp");
-        if (local || under(r, ".config")) {
+        bool local = under(r, ASTRID_PHOME_LOCAL) && !under(r, ASTRID_PHOME_TMP);
+        if (local || under(r, ASTRID_PHOME_CONFIG)) {
             const char *end = strchr(r, '/');
             if (end)
                 end = strchr(end + 1, '/');
@@ -241,7 +242,7 @@ int astrid_vfs_resolve(const astrid_vfs_roots *roots, const char *guest, astrid_
     }
     char rootbuf[PATH_MAX];
     if (out->mount == ASTRID_VFS_TMP) {
-        if (astrid_path_join(rootbuf, sizeof rootbuf, roots->principal_home, ".local/tmp", err))
+        if (astrid_path_join(rootbuf, sizeof rootbuf, roots->principal_home, ASTRID_PHOME_TMP, err))
             return -1;
         root = rootbuf;
     }

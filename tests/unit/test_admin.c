@@ -21,6 +21,7 @@
 #include "kernel/admin.h"
 #include "store/identity.h"
 #include "store/kv.h"
+#include "fixture.h"
 
 static char tmpdir[256];
 static astrid_kernel kern;
@@ -28,8 +29,7 @@ static astrid_kernel kern;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/astrid-admin-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (fixture_tmpdir(tmpdir, sizeof tmpdir, "admin") != 0)
         return -1;
     memset(&kern, 0, sizeof kern);
     pthread_mutex_init(&kern.log_lock, NULL);
@@ -60,9 +60,7 @@ static int teardown(void **state)
     if (kern.log)
         fclose(kern.log);
     pthread_mutex_destroy(&kern.log_lock);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(tmpdir);
 }
 
 static char errbuf[1024];

@@ -14,6 +14,7 @@
 
 #include "astrid/fs.h"
 #include "kernel/audit.h"
+#include "fixture.h"
 
 static char home[256];
 static astrid_keypair kp;
@@ -22,8 +23,7 @@ static const char SESSION[] = "6f1c2c1e-93a4-4c47-9e2e-3f0b7d3a1a10";
 static int setup(void **state)
 {
     (void)state;
-    snprintf(home, sizeof home, "/tmp/astrid-audit-XXXXXX");
-    if (!mkdtemp(home) || astrid_crypto_init(NULL) < 0)
+    if (fixture_tmpdir(home, sizeof home, "audit") != 0 || astrid_crypto_init(NULL) < 0)
         return -1;
     uint8_t seed[32];
     memset(seed, 7, sizeof seed);
@@ -33,9 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(home);
 }
 
 static int append_admin(astrid_audit *log, const char *principal, const char *method, bool allow,

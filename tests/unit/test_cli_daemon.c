@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "fixture.h"
 
 static char log_buf[4096]; /* "connect(bob) subscribe(x) publish(t) ..." */
 static char last_topic[256], last_reply_topic[256];
@@ -87,28 +88,13 @@ static char home[256], out_buf[8192], err_buf[2048];
 
 static int run(const char *line)
 {
-    static char buf[512];
-    char *argv[32];
-    int argc = 0;
-    snprintf(buf, sizeof buf, "%s", line);
-    for (char *t = strtok(buf, " "); t && argc < 32; t = strtok(NULL, " "))
-        argv[argc++] = t;
     log_buf[0] = '\0';
-    FILE *o = tmpfile(), *e = tmpfile();
-    int rc = cli_main(argc, argv, o, e);
-    rewind(o);
-    rewind(e);
-    out_buf[fread(out_buf, 1, sizeof out_buf - 1, o)] = '\0';
-    err_buf[fread(err_buf, 1, sizeof err_buf - 1, e)] = '\0';
-    fclose(o);
-    fclose(e);
-    return rc;
+    return fixture_run(cli_main, line, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
 }
 
 static int setup(void **state)
 {
-    snprintf(home, sizeof home, "/tmp/astrid-clid-XXXXXX");
-    if (!mkdtemp(home))
+    if (fixture_tmpdir(home, sizeof home, "clid") != 0)
         return -1;
     setenv("ASTRID_HOME", home, 1);
     setenv("NO_COLOR", "1", 1);
@@ -117,15 +103,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
     json_decref(last_payload);
     last_payload = NULL;
     json_decref(script_reply);
     script_reply = NULL;
     json_decref(script_msgs);
     script_msgs = NULL;
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(home);
 }
 
 static void test_status_request_shape(void **state)

@@ -8,15 +8,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fixture.h"
 
 static int parse(cli_ctx *ctx, astrid_err *err, const char *line)
 {
     static char buf[512];
     static char *argv[64];
-    int argc = 0;
-    snprintf(buf, sizeof buf, "%s", line);
-    for (char *t = strtok(buf, " "); t && argc < 64; t = strtok(NULL, " "))
-        argv[argc++] = t;
+    int argc = fixture_argv(buf, sizeof buf, line, argv, 64);
     memset(ctx, 0, sizeof *ctx);
     astrid_err_clear(err);
     return cli_parse(ctx, argc, argv, err);
@@ -158,22 +156,10 @@ static void test_usage_errors(void **state)
     assert_int_equal(parse(&ctx, &err, "quota show -a bob"), 0);
 }
 
+/* What it prints to stderr lands in out. */
 static int run_main(const char *line, char *out, size_t outsz)
 {
-    static char buf[512];
-    char *argv[32];
-    int argc = 0;
-    snprintf(buf, sizeof buf, "%s", line);
-    for (char *t = strtok(buf, " "); t && argc < 32; t = strtok(NULL, " "))
-        argv[argc++] = t;
-    FILE *o = tmpfile(), *e = tmpfile();
-    int rc = cli_main(argc, argv, o, e);
-    rewind(e);
-    size_t n = fread(out, 1, outsz - 1, e);
-    out[n] = '\0';
-    fclose(o);
-    fclose(e);
-    return rc;
+    return fixture_run(cli_main, line, NULL, 0, out, outsz);
 }
 
 static void test_exit_codes(void **state)

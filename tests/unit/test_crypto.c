@@ -12,22 +12,22 @@
 #include "astrid/crypto.h"
 #include "astrid/fs.h"
 #include "astrid/uuid.h"
+#include "fixture.h"
 
 static char tmpdir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/astrid-crypto-XXXXXX");
-    return mkdtemp(tmpdir) && astrid_crypto_init(NULL) == 0 ? 0 : -1;
+    return fixture_tmpdir(tmpdir, sizeof tmpdir, "crypto") == 0 && astrid_crypto_init(NULL) == 0
+               ? 0
+               : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(tmpdir);
 }
 
 static void key_create_then_load_same(void **state)

@@ -11,22 +11,20 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
+#include "fixture.h"
 
 static char tmpdir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/astrid-fs-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return fixture_tmpdir(tmpdir, sizeof tmpdir, "fs");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(tmpdir);
 }
 
 static int count_entries(const char *dir)

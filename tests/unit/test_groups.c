@@ -10,14 +10,14 @@
 
 #include "astrid/fs.h"
 #include "astrid/groups.h"
+#include "fixture.h"
 
 static char tmpdir[256], path[300];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/astrid-groups-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (fixture_tmpdir(tmpdir, sizeof tmpdir, "groups") != 0)
         return -1;
     snprintf(path, sizeof path, "%s/groups.toml", tmpdir);
     return 0;
@@ -26,9 +26,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(tmpdir);
 }
 
 static void write_file(const char *text)

@@ -11,22 +11,20 @@
 
 #include "astrid/fs.h"
 #include "astrid/profile.h"
+#include "fixture.h"
 
 static char home[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(home, sizeof home, "/tmp/astrid-profile-XXXXXX");
-    return mkdtemp(home) ? 0 : -1;
+    return fixture_tmpdir(home, sizeof home, "profile");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(home);
 }
 
 static void put(const char *rel, const char *text)

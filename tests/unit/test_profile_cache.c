@@ -11,22 +11,20 @@
 
 #include "astrid/capcheck.h"
 #include "astrid/policy_cache.h"
+#include "fixture.h"
 
 static char home[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(home, sizeof home, "/tmp/astrid-pcache-XXXXXX");
-    return mkdtemp(home) ? 0 : -1;
+    return fixture_tmpdir(home, sizeof home, "pcache");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(home);
 }
 
 static void write_profile(const char *who, const char *text)

@@ -10,22 +10,20 @@
 
 #include "astrid/fs.h"
 #include "store/secrets.h"
+#include "fixture.h"
 
 static char home[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(home, sizeof home, "/tmp/astrid-secrets-XXXXXX");
-    return mkdtemp(home) ? 0 : -1;
+    return fixture_tmpdir(home, sizeof home, "secrets");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(home);
 }
 
 static void set_get_modes(void **state)

@@ -12,6 +12,7 @@
 
 #include "store/kv.h"
 #include "store/storage.h"
+#include "fixture.h"
 
 typedef struct fake {
     int calls;
@@ -145,16 +146,13 @@ static char tmpdir[256];
 static int mk_tmp(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/astrid-storage-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return fixture_tmpdir(tmpdir, sizeof tmpdir, "storage");
 }
 
 static int rm_tmp(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(tmpdir);
 }
 
 static void put(const char *rel, size_t n)

@@ -9,6 +9,7 @@
 
 #include "store/identity.h"
 #include "store/kv.h"
+#include "fixture.h"
 
 static char tmpdir[256];
 static astrid_kv *kv;
@@ -16,8 +17,7 @@ static astrid_kv *kv;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/astrid-store-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (fixture_tmpdir(tmpdir, sizeof tmpdir, "store") != 0)
         return -1;
     char db[300];
     snprintf(db, sizeof db, "%s/state.db", tmpdir);
@@ -29,9 +29,7 @@ static int teardown(void **state)
     (void)state;
     astrid_kv_close(kv);
     kv = NULL;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmdir(tmpdir);
 }
 
 static void kv_namespaces_are_isolated(void **state)

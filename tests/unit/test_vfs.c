@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vfs/vfs.h"
+#include "fixture.h"
 
 /* S is the `~` workspace, H = S/.astrid is $ASTRID_HOME, alice the
  * invoking principal, P = S/proj a project workspace not containing H. */
@@ -33,8 +34,7 @@ static int sh(const char *fmt, ...)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(S, sizeof S, "/tmp/astrid-vfs-XXXXXX");
-    if (!mkdtemp(S))
+    if (fixture_tmpdir(S, sizeof S, "vfs") != 0)
         return -1;
     char *rb = realpath(S, NULL);
     snprintf(S, sizeof S, "%s", rb);
@@ -60,7 +60,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return sh("rm -rf '%s'", S) == 0 ? 0 : -1;
+    return fixture_rmdir(S);
 }
 
 enum { TILDE, PROJ };

@@ -10,20 +10,18 @@
 
 #include "astrid/fs.h"
 #include "capsule/wasm/engine.h"
+#include "fixture.h"
 
 static char wt_dir[256];
 
 static int wt_setup_dir(void)
 {
-    snprintf(wt_dir, sizeof wt_dir, "/tmp/astrid-wasm-XXXXXX");
-    return mkdtemp(wt_dir) ? 0 : -1;
+    return fixture_tmpdir(wt_dir, sizeof wt_dir, "wasm");
 }
 
 static void wt_rm_dir(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", wt_dir);
-    if (system(cmd) != 0)
+    if (fixture_rmdir(wt_dir) != 0)
         fprintf(stderr, "cannot remove %s\n", wt_dir);
 }
 

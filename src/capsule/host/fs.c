@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "capsule/host/abi.h"
 #include "vfs/vfs.h"
 
@@ -27,7 +28,8 @@ static int resolve(void *inst, uint32_t pp, uint32_t pn, bool write, uint32_t re
     const astrid_invocation *inv = abi_inv(inst);
     char *guest = abi_str(inst, pp, pn, 4096);
     char home[4200];
-    snprintf(home, sizeof home, "%s/home/%s", inv->env->home, inv->principal);
+    /* "" when it cannot be built: the VFS then reaches nothing in the home */
+    astrid_principal_home(home, sizeof home, inv->env->home, inv->principal, NULL);
     astrid_vfs_roots roots = {.principal_home = home,
                               .workspace = inv->env->workspace ? inv->env->workspace : home,
                               .astrid_home = inv->env->home};

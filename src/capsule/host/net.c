@@ -11,6 +11,7 @@
  * as the instance. */
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "astrid/crypto.h"
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "astrid/version.h"
 #include "capsule/host/abi.h"
 
@@ -38,9 +40,12 @@ static bool may_bind(const astrid_manifest *m)
     return false;
 }
 
+/* Truncated to `n` when too long, which the bind's length check refuses. */
 static void sock_path(const astrid_invocation *inv, char *out, size_t n)
 {
-    snprintf(out, n, "%s/run/capsule-%s.sock", inv->env->home, inv->capsule);
+    char p[PATH_MAX];
+    astrid_home_capsule_sock(p, sizeof p, inv->env->home, inv->capsule, NULL);
+    snprintf(out, n, "%s", p);
 }
 
 void NET(netZ2DbindZ2Dunix)(void *inst, uint64_t h, uint32_t ret);
@@ -56,7 +61,7 @@ void NET(netZ2DbindZ2Dunix)(void *inst, uint64_t h, uint32_t ret)
                 inv->capsule);
     } else if (inv->net_listener < 0) {
         char run[4200];
-        snprintf(run, sizeof run, "%s/run", inv->env->home);
+        astrid_home_run_dir(run, sizeof run, inv->env->home, NULL);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         astrid_err err;
         if (strlen(sa.sun_path) >= sizeof sa.sun_path - 1)
@@ -137,7 +142,7 @@ static int handshake(const astrid_invocation *inv, int fd)
     body[len] = '\0';
     char tpath[4200], *tok = NULL;
     size_t tlen = 0;
-    snprintf(tpath, sizeof tpath, "%s/run/system.token", inv->env->home);
+    astrid_home_system_token(tpath, sizeof tpath, inv->env->home, NULL);
     json_t *req = json_loads(body, 0, NULL);
     const char *given = json_string_value(json_object_get(req, "token"));
     json_int_t proto = json_integer_value(json_object_get(req, "protocol_version"));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
+#include "astrid/home.h"
 #include "capsule/host/abi.h"
 #include "store/secrets.h"
 
@@ -81,9 +82,9 @@ void astrid_capsule_log(const astrid_invocation *inv, const char *level, const c
         return;
     }
     size_t written = 0;
-    snprintf(dir, sizeof dir, "%s/home/%s/.local/log/%s", inv->env->home, inv->principal,
-             inv->capsule);
-    snprintf(path, sizeof path, "%s/%s.log", dir, day);
+    const char *h = inv->env->home;
+    astrid_home_capsule_log_dir(dir, sizeof dir, h, inv->principal, inv->capsule, NULL);
+    astrid_home_capsule_log(path, sizeof path, h, inv->principal, inv->capsule, day, NULL);
     char *line = malloc(n);
     int fd = -1;
     if (line && astrid_mkdir_p(dir, 0700, 0, NULL) == 0 && (fd = open_locked(path)) >= 0) {

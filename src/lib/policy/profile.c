@@ -435,8 +435,8 @@ int astrid_profile_save(const char *home, const char *principal, const astrid_pr
     char path[4096], dir[4096];
     if (profile_path(home, principal, path, sizeof path, err) != 0)
         return -1;
-    snprintf(dir, sizeof dir, "%s/etc/profiles", home);
-    if (astrid_mkdir_p(dir, 0700, 0, err) != 0)
+    if (astrid_home_profiles_dir(dir, sizeof dir, home, err) != 0 ||
+        astrid_mkdir_p(dir, 0700, 0, err) != 0)
         return -1;
     return astrid_profile_save_path(p, path, err);
 }
@@ -449,7 +449,8 @@ int astrid_profile_migrate_legacy(const char *home, const char *principal, bool 
         *migrated = false;
     if (profile_path(home, principal, path, sizeof path, err) != 0)
         return -1;
-    snprintf(legacy, sizeof legacy, "%s/home/%s/.config/profile.toml", home, principal);
+    if (astrid_home_legacy_profile(legacy, sizeof legacy, home, principal, err) != 0)
+        return -1;
     if (access(legacy, F_OK) != 0)
         return 0;
     if (access(path, F_OK) == 0) {
