@@ -76,6 +76,11 @@ void astrid_capsule_engine_free(astrid_capsule_engine *e)
     free(e);
 }
 
+astrid_wasm_engine *astrid_capsule_engine_wasm(astrid_capsule_engine *e)
+{
+    return e->wasm;
+}
+
 int astrid_capsule_open(const char *home, const char *owner, const char *dir, astrid_capsule **out,
                         astrid_err *err)
 {

@@ -47,6 +47,9 @@ struct astrid_msg;
 typedef struct astrid_capsule_engine astrid_capsule_engine;
 astrid_capsule_engine *astrid_capsule_engine_new(const char *home, astrid_err *err);
 void astrid_capsule_engine_free(astrid_capsule_engine *e);
+/* The wasm engine inside, borrowed: for the installer, which compiles a
+ * module before it is installed (with progress reports). */
+astrid_wasm_engine *astrid_capsule_engine_wasm(astrid_capsule_engine *e);
 
 /* A loaded capsule: its installed record (manifest, owner, dir, verified
  * wasm) and, once prepared, its compiled module. */
