@@ -7,8 +7,7 @@
 #include "astrid/home.h"
 #include "astrid/profile.h"
 #include "astrid/uuid.h"
-#include "capsule/host/host.h"
-#include "capsule/wasm/wasi.h"
+#include "capsule/invoke.h"
 #include "store/kv.h"
 
 static int no_bus(void *ctx, const char *topic, const char *payload, size_t len,
@@ -19,12 +18,6 @@ static int no_bus(void *ctx, const char *topic, const char *payload, size_t len,
                           "ipc: no bus during a lifecycle hook (the installer runs it without "
                           "the daemon); %s not published",
                           topic);
-}
-
-static void hook_log(void *user, int fd, const char *data, size_t len)
-{
-    astrid_capsule_log(user, fd == 2 ? "WARN" : "INFO", data,
-                       len && data[len - 1] == '\n' ? len - 1 : len);
 }
 
 int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const astrid_manifest *m,
@@ -53,41 +46,18 @@ int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const ast
     astrid_host_env env = {.home = home, .kv = kv, .publish = no_bus};
     char uuid[ASTRID_UUID_STR_LEN];
     astrid_uuid_v4(uuid);
-    astrid_invocation inv;
-    astrid_invocation_init(&inv, &env, m, uuid, principal);
-    astrid_wasi_config wc = {.log = hook_log, .log_user = &inv};
-    astrid_wasi *w = astrid_wasi_new(&wc, err);
-    astrid_wasm_instance *inst = NULL;
-    int rc = -1;
-    if (!w)
-        goto out;
-    astrid_wasm_instance_config ic = {.max_memory_bytes = mem, .host_ctx = &inv, .wasi = w};
-    if (!(inst = astrid_wasm_instantiate(mod, &ic, NULL, err)))
-        goto out;
-    if (astrid_wasm_export_sig(mod, "_initialize", &params, &results) == 0 &&
-        astrid_wasm_call(inst, "_initialize", NULL, 0, NULL, 0, ASTRID_HOOK_TIMEOUT_MS, NULL,
-                         err) != 0)
-        goto out;
-    if (ran)
-        *ran = true;
-    astrid_wasm_outcome out = {0};
-    if (astrid_wasm_call(inst, hook, NULL, 0, NULL, 0, ASTRID_HOOK_TIMEOUT_MS, &out, err) != 0)
-        goto out;
-    if (out.trap == ASTRID_WASM_EXITED && out.exit_code != 0) {
-        astrid_err_set(err, ASTRID_E_INVALID, "exited with status %d", out.exit_code);
-        goto out;
-    }
-    rc = 0;
-out:
+    astrid_principal_ctx pc = {.principal = principal,
+                               .max_memory_bytes = mem,
+                               .timeout_ms = ASTRID_HOOK_TIMEOUT_MS,
+                               .source_id = uuid,
+                               .env = &env};
+    int rc = astrid_capsule_call_lifecycle(mod, m, &pc, hook, ran, err);
     if (rc != 0) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
         astrid_err_set(err, err->code ? err->code : ASTRID_E_INVALID, "%s: %s hook failed: %s",
                        m->name, hook, why);
     }
-    astrid_invocation_release(&inv);
-    astrid_wasm_instance_free(inst);
-    astrid_wasi_free(w);
     astrid_kv_close(kv);
     return rc;
 }

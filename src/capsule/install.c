@@ -18,9 +18,8 @@
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "capsule/hooks.h"
-#include "capsule/host/host.h"
+#include "capsule/invoke.h"
 #include "capsule/manifest.h"
-#include "capsule/wasm/wasi.h"
 
 /* bin/{hash}.wasm or wit/{hash}.wit, written once (content-addressed). */
 static int store_blob(const char *home, bool wit, const char *data, size_t len, char hash[65],
@@ -213,7 +212,7 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     char *wasm = NULL, *toml = NULL;
     size_t wlen = 0, tlen = 0;
     json_t *meta = NULL, *wits = json_object();
-    astrid_wasm_engine *e = NULL;
+    astrid_capsule_engine *e = NULL;
     char stage[4400] = "";
     int lockfd = -1;
     if (!m->wasm_file) {
@@ -229,20 +228,12 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     if (astrid_read_file(path, 1u << 20, &toml, &tlen, err) != 0)
         goto out;
     /* compile first: a module the engine refuses is not installed */
-    astrid_wasm_host_module hosts[16];
-    memcpy(hosts, astrid_capsule_host_modules, astrid_capsule_host_nmodules * sizeof *hosts);
-    hosts[astrid_capsule_host_nmodules] = astrid_wasi_host_module;
-    char cache[4200];
-    if (astrid_home_aot_dir(cache, sizeof cache, o->home, err) != 0)
-        goto out;
-    astrid_wasm_engine_config cfg = {.cache_dir = cache,
-                                     .host_modules = hosts,
-                                     .nhost_modules = astrid_capsule_host_nmodules + 1};
     prog pg = {o};
     astrid_wasm_load_opts lo = {.progress = on_stage, .progress_user = &pg};
-    if (!(e = astrid_wasm_engine_new(&cfg, err)))
+    if (!(e = astrid_capsule_engine_new(o->home, err)))
         goto out;
-    astrid_wasm_module *mod = astrid_wasm_module_load(e, (uint8_t *)wasm, wlen, &lo, NULL, err);
+    astrid_wasm_module *mod = astrid_wasm_module_load(astrid_capsule_engine_wasm(e),
+                                                      (uint8_t *)wasm, wlen, &lo, NULL, err);
     if (!mod)
         goto out;
     /* The lifecycle hook runs before anything is written: a failing hook
@@ -340,7 +331,7 @@ out:
         remove_tree(stage);
     if (lockfd >= 0)
         close(lockfd);
-    astrid_wasm_engine_free(e);
+    astrid_capsule_engine_free(e);
     json_decref(meta);
     json_decref(wits);
     free(wasm);

@@ -33,13 +33,13 @@ void kcapsule_report_failure(kcapsule *c, const astrid_msg *msg, const char *why
         json_decref(req);
     }
     char data[1200];
-    snprintf(data, sizeof data, "capsule %s: %s", c->inst.manifest->name, why);
+    snprintf(data, sizeof data, "capsule %s: %s", c->inst->manifest->name, why);
     json_object_set_new(r, "status", json_string("error"));
     json_object_set_new(r, "topic", json_string(msg->topic));
     json_object_set_new(r, "data", json_string(data));
     astrid_err err;
     if (astrid_kernel_publish_to(k, msg->source_id, NULL, FAIL_TOPIC, r, msg->principal, &err) != 0)
         astrid_klog(k, "WARN", "capsule %s: failure report for %s not sent: %s",
-                    c->inst.manifest->name, msg->topic, err.msg);
+                    c->inst->manifest->name, msg->topic, err.msg);
     json_decref(r);
 }

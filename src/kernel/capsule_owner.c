@@ -12,8 +12,8 @@
 
 int kcapsule_owner_check(kcapsule *c, astrid_err *err)
 {
-    const astrid_manifest *m = c->inst.manifest;
-    const char *owner = c->inst.owner;
+    const astrid_manifest *m = c->inst->manifest;
+    const char *owner = c->inst->owner;
     astrid_capsule_priv p[ASTRID_CAPSULE_PRIV_MAX];
     size_t n = astrid_capsule_privileges(m, p);
     char reason[512];
@@ -31,5 +31,5 @@ int kcapsule_owner_check(kcapsule *c, astrid_err *err)
 bool kcapsule_serves(const kcapsule *c, const char *principal)
 {
     /* a message without a principal is the system's, not the owner's */
-    return c->shared || (principal && strcmp(principal, c->inst.owner) == 0);
+    return c->shared || (principal && strcmp(principal, c->inst->owner) == 0);
 }

@@ -7,13 +7,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "capsule/host/host.h"
-#include "capsule/installed.h"
-#include "capsule/wasm/wasi.h"
+#include "capsule/invoke.h"
 #include "kernel/kernel.h"
 
 #define KCAPSULE_MAX_COUNTERS 64
-#define KCAPSULE_MAX_ACTIVE 64 /* beyond: not interruptible, only awaited */
 
 typedef struct kcapsule kcapsule;
 
@@ -31,8 +28,8 @@ enum { RUN_NONE, RUN_RUNNING, RUN_EXITED };
 
 struct kcapsule {
     astrid_kernel *k;
-    astrid_installed inst;
-    astrid_wasm_module *mod;
+    astrid_capsule *cap;          /* module and manifest (capsule/invoke.h) */
+    const astrid_installed *inst; /* borrowed from cap: manifest, owner, dir */
     char source_id[ASTRID_UUID_STR_LEN];
     icpt_ctx *icpt;
     uint64_t *icpt_ids;
@@ -45,23 +42,15 @@ struct kcapsule {
      * interceptor registrations. Written by the loop thread before the
      * run thread starts and after it is joined; run_state is atomic. */
     bool run_loop;
-    bool run_started;
     /* Serves every principal (owner holds capsule:shared), else only its
      * owner's messages (capsule_owner.c). Fixed at load, before any
      * registration. */
     bool shared;
-    pthread_t run_thread;
-    astrid_host_env run_env;
-    astrid_invocation run_inv;
-    astrid_wasi *run_wasi;
-    astrid_wasm_instance *run_inst;
+    astrid_capsule_run *run;
     atomic_int run_state;
     atomic_bool ready; /* signal-ready called (run loops); others are ready once loaded */
-    /* Instances running an interceptor invocation right now, so an unload
-     * can interrupt them instead of waiting out their timeout. */
-    pthread_mutex_t active_lock; /* guards active, nactive */
-    astrid_wasm_instance *active[KCAPSULE_MAX_ACTIVE];
-    size_t nactive;
+    /* Set once at unload: new messages are skipped and running
+     * invocations interrupted (astrid_capsule_interrupt). */
     atomic_bool unloading;
     /* Uplinks registered by any instance of this capsule (capsule_uplink.c). */
     pthread_mutex_t uplinks_lock; /* guards uplinks, nuplinks */
@@ -103,12 +92,8 @@ json_t *kcapsule_uplinks_json(kcapsule *c);
  * failed (`why`), privately and at once (capsule_fail.c). Any thread. */
 void kcapsule_report_failure(kcapsule *c, const astrid_msg *msg, const char *why);
 
-/* Does the module's `run` export make it a run-loop capsule? A `run`
- * that merely aliases astrid-install/astrid-upgrade (the same function)
- * is a stub: the capsule is a plain interceptor capsule. */
-bool kcapsule_is_run_loop(const astrid_wasm_module *mod);
-/* Instantiate under the owner, subscribe its interceptors (runtime-owned
- * handles) and start the run thread. */
+/* Start the run loop under the owner with the owner's memory quota
+ * (astrid_capsule_run_start: instance, subscriptions, thread). */
 int kcapsule_run_start(kcapsule *c, astrid_err *err);
 /* Interrupt the guest, join the thread, free the instance. */
 void kcapsule_run_stop(kcapsule *c);

@@ -58,7 +58,7 @@ int kcapsule_uplink_register(void *rt, const astrid_invocation *inv, const char 
     pthread_mutex_unlock(&c->uplinks_lock);
     if (rc == 0)
         astrid_klog(c->k, "INFO", "capsule %s registered uplink %s (%s, %s) as %s",
-                    c->inst.manifest->name, name, platform, profile, id);
+                    c->inst->manifest->name, name, platform, profile, id);
     return rc;
 }
 
@@ -74,11 +74,11 @@ int kcapsule_uplink_send(void *rt, const astrid_invocation *inv, const char *id,
             msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "uplink_id", id, "name",
                             c->uplinks[i].name, "platform", c->uplinks[i].platform, "profile",
                             c->uplinks[i].profile, "platform_user_id", user, "content", content,
-                            "capsule", c->inst.manifest->name);
+                            "capsule", c->inst->manifest->name);
     pthread_mutex_unlock(&c->uplinks_lock);
     if (!msg)
         return astrid_err_set(err, ASTRID_E_NOTFOUND, "no uplink %s registered by capsule %s", id,
-                              c->inst.manifest->name);
+                              c->inst->manifest->name);
     char *text = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
     if (!text)

@@ -14,8 +14,9 @@
  *    principals in parallel: capsule handlers never run on the loop
  *    thread, and one agent's slow guest cannot stall another agent.
  *  - the audit writer thread (audit.c) and the engine's watchdog thread.
- *  - one run thread per run-loop capsule (capsule_run.c): only that
- *    guest's `run`; joined by the loop thread on unload.
+ *  - one run thread per run-loop capsule (started by capsule/invoke.c for
+ *    capsule_run.c): only that guest's `run`; joined by the loop thread
+ *    on unload.
  *  - capsule threads (run loops, workers) publish with
  *    astrid_kernel_bus_publish(), which is thread-safe.
  *  Thread-safe members: bus, profiles, groups, audit, and klog (log_lock).
@@ -42,7 +43,6 @@
 #include "astrid/uuid.h"
 #include "kernel/audit.h"
 #include "capsule/host/host.h"
-#include "capsule/wasm/engine.h"
 #include "kernel/bus.h"
 
 typedef struct astrid_conn astrid_conn;
@@ -75,14 +75,13 @@ typedef struct astrid_kernel {
     uv_timer_t idle_timer;
     uv_timer_t stop_timer;
     uv_signal_t sigint, sigterm;
-    astrid_profile_cache *profiles;           /* Layer 2 policy, loaded lazily */
-    astrid_group_swap *groups;                /* hot-swappable etc/groups.toml */
-    astrid_audit *audit;                      /* signed, chained, group-committed */
-    struct astrid_kv *kv;                     /* var/state.db: identity, capsule KV (thread-safe) */
-    struct astrid_wasm_engine *engine;        /* capsule AOT engine (thread-safe) */
-    astrid_wasm_host_module host_modules[16]; /* capsule ABI + WASI, for the engine */
-    astrid_http_ops http_ops;                 /* capsule HTTP (capsule_http.c), read-only */
-    struct kcapsule **capsules;               /* loaded capsules (loop thread; see capsules.c) */
+    astrid_profile_cache *profiles;       /* Layer 2 policy, loaded lazily */
+    astrid_group_swap *groups;            /* hot-swappable etc/groups.toml */
+    astrid_audit *audit;                  /* signed, chained, group-committed */
+    struct astrid_kv *kv;                 /* var/state.db: identity, capsule KV (thread-safe) */
+    struct astrid_capsule_engine *engine; /* capsule AOT engine (thread-safe) */
+    astrid_http_ops http_ops;             /* capsule HTTP (capsule_http.c), read-only */
+    struct kcapsule **capsules;           /* loaded capsules (loop thread; see capsules.c) */
     size_t ncapsules;
     struct astrid_capsule_index *capsule_index; /* loaded capsules by UUID (thread-safe) */
     pthread_mutex_t admin_write_lock;           /* one admin read-modify-write at a time */

@@ -1,0 +1,320 @@
+/* The one invocation API (src/capsule/invoke.h) on an installed capsule
+ * written in WAT, so the guest can answer what an SDK never would: the
+ * capsule-result layout is the WIT's; arguments arrive where the guest's
+ * cabi_realloc put them; deny/final and their data are decoded; a result
+ * or a data string out of bounds is refused or dropped; an interrupt stops
+ * a running invocation and one started after it; a tampered wasm is refused at
+ * open, before anything is compiled. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "astrid/blake3.h"
+#include "astrid/fs.h"
+#include "astrid/wit.h"
+#include "capsule/invoke.h"
+#include "wasm_test_util.h"
+
+/* action's first byte picks the answer:
+ *   d  deny "go away"           f  final, data = the payload
+ *   o  result pointer out of bounds
+ *   x  deny, data pointer out of bounds
+ *   l  log "looping" (stdout), then loop forever */
+static const char *const GUEST =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
+    "    (func $fd_write (param i32 i32 i32 i32) (result i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (global $next (mut i32) (i32.const 4096))\n"
+    "  (func (export \"cabi_realloc\") (param i32 i32 i32 i32) (result i32)\n"
+    "    (local $p i32)\n"
+    "    (local.set $p (global.get $next))\n"
+    "    (global.set $next (i32.add (global.get $next) (local.get 3)))\n"
+    "    (local.get $p))\n"
+    "  (data (i32.const 16) \"deny\")\n"
+    "  (data (i32.const 32) \"go away\")\n"
+    "  (data (i32.const 48) \"final\")\n"
+    "  (data (i32.const 200) \"\\d0\\00\\00\\00\\08\\00\\00\\00looping\\n\")\n"
+    "  (data (i32.const 64) "
+    "\"\\10\\00\\00\\00\\04\\00\\00\\00\\01\\00\\00\\00\\20\\00\\00\\00\\07\\00\\00\\00\")\n"
+    "  (data (i32.const 96) "
+    "\"\\30\\00\\00\\00\\05\\00\\00\\00\\01\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\")\n"
+    "  (data (i32.const 128) "
+    "\"\\10\\00\\00\\00\\04\\00\\00\\00\\01\\00\\00\\00\\00\\00\\ff\\ff\\07\\00\\00\\00\")\n"
+    "  (func (export \"astrid-hook-trigger\") (param $a i32) (param $al i32) (param $p i32)\n"
+    "        (param $pl i32) (result i32)\n"
+    "    (local $c i32)\n"
+    "    (local.set $c (i32.load8_u (local.get $a)))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 100)) (then (return (i32.const 64))))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 102)) (then\n"
+    "      (i32.store (i32.const 108) (local.get $p))\n"
+    "      (i32.store (i32.const 112) (local.get $pl))\n"
+    "      (return (i32.const 96))))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 111)) (then (return (i32.const 65530))))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 120)) (then (return (i32.const 128))))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 108)) (then\n"
+    "      (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 220)))\n"
+    "      (loop $l (br $l))))\n"
+    "    (unreachable)))\n";
+
+static const char *const MANIFEST = "[package]\nname = \"wat\"\nversion = \"0.1.0\"\n\n"
+                                    "[[component]]\nid = \"wat\"\nfile = \"wat.wasm\"\n\n"
+                                    "[[interceptor]]\nevent = \"test.v1.wat\"\naction = \"d\"\n";
+
+static char home[300], capdir[400];
+static astrid_capsule_engine *engine;
+static astrid_host_env env;
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+    astrid_err err;
+    if (astrid_atomic_write(path, text, len, 0600, &err) != 0)
+        fail_msg("%s", err.msg);
+}
+
+/* An installed capsule as astrid_installed_load expects it: manifest,
+ * meta.json naming the hash, bin/{hash}.wasm. */
+static int setup(void **state)
+{
+    (void)state;
+    (void)wt_engine; /* the helper header's; here the capsule layer makes the engine */
+    if (wt_setup_dir() != 0)
+        return -1;
+    size_t len;
+    uint8_t *wasm = wt_wat(GUEST, 0, &len);
+    if (!wasm)
+        return -1;
+    char hash[65], path[600], meta[200];
+    astrid_blake3_hex(wasm, len, hash);
+    snprintf(home, sizeof home, "%s/home", wt_dir);
+    snprintf(capdir, sizeof capdir, "%s/home/default/.local/capsules/wat", home);
+    snprintf(path, sizeof path, "%s/bin", home);
+    astrid_err err;
+    if (astrid_mkdir_p(capdir, 0700, 0, &err) != 0 || astrid_mkdir_p(path, 0700, 0, &err) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/bin/%s.wasm", home, hash);
+    write_text(path, (const char *)wasm, len);
+    free(wasm);
+    snprintf(path, sizeof path, "%s/Capsule.toml", capdir);
+    write_text(path, MANIFEST, strlen(MANIFEST));
+    snprintf(meta, sizeof meta, "{\"version\": \"0.1.0\", \"wasm_hash\": \"%s\"}", hash);
+    snprintf(path, sizeof path, "%s/meta.json", capdir);
+    write_text(path, meta, strlen(meta));
+    if (!(engine = astrid_capsule_engine_new(home, &err))) {
+        fprintf(stderr, "engine: %s\n", err.msg);
+        return -1;
+    }
+    env = (astrid_host_env){.home = home};
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    astrid_capsule_engine_free(engine);
+    wt_rm_dir();
+    return 0;
+}
+
+static astrid_capsule *load(void)
+{
+    astrid_capsule *c = NULL;
+    astrid_err err;
+    if (astrid_capsule_open(home, "default", capdir, &c, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    if (astrid_capsule_prepare(c, engine, &err) != 0)
+        fail_msg("prepare: %s", err.msg);
+    assert_string_equal(astrid_capsule_installed(c)->manifest->name, "wat");
+    assert_string_equal(astrid_capsule_installed(c)->owner, "default");
+    assert_false(astrid_capsule_is_run_loop(c));
+    return c;
+}
+
+static const astrid_principal_ctx PC = {.principal = "default",
+                                        .max_memory_bytes = 16u << 20,
+                                        .timeout_ms = 60000,
+                                        .source_id = "00000000-0000-4000-8000-000000000001",
+                                        .env = &env};
+
+/* The constants the decoder reads by are the canonical layout of the
+ * WIT's capsule-result, recomputed from wit/astrid.wit. */
+static void result_layout_is_the_wit(void **state)
+{
+    (void)state;
+    const char *src = getenv("ASTRID_SRC");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/wit/astrid.wit", src ? src : ".");
+    char *text = NULL;
+    size_t len;
+    astrid_err err;
+    if (astrid_read_file(path, ASTRID_WIT_MAX_INPUT, &text, &len, &err) != 0)
+        fail_msg("%s", err.msg);
+    astrid_wit_package *p = astrid_wit_parse(text, len, &err);
+    free(text);
+    if (!p) {
+        fail_msg("%s", err.msg);
+        return;
+    }
+    const astrid_wit_typedef *def = NULL;
+    for (size_t i = 0; i < p->nifaces && !def; i++)
+        def = astrid_wit_find_type(p->ifaces[i], "capsule-result");
+    if (!def) {
+        fail_msg("wit/astrid.wit has no capsule-result");
+        return;
+    }
+    assert_int_equal(def->nfields, 2);
+    assert_string_equal(def->fields[0].name, "action");
+    assert_string_equal(def->fields[1].name, "data");
+    uint32_t off = 0, size, align, max_align = 1, offs[2];
+    for (size_t i = 0; i < 2; i++) {
+        astrid_wit_size_align(def->fields[i].type, &size, &align);
+        off = (off + align - 1) / align * align;
+        offs[i] = off;
+        off += size;
+        max_align = align > max_align ? align : max_align;
+    }
+    off = (off + max_align - 1) / max_align * max_align;
+    assert_int_equal(off, ASTRID_CAPSULE_RESULT_SIZE);
+    assert_int_equal(offs[0], ASTRID_CAPSULE_RESULT_ACTION);
+    assert_int_equal(offs[1], ASTRID_CAPSULE_RESULT_DATA_TAG);
+    /* option<string>: a u8 discriminant, the string at its alignment */
+    const astrid_wit_type *opt = astrid_wit_unalias(def->fields[1].type);
+    assert_int_equal(opt->kind, ASTRID_WIT_OPTION);
+    astrid_wit_size_align(opt->elem, &size, &align);
+    assert_int_equal(offs[1] + (1 + align - 1) / align * align, ASTRID_CAPSULE_RESULT_DATA);
+    astrid_wit_free(p);
+}
+
+static void deny_and_final_are_decoded(void **state)
+{
+    (void)state;
+    astrid_capsule *c = load();
+    astrid_capsule_result r;
+    astrid_err err;
+    assert_int_equal(astrid_capsule_invoke(c, &PC, "d", (const uint8_t *)"{}", 2, &r, &err), 0);
+    assert_int_equal(r.action, ASTRID_CAPSULE_DENY);
+    assert_string_equal(r.data, "go away");
+    assert_int_equal(r.len, 7);
+    astrid_capsule_result_clear(&r);
+    assert_null(r.data);
+    /* the payload the guest hands back is the one lowered into it */
+    const char *payload = "{\"k\":\"v\",\"n\":12345}";
+    assert_int_equal(
+        astrid_capsule_invoke(c, &PC, "f", (const uint8_t *)payload, strlen(payload), &r, &err), 0);
+    assert_int_equal(r.action, ASTRID_CAPSULE_FINAL);
+    assert_string_equal(r.data, payload);
+    assert_int_equal(r.len, strlen(payload));
+    astrid_capsule_result_clear(&r);
+    /* an empty payload: no allocation in the guest, empty data back */
+    assert_int_equal(astrid_capsule_invoke(c, &PC, "f", NULL, 0, &r, &err), 0);
+    assert_int_equal(r.action, ASTRID_CAPSULE_FINAL);
+    assert_string_equal(r.data, "");
+    astrid_capsule_result_clear(&r);
+    astrid_capsule_free(c);
+}
+
+static void results_out_of_bounds_are_refused(void **state)
+{
+    (void)state;
+    astrid_capsule *c = load();
+    astrid_capsule_result r;
+    astrid_err err;
+    assert_int_equal(astrid_capsule_invoke(c, &PC, "o", NULL, 0, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "capsule-result out of bounds"));
+    assert_null(r.data);
+    /* a data string out of bounds reads as no data (the kernel then
+     * gives its own deny reason) */
+    assert_int_equal(astrid_capsule_invoke(c, &PC, "x", NULL, 0, &r, &err), 0);
+    assert_int_equal(r.action, ASTRID_CAPSULE_DENY);
+    assert_null(r.data);
+    /* a trap is an error, not a result */
+    assert_int_equal(astrid_capsule_invoke(c, &PC, "?", NULL, 0, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "unreachable"));
+    astrid_capsule_free(c);
+}
+
+typedef struct looping {
+    astrid_capsule *c;
+    int rc;
+    astrid_err err;
+} looping;
+
+static void *loop_forever(void *arg)
+{
+    looping *l = arg;
+    astrid_principal_ctx pc = PC;
+    pc.timeout_ms = ASTRID_WASM_FOREVER; /* only an interrupt ends it */
+    astrid_capsule_result r;
+    l->rc = astrid_capsule_invoke(l->c, &pc, "l", NULL, 0, &r, &l->err);
+    astrid_capsule_result_clear(&r);
+    return NULL;
+}
+
+static void interrupt_stops_running_and_later_invocations(void **state)
+{
+    (void)state;
+    astrid_capsule *c = load();
+    looping l = {.c = c};
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 8u << 20);
+    assert_int_equal(pthread_create(&t, &attr, loop_forever, &l), 0);
+    pthread_attr_destroy(&attr);
+    /* the guest runs once its log line exists: an interrupt must reach it
+     * (not merely stop later invocations) */
+    char logdir[600];
+    snprintf(logdir, sizeof logdir, "%s/home/default/.local/log/wat", home);
+    struct stat st;
+    for (int i = 0; i < 60000 && stat(logdir, &st) != 0; i++)
+        usleep(1000);
+    assert_int_equal(astrid_capsule_interrupt(c), 1);
+    pthread_join(t, NULL);
+    assert_int_equal(l.rc, -1);
+    /* one started after the interrupt is stopped too (without a deadline,
+     * nothing else could end it) */
+    looping later = {.c = c};
+    loop_forever(&later);
+    assert_int_equal(later.rc, -1);
+    assert_int_equal(astrid_capsule_interrupt(c), 0); /* nothing left running */
+    astrid_capsule_free(c);
+}
+
+static void tampered_wasm_is_refused_at_open(void **state)
+{
+    (void)state;
+    char path[600], meta[200];
+    snprintf(path, sizeof path, "%s/meta.json", capdir);
+    char *saved = NULL;
+    size_t len;
+    astrid_err err;
+    assert_int_equal(astrid_read_file(path, 4096, &saved, &len, &err), 0);
+    snprintf(meta, sizeof meta, "{\"version\": \"0.1.0\", \"wasm_hash\": \"%064d\"}", 0);
+    write_text(path, meta, strlen(meta));
+    astrid_capsule *c = (astrid_capsule *)&err; /* must be reset */
+    assert_int_equal(astrid_capsule_open(home, "default", capdir, &c, &err), -1);
+    assert_null(c);
+    assert_non_null(strstr(err.msg, "wat"));
+    write_text(path, saved, len);
+    free(saved);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(result_layout_is_the_wit),
+        cmocka_unit_test(deny_and_final_are_decoded),
+        cmocka_unit_test(results_out_of_bounds_are_refused),
+        cmocka_unit_test(interrupt_stops_running_and_later_invocations),
+        cmocka_unit_test(tampered_wasm_is_refused_at_open),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
