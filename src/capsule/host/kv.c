@@ -51,6 +51,21 @@ int astrid_host_kv_get(astrid_host_call *c, const astrid_str *key, wit_option_li
     return 0;
 }
 
+int astrid_host_kv_exists(astrid_host_call *c, const astrid_str *key, bool *out)
+{
+    const astrid_invocation *inv = c->inv;
+    char *v = NULL;
+    size_t len = 0;
+    astrid_err err;
+    if (key_ok(c, key, false))
+        return -1;
+    if (astrid_kv_get(inv->env->kv, inv->kv_ns, key->ptr, &v, &len, &err) != 0)
+        return store_fail(c, &err);
+    *out = v != NULL;
+    free(v);
+    return 0;
+}
+
 int astrid_host_kv_set(astrid_host_call *c, const astrid_str *key, const astrid_bytes *value)
 {
     astrid_invocation *inv = c->inv;
