@@ -13,18 +13,7 @@ source "$ASTRID_SRC/tests/lib.sh"
 hdr=$ASTRID_BUILD/gen/sdk/astrid_imports.h
 if ! command -v clang >/dev/null || ! command -v wasm-objdump >/dev/null; then
   skip "generated imports match the SDK" "clang or wasm-objdump missing"
-  # astrid-build outside the source tree: an SDK copy without the generated
-# header, then with a stale one that declares kv-get wrongly
-sdk=$TEST_TMP/sdk-copy
-mkdir -p "$sdk" "$TEST_TMP/cap"
-cp "$ASTRID_SRC"/sdk/c/astrid.[ch] "$sdk/"
-cp -r "$ASTRID_SRC/capsules/examples/kv-counter/." "$TEST_TMP/cap/"
-ab() { (cd / && env -u ASTRID_SDK "$ASTRID_BUILD/bin/astrid-build" "$TEST_TMP/cap" -o "$TEST_TMP/o$1" --sdk "$sdk") >"$TEST_TMP/ab.out" 2>&1; }
-ok_if "astrid-build builds against an SDK copy that has no astrid_imports.h" ab 1
-ok_if "  and leaves no generated header behind" bash -c "[[ \$(find '$TEST_TMP/o1' -name astrid_imports.h | wc -l) == 0 ]]"
-printf '#error "stale astrid_imports.h"\n' >"$sdk/astrid_imports.h"
-ok_if "a stale astrid_imports.h beside the SDK is not used (the embedded one is)" ab 2
-echo "1..$_tap_n"; exit 0
+  echo "1..$_tap_n"; exit 0
 fi
 cc() { clang --target=wasm32-wasi -O1 -c "$@" 2>"$TEST_TMP/cc.err"; }
 ok_if "astrid_imports.h compiles for wasm32-wasi" cc -DASTRID_IMPORTS_REFERENCE_ALL -x c "$hdr" -o "$TEST_TMP/gen.o"
@@ -68,7 +57,7 @@ ok_if "the SDK and the test capsules import at least 20 host functions between t
 ok_if "kv-get's result area is 16 bytes" grep -q "ASTRID_IMPORT_KV_GET_RET_SIZE 16" "$hdr"
 ok_if "identity-link's is 48, aligned to 4" bash -c "grep -q 'ASTRID_IMPORT_IDENTITY_LINK_RET_SIZE 48' '$hdr' && grep -q 'ASTRID_IMPORT_IDENTITY_LINK_RET_ALIGN 4' '$hdr'"
 # astrid-build outside the source tree: an SDK copy without the generated
-# header, then with a stale one that declares kv-get wrongly
+# header, then with a stale one beside it that would fail the compile
 sdk=$TEST_TMP/sdk-copy
 mkdir -p "$sdk" "$TEST_TMP/cap"
 cp "$ASTRID_SRC"/sdk/c/astrid.[ch] "$sdk/"

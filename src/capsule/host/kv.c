@@ -51,19 +51,14 @@ int astrid_host_kv_get(astrid_host_call *c, const astrid_str *key, wit_option_li
     return 0;
 }
 
+/* kv-get's lookup (its errors name kv-exists: c->fn), the value dropped. */
 int astrid_host_kv_exists(astrid_host_call *c, const astrid_str *key, bool *out)
 {
-    const astrid_invocation *inv = c->inv;
-    char *v = NULL;
-    size_t len = 0;
-    astrid_err err;
-    if (key_ok(c, key, false))
-        return -1;
-    if (astrid_kv_get(inv->env->kv, inv->kv_ns, key->ptr, &v, &len, &err) != 0)
-        return store_fail(c, &err);
-    *out = v != NULL;
-    free(v);
-    return 0;
+    wit_option_list_u8 v = {0};
+    int rc = astrid_host_kv_get(c, key, &v);
+    *out = v.has;
+    free(v.val.ptr);
+    return rc;
 }
 
 int astrid_host_kv_set(astrid_host_call *c, const astrid_str *key, const astrid_bytes *value)
