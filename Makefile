@@ -13,10 +13,10 @@
 #   tests/fuzz/*.c               -> $(BUILD)/fuzz/<name>   (clang libFuzzer)
 #   src/witgen/*.c + libastrid   -> $(BUILD)/tools/astrid-witgen, built and run
 #                                   first: wit/astrid.wit -> $(BUILD)/gen/host_glue.{h,c}
-#                                   (host_glue.c joins libastrid-internal) and
-#                                   $(BUILD)/gen/sdk/astrid_imports.h. WIT_GLUE lists the
-#                                   interfaces whose host functions the generated
-#                                   wrappers carry (docs/abi.md "Generated glue").
+#                                   (every host function's wrapper), the guest's
+#                                   $(BUILD)/gen/sdk/astrid_imports.h and sdk_imports.c (that
+#                                   header as a string, for astrid-build); the two .c join
+#                                   libastrid-internal (docs/abi.md "Generated glue").
 #
 # `make` builds a release tree in build/. `make test` builds a second tree
 # with ASan+UBSan in build/san/ and runs every test against it.
@@ -66,13 +66,12 @@ FUZZ_SRCS := $(call find_c,tests/fuzz)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 
-WIT_GLUE := identity,uplink,process,elicit,approval
 WITGEN := $(BUILD)/tools/astrid-witgen
 WITGEN_OBJS := $(call obj,$(call find_c,src/witgen))
 GEN_DIR := $(BUILD)/gen
 GEN_STAMP := $(GEN_DIR)/.stamp
-GEN_GLUE_OBJ := $(BUILD)/obj/gen/host_glue.o
-INT_OBJS := $(call obj,$(INT_SRCS)) $(GEN_GLUE_OBJ)
+GEN_OBJS := $(BUILD)/obj/gen/host_glue.o $(BUILD)/obj/gen/sdk_imports.o
+INT_OBJS := $(call obj,$(INT_SRCS)) $(GEN_OBJS)
 
 LIBASTRID := $(BUILD)/lib/libastrid.a
 LIBINT := $(BUILD)/lib/libastrid-internal.a
@@ -134,15 +133,16 @@ $(WITGEN): $(WITGEN_OBJS) $(LIBASTRID)
 $(GEN_STAMP): wit/astrid.wit $(WITGEN) Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  WITGEN  $<")
-	$(Q)$(WITGEN) --glue $(WIT_GLUE) wit/astrid.wit $(GEN_DIR)
+	$(Q)$(WITGEN) wit/astrid.wit $(GEN_DIR)
 	@touch $@
-$(GEN_DIR)/host_glue.c $(GEN_DIR)/host_glue.h $(GEN_DIR)/sdk/astrid_imports.h: $(GEN_STAMP) ;
+$(GEN_DIR)/host_glue.c $(GEN_DIR)/host_glue.h $(GEN_DIR)/sdk/astrid_imports.h \
+  $(GEN_DIR)/sdk_imports.c: $(GEN_STAMP) ;
 
-$(GEN_GLUE_OBJ): $(GEN_DIR)/host_glue.c
+$(BUILD)/obj/gen/%.o: $(GEN_DIR)/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-$(filter-out $(GEN_GLUE_OBJ),$(INT_OBJS)) $(filter-out $(WITGEN_OBJS),$(call obj,$(TEST_SRCS) \
+$(filter-out $(GEN_OBJS),$(INT_OBJS)) $(filter-out $(WITGEN_OBJS),$(call obj,$(TEST_SRCS) \
   $(BENCH_SRCS) $(wildcard src/*/main.c))): | $(GEN_STAMP)
 
 $(BUILD)/obj/%.o: %.c

@@ -1,6 +1,7 @@
-/* Astrid C guest SDK: the canonical-ABI lowering of the host calls it wraps
- * (layouts in docs/abi.md) and the guest exports every capsule needs:
- * cabi_realloc, astrid-hook-trigger and its cabi_post_ cleanup.
+/* Astrid C guest SDK: the canonical-ABI lifting of the results of the host
+ * calls it wraps (layouts in docs/abi.md) and the guest exports every
+ * capsule needs: cabi_realloc, astrid-hook-trigger and its cabi_post_
+ * cleanup.
  * Compiled for wasm32-wasi: pointers and size_t are 32 bits. */
 #include "astrid.h"
 
@@ -9,31 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMPORT(iface, fn)                                                                          \
-    __attribute__((import_module("astrid:capsule/" iface "@0.1.0"), import_name(fn)))
-
-/* ---- imports (core signatures per docs/abi.md) ---- */
-IMPORT("sys", "log") extern void imp_log(int32_t level, const char *p, size_t n);
-IMPORT("sys", "clock-ms") extern int64_t imp_clock_ms(void);
-IMPORT("sys", "signal-ready") extern void imp_signal_ready(void);
-IMPORT("sys", "get-config") extern void imp_get_config(const char *k, size_t kn, void *ret);
-IMPORT("sys", "get-caller") extern void imp_get_caller(void *ret);
-IMPORT("ipc", "ipc-publish")
-extern void imp_publish(const char *t, size_t tn, const char *p, size_t pn, void *ret);
-IMPORT("ipc", "ipc-subscribe") extern void imp_subscribe(const char *t, size_t tn, void *ret);
-IMPORT("ipc", "ipc-recv") extern void imp_recv(int64_t handle, int64_t timeout, void *ret);
-IMPORT("ipc", "ipc-poll") extern void imp_poll(int64_t handle, void *ret);
-IMPORT("ipc", "ipc-unsubscribe") extern void imp_unsubscribe(int64_t handle, void *ret);
-IMPORT("ipc", "get-interceptor-handles") extern void imp_handles(void *ret);
-IMPORT("kv", "kv-get") extern void imp_kv_get(const char *k, size_t kn, void *ret);
-IMPORT("kv", "kv-set")
-extern void imp_kv_set(const char *k, size_t kn, const void *v, size_t vn, void *ret);
-IMPORT("kv", "kv-delete") extern void imp_kv_delete(const char *k, size_t kn, void *ret);
-IMPORT("kv", "kv-list-keys") extern void imp_kv_list_keys(const char *p, size_t pn, void *ret);
-IMPORT("http", "http-request")
-extern void imp_http_request(const char *url, size_t url_n, const char *method, size_t method_n,
-                             const void *headers, size_t nheaders, int32_t has_body,
-                             const char *body, size_t body_n, void *ret);
+/* The imports are astrid_imports.h's, generated from wit/astrid.wit with
+ * the host's glue (astrid-build puts the header on the include path), so
+ * the SDK cannot drift from the host. Their arguments are the flattened
+ * core values: a pointer or length as int32_t. */
+#define P(x) ((int32_t)(uintptr_t)(x))
+/* A C string as its (ptr, len) argument pair. */
+#define S(s) P(s), (int32_t)strlen(s)
+/* The result area of import FN, as large and aligned as the host fills it. */
+#define RET(FN) _Alignas(ASTRID_IMPORT_##FN##_RET_ALIGN) uint8_t ret[ASTRID_IMPORT_##FN##_RET_SIZE]
 
 /* ---- memory the host fills ---- */
 __attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, size_t old_size,
@@ -86,9 +71,49 @@ static int fail(const uint8_t *ret, size_t off, char **err)
 }
 
 /* ---- sys ---- */
+/* Length (1..4) of the valid UTF-8 sequence at p (left bytes readable),
+ * 0 when invalid: overlong forms, surrogates, above U+10FFFF, cut. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80                 ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+    if (!n || n > left)
+        return 0;
+    for (size_t k = 1; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* A WIT string must be UTF-8 (the host traps otherwise); log never
+ * fails, so each byte of a message that is not (raw data, a multi-byte
+ * character cut by a buffer) is logged as '?'. */
 void astrid_log(astrid_log_level level, const char *message)
 {
-    imp_log((int32_t)level, message, strlen(message));
+    const unsigned char *m = (const unsigned char *)message;
+    size_t n = strlen(message), i = 0, k = 0;
+    while (i < n && (k = utf8_seq(m + i, n - i)))
+        i += k;
+    if (i == n) {
+        astrid_import_sys_log((int32_t)level, P(message), (int32_t)n);
+        return;
+    }
+    char *fixed = malloc(n + 1);
+    if (!fixed)
+        return;
+    memcpy(fixed, message, n);
+    for (; i < n; i += k ? k : 1)
+        if (!(k = utf8_seq(m + i, n - i)))
+            fixed[i] = '?';
+    astrid_import_sys_log((int32_t)level, P(fixed), (int32_t)n);
+    free(fixed);
 }
 
 void astrid_logf(astrid_log_level level, const char *fmt, ...)
@@ -103,18 +128,18 @@ void astrid_logf(astrid_log_level level, const char *fmt, ...)
 
 uint64_t astrid_clock_ms(void)
 {
-    return (uint64_t)imp_clock_ms();
+    return (uint64_t)astrid_import_sys_clock_ms();
 }
 
 void astrid_signal_ready(void)
 {
-    imp_signal_ready();
+    astrid_import_sys_signal_ready();
 }
 
 int astrid_get_config(const char *key, char **value, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_get_config(key, strlen(key), ret);
+    RET(SYS_GET_CONFIG);
+    astrid_import_sys_get_config(S(key), P(ret));
     if (ret[0])
         return fail(ret, 4, err);
     *value = take_str(rd32(ret + 4), rd32(ret + 8));
@@ -123,8 +148,8 @@ int astrid_get_config(const char *key, char **value, char **err)
 
 int astrid_get_caller(astrid_caller *out, char **err)
 {
-    _Alignas(8) uint8_t ret[32];
-    imp_get_caller(ret);
+    RET(SYS_GET_CALLER);
+    astrid_import_sys_get_caller(P(ret));
     if (ret[0])
         return fail(ret, 4, err);
     out->principal = ret[4] ? take_str(rd32(ret + 8), rd32(ret + 12)) : NULL;
@@ -144,15 +169,15 @@ void astrid_caller_free(astrid_caller *c)
 /* ---- ipc ---- */
 int astrid_publish(const char *topic, const char *json, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_publish(topic, strlen(topic), json, strlen(json), ret);
+    RET(IPC_PUBLISH);
+    astrid_import_ipc_publish(S(topic), S(json), P(ret));
     return ret[0] ? fail(ret, 4, err) : 0;
 }
 
 int astrid_subscribe(const char *pattern, uint64_t *handle, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_subscribe(pattern, strlen(pattern), ret);
+    RET(IPC_SUBSCRIBE);
+    astrid_import_ipc_subscribe(S(pattern), P(ret));
     if (ret[0])
         return fail(ret, 8, err);
     *handle = rd64(ret + 8);
@@ -182,29 +207,29 @@ static int envelope(const uint8_t *ret, astrid_envelope *out, char **err)
 
 int astrid_recv(uint64_t handle, uint64_t timeout_ms, astrid_envelope *out, char **err)
 {
-    _Alignas(8) uint8_t ret[32];
-    imp_recv((int64_t)handle, (int64_t)timeout_ms, ret);
+    RET(IPC_RECV);
+    astrid_import_ipc_recv((int64_t)handle, (int64_t)timeout_ms, P(ret));
     return envelope(ret, out, err);
 }
 
 int astrid_poll(uint64_t handle, astrid_envelope *out, char **err)
 {
-    _Alignas(8) uint8_t ret[32];
-    imp_poll((int64_t)handle, ret);
+    RET(IPC_POLL);
+    astrid_import_ipc_poll((int64_t)handle, P(ret));
     return envelope(ret, out, err);
 }
 
 int astrid_unsubscribe(uint64_t handle, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_unsubscribe((int64_t)handle, ret);
+    RET(IPC_UNSUBSCRIBE);
+    astrid_import_ipc_unsubscribe((int64_t)handle, P(ret));
     return ret[0] ? fail(ret, 4, err) : 0;
 }
 
 int astrid_interceptor_handles(astrid_handle **out, size_t *count, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_handles(ret);
+    RET(IPC_GET_INTERCEPTOR_HANDLES);
+    astrid_import_ipc_get_interceptor_handles(P(ret));
     if (ret[0])
         return fail(ret, 4, err);
     uint8_t *list = (uint8_t *)(uintptr_t)rd32(ret + 4);
@@ -245,8 +270,8 @@ void astrid_envelope_free(astrid_envelope *e)
 /* ---- kv ---- */
 int astrid_kv_get(const char *key, uint8_t **value, size_t *len, bool *found, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_kv_get(key, strlen(key), ret);
+    RET(KV_GET);
+    astrid_import_kv_get(S(key), P(ret));
     if (ret[0])
         return fail(ret, 4, err);
     *found = ret[4] != 0;
@@ -261,22 +286,22 @@ int astrid_kv_get(const char *key, uint8_t **value, size_t *len, bool *found, ch
 
 int astrid_kv_set(const char *key, const void *value, size_t len, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_kv_set(key, strlen(key), value, len, ret);
+    RET(KV_SET);
+    astrid_import_kv_set(S(key), P(value), (int32_t)len, P(ret));
     return ret[0] ? fail(ret, 4, err) : 0;
 }
 
 int astrid_kv_delete(const char *key, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_kv_delete(key, strlen(key), ret);
+    RET(KV_DELETE);
+    astrid_import_kv_delete(S(key), P(ret));
     return ret[0] ? fail(ret, 4, err) : 0;
 }
 
 int astrid_kv_list_keys(const char *prefix, char ***keys, size_t *count, char **err)
 {
-    _Alignas(8) uint8_t ret[16];
-    imp_kv_list_keys(prefix, strlen(prefix), ret);
+    RET(KV_LIST_KEYS);
+    astrid_import_kv_list_keys(S(prefix), P(ret));
     if (ret[0])
         return fail(ret, 4, err);
     uint8_t *arr = (uint8_t *)(uintptr_t)rd32(ret + 4);
@@ -308,10 +333,9 @@ int astrid_http(const astrid_http_request *req, astrid_http_response *resp, char
         hdr[4 * i + 2] = (uint32_t)(uintptr_t)req->headers[i].value;
         hdr[4 * i + 3] = (uint32_t)strlen(req->headers[i].value);
     }
-    _Alignas(8) uint8_t ret[24];
-    imp_http_request(req->url, strlen(req->url), method, strlen(method), hdr, req->nheaders,
-                     req->body != NULL, req->body ? req->body : "",
-                     req->body ? strlen(req->body) : 0, ret);
+    RET(HTTP_REQUEST);
+    astrid_import_http_request(S(req->url), S(method), P(hdr), (int32_t)req->nheaders,
+                               req->body != NULL, S(req->body ? req->body : ""), P(ret));
     free(hdr);
     if (ret[0])
         return fail(ret, 4, err);

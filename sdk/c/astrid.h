@@ -10,8 +10,11 @@
  *
  * Build with `astrid-build DIR` (clang --target=wasm32-wasi, reactor
  * model). The host interface is wit/astrid.wit; its core-wasm lowering is
- * docs/abi.md. This SDK wraps the calls most capsules need; the others can
- * be declared from docs/abi.md the same way (see astrid.c).
+ * docs/abi.md. This SDK wraps the calls most capsules need; every host
+ * function is also declared, generated from the WIT, by astrid_imports.h
+ * (included below; astrid-build provides it): astrid_import_<iface>_<fn>
+ * with its flattened arguments and ASTRID_IMPORT_<FN>_RET_SIZE/_ALIGN for
+ * the result area it fills (layouts in docs/abi.md).
  *
  * Ownership: every char ** / uint8_t ** out-parameter receives memory the
  * caller frees with free(). Strings the host returns are NUL-terminated
@@ -30,6 +33,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#include <astrid_imports.h>
 
 #define ASTRID_SDK_VERSION "0.1.0"
 

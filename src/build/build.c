@@ -197,11 +197,31 @@ static int run(char *const argv[])
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static int compile(build_job *j, const char *wasm)
+/* The embedded astrid_imports.h into TMP/include (searched before the
+ * SDK, so a stale copy beside an SDK never wins). */
+static int put_imports(const char *tmp)
+{
+    char dir[PATH_MAX + 16], path[PATH_MAX + 40];
+    astrid_err err;
+    snprintf(dir, sizeof dir, "%s/include", tmp);
+    snprintf(path, sizeof path, "%s/astrid_imports.h", dir);
+    if (astrid_mkdir_p(dir, 0755, 0, &err) != 0 ||
+        astrid_atomic_write(path, astrid_sdk_imports_h, strlen(astrid_sdk_imports_h), 0644, &err) !=
+            0) {
+        fprintf(stderr, "astrid-build: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int compile(build_job *j, const char *tmp, const char *wasm)
 {
     char *argv[MAX_SOURCES + 32];
     size_t n = 0;
-    char inc[PATH_MAX + 3], sdk_c[PATH_MAX + 16];
+    char gen[PATH_MAX + 16], inc[PATH_MAX + 3], sdk_c[PATH_MAX + 16];
+    if (put_imports(tmp) != 0)
+        return 1;
+    snprintf(gen, sizeof gen, "-I%s/include", tmp);
     snprintf(inc, sizeof inc, "-I%s", j->sdk);
     snprintf(sdk_c, sizeof sdk_c, "%s/astrid.c", j->sdk);
     const char *cc = getenv("ASTRID_BUILD_CC");
@@ -212,6 +232,7 @@ static int compile(build_job *j, const char *wasm)
     argv[n++] = "-std=c17";
     argv[n++] = "-Wall";
     argv[n++] = "-Wl,--strip-debug";
+    argv[n++] = gen;
     argv[n++] = inc;
     for (size_t i = 0; i < j->nsources; i++)
         argv[n++] = j->sources[i];
@@ -314,7 +335,7 @@ int astrid_build_cmd_build(int argc, char **argv)
     snprintf(wasm, sizeof wasm, "%s/%s", tmp, j->wasm_name);
     fprintf(stderr, "  Compiling %s v%s (%zu source%s + SDK) -> %s\n", j->name, j->version,
             j->nsources, j->nsources == 1 ? "" : "s", j->wasm_name);
-    if ((rc = compile(j, wasm)) != 0) {
+    if ((rc = compile(j, tmp, wasm)) != 0) {
         rc = 1;
         goto done;
     }
@@ -332,6 +353,10 @@ done:
         char w2[PATH_MAX + 300];
         snprintf(w2, sizeof w2, "%s/%s", tmp, j->wasm_name);
         unlink(w2);
+        snprintf(w2, sizeof w2, "%s/include/astrid_imports.h", tmp);
+        unlink(w2);
+        snprintf(w2, sizeof w2, "%s/include", tmp);
+        rmdir(w2);
         rmdir(tmp);
     }
     for (size_t i = 0; i < j->nsources; i++)

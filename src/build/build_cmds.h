@@ -12,6 +12,12 @@ int astrid_build_cmd_hash(int argc, char **argv);
 /* `astrid-build [PATH] [-o DIR] [--sdk DIR]` (build.c). */
 int astrid_build_cmd_build(int argc, char **argv);
 
+/* The guest's import declarations (astrid_imports.h), generated from
+ * wit/astrid.wit at build time ($(BUILD)/gen/sdk_imports.c): every capsule
+ * is compiled against the ones of the daemon built with it, whichever SDK
+ * directory it uses. */
+extern const char astrid_sdk_imports_h[];
+
 /* Write the .capsule archive `out` (atomically: out.tmp then rename).
  * `astrid_wit` may be NULL/"" (then no wit/deps/astrid). (pack.c) */
 int astrid_build_pack(const char *capsule_dir, const char *wasm_path, const char *wasm_name,

@@ -2,12 +2,12 @@
  * declarations from a WIT file (docs/abi.md "Generated glue"). Run by the
  * Makefile before anything is compiled:
  *
- *   astrid-witgen [--glue IFACE[,IFACE...]]... WIT OUTDIR
+ *   astrid-witgen WIT OUTDIR
  *
- * writes OUTDIR/host_glue.h, OUTDIR/host_glue.c and
- * OUTDIR/sdk/astrid_imports.h, each only when its text changed (so a
- * rebuilt generator does not recompile everything). Without --glue every
- * interface is glued. */
+ * writes OUTDIR/host_glue.h, OUTDIR/host_glue.c, OUTDIR/sdk/astrid_imports.h
+ * and OUTDIR/sdk_imports.c (the same header as a string, for
+ * astrid-build), each only when its text changed (so a rebuilt generator
+ * does not recompile everything). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: astrid-witgen [--glue IFACE[,IFACE...]]... WIT OUTDIR\n");
+    fprintf(stderr, "usage: astrid-witgen WIT OUTDIR\n");
     return 2;
 }
 
@@ -44,19 +44,9 @@ static int put(const char *dir, const char *name, const char *text)
 
 int main(int argc, char **argv)
 {
-    const char *glue[64];
-    size_t nglue = 0;
-    int i = 1;
-    for (; i < argc && strcmp(argv[i], "--glue") == 0; i += 2) {
-        if (i + 1 >= argc)
-            return usage();
-        for (char *tok = strtok(argv[i + 1], ","); tok; tok = strtok(NULL, ","))
-            if (nglue < 64)
-                glue[nglue++] = tok;
-    }
-    if (argc - i != 2)
+    if (argc != 3)
         return usage();
-    const char *wit = argv[i], *dir = argv[i + 1];
+    const char *wit = argv[1], *dir = argv[2];
     size_t len = 0;
     char *text = NULL;
     astrid_err err;
@@ -65,7 +55,7 @@ int main(int argc, char **argv)
         return 1;
     }
     astrid_witgen_out o;
-    int rc = astrid_witgen(text, len, wit, nglue ? glue : NULL, nglue, &o, &err);
+    int rc = astrid_witgen(text, len, wit, &o, &err);
     free(text);
     if (rc != 0) {
         fprintf(stderr, "astrid-witgen: %s\n", err.msg);
@@ -79,7 +69,7 @@ int main(int argc, char **argv)
         return 1;
     }
     rc = put(dir, "host_glue.h", o.glue_h) || put(dir, "host_glue.c", o.glue_c) ||
-         put(dir, "sdk/astrid_imports.h", o.imports);
+         put(dir, "sdk/astrid_imports.h", o.imports) || put(dir, "sdk_imports.c", o.imports_c);
     astrid_witgen_out_free(&o);
     return rc ? 1 : 0;
 }

@@ -114,6 +114,9 @@ import datetime,sys
 t=datetime.datetime.strptime(sys.argv[1], '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc)
 sys.exit(abs((datetime.datetime.now(datetime.timezone.utc)-t).total_seconds()) > 3600)" "$ts"
 ok_if "astrid logs filler -a erin prints them" bash -c "[[ \$($A logs filler -a erin | grep -c 'INFO \[filler\]') == 3 ]]"
+r=$(fill erin '{"op":"badlog"}')
+expect_eq "a log line that is not UTF-8 completes (the SDK sends '?', no trap)" "$(okv "$r")" "True"
+ok_if "  each bad byte logged as '?', whole characters kept" bash -c "grep -q 'WARN \[filler\] caf? ? ok é\$' '$ASTRID_HOME'/home/erin/.local/log/filler/*.log"
 
 # --- rotation: logger, 45M; 60 MiB of logs fit because rotation frees quota
 for i in 1 2 3 4; do

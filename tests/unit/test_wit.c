@@ -1,6 +1,6 @@
 /* WIT parser and canonical ABI (include/astrid/wit.h): wit/astrid.wit
- * parses; its 50 functions lower to the engine rows table.c had written
- * by hand; its results lay out as docs/abi.md's "Result layouts" table;
+ * parses; upstream's 50 functions lower to the engine rows table.c had
+ * written by hand; its results lay out as docs/abi.md's "Result layouts" table;
  * every construct parses; every error is reported with its position;
  * limits hold against hostile input. */
 #include <setjmp.h>
@@ -59,7 +59,7 @@ static void astrid_wit_parses(void **state)
     size_t nf = 0;
     for (size_t i = 0; i < p->nifaces; i++)
         nf += p->ifaces[i]->nfuncs;
-    assert_int_equal(nf, 50);
+    assert_true(nf >= 50); /* upstream's (pinned below), and additions */
     const astrid_wit_world *w = astrid_wit_find_world(p, "capsule");
     assert_non_null(w);
     size_t imp = 0, exp = 0;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "astrid/utf8.h"
+
 #define PRIM(n, k, s, c, f)                                                                        \
     const astrid_canon_type astrid_canon_##n = {                                                   \
         .kind = (k), .size = (s), .align = (s), .csize = (c), .flat = (f), .nflat = 1}
@@ -159,28 +161,6 @@ static void put_scalar(astrid_host_call *call, const astrid_canon_type *t, uint6
     }
 }
 
-static bool utf8_ok(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!n || i + n > len)
-            return false;
-        uint32_t cp = n == 1 ? c : c & (0x7fu >> n);
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            !valid_char(cp))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 /* ------------------------------------------------------------ lifting */
 static void lift_list(astrid_host_call *call, const astrid_canon_type *t, uint32_t ptr, uint32_t n,
                       void *dst)
@@ -188,7 +168,7 @@ static void lift_list(astrid_host_call *call, const astrid_canon_type *t, uint32
     clist *l = dst;
     if (t->kind == ASTRID_CANON_STRING) {
         const uint8_t *g = n ? at(call, ptr, n, ARG_OOB) : (const uint8_t *)"";
-        if (!utf8_ok(g, n))
+        if (!astrid_utf8_valid((const char *)g, n))
             trap(call, "string argument is not valid UTF-8");
         char *s = own(call, (size_t)n + 1);
         if (!s)
@@ -506,7 +486,7 @@ int astrid_host_fail(astrid_host_call *call, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(call->err, sizeof call->err, fmt, ap);
+    astrid_vsnprintf_utf8(call->err, sizeof call->err, fmt, ap); /* a WIT string */
     va_end(ap);
     return -1;
 }
@@ -521,17 +501,35 @@ int astrid_host_unavailable(astrid_host_call *call, const char *why)
 
 int astrid_host_set_str(astrid_host_call *call, astrid_str *out, const char *s)
 {
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
+    return s ? astrid_host_set_strn(call, out, s, strlen(s)) : 0;
+}
+
+int astrid_host_set_strn(astrid_host_call *call, astrid_str *out, const char *s, size_t n)
+{
     char *d = malloc(n + 1);
     if (!d)
         return astrid_host_fail(call, "%s: out of memory", call->fn->name);
-    memcpy(d, s, n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
     free(out->ptr);
     out->ptr = d;
     out->len = n;
     return 0;
+}
+
+astrid_str *astrid_host_take_strs(astrid_host_call *call, char **v, size_t n)
+{
+    astrid_str *a = calloc(n ? n : 1, sizeof *a);
+    for (size_t i = 0; i < n; i++) {
+        if (a)
+            a[i] = (astrid_str){v[i], strlen(v[i])};
+        else
+            free(v[i]);
+        v[i] = NULL;
+    }
+    if (!a)
+        astrid_host_fail(call, "%s: out of memory", call->fn->name);
+    return a;
 }
 
 static uint8_t *inst_at(void *ctx, uint32_t ptr, uint32_t len)

@@ -137,7 +137,8 @@ typedef struct astrid_host_call {
 } astrid_host_call;
 
 /* Fail the call: the message becomes the result's err string (a trap
- * for a function without one). Returns -1. */
+ * for a function without one), cut to whole UTF-8 characters. Returns
+ * -1. */
 int astrid_host_fail(astrid_host_call *call, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* "<iface>.<fn>: unavailable: not implemented in this build", or `why`. */
@@ -145,6 +146,13 @@ int astrid_host_unavailable(astrid_host_call *call, const char *why);
 /* Set an out string to a malloc'd copy of s (NULL s: left empty). -1
  * (with the call failed) when out of memory. */
 int astrid_host_set_str(astrid_host_call *call, astrid_str *out, const char *s);
+/* The same for n bytes at s (a NUL is added after them). */
+int astrid_host_set_strn(astrid_host_call *call, astrid_str *out, const char *s, size_t n);
+/* The n malloc'd strings of v as a malloc'd array of astrid_str (a
+ * list<string> out value); the strings move into it, the array v stays
+ * the caller's. NULL (the call failed, the strings freed) when out of
+ * memory. */
+astrid_str *astrid_host_take_strs(astrid_host_call *call, char **v, size_t n);
 
 /* ---- used by the generated wrappers ---- */
 void astrid_canon_begin(astrid_host_call *call, void *inst, const astrid_canon_func *fn,

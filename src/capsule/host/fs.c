@@ -2,7 +2,9 @@
  * /tmp/, cwd://), gated by the manifest's fs_read / fs_write. Every call
  * goes through src/vfs, which keeps the kernel's own state out of reach
  * (astrid_vfs_guard_check) for the path and for the object actually
- * opened, created or removed. */
+ * opened, created or removed. Writes are charged to the principal's
+ * storage quota. Lifting and lowering are the generated glue's
+ * (host_glue.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,19 +16,19 @@
 
 #include "astrid/fs.h"
 #include "astrid/home.h"
-#include "capsule/host/abi.h"
+#include "host_glue.h"
 #include "vfs/vfs.h"
 
-#define FS(f) HOST_FN(fs, f)
+#define PATH_ARG_MAX 4096
 #define FILE_MAX (10u << 20)
+#define READDIR_MAX 4096
 
-/* Resolve and gate a guest path; on refusal the error is written at
- * ret+off and -1 returned. */
-static int resolve(void *inst, uint32_t pp, uint32_t pn, bool write, uint32_t ret, uint32_t off,
-                   astrid_vfs_path *out)
+/* Resolve and gate a guest path; 0, or -1 with the call failed. */
+static int resolve(astrid_host_call *c, const astrid_str *guest, bool write, astrid_vfs_path *out)
 {
-    const astrid_invocation *inv = abi_inv(inst);
-    char *guest = abi_str(inst, pp, pn, 4096);
+    const astrid_invocation *inv = c->inv;
+    if (guest->len > PATH_ARG_MAX)
+        return astrid_host_fail(c, "%s: path over %d bytes", c->fn->name, PATH_ARG_MAX);
     char home[4200];
     /* "" when it cannot be built: the VFS then reaches nothing in the home */
     astrid_principal_home(home, sizeof home, inv->env->home, inv->principal, NULL);
@@ -34,205 +36,168 @@ static int resolve(void *inst, uint32_t pp, uint32_t pn, bool write, uint32_t re
                               .workspace = inv->env->workspace ? inv->env->workspace : home,
                               .astrid_home = inv->env->home};
     astrid_err err;
-    int rc = -1;
     const astrid_strv *gate = write ? &inv->manifest->fs_write : &inv->manifest->fs_read;
-    if (astrid_vfs_resolve(&roots, guest, out, &err) != 0)
-        abi_err(inst, ret, off, "%s", err.msg);
-    else if (!astrid_vfs_gate_allows(&roots, (const char *const *)gate->v, gate->n, out))
-        abi_err(inst, ret, off, "capsule %s may not %s %s (not in its %s)", inv->capsule,
-                write ? "write" : "read", guest, write ? "fs_write" : "fs_read");
-    else
-        rc = 0;
-    free(guest);
+    if (astrid_vfs_resolve(&roots, guest->ptr, out, &err) != 0)
+        return astrid_host_fail(c, "%s", err.msg);
+    if (!astrid_vfs_gate_allows(&roots, (const char *const *)gate->v, gate->n, out))
+        return astrid_host_fail(c, "capsule %s may not %s %s (not in its %s)", inv->capsule,
+                                write ? "write" : "read", guest->ptr,
+                                write ? "fs_write" : "fs_read");
+    return 0;
+}
+
+/* The size a regular file at p holds now (0: none, or not a file). */
+static int64_t file_size(const astrid_vfs_path *p)
+{
+    struct stat st;
+    return astrid_vfs_lstat(p, &st, NULL) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
+int astrid_host_fs_read_file(astrid_host_call *c, const astrid_str *path, astrid_bytes *out)
+{
+    astrid_vfs_path p;
+    astrid_err err;
+    if (resolve(c, path, false, &p) != 0)
+        return -1;
+    int fd = astrid_vfs_open(&p, O_RDONLY | O_CLOEXEC, 0, &err);
+    if (fd < 0)
+        return astrid_host_fail(c, "%s", err.msg);
+    struct stat st;
+    int rc = -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        astrid_host_fail(c, "%s is not a regular file", p.rel);
+    } else if ((uint64_t)st.st_size > FILE_MAX) {
+        astrid_host_fail(c, "file larger than 10 MiB");
+    } else {
+        /* the buffer becomes the result (the glue frees it) */
+        out->ptr = malloc((size_t)st.st_size + 1);
+        ssize_t n = out->ptr ? read(fd, out->ptr, (size_t)st.st_size) : -1;
+        if (n < 0)
+            astrid_host_fail(c, "read %s: %s", p.rel, strerror(errno));
+        else
+            out->len = (size_t)n;
+        rc = n < 0 ? -1 : 0;
+    }
+    close(fd);
     return rc;
 }
 
-void FS(readZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void FS(readZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
+int astrid_host_fs_write_file(astrid_host_call *c, const astrid_str *path,
+                              const astrid_bytes *content)
 {
-    astrid_wasm_host_enter(inst);
+    astrid_invocation *inv = c->inv;
     astrid_vfs_path p;
     astrid_err err;
-    if (resolve(inst, pp, pn, false, ret, 4, &p) == 0) {
-        int fd = astrid_vfs_open(&p, O_RDONLY | O_CLOEXEC, 0, &err);
+    if (content->len > FILE_MAX)
+        return astrid_host_fail(c, "content larger than 10 MiB");
+    if (resolve(c, path, true, &p) != 0)
+        return -1;
+    /* charged before the open truncates: a refused write leaves the file
+     * as it was (and creates none) */
+    int64_t old = file_size(&p), cn = (int64_t)content->len;
+    if (astrid_invocation_charge(inv, cn - old, &err) != 0)
+        return astrid_host_fail(c, "write %s: %s", p.rel, err.msg);
+    int fd = astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, &err);
+    if (fd < 0) {
+        astrid_invocation_charge(inv, old - cn, NULL);
+        return astrid_host_fail(c, "%s", err.msg);
+    }
+    int rc = 0;
+    if (write(fd, content->ptr, content->len) != (ssize_t)content->len) {
+        rc = astrid_host_fail(c, "write %s: %s", p.rel, strerror(errno));
+        /* charged for the content: correct to what the file holds now */
         struct stat st;
-        if (fd < 0) {
-            abi_err(inst, ret, 4, "%s", err.msg);
-        } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            abi_err(inst, ret, 4, "%s is not a regular file", p.rel);
-        } else if ((uint64_t)st.st_size > FILE_MAX) {
-            abi_err(inst, ret, 4, "file larger than 10 MiB");
-        } else {
-            char *buf = malloc((size_t)st.st_size + 1);
-            ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-            if (n < 0) {
-                abi_err(inst, ret, 4, "read %s: %s", p.rel, strerror(errno));
-            } else {
-                abi_ok(inst, ret, 12);
-                abi_put(inst, ret + 4, buf, (uint32_t)n);
-            }
-            free(buf);
-        }
+        int64_t now = fstat(fd, &st) == 0 ? st.st_size : 0;
+        astrid_invocation_charge(inv, now - cn, NULL);
+    }
+    close(fd);
+    return rc;
+}
+
+int astrid_host_fs_exists(astrid_host_call *c, const astrid_str *path, bool *out)
+{
+    astrid_vfs_path p;
+    astrid_err err;
+    struct stat st;
+    if (resolve(c, path, false, &p) != 0)
+        return -1;
+    int r = astrid_vfs_lstat(&p, &st, &err);
+    if (r != 0 && err.code != ASTRID_E_NOTFOUND)
+        return astrid_host_fail(c, "%s", err.msg);
+    *out = r == 0;
+    return 0;
+}
+
+int astrid_host_fs_mkdir(astrid_host_call *c, const astrid_str *path)
+{
+    astrid_vfs_path p;
+    astrid_err err;
+    if (resolve(c, path, true, &p) != 0)
+        return -1;
+    if (astrid_vfs_mkdir(&p, &err) != 0)
+        return astrid_host_fail(c, "%s", err.msg);
+    return 0;
+}
+
+int astrid_host_fs_unlink(astrid_host_call *c, const astrid_str *path)
+{
+    astrid_vfs_path p;
+    astrid_err err;
+    if (resolve(c, path, true, &p) != 0)
+        return -1;
+    int64_t size = file_size(&p);
+    if (astrid_vfs_unlink(&p, &err) != 0)
+        return astrid_host_fail(c, "%s", err.msg);
+    astrid_invocation_charge(c->inv, -size, NULL); /* freed */
+    return 0;
+}
+
+int astrid_host_fs_stat(astrid_host_call *c, const astrid_str *path, wit_file_stat *out)
+{
+    astrid_vfs_path p;
+    astrid_err err;
+    struct stat st;
+    if (resolve(c, path, false, &p) != 0)
+        return -1;
+    if (astrid_vfs_lstat(&p, &st, &err) != 0)
+        return astrid_host_fail(c, "%s", err.msg);
+    out->size = (uint64_t)st.st_size;
+    out->is_dir = S_ISDIR(st.st_mode);
+    out->mtime.has = true;
+    out->mtime.val = (uint64_t)st.st_mtime;
+    return 0;
+}
+
+/* Entry names in the filesystem's order, at most READDIR_MAX. */
+int astrid_host_fs_readdir(astrid_host_call *c, const astrid_str *path, wit_list_string *out)
+{
+    astrid_vfs_path p;
+    astrid_err err;
+    if (resolve(c, path, false, &p) != 0)
+        return -1;
+    int fd = astrid_vfs_open(&p, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, &err);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
         if (fd >= 0)
             close(fd);
+        return astrid_host_fail(c, "%s", fd < 0 ? err.msg : "not a directory");
     }
-    astrid_wasm_host_leave(inst);
-}
-
-void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_t cn, uint32_t ret);
-void FS(writeZ2Dfile)(void *inst, uint32_t pp, uint32_t pn, uint32_t cp, uint32_t cn, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_vfs_path p;
-    astrid_err err;
-    if (cn > FILE_MAX) {
-        abi_err(inst, ret, 4, "content larger than 10 MiB");
-    } else if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
-        char *data = abi_str(inst, cp, cn, FILE_MAX);
-        /* charged before the open truncates: a refused write leaves the
-         * file as it was (and creates none) */
-        struct stat st;
-        int64_t old =
-            astrid_vfs_lstat(&p, &st, NULL) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-        int fd = -1;
-        if (astrid_invocation_charge(abi_inv(inst), (int64_t)cn - old, &err) != 0) {
-            abi_err(inst, ret, 4, "write %s: %s", p.rel, err.msg);
-        } else if ((fd = astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600,
-                                         &err)) < 0) {
-            abi_err(inst, ret, 4, "%s", err.msg);
-            astrid_invocation_charge(abi_inv(inst), old - (int64_t)cn, NULL);
-        } else if (write(fd, data, cn) != (ssize_t)cn) {
-            abi_err(inst, ret, 4, "write %s: %s", p.rel, strerror(errno));
-            /* charged for cn: correct to what the file holds now */
-            int64_t now = fstat(fd, &st) == 0 ? st.st_size : 0;
-            astrid_invocation_charge(abi_inv(inst), now - (int64_t)cn, NULL);
-        } else {
-            abi_ok(inst, ret, 12);
-        }
-        if (fd >= 0)
-            close(fd);
-        free(data);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < READDIR_MAX) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char **nv = realloc(names, (n + 1) * sizeof *nv);
+        if (!nv)
+            break;
+        names = nv;
+        if ((names[n] = strdup(de->d_name)))
+            n++;
     }
-    astrid_wasm_host_leave(inst);
-}
-
-void FS(fsZ2Dexists)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void FS(fsZ2Dexists)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_vfs_path p;
-    astrid_err err;
-    if (resolve(inst, pp, pn, false, ret, 4, &p) == 0) {
-        struct stat st;
-        int r = astrid_vfs_lstat(&p, &st, &err);
-        if (r != 0 && err.code != ASTRID_E_NOTFOUND) {
-            abi_err(inst, ret, 4, "%s", err.msg);
-        } else {
-            abi_ok(inst, ret, 12);
-            abi_u8(inst, ret + 4, r == 0);
-        }
-    }
-    astrid_wasm_host_leave(inst);
-}
-
-void FS(fsZ2Dmkdir)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void FS(fsZ2Dmkdir)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_vfs_path p;
-    astrid_err err;
-    if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
-        if (astrid_vfs_mkdir(&p, &err) != 0)
-            abi_err(inst, ret, 4, "%s", err.msg);
-        else
-            abi_ok(inst, ret, 12);
-    }
-    astrid_wasm_host_leave(inst);
-}
-
-void FS(fsZ2Dunlink)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void FS(fsZ2Dunlink)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_vfs_path p;
-    astrid_err err;
-    if (resolve(inst, pp, pn, true, ret, 4, &p) == 0) {
-        struct stat st;
-        int64_t size = astrid_vfs_lstat(&p, &st, NULL) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-        if (astrid_vfs_unlink(&p, &err) != 0) {
-            abi_err(inst, ret, 4, "%s", err.msg);
-        } else {
-            abi_ok(inst, ret, 12);
-            astrid_invocation_charge(abi_inv(inst), -size, NULL); /* freed */
-        }
-    }
-    astrid_wasm_host_leave(inst);
-}
-
-/* result<file-stat, string>: size u64 @8, is-dir @16, mtime some @24, u64 @32. */
-void FS(fsZ2Dstat)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void FS(fsZ2Dstat)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_vfs_path p;
-    astrid_err err;
-    if (resolve(inst, pp, pn, false, ret, 8, &p) == 0) {
-        struct stat st;
-        if (astrid_vfs_lstat(&p, &st, &err) != 0) {
-            abi_err(inst, ret, 8, "%s", err.msg);
-        } else {
-            abi_ok(inst, ret, 40);
-            abi_u64(inst, ret + 8, (uint64_t)st.st_size);
-            abi_u8(inst, ret + 16, S_ISDIR(st.st_mode));
-            abi_u8(inst, ret + 24, 1);
-            abi_u64(inst, ret + 32, (uint64_t)st.st_mtime);
-        }
-    }
-    astrid_wasm_host_leave(inst);
-}
-
-/* result<list<string>, string>: entry names, sorted by the filesystem. */
-void FS(fsZ2Dreaddir)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void FS(fsZ2Dreaddir)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_vfs_path p;
-    astrid_err err;
-    if (resolve(inst, pp, pn, false, ret, 4, &p) == 0) {
-        int fd = astrid_vfs_open(&p, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, &err);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!d) {
-            if (fd >= 0)
-                close(fd);
-            abi_err(inst, ret, 4, "%s", fd < 0 ? err.msg : "not a directory");
-        } else {
-            char **names = NULL;
-            size_t n = 0;
-            struct dirent *de;
-            while ((de = readdir(d)) && n < 4096) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                    continue;
-                char **nv = realloc(names, (n + 1) * sizeof *nv);
-                if (!nv)
-                    break;
-                names = nv;
-                if ((names[n] = strdup(de->d_name)))
-                    n++;
-            }
-            closedir(d);
-            uint32_t *items = calloc(n ? n : 1, 8);
-            abi_ok(inst, ret, 12);
-            abi_put(inst, ret + 4, items, (uint32_t)(n * 8));
-            free(items);
-            uint32_t arr = 0, count = (uint32_t)n;
-            memcpy(&arr, astrid_wasm_mem(inst, ret + 4, 4), 4);
-            memcpy(astrid_wasm_mem(inst, ret + 8, 4), &count, 4);
-            for (size_t i = 0; i < n; i++) {
-                abi_put(inst, arr + (uint32_t)(8 * i), names[i], (uint32_t)strlen(names[i]));
-                free(names[i]);
-            }
-            free(names);
-        }
-    }
-    astrid_wasm_host_leave(inst);
+    closedir(d);
+    out->v = astrid_host_take_strs(c, names, n);
+    out->n = out->v ? n : 0;
+    free(names);
+    return out->v ? 0 : -1;
 }

@@ -172,8 +172,10 @@ void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
                             const astrid_manifest *m, const char *source_id, const char *principal);
 
 /* Close every resource the instance still holds (HTTP streams,
- * subscriptions and their pending messages). */
+ * subscriptions and their pending messages, the unix listener and its
+ * streams: astrid_net_release). */
 void astrid_invocation_release(astrid_invocation *inv);
+void astrid_net_release(astrid_invocation *inv);
 
 /* Subscribe the invocation to `pattern` (validated by the caller; the
  * runtime uses this for a run loop's interceptor handles). */
@@ -185,7 +187,8 @@ int astrid_invocation_subscribe(astrid_invocation *inv, const char *pattern, con
 void astrid_invocation_switch(astrid_invocation *inv, const char *principal,
                               const struct astrid_msg *caller);
 
-/* The host modules to give the engine (astrid:capsule/<iface>@0.1.0 x11). */
+/* The host modules to give the engine (astrid:capsule/<iface>@0.1.0 x11),
+ * generated from wit/astrid.wit with the glue (host_glue.c). */
 extern const astrid_wasm_host_module astrid_capsule_host_modules[];
 extern const size_t astrid_capsule_host_nmodules;
 

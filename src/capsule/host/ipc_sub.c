@@ -14,10 +14,10 @@
 #include <time.h>
 
 #include "astrid/topic.h"
-#include "capsule/host/abi.h"
+#include "host_glue.h"
 #include "kernel/bus.h"
 
-#define IPC(f) HOST_FN(ipc, f)
+#define TOPIC_MAX 256
 #define RECV_MAX_MS 60000
 #define SLICE_MS 100 /* a blocked recv looks for an unload this often */
 #define BATCH_BYTES_MAX (10u << 20)
@@ -118,47 +118,42 @@ static bool may_subscribe(const astrid_manifest *m, const char *pattern)
     return false;
 }
 
-void IPC(ipcZ2Dsubscribe)(void *inst, uint32_t p, uint32_t n, uint32_t ret);
-void IPC(ipcZ2Dsubscribe)(void *inst, uint32_t p, uint32_t n, uint32_t ret)
+int astrid_host_ipc_subscribe(astrid_host_call *c, const astrid_str *topic_pattern, uint64_t *out)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    char *pattern = abi_str(inst, p, n, 257);
+    astrid_invocation *inv = c->inv;
+    const char *pattern = topic_pattern->ptr;
     astrid_err err;
-    uint64_t h = 0;
-    if (n > 256 || astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, &err) != 0)
-        abi_err(inst, ret, 8, "%s", n > 256 ? "topic pattern longer than 256 bytes" : err.msg);
-    else if (!may_subscribe(inv->manifest, pattern))
-        abi_err(inst, ret, 8, "capsule %s may not subscribe to %s (not in its ipc_subscribe ACL)",
-                inv->capsule, pattern);
-    else if (astrid_invocation_subscribe(inv, pattern, NULL, false, &h, &err) != 0)
-        abi_err(inst, ret, 8, "%s", err.msg);
-    else {
-        abi_ok(inst, ret, 16);
-        abi_u64(inst, ret + 8, h);
-    }
-    free(pattern);
-    astrid_wasm_host_leave(inst);
+    if (topic_pattern->len > TOPIC_MAX)
+        return astrid_host_fail(c, "topic pattern longer than %d bytes", TOPIC_MAX);
+    if (astrid_topic_check(pattern, ASTRID_TOPIC_SUBSCRIBE, &err) != 0)
+        return astrid_host_fail(c, "%s", err.msg);
+    if (!may_subscribe(inv->manifest, pattern))
+        return astrid_host_fail(c,
+                                "capsule %s may not subscribe to %s (not in its ipc_subscribe ACL)",
+                                inv->capsule, pattern);
+    if (astrid_invocation_subscribe(inv, pattern, NULL, false, out, &err) != 0)
+        return astrid_host_fail(c, "%s", err.msg);
+    return 0;
 }
 
-void IPC(ipcZ2Dunsubscribe)(void *inst, uint64_t h, uint32_t ret);
-void IPC(ipcZ2Dunsubscribe)(void *inst, uint64_t h, uint32_t ret)
+static int unknown_handle(astrid_host_call *c, uint64_t h)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    astrid_inv_sub *s = find_sub(inv, h);
-    if (!s) {
-        abi_err(inst, ret, 4, "Unknown subscription handle %llu", (unsigned long long)h);
-    } else if (s->runtime_owned) {
-        abi_err(inst, ret, 4, "Cannot unsubscribe a runtime-owned interceptor handle");
-    } else {
-        sub_clear(s);
-        size_t i = (size_t)(s - inv->subs);
-        memmove(s, s + 1, (inv->nsubs - i - 1) * sizeof *s);
-        inv->nsubs--;
-        abi_ok(inst, ret, 12);
-    }
-    astrid_wasm_host_leave(inst);
+    return astrid_host_fail(c, "Unknown subscription handle %llu", (unsigned long long)h);
+}
+
+int astrid_host_ipc_unsubscribe(astrid_host_call *c, uint64_t handle_id)
+{
+    astrid_invocation *inv = c->inv;
+    astrid_inv_sub *s = find_sub(inv, handle_id);
+    if (!s)
+        return unknown_handle(c, handle_id);
+    if (s->runtime_owned)
+        return astrid_host_fail(c, "Cannot unsubscribe a runtime-owned interceptor handle");
+    sub_clear(s);
+    size_t i = (size_t)(s - inv->subs);
+    memmove(s, s + 1, (inv->nsubs - i - 1) * sizeof *s);
+    inv->nsubs--;
+    return 0;
 }
 
 static int push_pending(astrid_inv_sub *s, const astrid_msg **m, size_t n)
@@ -181,9 +176,9 @@ static int push_pending(astrid_inv_sub *s, const astrid_msg **m, size_t n)
 }
 
 /* Move queued messages into `pending`: wait up to timeout_ms for the
- * first (in slices, so an unload is noticed), then take what else is
+ * first (in slices, so an unload or a deadline is noticed), then take what else is
  * queued without waiting. */
-static void fill(void *inst, astrid_inv_sub *s, int timeout_ms)
+static void fill(astrid_wasm_instance *inst, astrid_inv_sub *s, int timeout_ms)
 {
     const astrid_msg *buf[256];
     int waited = 0;
@@ -196,7 +191,8 @@ static void fill(void *inst, astrid_inv_sub *s, int timeout_ms)
             return;
         }
         waited += slice;
-        if (n || waited >= timeout_ms || astrid_wasm_instance_interrupted(inst))
+        if (n || waited >= timeout_ms || astrid_wasm_instance_interrupted(inst) ||
+            astrid_wasm_deadline_expired())
             break;
     }
     size_t n;
@@ -216,13 +212,14 @@ static bool same_principal(const astrid_msg *a, const astrid_msg *b)
     return strcmp(a->principal, b->principal) == 0;
 }
 
-/* Hand the next single-principal batch of `pending` to the guest as an
- * ipc-envelope at ret. */
-static void deliver(void *inst, astrid_invocation *inv, astrid_inv_sub *s, uint32_t ret)
+/* Hand the next single-principal batch of `pending` to the guest. The
+ * messages leave `pending` only once copied into *out. */
+static int deliver(astrid_host_call *c, astrid_inv_sub *s, wit_ipc_envelope *out)
 {
+    astrid_invocation *inv = c->inv;
     astrid_sub_stats st;
     astrid_sub_get_stats(s->sub, &st);
-    uint64_t lagged = st.dropped - s->seen_dropped, dropped = 0;
+    out->lagged = st.dropped - s->seen_dropped;
     s->seen_dropped = st.dropped;
     size_t first = s->pending_off, end = first, bytes = 0;
     while (end < s->npending && same_principal(s->pending[first], s->pending[end]) &&
@@ -240,7 +237,7 @@ static void deliver(void *inst, astrid_invocation *inv, astrid_inv_sub *s, uint3
         if (!admitted) {
             for (size_t i = first; i < end; i++)
                 astrid_msg_unref(s->pending[i]);
-            dropped = end - first;
+            out->dropped = end - first;
             s->pending_off = end;
             end = first;
             astrid_invocation_switch(inv, NULL, NULL);
@@ -248,70 +245,66 @@ static void deliver(void *inst, astrid_invocation *inv, astrid_inv_sub *s, uint3
             astrid_invocation_switch(inv, who, m0);
         }
     }
-    uint32_t n = (uint32_t)(end - first);
-    uint32_t base = abi_alloc(inst, 4, n * 24);
-    for (uint32_t i = 0; i < n; i++) {
-        const astrid_msg *m = s->pending[first + i];
-        abi_put(inst, base + i * 24, m->topic, (uint32_t)strlen(m->topic));
-        abi_put(inst, base + i * 24 + 8, m->payload, (uint32_t)m->len);
-        abi_put(inst, base + i * 24 + 16, m->source_id, (uint32_t)strlen(m->source_id));
+    size_t n = end - first;
+    wit_list_ipc_message *l = &out->messages;
+    if (!(l->v = calloc(n ? n : 1, sizeof *l->v)))
+        return astrid_host_fail(c, "%s: out of memory", c->fn->name);
+    for (; l->n < n; l->n++) {
+        const astrid_msg *m = s->pending[first + l->n];
+        wit_ipc_message *w = &l->v[l->n];
+        if (astrid_host_set_str(c, &w->topic, m->topic) ||
+            astrid_host_set_strn(c, &w->payload, (const char *)m->payload, m->len) ||
+            astrid_host_set_str(c, &w->source_id, m->source_id))
+            return -1; /* still pending: the next call hands them over */
     }
     for (size_t i = first; i < end; i++)
         astrid_msg_unref(s->pending[i]);
     if (n)
         s->pending_off = end;
-    abi_ok(inst, ret, 32);
-    abi_list(inst, ret + 8, base, n);
-    abi_u64(inst, ret + 16, dropped);
-    abi_u64(inst, ret + 24, lagged);
+    return 0;
 }
 
-/* poll (timeout 0) and recv: fill `pending`, hand over the next batch. */
-static void drain(void *inst, uint64_t h, int timeout_ms, uint32_t ret)
+/* poll (timeout 0) and recv: fill `pending`, hand over the next batch.
+ * A blocked recv wakes every SLICE_MS to notice an unload (the
+ * instance's interrupt) or a passed call deadline; the glue's
+ * astrid_wasm_host_leave then traps for the deadline. */
+static int drain(astrid_host_call *c, uint64_t h, int timeout_ms, wit_ipc_envelope *out)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    astrid_inv_sub *s = find_sub(inv, h);
-    if (!s) {
-        abi_err(inst, ret, 8, "Unknown subscription handle %llu", (unsigned long long)h);
-    } else {
-        fill(inst, s, timeout_ms);
-        deliver(inst, inv, s, ret);
-    }
-    astrid_wasm_host_leave(inst);
+    astrid_inv_sub *s = find_sub(c->inv, h);
+    if (!s)
+        return unknown_handle(c, h);
+    fill(c->inst, s, timeout_ms);
+    return deliver(c, s, out);
 }
 
-void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret);
-void IPC(ipcZ2Dpoll)(void *inst, uint64_t h, uint32_t ret)
+int astrid_host_ipc_poll(astrid_host_call *c, uint64_t handle_id, wit_ipc_envelope *out)
 {
-    drain(inst, h, 0, ret);
+    return drain(c, handle_id, 0, out);
 }
 
-void IPC(ipcZ2Drecv)(void *inst, uint64_t h, uint64_t timeout_ms, uint32_t ret);
-void IPC(ipcZ2Drecv)(void *inst, uint64_t h, uint64_t timeout_ms, uint32_t ret)
+int astrid_host_ipc_recv(astrid_host_call *c, uint64_t handle_id, uint64_t timeout_ms,
+                         wit_ipc_envelope *out)
 {
-    drain(inst, h, timeout_ms > RECV_MAX_MS ? RECV_MAX_MS : (int)timeout_ms, ret);
+    return drain(c, handle_id, timeout_ms > RECV_MAX_MS ? RECV_MAX_MS : (int)timeout_ms, out);
 }
 
-void IPC(getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret);
-void IPC(getZ2DinterceptorZ2Dhandles)(void *inst, uint32_t ret)
+int astrid_host_ipc_get_interceptor_handles(astrid_host_call *c, wit_list_interceptor_handle *out)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    uint32_t n = 0;
+    const astrid_invocation *inv = c->inv;
+    size_t n = 0;
     for (size_t i = 0; i < inv->nsubs; i++)
         n += inv->subs[i].runtime_owned;
-    uint32_t base = abi_alloc(inst, 8, n * 24), k = 0;
+    if (!(out->v = calloc(n ? n : 1, sizeof *out->v)))
+        return astrid_host_fail(c, "%s: out of memory", c->fn->name);
     for (size_t i = 0; i < inv->nsubs; i++) {
         const astrid_inv_sub *s = &inv->subs[i];
         if (!s->runtime_owned)
             continue;
-        abi_u64(inst, base + k * 24, s->handle);
-        abi_put(inst, base + k * 24 + 8, s->action, (uint32_t)strlen(s->action));
-        abi_put(inst, base + k * 24 + 16, s->topic, (uint32_t)strlen(s->topic));
-        k++;
+        wit_interceptor_handle *w = &out->v[out->n++];
+        w->handle_id = s->handle;
+        if (astrid_host_set_str(c, &w->action, s->action) ||
+            astrid_host_set_str(c, &w->topic, s->topic))
+            return -1;
     }
-    abi_ok(inst, ret, 12);
-    abi_list(inst, ret + 4, base, n);
-    astrid_wasm_host_leave(inst);
+    return 0;
 }

@@ -1,32 +1,33 @@
 /* interface kv: the invoking principal's namespace for this capsule,
- * "{principal}:capsule:{capsule}" in var/state.db. */
+ * "{principal}:capsule:{capsule}" in var/state.db. Writes are charged to
+ * the principal's storage quota inside the store's write transaction.
+ * Lifting and lowering are the generated glue's (host_glue.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "capsule/host/abi.h"
+#include "host_glue.h"
 #include "store/kv.h"
 
-#define KV(f) HOST_FN(kv, f)
 #define KEY_MAX 1024 /* the store's own limit (namespace + key <= 510) is checked there */
 #define VALUE_MAX (10u << 20)
 
-/* The key (or prefix) argument, or NULL after writing an error result at
- * ret+4: an oversized argument is the function's error, never a trap
- * (only a pointer outside guest memory traps, as upstream). */
-static char *key_arg(void *inst, const char *fn, uint32_t p, uint32_t n, uint32_t ret, uint32_t off,
-                     bool allow_empty)
+/* An oversized or malformed key (or prefix) is the function's error,
+ * never a trap (only a pointer outside guest memory traps, as upstream). */
+static int key_ok(astrid_host_call *c, const astrid_str *k, bool allow_empty)
 {
-    if (n > KEY_MAX) {
-        abi_err(inst, ret, off, "%s: key of %u bytes is over the %u-byte limit", fn, n, KEY_MAX);
-        return NULL;
-    }
-    char *k = abi_str(inst, p, n, KEY_MAX);
-    if ((!allow_empty && n == 0) || strlen(k) != n) {
-        abi_err(inst, ret, off, "%s: invalid key: keys are non-empty and hold no NUL", fn);
-        free(k);
-        return NULL;
-    }
-    return k;
+    if (k->len > KEY_MAX)
+        return astrid_host_fail(c, "%s: key of %zu bytes is over the %u-byte limit", c->fn->name,
+                                k->len, KEY_MAX);
+    if ((!allow_empty && k->len == 0) || strlen(k->ptr) != k->len)
+        return astrid_host_fail(c, "%s: invalid key: keys are non-empty and hold no NUL",
+                                c->fn->name);
+    return 0;
+}
+
+/* The store's error as the function's: "<fn>: <why>". */
+static int store_fail(astrid_host_call *c, const astrid_err *err)
+{
+    return astrid_host_fail(c, "%s: %s", c->fn->name, err->msg);
 }
 
 /* astrid_kv_charge_fn over the invocation's storage quota. */
@@ -35,128 +36,84 @@ static int kv_charge(void *ctx, int64_t delta, astrid_err *err)
     return astrid_invocation_charge(ctx, delta, err);
 }
 
-/* Measure a principal not yet seen before the store's write transaction
- * opens (a measurement reads the store). */
-static int charge_ready(void *inst, const astrid_invocation *inv, const char *fn, uint32_t ret,
-                        uint32_t off)
+int astrid_host_kv_get(astrid_host_call *c, const astrid_str *key, wit_option_list_u8 *out)
 {
-    astrid_err err;
-    if (astrid_invocation_charge(inv, 0, &err) == 0)
-        return 0;
-    abi_err(inst, ret, off, "%s: %s", fn, err.msg);
-    return -1;
-}
-
-void KV(kvZ2Dget)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret);
-void KV(kvZ2Dget)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *k = key_arg(inst, "kv-get", kp, kn, ret, 4, false), *v = NULL;
+    const astrid_invocation *inv = c->inv;
+    char *v = NULL;
     size_t len = 0;
     astrid_err err;
-    if (k && astrid_kv_get(inv->env->kv, inv->kv_ns, k, &v, &len, &err) != 0) {
-        abi_err(inst, ret, 4, "kv-get: %s", err.msg);
-    } else if (k) {
-        abi_ok(inst, ret, 16);
-        if (v) {
-            abi_u8(inst, ret + 4, 1);
-            abi_put(inst, ret + 8, v, (uint32_t)len);
-        }
-    }
-    free(v);
-    free(k);
-    astrid_wasm_host_leave(inst);
+    if (key_ok(c, key, false))
+        return -1;
+    if (astrid_kv_get(inv->env->kv, inv->kv_ns, key->ptr, &v, &len, &err) != 0)
+        return store_fail(c, &err);
+    out->has = v != NULL;
+    out->val = (astrid_bytes){(uint8_t *)v, len}; /* the glue frees it */
+    return 0;
 }
 
-void KV(kvZ2Dset)(void *inst, uint32_t kp, uint32_t kn, uint32_t vp, uint32_t vn, uint32_t ret);
-void KV(kvZ2Dset)(void *inst, uint32_t kp, uint32_t kn, uint32_t vp, uint32_t vn, uint32_t ret)
+/* kv-get's lookup (its errors name kv-exists: c->fn), the value dropped. */
+int astrid_host_kv_exists(astrid_host_call *c, const astrid_str *key, bool *out)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *k = key_arg(inst, "kv-set", kp, kn, ret, 4, false);
+    wit_option_list_u8 v = {0};
+    int rc = astrid_host_kv_get(c, key, &v);
+    *out = v.has;
+    free(v.val.ptr);
+    return rc;
+}
+
+int astrid_host_kv_set(astrid_host_call *c, const astrid_str *key, const astrid_bytes *value)
+{
+    astrid_invocation *inv = c->inv;
     astrid_err err;
-    if (k) {
-        if (vn > VALUE_MAX) {
-            abi_err(inst, ret, 4, "kv-set: value of %u bytes is over the %u-byte limit", vn,
-                    VALUE_MAX);
-        } else if (charge_ready(inst, inv, "kv-set", ret, 4) == 0) {
-            char *v = abi_str(inst, vp, vn, VALUE_MAX);
-            if (astrid_kv_set_charged(inv->env->kv, inv->kv_ns, k, v, vn, kv_charge, (void *)inv,
-                                      &err) != 0)
-                abi_err(inst, ret, 4, "kv-set: %s", err.msg);
-            else
-                abi_ok(inst, ret, 12);
-            free(v);
-        }
-    }
-    free(k);
-    astrid_wasm_host_leave(inst);
+    if (key_ok(c, key, false))
+        return -1;
+    if (value->len > VALUE_MAX)
+        return astrid_host_fail(c, "kv-set: value of %zu bytes is over the %u-byte limit",
+                                value->len, VALUE_MAX);
+    /* measure a principal not yet seen before the store's write
+     * transaction opens (a measurement reads the store) */
+    if (astrid_invocation_charge(inv, 0, &err) != 0 ||
+        astrid_kv_set_charged(inv->env->kv, inv->kv_ns, key->ptr, value->ptr, value->len, kv_charge,
+                              inv, &err) != 0)
+        return store_fail(c, &err);
+    return 0;
 }
 
-void KV(kvZ2Ddelete)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret);
-void KV(kvZ2Ddelete)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret)
+int astrid_host_kv_delete(astrid_host_call *c, const astrid_str *key)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *k = key_arg(inst, "kv-delete", kp, kn, ret, 4, false);
+    astrid_invocation *inv = c->inv;
     astrid_err err;
-    if (k && astrid_kv_delete_charged(inv->env->kv, inv->kv_ns, k, NULL, kv_charge, (void *)inv,
-                                      &err) != 0)
-        abi_err(inst, ret, 4, "kv-delete: %s", err.msg);
-    else if (k)
-        abi_ok(inst, ret, 12);
-    free(k);
-    astrid_wasm_host_leave(inst);
+    if (key_ok(c, key, false))
+        return -1;
+    if (astrid_kv_delete_charged(inv->env->kv, inv->kv_ns, key->ptr, NULL, kv_charge, inv, &err) !=
+        0)
+        return store_fail(c, &err);
+    return 0;
 }
 
-/* result<list<string>, string>: (ptr, len) @4 of 8-byte (ptr, len) items. */
-void KV(kvZ2DlistZ2Dkeys)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void KV(kvZ2DlistZ2Dkeys)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
+int astrid_host_kv_list_keys(astrid_host_call *c, const astrid_str *prefix, wit_list_string *out)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *prefix = key_arg(inst, "kv-list-keys", pp, pn, ret, 4, true);
+    const astrid_invocation *inv = c->inv;
     astrid_kv_keys keys = {0};
     astrid_err err;
-    if (prefix && astrid_kv_list(inv->env->kv, inv->kv_ns, prefix, &keys, &err) != 0) {
-        abi_err(inst, ret, 4, "kv-list-keys: %s", err.msg);
-    } else if (prefix) {
-        /* the item array first (8 bytes each), then each string into it */
-        uint32_t *items = calloc(keys.count ? keys.count : 1, 8);
-        abi_ok(inst, ret, 12);
-        abi_put(inst, ret + 4, items, (uint32_t)(keys.count * 8));
-        free(items);
-        const uint8_t *slot = astrid_wasm_mem(inst, ret + 4, 8);
-        uint32_t arr = 0;
-        memcpy(&arr, slot, 4);
-        uint32_t count = (uint32_t)keys.count;
-        memcpy(astrid_wasm_mem(inst, ret + 8, 4), &count, 4);
-        for (size_t i = 0; i < keys.count; i++)
-            abi_put(inst, arr + (uint32_t)(8 * i), keys.keys[i], (uint32_t)strlen(keys.keys[i]));
-    }
-    astrid_kv_keys_free(&keys);
-    free(prefix);
-    astrid_wasm_host_leave(inst);
+    if (key_ok(c, prefix, true))
+        return -1;
+    if (astrid_kv_list(inv->env->kv, inv->kv_ns, prefix->ptr, &keys, &err) != 0)
+        return store_fail(c, &err);
+    out->v = astrid_host_take_strs(c, keys.keys, keys.count);
+    out->n = out->v ? keys.count : 0;
+    free(keys.keys);
+    return out->v ? 0 : -1;
 }
 
-void KV(kvZ2DclearZ2Dprefix)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret);
-void KV(kvZ2DclearZ2Dprefix)(void *inst, uint32_t pp, uint32_t pn, uint32_t ret)
+int astrid_host_kv_clear_prefix(astrid_host_call *c, const astrid_str *prefix, uint64_t *out)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *prefix = key_arg(inst, "kv-clear-prefix", pp, pn, ret, 8, true);
-    uint64_t removed = 0;
+    astrid_invocation *inv = c->inv;
     astrid_err err;
-    if (!prefix) {
-        /* the error result is written */
-    } else if (astrid_kv_clear_prefix_charged(inv->env->kv, inv->kv_ns, prefix, &removed, kv_charge,
-                                              (void *)inv, &err) != 0) {
-        abi_err(inst, ret, 8, "kv-clear-prefix: %s", err.msg);
-    } else {
-        abi_ok(inst, ret, 16);
-        abi_u64(inst, ret + 8, removed);
-    }
-    free(prefix);
-    astrid_wasm_host_leave(inst);
+    if (key_ok(c, prefix, true))
+        return -1;
+    if (astrid_kv_clear_prefix_charged(inv->env->kv, inv->kv_ns, prefix->ptr, out, kv_charge, inv,
+                                       &err) != 0)
+        return store_fail(c, &err);
+    return 0;
 }

@@ -25,9 +25,8 @@
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "astrid/version.h"
-#include "capsule/host/abi.h"
+#include "host_glue.h"
 
-#define NET(f) HOST_FN(net, f)
 #define FRAME_MAX (10u << 20)
 #define HANDSHAKE_MAX 4096
 #define LISTENER_HANDLE 1
@@ -48,41 +47,38 @@ static void sock_path(const astrid_invocation *inv, char *out, size_t n)
     snprintf(out, n, "%s", p);
 }
 
-void NET(netZ2DbindZ2Dunix)(void *inst, uint64_t h, uint32_t ret);
-void NET(netZ2DbindZ2Dunix)(void *inst, uint64_t h, uint32_t ret)
+int astrid_host_net_bind_unix(astrid_host_call *c, uint64_t listener_handle, uint64_t *out)
 {
-    (void)h;
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
+    astrid_invocation *inv = c->inv;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    (void)listener_handle; /* one listener per instance: its own socket */
     sock_path(inv, sa.sun_path, sizeof sa.sun_path);
-    if (!may_bind(inv->manifest)) {
-        abi_err(inst, ret, 8, "capsule %s may not listen (no net_bind entry in its manifest)",
-                inv->capsule);
-    } else if (inv->net_listener < 0) {
+    if (!may_bind(inv->manifest))
+        return astrid_host_fail(c, "capsule %s may not listen (no net_bind entry in its manifest)",
+                                inv->capsule);
+    if (inv->net_listener < 0) {
         char run[4200];
         astrid_home_run_dir(run, sizeof run, inv->env->home, NULL);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         astrid_err err;
         if (strlen(sa.sun_path) >= sizeof sa.sun_path - 1)
-            abi_err(inst, ret, 8, "net-bind-unix: socket path too long");
+            astrid_host_fail(c, "net-bind-unix: socket path too long");
         else if (fd < 0 || astrid_mkdir_p(run, 0700, 0, &err) != 0 ||
                  (unlink(sa.sun_path) != 0 && errno != ENOENT) ||
                  bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
                  chmod(sa.sun_path, 0600) != 0 || listen(fd, 16) != 0)
-            abi_err(inst, ret, 8, "net-bind-unix: %s: %s", sa.sun_path, strerror(errno));
+            astrid_host_fail(c, "net-bind-unix: %s: %s", sa.sun_path, strerror(errno));
         else {
             inv->net_listener = fd;
             fd = -1;
         }
         if (fd >= 0)
             close(fd);
+        if (inv->net_listener < 0)
+            return -1;
     }
-    if (inv->net_listener >= 0) {
-        abi_ok(inst, ret, 16);
-        abi_u64(inst, ret + 8, LISTENER_HANDLE);
-    }
-    astrid_wasm_host_leave(inst);
+    *out = LISTENER_HANDLE;
+    return 0;
 }
 
 /* Read exactly n bytes within ms; 0, or -1 (timeout, EOF, error). */
@@ -178,8 +174,15 @@ static void announce(const astrid_invocation *inv, const char *topic, uint64_t h
                       inv->principal, &err);
 }
 
+/* The call should stop waiting: the capsule unloads, or the call's
+ * deadline passed (the glue then traps for it). */
+static bool stop_waiting(astrid_wasm_instance *inst)
+{
+    return astrid_wasm_instance_interrupted(inst) || astrid_wasm_deadline_expired();
+}
+
 /* Wait up to ms for an authenticated client; its handle, or 0. */
-static uint64_t accept_one(void *inst, astrid_invocation *inv, int ms)
+static uint64_t accept_one(astrid_wasm_instance *inst, astrid_invocation *inv, int ms)
 {
     int waited = 0;
     for (;;) {
@@ -201,58 +204,44 @@ static uint64_t accept_one(void *inst, astrid_invocation *inv, int ms)
             if (fd >= 0)
                 close(fd);
         }
-        if (waited >= ms || astrid_wasm_instance_interrupted(inst))
+        if (waited >= ms || stop_waiting(inst))
             return 0;
     }
 }
 
-static const char *accept_gate(const astrid_invocation *inv, uint64_t h)
+/* 0 when h is the listener and a stream slot is free; else the call
+ * failed. */
+static int accept_gate(astrid_host_call *c, uint64_t h)
 {
+    const astrid_invocation *inv = c->inv;
     if (inv->net_listener < 0 || h != LISTENER_HANDLE)
-        return "net-accept: no such listener (call net-bind-unix first)";
+        return astrid_host_fail(c, "net-accept: no such listener (call net-bind-unix first)");
     size_t used = 0;
     for (size_t i = 0; i < ASTRID_NET_MAX_STREAMS; i++)
         used += inv->net_streams[i].handle != 0;
-    return used == ASTRID_NET_MAX_STREAMS ? "net-accept: at most 8 active streams" : NULL;
+    if (used == ASTRID_NET_MAX_STREAMS)
+        return astrid_host_fail(c, "net-accept: at most 8 active streams");
+    return 0;
 }
 
-void NET(netZ2Daccept)(void *inst, uint64_t h, uint32_t ret);
-void NET(netZ2Daccept)(void *inst, uint64_t h, uint32_t ret)
+int astrid_host_net_accept(astrid_host_call *c, uint64_t listener_handle, uint64_t *out)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    const char *why = accept_gate(inv, h);
-    uint64_t s = 0;
-    while (!why && !s && !astrid_wasm_instance_interrupted(inst))
-        s = accept_one(inst, inv, 1000);
-    if (why)
-        abi_err(inst, ret, 8, "%s", why);
-    else if (!s)
-        abi_err(inst, ret, 8, "net-accept: interrupted (capsule unloading)");
-    else {
-        abi_ok(inst, ret, 16);
-        abi_u64(inst, ret + 8, s);
-    }
-    astrid_wasm_host_leave(inst);
+    if (accept_gate(c, listener_handle))
+        return -1;
+    while (!*out && !stop_waiting(c->inst))
+        *out = accept_one(c->inst, c->inv, 1000);
+    if (!*out)
+        return astrid_host_fail(c, "net-accept: interrupted (capsule unloading)");
+    return 0;
 }
 
-void NET(netZ2DpollZ2Daccept)(void *inst, uint64_t h, uint32_t ret);
-void NET(netZ2DpollZ2Daccept)(void *inst, uint64_t h, uint32_t ret)
+int astrid_host_net_poll_accept(astrid_host_call *c, uint64_t listener_handle, wit_option_u64 *out)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    const char *why = accept_gate(inv, h);
-    if (why) {
-        abi_err(inst, ret, 8, "%s", why);
-    } else {
-        uint64_t s = accept_one(inst, inv, 10);
-        abi_ok(inst, ret, 24);
-        if (s) {
-            abi_u8(inst, ret + 8, 1);
-            abi_u64(inst, ret + 16, s);
-        }
-    }
-    astrid_wasm_host_leave(inst);
+    if (accept_gate(c, listener_handle))
+        return -1;
+    out->val = accept_one(c->inst, c->inv, 10);
+    out->has = out->val != 0;
+    return 0;
 }
 
 static size_t find_stream(const astrid_invocation *inv, uint64_t h)
@@ -273,83 +262,68 @@ static void drop_stream(astrid_invocation *inv, size_t i, bool announce_it)
         announce(inv, "client.v1.disconnect", h, "stream_closed");
 }
 
-void NET(netZ2Dread)(void *inst, uint64_t h, uint32_t ret);
-void NET(netZ2Dread)(void *inst, uint64_t h, uint32_t ret)
+static int no_stream(astrid_host_call *c, uint64_t h)
 {
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    size_t i = find_stream(inv, h);
-    if (i == ASTRID_NET_MAX_STREAMS) {
-        abi_err(inst, ret, 4, "net-read: no open stream %llu", (unsigned long long)h);
-        astrid_wasm_host_leave(inst);
-        return;
-    }
+    return astrid_host_fail(c, "%s: no open stream %llu", c->fn->name, (unsigned long long)h);
+}
+
+/* One frame if a whole one is there: data, pending (none yet) or closed
+ * (EOF, an error, or a broken frame; the stream is dropped). */
+int astrid_host_net_read(astrid_host_call *c, uint64_t stream_handle, wit_net_read_status *out)
+{
+    astrid_invocation *inv = c->inv;
+    size_t i = find_stream(inv, stream_handle);
+    if (i == ASTRID_NET_MAX_STREAMS)
+        return no_stream(c, stream_handle);
     int fd = inv->net_streams[i].fd;
     struct pollfd p = {fd, POLLIN, 0};
     uint8_t hdr[4];
     ssize_t k = poll(&p, 1, 50) > 0 ? recv(fd, hdr, 4, MSG_PEEK | MSG_DONTWAIT) : -1;
-    abi_ok(inst, ret, 16);
     if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR && p.revents)) {
         drop_stream(inv, i, true);
-        abi_u8(inst, ret + 4, 1); /* closed */
-    } else if (k < 4) {
-        abi_u8(inst, ret + 4, 2); /* pending */
-    } else {
-        uint32_t len =
-            (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-        uint8_t *buf = len <= FRAME_MAX ? malloc(len ? len : 1) : NULL;
-        if (!buf || read_full(fd, hdr, 4, 1000) != 0 ||
-            read_full(fd, buf, len, 5000 + (int)(len / 1024)) != 0) {
-            free(buf);
-            drop_stream(inv, i, true);
-            if (len > FRAME_MAX)
-                abi_err(inst, ret, 4, "net-read: frame of %u bytes over 10 MiB; stream closed",
-                        len);
-            else
-                abi_u8(inst, ret + 4, 1);
-        } else {
-            abi_put(inst, ret + 8, buf, len);
-            free(buf);
-        }
+        out->tag = WIT_NET_READ_STATUS_CLOSED;
+        return 0;
     }
-    astrid_wasm_host_leave(inst);
-}
-
-void NET(netZ2Dwrite)(void *inst, uint64_t h, uint32_t p, uint32_t n, uint32_t ret);
-void NET(netZ2Dwrite)(void *inst, uint64_t h, uint32_t p, uint32_t n, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    size_t i = find_stream(inv, h);
-    if (i == ASTRID_NET_MAX_STREAMS) {
-        abi_err(inst, ret, 4, "net-write: no open stream %llu", (unsigned long long)h);
-    } else if (n > FRAME_MAX) {
-        abi_err(inst, ret, 4, "net-write: frame over 10 MiB");
-    } else {
-        const uint8_t *g = n ? astrid_wasm_mem(inst, p, n) : (const uint8_t *)"";
-        if (!g)
-            astrid_wasm_host_trap(inst, "net-write: data out of bounds of guest memory");
-        uint8_t *copy = malloc(n ? n : 1);
-        if (copy) {
-            memcpy(copy, g, n);
-            write_frame(inv->net_streams[i].fd, copy, n); /* IO errors: seen on next read */
-            free(copy);
-        }
-        abi_ok(inst, ret, 12);
+    if (k < 4) {
+        out->tag = WIT_NET_READ_STATUS_PENDING;
+        return 0;
     }
-    astrid_wasm_host_leave(inst);
-}
-
-void NET(netZ2DcloseZ2Dstream)(void *inst, uint64_t h, uint32_t ret);
-void NET(netZ2DcloseZ2Dstream)(void *inst, uint64_t h, uint32_t ret)
-{
-    astrid_wasm_host_enter(inst);
-    astrid_invocation *inv = abi_inv(inst);
-    size_t i = find_stream(inv, h);
-    if (i < ASTRID_NET_MAX_STREAMS)
+    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    uint8_t *buf = len <= FRAME_MAX ? malloc(len ? len : 1) : NULL;
+    if (!buf || read_full(fd, hdr, 4, 1000) != 0 ||
+        read_full(fd, buf, len, 5000 + (int)(len / 1024)) != 0) {
+        free(buf);
         drop_stream(inv, i, true);
-    abi_ok(inst, ret, 12);
-    astrid_wasm_host_leave(inst);
+        if (len > FRAME_MAX)
+            return astrid_host_fail(c, "net-read: frame of %u bytes over 10 MiB; stream closed",
+                                    len);
+        out->tag = WIT_NET_READ_STATUS_CLOSED;
+        return 0;
+    }
+    out->tag = WIT_NET_READ_STATUS_DATA;
+    out->u.data = (astrid_bytes){buf, len}; /* the glue frees it */
+    return 0;
+}
+
+int astrid_host_net_write(astrid_host_call *c, uint64_t stream_handle, const astrid_bytes *data)
+{
+    size_t i = find_stream(c->inv, stream_handle);
+    if (i == ASTRID_NET_MAX_STREAMS)
+        return no_stream(c, stream_handle);
+    if (data->len > FRAME_MAX)
+        return astrid_host_fail(c, "net-write: frame over 10 MiB");
+    /* IO errors: seen on the next read */
+    write_frame(c->inv->net_streams[i].fd, data->ptr, (uint32_t)data->len);
+    return 0;
+}
+
+/* Idempotent: closing an unknown stream is not an error. */
+int astrid_host_net_close_stream(astrid_host_call *c, uint64_t stream_handle)
+{
+    size_t i = find_stream(c->inv, stream_handle);
+    if (i < ASTRID_NET_MAX_STREAMS)
+        drop_stream(c->inv, i, true);
+    return 0;
 }
 
 void astrid_net_release(astrid_invocation *inv)

@@ -1,5 +1,7 @@
-/* interface sys: log, clock-ms, get-caller, get-config, signal-ready,
- * check-capsule-capability (trigger-hook: unbuilt.c). */
+/* interface sys: log (and the capsule log files it writes), clock-ms,
+ * get-caller, get-config, signal-ready, trigger-hook,
+ * check-capsule-capability. Lifting and lowering are the generated
+ * glue's (host_glue.h). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -11,10 +13,8 @@
 
 #include "astrid/fs.h"
 #include "astrid/home.h"
-#include "capsule/host/abi.h"
+#include "host_glue.h"
 #include "store/secrets.h"
-
-#define SYS(f) HOST_FN(sys, f)
 
 /* Shift NAME.log -> NAME.log.1 -> ... -> NAME.log.KEEP, deleting the
  * oldest (credited). Called with the current file flock'd, so two writers
@@ -111,135 +111,110 @@ void astrid_capsule_log(const astrid_invocation *inv, const char *level, const c
     free(line);
 }
 
-void SYS(log)(void *inst, uint32_t level, uint32_t p, uint32_t n);
-void SYS(log)(void *inst, uint32_t level, uint32_t p, uint32_t n)
+/* log has no error channel: an over-long message is cut, never a trap. */
+int astrid_host_sys_log(astrid_host_call *c, wit_log_level level, const astrid_str *message)
 {
     static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
-    astrid_wasm_host_enter(inst);
-    /* an over-long message is cut, never a trap (log has no error channel) */
-    if (n > ASTRID_CAPSULE_LOG_LINE_MAX)
-        n = ASTRID_CAPSULE_LOG_LINE_MAX;
-    char *msg = abi_str(inst, p, n, ASTRID_CAPSULE_LOG_LINE_MAX);
-    astrid_capsule_log(abi_inv(inst), level < 5 ? names[level] : "INFO", msg, n);
-    free(msg);
-    astrid_wasm_host_leave(inst);
+    size_t n =
+        message->len > ASTRID_CAPSULE_LOG_LINE_MAX ? ASTRID_CAPSULE_LOG_LINE_MAX : message->len;
+    astrid_capsule_log(c->inv, names[level], message->ptr, n);
+    return 0;
 }
 
-uint64_t SYS(clockZ2Dms)(void *inst);
-uint64_t SYS(clockZ2Dms)(void *inst)
+int astrid_host_sys_clock_ms(astrid_host_call *c, uint64_t *out)
 {
-    (void)inst;
     struct timespec ts;
+    (void)c;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    *out = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return 0;
 }
 
-void SYS(signalZ2Dready)(void *inst);
-void SYS(signalZ2Dready)(void *inst)
+int astrid_host_sys_signal_ready(astrid_host_call *c)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    if (inv->env->signal_ready)
-        inv->env->signal_ready(inv->env->rt);
-    astrid_wasm_host_leave(inst);
+    const astrid_host_env *env = c->inv->env;
+    if (env->signal_ready)
+        env->signal_ready(env->rt);
+    return 0;
 }
 
-/* result<caller-context, string>: principal option @4 (str @8), source @16,
- * timestamp @24. */
-void SYS(getZ2Dcaller)(void *inst, uint32_t ret);
-void SYS(getZ2Dcaller)(void *inst, uint32_t ret)
+/* Who published the message being handled; all empty outside one. */
+int astrid_host_sys_get_caller(astrid_host_call *c, wit_caller_context *out)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    abi_ok(inst, ret, 32);
-    if (inv->has_caller) {
-        if (inv->caller_principal[0]) {
-            abi_u8(inst, ret + 4, 1);
-            abi_put(inst, ret + 8, inv->caller_principal, (uint32_t)strlen(inv->caller_principal));
-        }
-        abi_put(inst, ret + 16, inv->caller_source, (uint32_t)strlen(inv->caller_source));
-        abi_put(inst, ret + 24, inv->caller_time, (uint32_t)strlen(inv->caller_time));
-    }
-    astrid_wasm_host_leave(inst);
+    const astrid_invocation *inv = c->inv;
+    if (!inv->has_caller)
+        return 0;
+    out->principal.has = inv->caller_principal[0] != '\0';
+    return astrid_host_set_str(c, &out->principal.val,
+                               out->principal.has ? inv->caller_principal : NULL) ||
+           astrid_host_set_str(c, &out->source_id, inv->caller_source) ||
+           astrid_host_set_str(c, &out->timestamp, inv->caller_time);
 }
+
+#define CONFIG_KEY_MAX 256
 
 /* The manifest's [env] value: secrets per agent then host-wide, else the
  * declared default, else "". */
-void SYS(getZ2Dconfig)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret);
-void SYS(getZ2Dconfig)(void *inst, uint32_t kp, uint32_t kn, uint32_t ret)
+int astrid_host_sys_get_config(astrid_host_call *c, const astrid_str *key, astrid_str *out)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *key = abi_str(inst, kp, kn, 256);
+    const astrid_invocation *inv = c->inv;
+    if (key->len > CONFIG_KEY_MAX)
+        return astrid_host_fail(c, "get-config: key over %d bytes", CONFIG_KEY_MAX);
     const astrid_manifest_env *d = NULL;
     for (size_t i = 0; i < inv->manifest->nenv && !d; i++)
-        if (strcmp(inv->manifest->env[i].key, key) == 0)
+        if (strcmp(inv->manifest->env[i].key, key->ptr) == 0)
             d = &inv->manifest->env[i];
     char *secret = NULL;
     astrid_err err;
     if (d && strcmp(d->type, "secret") == 0 &&
-        astrid_secret_resolve(inv->env->home, inv->principal, inv->capsule, key, &secret, &err) !=
-            0) {
-        abi_err(inst, ret, 4, "get-config %s: %s", key, err.msg);
-    } else {
-        const char *v = secret ? secret : d && d->default_value ? d->default_value : "";
-        abi_ok(inst, ret, 12);
-        abi_put(inst, ret + 4, v, (uint32_t)strlen(v));
+        astrid_secret_resolve(inv->env->home, inv->principal, inv->capsule, key->ptr, &secret,
+                              &err) != 0)
+        return astrid_host_fail(c, "get-config %s: %s", key->ptr, err.msg);
+    if (secret) {
+        *out = (astrid_str){secret, strlen(secret)}; /* the glue frees it */
+        return 0;
     }
-    free(secret);
-    free(key);
-    astrid_wasm_host_leave(inst);
+    return astrid_host_set_str(c, out, d && d->default_value ? d->default_value : "");
 }
 
 #define HOOK_REQ_MAX (5u << 20)
 
-void SYS(triggerZ2Dhook)(void *inst, uint32_t p, uint32_t n, uint32_t ret);
-void SYS(triggerZ2Dhook)(void *inst, uint32_t p, uint32_t n, uint32_t ret)
+/* Re-enters the bus: the env runs the other capsules' interceptors for
+ * the request's hook topic on this thread and answers their JSON. */
+int astrid_host_sys_trigger_hook(astrid_host_call *c, const astrid_str *request_json,
+                                 astrid_str *out)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    char *req = n > HOOK_REQ_MAX ? NULL : abi_str(inst, p, n, HOOK_REQ_MAX), *out = NULL;
+    const astrid_invocation *inv = c->inv;
+    char *answer = NULL;
     astrid_err err;
-    if (!req)
-        abi_err(inst, ret, 4, "trigger-hook: request over 5 MiB");
-    else if (!inv->env->trigger)
-        abi_err(inst, ret, 4, "trigger-hook: only the daemon runs hooks");
-    else if (inv->env->trigger(inv->env->rt, inv, req, n, &out, &err) != 0)
-        abi_err(inst, ret, 4, "trigger-hook: %s", err.msg);
-    else {
-        abi_ok(inst, ret, 12);
-        abi_put(inst, ret + 4, out, (uint32_t)strlen(out));
-    }
-    free(out);
-    free(req);
-    astrid_wasm_host_leave(inst);
+    if (request_json->len > HOOK_REQ_MAX)
+        return astrid_host_fail(c, "trigger-hook: request over 5 MiB");
+    if (!inv->env->trigger)
+        return astrid_host_fail(c, "trigger-hook: only the daemon runs hooks");
+    if (inv->env->trigger(inv->env->rt, inv, request_json->ptr, request_json->len, &answer, &err) !=
+        0)
+        return astrid_host_fail(c, "trigger-hook: %s", err.msg);
+    *out = (astrid_str){answer, strlen(answer)}; /* the glue frees it */
+    return 0;
 }
 
-/* result<capability-check-response>: allowed u8 @4. Upstream recognises
- * one capability, the manifest flag allow_prompt_injection; any other, or
- * a UUID no loaded capsule has, is false. */
-void SYS(checkZ2DcapsuleZ2Dcapability)(void *inst, uint32_t up, uint32_t un, uint32_t cp,
-                                       uint32_t cn, uint32_t ret);
-void SYS(checkZ2DcapsuleZ2Dcapability)(void *inst, uint32_t up, uint32_t un, uint32_t cp,
-                                       uint32_t cn, uint32_t ret)
+#define CAP_ARG_MAX 64
+
+/* Upstream recognises one capability, the manifest flag
+ * allow_prompt_injection; any other, or a UUID no loaded capsule has, is
+ * false (so is an argument longer than any UUID or capability name). */
+int astrid_host_sys_check_capsule_capability(astrid_host_call *c,
+                                             const wit_capability_check_request *request,
+                                             wit_capability_check_response *out)
 {
-    astrid_wasm_host_enter(inst);
-    const astrid_invocation *inv = abi_inv(inst);
-    /* longer than any UUID or capability name: unknown, hence false */
-    bool fits = un <= 64 && cn <= 64;
-    char *uuid = abi_str(inst, up, fits ? un : 0, 64), *cap = abi_str(inst, cp, fits ? cn : 0, 64);
-    bool allowed = false;
-    if (!inv->env->capsule_flag) {
-        abi_err(inst, ret, 4, "check-capsule-capability: no capsule registry in this program");
-    } else {
-        /* a failed lookup leaves `allowed` false: fail closed */
-        if (fits && strcmp(cap, "allow_prompt_injection") == 0 && strlen(uuid) == un &&
-            inv->env->capsule_flag(inv->env->capsule_flag_ctx, uuid, cap, &allowed) != 0)
-            allowed = false;
-        abi_ok(inst, ret, 12);
-        abi_u8(inst, ret + 4, allowed);
-    }
-    free(uuid);
-    free(cap);
-    astrid_wasm_host_leave(inst);
+    const astrid_host_env *env = c->inv->env;
+    const astrid_str *uuid = &request->source_uuid, *cap = &request->capability;
+    if (!env->capsule_flag)
+        return astrid_host_fail(c, "check-capsule-capability: no capsule registry in this program");
+    bool fits = uuid->len <= CAP_ARG_MAX && cap->len <= CAP_ARG_MAX;
+    /* a failed lookup leaves `allowed` false: fail closed */
+    if (fits && strcmp(cap->ptr, "allow_prompt_injection") == 0 && strlen(uuid->ptr) == uuid->len &&
+        env->capsule_flag(env->capsule_flag_ctx, uuid->ptr, cap->ptr, &out->allowed) != 0)
+        out->allowed = false;
+    return 0;
 }

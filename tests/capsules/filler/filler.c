@@ -8,6 +8,8 @@
  *   bigkey {bytes, fn}     fn (get|set|delete|list|clear) with a key or
  *                          prefix of `bytes` bytes
  *   log {bytes, lines}     `lines` log lines of `bytes` bytes each
+ *   badlog                 log a line that is not UTF-8 (a cut character,
+ *                          a stray byte): the SDK must not make it a trap
  *   file {path, bytes}     write-file path = bytes x 'f'
  *   unlink {path}          fs-unlink */
 #include <astrid.h>
@@ -21,7 +23,8 @@ __attribute__((import_module("astrid:capsule/fs@0.1.0"), import_name("fs-unlink"
 fs_unlink(const char *p, size_t pn, void *ret);
 __attribute__((import_module("astrid:capsule/fs@0.1.0"), import_name("fs-mkdir"))) extern void
 fs_mkdir(const char *p, size_t pn, void *ret);
-__attribute__((import_module("astrid:capsule/kv@0.1.0"), import_name("kv-clear-prefix"))) extern void
+__attribute__((import_module("astrid:capsule/kv@0.1.0"),
+               import_name("kv-clear-prefix"))) extern void
 kv_clear_prefix(const char *p, size_t pn, void *ret);
 
 /* The number after "key": in a flat JSON object, or -1. */
@@ -131,6 +134,9 @@ static astrid_action on_fill(const astrid_event *ev, astrid_reply *out)
         for (long i = 0; line && i < num_of(pl, "lines"); i++)
             astrid_log(ASTRID_LOG_INFO, line);
         free(line);
+        ok = 1;
+    } else if (strcmp(op, "badlog") == 0) {
+        astrid_log(ASTRID_LOG_WARN, "caf\xc3 \xff ok \xc3\xa9");
         ok = 1;
     } else if (strcmp(op, "file") == 0) {
         char *c = filled(bytes, 'f');
