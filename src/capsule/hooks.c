@@ -15,8 +15,8 @@ static int no_bus(void *ctx, const char *topic, const char *payload, size_t len,
 {
     (void)ctx, (void)payload, (void)len, (void)source_id, (void)principal;
     return astrid_err_set(err, ASTRID_E_UNSUPPORTED,
-                          "ipc: no bus during a lifecycle hook (the installer runs it without "
-                          "the daemon); %s not published",
+                          "ipc: no bus during a lifecycle hook (it runs before the capsule is "
+                          "loaded); %s not published",
                           topic);
 }
 
@@ -26,8 +26,9 @@ static void hook_log(void *user, int fd, const char *data, size_t len)
                        len && data[len - 1] == '\n' ? len - 1 : len);
 }
 
-int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const astrid_manifest *m,
-                            const char *principal, bool upgrade, bool *ran, astrid_err *err)
+int astrid_capsule_run_hook(const char *home, astrid_kv *shared_kv, astrid_wasm_module *mod,
+                            const astrid_manifest *m, const char *principal, bool upgrade,
+                            bool *ran, astrid_err *err)
 {
     const char *hook = upgrade ? "astrid-upgrade" : "astrid-install";
     const char *params, *results;
@@ -46,8 +47,8 @@ int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const ast
     astrid_profile_release(prof);
     char state[4200];
     snprintf(state, sizeof state, "%s/var/state.db", home);
-    astrid_kv *kv = NULL;
-    if (astrid_kv_open(&kv, state, 0, err) != 0)
+    astrid_kv *kv = shared_kv;
+    if (!kv && astrid_kv_open(&kv, state, 0, err) != 0)
         return -1;
     astrid_host_env env = {.home = home, .kv = kv, .publish = no_bus};
     char uuid[ASTRID_UUID_STR_LEN];
@@ -87,6 +88,7 @@ out:
     astrid_invocation_release(&inv);
     astrid_wasm_instance_free(inst);
     astrid_wasi_free(w);
-    astrid_kv_close(kv);
+    if (kv != shared_kv)
+        astrid_kv_close(kv);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "astrid/version.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
+#include "kernel/req_capsule.h"
 
 typedef json_t *(*request_fn)(astrid_kernel *k, astrid_conn *c, json_t *params,
                               const char **status);
@@ -85,15 +86,6 @@ static json_t *req_reload(astrid_kernel *k, astrid_conn *c, json_t *p, const cha
     return astrid_capsules_reload_owned(k, who);
 }
 
-/* As upstream, installing runs in the CLI, which then asks for a reload. */
-static json_t *req_install(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
-{
-    (void)k, (void)c, (void)p;
-    *st = "error";
-    return json_string("not available in the daemon: install with `astrid capsule install`, "
-                       "which compiles the capsule and then sends ReloadCapsules");
-}
-
 static json_t *req_approve(astrid_kernel *k, astrid_conn *c, json_t *p, const char **st)
 {
     (void)k, (void)c, (void)p;
@@ -109,8 +101,21 @@ static const request_entry request_table[] = {
     {"GetCommands", "self:capsule:list", req_commands, true},
     {"GetCapsuleMetadata", "self:capsule:list", req_metadata, true},
     {"ReloadCapsules", "self:capsule:reload", req_reload, false},
-    {"InstallCapsule", "self:capsule:install", req_install, false},
     {"ApproveCapability", "self:approval:respond", req_approve, false},
+};
+
+/* Capsule writes: they act (audited durably) and answer later, from a
+ * job thread (req_capsule.h). */
+static const struct {
+    const char *method;
+    const char *capability;
+    astrid_deferred_fn fn;
+} deferred_table[] = {
+    {"InstallCapsule", "self:capsule:install", astrid_req_install_capsule},
+    {"UpdateCapsule", "self:capsule:install", astrid_req_update_capsule},
+    {"RemoveCapsule", "self:capsule:remove", astrid_req_remove_capsule},
+    {"SetCapsuleConfig", "self:capsule:config", astrid_req_set_capsule_config},
+    {"CollectGarbage", "capsule:gc", astrid_req_collect_garbage},
 };
 
 static void reply(astrid_kernel *k, astrid_conn *c, const char *suffix, json_t *request_id,
@@ -140,6 +145,14 @@ void astrid_router_handle(astrid_kernel *k, astrid_conn *c, const char *topic, j
     for (size_t i = 0; i < sizeof request_table / sizeof *request_table; i++)
         if (strcmp(request_table[i].method, method) == 0)
             e = &request_table[i];
+    astrid_deferred_fn deferred = NULL;
+    request_entry de;
+    for (size_t i = 0; !e && i < sizeof deferred_table / sizeof *deferred_table; i++)
+        if (strcmp(deferred_table[i].method, method) == 0) {
+            de = (request_entry){method, deferred_table[i].capability, NULL, false};
+            deferred = deferred_table[i].fn;
+            e = &de;
+        }
     if (!e) {
         reply(k, c, suffix, rid, "error", json_sprintf("unknown method '%s'", method));
         return;
@@ -150,6 +163,10 @@ void astrid_router_handle(astrid_kernel *k, astrid_conn *c, const char *topic, j
     if (astrid_admit_request(k, p, method, e->capability, NULL, params, !e->read_only, reason,
                              sizeof reason) != 0) {
         reply(k, c, suffix, rid, "error", json_string(reason));
+        return;
+    }
+    if (deferred) {
+        deferred(k, c, suffix, rid, params);
         return;
     }
     const char *status = "success";
