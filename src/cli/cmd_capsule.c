@@ -29,6 +29,8 @@ static int abs_source(cli_ctx *ctx, const char *src, char *out, size_t n)
         astrid_err_sys(&err, "getcwd");
         return cli_fail(ctx, &err);
     }
+    while (src[0] == '.' && src[1] == '/')
+        src += 2;
     snprintf(out, n, "%s/%s", cwd, src);
     return CLI_OK;
 }

@@ -848,9 +848,13 @@ static int do_gc(job *j, astrid_err *err)
 
 /* ------------------------------------------------------------ the jobs */
 
-static const char *err_kind(int code)
+static const char *err_kind(const astrid_err *e)
 {
-    switch (code) {
+    if (e->code == ASTRID_E_IO && (e->sys_errno == ENOENT || e->sys_errno == ENOTDIR))
+        return "not_found";
+    if (e->code == ASTRID_E_IO && (e->sys_errno == EACCES || e->sys_errno == EPERM))
+        return "permission_denied";
+    switch (e->code) {
     case ASTRID_E_PERM:
         return "permission_denied";
     case ASTRID_E_NOTFOUND:
@@ -885,7 +889,7 @@ static void reply(astrid_kernel *k, const char *source_id, const char *principal
         json_decref(data);
         json_object_set_new(r, "data", json_string(e->msg));
         json_object_set_new(r, "error",
-                            json_pack("{s:s,s:s}", "kind", err_kind(e->code), "message", e->msg));
+                            json_pack("{s:s,s:s}", "kind", err_kind(e), "message", e->msg));
     } else {
         json_object_set_new(r, "data", data ? data : json_null());
     }
@@ -971,6 +975,10 @@ static void finish(job *j)
             j->data = json_object();
         reload_for(k, j->principal, j->data);
     }
+    static const char *const methods[] = {"InstallCapsule", "UpdateCapsule", "RemoveCapsule",
+                                          "SetCapsuleConfig", "CollectGarbage"};
+    if (j->rc)
+        astrid_klog(k, "WARN", "%s by %s failed: %s", methods[j->kind], j->principal, j->err.msg);
     reply(k, j->source_id, j->principal, j->suffix, j->request_id, j->rc ? &j->err : NULL,
           json_incref(j->data));
     job_free(j);
