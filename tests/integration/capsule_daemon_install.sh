@@ -144,13 +144,18 @@ out=$($A capsule config cfg -a default --set API_KEY=bobs 2>&1); rc=$?
 expect_eq "bob may not set default's capsule config" "$rc" "1"
 ok_if "  naming capsule:config" grep -q "capsule:config" <<<"$out"
 expect_eq "  default's secret untouched" "$(cat "$ASTRID_HOME/secrets/default/cfg/API_KEY")" "sk-0ff1ce-5ecret"
+STRAY=$ASTRID_HOME/bin/$(printf '0%.0s' $(seq 64)).wasm
+echo stray >"$STRAY"
 nblobs=$(ls "$ASTRID_HOME/bin" | wc -l)
 out=$($A gc --force 2>&1); rc=$?
 expect_eq "gc by bob (group agent) is refused" "$rc" "1"
 ok_if "  naming capsule:gc" grep -q "capsule:gc" <<<"$out"
 expect_eq "  no blob removed" "$(ls "$ASTRID_HOME/bin" | wc -l)" "$nblobs"
+ok_if "  not even an unreferenced one" test -f "$STRAY"
 as default
 out=$($A gc 2>&1); rc=$?
 expect_eq "gc by default (admin) runs" "$rc" "0"
 ok_if "  a dry run summary" grep -q "dry run: pass --force to delete" <<<"$out"
+ok_if "  listing the unreferenced blob" grep -q "^would remove $STRAY\$" <<<"$out"
+ok_if "gc --force removes it" bash -c "$A gc --force | grep -q '^removed $STRAY\$' && test ! -e '$STRAY'"
 echo "1..$_tap_n"
