@@ -39,8 +39,10 @@
 
 extern char **environ;
 
-/* Jobs at once, daemon-wide: each may hold a compiler and a guest. */
+/* Jobs at once, daemon-wide and per principal: each may hold a compiler
+ * and a guest, and one agent must not take every slot. */
 #define JOBS_MAX 8
+#define JOBS_PER_PRINCIPAL 3
 /* Capsules one UpdateCapsule walks (as the CLI did). */
 #define UPDATE_MAX 512
 
@@ -998,6 +1000,33 @@ static void on_async(uv_async_t *a)
     }
 }
 
+/* The parameters every method may take, each of its one type when given
+ * (a misspelt type must not turn "update NAME" into "update everything"). */
+static int check_types(json_t *params, astrid_err *err)
+{
+    static const struct {
+        const char *key;
+        json_type type;
+    } known[] = {{"source", JSON_STRING},        {"name", JSON_STRING}, {"agent", JSON_STRING},
+                 {"workspace_dir", JSON_STRING}, {"env", JSON_OBJECT},  {"secrets", JSON_OBJECT}};
+    if (params && !json_is_object(params))
+        return astrid_err_set(err, ASTRID_E_INVALID, "params must be an object");
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+        json_t *v = json_object_get(params, known[i].key);
+        if (v && json_typeof(v) != known[i].type)
+            return astrid_err_set(err, ASTRID_E_INVALID, "params.%s must be a%s", known[i].key,
+                                  known[i].type == JSON_STRING ? " string" : "n object");
+    }
+    static const char *const flags[] = {"workspace", "purge", "force"};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        json_t *v = json_object_get(params, flags[i]);
+        if (v && !json_is_boolean(v))
+            return astrid_err_set(err, ASTRID_E_INVALID, "params.%s must be true or false",
+                                  flags[i]);
+    }
+    return 0;
+}
+
 static void start_job(astrid_kernel *k, astrid_conn *c, const char *suffix, json_t *rid,
                       json_t *params, job_kind kind)
 {
@@ -1005,8 +1034,7 @@ static void start_job(astrid_kernel *k, astrid_conn *c, const char *suffix, json
     const char *who = astrid_conn_principal(c);
     astrid_err e;
     astrid_err_clear(&e);
-    if (params && !json_is_object(params)) {
-        astrid_err_set(&e, ASTRID_E_INVALID, "params must be an object");
+    if (check_types(params, &e) != 0) {
         reply(k, astrid_conn_source(c), who, suffix, rid, &e, NULL);
         return;
     }
@@ -1026,12 +1054,18 @@ static void start_job(astrid_kernel *k, astrid_conn *c, const char *suffix, json
     snprintf(j->source_id, sizeof j->source_id, "%s", astrid_conn_source(c));
     j->request_id = json_is_string(rid) ? json_incref(rid) : NULL;
     pthread_mutex_lock(&js->lock);
-    if (js->stopping || js->nrunning >= JOBS_MAX) {
+    size_t mine = 0;
+    for (job *r = js->running; r; r = r->next)
+        mine += strcmp(r->principal, who) == 0;
+    if (js->stopping || js->nrunning >= JOBS_MAX || mine >= JOBS_PER_PRINCIPAL) {
         pthread_mutex_unlock(&js->lock);
-        astrid_err_set(&e, js->stopping ? ASTRID_E_UNSUPPORTED : ASTRID_E_LIMIT,
-                       js->stopping ? "the daemon is shutting down"
-                                    : "too many capsule operations in progress (%d); try again",
-                       JOBS_MAX);
+        if (js->stopping)
+            astrid_err_set(&e, ASTRID_E_UNSUPPORTED, "the daemon is shutting down");
+        else
+            astrid_err_set(&e, ASTRID_E_LIMIT,
+                           "too many capsule operations in progress (at most %d per agent, %d in "
+                           "all); try again",
+                           JOBS_PER_PRINCIPAL, JOBS_MAX);
         reply(k, j->source_id, who, suffix, rid, &e, NULL);
         job_free(j);
         return;

@@ -63,6 +63,9 @@ expect_eq "  and its reply: upgraded, with the asks" "$(j '(d["status"], d["data
 r=$($A bus request astrid.v1.request.install_capsule '{"method":"InstallCapsule","params":{"source":"relative/echo.capsule"}}' --reply 'astrid.v1.response.install_capsule' --timeout 20 2>&1)
 expect_eq "a relative source is refused (the daemon's cwd is not the client's)" "$(j 'd["error"]["kind"]' <<<"$r")" "invalid"
 
+r=$($A bus request astrid.v1.request.update_capsule '{"method":"UpdateCapsule","params":{"name":5}}' --reply 'astrid.v1.response.update_capsule' --timeout 20 2>&1)
+expect_eq "a parameter of the wrong type is refused, not ignored (UpdateCapsule name: 5)" "$(j '(d["error"]["kind"], d["data"])' <<<"$r")" "('invalid', 'params.name must be a string')"
+
 # --- sources under $ASTRID_HOME
 mkdir -p "$ASTRID_HOME/secrets/default/planted"
 echo 'name = "TOPSECRET-7d1f"' >"$ASTRID_HOME/secrets/default/planted/KEY"
