@@ -503,13 +503,12 @@ static json_t *update_one(job *j, const char *dir, const char *owner, const char
                             json_sprintf("remote source %s is not available in this release "
                                          "(needs the GitHub release downloader, reference §15.3)",
                                          src));
-    } else if (compare_source(j, src, name, cdir, old_hash, &same, &err) != 0) {
+    } else if (compare_source(j, src, name, cdir, old_hash, &same, &err) != 0 ||
+               (!same && install_from(j, src, dir, owner, &ir, NULL, &err) != 0)) {
         json_object_set_new(r, "error", json_string(err.msg));
     } else if (same) {
         json_object_set_new(r, "outcome", json_string("unchanged"));
         json_object_set_new(r, "wasm_hash", json_string(old_hash));
-    } else if (install_from(j, src, dir, owner, &ir, NULL, &err) != 0) {
-        json_object_set_new(r, "error", json_string(err.msg));
     } else {
         json_object_set_new(r, "outcome", json_string("updated"));
         json_object_set_new(r, "version", json_string(ir.version));
