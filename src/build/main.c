@@ -9,8 +9,10 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "hash") == 0)
         return astrid_build_cmd_hash(argc - 1, argv + 1);
-    /* Hidden: the CLI installer unpacks archives through this child, so the
-     * `astrid` binary itself does not link libarchive. */
+    /* Hidden: the daemon's installer (InstallCapsule, UpdateCapsule)
+     * unpacks archives through this child, so libarchive parses hostile
+     * archives in a process that holds no key, and astrid-daemon does not
+     * link it. */
     if (argc == 4 && strcmp(argv[1], "unpack") == 0) {
         astrid_err err;
         if (astrid_capsule_unpack(argv[2], argv[3], &err) != 0) {

@@ -15,13 +15,14 @@ static int no_bus(void *ctx, const char *topic, const char *payload, size_t len,
 {
     (void)ctx, (void)payload, (void)len, (void)source_id, (void)principal;
     return astrid_err_set(err, ASTRID_E_UNSUPPORTED,
-                          "ipc: no bus during a lifecycle hook (the installer runs it without "
-                          "the daemon); %s not published",
+                          "ipc: no bus during a lifecycle hook (it runs before the capsule is "
+                          "loaded); %s not published",
                           topic);
 }
 
-int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const astrid_manifest *m,
-                            const char *principal, bool upgrade, bool *ran, astrid_err *err)
+int astrid_capsule_run_hook(const char *home, astrid_kv *shared_kv, astrid_wasm_module *mod,
+                            const astrid_manifest *m, const char *principal, bool upgrade,
+                            bool *ran, astrid_err *err)
 {
     const char *hook = upgrade ? "astrid-upgrade" : "astrid-install";
     const char *params, *results;
@@ -39,9 +40,9 @@ int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const ast
     uint64_t mem = prof ? prof->quotas.max_memory_bytes : ASTRID_QUOTA_DEFAULT_MEMORY;
     astrid_profile_release(prof);
     char state[4200];
-    astrid_kv *kv = NULL;
-    if (astrid_home_state_db(state, sizeof state, home, err) != 0 ||
-        astrid_kv_open(&kv, state, 0, err) != 0)
+    astrid_kv *kv = shared_kv;
+    if (!kv && (astrid_home_state_db(state, sizeof state, home, err) != 0 ||
+                astrid_kv_open(&kv, state, 0, err) != 0))
         return -1;
     astrid_host_env env = {.home = home, .kv = kv, .publish = no_bus};
     char uuid[ASTRID_UUID_STR_LEN];
@@ -58,6 +59,7 @@ int astrid_capsule_run_hook(const char *home, astrid_wasm_module *mod, const ast
         astrid_err_set(err, err->code ? err->code : ASTRID_E_INVALID, "%s: %s hook failed: %s",
                        m->name, hook, why);
     }
-    astrid_kv_close(kv);
+    if (kv != shared_kv)
+        astrid_kv_close(kv);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,38 @@ static int commit_dir(const char *target, const char *name, const char *stage, c
     return astrid_fsync_dir(target, err);
 }
 
+bool astrid_install_path_under(const char *real, const char *root)
+{
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    return strncmp(real, root, n) == 0 && (real[n] == '/' || real[n] == '\0' || n == 1);
+}
+
+/* The forbid_under rule for one file of a directory source. A path that
+ * does not resolve is left to the read that follows, which names it. The
+ * check and the read are two steps: the rule keeps a principal from
+ * naming files under $ASTRID_HOME, not a same-uid process that swaps
+ * links meanwhile (that one can read $ASTRID_HOME anyway). */
+static int confined(const astrid_install_opts *o, const char *path, astrid_err *err)
+{
+    char real[PATH_MAX];
+    if (!o->forbid_under || !realpath(path, real) ||
+        !astrid_install_path_under(real, o->forbid_under))
+        return 0;
+    return astrid_err_set(err, ASTRID_E_PERM,
+                          "%s resolves under %s: an install does not read from there", path,
+                          o->forbid_under);
+}
+
+static int check_cancel(const astrid_install_opts *o, astrid_err *err)
+{
+    if (o->cancel && atomic_load(o->cancel))
+        return astrid_err_set(err, ASTRID_E_INTERNAL,
+                              "install cancelled: its requester went away; nothing was written");
+    return 0;
+}
+
 static void now_rfc3339(char out[40])
 {
     time_t t = time(NULL);
@@ -199,12 +232,16 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
             astrid_err_set(err, ASTRID_E_UNSUPPORTED, "no archive unpacker given");
             goto fail;
         }
-        if (o->unpack(o->source, unpacked, err) != 0)
+        if (o->unpack(o->source, unpacked, err) != 0 || check_cancel(o, err) != 0)
             goto fail;
         snprintf(src, sizeof src, "%s", unpacked);
     }
+    /* an unpacked archive holds regular files only (unpack.c) */
+    const astrid_install_opts *co = unpacked[0] ? NULL : o;
     char path[8400];
     snprintf(path, sizeof path, "%s/Capsule.toml", src);
+    if (co && confined(co, path, err) != 0)
+        goto fail;
     astrid_manifest *m = astrid_manifest_load(path, err);
     if (!m)
         goto fail;
@@ -222,7 +259,8 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     if (o->vet && o->vet(o->vet_ctx, m, err) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/%s", src, m->wasm_file);
-    if (astrid_read_file(path, 64u << 20, &wasm, &wlen, err) != 0)
+    if ((co && confined(co, path, err) != 0) ||
+        astrid_read_file(path, 64u << 20, &wasm, &wlen, err) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/Capsule.toml", src);
     if (astrid_read_file(path, 1u << 20, &toml, &tlen, err) != 0)
@@ -230,12 +268,17 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     /* compile first: a module the engine refuses is not installed */
     prog pg = {o};
     astrid_wasm_load_opts lo = {.progress = on_stage, .progress_user = &pg};
-    if (!(e = astrid_capsule_engine_new(o->home, err)))
+    if (!o->engine && !(e = astrid_capsule_engine_new(o->home, err)))
         goto out;
-    astrid_wasm_module *mod = astrid_wasm_module_load(astrid_capsule_engine_wasm(e),
-                                                      (uint8_t *)wasm, wlen, &lo, NULL, err);
+    astrid_wasm_module *mod =
+        astrid_wasm_module_load(o->engine ? o->engine : astrid_capsule_engine_wasm(e),
+                                (uint8_t *)wasm, wlen, &lo, NULL, err);
     if (!mod)
         goto out;
+    if (check_cancel(o, err) != 0) {
+        astrid_wasm_module_free(mod);
+        goto out;
+    }
     /* The lifecycle hook runs before anything is written: a failing hook
      * leaves the previous install as it was. */
     snprintf(res->dir, sizeof res->dir, "%s/%s", o->target, m->name);
@@ -246,11 +289,11 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
         o->progress(o->progress_ctx, upgrade ? "upgrade hook (astrid-upgrade, if exported)"
                                              : "install hook (astrid-install, if exported)");
     int hrc = o->no_hooks ? 0
-                          : astrid_capsule_run_hook(o->home, mod, m,
+                          : astrid_capsule_run_hook(o->home, o->kv, mod, m,
                                                     o->principal ? o->principal : "default",
                                                     upgrade, &ran, err);
     astrid_wasm_module_free(mod);
-    if (hrc != 0)
+    if (hrc != 0 || check_cancel(o, err) != 0)
         goto out;
     res->hook_ran = ran;
     if (store_blob(o->home, false, wasm, wlen, res->wasm_hash, err) != 0)
@@ -272,6 +315,8 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
             goto out;
         }
     }
+    if (check_cancel(o, err) != 0)
+        goto out;
     sweep_leftovers(o->target, m->name);
     snprintf(stage, sizeof stage, "%s/.%s.staging-XXXXXX", o->target, m->name);
     if (!mkdtemp(stage)) {
@@ -280,7 +325,9 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
         goto out;
     }
     snprintf(src + strlen(src), sizeof src - strlen(src), "/wit");
-    wit_files(o->home, src, "", wits, 0);
+    astrid_err werr;
+    if (!co || confined(co, src, &werr) == 0)
+        wit_files(o->home, src, "", wits, 0);
     char now[40];
     now_rfc3339(now);
     json_t *old = complete_install(res->dir);
@@ -320,7 +367,7 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
         goto out;
     }
     free(mtext);
-    if (commit_dir(o->target, m->name, stage, res->dir, err) != 0)
+    if (check_cancel(o, err) != 0 || commit_dir(o->target, m->name, stage, res->dir, err) != 0)
         goto out;
     stage[0] = '\0';
     snprintf(res->name, sizeof res->name, "%s", m->name);

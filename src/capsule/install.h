@@ -1,4 +1,6 @@
-/* `astrid capsule install` (reference §15.3, §15.5): from a directory
+/* The capsule installer behind InstallCapsule / UpdateCapsule (the daemon
+ * runs it on a worker thread, src/kernel/req_capsule.c; reference §15.3,
+ * §15.5): from a directory
  * (Capsule.toml + its .wasm, built by any toolchain) or a .capsule archive
  * (unpacked safely: regular files and directories only, no absolute paths,
  * no "..", no links; size-capped). The wasm goes to bin/{blake3}.wasm, every
@@ -15,6 +17,7 @@
 #ifndef ASTRID_CAPSULE_INSTALL_H
 #define ASTRID_CAPSULE_INSTALL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "astrid/err.h"
@@ -45,6 +48,21 @@ typedef struct astrid_install_opts {
      * the manifest's asks against the installing agent). NULL = none. */
     int (*vet)(void *ctx, const struct astrid_manifest *m, astrid_err *err);
     void *vet_ctx;
+    /* The engine to compile with (borrowed; the daemon's, whose cache is
+     * bin/aot too); NULL = one is made for this install. */
+    astrid_wasm_engine *engine;
+    /* var/state.db as the process has it open, for the hook (hooks.h);
+     * NULL = opened for the hook. */
+    struct astrid_kv *kv;
+    /* Set from another thread to give up (the requester went away):
+     * checked after each stage and once more under the install lock right
+     * before the commit. A cancelled install writes nothing. NULL = never. */
+    const atomic_bool *cancel;
+    /* Files of a directory source (Capsule.toml, the wasm, wit/) are read
+     * only when their real path is not under this directory (realpath'd
+     * by the caller): the daemon reads sources for a principal as the
+     * operator's uid and passes $ASTRID_HOME. NULL = no such rule. */
+    const char *forbid_under;
 } astrid_install_opts;
 
 typedef struct astrid_install_result {
@@ -58,6 +76,10 @@ typedef struct astrid_install_result {
 
 int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *res,
                            astrid_err *err);
+
+/* Is the resolved path `real` `root` itself or below it? Both absolute
+ * and free of symlinks (realpath). */
+bool astrid_install_path_under(const char *real, const char *root);
 
 /* Safe unpack of a .capsule into the existing empty directory `dest`
  * (unpack.c; links libarchive). */

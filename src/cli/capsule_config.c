@@ -3,15 +3,15 @@
  * §11.3). Plain values live in home/{p}/.config/env/{NAME}.env.json (an
  * object of strings, 0600), secret-typed ones in the file secret store
  * (secrets/{p}/{NAME}/{KEY}), never in the JSON. Every --set is checked
- * before anything is written, so a bad one leaves both stores unchanged. */
+ * before anything is written, so a bad one leaves both stores unchanged;
+ * the daemon does the writes (SetCapsuleConfig) and checks again. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "astrid/fs.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"
-#include "store/secrets.h"
 
 #define MASK "********"
 
@@ -59,58 +59,41 @@ static int check_sets(cli_ctx *ctx, const astrid_manifest *m, const cli_val *set
     return CLI_OK;
 }
 
-static int write_env(const char *path, json_t *vals, astrid_err *err)
-{
-    char dir[PATH_MAX + 64];
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    if (astrid_mkdir_p(dir, 0700, 0, err) != 0)
-        return -1;
-    char *text = json_dumps(vals, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (!text)
-        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    int rc = astrid_atomic_write(path, text, strlen(text), 0600, err);
-    free(text);
-    return rc;
-}
-
+/* The daemon writes (SetCapsuleConfig): plain values under params.env,
+ * secret-typed ones under params.secrets, which the audit log records
+ * without their values. */
 static int do_set(cli_ctx *ctx, const cli_capsule_loc *loc, const astrid_manifest *m,
                   const cli_val *sets)
 {
     int rc = check_sets(ctx, m, sets);
     if (rc != CLI_OK)
         return rc;
-    char path[PATH_MAX + 64];
+    json_t *env = json_object(), *sec = json_object(), *r = NULL;
+    for (int i = 0; i < sets->count; i++) {
+        const char *kv = sets->v[i], *eq = strchr(kv, '=');
+        const astrid_manifest_env *e = declared(m, kv, (size_t)(eq - kv));
+        json_object_set_new(strcmp(e->type, "secret") == 0 ? sec : env, e->key,
+                            json_string(eq + 1));
+    }
+    json_t *params = json_pack("{s:s,s:s,s:o,s:o}", "name", m->name, "agent", loc->principal, "env",
+                               env, "secrets", sec);
+    char cwd[PATH_MAX];
+    if (loc->workspace && getcwd(cwd, sizeof cwd))
+        json_object_set_new(params, "workspace_dir", json_string(cwd));
     astrid_err err;
-    cli_capsule_env_path(loc, m->name, path, sizeof path);
-    json_t *vals = cli_capsule_env_load(path, &err);
-    if (!vals)
+    rc = cli_capsule_call(ctx, "capsule_config", "SetCapsuleConfig", params, NULL, NULL, &r, &err);
+    json_decref(params);
+    if (rc != 0)
         return cli_fail(ctx, &err);
-    bool plain = false;
     for (int i = 0; i < sets->count; i++) {
         const char *kv = sets->v[i], *eq = strchr(kv, '=');
         const astrid_manifest_env *e = declared(m, kv, (size_t)(eq - kv));
-        if (strcmp(e->type, "secret") == 0)
-            continue;
-        json_object_set_new(vals, e->key, json_string(eq + 1));
-        plain = true;
-    }
-    if (plain && write_env(path, vals, &err) != 0) {
-        json_decref(vals);
-        return cli_fail(ctx, &err);
-    }
-    json_decref(vals);
-    for (int i = 0; i < sets->count; i++) {
-        const char *kv = sets->v[i], *eq = strchr(kv, '=');
-        const astrid_manifest_env *e = declared(m, kv, (size_t)(eq - kv));
-        bool secret = strcmp(e->type, "secret") == 0;
-        if (secret &&
-            astrid_secret_set(loc->home, loc->principal, m->name, e->key, eq + 1, &err) != 0)
-            return cli_fail(ctx, &err);
         fprintf(ctx->out, "Set %s for %s/%s (%s)\n", e->key, loc->principal, m->name,
-                secret ? "secret store" : "env JSON");
+                strcmp(e->type, "secret") == 0 ? "secret store" : "env JSON");
     }
-    cli_capsule_reload(ctx, loc->home);
+    fflush(ctx->out);
+    cli_capsule_print_reload(ctx, r);
+    json_decref(r);
     return CLI_OK;
 }
 

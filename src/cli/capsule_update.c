@@ -1,212 +1,75 @@
 /* `astrid capsule update [NAME] [--workspace]`: re-install capsules from
- * the source their meta.json records (reference §15.3). A capsule whose
+ * the source their meta.json records (reference §15.3), served by the
+ * daemon (UpdateCapsule, src/kernel/req_capsule.c). A capsule whose
  * source still holds the same wasm and Capsule.toml is left alone
  * (unchanged); a source that now declares another name is refused, so an
  * update never installs a different capsule. Remote sources (@org/repo,
  * GitHub) need the downloader this release does not build. */
-#include <dirent.h>
-#include <ftw.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "astrid/blake3.h"
-#include "astrid/fs.h"
-#include "astrid/home.h"
-#include "capsule/install.h"
+#include "cli/admin.h"
 #include "cli/capsule_util.h"
-#include "cli/context.h"
 #include "cli/cli_stub.h"
 
-enum outcome { UPDATED, UNCHANGED, FAILED, REMOTE };
+typedef struct tally {
+    size_t printed, updated, unchanged, failed, skipped;
+} tally;
 
-static bool is_remote(const char *src)
+/* One per-capsule result of UpdateCapsule, as it arrives. */
+static void print_result(cli_ctx *ctx, json_t *r, void *user)
 {
-    return src[0] == '@' || strncmp(src, "openclaw:", 9) == 0 || strstr(src, "://") ||
-           strncmp(src, "github.com/", 11) == 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* Does the source directory hold what is installed (same wasm hash, same
- * Capsule.toml bytes)? */
-static int compare(const char *src, const char *name, const char *installed, const char *old_hash,
-                   bool *same, astrid_err *err)
-{
-    char path[PATH_MAX * 2];
-    snprintf(path, sizeof path, "%s/Capsule.toml", src);
-    astrid_manifest *m = astrid_manifest_load(path, err);
-    if (!m)
-        return -1;
-    int rc = -1;
-    char *wasm = NULL, *toml = NULL, *old = NULL, hash[65];
-    size_t wl = 0, tl = 0, ol = 0;
-    if (strcmp(m->name, name) != 0) {
-        astrid_err_set(err, ASTRID_E_INVALID, "%s now declares capsule '%s', not '%s'", path,
-                       m->name, name);
-        goto out;
-    }
-    if (!m->wasm_file) {
-        astrid_err_set(err, ASTRID_E_INVALID, "%s: no [[component]] file: nothing to run", path);
-        goto out;
-    }
-    if (astrid_read_file(path, 1u << 20, &toml, &tl, err) != 0)
-        goto out;
-    snprintf(path, sizeof path, "%s/%s", src, m->wasm_file);
-    if (astrid_read_file(path, 64u << 20, &wasm, &wl, err) != 0)
-        goto out;
-    astrid_blake3_hex(wasm, wl, hash);
-    snprintf(path, sizeof path, "%s/Capsule.toml", installed);
-    *same = old_hash && strcmp(hash, old_hash) == 0 &&
-            astrid_read_file(path, 1u << 20, &old, &ol, NULL) == 0 && ol == tl &&
-            memcmp(old, toml, tl) == 0;
-    rc = 0;
-out:
-    free(wasm);
-    free(toml);
-    free(old);
-    astrid_manifest_free(m);
-    return rc;
-}
-
-/* Unpack an archive source to a scratch dir under run/ just to compare. */
-static int compare_source(const char *home, const char *src, const char *name,
-                          const char *installed, const char *old_hash, bool *same, astrid_err *err)
-{
-    struct stat st;
-    if (stat(src, &st) != 0)
-        return astrid_err_sys(err, "source %s", src);
-    if (S_ISDIR(st.st_mode))
-        return compare(src, name, installed, old_hash, same, err);
-    char run[PATH_MAX], tmp[PATH_MAX + 32];
-    if (astrid_home_run_dir(run, sizeof run, home, err) != 0 ||
-        astrid_home_run_temp(tmp, sizeof tmp, home, "update", err) != 0)
-        return -1;
-    if (astrid_mkdir_p(run, 0700, 0, err) != 0 || !mkdtemp(tmp))
-        return astrid_err_sys(err, "mkdtemp in %s", run);
-    int rc = cli_capsule_unpack(src, tmp, err);
-    if (rc == 0)
-        rc = compare(tmp, name, installed, old_hash, same, err);
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return rc;
-}
-
-static enum outcome update_one(cli_ctx *ctx, const char *home, const char *dir, const char *name)
-{
-    char path[PATH_MAX + 300], cdir[PATH_MAX + 200];
-    snprintf(cdir, sizeof cdir, "%s/%s", dir, name);
-    snprintf(path, sizeof path, "%s/meta.json", cdir);
-    /* the upgrade hook runs as the installing agent (workspace: default) */
-    char who[CLI_PRINCIPAL_MAX] = "default", me[CLI_PRINCIPAL_MAX] = "default";
-    astrid_err cerr;
-    cli_context_active(home, me, sizeof me, &cerr);
-    if (!cli_flag_count(ctx, "workspace"))
-        snprintf(who, sizeof who, "%s", me);
-    cli_capsule_vet vet = {.home = home, .owner = who, .installer = me};
-    json_error_t je;
-    json_t *meta = json_load_file(path, 0, &je);
-    const char *src = json_string_value(json_object_get(meta, "source"));
-    const char *old_hash = json_string_value(json_object_get(meta, "wasm_hash"));
-    const char *old_ver = json_string_value(json_object_get(meta, "version"));
-    enum outcome o = FAILED;
-    astrid_err err = {0};
-    bool same = false;
-    if (!meta) {
-        fprintf(ctx->out, "%s: failed: %s: %s\n", name, path, je.text);
-    } else if (!src || !*src) {
-        fprintf(ctx->out, "%s: failed: meta.json records no source to update from\n", name);
-    } else if (is_remote(src)) {
-        fprintf(ctx->out,
-                "%s: skipped: remote source %s is not available in this release (needs the "
-                "GitHub release downloader, reference §15.3)\n",
-                name, src);
-        o = REMOTE;
-    } else if (compare_source(home, src, name, cdir, old_hash, &same, &err) != 0) {
-        fprintf(ctx->out, "%s: failed: %s\n", name, err.msg);
-    } else if (same) {
-        fprintf(ctx->out, "%s: unchanged (%s, wasm %.12s)\n", name, old_ver ? old_ver : "?",
-                old_hash);
-        o = UNCHANGED;
+    tally *t = user;
+    const char *name = json_string_value(json_object_get(r, "name")) ?: "?";
+    const char *outcome = json_string_value(json_object_get(r, "outcome")) ?: "failed";
+    const char *from = json_string_value(json_object_get(r, "from")) ?: "?";
+    const char *hash = json_string_value(json_object_get(r, "wasm_hash")) ?: "";
+    const char *why = json_string_value(json_object_get(r, "error")) ?: "";
+    t->printed++;
+    if (strcmp(outcome, "updated") == 0) {
+        fprintf(ctx->out, "%s: updated %s -> %s (wasm %.12s)\n", name, from,
+                json_string_value(json_object_get(r, "version")) ?: "?", hash);
+        t->updated++;
+    } else if (strcmp(outcome, "unchanged") == 0) {
+        fprintf(ctx->out, "%s: unchanged (%s, wasm %.12s)\n", name, from, hash);
+        t->unchanged++;
+    } else if (strcmp(outcome, "skipped") == 0) {
+        fprintf(ctx->out, "%s: skipped: %s\n", name, why);
+        t->skipped++;
     } else {
-        astrid_install_opts io = {.home = home,
-                                  .source = src,
-                                  .target = dir,
-                                  .progress = cli_capsule_progress,
-                                  .progress_ctx = ctx,
-                                  .unpack = cli_capsule_unpack,
-                                  .principal = who,
-                                  .local_wasm = cli_flag_count(ctx, "workspace") > 0,
-                                  .vet = cli_capsule_vet_fn,
-                                  .vet_ctx = &vet};
-        astrid_install_result r;
-        int irc = astrid_capsule_install(&io, &r, &err);
-        json_decref(vet.asks);
-        if (irc != 0) {
-            fprintf(ctx->out, "%s: failed: %s\n", name, err.msg);
-        } else {
-            fprintf(ctx->out, "%s: updated %s -> %s (wasm %.12s)\n", name, old_ver ? old_ver : "?",
-                    r.version, r.wasm_hash);
-            o = UPDATED;
-        }
+        fprintf(ctx->out, "%s: failed: %s\n", name, why);
+        t->failed++;
     }
-    json_decref(meta);
-    return o;
-}
-
-static int by_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int capsule_update(cli_ctx *ctx)
 {
-    char home[PATH_MAX], dir[PATH_MAX];
-    int rc = cli_capsules_dir(ctx, home, dir, sizeof dir);
+    json_t *params = json_object(), *r = NULL;
+    if (ctx->argc == 1)
+        json_object_set_new(params, "name", json_string(ctx->argv[0]));
+    int rc = cli_capsule_scope(ctx, params);
+    tally t = {0};
+    astrid_err err;
+    if (rc == CLI_OK && cli_capsule_call(ctx, "update_capsule", "UpdateCapsule", params,
+                                         print_result, &t, &r, &err) != 0)
+        rc = cli_fail(ctx, &err);
+    json_decref(params);
     if (rc != CLI_OK)
         return rc;
-    char *names[512];
-    size_t n = 0;
-    if (ctx->argc == 1) {
-        char meta[PATH_MAX + 300];
-        snprintf(meta, sizeof meta, "%s/%s/meta.json", dir, ctx->argv[0]);
-        if (!cli_capsule_name_ok(ctx->argv[0]) || access(meta, F_OK) != 0) {
-            fprintf(ctx->err, "astrid: no capsule '%s' installed in %s\n", ctx->argv[0], dir);
-            return CLI_ERROR;
-        }
-        names[n++] = strdup(ctx->argv[0]);
-    } else {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) && n < sizeof names / sizeof *names) {
-            char meta[PATH_MAX + 300];
-            snprintf(meta, sizeof meta, "%s/%s/meta.json", dir, de->d_name);
-            if (de->d_name[0] != '.' && access(meta, F_OK) == 0)
-                names[n++] = strdup(de->d_name);
-        }
-        if (d)
-            closedir(d);
-        if (n == 0) {
-            fprintf(ctx->out, "No capsules installed in %s\n", dir);
-            return CLI_OK;
-        }
-        qsort(names, n, sizeof *names, by_str);
-    }
-    size_t count[4] = {0};
-    for (size_t i = 0; i < n; i++) {
-        count[names[i] ? update_one(ctx, home, dir, names[i]) : FAILED]++;
-        free(names[i]);
-    }
-    if (count[UPDATED])
-        cli_capsule_reload(ctx, home);
+    json_t *results = json_object_get(r, "results");
+    size_t n = json_array_size(results);
+    /* results whose progress message did not arrive */
+    for (size_t i = t.printed; i < n; i++)
+        print_result(ctx, json_array_get(results, i), &t);
+    if (n == 0)
+        fprintf(ctx->out, "No capsules installed in %s\n",
+                json_string_value(json_object_get(r, "dir")) ?: "?");
+    fflush(ctx->out);
+    cli_capsule_print_reload(ctx, r);
     if (n > 1)
-        fprintf(ctx->out, "%zu updated, %zu unchanged, %zu failed%s\n", count[UPDATED],
-                count[UNCHANGED], count[FAILED], count[REMOTE] ? ", some skipped (remote)" : "");
-    return count[FAILED] ? CLI_ERROR : count[REMOTE] ? CLI_UNAVAILABLE : CLI_OK;
+        fprintf(ctx->out, "%zu updated, %zu unchanged, %zu failed%s\n", t.updated, t.unchanged,
+                t.failed, t.skipped ? ", some skipped (remote)" : "");
+    json_decref(r);
+    return t.failed ? CLI_ERROR : t.skipped ? CLI_UNAVAILABLE : CLI_OK;
 }
 
 const cli_cmd cli_capsule_update = {

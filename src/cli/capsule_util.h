@@ -1,6 +1,6 @@
 /* Helpers shared by the `astrid capsule` verbs (cmd_capsule.c and
- * capsule_*.c): where capsules live, the daemon reload after a change, the
- * archive unpacker, and the per-agent env values.
+ * capsule_*.c): where capsules live, the capsule writes the daemon serves
+ * (docs/wire.md "Capsule management"), and the per-agent env values.
  *
  * Ownership: buffers are caller-owned; returned json_t are new references. */
 #ifndef ASTRID_CLI_CAPSULE_UTIL_H
@@ -38,16 +38,25 @@ int cli_capsule_locate(cli_ctx *ctx, const char *name, const char *agent, cli_ca
 /* meta.json and Capsule.toml of loc->dir. Prints the error; exit code. */
 int cli_capsule_read(cli_ctx *ctx, const cli_capsule_loc *loc, json_t **meta, astrid_manifest **m);
 
-/* Ask a running daemon to ReloadCapsules; says what happened on ctx->err,
- * never fails (the files are the truth). */
-void cli_capsule_reload(cli_ctx *ctx, const char *home);
+/* One capsule write served by the daemon: connect as the active agent
+ * (an --ephemeral daemon is started when none runs), send `method` with
+ * `params` (borrowed) on astrid.v1.request.<suffix>, print each progress
+ * line of astrid.v1.response.<suffix>.progress as "  <line>" on ctx->err,
+ * hand each per-capsule result (UpdateCapsule) to on_result (may be NULL),
+ * and return the reply's data (*data, new reference). -1 with err (the
+ * daemon's message; its error.kind as the code) on an error reply. */
+typedef void (*cli_capsule_result_fn)(cli_ctx *ctx, json_t *result, void *user);
+int cli_capsule_call(cli_ctx *ctx, const char *suffix, const char *method, json_t *params,
+                     cli_capsule_result_fn on_result, void *user, json_t **data, astrid_err *err);
 
-/* Install progress lines to ctx->err (astrid_install_progress). */
-void cli_capsule_progress(void *ctx, const char *line);
+/* Where an install-side request acts: with --workspace, params.workspace
+ * and params.workspace_dir (this process's working directory, which the
+ * daemon does not share). Prints the error; returns the exit code. */
+int cli_capsule_scope(cli_ctx *ctx, json_t *params);
 
-/* Unpack a .capsule through an `astrid-build unpack` child, so astrid does
- * not link libarchive. */
-int cli_capsule_unpack(const char *archive, const char *dest, astrid_err *err);
+/* What the daemon's reload after a write said (data.reload or
+ * data.reload_error), on ctx->err. */
+void cli_capsule_print_reload(cli_ctx *ctx, json_t *data);
 
 /* home/{p}/.config/env/{name}.env.json into path (PATH_MAX). */
 void cli_capsule_env_path(const cli_capsule_loc *loc, const char *name, char *path, size_t n);
@@ -56,27 +65,15 @@ void cli_capsule_env_path(const cli_capsule_loc *loc, const char *name, char *pa
  * malformed one an error (ASTRID_E_PARSE naming the file). */
 json_t *cli_capsule_env_load(const char *path, astrid_err *err);
 
-/* Is the secret-typed `key` set for loc->principal (its slot, else the
- * host-wide one)? -1 with err on an I/O error. */
+/* Is the secret-typed `key` set for loc->principal (its file in the
+ * secret store, else the host-wide one)? Read-only: looks for the file,
+ * never reads the value. -1 with err on an I/O error. */
 int cli_capsule_secret_set(const cli_capsule_loc *loc, const char *capsule, const char *key,
                            bool *set, astrid_err *err);
 
 /* [{interface: "ns:iface", version[, optional]}] (capsule_show.c). */
 json_t *cli_capsule_deps_json(const astrid_manifest_dep *d, size_t n, bool imports);
 
-/* The install-time vet (capsule_asks.c; astrid_install_opts.vet): the
- * manifest's privileged asks against the owner's capabilities (and the
- * installing agent's, when it installs for another owner: the
- * workspace's default), with the daemon's refusal message. On success
- * `asks` is replaced by astrid_manifest_asks_json + owner + shared (the
- * caller decrefs it). */
-typedef struct cli_capsule_vet {
-    const char *home;
-    const char *owner;     /* whose capsule it becomes */
-    const char *installer; /* the active agent */
-    json_t *asks;
-} cli_capsule_vet;
-int cli_capsule_vet_fn(void *ctx, const struct astrid_manifest *m, astrid_err *err);
 /* "Capsule NAME asks for:" and one line per non-empty ask, the
  * capabilities it needs and whom it serves, on ctx->out. */
 void cli_capsule_print_asks(cli_ctx *ctx, const char *name, json_t *asks);

@@ -1,71 +1,83 @@
 /* `astrid capsule ...` — install and inspect capsules (reference §15.3).
- * install/list/remove work on the files (no daemon needed, as upstream's
- * installer); a running daemon is then asked to ReloadCapsules. */
+ * install/remove are requests the daemon serves (InstallCapsule,
+ * RemoveCapsule: it compiles, writes and reloads; an --ephemeral one is
+ * started when none runs); list reads the files. */
 #include <dirent.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "capsule/install.h"
-#include "astrid/home.h"
 #include "capsule/manifest.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"
 #include "cli/context.h"
 
-static int capsule_install(cli_ctx *ctx)
+/* The source as the daemon reads it: absolute (its working directory is
+ * not ours), symlinks left for it to resolve. */
+static int abs_source(cli_ctx *ctx, const char *src, char *out, size_t n)
 {
-    char home[PATH_MAX], dir[PATH_MAX];
-    int rc = cli_capsules_dir(ctx, home, dir, sizeof dir);
-    if (rc != CLI_OK)
-        return rc;
-    char who[CLI_PRINCIPAL_MAX] = "default", me[CLI_PRINCIPAL_MAX] = "default";
-    astrid_err cerr;
-    cli_context_active(home, me, sizeof me, &cerr);
-    if (!cli_flag_count(ctx, "workspace"))
-        snprintf(who, sizeof who, "%s", me);
-    cli_capsule_vet vet = {.home = home, .owner = who, .installer = me};
-    astrid_install_opts o = {.home = home,
-                             .source = ctx->argv[0],
-                             .target = dir,
-                             .progress = cli_capsule_progress,
-                             .progress_ctx = ctx,
-                             .unpack = cli_capsule_unpack,
-                             .principal = who,
-                             .local_wasm = cli_flag_count(ctx, "workspace") > 0,
-                             .vet = cli_capsule_vet_fn,
-                             .vet_ctx = &vet};
-    astrid_install_result r;
-    astrid_err err;
-    fprintf(ctx->err, "Installing %s\n", ctx->argv[0]);
-    if (astrid_capsule_install(&o, &r, &err) != 0) {
-        json_decref(vet.asks);
+    char cwd[PATH_MAX];
+    if (src[0] == '/') {
+        snprintf(out, n, "%s", src);
+        return CLI_OK;
+    }
+    if (!getcwd(cwd, sizeof cwd)) {
+        astrid_err err;
+        astrid_err_sys(&err, "getcwd");
         return cli_fail(ctx, &err);
     }
+    while (src[0] == '.' && src[1] == '/')
+        src += 2;
+    snprintf(out, n, "%s/%s", cwd, src);
+    return CLI_OK;
+}
+
+static int capsule_install(cli_ctx *ctx)
+{
+    char src[PATH_MAX * 2];
+    json_t *params = json_object(), *r = NULL;
+    int rc = abs_source(ctx, ctx->argv[0], src, sizeof src);
+    if (rc == CLI_OK)
+        rc = cli_capsule_scope(ctx, params);
+    if (rc != CLI_OK) {
+        json_decref(params);
+        return rc;
+    }
+    json_object_set_new(params, "source", json_string(src));
+    astrid_err err;
+    fprintf(ctx->err, "Installing %s\n", ctx->argv[0]);
+    if (cli_capsule_call(ctx, "install_capsule", "InstallCapsule", params, NULL, NULL, &r, &err) !=
+        0) {
+        json_decref(params);
+        return cli_fail(ctx, &err);
+    }
+    json_decref(params);
+    const char *status = json_string_value(json_object_get(r, "status")) ?: "installed";
+    const char *name = json_string_value(json_object_get(r, "name")) ?: "?";
+    const char *hash = json_string_value(json_object_get(r, "wasm_hash")) ?: "";
+    bool upgraded = strcmp(status, "upgraded") == 0,
+         ran = json_is_true(json_object_get(r, "hook_ran"));
+    json_t *asks = json_object_get(r, "asks");
     if (ctx->format && strcmp(ctx->format, "pretty") != 0) {
-        json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o}", "status",
-                                r.upgraded ? "upgraded" : "installed", "name", r.name, "version",
-                                r.version, "wasm_hash", r.wasm_hash, "dir", r.dir, "hook_ran",
-                                r.hook_ran, "asks", vet.asks ? vet.asks : json_object());
+        json_t *out = json_pack("{s:s,s:s,s:O,s:s,s:O,s:b,s:O}", "status", status, "name", name,
+                                "version", json_object_get(r, "version") ?: json_null(),
+                                "wasm_hash", hash, "dir", json_object_get(r, "dir") ?: json_null(),
+                                "hook_ran", ran, "asks", asks ? asks : json_object());
         rc = cli_output(ctx, out);
     } else {
-        if (vet.asks)
-            cli_capsule_print_asks(ctx, r.name, vet.asks);
-        json_decref(vet.asks);
-        fprintf(ctx->out, "%s %s %s (wasm %.12s) into %s%s\n",
-                r.upgraded ? "Upgraded" : "Installed", r.name, r.version, r.wasm_hash, r.dir,
-                r.hook_ran
-                    ? (r.upgraded ? "; astrid-upgrade hook ran" : "; astrid-install hook ran")
-                    : "");
+        if (json_object_size(asks))
+            cli_capsule_print_asks(ctx, name, asks);
+        fprintf(ctx->out, "%s %s %s (wasm %.12s) into %s%s\n", upgraded ? "Upgraded" : "Installed",
+                name, json_string_value(json_object_get(r, "version")) ?: "?", hash,
+                json_string_value(json_object_get(r, "dir")) ?: "?",
+                ran ? (upgraded ? "; astrid-upgrade hook ran" : "; astrid-install hook ran") : "");
     }
-    /* said before the reload, which may wait: a kill then still leaves the
-     * line on a pipe */
     fflush(ctx->out);
-    cli_capsule_reload(ctx, home);
+    cli_capsule_print_reload(ctx, r);
+    json_decref(r);
     return rc;
 }
 
@@ -108,44 +120,29 @@ static int capsule_list(cli_ctx *ctx)
     return cli_output(ctx, out);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int capsule_remove(cli_ctx *ctx)
 {
-    char home[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 300];
-    int rc = cli_capsules_dir(ctx, home, dir, sizeof dir);
-    if (rc != CLI_OK)
-        return rc;
     const char *name = ctx->argv[0];
     if (!cli_capsule_name_ok(name)) {
         fprintf(ctx->err, "astrid: '%s' is not a capsule name\n", name);
         return CLI_ERROR;
     }
-    snprintf(path, sizeof path, "%s/%s/meta.json", dir, name);
-    if (access(path, F_OK) != 0) {
-        fprintf(ctx->err, "astrid: no capsule '%s' installed in %s\n", name, dir);
-        return CLI_ERROR;
-    }
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-        fprintf(ctx->err, "astrid: cannot remove %s\n", path);
-        return CLI_ERROR;
-    }
-    if (cli_flag_count(ctx, "purge")) {
-        char who[CLI_PRINCIPAL_MAX];
-        astrid_err err;
-        if (cli_context_active(home, who, sizeof who, &err) == 0) {
-            astrid_home_env_json(path, sizeof path, home, who, name, NULL);
-            unlink(path);
-        }
-    }
+    json_t *params =
+               json_pack("{s:s,s:b}", "name", name, "purge", cli_flag_count(ctx, "purge") > 0),
+           *r = NULL;
+    int rc = cli_capsule_scope(ctx, params);
+    astrid_err err;
+    if (rc == CLI_OK &&
+        cli_capsule_call(ctx, "remove_capsule", "RemoveCapsule", params, NULL, NULL, &r, &err) != 0)
+        rc = cli_fail(ctx, &err);
+    json_decref(params);
+    if (rc != CLI_OK)
+        return rc;
     fprintf(ctx->out, "Removed capsule %s%s (its wasm stays in bin/ until `astrid gc`)\n", name,
-            cli_flag_count(ctx, "purge") ? " and its env config" : "");
-    cli_capsule_reload(ctx, home);
+            json_is_true(json_object_get(r, "purged")) ? " and its env config" : "");
+    fflush(ctx->out);
+    cli_capsule_print_reload(ctx, r);
+    json_decref(r);
     return CLI_OK;
 }
 

@@ -78,7 +78,8 @@ int astrid_audit_flush(astrid_audit *log, astrid_err *err);
 typedef int (*astrid_audit_fault_fn)(void *ctx);
 void astrid_audit_set_fault(astrid_audit *log, astrid_audit_fault_fn fn, void *ctx);
 
-/* Constructors (new references). `target`/`params` may be NULL (omitted). */
+/* Constructors (new references). `target`/`params` may be NULL (omitted).
+ * An object params.secrets is recorded with every value "[redacted]". */
 json_t *astrid_audit_action_admin(const char *method, const char *required_capability,
                                   const char *target_principal, json_t *params);
 json_t *astrid_audit_auth_system(const char *reason);

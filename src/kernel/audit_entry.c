@@ -153,8 +153,24 @@ json_t *astrid_audit_action_admin(const char *method, const char *required_capab
                           "required_capability", required_capability);
     if (a && target_principal)
         json_object_set_new(a, "target_principal", json_string(target_principal));
-    if (a && params)
-        json_object_set(a, "params", params);
+    if (a && params) {
+        /* params.secrets carries secret values (SetCapsuleConfig): the
+         * log keeps which keys were set, never the values. */
+        json_t *sec = json_object_get(params, "secrets");
+        if (json_is_object(sec)) {
+            json_t *copy = json_copy(params), *masked = json_object();
+            const char *key;
+            json_t *v;
+            json_object_foreach(sec, key, v)
+            {
+                json_object_set_new(masked, key, json_string("[redacted]"));
+            }
+            json_object_set_new(copy, "secrets", masked);
+            json_object_set_new(a, "params", copy);
+        } else {
+            json_object_set(a, "params", params);
+        }
+    }
     return a;
 }
 

@@ -5,12 +5,14 @@
 
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
+#include "kernel/req_capsule.h"
 #include "store/storage.h"
 #include "store/kv.h"
 
 static void on_stop_timer(uv_timer_t *t)
 {
     astrid_kernel *k = t->data;
+    astrid_capsule_jobs_stop(k);
     astrid_server_close_all(k);
     uv_close((uv_handle_t *)t, NULL);
 }

@@ -19,6 +19,10 @@
  *    on unload.
  *  - capsule threads (run loops, workers) publish with
  *    astrid_kernel_bus_publish(), which is thread-safe.
+ *  - one job thread per capsule write in progress (InstallCapsule and the
+ *    other capsule management writes, req_capsule.c): the compile, the
+ *    lifecycle hook and the file writes; the loop thread joins it, reloads
+ *    and replies.
  *  Thread-safe members: bus, profiles, groups, audit, and klog (log_lock).
  *
  * Ownership: astrid_kernel_boot() fills a caller-provided struct;
@@ -100,6 +104,8 @@ typedef struct astrid_kernel {
     bool feed_started;
     /* max_storage_bytes accountant (storage.c; thread-safe) */
     struct astrid_storage *storage;
+    /* capsule writes in progress (req_capsule.c; its own locks) */
+    struct astrid_capsule_jobs *capsule_jobs;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
@@ -166,6 +172,8 @@ void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m);
 /* Send an IpcMessage to one connection (json borrowed). */
 void astrid_conn_send(astrid_conn *c, const json_t *msg);
 const char *astrid_conn_principal(const astrid_conn *c);
+/* The connection's own source UUID (the addressee of its replies). */
+const char *astrid_conn_source(const astrid_conn *c);
 /* Publish a kernel reply (loop thread) on the bus, addressed to `origin`
  * and written to it at once: no other connection, capsule or interceptor
  * sees it. With `origin` NULL the message is a broadcast (a private topic

@@ -26,7 +26,11 @@ static const astrid_req_row req_table[] = {
     {"GetCommands",        NULL,            "capsule:list",     ASTRID_SCOPE_SELF,           NULL,        false, req_commands},
     {"GetCapsuleMetadata", NULL,            "capsule:list",     ASTRID_SCOPE_SELF,           NULL,        false, req_metadata},
     {"ReloadCapsules",     NULL,            "capsule:reload",   ASTRID_SCOPE_SELF,           NULL,        true,  req_reload},
-    {"InstallCapsule",     NULL,            "capsule:install",  ASTRID_SCOPE_SELF,           NULL,        true,  req_install},
+    {"InstallCapsule",     NULL,            "capsule:install",  ASTRID_SCOPE_SELF,           NULL,        true,  req_install_capsule},
+    {"UpdateCapsule",      NULL,            "capsule:install",  ASTRID_SCOPE_SELF,           NULL,        true,  req_update_capsule},
+    {"RemoveCapsule",      NULL,            "capsule:remove",   ASTRID_SCOPE_SELF,           NULL,        true,  req_remove_capsule},
+    {"SetCapsuleConfig",   NULL,            "capsule:config",   ASTRID_SCOPE_SELF,           NULL,        true,  req_set_capsule_config},
+    {"CollectGarbage",     NULL,            "capsule:gc",       ASTRID_SCOPE_GLOBAL,         NULL,        true,  req_collect_garbage},
     {"ApproveCapability",  NULL,            "approval:respond", ASTRID_SCOPE_SELF,           NULL,        true,  req_approve},
     {"AgentCreate",        "agent.create",  "agent:create",     ASTRID_SCOPE_GLOBAL,         "name",      true,  admin_agent_create},
     {"AgentDelete",        "agent.delete",  "agent:delete",     ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_agent_delete},
@@ -44,6 +48,8 @@ static const astrid_req_row req_table[] = {
     {"CapsRevoke",         "caps.revoke",   "caps:revoke",      ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_caps_revoke},
 };
 // clang-format on
+
+const char ASTRID_REQ_DEFERRED[] = "deferred";
 
 const astrid_req_row *astrid_req_table(size_t *n)
 {
@@ -183,7 +189,9 @@ void astrid_requests_handle(astrid_kernel *k, astrid_conn *conn, const char *top
                     .params = params,
                     .err = msg,
                     .errn = sizeof msg,
-                    .kind = ASTRID_KIND_INTERNAL};
+                    .kind = ASTRID_KIND_INTERNAL,
+                    .suffix = to.suffix,
+                    .rid = to.rid};
     json_t *data = NULL;
     const char *status = "success";
     if (e->mutates)
@@ -191,7 +199,9 @@ void astrid_requests_handle(astrid_kernel *k, astrid_conn *conn, const char *top
     int rc = e->fn(&r, &data, &status);
     if (e->mutates)
         pthread_mutex_unlock(&k->admin_write_lock);
-    if (rc != 0) {
+    if (rc == 0 && status == ASTRID_REQ_DEFERRED) {
+        json_decref(data); /* the handler's job answers */
+    } else if (rc != 0) {
         json_decref(data);
         const char *why = msg[0] ? msg : "request failed";
         astrid_klog(k, "INFO", "%s by %s failed: %s", audit_method, caller, why);

@@ -44,7 +44,15 @@ typedef struct astrid_req {
     char *err;          /* error message buffer (caller-owned) */
     size_t errn;
     astrid_errkind kind; /* of the error in `err` */
+    const char *suffix;  /* of the request topic (the reply goes to <prefix><suffix>) */
+    json_t *rid;         /* the request's "request_id" (borrowed; may be NULL) */
 } astrid_req;
+
+/* A handler that answers later, from another thread (capsule writes,
+ * req_capsule.h), sets *status to this and keeps what it needs of the
+ * request (copies: `r` dies when the handler returns); the pipeline then
+ * sends no reply. */
+extern const char ASTRID_REQ_DEFERRED[];
 
 typedef int (*astrid_req_fn)(astrid_req *r, json_t **data, const char **status);
 
@@ -92,7 +100,11 @@ int req_list_capsules(astrid_req *r, json_t **data, const char **status);
 int req_commands(astrid_req *r, json_t **data, const char **status);
 int req_metadata(astrid_req *r, json_t **data, const char **status);
 int req_reload(astrid_req *r, json_t **data, const char **status);
-int req_install(astrid_req *r, json_t **data, const char **status);
+int req_install_capsule(astrid_req *r, json_t **data, const char **status);
+int req_update_capsule(astrid_req *r, json_t **data, const char **status);
+int req_remove_capsule(astrid_req *r, json_t **data, const char **status);
+int req_set_capsule_config(astrid_req *r, json_t **data, const char **status);
+int req_collect_garbage(astrid_req *r, json_t **data, const char **status);
 int req_approve(astrid_req *r, json_t **data, const char **status);
 
 #endif

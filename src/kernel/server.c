@@ -12,6 +12,7 @@
 #include "astrid/utf8.h"
 #include "astrid/wire.h"
 #include "kernel/kernel.h"
+#include "kernel/req_capsule.h"
 #include "kernel/requests.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
@@ -50,6 +51,11 @@ const char *astrid_conn_principal(const astrid_conn *c)
     return c->principal;
 }
 
+const char *astrid_conn_source(const astrid_conn *c)
+{
+    return c->source_id;
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     astrid_conn *c = h->data;
@@ -73,6 +79,7 @@ static void conn_close(astrid_conn *c, const char *why)
         k->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    astrid_capsule_jobs_conn_closed(k, c->source_id);
     if (c->authed) {
         k->n_conns--;
         if (k->n_conns == 0)

@@ -419,6 +419,8 @@ static void private_delivery(void **state)
     } tp[] = {
         {"astrid.v1.response.status", ASTRID_TOPIC_PRIVATE_OUT},
         {"astrid.v1.response", ASTRID_TOPIC_PRIVATE_OUT},
+        /* the capsule writes' progress (req_capsule.c) */
+        {"astrid.v1.response.install_capsule.progress", ASTRID_TOPIC_PRIVATE_OUT},
         {"astrid.v1.admin.response.agent.list", ASTRID_TOPIC_PRIVATE_OUT},
         {"astrid.v1.connection.response.publish", ASTRID_TOPIC_PRIVATE_OUT},
         {"astrid.v1.approval", ASTRID_TOPIC_PRIVATE_OUT},

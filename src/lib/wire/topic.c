@@ -132,6 +132,8 @@ astrid_topic_privacy astrid_topic_privacy_of(const char *topic)
     for (size_t i = 0; i < sizeof in / sizeof *in; i++)
         if (has_prefix(topic, in[i]))
             return ASTRID_TOPIC_PRIVATE_IN;
+    /* "astrid.v1.response" covers the capsule writes' progress topics,
+     * astrid.v1.response.<suffix>.progress (src/kernel/req_capsule.c). */
     static const char *const out[] = {
         "astrid.v1.response", "astrid.v1.admin.response", "astrid.v1.connection.response",
         "astrid.v1.approval", "astrid.v1.elicit",         "astrid.v1.onboarding"};
