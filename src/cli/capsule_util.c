@@ -93,72 +93,42 @@ int cli_capsule_read(cli_ctx *ctx, const cli_capsule_loc *loc, json_t **meta, as
  * before it says what it does. */
 #define CALL_IDLE_MS (15 * 60 * 1000)
 
-static int reply_error(json_t *reply, const char *method, astrid_err *err)
+typedef struct progress {
+    cli_ctx *ctx;
+    cli_capsule_result_fn on_result;
+    void *user;
+} progress;
+
+static void on_progress(json_t *pl, void *user)
 {
-    json_t *e = json_object_get(reply, "error");
-    const char *kind = json_string_value(json_object_get(e, "kind"));
-    const char *msg = json_string_value(json_object_get(e, "message"));
-    if (!msg)
-        msg = json_string_value(json_object_get(reply, "data"));
-    static const struct {
-        const char *kind;
-        astrid_errcode code;
-    } kinds[] = {{"permission_denied", ASTRID_E_PERM}, {"not_found", ASTRID_E_NOTFOUND},
-                 {"invalid", ASTRID_E_INVALID},        {"conflict", ASTRID_E_EXISTS},
-                 {"unavailable", ASTRID_E_LIMIT},      {"internal", ASTRID_E_INTERNAL}};
-    astrid_errcode code = ASTRID_E_INVALID;
-    for (size_t i = 0; kind && i < sizeof kinds / sizeof *kinds; i++)
-        if (strcmp(kind, kinds[i].kind) == 0)
-            code = kinds[i].code;
-    return astrid_err_set(err, code, "%s", msg ? msg : method);
+    progress *p = user;
+    const char *line = json_string_value(json_object_get(pl, "line"));
+    json_t *res = json_object_get(pl, "result");
+    if (line)
+        fprintf(p->ctx->err, "  %s\n", line);
+    else if (res && p->on_result)
+        p->on_result(p->ctx, res, p->user);
 }
 
 int cli_capsule_call(cli_ctx *ctx, const char *suffix, const char *method, json_t *params,
                      cli_capsule_result_fn on_result, void *user, json_t **data, astrid_err *err)
 {
     *data = NULL;
-    char topic[160], reply_topic[192], progress_topic[224], rid[ASTRID_UUID_STR_LEN];
-    snprintf(topic, sizeof topic, "astrid.v1.request.%s", suffix);
-    snprintf(reply_topic, sizeof reply_topic, "astrid.v1.response.%s", suffix);
-    snprintf(progress_topic, sizeof progress_topic, "%s.progress", reply_topic);
-    astrid_uuid_v4(rid);
     astrid_client *c = NULL;
     if (cli_connect_auto(&c, err) < 0)
         return -1;
-    json_t *req = json_pack("{s:s,s:s,s:s,s:O}", "type", "raw_json", "method", method, "request_id",
-                            rid, "params", params ? params : json_object());
-    int rc = req ? astrid_client_publish(c, topic, req, err)
-                 : astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    json_decref(req);
-    while (rc == 0) {
-        json_t *m = NULL;
-        if ((rc = astrid_client_recv(c, CALL_IDLE_MS, &m, err)) != 0)
-            break;
-        const char *t = json_string_value(json_object_get(m, "topic"));
-        json_t *pl = json_object_get(m, "payload");
-        const char *id = json_string_value(json_object_get(pl, "request_id"));
-        if (!t || !id || strcmp(id, rid) != 0) {
-            json_decref(m); /* a broadcast or another request's */
-            continue;
-        }
-        if (strcmp(t, progress_topic) == 0) {
-            const char *line = json_string_value(json_object_get(pl, "line"));
-            json_t *res = json_object_get(pl, "result");
-            if (line)
-                fprintf(ctx->err, "  %s\n", line);
-            else if (res && on_result)
-                on_result(ctx, res, user);
-        } else if (strcmp(t, reply_topic) == 0) {
-            const char *status = json_string_value(json_object_get(pl, "status"));
-            if (!status || strcmp(status, "error") == 0)
-                rc = reply_error(pl, method, err);
-            else
-                *data = json_incref(json_object_get(pl, "data") ?: json_null());
-            json_decref(m);
-            break;
-        }
-        json_decref(m);
-    }
+    progress p = {ctx, on_result, user};
+    json_t *none = params ? NULL : json_object();
+    astrid_call call = {.api = ASTRID_API_MANAGEMENT,
+                        .suffix = suffix,
+                        .method = method,
+                        .params = params ? params : none,
+                        .timeout_ms = CALL_IDLE_MS,
+                        .on_progress = on_progress,
+                        .progress_user = &p,
+                        .message_only = true};
+    int rc = astrid_client_call(c, &call, data, err);
+    json_decref(none);
     astrid_client_close(c);
     return rc;
 }

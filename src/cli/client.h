@@ -73,7 +73,14 @@ typedef struct astrid_call {
     const char *method;      /* "GetStatus", "AgentCreate", ... */
     const json_t *params;    /* borrowed; NULL: management sends none, admin sends {} */
     const char *want_status; /* NULL: any status but "error"; else it or "success" */
-    int timeout_ms;          /* 0: ASTRID_CALL_TIMEOUT_MS */
+    int timeout_ms;          /* 0: ASTRID_CALL_TIMEOUT_MS; with on_progress: per frame */
+    /* Requests the daemon answers later, after progress frames on
+     * <reply topic>.progress (the capsule writes, docs/wire.md "Capsule
+     * management"): each progress payload of this request is passed here
+     * (borrowed) until the reply arrives. NULL: one reply, no progress. */
+    void (*on_progress)(json_t *payload, void *user);
+    void *progress_user;
+    bool message_only; /* an error's text without the "<method>: " prefix */
 } astrid_call;
 
 /* Send {"type":"raw_json","method":M,"params"?:P} (plus a fresh
