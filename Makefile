@@ -57,7 +57,7 @@ SYS_LIBS := $(PKG_LIBS) -lm -lpthread -ldl
 # ---------------------------------------------------------------- sources
 find_c = $(shell find $(1) -name '*.c' 2>/dev/null | LC_ALL=C sort)
 LIB_SRCS := $(call find_c,src/lib)
-INT_SRCS := $(filter-out %/main.c,$(call find_c,src/kernel src/capsule src/store src/vfs src/cli src/build))
+INT_SRCS := $(filter-out %/main.c,$(call find_c,src/kernel src/bus src/audit src/capsule src/store src/vfs src/client src/cli src/build))
 TEST_SRCS := $(call find_c,tests/unit tests/tools tests/spec)
 BENCH_SRCS := $(call find_c,bench)
 BENCH_CXX := $(shell find bench -name '*.cpp' 2>/dev/null | LC_ALL=C sort)

@@ -10,7 +10,7 @@
 
 #include "astrid/capcheck.h"
 #include "astrid/home.h"
-#include "capsule/privilege.h"
+#include "lib/manifest/privilege.h"
 #include "cli/capsule_util.h"
 
 typedef struct policy {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capsule/semver.h"
+#include "lib/manifest/semver.h"
 #include "astrid/home.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"

@@ -10,16 +10,16 @@
 #include "cli/cli_stub.h"
 #include "cli/context.h"
 #include "cli/output/output.h"
-#include "kernel/audit.h"
+#include "lib/audit/audit_format.h"
 
-/* The reader lives in src/kernel/audit.c (branch busaudit). Until that file
+/* The reader lives in src/lib/audit/audit_read.c (branch busaudit). Until that file
  * is in the tree these verbs exit 2 rather than link against nothing. */
-#if __has_include("../kernel/audit.c")
+#if __has_include("../lib/audit/audit_read.c")
 #define AUDIT_BUILT 1
 #else
 #define AUDIT_BUILT 0
 #endif
-#define MISSING_AUDIT "needs the audit log reader (src/kernel/audit.c)"
+#define MISSING_AUDIT "needs the audit log reader (src/lib/audit/audit_read.c)"
 
 #if AUDIT_BUILT
 static int audit_verify(const char *home, const char *p, const uint8_t *pk,

@@ -11,7 +11,7 @@
 
 #include "capsule/install.h"
 #include "astrid/home.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"

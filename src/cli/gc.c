@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capsule/installed.h"
+#include "lib/manifest/installed.h"
 #include "astrid/home.h"
 #include "cli/cli.h"
 #include "cli/context.h"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `astrid audit verify|show`: offline, against files on disk. Until the
-# reader (src/kernel/audit.c) is merged the verbs must exit 2 naming it.
+# reader (src/lib/audit/audit_read.c) is merged the verbs must exit 2 naming it.
 set -u
 source "$ASTRID_SRC/tests/lib.sh"
 A=$BIN/astrid
@@ -10,11 +10,11 @@ mkdir -p -m 700 "$ASTRID_HOME/keys" "$ASTRID_HOME/home/default/.local/audit"
 head -c 32 /dev/urandom >"$ASTRID_HOME/keys/runtime.key"; chmod 600 "$ASTRID_HOME/keys/runtime.key"
 $A audit show --limit nope >/dev/null 2>&1; expect_eq "bad --limit exits 1" "$?" "1"
 $A audit verify -a ../x >/dev/null 2>&1; expect_eq "bad -a exits 1" "$?" "1"
-if [[ ! -f "$ASTRID_SRC/src/kernel/audit.c" ]]; then
+if [[ ! -f "$ASTRID_SRC/src/lib/audit/audit_read.c" ]]; then
   for v in verify show; do
     msg=$($A audit $v 2>&1); rc=$?
     expect_eq "audit $v exits 2 before the reader exists" "$rc" "2"
-    ok_if "audit $v names what is missing" grep -q 'src/kernel/audit.c' <<<"$msg"
+    ok_if "audit $v names what is missing" grep -q 'src/lib/audit/audit_read.c' <<<"$msg"
   done
   echo "1..$_tap_n"; exit 0
 fi

@@ -11,7 +11,7 @@
 
 #include "astrid/groups.h"
 #include "astrid/caps.h"
-#include "capsule/privilege.h"
+#include "lib/manifest/privilege.h"
 
 #define HEAD "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n"
 

@@ -15,7 +15,7 @@
 
 #include "astrid/topic.h"
 #include "capsule/host/abi.h"
-#include "kernel/bus.h"
+#include "bus/bus.h"
 
 #define IPC(f) HOST_FN(ipc, f)
 #define RECV_MAX_MS 60000
