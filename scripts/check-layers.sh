@@ -158,12 +158,14 @@ check_includes() {
 
 # ---------------------------------------------------------------- links
 closure() { # closure NAME: every floor NAME's archive needs at link time
-  local todo=($(allowed "$1")) seen=" " d
+  local todo more seen=" " d
+  read -r -a todo <<<"$(allowed "$1")"
   while [[ ${#todo[@]} -gt 0 ]]; do
     d=${todo[0]}; todo=("${todo[@]:1}")
     [[ $seen == *" $d "* ]] && continue
     seen+="$d "
-    todo+=(${deps_of[$d]})
+    read -r -a more <<<"${deps_of[$d]}"
+    todo+=("${more[@]}")
   done
   echo $seen
 }
