@@ -1,25 +1,38 @@
 # Astrid in C — top-level build.
 #
 # Plain GNU make, non-recursive. Sources are discovered by folder, so adding a
-# file never means editing this file:
-#   src/lib/**.c                 -> $(BUILD)/lib/libastrid.a        (public library)
-#   src/{kernel,capsule,store,vfs,cli,build}/**.c except main.c
-#                                -> $(BUILD)/lib/libastrid-internal.a
-#   src/cli/main.c               -> $(BUILD)/bin/astrid
-#   src/kernel/main.c            -> $(BUILD)/bin/astrid-daemon
-#   src/build/main.c             -> $(BUILD)/bin/astrid-build
-#   tests/unit/*.c, tests/tools/*.c, tests/spec/*.c -> $(BUILD)/tests/<name>
-#   bench/*.c                    -> $(BUILD)/bench/<name>
+# file never means editing this file. One static archive per floor
+# (docs/architecture.md, "Floors"), each linked only with the floors below it:
+#   floor 0  src/lib/**.c        -> $(BUILD)/lib/libastrid.a         (public library)
+#   floor 1  src/bus/**.c        -> $(BUILD)/lib/libastrid-bus.a
+#            src/audit/**.c      -> $(BUILD)/lib/libastrid-audit.a
+#            src/store/**.c      -> $(BUILD)/lib/libastrid-store.a
+#            src/vfs/**.c        -> $(BUILD)/lib/libastrid-vfs.a
+#            src/client/**.c     -> $(BUILD)/lib/libastrid-client.a
+#   floor 2  src/capsule/**.c + $(BUILD)/gen/host_glue.c
+#                                -> $(BUILD)/lib/libastrid-capsule.a
+#   floor 3  src/kernel/**.c     -> $(BUILD)/lib/libastrid-kernel.a  (except main.c)
+#   top      src/cli/**.c        -> $(BUILD)/lib/libastrid-cli.a     (except main.c)
+#            src/build/**.c      -> $(BUILD)/lib/libastrid-build.a   (except main.c)
+#   src/cli/main.c               -> $(BUILD)/bin/astrid          cli, client, lib
+#   src/kernel/main.c            -> $(BUILD)/bin/astrid-daemon   kernel and below
+#   src/build/main.c             -> $(BUILD)/bin/astrid-build    build, capsule (unpack), lib
+#   tests/unit/*.c, tests/tools/*.c, tests/spec/*.c -> $(BUILD)/tests/<name>  (every archive)
+#   bench/*.c                    -> $(BUILD)/bench/<name>                    (every archive)
 #   tests/fuzz/*.c               -> $(BUILD)/fuzz/<name>   (clang libFuzzer)
 #   src/witgen/*.c + libastrid   -> $(BUILD)/tools/astrid-witgen, built and run
 #                                   first: wit/astrid.wit -> $(BUILD)/gen/host_glue.{h,c}
-#                                   (every host function's wrapper), the guest's
+#                                   (host_glue.c joins libastrid-capsule: every host
+#                                   function's wrapper), the guest's
 #                                   $(BUILD)/gen/sdk/astrid_imports.h and sdk_imports.c (that
-#                                   header as a string, for astrid-build); the two .c join
-#                                   libastrid-internal (docs/abi.md "Generated glue").
+#                                   header as a string, joins libastrid-build for astrid-build)
+#                                   (docs/abi.md "Generated glue").
+# A new folder under src/ is a new row of the floor table in
+# docs/architecture.md and a line in FLOORS below (CONTRIBUTING.md, Build).
 #
 # `make` builds a release tree in build/. `make test` builds a second tree
-# with ASan+UBSan in build/san/ and runs every test against it.
+# with ASan+UBSan in build/san/, runs `make check-layers` on it (includes
+# against the floor table; each archive linked alone) and every test.
 
 BUILD ?= build
 SAN ?= 0
@@ -57,7 +70,6 @@ SYS_LIBS := $(PKG_LIBS) -lm -lpthread -ldl
 # ---------------------------------------------------------------- sources
 find_c = $(shell find $(1) -name '*.c' 2>/dev/null | LC_ALL=C sort)
 LIB_SRCS := $(call find_c,src/lib)
-INT_SRCS := $(filter-out %/main.c,$(call find_c,src/kernel src/capsule src/store src/vfs src/cli src/build))
 TEST_SRCS := $(call find_c,tests/unit tests/tools tests/spec)
 BENCH_SRCS := $(call find_c,bench)
 BENCH_CXX := $(shell find bench -name '*.cpp' 2>/dev/null | LC_ALL=C sort)
@@ -70,26 +82,51 @@ WITGEN := $(BUILD)/tools/astrid-witgen
 WITGEN_OBJS := $(call obj,$(call find_c,src/witgen))
 GEN_DIR := $(BUILD)/gen
 GEN_STAMP := $(GEN_DIR)/.stamp
-GEN_OBJS := $(BUILD)/obj/gen/host_glue.o $(BUILD)/obj/gen/sdk_imports.o
-INT_OBJS := $(call obj,$(INT_SRCS)) $(GEN_OBJS)
+GEN_GLUE_OBJ := $(BUILD)/obj/gen/host_glue.o
+GEN_SDK_OBJ := $(BUILD)/obj/gen/sdk_imports.o
+GEN_OBJS := $(GEN_GLUE_OBJ) $(GEN_SDK_OBJ)
 
+# ---------------------------------------------------------------- floors
+# The archives above libastrid, one per folder src/<name>/ (main.c files
+# excluded), listed in a valid link order: each before the floors it uses.
+# Who may use whom is the table of docs/architecture.md ("Floors"), which
+# `make check-layers` enforces; the link lines below follow it.
+FLOORS := cli build kernel capsule audit bus store vfs client
+$(foreach f,$(FLOORS),$(eval OBJS_$(f) := $(call obj,$(filter-out %/main.c,$(call find_c,src/$(f))))))
+OBJS_capsule += $(GEN_GLUE_OBJ)
+OBJS_build += $(GEN_SDK_OBJ)
+$(foreach f,$(FLOORS),$(eval AR_$(f) := $(BUILD)/lib/libastrid-$(f).a))
+FLOOR_OBJS := $(foreach f,$(FLOORS),$(OBJS_$(f)))
+FLOOR_ARS := $(foreach f,$(FLOORS),$(AR_$(f)))
 LIBASTRID := $(BUILD)/lib/libastrid.a
-LIBINT := $(BUILD)/lib/libastrid-internal.a
+pkglibs = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+
+# What each program links: astrid (cli + client + lib, no libcurl, no
+# libarchive), astrid-daemon (kernel and every floor below), astrid-build
+# (its objects, the capsule floor's unpack.o, lib, libarchive); tests and
+# benchmarks take everything.
+ASTRID_LINK = $(AR_cli) $(AR_client) $(LIBASTRID) \
+  $(call pkglibs,$(LIB_PKGS) yaml-0.1) -lm -lpthread
+DAEMON_LINK = $(AR_kernel) $(AR_capsule) $(AR_audit) $(AR_bus) $(AR_store) $(AR_vfs) \
+  $(LIBASTRID) $(SYS_LIBS)
+BUILDTOOL_LINK = $(AR_build) $(AR_capsule) $(LIBASTRID) \
+  $(call pkglibs,$(LIB_PKGS) libarchive) -lm -lpthread
+LINK_LIBS = $(FLOOR_ARS) $(LIBASTRID) $(SYS_LIBS)
 PCFILE := $(BUILD)/lib/pkgconfig/astrid.pc
 BINS := $(BUILD)/bin/astrid $(BUILD)/bin/astrid-daemon $(BUILD)/bin/astrid-build
 TESTS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
 BENCHES := $(patsubst %.c,$(BUILD)/bench/%,$(notdir $(BENCH_SRCS))) \
            $(patsubst %.cpp,$(BUILD)/bench/%,$(notdir $(BENCH_CXX)))
 FUZZERS := $(patsubst %.c,$(BUILD)/fuzz/%,$(notdir $(FUZZ_SRCS)))
-LINK_LIBS = $(LIBINT) $(LIBASTRID) $(SYS_LIBS)
 
 # Later issues add to these (guest SDK, example capsules) from their own .mk.
 EXTRA_TARGETS :=
 .DEFAULT_GOAL := all
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all deps run test bench fuzz lint format spec clean
-all: $(LIBASTRID) $(LIBINT) $(PCFILE) $(BINS) $(TESTS) $(EXTRA_TARGETS)
+.PHONY: all deps run test check-layers bench fuzz lint format spec clean
+all: $(LIBASTRID) $(FLOOR_ARS) $(PCFILE) $(BINS) $(TESTS) $(EXTRA_TARGETS)
 
 deps:
 	$(Q)bash scripts/deps.sh
@@ -98,8 +135,14 @@ run: all
 	$(Q)bash scripts/run.sh $(BUILD)
 
 test:
-	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all
+	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all check-layers
 	$(Q)bash tests/run.sh $(BUILD)/san
+
+# The floor table of docs/architecture.md, executed: every #include of
+# src/ against it, then each archive linked alone with the floors below.
+check-layers: $(LIBASTRID) $(FLOOR_ARS) $(GEN_STAMP)
+	$(Q)CC="$(CC)" LDFLAGS="$(SANFLAGS) $(LDFLAGS)" SYS_LIBS="$(SYS_LIBS)" GEN_DIR="$(GEN_DIR)" \
+	  bash scripts/check-layers.sh --build $(BUILD)
 
 spec:
 	$(Q)$(MAKE) --no-print-directory all
@@ -142,7 +185,7 @@ $(BUILD)/obj/gen/%.o: $(GEN_DIR)/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-$(filter-out $(GEN_OBJS),$(INT_OBJS)) $(filter-out $(WITGEN_OBJS),$(call obj,$(TEST_SRCS) \
+$(filter-out $(GEN_OBJS),$(FLOOR_OBJS)) $(filter-out $(WITGEN_OBJS),$(call obj,$(TEST_SRCS) \
   $(BENCH_SRCS) $(wildcard src/*/main.c))): | $(GEN_STAMP)
 
 $(BUILD)/obj/%.o: %.c
@@ -154,9 +197,12 @@ $(LIBASTRID): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIBINT): $(INT_OBJS)
-	@mkdir -p $(dir $@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+define floor_rule
+$(AR_$(1)): $(OBJS_$(1))
+	@mkdir -p $$(dir $$@)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach f,$(FLOORS),$(eval $(call floor_rule,$(f))))
 
 $(PCFILE): Makefile
 	@mkdir -p $(dir $@)
@@ -167,20 +213,21 @@ $(PCFILE): Makefile
 	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lastrid' \
 	  'Libs.private: $(shell pkg-config --libs $(LIB_PKGS)) -lm -lpthread' > $@
 
-$(BUILD)/bin/astrid: $(BUILD)/obj/src/cli/main.o $(LIBINT) $(LIBASTRID)
+$(BUILD)/bin/astrid: $(BUILD)/obj/src/cli/main.o $(AR_cli) $(AR_client) $(LIBASTRID)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(ASTRID_LINK)
 
-$(BUILD)/bin/astrid-daemon: $(BUILD)/obj/src/kernel/main.o $(LIBINT) $(LIBASTRID)
+$(BUILD)/bin/astrid-daemon: $(BUILD)/obj/src/kernel/main.o $(AR_kernel) $(AR_capsule) $(AR_audit) \
+  $(AR_bus) $(AR_store) $(AR_vfs) $(LIBASTRID)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(Q)$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $< $(DAEMON_LINK)
 
-$(BUILD)/bin/astrid-build: $(BUILD)/obj/src/build/main.o $(LIBINT) $(LIBASTRID)
+$(BUILD)/bin/astrid-build: $(BUILD)/obj/src/build/main.o $(AR_build) $(AR_capsule) $(LIBASTRID)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(BUILDTOOL_LINK)
 
 define test_rule
-$(BUILD)/tests/$(notdir $(basename $(1))): $(call obj,$(1)) $(LIBINT) $(LIBASTRID)
+$(BUILD)/tests/$(notdir $(basename $(1))): $(call obj,$(1)) $(FLOOR_ARS) $(LIBASTRID)
 	@mkdir -p $$(dir $$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $$@ $$< $(LINK_LIBS) $(TEST_LIBS)
 endef
@@ -188,7 +235,7 @@ $(foreach s,$(TEST_SRCS),$(eval $(call test_rule,$(s))))
 $(call obj,$(TEST_SRCS)): CFLAGS += $(TEST_CFLAGS)
 
 define bench_rule
-$(BUILD)/bench/$(notdir $(basename $(1))): $(call obj,$(1)) $(LIBINT) $(LIBASTRID)
+$(BUILD)/bench/$(notdir $(basename $(1))): $(call obj,$(1)) $(FLOOR_ARS) $(LIBASTRID)
 	@mkdir -p $$(dir $$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) $$(LDFLAGS) -o $$@ $$< $(LINK_LIBS)
 endef
@@ -205,4 +252,4 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(SYS_LIBS)
 
--include $(patsubst %.o,%.d,$(LIB_OBJS) $(INT_OBJS) $(WITGEN_OBJS) $(call obj,$(TEST_SRCS) $(BENCH_SRCS) $(wildcard src/*/main.c)))
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(FLOOR_OBJS) $(WITGEN_OBJS) $(call obj,$(TEST_SRCS) $(BENCH_SRCS) $(wildcard src/*/main.c)))

@@ -14,7 +14,7 @@
 #include "bench_daemon.h"
 #include "bench_util.h"
 #include "cli/admin.h"
-#include "cli/client.h"
+#include "client/client.h"
 
 #define N 200
 #define RUNS 3

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "kernel/audit.h"
+#include "audit/audit.h"
 
 #define THREADS 8
 #define PER 400

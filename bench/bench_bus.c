@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "bench_util.h"
-#include "kernel/bus.h"
+#include "bus/bus.h"
 
 #define N 200000
 #define RUNS 5

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "astrid/home.h"
-#include "cli/client.h"
+#include "client/client.h"
 
 /* Start the daemon for `home` and connect; *pid set. NULL (and the daemon
  * stopped) when it does not answer. */

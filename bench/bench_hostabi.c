@@ -25,7 +25,7 @@
 #include "capsule/host/host.h"
 #include "capsule/wasm/wasi.h"
 #include "bench_daemon.h"
-#include "cli/client.h"
+#include "client/client.h"
 #include "store/kv.h"
 
 #define RUNS 5

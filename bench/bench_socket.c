@@ -16,7 +16,7 @@
 #include "astrid/wire.h"
 #include "bench_daemon.h"
 #include "bench_util.h"
-#include "cli/client.h"
+#include "client/client.h"
 
 #define N 2000
 #define RUNS 5

@@ -18,7 +18,7 @@
 #include "astrid/fs.h"
 #include "astrid/toml.h"
 #include "build/build_cmds.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 #define MAX_SOURCES 256
 

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "astrid/err.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 #include "capsule/wasm/engine.h"
 
 #define ASTRID_HOOK_TIMEOUT_MS 600000u

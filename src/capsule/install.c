@@ -20,7 +20,7 @@
 #include "astrid/home.h"
 #include "capsule/hooks.h"
 #include "capsule/invoke.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 /* bin/{hash}.wasm or wit/{hash}.wit, written once (content-addressed). */
 static int store_blob(const char *home, bool wit, const char *data, size_t len, char hash[65],

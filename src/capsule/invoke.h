@@ -37,8 +37,8 @@
 
 #include "astrid/err.h"
 #include "capsule/host/host.h"
-#include "capsule/installed.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/installed.h"
+#include "lib/manifest/manifest.h"
 
 struct astrid_msg;
 

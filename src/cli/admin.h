@@ -12,7 +12,7 @@
 
 #include "astrid/profile.h"
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "client/client.h"
 
 /* Connect (autostarting an --ephemeral daemon) as the active agent. */
 int cli_connect_auto(astrid_client **out, astrid_err *err);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "capsule/privilege.h"
+#include "lib/manifest/privilege.h"
 #include "cli/capsule_util.h"
 
 static void print_list(FILE *out, json_t *asks, const char *key, int *lines)

@@ -9,7 +9,7 @@
 
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"
-#include "cli/client.h"
+#include "client/client.h"
 
 static int capsule_build(cli_ctx *ctx)
 {

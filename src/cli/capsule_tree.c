@@ -1,13 +1,13 @@
 /* `astrid capsule tree` (hidden alias `deps`): who imports what from whom,
  * across the active agent's capsules and the workspace's. An import is
  * satisfied when an installed capsule exports the same namespace:interface
- * at a version its semver requirement accepts (capsule/semver.h). */
+ * at a version its semver requirement accepts (lib/manifest/semver.h). */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "capsule/semver.h"
+#include "lib/manifest/semver.h"
 #include "astrid/home.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"

@@ -10,7 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 #include "cli/cli.h"
 #include "cli/context.h"
 

@@ -10,18 +10,8 @@
 #include "cli/cli_stub.h"
 #include "cli/context.h"
 #include "cli/output/output.h"
-#include "kernel/audit.h"
+#include "lib/audit/audit_format.h"
 
-/* The reader lives in src/kernel/audit.c (branch busaudit). Until that file
- * is in the tree these verbs exit 2 rather than link against nothing. */
-#if __has_include("../kernel/audit.c")
-#define AUDIT_BUILT 1
-#else
-#define AUDIT_BUILT 0
-#endif
-#define MISSING_AUDIT "needs the audit log reader (src/kernel/audit.c)"
-
-#if AUDIT_BUILT
 static int audit_verify(const char *home, const char *p, const uint8_t *pk,
                         astrid_audit_report *rep, astrid_err *err)
 {
@@ -32,19 +22,6 @@ static json_t *audit_read(const char *home, const char *p, const char *since, si
 {
     return astrid_audit_read(home, p, since, limit, err);
 }
-#else
-static int audit_verify(const char *home, const char *p, const uint8_t *pk,
-                        astrid_audit_report *rep, astrid_err *err)
-{
-    return astrid_err_set(err, ASTRID_E_UNSUPPORTED, "%s", MISSING_AUDIT);
-}
-static json_t *audit_read(const char *home, const char *p, const char *since, size_t limit,
-                          astrid_err *err)
-{
-    astrid_err_set(err, ASTRID_E_UNSUPPORTED, "%s", MISSING_AUDIT);
-    return NULL;
-}
-#endif
 
 static int target(cli_ctx *ctx, char *home, size_t hn, char *p, size_t pn)
 {
@@ -62,8 +39,6 @@ static int do_verify(cli_ctx *ctx)
     int rc = target(ctx, home, sizeof home, p, sizeof p);
     if (rc)
         return rc;
-    if (!AUDIT_BUILT)
-        return cli_unavailable(ctx, "'astrid audit verify'", MISSING_AUDIT);
     /* Entries are signed by the runtime key; verify against its public half. */
     astrid_keypair kp;
     if (astrid_home_runtime_key(keyp, sizeof keyp, home, &err) < 0 ||
@@ -128,8 +103,6 @@ static int do_show(cli_ctx *ctx)
     int rc = target(ctx, home, sizeof home, p, sizeof p);
     if (rc)
         return rc;
-    if (!AUDIT_BUILT)
-        return cli_unavailable(ctx, "'astrid audit show'", MISSING_AUDIT);
     json_t *entries = audit_read(home, p, cli_flag_str(ctx, "since"), (size_t)limit, &err);
     if (!entries)
         return cli_fail(ctx, &err);

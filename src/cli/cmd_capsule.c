@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"

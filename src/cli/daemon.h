@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "client/client.h"
 
 /* Connect to the daemon of $ASTRID_HOME claiming the active agent. Never
  * autostarts: operator verbs report a stopped daemon instead. */

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #include "astrid/err.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 typedef struct astrid_capsule_index astrid_capsule_index;
 

@@ -7,7 +7,7 @@
  * (kcapsule_serves reads a field fixed before registration). */
 #include <string.h>
 
-#include "capsule/privilege.h"
+#include "lib/manifest/privilege.h"
 #include "kernel/capsule_rt.h"
 
 int kcapsule_owner_check(kcapsule *c, astrid_err *err)

@@ -45,9 +45,9 @@
 #include "astrid/errkind.h"
 #include "astrid/policy_cache.h"
 #include "astrid/uuid.h"
-#include "kernel/audit.h"
+#include "audit/audit.h"
 #include "capsule/host/host.h"
-#include "kernel/bus.h"
+#include "bus/bus.h"
 
 typedef struct astrid_conn astrid_conn;
 

@@ -1,7 +1,7 @@
 /* astrid-witgen: host glue and guest import declarations generated from
  * a WIT package (docs/abi.md "Generated glue"). Built before everything
  * else from src/witgen/ and libastrid only (it makes sources of
- * libastrid-internal, so it cannot link that).
+ * libastrid-capsule, so it cannot link that).
  *
  * Ownership: the four texts in astrid_witgen_out are malloc'd; free them
  * with astrid_witgen_out_free. */

@@ -28,7 +28,7 @@ allowed=(
   'src/cli/capsule_config.c|"home/{agent}/.config/env/{capsule}.env.json. A running daemon then reloads."'
   'src/cli/capsule_show.c|"agent'"'"'s home/{p}/.local/capsules, then in ./.astrid/capsules."'
   'src/cli/cmd_doctor.c|"groups.toml"'
-  'src/cli/client.c|"Daemon exited prematurely (status %d); see %s/log/"'
+  'src/client/client.c|"Daemon exited prematurely (status %d); see %s/log/"'
   'src/kernel/req_capsule.c|"home/%s/.local/capsules and ./.astrid/capsules)",'
   'src/kernel/boot.c|"etc/profiles/default.toml %s no group, grant or revoke: re-seeded it "'
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "astrid/fs.h"
-#include "kernel/audit.h"
+#include "audit/audit.h"
 #include "fixture.h"
 
 static char home[256];

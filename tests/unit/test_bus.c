@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/bus.h"
+#include "bus/bus.h"
 #include "astrid/topic.h"
 
 static void matcher_tables(void **state)

@@ -1,4 +1,4 @@
-/* The privileged-ask table (capsule/privilege.h): which manifest entries
+/* The privileged-ask table (lib/manifest/privilege.h): which manifest entries
  * need which owner capability, and that every capability named passes the
  * capability grammar and is held by admin's '*' but not by group agent's
  * self:*. */
@@ -11,7 +11,7 @@
 
 #include "astrid/groups.h"
 #include "astrid/caps.h"
-#include "capsule/privilege.h"
+#include "lib/manifest/privilege.h"
 
 #define HEAD "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n"
 

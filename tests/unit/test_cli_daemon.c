@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "client/client.h"
 #include "fixture.h"
 
 static char log_buf[4096]; /* "connect(bob) subscribe(x) publish(t) ..." */

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "astrid/version.h"
-#include "capsule/manifest.h"
-#include "capsule/semver.h"
+#include "lib/manifest/manifest.h"
+#include "lib/manifest/semver.h"
 
 #define HEAD "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n"
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 #define HEAD "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n"
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "astrid/err.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 #include "capsule/wasm/engine.h"
 
 struct astrid_kv;

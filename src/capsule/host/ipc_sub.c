@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "astrid/topic.h"
+#include "bus/bus.h"
 #include "host_glue.h"
-#include "kernel/bus.h"
 
 #define TOPIC_MAX 256
 #define RECV_MAX_MS 60000

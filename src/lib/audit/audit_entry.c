@@ -8,7 +8,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
-#include "kernel/audit_internal.h"
+#include "lib/audit/audit_entry.h"
 
 #define SIG_KEY ",\"signature\":\""
 

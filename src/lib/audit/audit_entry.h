@@ -1,12 +1,14 @@
-/* Private helpers shared by audit.c, audit_entry.c and audit_read.c. */
-#ifndef ASTRID_KERNEL_AUDIT_INTERNAL_H
-#define ASTRID_KERNEL_AUDIT_INTERNAL_H
+/* The entry encoding shared by the writer (src/audit/audit.c) and the
+ * offline reader (audit_read.c); implemented in audit_entry.c. Not public:
+ * the log's outside view is audit_format.h. */
+#ifndef ASTRID_LIB_AUDIT_ENTRY_H
+#define ASTRID_LIB_AUDIT_ENTRY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "astrid/crypto.h"
-#include "kernel/audit.h"
+#include "lib/audit/audit_format.h"
 
 #define AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define AUDIT_HEX_LEN 64

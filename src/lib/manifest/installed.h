@@ -7,14 +7,14 @@
  *
  * Ownership: astrid_installed_load fills a caller-owned struct; release it
  * with astrid_installed_free. */
-#ifndef ASTRID_CAPSULE_INSTALLED_H
-#define ASTRID_CAPSULE_INSTALLED_H
+#ifndef ASTRID_LIB_MANIFEST_INSTALLED_H
+#define ASTRID_LIB_MANIFEST_INSTALLED_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "astrid/err.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 typedef struct astrid_installed {
     char owner[65];

@@ -14,7 +14,8 @@
 #include "astrid/fs.h"
 #include "astrid/blake3.h"
 #include "astrid/home.h"
-#include "kernel/audit_internal.h"
+#include "audit/audit.h"
+#include "lib/audit/audit_entry.h"
 
 #define WRITE_BEHIND_WINDOW_US 2000
 #define WRITE_BEHIND_MAX 4096

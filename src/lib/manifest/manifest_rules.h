@@ -4,12 +4,12 @@
  * fail-closed checks of this implementation (capabilities.identity
  * entries, [[uplink]] profiles, [[tool]] fields). Internal to
  * src/capsule/. */
-#ifndef ASTRID_CAPSULE_MANIFEST_RULES_H
-#define ASTRID_CAPSULE_MANIFEST_RULES_H
+#ifndef ASTRID_LIB_MANIFEST_MANIFEST_RULES_H
+#define ASTRID_LIB_MANIFEST_MANIFEST_RULES_H
 
 #include "astrid/err.h"
 #include "astrid/toml.h"
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 /* 0, or -1 with an ASTRID_E_INVALID message "ORIGIN: FIELD: reason". */
 int astrid_manifest_check_rules(const astrid_manifest *m, const astrid_toml *root,

@@ -9,7 +9,7 @@
  * detectable (tests turn it on explicitly to exercise it). */
 #include <stdlib.h>
 
-#include "kernel/bus_internal.h"
+#include "bus/bus_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define POOL_ENABLED 0

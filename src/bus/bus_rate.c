@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/bus_internal.h"
+#include "bus/bus_internal.h"
 
 #define PRUNE_AFTER_NS (60LL * 1000000000LL)
 #define PRUNE_ABOVE 1000

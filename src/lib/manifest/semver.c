@@ -1,5 +1,5 @@
 /* Semantic versions and Cargo-style requirements (see semver.h). */
-#include "capsule/semver.h"
+#include "lib/manifest/semver.h"
 
 #include <ctype.h>
 #include <errno.h>

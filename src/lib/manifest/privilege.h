@@ -10,13 +10,13 @@
  *
  * Ownership: everything returned points into static storage or into the
  * manifest; astrid_manifest_asks_json returns a new reference. */
-#ifndef ASTRID_CAPSULE_PRIVILEGE_H
-#define ASTRID_CAPSULE_PRIVILEGE_H
+#ifndef ASTRID_LIB_MANIFEST_PRIVILEGE_H
+#define ASTRID_LIB_MANIFEST_PRIVILEGE_H
 
 #include <jansson.h>
 #include <stddef.h>
 
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 #define ASTRID_CAP_CAPSULE_SHARED "capsule:shared"
 #define ASTRID_CAPSULE_PRIV_MAX 8

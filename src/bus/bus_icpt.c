@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/bus_internal.h"
+#include "bus/bus_internal.h"
 #include "astrid/topic.h"
 
 uint64_t astrid_bus_intercept(astrid_bus *bus, const char *pattern, int priority,

@@ -1,18 +1,6 @@
-/* The signed, hash-chained audit log (reference §9, §10.2; docs/audit.md).
- *
- * One file per principal: home/{p}/.local/audit/audit.jsonl, one JSON object
- * a line, keys in this fixed order:
- *   id, timestamp, session_id, principal, action, authorization, outcome,
- *   previous_hash, runtime_key, signature
- * - timestamp: RFC 3339 UTC with microseconds ("2026-01-01T00:00:00.000000Z")
- * - action/authorization/outcome: tagged objects (§9.1): action {"type":...},
- *   authorization {"type":...}, outcome {"status":"success"|"failure",...}
- * - previous_hash: BLAKE3 hex of the previous line's bytes (without "\n");
- *   64 zeros for the first entry.
- * - runtime_key: base64 (standard, padded) ed25519 public key.
- * - signature: base64 ed25519 signature over the CANONICAL BYTES: the line
- *   with its final `,"signature":"<b64>"` removed, i.e. everything before
- *   `,"signature":"` followed by "}". The signature field is always last.
+/* The audit log writer (floor 1; docs/audit.md). The format of the log,
+ * the entry constructors and the offline verify/read are floor 0's:
+ * lib/audit/audit_format.h, included here for the callers of append.
  *
  * Appends are group-committed by one writer thread (one write + one fsync
  * per file per batch); each caller learns whether ITS entry is durable. Any
@@ -22,8 +10,8 @@
  * Locks: log->lock guards the pending queue, the per-principal file table
  * and the writer state; the writer thread does I/O and signing without it.
  */
-#ifndef ASTRID_KERNEL_AUDIT_H
-#define ASTRID_KERNEL_AUDIT_H
+#ifndef ASTRID_AUDIT_AUDIT_H
+#define ASTRID_AUDIT_AUDIT_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -32,6 +20,7 @@
 #include "astrid/crypto.h"
 #include "astrid/err.h"
 #include "astrid/uuid.h"
+#include "lib/audit/audit_format.h"
 
 typedef struct astrid_audit astrid_audit;
 
@@ -77,35 +66,5 @@ int astrid_audit_flush(astrid_audit *log, astrid_err *err);
  * non-zero errno return fails that batch with that errno. NULL disables. */
 typedef int (*astrid_audit_fault_fn)(void *ctx);
 void astrid_audit_set_fault(astrid_audit *log, astrid_audit_fault_fn fn, void *ctx);
-
-/* Constructors (new references). `target`/`params` may be NULL (omitted).
- * An object params.secrets is recorded with every value "[redacted]". */
-json_t *astrid_audit_action_admin(const char *method, const char *required_capability,
-                                  const char *target_principal, json_t *params);
-json_t *astrid_audit_auth_system(const char *reason);
-json_t *astrid_audit_auth_denied(const char *reason);
-json_t *astrid_audit_outcome_success(json_t *details /* may be NULL */);
-json_t *astrid_audit_outcome_failure(const char *error);
-
-/* Offline verification: every line parses, the chain links, every signature
- * verifies under `pk`. Only reads. On failure returns -1 and fills the
- * report (line numbers from 1). A missing file is 0 entries, valid. */
-typedef struct astrid_audit_report {
-    size_t entries;
-    size_t bad_line;                  /* 0 when valid */
-    char bad_id[ASTRID_UUID_STR_LEN]; /* "" when the line has no readable id */
-    char reason[256];
-} astrid_audit_report;
-int astrid_audit_verify(const char *home, const char *principal,
-                        const uint8_t pk[ASTRID_ED25519_PK_LEN], astrid_audit_report *rep,
-                        astrid_err *err);
-
-/* For `astrid audit show`: entries of `principal` (NULL = every principal
- * under home/), with timestamp >= `since` (RFC 3339 UTC, NULL = all), sorted
- * by timestamp; at most the newest `limit` (0 = all). Returns a new JSON
- * array (caller json_decref()s). Unparseable lines are skipped (verify
- * reports them). */
-json_t *astrid_audit_read(const char *home, const char *principal, const char *since, size_t limit,
-                          astrid_err *err);
 
 #endif

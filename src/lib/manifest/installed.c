@@ -1,5 +1,5 @@
 /* Installed capsules: scan, meta.json, integrity check. See installed.h. */
-#include "capsule/installed.h"
+#include "lib/manifest/installed.h"
 
 #include <dirent.h>
 #include <jansson.h>

@@ -1,5 +1,6 @@
 /* Client side of the daemon socket (run/system.sock), used by the CLI and by
- * integration tests. Implemented in src/cli/client.c (Kernel issue).
+ * integration tests. Implemented in src/client/ (client.c,
+ * client_call.c, find_program.c): the client floor, on lib only.
  *
  * Wire: every frame is a 4-byte big-endian length and one JSON object. The
  * first frame is the handshake {"token","protocol_version","client_version",
@@ -11,8 +12,8 @@
  * arguments are borrowed; JSON results are new references the caller
  * json_decref()s.
  */
-#ifndef ASTRID_CLI_CLIENT_H
-#define ASTRID_CLI_CLIENT_H
+#ifndef ASTRID_CLIENT_CLIENT_H
+#define ASTRID_CLIENT_CLIENT_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* The privileged-ask table. See privilege.h. */
-#include "capsule/privilege.h"
+#include "lib/manifest/privilege.h"
 
 #include <stdbool.h>
 

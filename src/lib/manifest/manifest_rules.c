@@ -1,6 +1,6 @@
 /* Capsule.toml rules over the TOML tree (see manifest_rules.h). Each
  * message names the field as a TOML path. */
-#include "capsule/manifest_rules.h"
+#include "lib/manifest/manifest_rules.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "astrid/topic.h"
 #include "astrid/version.h"
-#include "capsule/semver.h"
+#include "lib/manifest/semver.h"
 
 #define FAIL(...) astrid_err_set(err, ASTRID_E_INVALID, __VA_ARGS__)
 

@@ -12,8 +12,8 @@
  *
  * Nothing here allocates; errors name the offending text.
  */
-#ifndef ASTRID_CAPSULE_SEMVER_H
-#define ASTRID_CAPSULE_SEMVER_H
+#ifndef ASTRID_LIB_MANIFEST_SEMVER_H
+#define ASTRID_LIB_MANIFEST_SEMVER_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kernel/bus_internal.h"
+#include "bus/bus_internal.h"
 #include "astrid/topic.h"
 
 struct astrid_sub {

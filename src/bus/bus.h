@@ -17,8 +17,8 @@
  * held for reading while a chain runs (so callbacks must not register or
  * unregister interceptors); bus->rate_lock guards the token buckets.
  */
-#ifndef ASTRID_KERNEL_BUS_H
-#define ASTRID_KERNEL_BUS_H
+#ifndef ASTRID_BUS_BUS_H
+#define ASTRID_BUS_BUS_H
 
 #include <stdbool.h>
 #include <stddef.h>

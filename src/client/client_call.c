@@ -6,7 +6,7 @@
 
 #include "astrid/errkind.h"
 #include "astrid/uuid.h"
-#include "cli/client.h"
+#include "client/client.h"
 
 /* The error of a failed reply: its kind, never its wording, decides. */
 static int reply_error(const astrid_call *call, json_t *reply, astrid_err *err)

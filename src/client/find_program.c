@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/client.h"
+#include "client/client.h"
 
 int astrid_client_find_program(const char *name, char *out, size_t n)
 {

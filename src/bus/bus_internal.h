@@ -1,11 +1,11 @@
 /* Private state of the bus, shared by bus.c, bus_icpt.c and bus_rate.c. */
-#ifndef ASTRID_KERNEL_BUS_INTERNAL_H
-#define ASTRID_KERNEL_BUS_INTERNAL_H
+#ifndef ASTRID_BUS_BUS_INTERNAL_H
+#define ASTRID_BUS_BUS_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "kernel/bus.h"
+#include "bus/bus.h"
 
 typedef struct icpt {
     uint64_t id;

@@ -1,5 +1,5 @@
 /* Socket client (contract in client.h). */
-#include "cli/client.h"
+#include "client/client.h"
 
 #include <errno.h>
 #include <fcntl.h>

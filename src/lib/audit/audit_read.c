@@ -11,7 +11,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
-#include "kernel/audit_internal.h"
+#include "lib/audit/audit_entry.h"
 
 #define AUDIT_MAX_FILE ((size_t)1 << 31)
 

@@ -1,5 +1,5 @@
 /* Capsule.toml parsing and the §6.4 rules the runtime relies on. */
-#include "capsule/manifest.h"
+#include "lib/manifest/manifest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +8,8 @@
 #include "astrid/fs.h"
 #include "astrid/toml.h"
 #include "astrid/topic.h"
-#include "capsule/manifest_rules.h"
-#include "capsule/semver.h"
+#include "lib/manifest/manifest_rules.h"
+#include "lib/manifest/semver.h"
 
 #define FAIL(...) (astrid_err_set(err, ASTRID_E_INVALID, __VA_ARGS__), -1)
 

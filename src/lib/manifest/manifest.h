@@ -10,8 +10,8 @@
  * Ownership: astrid_manifest_load/parse return a manifest the caller frees
  * with astrid_manifest_free; every string inside belongs to it.
  */
-#ifndef ASTRID_CAPSULE_MANIFEST_H
-#define ASTRID_CAPSULE_MANIFEST_H
+#ifndef ASTRID_LIB_MANIFEST_MANIFEST_H
+#define ASTRID_LIB_MANIFEST_MANIFEST_H
 
 #include <stdbool.h>
 #include <stddef.h>
