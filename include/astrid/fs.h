@@ -50,6 +50,10 @@ int astrid_mkdir_p(const char *path, mode_t mode, int force_mode, astrid_err *er
 /* fsync a directory (after creating or renaming entries in it). */
 int astrid_fsync_dir(const char *dir, astrid_err *err);
 
+/* A program installed next to the running executable, else on PATH:
+ * its path in `out` and 0, or -1 when none is found. */
+int astrid_find_program(const char *name, char *out, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

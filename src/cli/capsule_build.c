@@ -9,6 +9,7 @@
 
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"
+#include "astrid/fs.h"
 #include "client/client.h"
 
 static int capsule_build(cli_ctx *ctx)
@@ -17,7 +18,7 @@ static int capsule_build(cli_ctx *ctx)
         return cli_unavailable(ctx, "capsule build --from-mcp-json",
                                "needs the MCP config converter in astrid-build");
     char ab[PATH_MAX];
-    if (astrid_client_find_program("astrid-build", ab, sizeof ab) != 0) {
+    if (astrid_find_program("astrid-build", ab, sizeof ab) != 0) {
         fprintf(ctx->err, "astrid: astrid-build not found next to astrid or on PATH\n");
         return CLI_ERROR;
     }

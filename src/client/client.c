@@ -105,7 +105,7 @@ bool astrid_client_daemon_running(const char *home)
 
 static int find_daemon(char *out, size_t n)
 {
-    return astrid_client_find_program("astrid-daemon", out, n);
+    return astrid_find_program("astrid-daemon", out, n);
 }
 
 int astrid_client_start_daemon(const char *home, bool ephemeral, astrid_err *err)

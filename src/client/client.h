@@ -1,6 +1,6 @@
 /* Client side of the daemon socket (run/system.sock), used by the CLI and by
  * integration tests. Implemented in src/client/ (client.c,
- * client_call.c, find_program.c): the client floor, on lib only.
+ * client_call.c): the client floor, on lib only.
  *
  * Wire: every frame is a 4-byte big-endian length and one JSON object. The
  * first frame is the handshake {"token","protocol_version","client_version",
@@ -94,9 +94,6 @@ typedef struct astrid_call {
  * message text is never read to classify. A reply without a status or
  * with an unexpected one is ASTRID_E_PARSE. */
 int astrid_client_call(astrid_client *c, const astrid_call *call, json_t **data, astrid_err *err);
-
-/* A program installed next to the running executable, else on PATH. */
-int astrid_client_find_program(const char *name, char *out, size_t n);
 
 /* Is a daemon answering on home's socket? */
 bool astrid_client_daemon_running(const char *home);

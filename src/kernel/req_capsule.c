@@ -191,39 +191,13 @@ static int may_touch_workspace(const job *j, const char *verb, astrid_err *err)
                           verb, ASTRID_CAP_CAPSULE_SHARED, j->principal);
 }
 
-/* A program installed next to the daemon, else on PATH. */
-static int find_program(const char *name, char *out, size_t n)
-{
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len > 0) {
-        self[len] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(out, n, "%s/%s", self, name);
-            if (access(out, X_OK) == 0)
-                return 0;
-        }
-    }
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    for (char *save, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, n, "%s/%s", d, name);
-        if (access(out, X_OK) == 0)
-            return 0;
-    }
-    return -1;
-}
-
 /* Unpack a .capsule through an `astrid-build unpack` child: libarchive
  * parses hostile archives in a process that holds no key (and the daemon
  * does not link it). */
 static int unpack_child(const char *archive, const char *dest, astrid_err *err)
 {
     char ab[PATH_MAX];
-    if (find_program("astrid-build", ab, sizeof ab) != 0)
+    if (astrid_find_program("astrid-build", ab, sizeof ab) != 0)
         return astrid_err_set(err, ASTRID_E_NOTFOUND,
                               "astrid-build (which unpacks .capsule archives) not found next to "
                               "astrid-daemon or on PATH");

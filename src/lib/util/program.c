@@ -1,14 +1,14 @@
-/* Locating sibling programs (astrid-daemon, astrid-build). Its own object:
- * tests that replace the socket client still link the verbs using it. */
+/* Locating sibling programs (astrid-daemon for the CLI, astrid-build for
+ * the CLI and the daemon's installer). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "client/client.h"
+#include "astrid/fs.h"
 
-int astrid_client_find_program(const char *name, char *out, size_t n)
+int astrid_find_program(const char *name, char *out, size_t n)
 {
     char self[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
