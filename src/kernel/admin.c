@@ -11,20 +11,11 @@
 #include "astrid/principal.h"
 #include "astrid/utf8.h"
 
-int admin_fail(admin_call *c, astrid_errkind kind, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    astrid_req_vfail(c, kind, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 const char *admin_str(admin_call *c, const char *key)
 {
     const char *s = json_string_value(json_object_get(c->params, key));
     if (!s)
-        admin_fail(c, ASTRID_KIND_INVALID, "params.%s must be a string", key);
+        astrid_req_fail(c, ASTRID_KIND_INVALID, "params.%s must be a string", key);
     return s;
 }
 
@@ -59,13 +50,14 @@ int admin_strlist(admin_call *c, const char *key, bool optional, astrid_strlist 
     if (!a && optional)
         return 0;
     if (!json_is_array(a))
-        return admin_fail(c, ASTRID_KIND_INVALID, "params.%s must be an array of strings", key);
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "params.%s must be an array of strings",
+                               key);
     /* No list the loader accepts is longer: refuse before the quadratic
      * de-duplication a handler would run on it. */
     if (json_array_size(a) > ASTRID_PROFILE_MAX_LIST)
-        return admin_fail(c, ASTRID_KIND_INVALID,
-                          "invalid: params.%s has %zu entries, over the limit of %u per list", key,
-                          json_array_size(a), ASTRID_PROFILE_MAX_LIST);
+        return astrid_req_fail(c, ASTRID_KIND_INVALID,
+                               "invalid: params.%s has %zu entries, over the limit of %u per list",
+                               key, json_array_size(a), ASTRID_PROFILE_MAX_LIST);
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v)
@@ -73,7 +65,8 @@ int admin_strlist(admin_call *c, const char *key, bool optional, astrid_strlist 
         astrid_err err;
         if (!json_is_string(v)) {
             admin_strlist_free(out);
-            return admin_fail(c, ASTRID_KIND_INVALID, "params.%s[%zu] must be a string", key, i);
+            return astrid_req_fail(c, ASTRID_KIND_INVALID, "params.%s[%zu] must be a string", key,
+                                   i);
         }
         if (astrid_strlist_push(out, json_string_value(v), &err) != 0) {
             admin_strlist_free(out);
@@ -93,14 +86,14 @@ astrid_profile *admin_load_existing(admin_call *c, const char *principal)
         return NULL;
     }
     if (access(path, F_OK) != 0) {
-        admin_fail(c, ASTRID_KIND_NOT_FOUND, "principal %s does not exist (no profile.toml at %s)",
-                   principal, path);
+        astrid_req_fail(c, ASTRID_KIND_NOT_FOUND,
+                        "principal %s does not exist (no profile.toml at %s)", principal, path);
         return NULL;
     }
     astrid_profile *p = astrid_profile_load(c->k->home, principal, &err);
     if (!p)
-        admin_fail(c, ASTRID_KIND_INTERNAL, "profile of %s cannot be loaded: %s", principal,
-                   err.msg);
+        astrid_req_fail(c, ASTRID_KIND_INTERNAL, "profile of %s cannot be loaded: %s", principal,
+                        err.msg);
     return p;
 }
 
@@ -108,16 +101,16 @@ int admin_save_profile(admin_call *c, const char *principal, const astrid_profil
 {
     astrid_err err;
     if (astrid_profile_validate(p, &err) != 0)
-        return admin_fail(c, ASTRID_KIND_INVALID, "invalid: the profile of %s would not load: %s",
-                          principal, err.msg);
+        return astrid_req_fail(c, ASTRID_KIND_INVALID,
+                               "invalid: the profile of %s would not load: %s", principal, err.msg);
     int rc = astrid_profile_save(c->k->home, principal, p, &err);
     astrid_profile_cache_invalidate(c->k->profiles, principal);
     if (rc != 0 && err.code != ASTRID_E_IO && err.code != ASTRID_E_NOMEM)
-        return admin_fail(c, ASTRID_KIND_INVALID, "invalid: the profile of %s %s", principal,
-                          err.msg);
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "invalid: the profile of %s %s", principal,
+                               err.msg);
     if (rc != 0)
-        return admin_fail(c, ASTRID_KIND_INTERNAL, "cannot save the profile of %s: %s", principal,
-                          err.msg);
+        return astrid_req_fail(c, ASTRID_KIND_INTERNAL, "cannot save the profile of %s: %s",
+                               principal, err.msg);
     return 0;
 }
 

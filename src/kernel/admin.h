@@ -10,7 +10,7 @@
  * admin_quota.c), and the helpers they share (admin.c).
  *
  * Handlers are astrid_req_fn: they return 0 with *data (a new reference)
- * and *status set, or -1 after admin_fail() with an error kind and text.
+ * and *status set, or -1 after astrid_req_fail() with an error kind and text.
  */
 #ifndef ASTRID_KERNEL_ADMIN_H
 #define ASTRID_KERNEL_ADMIN_H
@@ -44,9 +44,6 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status);
 int admin_quota_get(admin_call *c, json_t **data, const char **status);
 
 /* ---- helpers shared by the handlers (admin.c) ---- */
-/* astrid_req_fail: set the error kind and text, return -1. */
-int admin_fail(admin_call *c, astrid_errkind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* params[key] as a string; NULL (and an error set) when missing or not one. */
 const char *admin_str(admin_call *c, const char *key);
 /* params[key] as a list of strings into `out` (absent = empty when

@@ -123,13 +123,13 @@ int admin_agent_create(admin_call *c, json_t **data, const char **status)
     if (astrid_principal_validate(name, &err) != 0)
         return astrid_req_fail_err(c, &err);
     if (strcmp(name, "default") == 0)
-        return admin_fail(c, ASTRID_KIND_CONFLICT,
-                          "principal default is reserved for single-tenant bootstrap");
+        return astrid_req_fail(c, ASTRID_KIND_CONFLICT,
+                               "principal default is reserved for single-tenant bootstrap");
     char path[PATH_MAX];
     if (astrid_profile_path(path, sizeof path, c->k->home, name, &err) != 0)
         return astrid_req_fail_err(c, &err);
     if (access(path, F_OK) == 0)
-        return admin_fail(c, ASTRID_KIND_CONFLICT, "principal %s already exists", name);
+        return astrid_req_fail(c, ASTRID_KIND_CONFLICT, "principal %s already exists", name);
     astrid_profile *p = astrid_profile_new(&err);
     if (!p)
         return astrid_req_fail_err(c, &err);
@@ -148,19 +148,19 @@ int admin_agent_create(admin_call *c, json_t **data, const char **status)
         astrid_strlist_push(&groups, "agent", NULL);
     for (size_t i = 0; i < groups.n && rc == 0; i++) {
         if (!admin_group_known(c->k, groups.v[i]))
-            rc = admin_fail(c, ASTRID_KIND_NOT_FOUND,
-                            "unknown group '%s' (see `astrid group list`)", groups.v[i]);
+            rc = astrid_req_fail(c, ASTRID_KIND_NOT_FOUND,
+                                 "unknown group '%s' (see `astrid group list`)", groups.v[i]);
         else
             rc = admin_push_unique(c, &p->groups, groups.v[i], NULL);
     }
     for (size_t i = 0; i < grants.n && rc == 0; i++) {
         char why[256];
         if (astrid_cap_validate(grants.v[i], why, sizeof why) != 0)
-            rc =
-                admin_fail(c, ASTRID_KIND_INVALID, "invalid capability '%s': %s", grants.v[i], why);
+            rc = astrid_req_fail(c, ASTRID_KIND_INVALID, "invalid capability '%s': %s", grants.v[i],
+                                 why);
         else if (strcmp(grants.v[i], "*") == 0)
-            rc = admin_fail(c, ASTRID_KIND_INVALID,
-                            "a bare '*' grant needs caps.grant with unsafe_admin = true");
+            rc = astrid_req_fail(c, ASTRID_KIND_INVALID,
+                                 "a bare '*' grant needs caps.grant with unsafe_admin = true");
         else
             rc = admin_push_unique(c, &p->grants, grants.v[i], NULL);
     }
@@ -179,10 +179,11 @@ int admin_agent_create(admin_call *c, json_t **data, const char **status)
         if (astrid_identity_create_user(c->k->kv, name, name, &user, &err) != 0 ||
             (have_user = true,
              astrid_identity_link(c->k->kv, CLI_PLATFORM, name, user.id, "system", &err) != 0))
-            rc = admin_fail(c, astrid_errkind_of(err.code), "identity for %s: %s", name, err.msg);
+            rc = astrid_req_fail(c, astrid_errkind_of(err.code), "identity for %s: %s", name,
+                                 err.msg);
     }
     if (rc == 0 && astrid_principal_home_ensure(c->k->home, name, &err) != 0)
-        rc = admin_fail(c, astrid_errkind_of(err.code), "home of %s: %s", name, err.msg);
+        rc = astrid_req_fail(c, astrid_errkind_of(err.code), "home of %s: %s", name, err.msg);
     if (rc == 0)
         rc = admin_save_profile(c, name, p);
     astrid_profile_release(p);
@@ -213,7 +214,7 @@ int admin_agent_delete(admin_call *c, json_t **data, const char **status)
     if (!p)
         return -1;
     if (strcmp(p, "default") == 0)
-        return admin_fail(c, ASTRID_KIND_PERMISSION_DENIED, "cannot delete principal default");
+        return astrid_req_fail(c, ASTRID_KIND_PERMISSION_DENIED, "cannot delete principal default");
     astrid_profile *prof = admin_load_existing(c, p);
     if (!prof)
         return -1;
@@ -228,8 +229,8 @@ int admin_agent_delete(admin_call *c, json_t **data, const char **status)
         }
     }
     if (remove_profile(c, p) != 0)
-        return admin_fail(c, ASTRID_KIND_INTERNAL, "cannot remove the profile of %s: %s", p,
-                          strerror(errno));
+        return astrid_req_fail(c, ASTRID_KIND_INTERNAL, "cannot remove the profile of %s: %s", p,
+                               strerror(errno));
     *data = json_pack("{s:s}", "principal", p);
     return 0;
 }
@@ -240,7 +241,8 @@ static int set_enabled(admin_call *c, json_t **data, bool enabled)
     if (!p)
         return -1;
     if (!enabled && strcmp(p, "default") == 0)
-        return admin_fail(c, ASTRID_KIND_PERMISSION_DENIED, "cannot disable principal default");
+        return astrid_req_fail(c, ASTRID_KIND_PERMISSION_DENIED,
+                               "cannot disable principal default");
     astrid_profile *prof = admin_load_existing(c, p);
     if (!prof)
         return -1;
@@ -282,11 +284,12 @@ int admin_agent_modify(admin_call *c, json_t **data, const char **status)
     int rc = 0;
     astrid_profile *prof = NULL;
     if (add.n == 0 && rem.n == 0)
-        rc = admin_fail(c, ASTRID_KIND_INVALID, "agent.modify needs add_groups or remove_groups");
+        rc = astrid_req_fail(c, ASTRID_KIND_INVALID,
+                             "agent.modify needs add_groups or remove_groups");
     for (size_t i = 0; i < add.n && rc == 0; i++)
         if (!admin_group_known(c->k, add.v[i]))
-            rc = admin_fail(c, ASTRID_KIND_NOT_FOUND,
-                            "unknown group '%s' (see `astrid group list`)", add.v[i]);
+            rc = astrid_req_fail(c, ASTRID_KIND_NOT_FOUND,
+                                 "unknown group '%s' (see `astrid group list`)", add.v[i]);
     if (rc == 0 && !(prof = admin_load_existing(c, p)))
         rc = -1;
     bool changed = false;
@@ -319,7 +322,7 @@ int admin_agent_list(admin_call *c, json_t **data, const char **status)
     astrid_home_profiles_dir(dir, sizeof dir, c->k->home, NULL);
     DIR *d = opendir(dir);
     if (!d)
-        return admin_fail(c, ASTRID_KIND_INTERNAL, "cannot list %s: %s", dir, strerror(errno));
+        return astrid_req_fail(c, ASTRID_KIND_INTERNAL, "cannot list %s: %s", dir, strerror(errno));
     astrid_strlist names = {0};
     struct dirent *de;
     while ((de = readdir(d))) {

@@ -11,8 +11,8 @@ static int change(admin_call *c, json_t **data, bool grant)
     if (!p)
         return -1;
     if (!grant && strcmp(p, "default") == 0)
-        return admin_fail(c, ASTRID_KIND_PERMISSION_DENIED,
-                          "cannot revoke capabilities of principal default");
+        return astrid_req_fail(c, ASTRID_KIND_PERMISSION_DENIED,
+                               "cannot revoke capabilities of principal default");
     astrid_strlist caps;
     if (admin_strlist(c, "capabilities", false, &caps) != 0)
         return -1;
@@ -20,16 +20,17 @@ static int change(admin_call *c, json_t **data, bool grant)
     bool unsafe_admin = json_is_true(ua);
     int rc = 0;
     if (ua && !json_is_boolean(ua))
-        rc = admin_fail(c, ASTRID_KIND_INVALID, "params.unsafe_admin must be a boolean");
+        rc = astrid_req_fail(c, ASTRID_KIND_INVALID, "params.unsafe_admin must be a boolean");
     if (rc == 0 && caps.n == 0)
-        rc = admin_fail(c, ASTRID_KIND_INVALID, "params.capabilities must not be empty");
+        rc = astrid_req_fail(c, ASTRID_KIND_INVALID, "params.capabilities must not be empty");
     for (size_t i = 0; i < caps.n && rc == 0; i++) {
         char why[256];
         if (astrid_cap_validate(caps.v[i], why, sizeof why) != 0)
-            rc = admin_fail(c, ASTRID_KIND_INVALID, "invalid capability '%s': %s", caps.v[i], why);
+            rc = astrid_req_fail(c, ASTRID_KIND_INVALID, "invalid capability '%s': %s", caps.v[i],
+                                 why);
         else if (grant && strcmp(caps.v[i], "*") == 0 && !unsafe_admin)
-            rc = admin_fail(c, ASTRID_KIND_INVALID,
-                            "granting '*' (every capability) requires unsafe_admin = true");
+            rc = astrid_req_fail(c, ASTRID_KIND_INVALID,
+                                 "granting '*' (every capability) requires unsafe_admin = true");
     }
     astrid_profile *prof = rc == 0 ? admin_load_existing(c, p) : NULL;
     if (rc == 0 && !prof)

@@ -16,8 +16,8 @@ static int commit(admin_call *c, astrid_group_config *next)
     if (astrid_groups_save(next, path, &err) != 0) {
         astrid_groups_unref(next);
         if (err.code == ASTRID_E_IO || err.code == ASTRID_E_NOMEM)
-            return admin_fail(c, ASTRID_KIND_INTERNAL, "cannot write %s: %s", path, err.msg);
-        return admin_fail(c, ASTRID_KIND_INVALID, "invalid: %s", err.msg);
+            return astrid_req_fail(c, ASTRID_KIND_INTERNAL, "cannot write %s: %s", path, err.msg);
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "invalid: %s", err.msg);
     }
     astrid_group_swap_store(c->k->groups, next);
     return 0;
@@ -39,9 +39,9 @@ int admin_group_create(admin_call *c, json_t **data, const char **status)
     json_t *ua = json_object_get(c->params, "unsafe_admin");
     if ((d && !json_is_string(d) && !json_is_null(d)) || (ua && !json_is_boolean(ua))) {
         admin_strlist_free(&caps);
-        return admin_fail(c, ASTRID_KIND_INVALID,
-                          "group.create rejected: description must be a string and "
-                          "unsafe_admin a boolean");
+        return astrid_req_fail(c, ASTRID_KIND_INVALID,
+                               "group.create rejected: description must be a string and "
+                               "unsafe_admin a boolean");
     }
     astrid_group_config *cur = astrid_group_swap_acquire(c->k->groups);
     astrid_group_error why;
@@ -52,7 +52,8 @@ int admin_group_create(admin_call *c, json_t **data, const char **status)
     astrid_groups_unref(cur);
     admin_strlist_free(&caps);
     if (!next)
-        return admin_fail(c, astrid_errkind_of(err.code), "group.create rejected: %s", err.msg);
+        return astrid_req_fail(c, astrid_errkind_of(err.code), "group.create rejected: %s",
+                               err.msg);
     if (commit(c, next) != 0)
         return -1;
     *data = ok();
@@ -71,7 +72,8 @@ int admin_group_delete(admin_call *c, json_t **data, const char **status)
     astrid_group_config *next = astrid_groups_remove(cur, name, &why, &err);
     astrid_groups_unref(cur);
     if (!next)
-        return admin_fail(c, astrid_errkind_of(err.code), "group.delete rejected: %s", err.msg);
+        return astrid_req_fail(c, astrid_errkind_of(err.code), "group.delete rejected: %s",
+                               err.msg);
     if (commit(c, next) != 0)
         return -1;
     *data = ok();
@@ -92,9 +94,9 @@ int admin_group_modify(admin_call *c, json_t **data, const char **status)
     json_t *ua = json_object_get(c->params, "unsafe_admin");
     if ((d && !json_is_string(d) && !json_is_null(d)) || (ua && !json_is_boolean(ua))) {
         admin_strlist_free(&caps);
-        return admin_fail(c, ASTRID_KIND_INVALID,
-                          "group.modify rejected: description must be a string or null and "
-                          "unsafe_admin a boolean");
+        return astrid_req_fail(c, ASTRID_KIND_INVALID,
+                               "group.modify rejected: description must be a string or null and "
+                               "unsafe_admin a boolean");
     }
     astrid_desc_change dc = !d                ? ASTRID_DESC_KEEP
                             : json_is_null(d) ? ASTRID_DESC_CLEAR
@@ -108,7 +110,8 @@ int admin_group_modify(admin_call *c, json_t **data, const char **status)
     astrid_groups_unref(cur);
     admin_strlist_free(&caps);
     if (!next)
-        return admin_fail(c, astrid_errkind_of(err.code), "group.modify rejected: %s", err.msg);
+        return astrid_req_fail(c, astrid_errkind_of(err.code), "group.modify rejected: %s",
+                               err.msg);
     if (commit(c, next) != 0)
         return -1;
     *data = ok();

@@ -11,7 +11,8 @@ static int get_u64(admin_call *c, json_t *q, const char *key, uint64_t *out)
     if (!v)
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return admin_fail(c, ASTRID_KIND_INVALID, "quotas.%s must be a non-negative integer", key);
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "quotas.%s must be a non-negative integer",
+                               key);
     *out = (uint64_t)json_integer_value(v);
     return 0;
 }
@@ -24,7 +25,7 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status)
         return -1;
     json_t *q = json_object_get(c->params, "quotas");
     if (!json_is_object(q))
-        return admin_fail(c, ASTRID_KIND_INVALID, "params.quotas must be an object");
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "params.quotas must be an object");
     static const char *const known[] = {"max_memory_bytes", "max_timeout_secs",
                                         "max_ipc_throughput_bytes", "max_background_processes",
                                         "max_storage_bytes"};
@@ -36,7 +37,7 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status)
         for (size_t i = 0; i < sizeof known / sizeof *known; i++)
             ok = ok || strcmp(key, known[i]) == 0;
         if (!ok)
-            return admin_fail(c, ASTRID_KIND_INVALID, "unknown quota '%s'", key);
+            return astrid_req_fail(c, ASTRID_KIND_INVALID, "unknown quota '%s'", key);
     }
     astrid_quotas nq = {ASTRID_QUOTA_DEFAULT_MEMORY, ASTRID_QUOTA_DEFAULT_TIMEOUT,
                         ASTRID_QUOTA_DEFAULT_IPC, ASTRID_QUOTA_DEFAULT_BG_PROCS,
@@ -49,7 +50,8 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status)
         get_u64(c, q, "max_storage_bytes", &nq.max_storage_bytes))
         return -1;
     if (bg > 256)
-        return admin_fail(c, ASTRID_KIND_INVALID, "quotas.max_background_processes must be <= 256");
+        return astrid_req_fail(c, ASTRID_KIND_INVALID,
+                               "quotas.max_background_processes must be <= 256");
     nq.max_background_processes = (uint32_t)bg;
     astrid_profile *prof = admin_load_existing(c, p);
     if (!prof)
