@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "astrid/blake3.h"
+#include "astrid/errkind.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "astrid/principal.h"
@@ -37,6 +38,7 @@
 #include "lib/manifest/privilege.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
+#include "kernel/requests.h"
 #include "store/secrets.h"
 
 extern char **environ;
@@ -830,27 +832,15 @@ static int do_gc(job *j, astrid_err *err)
 
 static const char *err_kind(const astrid_err *e)
 {
+    /* What the code alone (astrid_errkind_of) cannot tell: a source that is
+     * missing or unreadable, and a job that gave up waiting. */
     if (e->code == ASTRID_E_IO && (e->sys_errno == ENOENT || e->sys_errno == ENOTDIR))
-        return "not_found";
+        return astrid_errkind_name(ASTRID_KIND_NOT_FOUND);
     if (e->code == ASTRID_E_IO && (e->sys_errno == EACCES || e->sys_errno == EPERM))
-        return "permission_denied";
-    switch (e->code) {
-    case ASTRID_E_PERM:
-        return "permission_denied";
-    case ASTRID_E_NOTFOUND:
-        return "not_found";
-    case ASTRID_E_INVALID:
-    case ASTRID_E_PARSE:
-    case ASTRID_E_LIMIT:
-        return "invalid";
-    case ASTRID_E_EXISTS:
-        return "conflict";
-    case ASTRID_E_UNSUPPORTED:
-    case ASTRID_E_TIMEOUT:
-        return "unavailable";
-    default:
-        return "internal";
-    }
+        return astrid_errkind_name(ASTRID_KIND_PERMISSION_DENIED);
+    if (e->code == ASTRID_E_TIMEOUT)
+        return astrid_errkind_name(ASTRID_KIND_UNAVAILABLE);
+    return astrid_errkind_name(astrid_errkind_of(e->code));
 }
 
 /* {request_id?, status, data[, error: {kind, message}]} on
@@ -1068,34 +1058,43 @@ static void start_job(astrid_kernel *k, astrid_conn *c, const char *suffix, json
     pthread_mutex_unlock(&js->lock);
 }
 
-void astrid_req_install_capsule(astrid_kernel *k, astrid_conn *c, const char *suffix,
-                                json_t *request_id, json_t *params)
+/* The table rows of the capsule writes (requests.c): the job answers, so
+ * the pipeline sends no reply now. */
+static int defer(astrid_req *r, const char **status, job_kind kind)
 {
-    start_job(k, c, suffix, request_id, params, JOB_INSTALL);
+    start_job(r->k, r->conn, r->suffix, r->rid, r->params, kind);
+    *status = ASTRID_REQ_DEFERRED;
+    return 0;
 }
 
-void astrid_req_update_capsule(astrid_kernel *k, astrid_conn *c, const char *suffix,
-                               json_t *request_id, json_t *params)
+int req_install_capsule(astrid_req *r, json_t **data, const char **status)
 {
-    start_job(k, c, suffix, request_id, params, JOB_UPDATE);
+    (void)data;
+    return defer(r, status, JOB_INSTALL);
 }
 
-void astrid_req_remove_capsule(astrid_kernel *k, astrid_conn *c, const char *suffix,
-                               json_t *request_id, json_t *params)
+int req_update_capsule(astrid_req *r, json_t **data, const char **status)
 {
-    start_job(k, c, suffix, request_id, params, JOB_REMOVE);
+    (void)data;
+    return defer(r, status, JOB_UPDATE);
 }
 
-void astrid_req_set_capsule_config(astrid_kernel *k, astrid_conn *c, const char *suffix,
-                                   json_t *request_id, json_t *params)
+int req_remove_capsule(astrid_req *r, json_t **data, const char **status)
 {
-    start_job(k, c, suffix, request_id, params, JOB_CONFIG);
+    (void)data;
+    return defer(r, status, JOB_REMOVE);
 }
 
-void astrid_req_collect_garbage(astrid_kernel *k, astrid_conn *c, const char *suffix,
-                                json_t *request_id, json_t *params)
+int req_set_capsule_config(astrid_req *r, json_t **data, const char **status)
 {
-    start_job(k, c, suffix, request_id, params, JOB_GC);
+    (void)data;
+    return defer(r, status, JOB_CONFIG);
+}
+
+int req_collect_garbage(astrid_req *r, json_t **data, const char **status)
+{
+    (void)data;
+    return defer(r, status, JOB_GC);
 }
 
 int astrid_capsule_jobs_start(astrid_kernel *k, astrid_err *err)

@@ -9,7 +9,6 @@
 #include "astrid/version.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
-#include "kernel/req_capsule.h"
 #include "kernel/requests.h"
 
 int req_status(astrid_req *r, json_t **data, const char **status)
@@ -76,46 +75,6 @@ int req_reload(astrid_req *r, json_t **data, const char **status)
     else
         *data = astrid_capsules_reload_owned(r->k, r->caller);
     return 0;
-}
-
-/* Capsule writes (req_capsule.h) act on a job thread and answer from
- * there: the handler hands the request over and tells the pipeline not to
- * reply now. */
-static int hand_over(astrid_req *r, const char **status, astrid_deferred_fn fn)
-{
-    fn(r->k, r->conn, r->suffix, r->rid, r->params);
-    *status = ASTRID_REQ_DEFERRED;
-    return 0;
-}
-
-int req_install_capsule(astrid_req *r, json_t **data, const char **status)
-{
-    (void)data;
-    return hand_over(r, status, astrid_req_install_capsule);
-}
-
-int req_update_capsule(astrid_req *r, json_t **data, const char **status)
-{
-    (void)data;
-    return hand_over(r, status, astrid_req_update_capsule);
-}
-
-int req_remove_capsule(astrid_req *r, json_t **data, const char **status)
-{
-    (void)data;
-    return hand_over(r, status, astrid_req_remove_capsule);
-}
-
-int req_set_capsule_config(astrid_req *r, json_t **data, const char **status)
-{
-    (void)data;
-    return hand_over(r, status, astrid_req_set_capsule_config);
-}
-
-int req_collect_garbage(astrid_req *r, json_t **data, const char **status)
-{
-    (void)data;
-    return hand_over(r, status, astrid_req_collect_garbage);
 }
 
 int req_approve(astrid_req *r, json_t **data, const char **status)
