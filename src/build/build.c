@@ -218,12 +218,13 @@ static int compile(build_job *j, const char *tmp, const char *wasm)
 {
     char *argv[MAX_SOURCES + 32];
     size_t n = 0;
-    char gen[PATH_MAX + 16], inc[PATH_MAX + 3], sdk_c[PATH_MAX + 16];
+    char gen[PATH_MAX + 16], inc[PATH_MAX + 3], sdk_c[PATH_MAX + 16], sdk_json[PATH_MAX + 24];
     if (put_imports(tmp) != 0)
         return 1;
     snprintf(gen, sizeof gen, "-I%s/include", tmp);
     snprintf(inc, sizeof inc, "-I%s", j->sdk);
     snprintf(sdk_c, sizeof sdk_c, "%s/astrid.c", j->sdk);
+    snprintf(sdk_json, sizeof sdk_json, "%s/astrid_json.c", j->sdk);
     const char *cc = getenv("ASTRID_BUILD_CC");
     argv[n++] = (char *)(cc && *cc ? cc : "clang");
     argv[n++] = "--target=wasm32-wasi";
@@ -237,6 +238,7 @@ static int compile(build_job *j, const char *tmp, const char *wasm)
     for (size_t i = 0; i < j->nsources; i++)
         argv[n++] = j->sources[i];
     argv[n++] = sdk_c;
+    argv[n++] = sdk_json; /* unused functions are dropped by wasm-ld */
     argv[n++] = "-o";
     argv[n++] = (char *)wasm;
     argv[n] = NULL;
