@@ -35,10 +35,8 @@ int astrid_sandbox_which(const char *name, const char *path, char *out, size_t n
 /* The remediation paragraph every refusal and `astrid setup` print: the
  * sysctl, `astrid setup`, the ASTRID_SANDBOX_POLICY=off escape hatch. */
 #define ASTRID_SANDBOX_REMEDIATION                                                                 \
-    "To fix: install bubblewrap (bwrap) if it is missing; on Ubuntu 23.10+ allow user "            \
-    "namespaces with `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or "          \
-    "install the narrow AppArmor profile with `astrid setup --apply` (see `astrid setup`). "       \
-    "To run without the sandbox anyway (trusted dev machines and CI only), set "                   \
-    "ASTRID_SANDBOX_POLICY=off."
+    "Fix: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or run `astrid "        \
+    "setup` (narrow AppArmor profile), or install bubblewrap if missing; to run "                  \
+    "unsandboxed anyway (trusted machines only) set ASTRID_SANDBOX_POLICY=off."
 
 #endif

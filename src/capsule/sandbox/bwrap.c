@@ -278,6 +278,13 @@ char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_sp
         push3(&a, "--tmpfs", ah, NULL);
     for (size_t i = 0; i < nb; i++)
         push3(&a, binds[i].rw ? "--bind" : "--ro-bind", binds[i].path, binds[i].path);
+    /* The tmpfs layers turn read-only once the binds' mount points exist
+     * on them: writing ~/.bashrc fails (EROFS) instead of succeeding into a
+     * throw-away file; the binds below keep their own modes. */
+    if (h[0] && strcmp(h, "/") != 0)
+        push3(&a, "--remount-ro", h, NULL);
+    if (ah[0] && strcmp(ah, "/") != 0 && strcmp(ah, h) != 0)
+        push3(&a, "--remount-ro", ah, NULL);
     push(&a, "--unshare-all");
     if (spec->net)
         push(&a, "--share-net");

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "astrid/home.h"
 #include "capsule/sandbox/sandbox.h"
 #include "capsule/sandbox/sandbox_int.h"
 
@@ -148,8 +149,8 @@ int astrid_sandbox_spawn(const astrid_sandbox_probe *probe, astrid_sandbox_polic
         return astrid_err_set(
             err, ASTRID_E_UNSUPPORTED,
             "OS-level sandbox unavailable and policy is `required` - refusing to launch native "
-            "subprocess %.100s without containment: %s. %s",
-            spec->argv[0], probe && probe->reason[0] ? probe->reason : "the sandbox probe failed",
+            "subprocess without containment: %.120s. %s",
+            probe && probe->reason[0] ? probe->reason : "the sandbox probe failed",
             ASTRID_SANDBOX_REMEDIATION);
 
     char program[PATH_MAX];
@@ -190,7 +191,13 @@ int astrid_sandbox_spawn(const astrid_sandbox_probe *probe, astrid_sandbox_polic
         c.seccomp_fd = astrid_sandbox_seccomp_fd(spec->net, err);
         if (c.seccomp_fd < 0)
             goto out;
-        argv = astrid_sandbox_bwrap_argv(probe->bwrap_path, spec, getenv("HOME"), program,
+        /* No astrid_home given: the daemon's own still gets the tmpfs and
+         * the no-ancestor-bind check (fail closed, not "nothing to hide"). */
+        astrid_sandbox_spec s = *spec;
+        char ahome[PATH_MAX];
+        if (!s.astrid_home && astrid_home_resolve(ahome, sizeof ahome, NULL) == 0)
+            s.astrid_home = ahome;
+        argv = astrid_sandbox_bwrap_argv(probe->bwrap_path, &s, getenv("HOME"), program,
                                          CHILD_SECCOMP_FD, err);
         if (!argv)
             goto out;
