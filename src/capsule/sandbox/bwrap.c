@@ -136,13 +136,14 @@ int astrid_sandbox_check_bind(const char *path, const char *home, const char *as
     /* A bind of / or of an ancestor of $HOME or $ASTRID_HOME would undo
      * the tmpfs layers (~/.ssh, keys/runtime.key); a symlink pointing there
      * is caught because the resolved path is checked. */
-    if (strcmp(out, "/") == 0 || (h[0] && astrid_sandbox_path_within(h, out)) ||
-        (ah[0] && astrid_sandbox_path_within(ah, out)))
+    const char *exposes = strcmp(out, "/") == 0                          ? "the host root"
+                          : h[0] && astrid_sandbox_path_within(h, out)   ? "$HOME"
+                          : ah[0] && astrid_sandbox_path_within(ah, out) ? "$ASTRID_HOME"
+                                                                         : NULL;
+    if (exposes)
         return astrid_err_set(err, ASTRID_E_PERM,
                               "sandbox path %.200s (%.200s): binding it would expose %s", path, out,
-                              (h[0] && astrid_sandbox_path_within(h, out)) ? "$HOME"
-                              : strcmp(out, "/") == 0                      ? "the host root"
-                                                                           : "$ASTRID_HOME");
+                              exposes);
     return 0;
 }
 
