@@ -23,16 +23,10 @@
 #include "astrid/err.h"
 #include "astrid/sandbox_probe.h"
 
-typedef enum astrid_sandbox_policy {
-    ASTRID_SANDBOX_REQUIRED = 0, /* default: refuse to launch when the sandbox cannot apply */
-    ASTRID_SANDBOX_OFF = 1,      /* ASTRID_SANDBOX_POLICY=off: unsandboxed, audited */
-} astrid_sandbox_policy;
-
-/* value: getenv("ASTRID_SANDBOX_POLICY") (NULL/"" = required; "required" |
- * "off", case-insensitive, surrounding blanks ignored; anything else is
- * ASTRID_E_INVALID naming the accepted values -> the daemon refuses to boot). */
-int astrid_sandbox_policy_parse(const char *value, astrid_sandbox_policy *out, astrid_err *err);
-const char *astrid_sandbox_policy_name(astrid_sandbox_policy p); /* "required" | "off" */
+/* astrid_sandbox_policy (ASTRID_SANDBOX_REQUIRED = 0, the default;
+ * ASTRID_SANDBOX_OFF = 1), astrid_sandbox_policy_parse and
+ * astrid_sandbox_policy_name come from astrid/sandbox_probe.h as well: the
+ * CLI (`astrid doctor`) parses the policy too and links only libastrid. */
 
 /* astrid_sandbox_probe, astrid_sandbox_probe_run and astrid_sandbox_usable
  * come from astrid/sandbox_probe.h (floor 0, shared with the CLI). */
