@@ -71,6 +71,7 @@ keyctl||keyctl: EPERM
 bpf||bpf: EPERM
 userfaultfd||userfaultfd: EPERM
 perf||perf: EPERM
+io_uring||io_uring: EPERM
 # legitimate work
 read|$CAP/data.txt|read: ok
 write|$WORK/out.txt|write: ok

@@ -186,6 +186,11 @@ int main(int argc, char **argv)
         return report(w, syscall(SYS_bpf, 0, NULL, 0));
     if (!strcmp(w, "userfaultfd"))
         return report(w, syscall(SYS_userfaultfd, 0));
+    if (!strcmp(w, "io_uring")) {
+        char params[120];
+        memset(params, 0, sizeof params);
+        return report(w, syscall(SYS_io_uring_setup, 4, params));
+    }
     if (!strcmp(w, "perf"))
         return report(w, do_perf());
     if (!strcmp(w, "env")) {
