@@ -55,7 +55,7 @@ static int sandboxed(const astrid_sandbox_probe *probe, const astrid_sandbox_spe
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 60;
+    int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 60;
     if (n < 5)
         n = 5;
     astrid_sandbox_probe probe;

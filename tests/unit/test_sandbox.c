@@ -129,11 +129,11 @@ static void mk(const char *p)
 static int setup(void **state)
 {
     dirs *d = calloc(1, sizeof *d);
-    if (!d || fixture_tmpdir(d->root, sizeof d->root, "sandbox") < 0)
-        return -1;
     char real[PATH_MAX];
-    if (!realpath(d->root, real))
+    if (!d || fixture_tmpdir(d->root, sizeof d->root, "sandbox") < 0 || !realpath(d->root, real)) {
+        free(d);
         return -1;
+    }
     snprintf(d->root, sizeof d->root, "%s", real);
     snprintf(d->home, sizeof d->home, "%s/home", d->root);
     snprintf(d->ah, sizeof d->ah, "%s/home/.astrid", d->root);
