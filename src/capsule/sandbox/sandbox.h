@@ -11,7 +11,11 @@
  * Threads: the spawned child gets PR_SET_PDEATHSIG (and bwrap's
  * --die-with-parent), which Linux fires when the *thread* that forked it
  * exits, so call astrid_sandbox_spawn from a long-lived thread (a worker
- * of the daemon's pools, the loop thread), never from a throw-away one. */
+ * of the daemon's pools, the loop thread), never from a throw-away one.
+ *
+ * Inside the sandbox $HOME and $ASTRID_HOME are empty read-only tmpfs
+ * layers (writes fail with EROFS); /tmp is private and writable; anything
+ * else a program must write needs to be in rw_paths. */
 #ifndef ASTRID_CAPSULE_SANDBOX_H
 #define ASTRID_CAPSULE_SANDBOX_H
 
@@ -46,7 +50,8 @@ typedef struct astrid_sandbox_spec {
 } astrid_sandbox_spec;
 
 typedef struct astrid_sandbox_proc {
-    pid_t pid;                 /* the bwrap (or, policy off, the program) pid; caller reaps */
+    pid_t pid;                 /* the bwrap (or, policy off, the program) pid; caller reaps. Killing
+                                * it kills the sandbox: bwrap's children have PDEATHSIG (--die-with-parent) */
     int in_fd, out_fd, err_fd; /* our ends of the pipes, O_CLOEXEC; caller closes */
     bool sandboxed;            /* false only under ASTRID_SANDBOX_POLICY=off */
 } astrid_sandbox_proc;
