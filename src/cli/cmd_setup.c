@@ -17,6 +17,7 @@
 
 #include "astrid/sandbox_probe.h"
 #include "cli/cli_stub.h"
+#include "cli/setup.h"
 
 extern char **environ;
 
@@ -96,12 +97,6 @@ static const char *bwrap_install_cmd(void)
     return NULL;
 }
 
-typedef struct step {
-    const char *say; /* what it fixes */
-    char cmd[256];   /* the command, without sudo */
-    bool apparmor;   /* the profile recipe (needs the temp file) */
-} step;
-
 static int run(cli_ctx *ctx, bool root, const char *cmd)
 {
     fprintf(ctx->out, "+ %s%s\n", root ? "" : "sudo ", cmd);
@@ -159,6 +154,58 @@ static int apply_apparmor(cli_ctx *ctx, bool root)
     return rc;
 }
 
+size_t cli_setup_plan(const cli_setup_facts *f, cli_setup_step steps[CLI_SETUP_MAX_STEPS])
+{
+    size_t n = 0;
+    if (!f->probe.bwrap_found) {
+        const char *inst = bwrap_install_cmd();
+        steps[n].say = "install bubblewrap";
+        steps[n].apparmor = false;
+        snprintf(steps[n++].cmd, sizeof steps[0].cmd, "%s",
+                 inst ? inst : "<your package manager> install bubblewrap");
+    } else if (!f->probe.userns_ok) {
+        if (f->max_user_namespaces == 0) {
+            steps[n].say = "allow user namespaces (user.max_user_namespaces is 0)";
+            steps[n].apparmor = false;
+            snprintf(steps[n++].cmd, sizeof steps[0].cmd,
+                     "sysctl -w user.max_user_namespaces=15000");
+        }
+        if (f->unprivileged_userns_clone == 0) {
+            steps[n].say = "allow unprivileged user namespaces (Debian switch)";
+            steps[n].apparmor = false;
+            snprintf(steps[n++].cmd, sizeof steps[0].cmd,
+                     "sysctl -w kernel.unprivileged_userns_clone=1");
+        }
+        if (f->apparmor_restricts == 1 && f->profile_loaded != 1) {
+            steps[n].say = "install the narrow AppArmor profile (only adds `userns,`)";
+            steps[n].apparmor = true;
+            snprintf(steps[n++].cmd, sizeof steps[0].cmd, "apparmor_parser -r " APPARMOR_DEST);
+        }
+    }
+    return n;
+}
+
+void cli_setup_print_fix(FILE *out, const cli_setup_facts *f, const cli_setup_step *steps, size_t n)
+{
+    const char *sudo = f->root ? "" : "sudo ";
+    fprintf(out, "\nTo fix:\n");
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "  # %s\n", steps[i].say);
+        if (steps[i].apparmor)
+            fprintf(out,
+                    "  TMPFILE=$(mktemp)\n"
+                    "  astrid setup --print-apparmor > \"$TMPFILE\"\n"
+                    "  %sinstall -m 644 \"$TMPFILE\" " APPARMOR_DEST "\n"
+                    "  %sapparmor_parser -r " APPARMOR_DEST "\n"
+                    "  %saa-status | grep astrid\n"
+                    "  # (or, host-wide: %ssysctl -w "
+                    "kernel.apparmor_restrict_unprivileged_userns=0)\n",
+                    sudo, sudo, sudo, sudo);
+        else
+            fprintf(out, "  %s%s\n", sudo, steps[i].cmd);
+    }
+}
+
 static void report(cli_ctx *ctx, const astrid_sandbox_probe *p, long restrict_, int loaded)
 {
     struct utsname u;
@@ -206,33 +253,14 @@ static int do_setup(cli_ctx *ctx)
         return CLI_OK;
     }
 
-    step steps[4];
-    size_t n = 0;
-    if (!p.bwrap_found) {
-        const char *inst = bwrap_install_cmd();
-        steps[n].say = "install bubblewrap";
-        steps[n].apparmor = false;
-        snprintf(steps[n++].cmd, sizeof steps[0].cmd, "%s",
-                 inst ? inst : "<your package manager> install bubblewrap");
-    } else if (!p.userns_ok) {
-        if (max_ns == 0) {
-            steps[n].say = "allow user namespaces (user.max_user_namespaces is 0)";
-            steps[n].apparmor = false;
-            snprintf(steps[n++].cmd, sizeof steps[0].cmd,
-                     "sysctl -w user.max_user_namespaces=15000");
-        }
-        if (clone_ok == 0) {
-            steps[n].say = "allow unprivileged user namespaces (Debian switch)";
-            steps[n].apparmor = false;
-            snprintf(steps[n++].cmd, sizeof steps[0].cmd,
-                     "sysctl -w kernel.unprivileged_userns_clone=1");
-        }
-        if (restrict_ == 1 && loaded != 1) {
-            steps[n].say = "install the narrow AppArmor profile (only adds `userns,`)";
-            steps[n].apparmor = true;
-            snprintf(steps[n++].cmd, sizeof steps[0].cmd, "apparmor_parser -r " APPARMOR_DEST);
-        }
-    }
+    cli_setup_facts f = {.probe = p,
+                         .apparmor_restricts = restrict_,
+                         .max_user_namespaces = max_ns,
+                         .unprivileged_userns_clone = clone_ok,
+                         .profile_loaded = loaded,
+                         .root = root};
+    cli_setup_step steps[CLI_SETUP_MAX_STEPS];
+    size_t n = cli_setup_plan(&f, steps);
     if (n == 0) {
         fprintf(ctx->out,
                 "\nNo command of this tool can fix this host: %s.\n"
@@ -241,23 +269,7 @@ static int do_setup(cli_ctx *ctx)
                 p.reason[0] ? p.reason : "the sandbox is unavailable");
         return CLI_ERROR;
     }
-    const char *sudo = root ? "" : "sudo ";
-    fprintf(ctx->out, "\nTo fix:\n");
-    for (size_t i = 0; i < n; i++) {
-        fprintf(ctx->out, "  # %s\n", steps[i].say);
-        if (steps[i].apparmor)
-            fprintf(ctx->out,
-                    "  TMPFILE=$(mktemp)\n"
-                    "  astrid setup --print-apparmor > \"$TMPFILE\"\n"
-                    "  %sinstall -m 644 \"$TMPFILE\" " APPARMOR_DEST "\n"
-                    "  %sapparmor_parser -r " APPARMOR_DEST "\n"
-                    "  %saa-status | grep astrid\n"
-                    "  # (or, host-wide: %ssysctl -w "
-                    "kernel.apparmor_restrict_unprivileged_userns=0)\n",
-                    sudo, sudo, sudo, sudo);
-        else
-            fprintf(ctx->out, "  %s%s\n", sudo, steps[i].cmd);
-    }
+    cli_setup_print_fix(ctx->out, &f, steps, n);
     if (!apply) {
         fprintf(ctx->out,
                 "\nRun `astrid setup --apply` to run these%s, or set "
