@@ -102,6 +102,13 @@ ok_if "refused: binding an ancestor of \$HOME" grep -q 'would expose \$HOME' <<<
 ok_if "refused: binding /" grep -q 'would expose' <<<"$(bad --ro /)"
 ln -s "$FH" "$WORK/link-to-home"
 ok_if "refused: a symlink to \$HOME" grep -q 'would expose \$HOME' <<<"$(bad --ro "$WORK/link-to-home")"
+# A symlink planted inside a writable path by an earlier sandboxed run must
+# not make the next spawn bind what it points at.
+ln -s "$FH/.ssh" "$WORK/planted"
+out=$(HOME=$FH "$DRV" --capsule-dir "$CAP" --astrid-home "$AH" --rw "$WORK" --ro "$WORK/planted" \
+  -- "$CAP/try" read "$FH/.ssh/id_rsa" 2>&1)
+ok_if "refused: a symlink planted in a writable path (no read of ~/.ssh)" bash -c \
+  'grep -q "is a symlink inside the writable path" <<<"$1" && ! grep -q "read: ok" <<<"$1"' _ "$out"
 ok_if "refused: a relative path" grep -q 'must be an absolute path' <<<"$(bad --rw work)"
 ok_if "refused: a program outside the sandbox" grep -q 'outside the sandbox' \
   <<<"$(HOME=$FH "$DRV" --astrid-home "$AH" -- "$CAP/try" pwd 2>&1)"

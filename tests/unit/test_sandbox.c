@@ -257,6 +257,27 @@ static void test_bwrap_argv_refusals(void **state)
         astrid_sandbox_spec spec2 = {.argv = argv, .ro_paths = rw, .astrid_home = d->ah};
         expect_refused(&spec2, d->home, "/bin/true", bads[i][1]);
     }
+    /* a symlink inside a writable bind, planted to redirect another bind */
+    char planted[300], target[300];
+    snprintf(planted, sizeof planted, "%s/planted", d->work);
+    snprintf(target, sizeof target, "%s/inner", d->ro);
+    mk(target);
+    assert_int_equal(symlink(target, planted), 0);
+    {
+        const char *rw[] = {d->work, NULL}, *ro[] = {planted, NULL};
+        astrid_sandbox_spec spec = {
+            .argv = argv, .rw_paths = rw, .ro_paths = ro, .astrid_home = d->ah};
+        expect_refused(&spec, d->home, "/bin/true", "is a symlink inside the writable path");
+        /* the same link with its directory bound read-only is the operator's own */
+        const char *ro2[] = {d->work, NULL}, *ro3[] = {planted, NULL};
+        astrid_sandbox_spec ok = {.argv = argv, .ro_paths = ro2, .astrid_home = d->ah};
+        ok.rw_paths = ro3;
+        astrid_err err;
+        char **v = astrid_sandbox_bwrap_argv("/usr/bin/bwrap", &ok, d->home, "/bin/true", -1, &err);
+        assert_non_null(v);
+        assert_true(idx(v, "--bind", target) > 0); /* bound at its real path */
+        astrid_sandbox_argv_free(v);
+    }
     /* a program neither under a system dir nor bound */
     char prog[300];
     snprintf(prog, sizeof prog, "%s/tool", d->ro);

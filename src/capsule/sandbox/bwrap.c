@@ -149,8 +149,48 @@ int astrid_sandbox_check_bind(const char *path, const char *home, const char *as
 
 typedef struct bind {
     char path[PATH_MAX];
+    const char *given; /* the caller's text, for the symlink walk and messages */
     bool rw;
 } bind;
+
+/* A symlink among the components of a bind path is refused when it lies
+ * inside one of this spec's writable binds: a sandboxed program could have
+ * planted it there (work/link -> ~/.ssh) to have the next spawn bind what it
+ * points at. Walks the path as the kernel would, component by component. */
+static int check_planted(const char *path, const bind *binds, size_t nb, astrid_err *err)
+{
+    char cur[PATH_MAX] = "", cand[PATH_MAX], real[PATH_MAX], buf[PATH_MAX];
+    struct stat st;
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, "."))
+            continue;
+        if (!strcmp(c, "..")) {
+            char *slash = strrchr(cur, '/');
+            if (slash)
+                *slash = '\0';
+            continue;
+        }
+        if ((size_t)snprintf(cand, sizeof cand, "%s/%s", cur, c) >= sizeof cand)
+            return astrid_err_set(err, ASTRID_E_LIMIT, "sandbox path %.200s: too long", path);
+        if (lstat(cand, &st) < 0 || !S_ISLNK(st.st_mode)) {
+            snprintf(cur, sizeof cur, "%s", cand);
+            continue;
+        }
+        for (size_t i = 0; i < nb; i++)
+            if (binds[i].rw && astrid_sandbox_path_within(cand, binds[i].path))
+                return astrid_err_set(err, ASTRID_E_PERM,
+                                      "sandbox path %.200s: %.200s is a symlink inside the "
+                                      "writable path %.200s (a sandboxed program could have "
+                                      "planted it)",
+                                      path, cand, binds[i].path);
+        if (!realpath(cand, real))
+            return astrid_err_set(err, ASTRID_E_NOTFOUND, "sandbox path %.200s: %s", path,
+                                  strerror(errno));
+        snprintf(cur, sizeof cur, "%s", strcmp(real, "/") ? real : "");
+    }
+    return 0;
+}
 
 static int bind_cmp(const void *a, const void *b)
 {
@@ -187,17 +227,23 @@ char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_sp
         if (astrid_sandbox_check_bind(spec->capsule_dir, home, spec->astrid_home, binds[k].path,
                                       err) < 0)
             goto fail;
-        k++;
+        binds[k++].given = spec->capsule_dir;
     }
     for (size_t i = 0; i < count(spec->rw_paths); i++, k++) {
         if (astrid_sandbox_check_bind(spec->rw_paths[i], home, spec->astrid_home, binds[k].path,
                                       err) < 0)
             goto fail;
         binds[k].rw = true;
+        binds[k].given = spec->rw_paths[i];
     }
-    for (size_t i = 0; i < count(spec->ro_paths); i++, k++)
+    for (size_t i = 0; i < count(spec->ro_paths); i++, k++) {
         if (astrid_sandbox_check_bind(spec->ro_paths[i], home, spec->astrid_home, binds[k].path,
                                       err) < 0)
+            goto fail;
+        binds[k].given = spec->ro_paths[i];
+    }
+    for (size_t i = 0; i < nb; i++)
+        if (check_planted(binds[i].given, binds, nb, err) < 0)
             goto fail;
     qsort(binds, nb, sizeof *binds, bind_cmp);
 
