@@ -72,6 +72,7 @@ bpf||bpf: EPERM
 userfaultfd||userfaultfd: EPERM
 perf||perf: EPERM
 io_uring||io_uring: EPERM
+fds||fds: only 0-2
 # legitimate work
 read|$CAP/data.txt|read: ok
 write|$WORK/out.txt|write: ok

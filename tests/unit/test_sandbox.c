@@ -221,6 +221,50 @@ static void test_bwrap_argv_layout(void **state)
     astrid_sandbox_argv_free(v);
 }
 
+static void test_bwrap_argv_fds(void **state)
+{
+    dirs *d = *state;
+    astrid_err err;
+    const char *argv[] = {"/bin/true", NULL};
+    const char *rw[] = {d->work, NULL}, *ro[] = {d->nested, NULL};
+    astrid_sandbox_spec spec = {
+        .argv = argv, .capsule_dir = d->cap, .rw_paths = rw, .ro_paths = ro, .astrid_home = d->ah};
+    int fds[ASTRID_SANDBOX_MAX_BINDS];
+    size_t n = 99;
+    char **v = astrid_sandbox_bwrap_argv_fds("/usr/bin/bwrap", &spec, d->home, "/bin/true", 3, 5,
+                                             fds, &n, &err);
+    assert_non_null(v);
+    assert_int_equal(n, 3);
+    /* sorted: capsules/c and home/alice/work are siblings (shorter first), then work/ro */
+    const char *want[][2] = {
+        {"--ro-bind-fd", d->cap}, {"--bind-fd", d->work}, {"--ro-bind-fd", d->nested}};
+    for (size_t i = 0; i < 3; i++) {
+        char num[8];
+        snprintf(num, sizeof num, "%zu", 5 + i);
+        ssize_t at = idx(v, want[i][0], num);
+        assert_true(at > 0);
+        assert_string_equal(v[at + 2], want[i][1]);
+        /* the descriptor is the checked path itself, CLOEXEC in the parent */
+        char link[64], real[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fds[i]);
+        ssize_t len = readlink(link, real, sizeof real - 1);
+        assert_true(len > 0);
+        real[len] = '\0';
+        assert_string_equal(real, want[i][1]);
+        assert_true(fcntl(fds[i], F_GETFD) & FD_CLOEXEC);
+        close(fds[i]);
+    }
+    assert_true(idx(v, "--bind", d->work) < 0); /* no path binds left */
+    astrid_sandbox_argv_free(v);
+    /* an error leaves no descriptor open */
+    const char *bad[] = {d->ah, NULL};
+    spec.ro_paths = bad;
+    n = 99;
+    assert_null(astrid_sandbox_bwrap_argv_fds("/usr/bin/bwrap", &spec, d->home, "/bin/true", 3, 5,
+                                              fds, &n, &err));
+    assert_int_equal(n, 0);
+}
+
 static void expect_refused(const astrid_sandbox_spec *spec, const char *home, const char *prog,
                            const char *needle)
 {
@@ -381,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_build_env),
         cmocka_unit_test_setup_teardown(test_bwrap_argv_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bwrap_argv_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bwrap_argv_fds, setup, teardown),
         cmocka_unit_test(test_seccomp_fd),
         cmocka_unit_test(test_spawn_refuses_without_sandbox),
         cmocka_unit_test(test_spawn_off_runs),

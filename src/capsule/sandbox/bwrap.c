@@ -6,6 +6,7 @@
  * (upstream's mount-order bug, seed "bwrap mount ordering"). Nothing of the
  * host root is bound wholesale: what is not in the table does not exist. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,35 @@ char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_sp
                                  const char *home, const char *program, int seccomp_fd,
                                  astrid_err *err)
 {
+    return astrid_sandbox_bwrap_argv_fds(bwrap_path, spec, home, program, seccomp_fd, -1, NULL,
+                                         NULL, err);
+}
+
+/* Opens a checked bind source and proves the descriptor is that very path:
+ * a component swapped for a symlink between the check and the open would
+ * make /proc/self/fd name another object. */
+static int open_bind(const char *path, astrid_err *err)
+{
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return astrid_err_set(err, ASTRID_E_IO, "sandbox path %.200s: %s", path, strerror(errno));
+    char link[64], real[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, real, sizeof real - 1);
+    if (n < 0 || (real[n] = '\0', strcmp(real, path) != 0)) {
+        close(fd);
+        return astrid_err_set(err, ASTRID_E_PERM,
+                              "sandbox path %.200s changed while it was being bound", path);
+    }
+    return fd;
+}
+
+char **astrid_sandbox_bwrap_argv_fds(const char *bwrap_path, const astrid_sandbox_spec *spec,
+                                     const char *home, const char *program, int seccomp_fd,
+                                     int fd_base, int *fds, size_t *nfds, astrid_err *err)
+{
+    if (nfds)
+        *nfds = 0;
     size_t nb = (spec->capsule_dir ? 1 : 0) + count(spec->rw_paths) + count(spec->ro_paths);
     bind *binds = calloc(nb ? nb : 1, sizeof *binds);
     vec a = {0};
@@ -323,8 +353,23 @@ char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_sp
         push3(&a, "--tmpfs", h, NULL);
     if (ah[0] && strcmp(ah, "/") != 0 && strcmp(ah, h) != 0)
         push3(&a, "--tmpfs", ah, NULL);
-    for (size_t i = 0; i < nb; i++)
-        push3(&a, binds[i].rw ? "--bind" : "--ro-bind", binds[i].path, binds[i].path);
+    if (fds && nb > ASTRID_SANDBOX_MAX_BINDS) {
+        astrid_err_set(err, ASTRID_E_LIMIT, "sandbox: %zu binds, at most %d", nb,
+                       ASTRID_SANDBOX_MAX_BINDS);
+        goto fail;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        if (!fds) {
+            push3(&a, binds[i].rw ? "--bind" : "--ro-bind", binds[i].path, binds[i].path);
+            continue;
+        }
+        int fd = open_bind(binds[i].path, err);
+        if (fd < 0)
+            goto fail;
+        fds[(*nfds)++] = fd;
+        snprintf(buf, sizeof buf, "%d", fd_base + (int)i);
+        push3(&a, binds[i].rw ? "--bind-fd" : "--ro-bind-fd", buf, binds[i].path);
+    }
     /* The tmpfs layers turn read-only once the binds' mount points exist
      * on them: writing ~/.bashrc fails (EROFS) instead of succeeding into a
      * throw-away file; the binds below keep their own modes. */
@@ -355,6 +400,10 @@ nomem:
     astrid_err_set(err, ASTRID_E_NOMEM, "out of memory building the bwrap command line");
 fail:
     free(binds);
+    for (size_t i = 0; fds && nfds && i < *nfds; i++)
+        close(fds[i]);
+    if (nfds)
+        *nfds = 0;
     if (a.v)
         astrid_sandbox_argv_free(a.v);
     return NULL;

@@ -91,6 +91,17 @@ char **astrid_sandbox_build_env(const char *const *env, astrid_err *err);
 char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_spec *spec,
                                  const char *home, const char *program, int seccomp_fd,
                                  astrid_err *err);
+/* The same, but the binds of the capsule dir and the allowed paths go to
+ * bwrap as descriptors (`--bind-fd`/`--ro-bind-fd fd_base+i`), opened here
+ * right after the checks and proven to be the checked paths, so nothing can
+ * swap a component for a symlink between check and mount. fds (at least
+ * ASTRID_SANDBOX_MAX_BINDS) receives the parent's O_CLOEXEC descriptors,
+ * *nfds their count; fds[i] must become fd_base+i in the child; the caller
+ * closes them. On error none is left open. */
+#define ASTRID_SANDBOX_MAX_BINDS 64
+char **astrid_sandbox_bwrap_argv_fds(const char *bwrap_path, const astrid_sandbox_spec *spec,
+                                     const char *home, const char *program, int seccomp_fd,
+                                     int fd_base, int *fds, size_t *nfds, astrid_err *err);
 void astrid_sandbox_argv_free(char **v);
 
 /* The seccomp filter (docs/sandbox.md, "Seccomp") as BPF in a sealed
