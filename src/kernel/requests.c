@@ -46,6 +46,9 @@ static const astrid_req_row req_table[] = {
     {"GroupList",          "group.list",    "group:list",       ASTRID_SCOPE_SELF,           NULL,        false, admin_group_list},
     {"CapsGrant",          "caps.grant",    "caps:grant",       ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_caps_grant},
     {"CapsRevoke",         "caps.revoke",   "caps:revoke",      ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_caps_revoke},
+    {"SecretSet",          "secret.set",    "secret:set",       ASTRID_SCOPE_SELF_IF_TARGET, "agent",     true,  admin_secret_set},
+    {"SecretDelete",       "secret.delete", "secret:delete",    ASTRID_SCOPE_SELF_IF_TARGET, "agent",     true,  admin_secret_delete},
+    {"SecretList",         "secret.list",   "secret:list",      ASTRID_SCOPE_SELF_IF_TARGET, "agent",     false, admin_secret_list},
 };
 // clang-format on
 
