@@ -187,8 +187,8 @@ static const cli_cmd s_set = {
     .help = "Set a secret or env value",
     .long_help = "A key the capsule's manifest declares type = \"secret\" goes to the secret "
                  "store (secrets/{agent}/{capsule}/{KEY}, or secrets/__host__/... with --scope "
-                 "shared), never to env JSON; other keys to "
-                 "home/{agent}/.config/env/{capsule}.env.json. Without --capsule the one "
+                 "shared), never to env JSON; other keys to the agent's env JSON "
+                 "({capsule}.env.json under its home's config). Without --capsule the one "
                  "installed capsule declaring KEY is used. VALUE '-' reads the value from stdin "
                  "(a value on the command line is visible in `ps` until the CLI wipes it).",
     .flags =

@@ -3,7 +3,7 @@
  * principal lists one, claiming it in the handshake needs a signature by
  * one of them, whatever token the client holds (server.c, docs/wire.md
  * "Key authentication"). Self-scoped: an agent manages its own keys; the
- * global agent:key (admin's `*`) anyone's. */
+ * global agent:key:* forms (admin's `*`) anyone's. */
 #include <stdlib.h>
 #include <string.h>
 
