@@ -199,6 +199,8 @@ int admin_secret_set(admin_call *c, json_t **data, const char **status)
                                "params.secrets must be an object of exactly one KEY: VALUE");
     const char *key = json_object_iter_key(json_object_iter(sec));
     const char *value = json_string_value(json_object_iter_value(json_object_iter(sec)));
+    if (!*key || strlen(key) > 200)
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "the key must be 1 to 200 bytes");
     if (!value || !*value)
         return astrid_req_fail(c, ASTRID_KIND_INVALID, "%s: the value must be a non-empty string",
                                key);

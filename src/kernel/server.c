@@ -489,6 +489,19 @@ static void handle_proof(astrid_conn *c, json_t *m)
     accept_conn(c, c->principal, true);
 }
 
+/* A refusal before any proof. On agents.sock the peer may be another
+ * Unix user: it learns nothing (not whether the principal exists, is
+ * disabled or has keys); the log keeps the reason. */
+static void agents_refuse(astrid_conn *c, const char *reason)
+{
+    if (!c->agents) {
+        fail_conn(c, reason);
+        return;
+    }
+    astrid_klog(c->k, "WARN", "agents.sock handshake refused: %s", reason);
+    fail_conn(c, "authentication failed");
+}
+
 static void handle_handshake(astrid_conn *c, json_t *hs)
 {
     astrid_kernel *k = c->k;
@@ -513,7 +526,7 @@ static void handle_handshake(astrid_conn *c, json_t *hs)
         principal = "default";
     char reason[512];
     if (astrid_principal_admissible(k, principal, reason, sizeof reason) != 0) {
-        fail_conn(c, reason);
+        agents_refuse(c, reason);
         return;
     }
     astrid_err err;
@@ -533,7 +546,7 @@ static void handle_handshake(astrid_conn *c, json_t *hs)
                  "principal %s has no [auth] public_keys: agents.sock accepts key-authenticated "
                  "principals only",
                  principal);
-        fail_conn(c, reason);
+        agents_refuse(c, reason);
         return;
     }
     /* A principal with keys is claimed with one of them, whatever token

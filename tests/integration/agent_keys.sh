@@ -118,6 +118,8 @@ elif mode == "other-socket":  # signed for system.sock, sent on agents.sock
     s, ch = connect("agents.sock", "erin"); r = answer(s, sign(ch["nonce"], "erin", "system.sock")); print(r and r["status"])
 elif mode == "keyless-agents":  # bob has no keys: agents.sock refuses him
     s, r = connect("agents.sock", "bob"); print(r["status"], r.get("reason"))
+elif mode == "ghost-agents":    # no such principal: the same answer as keyless bob
+    s, r = connect("agents.sock", "ghost"); print(r["status"], r.get("reason"))
 elif mode == "token-agents":    # the token does not open agents.sock for keyed erin
     s, ch = connect("agents.sock", "erin", token); frame(s, {"topic": "x", "payload": {}}); r = recv(s); print(ch["status"], r and r.get("status"))
 elif mode == "old-client":      # an old client (token, no challenge support) as keyless bob
@@ -130,7 +132,9 @@ expect_eq "raw: a wrong signature is refused" "$(raw wrong-sig)" "challenge erro
 expect_eq "raw: a flipped bit is refused" "$(raw flipped)" "challenge error"
 expect_eq "raw: a replayed answer is refused (fresh nonce per connection)" "$(raw replay)" "True error"
 expect_eq "raw: a signature for system.sock does not open agents.sock" "$(raw other-socket)" "error"
-expect_eq "raw: keyless bob is refused on agents.sock" "$(raw keyless-agents)" "error principal bob has no [auth] public_keys: agents.sock accepts key-authenticated principals only"
+expect_eq "raw: keyless bob is refused on agents.sock, learning nothing" "$(raw keyless-agents)" "error authentication failed"
+ok_if "  the log says why" grep -q "agents.sock handshake refused: principal bob has no \[auth\] public_keys" "$H"/log/astrid.*.log
+expect_eq "raw: so is a principal that does not exist, alike" "$(raw ghost-agents)" "error authentication failed"
 expect_eq "raw: the token does not skip the challenge on agents.sock" "$(raw token-agents)" "challenge error"
 expect_eq "raw: an old client claiming keyless bob with the token is accepted" "$(raw old-client)" "ok"
 ok_if "refusals are logged with why" grep -q "key authentication of erin refused: bad signature" "$H"/log/astrid.*.log
