@@ -9,7 +9,6 @@
  * connects (what is left is the window between exec and that wipe), and
  * VALUE `-` reads it from stdin instead, which never shows. */
 #include <limits.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +66,11 @@ static int secret_set(cli_ctx *ctx)
     const char *key = ctx->argv[0], *capsule = cli_flag_str(ctx, "capsule"),
                *scope = cli_flag_str(ctx, "scope");
     /* argv is the process's own (writable) memory, borrowed by the parser */
-    char *value = take_value(ctx, (char *)(uintptr_t)ctx->argv[1]);
+    union {
+        const char *c;
+        char *m;
+    } arg = {.c = ctx->argv[1]};
+    char *value = take_value(ctx, arg.m);
     if (!value)
         return CLI_ERROR;
     int rc = target(ctx, who, sizeof who);
