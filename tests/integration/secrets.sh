@@ -84,6 +84,8 @@ r=$(req MODEL)
 expect_eq "get-config as bob (nothing set): default agent's value" "$(j 'd.get("principal"), d.get("value")' <<<"$r")" "bob gpt-default"
 r=$(req API_KEY)
 expect_eq "get-config API_KEY as bob: default's secret is not bob's" "$(j 'd.get("value")' <<<"$r")" ""
+out=$($A capsule config cfgprobe --show --format json 2>&1)
+expect_eq "config --show as bob: MODEL not his own, inherited from default" "$(j '[(r["set"], r["value"], r.get("inherited_from")) for r in d if r["key"]=="MODEL"][0]' <<<"$out")" "(False, 'gpt-default', 'default')"
 
 # --- agents cannot write each other's secrets
 out=$($A secret set API_KEY bobs-own --capsule cfgprobe 2>&1); rc=$?
