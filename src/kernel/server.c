@@ -20,6 +20,7 @@
 
 #define HANDSHAKE_TIMEOUT_MS 5000
 #define AUTH_NONCE_LEN 32
+#define AGENTS_PENDING_MAX 64
 #define MAX_SUBS 128
 /* A burst of clients (scripts, parallel CLIs) must queue, not see EAGAIN:
  * the kernel clamps this to net.core.somaxconn (4096 by default). */
@@ -660,6 +661,20 @@ static void on_connection(uv_stream_t *server, int status)
         astrid_klog(k, "WARN", "dropped connection from another user (uid %d)", (int)cred.uid);
         conn_close(c, "peer uid mismatch");
         return;
+    }
+    if (c->agents) {
+        /* Other uids may connect here: bound what their unanswered
+         * handshakes can hold (each lives up to the 5 s timeout). */
+        size_t pending = 0;
+        for (astrid_conn *o = k->conns; o; o = o->next)
+            pending += o->agents && !o->authed && !o->closing;
+        if (pending > AGENTS_PENDING_MAX) {
+            astrid_klog(k, "WARN",
+                        "agents.sock: %zu handshakes pending, dropped a connection (uid %d)",
+                        pending - 1, (int)cred.uid);
+            conn_close(c, "too many pending handshakes");
+            return;
+        }
     }
     uv_timer_start(&c->hs_timer, on_hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);

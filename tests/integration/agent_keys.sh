@@ -122,6 +122,12 @@ elif mode == "ghost-agents":    # no such principal: the same answer as keyless 
     s, r = connect("agents.sock", "ghost"); print(r["status"], r.get("reason"))
 elif mode == "token-agents":    # the token does not open agents.sock for keyed erin
     s, ch = connect("agents.sock", "erin", token); frame(s, {"topic": "x", "payload": {}}); r = recv(s); print(ch["status"], r and r.get("status"))
+elif mode == "flood":           # 70 silent connections: the ones over 64 pending are dropped
+    socks = []
+    for i in range(70):
+        s = socket.socket(socket.AF_UNIX); s.connect(os.path.join(home, "run", "agents.sock")); socks.append(s)
+    s, ch = connect("system.sock", "bob", token)   # system.sock is not affected
+    print(ch["status"])
 elif mode == "old-client":      # an old client (token, no challenge support) as keyless bob
     s, r = connect("system.sock", "bob", token); print(r["status"])
 EOF
@@ -137,6 +143,8 @@ ok_if "  the log says why" grep -q "agents.sock handshake refused: principal bob
 expect_eq "raw: so is a principal that does not exist, alike" "$(raw ghost-agents)" "error authentication failed"
 expect_eq "raw: the token does not skip the challenge on agents.sock" "$(raw token-agents)" "challenge error"
 expect_eq "raw: an old client claiming keyless bob with the token is accepted" "$(raw old-client)" "ok"
+expect_eq "raw: a flood of silent agents.sock connections leaves system.sock working" "$(raw flood)" "ok"
+ok_if "  the ones over 64 pending are dropped, logged" grep -q "agents.sock: 64 handshakes pending, dropped a connection" "$H"/log/astrid.*.log
 ok_if "refusals are logged with why" grep -q "key authentication of erin refused: bad signature" "$H"/log/astrid.*.log
 
 # removing the key: erin is a token principal again
