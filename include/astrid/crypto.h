@@ -67,6 +67,33 @@ bool astrid_ct_equal(const void *a, const void *b, size_t len);
  * content. */
 bool astrid_ct_streq(const char *a, const char *b);
 
+/* Standard base64 with padding (libsodium's ORIGINAL variant): the form
+ * of [auth] public_keys entries and of identity files. Encode: `out`
+ * holds ASTRID_B64_LEN(len) bytes, NUL-terminated. Decode: exactly
+ * `outlen` bytes, whitespace not accepted; -1 on anything else. */
+#define ASTRID_B64_LEN(n) ((((n) + 2u) / 3u) * 4u + 1u)
+void astrid_b64_encode(char *out, const void *in, size_t len);
+int astrid_b64_decode(void *out, size_t outlen, const char *b64);
+
+/* ---- agent identities (docs/wire.md "Key authentication") ----------------
+ * An identity file is TOML, mode 0600 (group/other access is refused, as
+ * ssh does):
+ *     principal = "erin"
+ *     secret_key = "<base64 of the 32-byte ed25519 seed>"
+ * Its public key (base64 of 32 bytes) is what `[auth] public_keys` lists. */
+/* Load `path`: the key pair and the principal (out, `n` bytes). */
+int astrid_identity_load(const char *path, astrid_keypair *kp, char *principal, size_t n,
+                         astrid_err *err);
+/* Create `path` (refusing to overwrite, 0600) with a fresh key pair for
+ * `principal`; *kp gets it. */
+int astrid_identity_create(const char *path, const char *principal, astrid_keypair *kp,
+                           astrid_err *err);
+/* The bytes a client signs to answer a handshake challenge:
+ *     "astrid-handshake-v1\n" NONCE_HEX "\n" PRINCIPAL "\n" SOCKET_PATH
+ * into `out` (`n` bytes). Returns the length, or -1 when it does not fit. */
+int astrid_auth_message(char *out, size_t n, const char *nonce_hex, const char *principal,
+                        const char *socket_path);
+
 #ifdef __cplusplus
 }
 #endif

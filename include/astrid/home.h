@@ -72,6 +72,8 @@ int astrid_home_layout_version_file(char *out, size_t outsz, const char *home, a
 /* run/system.sock, run/system.token, run/system.ready, run/cli-context.toml,
  * run/daemon.lock */
 int astrid_home_system_sock(char *out, size_t outsz, const char *home, astrid_err *err);
+/* run/agents.sock: the socket for key-authenticated principals only */
+int astrid_home_agents_sock(char *out, size_t outsz, const char *home, astrid_err *err);
 int astrid_home_system_token(char *out, size_t outsz, const char *home, astrid_err *err);
 int astrid_home_system_ready(char *out, size_t outsz, const char *home, astrid_err *err);
 int astrid_home_cli_context(char *out, size_t outsz, const char *home, astrid_err *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "astrid/principal.h"
 #include "cli/admin.h"
 #include "cli/capsule_util.h"
 #include "cli/cli_stub.h"
@@ -105,30 +106,44 @@ static int do_show(cli_ctx *ctx, const cli_capsule_loc *loc, const astrid_manife
     json_t *vals = cli_capsule_env_load(path, &err);
     if (!vals)
         return cli_fail(ctx, &err);
+    /* what get-config falls back to for another agent: default's values */
+    json_t *dvals = NULL;
+    if (strcmp(loc->principal, ASTRID_DEFAULT_PRINCIPAL) != 0) {
+        cli_capsule_loc dl = *loc;
+        snprintf(dl.principal, sizeof dl.principal, "%s", ASTRID_DEFAULT_PRINCIPAL);
+        cli_capsule_env_path(&dl, m->name, path, sizeof path);
+        dvals = cli_capsule_env_load(path, NULL); /* unreadable: no fallback shown */
+    }
     json_t *rows = json_array();
     for (size_t i = 0; i < m->nenv; i++) {
         const astrid_manifest_env *e = &m->env[i];
         json_t *value = NULL;
-        bool set;
+        bool set, inherited = false;
         if (strcmp(e->type, "secret") == 0) {
             if (cli_capsule_secret_set(loc, m->name, e->key, &set, &err) != 0) {
                 json_decref(rows);
                 json_decref(vals);
+                json_decref(dvals);
                 return cli_fail(ctx, &err);
             }
             value = set ? json_string(MASK) : json_null();
         } else {
             json_t *v = json_object_get(vals, e->key);
             set = v != NULL;
+            if (!v && (v = json_object_get(dvals, e->key)))
+                inherited = true;
             value = v ? json_incref(v) : json_null();
         }
-        json_array_append_new(
-            rows,
-            json_pack("{s:s,s:s,s:o,s:o,s:b}", "key", e->key, "type", e->type, "value", value,
-                      "default", e->default_value ? json_string(e->default_value) : json_null(),
-                      "set", set));
+        json_t *row = json_pack(
+            "{s:s,s:s,s:o,s:o,s:b}", "key", e->key, "type", e->type, "value", value, "default",
+            e->default_value ? json_string(e->default_value) : json_null(), "set", set);
+        /* `set` is this agent's own value; an inherited one says whose */
+        if (inherited)
+            json_object_set_new(row, "inherited_from", json_string(ASTRID_DEFAULT_PRINCIPAL));
+        json_array_append_new(rows, row);
     }
     json_decref(vals);
+    json_decref(dvals);
     if (m->nenv == 0 && (!ctx->format || strcmp(ctx->format, "pretty") == 0)) {
         json_decref(rows);
         fprintf(ctx->out, "Capsule '%s' declares no [env] keys.\n", m->name);

@@ -53,6 +53,14 @@ int cli_capsule_locate(cli_ctx *ctx, const char *name, const char *agent, cli_ca
     snprintf(meta, sizeof meta, "%s/meta.json", loc->dir);
     if (access(meta, F_OK) == 0)
         return CLI_OK;
+    /* Capsules are installed once and shared (reference v0.6): another
+     * agent's view of one is default's install with its own values. */
+    if (astrid_home_capsule_dir(loc->dir, sizeof loc->dir, loc->home, ASTRID_DEFAULT_PRINCIPAL,
+                                name, &err) != 0)
+        return cli_fail(ctx, &err);
+    snprintf(meta, sizeof meta, "%s/meta.json", loc->dir);
+    if (access(meta, F_OK) == 0)
+        return CLI_OK;
     if (getcwd(cwd, sizeof cwd)) {
         snprintf(loc->dir, sizeof loc->dir, "%.3000s/.astrid/capsules/%s", cwd, name);
         snprintf(meta, sizeof meta, "%s/meta.json", loc->dir);
@@ -63,7 +71,7 @@ int cli_capsule_locate(cli_ctx *ctx, const char *name, const char *agent, cli_ca
     }
     fprintf(ctx->err,
             "astrid: no capsule '%s' installed for agent '%s' (looked in "
-            "home/%s/.local/capsules and ./.astrid/capsules)\n",
+            "home/%s/.local/capsules, home/default/.local/capsules and ./.astrid/capsules)\n",
             name, loc->principal, loc->principal);
     return CLI_ERROR;
 }

@@ -64,7 +64,8 @@ struct cli_ctx {
     const char *argv[CLI_MAX_ARGS];
     cli_val flag[CLI_MAX_FLAGS]; /* parallel to cmd->flags */
     int verbose;
-    const char *format; /* --format value or NULL */
+    const char *format;   /* --format value or NULL */
+    const char *identity; /* --identity KEYFILE or NULL (exported as ASTRID_IDENTITY) */
     FILE *out, *err;
 };
 

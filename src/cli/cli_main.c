@@ -1,4 +1,5 @@
 /* Dispatch, help text and error reporting for the command tree. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "astrid/version.h"
@@ -75,6 +76,10 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errf)
     ctx.out = out;
     ctx.err = errf;
     int rc = cli_parse(&ctx, argc, argv, &err);
+    /* Every connection of this run reads it from the environment (the
+     * client floor's one way in), so the flag is exported once here. */
+    if (rc == 0 && ctx.identity)
+        setenv("ASTRID_IDENTITY", ctx.identity, 1);
     if (rc == 1) {
         cli_help(out, ctx.cmd, ctx.path);
         return CLI_OK;

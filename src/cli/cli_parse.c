@@ -11,6 +11,8 @@ static const cli_flag global_flags[] = {
     {"verbose", 'v', NULL, "More output", true, false},
     {"format", 0, "FORMAT", "Output format: pretty|json|yaml|toml", false, false},
     {"help", 'h', NULL, "Print help", true, false},
+    {"identity", 0, "KEYFILE", "Connect as the identity in KEYFILE (key authentication)", false,
+     false},
     {0},
 };
 enum { G_VERBOSE };
@@ -85,6 +87,8 @@ static int store_flag(cli_ctx *ctx, cli_val *slot, const cli_flag *f, const char
                                   "yaml, yml or toml",
                                   val);
         ctx->format = val;
+    } else if (strcmp(f->name, "identity") == 0) {
+        ctx->identity = val;
     }
     return 0;
 }
@@ -142,7 +146,7 @@ static int parse_option(cli_ctx *ctx, cli_val *gvals, int argc, char **argv, int
 
 int cli_parse(cli_ctx *ctx, int argc, char **argv, astrid_err *err)
 {
-    cli_val gvals[3];
+    cli_val gvals[sizeof global_flags / sizeof *global_flags];
     bool help = false, dashdash = false;
     memset(gvals, 0, sizeof gvals);
     ctx->cmd = &cli_root;

@@ -543,9 +543,10 @@ CLI_STUB(a_import, "import", NULL, 0, -1, "Import an agent", NULL, DEFERRED);
 CLI_STUB(a_delegate, "delegate", NULL, 0, -1, "Delegate to a sub-agent", NULL,
          "deferred upstream: https://github.com/unicity-astrid/astrid/issues/656");
 
+extern const cli_cmd cli_agent_key; /* cmd_agent_key.c */
 const cli_cmd cli_cmd_agent = {.name = "agent",
                                .help = "Manage agents (principals)",
                                .sub = CLI_SUB(&a_create, &a_list, &a_current, &a_switch, &a_show,
                                               &a_delete, &a_enable, &a_disable, &a_modify, &a_link,
                                               &a_unlink, &a_discover, &a_add, &a_card, &a_export,
-                                              &a_import, &a_delegate)};
+                                              &a_import, &a_delegate, &cli_agent_key)};

@@ -140,6 +140,10 @@ static int capsule_remove(cli_ctx *ctx)
         return rc;
     fprintf(ctx->out, "Removed capsule %s%s (its wasm stays in bin/ until `astrid gc`)\n", name,
             json_is_true(json_object_get(r, "purged")) ? " and its env config" : "");
+    if (json_is_true(json_object_get(r, "purged")))
+        fprintf(ctx->out, "Purged %lld secret(s) of %s and %lld host-wide secret(s)\n",
+                (long long)json_integer_value(json_object_get(r, "purged_secrets")), name,
+                (long long)json_integer_value(json_object_get(r, "purged_shared_secrets")));
     fflush(ctx->out);
     cli_capsule_print_reload(ctx, r);
     json_decref(r);
@@ -171,8 +175,9 @@ static const cli_cmd k_remove = {
     .min_args = 1,
     .max_args = 1,
     .help = "Remove a capsule",
-    .flags = CLI_FLAGS(F_WS, {"force", 0, NULL, "Skip the dependents check", false, false},
-                       {"purge", 0, NULL, "Also delete the capsule's env JSON", false, false}),
+    .flags = CLI_FLAGS(
+        F_WS, {"force", 0, NULL, "Skip the dependents check", false, false},
+        {"purge", 0, NULL, "Also delete the capsule's env JSON and secrets", false, false}),
     .fn = capsule_remove};
 const cli_cmd cli_cmd_capsule = {.name = "capsule",
                                  .help = "Install and manage capsules",

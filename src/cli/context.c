@@ -6,10 +6,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "astrid/crypto.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "astrid/toml.h"
 #include "cli/context.h"
+
+#include <stdlib.h>
+
+#include "astrid/crypto.h"
 
 int cli_home(char *out, size_t outsz, astrid_err *err)
 {
@@ -26,6 +31,15 @@ int cli_context_active(const char *home, char *out, size_t outsz, astrid_err *er
 {
     char path[PATH_MAX];
     struct stat st;
+    /* An identity (--identity / ASTRID_IDENTITY) is who this CLI is: its
+     * principal is the one connected as and the default target. */
+    const char *id = getenv("ASTRID_IDENTITY");
+    if (id && *id) {
+        astrid_keypair kp;
+        int rc = astrid_identity_load(id, &kp, out, outsz, err);
+        astrid_keypair_wipe(&kp);
+        return rc < 0 ? -1 : 0;
+    }
     if (astrid_home_cli_context(path, sizeof path, home, err) < 0)
         return -1;
     if (stat(path, &st) < 0) {

@@ -17,6 +17,7 @@
 
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/crypto.h"
 #include "astrid/toml.h"
 #include "astrid/uuid.h"
 #include "astrid/version.h"
@@ -48,11 +49,12 @@ static uint64_t mono_ms(void)
 #define CONNECT_BUDGET_MS 5000
 #define CONNECT_BACKOFF_MAX_US 100000
 
-static int sock_connect(const char *home, int budget_ms, int *out, astrid_err *err)
+static int sock_connect_to(const char *home, bool agents, int budget_ms, int *out, astrid_err *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char p[PATH_MAX];
-    int n = astrid_home_system_sock(p, sizeof p, home, NULL) == 0
+    int n = (agents ? astrid_home_agents_sock(p, sizeof p, home, NULL)
+                    : astrid_home_system_sock(p, sizeof p, home, NULL)) == 0
                 ? snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p)
                 : -1;
     if (n < 0 || (size_t)n >= sizeof sa.sun_path)
@@ -90,6 +92,11 @@ static int sock_connect(const char *home, int budget_ms, int *out, astrid_err *e
         usleep(backoff);
         backoff = backoff * 2 > CONNECT_BACKOFF_MAX_US ? CONNECT_BACKOFF_MAX_US : backoff * 2;
     }
+}
+
+static int sock_connect(const char *home, int budget_ms, int *out, astrid_err *err)
+{
+    return sock_connect_to(home, false, budget_ms, out, err);
 }
 
 bool astrid_client_daemon_running(const char *home)
@@ -233,6 +240,49 @@ static void context_principal(const char *home, char *out, size_t n)
     astrid_toml_free(t);
 }
 
+/* The path the daemon expects signed: the socket's directory resolved. */
+static int signed_path(const char *home, bool agents, char *out, size_t n, astrid_err *err)
+{
+    char p[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+    if ((agents ? astrid_home_agents_sock(p, sizeof p, home, err)
+                : astrid_home_system_sock(p, sizeof p, home, err)) != 0)
+        return -1;
+    const char *slash = strrchr(p, '/');
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - p), p);
+    if (!realpath(dir, real))
+        return astrid_err_sys(err, "resolve %s", dir);
+    if (snprintf(out, n, "%s%s", real, slash) >= (int)n)
+        return astrid_err_set(err, ASTRID_E_LIMIT, "socket path too long");
+    return 0;
+}
+
+/* Answer {"status":"challenge","nonce"} with the identity's signature and
+ * read the daemon's verdict into *resp (replacing the challenge). */
+static int answer_challenge(astrid_client *c, const char *home, bool agents,
+                            const astrid_keypair *kp, json_t **resp, astrid_err *err)
+{
+    const char *nonce = json_string_value(json_object_get(*resp, "nonce"));
+    char path[PATH_MAX], msg[PATH_MAX + 256];
+    int len;
+    if (!nonce || strlen(nonce) != 64)
+        return astrid_err_set(err, ASTRID_E_PARSE, "the daemon's challenge has no valid nonce");
+    if (signed_path(home, agents, path, sizeof path, err) != 0)
+        return -1;
+    if ((len = astrid_auth_message(msg, sizeof msg, nonce, c->principal, path)) < 0)
+        return astrid_err_set(err, ASTRID_E_LIMIT, "challenge message too long");
+    uint8_t sig[ASTRID_ED25519_SIG_LEN];
+    astrid_sign(sig, msg, (size_t)len, kp);
+    char sigb[ASTRID_B64_LEN(ASTRID_ED25519_SIG_LEN)], pkb[ASTRID_B64_LEN(ASTRID_ED25519_PK_LEN)];
+    astrid_b64_encode(sigb, sig, sizeof sig);
+    astrid_b64_encode(pkb, kp->pk, sizeof kp->pk);
+    json_t *proof = json_pack("{s:s,s:s}", "public_key", pkb, "signature", sigb);
+    int rc = send_obj(c, proof, err);
+    json_decref(proof);
+    json_decref(*resp);
+    *resp = NULL;
+    return rc == 0 ? recv_obj(c, c->timeout_ms, resp, err) : -1;
+}
+
 int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, astrid_err *err)
 {
     *out = NULL;
@@ -241,26 +291,42 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
         snprintf(home, sizeof home, "%s", opts->home);
     else if (astrid_home_resolve(home, sizeof home, err) != 0)
         return -1;
+    const char *idpath = opts && opts->identity ? opts->identity : getenv("ASTRID_IDENTITY");
+    bool keyed = idpath && *idpath;
+    bool agents = keyed && !(opts && opts->system_socket);
+    astrid_keypair kp;
+    memset(&kp, 0, sizeof kp);
     astrid_client *c = calloc(1, sizeof *c);
     if (!c)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     c->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
     c->rcv_timeout_ms = -1;
     astrid_frame_reader_init(&c->rd, 50u * 1024u * 1024u);
-    if (opts && opts->principal)
+    if (keyed) {
+        if (astrid_crypto_init(err) != 0 ||
+            astrid_identity_load(idpath, &kp, c->principal, sizeof c->principal, err) != 0) {
+            astrid_keypair_wipe(&kp);
+            astrid_client_close(c);
+            return -1;
+        }
+    } else if (opts && opts->principal) {
         snprintf(c->principal, sizeof c->principal, "%s", opts->principal);
-    else
+    } else {
         context_principal(home, c->principal, sizeof c->principal);
+    }
     astrid_err e2;
-    if (sock_connect(home, CONNECT_BUDGET_MS, &c->fd, &e2) != 0) {
-        if (e2.code == ASTRID_E_TIMEOUT) { /* a busy daemon is not a stale socket */
-            free(c);
+    c->fd = -1;
+    if (sock_connect_to(home, agents, CONNECT_BUDGET_MS, &c->fd, &e2) != 0) {
+        if (e2.code == ASTRID_E_TIMEOUT || agents) { /* a busy daemon is not a stale socket */
+            astrid_keypair_wipe(&kp);
+            astrid_client_close(c);
             if (err)
                 *err = e2;
             return -1;
         }
         if (!(opts && opts->autostart)) {
-            free(c);
+            astrid_keypair_wipe(&kp);
+            astrid_client_close(c);
             return astrid_err_set(err, ASTRID_E_IO,
                                   "no daemon is running for %s (start one with `astrid start`)",
                                   home);
@@ -270,27 +336,37 @@ int astrid_client_connect(astrid_client **out, const astrid_client_opts *opts, a
         unlink(sock); /* a stale socket refuses connections */
         if (astrid_client_start_daemon(home, true, err) != 0 ||
             sock_connect(home, CONNECT_BUDGET_MS, &c->fd, err) != 0) {
-            free(c);
+            astrid_keypair_wipe(&kp);
+            astrid_client_close(c);
             return -1;
         }
     }
-    char tokp[PATH_MAX];
-    astrid_home_system_token(tokp, sizeof tokp, home, NULL); /* "" fails the read */
-    char *token = NULL;
-    if (astrid_read_file(tokp, 256, &token, NULL, err) != 0) {
-        astrid_client_close(c);
-        return -1;
+    json_t *hs = json_pack("{s:i,s:s,s:s}", "protocol_version", ASTRID_PROTOCOL_VERSION,
+                           "client_version", ASTRID_VERSION, "principal", c->principal);
+    if (!agents) {
+        char tokp[PATH_MAX];
+        astrid_home_system_token(tokp, sizeof tokp, home, NULL); /* "" fails the read */
+        char *token = NULL;
+        if (astrid_read_file(tokp, 256, &token, NULL, err) != 0) {
+            json_decref(hs);
+            astrid_keypair_wipe(&kp);
+            astrid_client_close(c);
+            return -1;
+        }
+        token[strcspn(token, "\r\n")] = '\0';
+        json_object_set_new(hs, "token", json_string(token));
+        explicit_bzero(token, strlen(token));
+        free(token);
     }
-    token[strcspn(token, "\r\n")] = '\0';
-    json_t *hs =
-        json_pack("{s:s,s:i,s:s,s:s}", "token", token, "protocol_version", ASTRID_PROTOCOL_VERSION,
-                  "client_version", ASTRID_VERSION, "principal", c->principal);
-    free(token);
     json_t *resp = NULL;
     int rc = send_obj(c, hs, err);
     json_decref(hs);
     if (rc == 0)
         rc = recv_obj(c, c->timeout_ms, &resp, err);
+    const char *st = rc == 0 ? json_string_value(json_object_get(resp, "status")) : NULL;
+    if (rc == 0 && keyed && st && strcmp(st, "challenge") == 0)
+        rc = answer_challenge(c, home, agents, &kp, &resp, err);
+    astrid_keypair_wipe(&kp);
     if (rc == 0 && strcmp(json_string_value(json_object_get(resp, "status")) ?: "", "ok") != 0) {
         const char *reason = json_string_value(json_object_get(resp, "reason"));
         rc = astrid_err_set(err, ASTRID_E_PERM, "daemon refused the connection: %s",

@@ -5,7 +5,9 @@
  * Wire: every frame is a 4-byte big-endian length and one JSON object. The
  * first frame is the handshake {"token","protocol_version","client_version",
  * "principal"}; the server answers {"status":"ok"|"error","protocol_version",
- * "server_version","reason"?}. Afterwards frames are IpcMessages
+ * "server_version","reason"?}, or {"status":"challenge","nonce",...} for a
+ * principal with keys, answered by {"public_key","signature"} (docs/wire.md
+ * "Key authentication"). Afterwards frames are IpcMessages
  * {topic, payload, source_id, principal, timestamp?, seq, signature?}.
  *
  * Ownership: astrid_client is opaque, freed by astrid_client_close(). JSON
@@ -27,6 +29,12 @@ typedef struct astrid_client_opts {
     const char *principal; /* claimed principal; NULL = run/cli-context.toml, else "default" */
     bool autostart;        /* start an --ephemeral daemon when none runs */
     int timeout_ms;        /* per-step timeout; 0 = 10000 */
+    /* Identity file (astrid/crypto.h) to answer the daemon's challenge;
+     * NULL = $ASTRID_IDENTITY, "" = none. With one, the client claims the
+     * file's principal and connects to run/agents.sock (no token read),
+     * unless `system_socket`; an ephemeral daemon is never started for it. */
+    const char *identity;
+    bool system_socket; /* with an identity: run/system.sock, token + key */
 } astrid_client_opts;
 
 /* Connect (starting an ephemeral daemon when opts->autostart and none runs)

@@ -42,6 +42,20 @@ int admin_caps_grant(admin_call *c, json_t **data, const char **status);
 int admin_caps_revoke(admin_call *c, json_t **data, const char **status);
 int admin_quota_set(admin_call *c, json_t **data, const char **status);
 int admin_quota_get(admin_call *c, json_t **data, const char **status);
+int admin_agent_key_add(admin_call *c, json_t **data, const char **status);
+int admin_agent_key_remove(admin_call *c, json_t **data, const char **status);
+int admin_agent_key_list(admin_call *c, json_t **data, const char **status);
+int admin_secret_set(admin_call *c, json_t **data, const char **status);
+int admin_secret_delete(admin_call *c, json_t **data, const char **status);
+int admin_secret_list(admin_call *c, json_t **data, const char **status);
+
+/* The load-time heal (admin_secret.c): every agent's plaintext value of a
+ * key `m` declares type = "secret" found in its env JSON moves to the file
+ * store (a value already there wins) and leaves the JSON, with a
+ * security_violation entry in that agent's audit log and a WARN line
+ * naming the keys, never the values. Loop thread, before the capsule runs. */
+struct astrid_manifest;
+void astrid_secrets_heal(astrid_kernel *k, const struct astrid_manifest *m);
 
 /* ---- helpers shared by the handlers (admin.c) ---- */
 /* params[key] as a string; NULL (and an error set) when missing or not one. */

@@ -399,10 +399,13 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         astrid_home_ensure(k->home, err) != 0)
         return -1;
     if (astrid_home_system_sock(k->sock_path, sizeof k->sock_path, k->home, err) != 0 ||
+        astrid_home_agents_sock(k->agents_sock_path, sizeof k->agents_sock_path, k->home, err) !=
+            0 ||
         astrid_home_system_token(k->token_path, sizeof k->token_path, k->home, err) != 0 ||
         astrid_home_system_ready(k->ready_path, sizeof k->ready_path, k->home, err) != 0)
         return -1;
-    if (strlen(k->sock_path) >= sizeof((struct sockaddr_un *)0)->sun_path)
+    if (strlen(k->sock_path) >= sizeof((struct sockaddr_un *)0)->sun_path ||
+        strlen(k->agents_sock_path) >= sizeof((struct sockaddr_un *)0)->sun_path)
         return astrid_err_set(err, ASTRID_E_LIMIT,
                               "socket path %s is too long for a Unix socket (max 107 bytes); "
                               "use a shorter ASTRID_HOME",

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel/admin.h"
 #include "kernel/capsule_lookup.h"
 #include "astrid/home.h"
 #include "kernel/capsule_rt.h"
@@ -239,6 +240,8 @@ static void load_one(void *vctx, const char *owner, const char *dir)
     /* policy first: nothing is compiled for a capsule refused here */
     if (kcapsule_owner_check(c, &err) != 0)
         goto fail;
+    /* before the first invocation: no plaintext secret outlives a load */
+    astrid_secrets_heal(k, c->inst->manifest);
     if (astrid_capsule_prepare(c->cap, k->engine, &err) != 0)
         goto fail;
     c->run_loop = astrid_capsule_is_run_loop(c->cap);

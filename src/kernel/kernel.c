@@ -27,6 +27,7 @@ void astrid_kernel_request_shutdown(astrid_kernel *k, const char *reason)
      * replies already queued are flushed. */
     unlink(k->ready_path);
     unlink(k->sock_path);
+    unlink(k->agents_sock_path);
     astrid_kernel_retire_token(k);
     uv_timer_init(k->loop, &k->stop_timer);
     k->stop_timer.data = k;

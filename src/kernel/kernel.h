@@ -63,6 +63,9 @@ typedef struct astrid_kernel {
     char home[PATH_MAX];
     char workspace[PATH_MAX];
     char sock_path[PATH_MAX];
+    /* run/agents.sock: key-authenticated principals only, no token
+     * (server.c); its canonical form is what clients sign */
+    char agents_sock_path[PATH_MAX];
     char token_path[PATH_MAX];
     char ready_path[PATH_MAX];
     char session[ASTRID_UUID_STR_LEN];
@@ -77,6 +80,7 @@ typedef struct astrid_kernel {
     time_t boot_time;
     uv_loop_t *loop;
     uv_pipe_t server;
+    uv_pipe_t agents_server; /* run/agents.sock */
     uv_timer_t idle_timer;
     uv_timer_t stop_timer;
     uv_signal_t sigint, sigterm;

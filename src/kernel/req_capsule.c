@@ -572,14 +572,26 @@ static int do_remove(job *j, astrid_err *err)
     if (rc != 0)
         return astrid_err_set(err, ASTRID_E_IO, "cannot remove %s", path);
     bool purge = bool_param(j, "purge");
+    size_t nsec = 0, nhost = 0;
     if (purge) {
         /* "" when it cannot be built: nothing is unlinked */
         astrid_home_env_json(path, sizeof path, j->k->home, j->principal, name, NULL);
         pthread_mutex_lock(&j->k->capsule_jobs->env_lock);
         unlink(path);
         pthread_mutex_unlock(&j->k->capsule_jobs->env_lock);
+        /* The remover's secrets of the capsule go too; the host-wide ones
+         * only when the remover may set them (secret:set, admin's `*`). */
+        char reason[512];
+        if (astrid_secret_purge_capsule(j->k->home, j->principal, name, &nsec, err) != 0)
+            return -1;
+        if (astrid_authorize(j->k, j->principal, "secret:set", reason, sizeof reason) == 0 &&
+            astrid_secret_purge_capsule(j->k->home, ASTRID_SECRET_SCOPE_HOST, name, &nhost, err) !=
+                0)
+            return -1;
     }
-    j->data = json_pack("{s:s,s:s,s:b}", "name", name, "dir", dir, "purged", purge);
+    j->data =
+        json_pack("{s:s,s:s,s:b,s:I,s:I}", "name", name, "dir", dir, "purged", purge,
+                  "purged_secrets", (json_int_t)nsec, "purged_shared_secrets", (json_int_t)nhost);
     return 0;
 }
 
@@ -672,6 +684,65 @@ out:
     return rc;
 }
 
+int astrid_capsule_dir_for(astrid_kernel *k, const char *agent, const char *name, char *dir,
+                           size_t n, astrid_err *err)
+{
+    char meta[PATH_MAX + 16];
+    const char *owners[] = {agent, ASTRID_DEFAULT_PRINCIPAL};
+    for (size_t i = 0; i < 2; i++) {
+        if (astrid_home_capsule_dir(dir, n, k->home, owners[i], name, err) != 0)
+            return -1;
+        snprintf(meta, sizeof meta, "%s/meta.json", dir);
+        if (access(meta, F_OK) == 0)
+            return 0;
+    }
+    if (k->workspace[0]) {
+        snprintf(dir, n, "%.3000s/" ASTRID_WORKSPACE_CAPSULES "/%s", k->workspace, name);
+        snprintf(meta, sizeof meta, "%s/meta.json", dir);
+        if (access(meta, F_OK) == 0)
+            return 0;
+    }
+    dir[0] = '\0';
+    return astrid_err_set(err, ASTRID_E_NOTFOUND,
+                          "no capsule '%s' installed for agent '%s' (looked in "
+                          "home/%s/.local/capsules, home/default/.local/capsules and the "
+                          "workspace's .astrid/capsules)",
+                          name, agent, agent);
+}
+
+int astrid_capsule_env_edit(astrid_kernel *k, const char *agent, const char *name,
+                            astrid_env_edit_fn edit, void *user, astrid_err *err)
+{
+    char path[PATH_MAX + 64];
+    if (astrid_home_env_json(path, sizeof path, k->home, agent, name, err) != 0)
+        return -1;
+    /* no job table yet at the boot load: one thread, nothing to race */
+    pthread_mutex_t *lock = k->capsule_jobs ? &k->capsule_jobs->env_lock : NULL;
+    if (lock)
+        pthread_mutex_lock(lock);
+    json_t *vals = NULL;
+    int rc = -1;
+    if (access(path, F_OK) != 0) {
+        vals = json_object();
+    } else {
+        json_error_t je;
+        vals = json_load_file(path, 0, &je);
+        if (!vals || !json_is_object(vals)) {
+            astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", path,
+                           vals ? "not a JSON object of strings" : je.text);
+            goto out;
+        }
+    }
+    rc = edit(vals, user, err);
+    if (rc > 0)
+        rc = write_env(path, vals, err);
+out:
+    if (lock)
+        pthread_mutex_unlock(lock);
+    json_decref(vals);
+    return rc < 0 ? -1 : 0;
+}
+
 static int do_config(job *j, astrid_err *err)
 {
     const char *name = str_param(j, "name");
@@ -689,8 +760,12 @@ static int do_config(job *j, astrid_err *err)
         astrid_authorize(j->k, j->principal, "capsule:config", reason, sizeof reason) != 0)
         return astrid_err_set(err, ASTRID_E_PERM, "%s", reason);
     char dir[PATH_MAX], path[PATH_MAX + 64];
-    if (astrid_home_capsule_dir(dir, sizeof dir, j->k->home, agent, name, err) != 0)
+    astrid_err nf;
+    if (astrid_capsule_dir_for(j->k, agent, name, dir, sizeof dir, &nf) != 0 &&
+        nf.code != ASTRID_E_NOTFOUND) {
+        *err = nf;
         return -1;
+    }
     snprintf(path, sizeof path, "%s/meta.json", dir);
     const char *ws = str_param(j, "workspace_dir");
     if (access(path, F_OK) != 0 && ws) {
@@ -703,7 +778,8 @@ static int do_config(job *j, astrid_err *err)
     if (access(path, F_OK) != 0)
         return astrid_err_set(err, ASTRID_E_NOTFOUND,
                               "no capsule '%s' installed for agent '%s' (looked in "
-                              "home/%s/.local/capsules and ./.astrid/capsules)",
+                              "home/%s/.local/capsules, home/default/.local/capsules and "
+                              "./.astrid/capsules)",
                               name, agent, agent);
     snprintf(path, sizeof path, "%s/Capsule.toml", dir);
     astrid_manifest *m = astrid_manifest_load(path, err);

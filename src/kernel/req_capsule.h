@@ -18,6 +18,9 @@
 #ifndef ASTRID_KERNEL_REQ_CAPSULE_H
 #define ASTRID_KERNEL_REQ_CAPSULE_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 #include "astrid/err.h"
 
 struct astrid_kernel;
@@ -35,5 +38,22 @@ void astrid_capsule_jobs_conn_closed(struct astrid_kernel *k, const char *source
  * (a stage already running — a compile, a hook — finishes first), drop
  * their replies, close the wake-up handle. */
 void astrid_capsule_jobs_stop(struct astrid_kernel *k);
+
+/* The install directory of capsule `name` as `agent` sees it: its own
+ * home/{agent}/.local/capsules/{name}, else default's (capsules are
+ * installed once and shared, reference v0.6), else the daemon's
+ * workspace's .astrid/capsules/{name}. ASTRID_E_NOTFOUND when none has a
+ * meta.json. Any thread. */
+int astrid_capsule_dir_for(struct astrid_kernel *k, const char *agent, const char *name, char *dir,
+                           size_t n, astrid_err *err);
+
+/* One read-modify-write of home/{agent}/.config/env/{name}.env.json under
+ * the env lock (the lock SetCapsuleConfig and remove --purge hold): `edit`
+ * gets the object (empty when the file is missing; a malformed file is an
+ * error and never overwritten) and returns 1 when it changed it (then it
+ * is written atomically, 0600), 0 when not, -1 with err. Any thread. */
+typedef int (*astrid_env_edit_fn)(json_t *vals, void *user, astrid_err *err);
+int astrid_capsule_env_edit(struct astrid_kernel *k, const char *agent, const char *name,
+                            astrid_env_edit_fn edit, void *user, astrid_err *err);
 
 #endif

@@ -46,6 +46,12 @@ static const astrid_req_row req_table[] = {
     {"GroupList",          "group.list",    "group:list",       ASTRID_SCOPE_SELF,           NULL,        false, admin_group_list},
     {"CapsGrant",          "caps.grant",    "caps:grant",       ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_caps_grant},
     {"CapsRevoke",         "caps.revoke",   "caps:revoke",      ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_caps_revoke},
+    {"AgentKeyAdd",        "agent.key.add",    "agent:key:add",    ASTRID_SCOPE_SELF_IF_TARGET, "principal", true,  admin_agent_key_add},
+    {"AgentKeyRemove",     "agent.key.remove", "agent:key:remove", ASTRID_SCOPE_SELF_IF_TARGET, "principal", true,  admin_agent_key_remove},
+    {"AgentKeyList",       "agent.key.list",   "agent:key:list",   ASTRID_SCOPE_SELF_IF_TARGET, "principal", false, admin_agent_key_list},
+    {"SecretSet",          "secret.set",    "secret:set",       ASTRID_SCOPE_SELF_IF_TARGET, "agent",     true,  admin_secret_set},
+    {"SecretDelete",       "secret.delete", "secret:delete",    ASTRID_SCOPE_SELF_IF_TARGET, "agent",     true,  admin_secret_delete},
+    {"SecretList",         "secret.list",   "secret:list",      ASTRID_SCOPE_SELF_IF_TARGET, "agent",     false, admin_secret_list},
 };
 // clang-format on
 

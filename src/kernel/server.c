@@ -1,12 +1,15 @@
 /* The socket server on the loop thread: accept, authenticate, read frames,
  * route, write, idle shutdown. See docs/wire.md for the protocol. */
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "astrid/crypto.h"
 #include "astrid/version.h"
 #include "astrid/topic.h"
 #include "astrid/utf8.h"
@@ -16,6 +19,8 @@
 #include "kernel/requests.h"
 
 #define HANDSHAKE_TIMEOUT_MS 5000
+#define AUTH_NONCE_LEN 32
+#define AGENTS_PENDING_MAX 64
 #define MAX_SUBS 128
 /* A burst of clients (scripts, parallel CLIs) must queue, not see EAGAIN:
  * the kernel clamps this to net.core.somaxconn (4096 by default). */
@@ -35,6 +40,9 @@ struct astrid_conn {
     int open_handles;
     bool authed;
     bool closing;
+    bool agents;     /* accepted on run/agents.sock: a key, never the token */
+    bool challenged; /* a nonce was sent; the next frame must answer it */
+    char nonce[2 * AUTH_NONCE_LEN + 1];
     char principal[65];
     /* this connection's bus source (token bucket key) and its address for
      * private delivery (astrid_msg.to_source) */
@@ -393,9 +401,115 @@ static void handle_message(astrid_conn *c, json_t *msg)
     free(text);
 }
 
+static void accept_conn(astrid_conn *c, const char *principal, bool by_key)
+{
+    astrid_kernel *k = c->k;
+    if (principal != c->principal) /* a challenged conn already holds it */
+        snprintf(c->principal, sizeof c->principal, "%s", principal);
+    c->authed = true;
+    k->n_conns++;
+    uv_timer_stop(&c->hs_timer);
+    json_t *ok =
+        json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "protocol_version", ASTRID_PROTOCOL_VERSION,
+                  "server_version", ASTRID_VERSION, "principal", principal);
+    if (by_key)
+        json_object_set_new(ok, "authenticated", json_string("key"));
+    send_json(c, ok);
+    json_decref(ok);
+    astrid_klog(k, "INFO", "client connected as %s%s%s", principal, by_key ? " (key)" : "",
+                c->agents ? " on agents.sock" : "");
+}
+
+/* The socket path a client signs: the listener's, its directory resolved
+ * (symlinks, ..), so both ends name it alike. */
+static int signed_socket_path(const astrid_conn *c, char *out, size_t n)
+{
+    const char *path = c->agents ? c->k->agents_sock_path : c->k->sock_path;
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX], real[PATH_MAX];
+    if (!slash || (size_t)(slash - path) >= sizeof dir)
+        return -1;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    if (!realpath(dir, real))
+        return -1;
+    int len = snprintf(out, n, "%s%s", real, slash);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+/* Does `principal` list `pk` in [auth] public_keys (read fresh through the
+ * cache, so a key removed a moment ago no longer counts)? Entries that do
+ * not decode match nothing. */
+static bool key_listed(astrid_kernel *k, const char *principal,
+                       const uint8_t pk[ASTRID_ED25519_PK_LEN])
+{
+    astrid_err err;
+    const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, &err);
+    bool found = false;
+    for (size_t i = 0; p && !found && i < p->auth_public_keys.n; i++) {
+        uint8_t have[ASTRID_ED25519_PK_LEN];
+        found = astrid_b64_decode(have, sizeof have, p->auth_public_keys.v[i]) == 0 &&
+                astrid_ct_equal(have, pk, sizeof have);
+    }
+    if (p)
+        astrid_profile_release(p);
+    return found;
+}
+
+/* The answer to a challenge: {"public_key": b64, "signature": b64} over
+ * astrid_auth_message(nonce, principal, socket path). The nonce is good
+ * for this one answer: any failure closes the connection. */
+static void handle_proof(astrid_conn *c, json_t *m)
+{
+    astrid_kernel *k = c->k;
+    char nonce[sizeof c->nonce];
+    snprintf(nonce, sizeof nonce, "%s", c->nonce);
+    explicit_bzero(c->nonce, sizeof c->nonce);
+    c->challenged = false;
+    const char *pkb = json_string_value(json_object_get(m, "public_key"));
+    const char *sigb = json_string_value(json_object_get(m, "signature"));
+    uint8_t pk[ASTRID_ED25519_PK_LEN], sig[ASTRID_ED25519_SIG_LEN];
+    char path[PATH_MAX], msg[PATH_MAX + 256];
+    int len;
+    const char *why = NULL;
+    if (!pkb || !sigb || astrid_b64_decode(pk, sizeof pk, pkb) != 0 ||
+        astrid_b64_decode(sig, sizeof sig, sigb) != 0)
+        why = "malformed answer to the challenge";
+    else if (!key_listed(k, c->principal, pk))
+        why = "key not listed in the principal's [auth] public_keys";
+    else if (signed_socket_path(c, path, sizeof path) != 0 ||
+             (len = astrid_auth_message(msg, sizeof msg, nonce, c->principal, path)) < 0)
+        why = "cannot build the signed message";
+    else if (!astrid_verify(sig, msg, (size_t)len, pk))
+        why = "bad signature";
+    if (why) {
+        astrid_klog(k, "WARN", "key authentication of %s refused: %s", c->principal, why);
+        fail_conn(c, "authentication failed");
+        return;
+    }
+    accept_conn(c, c->principal, true);
+}
+
+/* A refusal before any proof. On agents.sock the peer may be another
+ * Unix user: it learns nothing (not whether the principal exists, is
+ * disabled or has keys); the log keeps the reason. */
+static void agents_refuse(astrid_conn *c, const char *reason)
+{
+    if (!c->agents) {
+        fail_conn(c, reason);
+        return;
+    }
+    astrid_klog(c->k, "WARN", "agents.sock handshake refused: %s", reason);
+    fail_conn(c, "authentication failed");
+}
+
 static void handle_handshake(astrid_conn *c, json_t *hs)
 {
     astrid_kernel *k = c->k;
+    if (c->challenged) {
+        handle_proof(c, hs);
+        return;
+    }
     const char *token = json_string_value(json_object_get(hs, "token"));
     json_t *pv = json_object_get(hs, "protocol_version");
     const char *principal = json_string_value(json_object_get(hs, "principal"));
@@ -404,7 +518,8 @@ static void handle_handshake(astrid_conn *c, json_t *hs)
                      "daemon (astrid restart) after upgrading");
         return;
     }
-    if (!token || !astrid_ct_streq(token, k->token)) {
+    /* agents.sock takes no token: the key is the whole proof there */
+    if (!c->agents && (!token || !astrid_ct_streq(token, k->token))) {
         fail_conn(c, "authentication failed");
         return;
     }
@@ -412,19 +527,47 @@ static void handle_handshake(astrid_conn *c, json_t *hs)
         principal = "default";
     char reason[512];
     if (astrid_principal_admissible(k, principal, reason, sizeof reason) != 0) {
-        fail_conn(c, reason);
+        agents_refuse(c, reason);
         return;
     }
+    astrid_err err;
+    const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, &err);
+    if (!p) {
+        fail_conn(c, err.msg);
+        return;
+    }
+    size_t nkeys = p->auth_public_keys.n;
+    astrid_profile_release(p);
+    if (nkeys == 0 && !c->agents) {
+        accept_conn(c, principal, false); /* as before: the token is the proof */
+        return;
+    }
+    if (nkeys == 0) {
+        snprintf(reason, sizeof reason,
+                 "principal %s has no [auth] public_keys: agents.sock accepts key-authenticated "
+                 "principals only",
+                 principal);
+        agents_refuse(c, reason);
+        return;
+    }
+    /* A principal with keys is claimed with one of them, whatever token
+     * the client holds (fail closed). A client that does not know the
+     * challenge reads a status other than "ok" and gives up with the
+     * reason. */
+    uint8_t raw[AUTH_NONCE_LEN];
+    astrid_random_bytes(raw, sizeof raw);
+    astrid_hex_encode(c->nonce, raw, sizeof raw);
     snprintf(c->principal, sizeof c->principal, "%s", principal);
-    c->authed = true;
-    k->n_conns++;
-    uv_timer_stop(&c->hs_timer);
-    json_t *ok =
-        json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "protocol_version", ASTRID_PROTOCOL_VERSION,
-                  "server_version", ASTRID_VERSION, "principal", principal);
-    send_json(c, ok);
-    json_decref(ok);
-    astrid_klog(k, "INFO", "client connected as %s", principal);
+    c->challenged = true;
+    snprintf(reason, sizeof reason,
+             "principal %s requires key authentication: sign the challenge (astrid --identity "
+             "KEYFILE)",
+             principal);
+    json_t *ch = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "status", "challenge", "protocol_version",
+                           ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION, "principal",
+                           principal, "nonce", c->nonce, "reason", reason);
+    send_json(c, ch);
+    json_decref(ch);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -506,15 +649,32 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c, "accept failed");
         return;
     }
-    /* Only the daemon's own user may talk to it (SO_PEERCRED). */
+    /* Only the daemon's own user may talk to it on system.sock
+     * (SO_PEERCRED); agents.sock is for other users, who prove a key. */
+    c->agents = server == (uv_stream_t *)&k->agents_server;
     uv_os_fd_t fd;
     struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
     socklen_t cl = sizeof cred;
     if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != geteuid()) {
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
+        (!c->agents && cred.uid != geteuid())) {
         astrid_klog(k, "WARN", "dropped connection from another user (uid %d)", (int)cred.uid);
         conn_close(c, "peer uid mismatch");
         return;
+    }
+    if (c->agents) {
+        /* Other uids may connect here: bound what their unanswered
+         * handshakes can hold (each lives up to the 5 s timeout). */
+        size_t pending = 0;
+        for (astrid_conn *o = k->conns; o; o = o->next)
+            pending += o->agents && !o->authed && !o->closing;
+        if (pending > AGENTS_PENDING_MAX) {
+            astrid_klog(k, "WARN",
+                        "agents.sock: %zu handshakes pending, dropped a connection (uid %d)",
+                        pending - 1, (int)cred.uid);
+            conn_close(c, "too many pending handshakes");
+            return;
+        }
     }
     uv_timer_start(&c->hs_timer, on_hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
@@ -534,6 +694,43 @@ static void on_signal(uv_signal_t *s, int signum)
     astrid_kernel_request_shutdown(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* run/agents.sock, 0660, group ASTRID_AGENTS_GROUP (a name or a gid;
+ * unset: the daemon's own group). A stale one is ours to replace: we
+ * hold run/daemon.lock. */
+static int agents_listen(astrid_kernel *k, astrid_err *err)
+{
+    uv_pipe_init(k->loop, &k->agents_server, 0); /* first: close_all closes it */
+    k->agents_server.data = k;
+    const char *grp = getenv("ASTRID_AGENTS_GROUP");
+    gid_t gid = (gid_t)-1;
+    if (grp && *grp) {
+        struct group *g = getgrnam(grp);
+        char *end;
+        unsigned long n = strtoul(grp, &end, 10);
+        if (g)
+            gid = g->gr_gid;
+        else if (*end == '\0')
+            gid = (gid_t)n;
+        else
+            return astrid_err_set(err, ASTRID_E_INVALID, "ASTRID_AGENTS_GROUP: no group '%s'", grp);
+    }
+    unlink(k->agents_sock_path);
+    mode_t old = umask(0177); /* born 0600; opened to the group once it is chowned */
+    int rc = uv_pipe_bind(&k->agents_server, k->agents_sock_path);
+    umask(old);
+    if (rc != 0)
+        return astrid_err_set(err, ASTRID_E_IO, "bind %s: %s", k->agents_sock_path,
+                              uv_strerror(rc));
+    if (gid != (gid_t)-1 && chown(k->agents_sock_path, (uid_t)-1, gid) != 0)
+        return astrid_err_sys(err, "chgrp %s to %s", k->agents_sock_path, grp);
+    if (chmod(k->agents_sock_path, 0660) != 0)
+        return astrid_err_sys(err, "chmod %s", k->agents_sock_path);
+    if ((rc = uv_listen((uv_stream_t *)&k->agents_server, LISTEN_BACKLOG, on_connection)) != 0)
+        return astrid_err_set(err, ASTRID_E_IO, "listen %s: %s", k->agents_sock_path,
+                              uv_strerror(rc));
+    return 0;
+}
+
 int astrid_server_start(astrid_kernel *k, astrid_err *err)
 {
     uv_pipe_init(k->loop, &k->server, 0);
@@ -546,6 +743,8 @@ int astrid_server_start(astrid_kernel *k, astrid_err *err)
     chmod(k->sock_path, 0600);
     if ((rc = uv_listen((uv_stream_t *)&k->server, LISTEN_BACKLOG, on_connection)) != 0)
         return astrid_err_set(err, ASTRID_E_IO, "listen %s: %s", k->sock_path, uv_strerror(rc));
+    if (agents_listen(k, err) != 0)
+        return -1;
     k->last_active_ms = astrid_now_ms();
     uv_timer_init(k->loop, &k->idle_timer);
     k->idle_timer.data = k;
@@ -563,8 +762,9 @@ void astrid_server_close_all(astrid_kernel *k)
 {
     while (k->conns)
         conn_close(k->conns, "daemon shutting down");
-    uv_handle_t *hs[] = {(uv_handle_t *)&k->server, (uv_handle_t *)&k->idle_timer,
-                         (uv_handle_t *)&k->sigint, (uv_handle_t *)&k->sigterm};
+    uv_handle_t *hs[] = {(uv_handle_t *)&k->server, (uv_handle_t *)&k->agents_server,
+                         (uv_handle_t *)&k->idle_timer, (uv_handle_t *)&k->sigint,
+                         (uv_handle_t *)&k->sigterm};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);

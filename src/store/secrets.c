@@ -179,3 +179,119 @@ int astrid_secret_copy_capsule(const char *home, const char *from, const char *t
     closedir(d);
     return rc;
 }
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void astrid_secret_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* The entries of `dir` that pass `ok` (dot names never: temp files of an
+ * interrupted write start with '.'). */
+static int list_dir(const char *dir, bool (*ok)(const char *), char ***out, size_t *n,
+                    astrid_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : astrid_err_sys(err, "open %s", dir);
+    char **v = NULL;
+    size_t cnt = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !ok(e->d_name))
+            continue;
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char **nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        if (!(v[cnt] = strdup(e->d_name))) {
+            rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+            break;
+        }
+        cnt++;
+    }
+    closedir(d);
+    if (rc != 0) {
+        astrid_secret_names_free(v, cnt);
+        return -1;
+    }
+    if (cnt)
+        qsort(v, cnt, sizeof *v, cmp_name);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static bool key_ok(const char *k)
+{
+    return check_key(k, NULL) == 0;
+}
+
+int astrid_secret_keys(const char *home, const char *scope, const char *capsule, char ***keys,
+                       size_t *n, astrid_err *err)
+{
+    char dir[PATH_MAX];
+    *keys = NULL;
+    *n = 0;
+    if (capsule_dir(dir, sizeof dir, home, scope, capsule, err) != 0)
+        return -1;
+    return list_dir(dir, key_ok, keys, n, err);
+}
+
+int astrid_secret_capsules(const char *home, const char *scope, char ***names, size_t *n,
+                           astrid_err *err)
+{
+    char dir[PATH_MAX];
+    *names = NULL;
+    *n = 0;
+    if (!valid_principal_or_host(scope))
+        return astrid_err_set(err, ASTRID_E_INVALID, "invalid secret scope '%s'", scope);
+    if (astrid_home_secret_scope_dir(dir, sizeof dir, home, scope, err) != 0)
+        return -1;
+    return list_dir(dir, valid_capsule, names, n, err);
+}
+
+int astrid_secret_purge_capsule(const char *home, const char *scope, const char *capsule,
+                                size_t *removed, astrid_err *err)
+{
+    char dir[PATH_MAX];
+    if (removed)
+        *removed = 0;
+    if (capsule_dir(dir, sizeof dir, home, scope, capsule, err) != 0)
+        return -1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : astrid_err_sys(err, "open %s", dir);
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        /* temp files of an interrupted write too: nothing of it may stay */
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0) {
+            rc = astrid_err_sys(err, "delete %s/%s", dir, e->d_name);
+            break;
+        }
+        if (removed && e->d_name[0] != '.')
+            (*removed)++;
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(dir) != 0 && errno != ENOENT)
+        rc = astrid_err_sys(err, "remove %s", dir);
+    return rc;
+}

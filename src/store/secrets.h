@@ -37,4 +37,18 @@ int astrid_secret_resolve(const char *home, const char *principal, const char *c
 int astrid_secret_copy_capsule(const char *home, const char *from, const char *to,
                                const char *capsule, size_t *copied, astrid_err *err);
 
+/* The keys stored for `capsule` in `scope` (never their values), sorted:
+ * *keys a malloc'd array of malloc'd strings (caller frees each and the
+ * array), *n their count. A missing directory is no keys. */
+int astrid_secret_keys(const char *home, const char *scope, const char *capsule, char ***keys,
+                       size_t *n, astrid_err *err);
+/* The capsules that have a directory in `scope`, as astrid_secret_keys. */
+int astrid_secret_capsules(const char *home, const char *scope, char ***names, size_t *n,
+                           astrid_err *err);
+/* Delete secrets/{scope}/{capsule}/ and every secret in it (remove
+ * --purge). *removed counts the secrets; a missing directory is 0. */
+int astrid_secret_purge_capsule(const char *home, const char *scope, const char *capsule,
+                                size_t *removed, astrid_err *err);
+void astrid_secret_names_free(char **names, size_t n);
+
 #endif

@@ -157,7 +157,9 @@ out=$(cd "$W" && $A capsule tree)
 ok_if "tree lists the workspace capsule" grep -q "^echo 0.1.0 \[workspace\]" <<<"$out"
 ok_if "start" $A start
 ok_if "agent create bob" bash -c "$A agent create bob >/dev/null"
-$A capsule show cfgdemo -a bob >/dev/null 2>&1; expect_eq "show -a bob: bob has no cfgdemo" "$?" "1"
+# capsules are installed once and shared: bob sees default's install
+r=$($A capsule show cfgdemo -a bob --format json 2>&1); rc=$?
+expect_eq "show -a bob: default's shared cfgdemo" "$rc $(j 'd["dir"]' <<<"$r")" "0 $H/default/.local/capsules/cfgdemo"
 ok_if "install cfgdemo as bob" bash -c "$A agent switch bob >/dev/null && $A capsule install '$O/cfgdemo.capsule' >/dev/null 2>&1 && $A agent switch default >/dev/null"
 expect_eq "show -a bob finds bob's" "$($A capsule show cfgdemo -a bob --format json | j 'd["dir"]')" "$H/bob/.local/capsules/cfgdemo"
 out=$($A capsule config cfgdemo -a bob --set API_KEY=bobs-key 2>&1); rc=$?

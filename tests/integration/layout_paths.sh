@@ -24,12 +24,13 @@ patterns=(
 # file|text: hits that are not paths (messages and labels naming a path for
 # a human, or a layout that is not the home's).
 allowed=(
-  'src/cli/capsule_util.c|"home/%s/.local/capsules and ./.astrid/capsules)\n"'
+  'src/cli/capsule_util.c|"home/%s/.local/capsules, home/default/.local/capsules and ./.astrid/capsules)\n",'
   'src/cli/capsule_config.c|"home/{agent}/.config/env/{capsule}.env.json. A running daemon then reloads."'
   'src/cli/capsule_show.c|"agent'"'"'s home/{p}/.local/capsules, then in ./.astrid/capsules."'
   'src/cli/cmd_doctor.c|"groups.toml"'
   'src/client/client.c|"Daemon exited prematurely (status %d); see %s/log/"'
-  'src/kernel/req_capsule.c|"home/%s/.local/capsules and ./.astrid/capsules)",'
+  'src/kernel/req_capsule.c|"home/%s/.local/capsules, home/default/.local/capsules and the "'
+  'src/kernel/req_capsule.c|"home/%s/.local/capsules, home/default/.local/capsules and "'
   'src/kernel/boot.c|"etc/profiles/default.toml %s no group, grant or revoke: re-seeded it "'
 
   'src/build/pack.c|"%s/wit", capsule_dir'

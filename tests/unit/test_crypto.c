@@ -150,6 +150,60 @@ static void uuids(void **state)
     assert_false(astrid_uuid_parse("45e8dd5d5f3a5c2ca3ab0f4d94a38d54", NULL));
 }
 
+/* base64 round trip; anything but exactly the padded encoding of N bytes
+ * is refused (a profile key that does not decode matches nothing) */
+static void b64_strict(void **state)
+{
+    (void)state;
+    uint8_t in[32], out[32];
+    for (int i = 0; i < 32; i++)
+        in[i] = (uint8_t)(i * 7 + 1);
+    char b[ASTRID_B64_LEN(32)];
+    astrid_b64_encode(b, in, sizeof in);
+    assert_int_equal(strlen(b), 44);
+    assert_int_equal(astrid_b64_decode(out, sizeof out, b), 0);
+    assert_memory_equal(in, out, 32);
+    char bad[64];
+    snprintf(bad, sizeof bad, " %s", b);
+    assert_int_equal(astrid_b64_decode(out, sizeof out, bad), -1); /* whitespace */
+    snprintf(bad, sizeof bad, "%.43s", b);
+    assert_int_equal(astrid_b64_decode(out, sizeof out, bad), -1); /* short */
+    snprintf(bad, sizeof bad, "%sAAAA", b);
+    assert_int_equal(astrid_b64_decode(out, sizeof out, bad), -1); /* long */
+    assert_int_equal(
+        astrid_b64_decode(out, sizeof out, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!="), -1);
+}
+
+/* identity files: created 0600 and never overwritten, loaded back to the
+ * same key, refused when others may read them; the signed message */
+static void identity_file(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/erin.key", tmpdir);
+    astrid_keypair a, b;
+    astrid_err err;
+    assert_int_equal(astrid_identity_create(path, "erin", &a, &err), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(astrid_identity_create(path, "erin", &b, &err), -1);
+    assert_int_equal(err.code, ASTRID_E_EXISTS);
+    char who[65];
+    assert_int_equal(astrid_identity_load(path, &b, who, sizeof who, &err), 0);
+    assert_string_equal(who, "erin");
+    assert_memory_equal(a.pk, b.pk, sizeof a.pk);
+    chmod(path, 0640);
+    assert_int_equal(astrid_identity_load(path, &b, who, sizeof who, &err), -1);
+    assert_int_equal(err.code, ASTRID_E_PERM);
+    assert_int_equal(astrid_identity_create(path, "../x", &b, &err), -1);
+    char msg[256];
+    assert_int_equal(astrid_auth_message(msg, sizeof msg, "ab", "erin", "/h/run/agents.sock"),
+                     (int)strlen("astrid-handshake-v1\nab\nerin\n/h/run/agents.sock"));
+    assert_string_equal(msg, "astrid-handshake-v1\nab\nerin\n/h/run/agents.sock");
+    assert_int_equal(astrid_auth_message(msg, 10, "ab", "erin", "/x"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +211,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(key_bad_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(rfc8032_vector, setup, teardown),
         cmocka_unit_test(hex_and_ct),
+        cmocka_unit_test(b64_strict),
+        cmocka_unit_test_setup_teardown(identity_file, setup, teardown),
         cmocka_unit_test(uuids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "astrid/fs.h"
 #include "store/secrets.h"
@@ -118,6 +119,43 @@ static void copy_capsule_between_scopes(void **state)
     assert_int_equal(n, 0);
 }
 
+/* keys are listed (never values), temp files of an interrupted write are
+ * not keys, and purge leaves nothing of the capsule in the scope */
+static void keys_and_purge(void **state)
+{
+    (void)state;
+    astrid_err err;
+    assert_int_equal(astrid_secret_set(home, "alice", "bot", "B", "v", &err), 0);
+    assert_int_equal(astrid_secret_set(home, "alice", "bot", "A", "v", &err), 0);
+    assert_int_equal(astrid_secret_set(home, "alice", "other", "C", "v", &err), 0);
+    char p[400];
+    snprintf(p, sizeof p, "%s/secrets/alice/bot/.A.tmp.1", home);
+    assert_int_equal(astrid_atomic_write(p, "x", 1, 0600, &err), 0);
+    char **v;
+    size_t n;
+    assert_int_equal(astrid_secret_keys(home, "alice", "bot", &v, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "A");
+    assert_string_equal(v[1], "B");
+    astrid_secret_names_free(v, n);
+    assert_int_equal(astrid_secret_capsules(home, "alice", &v, &n, &err), 0);
+    assert_int_equal(n, 2);
+    astrid_secret_names_free(v, n);
+    size_t removed;
+    assert_int_equal(astrid_secret_purge_capsule(home, "alice", "bot", &removed, &err), 0);
+    assert_int_equal(removed, 2);
+    snprintf(p, sizeof p, "%s/secrets/alice/bot", home);
+    assert_int_not_equal(access(p, F_OK), 0);
+    char *val;
+    assert_int_equal(astrid_secret_get(home, "alice", "other", "C", &val, &err), 0);
+    assert_string_equal(val, "v");
+    free(val);
+    assert_int_equal(astrid_secret_purge_capsule(home, "alice", "bot", &removed, &err), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(astrid_secret_purge_capsule(home, "alice", "../x", &removed, &err), -1);
+    assert_int_equal(astrid_secret_keys(home, "../..", "bot", &v, &n, &err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +164,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rejects_bad_names_and_values, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_capsule_between_scopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(keys_and_purge, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

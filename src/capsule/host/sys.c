@@ -3,6 +3,8 @@
  * check-capsule-capability. Lifting and lowering are the generated
  * glue's (host_glue.h). */
 #include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -152,9 +154,38 @@ int astrid_host_sys_get_caller(astrid_host_call *c, wit_caller_context *out)
 }
 
 #define CONFIG_KEY_MAX 256
+#define ENV_JSON_MAX (1u << 20)
 
-/* The manifest's [env] value: secrets per agent then host-wide, else the
- * declared default, else "". */
+/* `key` of principal's {capsule}.env.json as a malloc'd string (a JSON
+ * string raw, any other value as JSON text, as upstream's resolve_env);
+ * NULL when the file or the key is missing, or the file is not a JSON
+ * object (the writers refuse such a file; a reader treats it as unset). */
+static char *env_json_value(const astrid_invocation *inv, const char *principal, const char *key)
+{
+    char path[PATH_MAX + 64];
+    if (astrid_home_env_json(path, sizeof path, inv->env->home, principal, inv->capsule, NULL) != 0)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    if (astrid_read_file(path, ENV_JSON_MAX, &text, &len, NULL) != 0)
+        return NULL;
+    json_t *o = json_loadb(text, len, 0, NULL);
+    free(text);
+    json_t *v = json_object_get(o, key);
+    char *out = NULL;
+    if (json_is_string(v))
+        out = strdup(json_string_value(v));
+    else if (v && !json_is_null(v))
+        out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(o);
+    return out;
+}
+
+/* The manifest's [env] value: a secret-typed key from the secret store
+ * (per agent, then host-wide), never from env JSON; any other key from
+ * the invoking agent's env JSON, else default's (the operator's
+ * configuration is every agent's fallback), else the declared default,
+ * else "". */
 int astrid_host_sys_get_config(astrid_host_call *c, const astrid_str *key, astrid_str *out)
 {
     const astrid_invocation *inv = c->inv;
@@ -164,14 +195,18 @@ int astrid_host_sys_get_config(astrid_host_call *c, const astrid_str *key, astri
     for (size_t i = 0; i < inv->manifest->nenv && !d; i++)
         if (strcmp(inv->manifest->env[i].key, key->ptr) == 0)
             d = &inv->manifest->env[i];
-    char *secret = NULL;
+    char *val = NULL;
     astrid_err err;
-    if (d && strcmp(d->type, "secret") == 0 &&
-        astrid_secret_resolve(inv->env->home, inv->principal, inv->capsule, key->ptr, &secret,
-                              &err) != 0)
-        return astrid_host_fail(c, "get-config %s: %s", key->ptr, err.msg);
-    if (secret) {
-        *out = (astrid_str){secret, strlen(secret)}; /* the glue frees it */
+    if (d && strcmp(d->type, "secret") == 0) {
+        if (astrid_secret_resolve(inv->env->home, inv->principal, inv->capsule, key->ptr, &val,
+                                  &err) != 0)
+            return astrid_host_fail(c, "get-config %s: %s", key->ptr, err.msg);
+    } else if (!(val = env_json_value(inv, inv->principal, key->ptr)) &&
+               strcmp(inv->principal, ASTRID_DEFAULT_PRINCIPAL) != 0) {
+        val = env_json_value(inv, ASTRID_DEFAULT_PRINCIPAL, key->ptr);
+    }
+    if (val) {
+        *out = (astrid_str){val, strlen(val)}; /* the glue frees it */
         return 0;
     }
     return astrid_host_set_str(c, out, d && d->default_value ? d->default_value : "");
