@@ -16,3 +16,6 @@ $(BUILD)/capsules/$(notdir $(patsubst %/,%,$(1))).capsule: $(wildcard $(1)*.c $(
 endef
 $(foreach d,$(EXAMPLE_DIRS),$(eval $(call capsule_rule,$(d))))
 EXTRA_TARGETS += $(EXAMPLE_CAPSULES)
+# The native test of capsules/common/ (SSE parser, llm_map) includes the
+# guest JSON library's header by its SDK name.
+$(BUILD)/obj/tests/unit/test_provider_sse.o: CFLAGS += -Isdk/c

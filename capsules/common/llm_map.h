@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "astrid_json.h"
+#include <astrid_json.h>
 
 typedef struct llm_cfg {
     const char *model; /* used when the request names none */

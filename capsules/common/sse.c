@@ -18,7 +18,7 @@ void sse_free(sse_parser *p)
     memset(p, 0, sizeof *p);
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
+static int sse_grow(char **buf, size_t *cap, size_t need)
 {
     if (need > SSE_MAX_EVENT + 1)
         return -1;
@@ -35,11 +35,11 @@ static int grow(char **buf, size_t *cap, size_t need)
     return 0;
 }
 
-static int dispatch(sse_parser *p)
+static int sse_dispatch(sse_parser *p)
 {
     int rc = 0;
     if (p->has_data) {
-        if (grow(&p->data, &p->data_cap, p->data_len + 1) != 0)
+        if (sse_grow(&p->data, &p->data_cap, p->data_len + 1) != 0)
             return -1;
         p->data[p->data_len] = '\0';
         rc = p->fn(p->ctx, p->event, p->data, p->data_len);
@@ -51,13 +51,13 @@ static int dispatch(sse_parser *p)
 }
 
 /* One complete line (without its terminator) in p->line. */
-static int line_done(sse_parser *p)
+static int sse_line_done(sse_parser *p)
 {
     const char *l = p->line ? p->line : "";
     size_t n = p->line_len;
     p->line_len = 0;
     if (n == 0)
-        return dispatch(p);
+        return sse_dispatch(p);
     if (l[0] == ':')
         return 0; /* comment (keep-alives) */
     const char *colon = memchr(l, ':', n);
@@ -70,7 +70,7 @@ static int line_done(sse_parser *p)
     }
     if (flen == 4 && memcmp(l, "data", 4) == 0) {
         size_t sep = p->has_data ? 1 : 0;
-        if (grow(&p->data, &p->data_cap, p->data_len + sep + vlen + 1) != 0)
+        if (sse_grow(&p->data, &p->data_cap, p->data_len + sep + vlen + 1) != 0)
             return -1;
         if (sep)
             p->data[p->data_len++] = '\n';
@@ -95,12 +95,12 @@ int sse_feed(sse_parser *p, const char *buf, size_t len)
         }
         p->after_cr = c == '\r';
         if (c == '\n' || c == '\r') {
-            int rc = line_done(p);
+            int rc = sse_line_done(p);
             if (rc != 0)
                 return rc;
             continue;
         }
-        if (grow(&p->line, &p->line_cap, p->line_len + 2) != 0)
+        if (sse_grow(&p->line, &p->line_cap, p->line_len + 2) != 0)
             return -1;
         p->line[p->line_len++] = c;
     }
@@ -111,8 +111,8 @@ int sse_finish(sse_parser *p, bool dispatch_pending)
 {
     int rc = 0;
     if (p->line_len)
-        rc = line_done(p);
+        rc = sse_line_done(p);
     if (rc == 0 && dispatch_pending)
-        rc = dispatch(p);
+        rc = sse_dispatch(p);
     return rc;
 }
