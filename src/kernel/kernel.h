@@ -106,6 +106,8 @@ typedef struct astrid_kernel {
     struct astrid_storage *storage;
     /* capsule writes in progress (req_capsule.c; its own locks) */
     struct astrid_capsule_jobs *capsule_jobs;
+    /* capsules' background processes (capsule_process.c; its own lock) */
+    struct astrid_procs *procs;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
@@ -135,6 +137,12 @@ int astrid_kernel_storage_start(astrid_kernel *k, astrid_err *err);
 /* The host env's storage_charge / storage_dropped; ctx is the kernel. */
 int astrid_kernel_storage_charge(void *ctx, const char *principal, int64_t delta, astrid_err *err);
 void astrid_kernel_storage_dropped(void *ctx, const char *principal, const char *capsule);
+
+/* ---- capsules' native processes (capsule_process.c) ---- */
+/* The registry of background processes (before any capsule loads). */
+int astrid_kernel_procs_start(astrid_kernel *k, astrid_err *err);
+/* After every capsule was unloaded (which killed its processes). */
+void astrid_kernel_procs_stop(astrid_kernel *k);
 
 /* ---- the bus inside the daemon (feed.c) ---- */
 /* Create the bus, its two kernel feeds and the dispatch threads. */
