@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The process host functions end to end (docs/capsules.md "Processes"):
+# tests/capsules/procprobe (host_process = echo, sh, sleep, sudo, printf,
+# /bin/echo) installed by default (admin) and driven with `astrid bus
+# request` as default and as two agents. Checks: output and exit codes,
+# the 1 MiB cap, the manifest gate, the principal gate (capability and
+# profile [process] allow), the hard refusal of sudo, the per-principal
+# background cap (the 9th refused; alice's 8 do not block bob), read-logs
+# returning only new output, kill confined to the caller's own processes,
+# processes gone (and reaped) after a reload and after the daemon stops,
+# and the audit entries of spawns, refusals and exits.
+set -u
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
+req() { $A bus request demo.v1.procprobe "$1" --reply demo.v1.procprobe.reply --timeout 30 2>&1; }
+as() { $A agent switch "$1" >/dev/null; }
+reload() { $A bus request astrid.v1.request.reload_capsules '{"method":"ReloadCapsules"}' --reply astrid.v1.response.reload_capsules --timeout 60 2>&1; }
+MARK=$((RANDOM * 7 + 100000)) # a sleep argument no other process uses
+alive() { pgrep -f "^sleep $MARK" >/dev/null; }
+daemon_pid() { pgrep -f "astrid-daemon" -u "$(id -u)" -n 2>/dev/null; }
+# poll read-logs of $2 as $1's current agent until python expr $3 holds
+read_until() {
+  local r
+  for _ in $(seq 100); do
+    r=$(req "{\"op\":\"read\",\"id\":\"$1\"}")
+    python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if ($2) else 1)" "$r" 2>/dev/null && { echo "$r"; return 0; }
+    sleep 0.1
+  done
+  echo "$r"; return 1
+}
+audit_of() { cat "$ASTRID_HOME/home/$1/.local/audit/audit.jsonl" 2>/dev/null; }
+
+build_capsule "$ASTRID_SRC/tests/capsules/procprobe"
+ok_if "start" $A start
+ok_if "install procprobe (default holds capsule:host_process)" bash -c "$A capsule install '$O/procprobe.capsule' >/dev/null 2>&1"
+
+# --- foreground, as default (admin: '*' holds process:spawn:*)
+r=$(req '{"op":"spawn","cmd":"echo","a1":"hello","a2":"world"}')
+expect_eq "spawn echo: stdout" "$(j 'd["stdout"]' <<<"$r")" "hello world"
+expect_eq "  exit code 0, empty stderr" "$(j '(d["exit_code"], d["stderr"])' <<<"$r")" "(0, '')"
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"echo oops >&2; exit 3"}')
+expect_eq "spawn sh: exit code 3 and stderr" "$(j '(d["exit_code"], d["stderr"])' <<<"$r")" "(3, 'oops\n')"
+r=$(req '{"op":"spawn","cmd":"sh -c","a1":"echo $0 $1","a2":"a b"}')
+expect_eq "\"sh -c\" matches entry sh by upstream's \"cmd \" prefix rule; args verbatim (no shell split)" "$(j 'd["stdout"]' <<<"$r")" "a b"
+r=$(req '{"op":"spawn","cmd":"/bin/echo","a1":"abs"}')
+expect_eq "an absolute command listed as such runs" "$(j 'd["stdout"]' <<<"$r")" "abs"
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"head -c 1500000 /dev/zero | tr \"\\\\000\" a; echo e >&2"}')
+expect_eq "stdout over 1 MiB is cut at 1 MiB" "$(j '(d["out_len"], d["exit_code"])' <<<"$r")" "(1048576, 0)"
+ok_if "  and stderr says how much was cut" grep -q 'astrid: 451424 bytes of stdout and 0 of stderr cut at the 1 MiB cap' <<<"$r"
+r=$(req '{"op":"spawn","cmd":"printf","a1":"a\\0b"}')
+expect_eq "NUL bytes pass through (shown by the probe as <NUL>)" "$(j '(d["stdout"], d["out_len"])' <<<"$r")" "('a<NUL>b', 3)"
+r=$(req '{"op":"spawn","cmd":"printf","a1":"\\377ok"}')
+expect_eq "bytes that are not UTF-8 arrive as U+FFFD" "$(j 'd["stdout"]' <<<"$r")" "$(printf '\xef\xbf\xbdok')"
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"pwd; echo $HOME; env | grep -c ASTRID_"}')
+expect_eq "cwd and HOME are the invoking principal's home; no ASTRID_* in the env" "$(j 'd["stdout"]' <<<"$r")" "$ASTRID_HOME/home/default
+$ASTRID_HOME/home/default
+0"
+
+# --- the manifest gate
+r=$(req '{"op":"spawn","cmd":"ls"}')
+ok_if "a command outside host_process is refused" grep -q "denied by the manifest: 'ls' is not in capsule procprobe's capabilities.host_process" <<<"$r"
+r=$(req '{"op":"spawn","cmd":"shx"}')
+ok_if "  a command that only starts like an entry is refused" grep -q "'shx' is not in capsule procprobe" <<<"$r"
+r=$(req '{"op":"spawn","cmd":"/bin/sh","a1":"-c","a2":"true"}')
+ok_if "  a path to a listed name is not the listed name" grep -q "'/bin/sh' is not in capsule procprobe" <<<"$r"
+r=$(req '{"op":"bg","cmd":"ls"}')
+ok_if "  spawn-background applies it too" grep -q "denied by the manifest: 'ls'" <<<"$r"
+r=$(req '{"op":"spawn","cmd":"sudo","a1":"id"}')
+ok_if "sudo is refused by hard policy though listed" grep -q "denied by hard policy: 'sudo' raises privileges" <<<"$r"
+
+# --- the principal gate
+ok_if "agent create alice (may use echo and sleep)" $A agent create alice --process-allow echo,sleep
+ok_if "agent create bob" $A agent create bob
+for a in alice bob; do $A caps grant $a system:bus >/dev/null; done
+as bob
+r=$(req '{"op":"spawn","cmd":"echo","a1":"hi"}')
+ok_if "bob (no allow-list entry, no grant) is refused echo" grep -q "denied for the principal: bob may not run 'echo'" <<<"$r"
+ok_if "  naming the capability" grep -q "process:spawn:echo" <<<"$r"
+as alice
+r=$(req '{"op":"spawn","cmd":"echo","a1":"hi"}')
+expect_eq "alice (process:spawn:echo) runs echo" "$(j 'd["stdout"]' <<<"$r")" "hi"
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"echo x"}')
+ok_if "  but not sh, which the capsule lists" grep -q "denied for the principal: alice may not run 'sh'" <<<"$r"
+r=$(req '{"op":"spawn","cmd":"/bin/echo","a1":"hi"}')
+ok_if "  nor /bin/echo (its capability is process:spawn:_bin_echo)" grep -q "process:spawn:_bin_echo" <<<"$r"
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"pwd"}')
+as default
+
+# --- background: the per-principal cap
+as alice
+ids=()
+for i in $(seq 8); do
+  r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+  ids+=("$(j '(d.get("id",""))' <<<"$r")")
+done
+ok_if "alice starts 8 background processes" bash -c "[[ '${ids[*]}' =~ ^[0-9]+( [0-9]+){7}\$ ]]"
+expect_eq "  8 are running" "$(pgrep -fc "^sleep $MARK")" "8"
+r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+ok_if "  the 9th is refused by the quota" grep -q "denied by the quota: principal alice already has 8 background process(es).*the limit is 8" <<<"$r"
+expect_eq "  still 8 running" "$(pgrep -fc "^sleep $MARK")" "8"
+as default
+ok_if "caps grant bob process:spawn:sleep" $A caps grant bob process:spawn:sleep
+as bob
+bids=()
+for i in $(seq 8); do
+  r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+  bids+=("$(j '(d.get("id",""))' <<<"$r")")
+done
+ok_if "alice's 8 do not count against bob: bob starts 8" bash -c "[[ '${bids[*]}' =~ ^[0-9]+( [0-9]+){7}\$ ]]"
+r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+ok_if "  bob's 9th is refused" grep -q "denied by the quota: principal bob already has 8" <<<"$r"
+r=$(req "{\"op\":\"kill\",\"id\":\"${ids[0]}\"}")
+ok_if "bob cannot kill alice's process (not found)" grep -q "no background process ${ids[0]} of bob" <<<"$r"
+r=$(req "{\"op\":\"read\",\"id\":\"${ids[0]}\"}")
+ok_if "  nor read its logs" grep -q "no background process ${ids[0]} of bob" <<<"$r"
+as alice
+r=$(req "{\"op\":\"read\",\"id\":\"${ids[0]}\"}")
+expect_eq "  alice's process is still running" "$(j 'd["running"]' <<<"$r")" "True"
+r=$(req "{\"op\":\"kill\",\"id\":\"${ids[0]}\"}")
+expect_eq "alice kills her own: killed, exit code -1 (signal)" "$(j '(d["killed"], d["exit_code"])' <<<"$r")" "(True, -1)"
+r=$(req "{\"op\":\"kill\",\"id\":\"${ids[0]}\"}")
+ok_if "  a second kill: not found" grep -q "no background process ${ids[0]} of alice" <<<"$r"
+r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+ok_if "  the freed slot takes a new process" grep -q '"id"' <<<"$r"
+expect_eq "  16 running in all" "$(pgrep -fc "^sleep $MARK")" "16"
+as default
+
+# --- read-logs: only new output; the exit collected once
+ok_if "caps grant alice process:spawn:sh" $A caps grant alice process:spawn:sh
+as alice
+for id in "${ids[@]:1:2}"; do req "{\"op\":\"kill\",\"id\":\"$id\"}" >/dev/null; done
+r=$(req '{"op":"bg","cmd":"sh","a1":"-c","a2":"echo one; echo err1 >&2; exec sleep '$MARK'"}')
+lid=$(j 'd["id"]' <<<"$r")
+r=$(read_until "$lid" 'd.get("stdout")=="one\n"')
+expect_eq "read-logs returns the output so far, running" "$(j '(d["stdout"], d["stderr"], d["running"], "exit_code" in d)' <<<"$r")" "('one\n', 'err1\n', True, False)"
+r=$(req "{\"op\":\"read\",\"id\":\"$lid\"}")
+expect_eq "  a second read returns only what is new (nothing)" "$(j '(d["stdout"], d["stderr"], d["running"])' <<<"$r")" "('', '', True)"
+r=$(req '{"op":"bg","cmd":"sh","a1":"-c","a2":"echo done; exit 5"}')
+xid=$(j 'd["id"]' <<<"$r")
+r=$(read_until "$xid" 'd.get("running") is False')
+expect_eq "a process that exited: running false, exit code 5, its output" "$(j '(d["running"], d["exit_code"], d["stdout"])' <<<"$r")" "(False, 5, 'done\n')"
+r=$(req "{\"op\":\"read\",\"id\":\"$xid\"}")
+ok_if "  collected: read again is not found" grep -q "no background process $xid of alice" <<<"$r"
+as default
+
+# --- audit
+a=$(audit_of alice)
+ok_if "audit: alice's spawns (process_spawn, command, background, sandboxed)" python3 -c '
+import json,sys
+es=[json.loads(l) for l in sys.stdin if l.strip()]
+sp=[e for e in es if e["action"]["type"]=="process_spawn" and e["outcome"]["status"]=="success"]
+assert any(e["action"]["command"]=="sleep" and e["action"]["background"] and e["action"]["capsule"]=="procprobe" and "sandboxed" in e["action"] for e in sp), sp
+assert any(e["action"]["command"]=="echo" and not e["action"]["background"] for e in sp)
+' <<<"$a"
+ok_if "  the refusals (sh outside her allow-list, the 9th)" python3 -c '
+import json,sys
+es=[json.loads(l) for l in sys.stdin if l.strip()]
+den=[e for e in es if e["action"]["type"]=="process_spawn" and e["authorization"]["type"]=="denied"]
+assert any("may not run" in e["authorization"]["reason"] for e in den), den
+assert any("denied by the quota" in e["authorization"]["reason"] for e in den), den
+' <<<"$a"
+ok_if "  the exits with status (killed sleep -1, sh 5)" python3 -c '
+import json,sys
+es=[json.loads(l) for l in sys.stdin if l.strip()]
+ex=[e for e in es if e["action"]["type"]=="process_exit"]
+assert any(e["outcome"]["details"]["exit_code"]==5 for e in ex), ex
+assert any(e["outcome"]["details"]["killed"] and e["action"]["command"]=="sleep" for e in ex), ex
+' <<<"$a"
+ok_if "  bob's refusal is in bob's log, not alice's" bash -c "audit_of() { cat \"$ASTRID_HOME/home/\$1/.local/audit/audit.jsonl\"; }; audit_of bob | grep -q \"bob may not run 'echo'\" && ! audit_of alice | grep -q 'bob may not run'"
+ok_if "  the chains verify" bash -c "$A audit verify >/dev/null 2>&1"
+
+# --- reload and stop kill and reap
+dp=$(daemon_pid)
+r=$(reload); ok_if "default reloads the capsules" grep -q '"reloaded"' <<<"$r"
+ok_if "after the reload no background process is left" bash -c "! pgrep -f '^sleep $MARK' >/dev/null"
+expect_eq "  and none is a zombie of the daemon" "$(ps --ppid "$dp" -o stat= 2>/dev/null | grep -c Z)" "0"
+as alice
+r=$(req "{\"op\":\"read\",\"id\":\"$lid\"}")
+ok_if "  its id is gone" grep -q "no background process $lid of alice" <<<"$r"
+r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+ok_if "  alice starts again from 0 (the count went with them)" grep -q '"id"' <<<"$r"
+ok_if "  running" alive
+as default
+ok_if "stop" $A stop
+for _ in $(seq 50); do alive || break; sleep 0.1; done
+ok_if "after the daemon stops no background process is left" bash -c "! pgrep -f '^sleep $MARK' >/dev/null"
+echo "1..$_tap_n"
