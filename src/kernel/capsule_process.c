@@ -40,13 +40,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "astrid/home.h"
 #include "astrid/utf8.h"
+#include "capsule/sandbox/sandbox.h"
 #include "kernel/capsule_rt.h"
 
 #define RING_CAP (1u << 20)     /* bytes kept per stream of a background process */
@@ -300,61 +299,48 @@ static int status_code(int st)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* TODO(sandbox): replaced by astrid_sandbox_spawn once branch sandbox is
- * merged. Until then a plain fork/exec in its own session, reported as
- * unsandboxed. */
+/* Launch argv for `principal` through the sandbox under the daemon's
+ * policy: the principal's home is the cwd, $HOME and the one writable
+ * place; the capsule's dir is bound read-only; the network only for a
+ * capsule with net entries or an uplink; rlimits from the principal's
+ * quotas (address space = max_memory_bytes, file size =
+ * max_storage_bytes, CPU = max_timeout_secs for a foreground spawn). */
 static int launch(kcapsule *c, const char *principal, const char *const *argv, bool foreground,
                   launched *out, astrid_err *err)
 {
+    astrid_kernel *k = c->k;
     char home[PATH_MAX];
-    if (astrid_principal_home(home, sizeof home, c->k->home, principal, err) != 0)
+    if (astrid_principal_home(home, sizeof home, k->home, principal, err) != 0)
         return -1;
-    const astrid_profile *p = astrid_profile_cache_get(c->k->profiles, principal, err);
+    const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, err);
     if (!p)
         return -1;
     astrid_quotas q = p->quotas;
     astrid_profile_release(p);
     char env_home[PATH_MAX + 8];
     snprintf(env_home, sizeof env_home, "HOME=%s", home);
-    const char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", env_home, "TMPDIR=/tmp",
-                         "LANG=C.UTF-8", NULL};
-    int po[2], pe[2];
-    if (pipe2(po, O_CLOEXEC) != 0)
-        return astrid_err_sys(err, "pipe");
-    if (pipe2(pe, O_CLOEXEC) != 0) {
-        close(po[0]);
-        close(po[1]);
-        return astrid_err_sys(err, "pipe");
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        setsid();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int dn = open("/dev/null", O_RDONLY);
-        dup2(dn, 0);
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        if (chdir(home) != 0)
-            _exit(126);
-        struct rlimit rl = {q.max_storage_bytes, q.max_storage_bytes};
-        setrlimit(RLIMIT_FSIZE, &rl);
-        if (foreground) {
-            rl = (struct rlimit){q.max_timeout_secs, q.max_timeout_secs};
-            setrlimit(RLIMIT_CPU, &rl);
-        }
-        execvpe(argv[0], (char *const *)argv, (char *const *)env);
-        _exit(127);
-    }
-    int e = errno;
-    close(po[1]);
-    close(pe[1]);
-    if (pid < 0) {
-        close(po[0]);
-        close(pe[0]);
-        errno = e;
-        return astrid_err_sys(err, "fork");
-    }
-    *out = (launched){pid, po[0], pe[0], false};
+    const char *env[] = {env_home, "TMPDIR=/tmp", "LANG=C.UTF-8", NULL};
+    const char *rw[] = {home, NULL};
+    const astrid_manifest *m = c->inst->manifest;
+    bool net = m->uplink;
+    for (size_t i = 0; i < m->net.n && !net; i++)
+        net = m->net.v[i] && m->net.v[i][0];
+    astrid_sandbox_spec spec = {.argv = argv,
+                                .env = env,
+                                .cwd = home,
+                                .capsule_dir = c->inst->dir,
+                                .rw_paths = rw,
+                                .astrid_home = k->home,
+                                .net = net};
+    spec.rlim.as_bytes = q.max_memory_bytes;
+    spec.rlim.fsize_bytes = q.max_storage_bytes;
+    spec.rlim.nofile = 1024;
+    spec.rlim.cpu_secs = foreground ? q.max_timeout_secs : 0;
+    astrid_sandbox_proc sp;
+    if (astrid_sandbox_spawn(&k->sandbox_probe, k->sandbox_policy, &spec, &sp, err) != 0)
+        return -1;
+    close(sp.in_fd); /* no stdin: a read sees EOF */
+    *out = (launched){sp.pid, sp.out_fd, sp.err_fd, sp.sandboxed};
     return 0;
 }
 
@@ -410,7 +396,7 @@ static int proc_spawn(void *rt, const astrid_invocation *inv, const char *cmd,
         audit_denied(c, inv->principal, argv[0], false, err->msg);
         return -1;
     }
-    bool sandboxed = false; /* TODO(sandbox): the policy's answer */
+    bool sandboxed = c->k->sandbox_policy != ASTRID_SANDBOX_OFF;
     if (audit_spawn(c, inv->principal, argv[0], 0, false, sandboxed, err) != 0)
         return -1;
     launched l;
@@ -630,7 +616,7 @@ static int proc_start(void *rt, const astrid_invocation *inv, const char *cmd,
     ps->list = p; /* counted from here: a concurrent start sees it */
     pthread_mutex_unlock(&ps->lock);
 
-    bool sandboxed = false; /* TODO(sandbox): the policy's answer */
+    bool sandboxed = c->k->sandbox_policy != ASTRID_SANDBOX_OFF;
     int rc = audit_spawn(c, inv->principal, argv[0], p->id, true, sandboxed, err);
     if (rc == 0) {
         *sa = (sup_arg){c, p};

@@ -9,13 +9,20 @@
 # returning only new output, kill confined to the caller's own processes,
 # processes gone (and reaped) after a reload and after the daemon stops,
 # and the audit entries of spawns, refusals and exits.
+# process_host_off.sh runs the same checks with ASTRID_SANDBOX_POLICY=off.
 set -u
 source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
+if [[ ${ASTRID_SANDBOX_POLICY:-} == off ]]; then SANDBOXED=False; else SANDBOXED=True; fi
 req() { $A bus request demo.v1.procprobe "$1" --reply demo.v1.procprobe.reply --timeout 30 2>&1; }
 as() { $A agent switch "$1" >/dev/null; }
 reload() { $A bus request astrid.v1.request.reload_capsules '{"method":"ReloadCapsules"}' --reply astrid.v1.response.reload_capsules --timeout 60 2>&1; }
 MARK=$((RANDOM * 7 + 100000)) # a sleep argument no other process uses
-alive() { pgrep -f "^sleep $MARK" >/dev/null; }
+# the sleep itself (argv[0] resolved to its path), not the bwrap around it
+alive() { pgrep -f "^[^ ]*sleep $MARK\$" >/dev/null; }
+nalive() { pgrep -fc "^[^ ]*sleep $MARK\$"; }
+# the count once it reaches $1 (bwrap sets up before the program runs), or
+# what it is after 10 s
+nalive_at() { local n; for _ in $(seq 100); do n=$(nalive); [[ $n == "$1" ]] && break; sleep 0.1; done; echo "$n"; }
 daemon_pid() { pgrep -f "astrid-daemon" -u "$(id -u)" -n 2>/dev/null; }
 # poll read-logs of $2 as $1's current agent until python expr $3 holds
 read_until() {
@@ -50,10 +57,16 @@ r=$(req '{"op":"spawn","cmd":"printf","a1":"a\\0b"}')
 expect_eq "NUL bytes pass through (shown by the probe as <NUL>)" "$(j '(d["stdout"], d["out_len"])' <<<"$r")" "('a<NUL>b', 3)"
 r=$(req '{"op":"spawn","cmd":"printf","a1":"\\377ok"}')
 expect_eq "bytes that are not UTF-8 arrive as U+FFFD" "$(j 'd["stdout"]' <<<"$r")" "$(printf '\xef\xbf\xbdok')"
-r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"pwd; echo $HOME; env | grep -c ASTRID_"}')
-expect_eq "cwd and HOME are the invoking principal's home; no ASTRID_* in the env" "$(j 'd["stdout"]' <<<"$r")" "$ASTRID_HOME/home/default
-$ASTRID_HOME/home/default
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"pwd; env | grep -c ASTRID_; echo made > made-here"}')
+expect_eq "cwd is the invoking principal's home; no ASTRID_* in the env" "$(j 'd["stdout"]' <<<"$r")" "$ASTRID_HOME/home/default
 0"
+ok_if "  work in the principal's home lands there" grep -qx made "$ASTRID_HOME/home/default/made-here"
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"cat '"$ASTRID_HOME"'/keys/runtime.key >/dev/null && echo READ"}')
+if [[ $SANDBOXED == True ]]; then
+  ok_if "sandboxed: \$ASTRID_HOME/keys/runtime.key cannot be read" bash -c "! grep -q READ <<<'$r'"
+else
+  ok_if "policy off: unsandboxed, the key file is readable (what the audit entry warns of)" grep -q READ <<<"$r"
+fi
 
 # --- the manifest gate
 r=$(req '{"op":"spawn","cmd":"ls"}')
@@ -93,10 +106,10 @@ for i in $(seq 8); do
   ids+=("$(j '(d.get("id",""))' <<<"$r")")
 done
 ok_if "alice starts 8 background processes" bash -c "[[ '${ids[*]}' =~ ^[0-9]+( [0-9]+){7}\$ ]]"
-expect_eq "  8 are running" "$(pgrep -fc "^sleep $MARK")" "8"
+expect_eq "  8 are running" "$(nalive_at 8)" "8"
 r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
 ok_if "  the 9th is refused by the quota" grep -q "denied by the quota: principal alice already has 8 background process(es).*the limit is 8" <<<"$r"
-expect_eq "  still 8 running" "$(pgrep -fc "^sleep $MARK")" "8"
+expect_eq "  still 8 running" "$(nalive)" "8"
 as default
 ok_if "caps grant bob process:spawn:sleep" $A caps grant bob process:spawn:sleep
 as bob
@@ -121,7 +134,7 @@ r=$(req "{\"op\":\"kill\",\"id\":\"${ids[0]}\"}")
 ok_if "  a second kill: not found" grep -q "no background process ${ids[0]} of alice" <<<"$r"
 r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
 ok_if "  the freed slot takes a new process" grep -q '"id"' <<<"$r"
-expect_eq "  16 running in all" "$(pgrep -fc "^sleep $MARK")" "16"
+expect_eq "  16 running in all" "$(nalive_at 16)" "16"
 as default
 
 # --- read-logs: only new output; the exit collected once
@@ -144,11 +157,11 @@ as default
 
 # --- audit
 a=$(audit_of alice)
-ok_if "audit: alice's spawns (process_spawn, command, background, sandboxed)" python3 -c '
+ok_if "audit: alice's spawns (process_spawn, command, background, sandboxed $SANDBOXED)" python3 -c '
 import json,sys
 es=[json.loads(l) for l in sys.stdin if l.strip()]
 sp=[e for e in es if e["action"]["type"]=="process_spawn" and e["outcome"]["status"]=="success"]
-assert any(e["action"]["command"]=="sleep" and e["action"]["background"] and e["action"]["capsule"]=="procprobe" and "sandboxed" in e["action"] for e in sp), sp
+assert any(e["action"]["command"]=="sleep" and e["action"]["background"] and e["action"]["capsule"]=="procprobe" and e["action"]["sandboxed"]==('"$SANDBOXED"') for e in sp), sp
 assert any(e["action"]["command"]=="echo" and not e["action"]["background"] for e in sp)
 ' <<<"$a"
 ok_if "  the refusals (sh outside her allow-list, the 9th)" python3 -c '
@@ -171,16 +184,37 @@ ok_if "  the chains verify" bash -c "$A audit verify >/dev/null 2>&1"
 # --- reload and stop kill and reap
 dp=$(daemon_pid)
 r=$(reload); ok_if "default reloads the capsules" grep -q '"reloaded"' <<<"$r"
-ok_if "after the reload no background process is left" bash -c "! pgrep -f '^sleep $MARK' >/dev/null"
+ok_if "after the reload no background process is left" bash -c "! pgrep -f '^[^ ]*sleep $MARK\$' >/dev/null"
 expect_eq "  and none is a zombie of the daemon" "$(ps --ppid "$dp" -o stat= 2>/dev/null | grep -c Z)" "0"
 as alice
 r=$(req "{\"op\":\"read\",\"id\":\"$lid\"}")
 ok_if "  its id is gone" grep -q "no background process $lid of alice" <<<"$r"
 r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
 ok_if "  alice starts again from 0 (the count went with them)" grep -q '"id"' <<<"$r"
-ok_if "  running" alive
+expect_eq "  running" "$(nalive_at 1)" "1"
 as default
 ok_if "stop" $A stop
 for _ in $(seq 50); do alive || break; sleep 0.1; done
-ok_if "after the daemon stops no background process is left" bash -c "! pgrep -f '^sleep $MARK' >/dev/null"
+ok_if "after the daemon stops no background process is left" bash -c "! pgrep -f '^[^ ]*sleep $MARK\$' >/dev/null"
+
+# --- the profile's own [process] allow list (read when the profile loads)
+python3 - "$ASTRID_HOME/etc/profiles/bob.toml" <<'PY'
+import re,sys
+p=sys.argv[1]; t=open(p).read()
+t2=re.sub(r'(\[process\]\s*\nallow = )\[\]', r'\1["sh"]', t)
+assert t2!=t, t
+open(p,'w').write(t2)
+PY
+ok_if "start again (bob's profile: [process] allow = [\"sh\"])" $A start
+as bob
+r=$(req '{"op":"spawn","cmd":"sh","a1":"-c","a2":"echo via-profile"}')
+expect_eq "bob runs sh through his profile's allow-list (no grant)" "$(j 'd["stdout"]' <<<"$r")" "via-profile"
+r=$(req '{"op":"spawn","cmd":"echo","a1":"x"}')
+ok_if "  echo, in neither, is still refused" grep -q "bob may not run 'echo'" <<<"$r"
+r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+expect_eq "a background process of bob runs" "$(nalive_at 1)" "1"
+as default
+dp=$(daemon_pid)
+kill -9 "$dp" 2>/dev/null
+expect_eq "the daemon killed with -9 takes it along" "$(nalive_at 0)" "0"
 echo "1..$_tap_n"
