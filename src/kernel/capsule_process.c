@@ -31,7 +31,9 @@
  * (SIGKILL to its process group) and reaped before the capsule is freed.
  *
  * Locks: procs->lock guards the list and every entry's state and rings;
- * nothing blocking runs under it (audit, waitpid, joins run outside). */
+ * nothing blocking runs under it (audit, waitpid, joins run outside; a
+ * kill(2) of a pid not yet reaped does, so that the reap cannot slip in
+ * between and let the pid be reused). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -75,7 +77,9 @@ typedef struct kproc {
     char **argv; /* the supervisor's copy, freed by it after the launch */
     pid_t pid;
     bool running, sandboxed;
-    bool ready; /* launched and supervised: kill and read-logs may touch it */
+    bool ready;          /* launched and supervised: kill and read-logs may touch it */
+    bool reaped;         /* the supervisor reaps it now: never signal the pid again */
+    bool kill_requested; /* finish() signalled it (the exit is "killed") */
     int32_t code;
     ring out, err;
 } kproc;
@@ -294,8 +298,25 @@ typedef struct launched {
     bool sandboxed;
 } launched;
 
-static int status_code(int st)
+/* Has pid exited? Without reaping it: until the reap neither the pid nor
+ * the process group id can be reused, so signalling the group stays safe
+ * for as long as we may still do it. */
+static bool has_exited(pid_t pid, bool block)
 {
+    siginfo_t si = {0};
+    int r;
+    while ((r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | (block ? 0 : WNOHANG))) < 0 &&
+           errno == EINTR) {
+    }
+    return r == 0 && si.si_pid == pid;
+}
+
+/* Reap pid; its exit code, -1 when a signal ended it. */
+static int32_t reap(pid_t pid)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -356,6 +377,8 @@ static bool pump(int fd, char *tmp, size_t tmpn, size_t *got)
     return true;
 }
 
+/* The launched process leads its own session (and group): the group is
+ * it and whatever it started there. Only called while pid is unreaped. */
 static void kill_group(pid_t pid)
 {
     if (pid > 0) {
@@ -407,8 +430,7 @@ static int proc_spawn(void *rt, const astrid_invocation *inv, const char *cmd,
     }
     fgbuf bo = {0}, be = {0};
     char tmp[16384];
-    bool open_o = true, open_e = true, cancelled = false, reaped = false;
-    int st = 0;
+    bool open_o = true, open_e = true, cancelled = false, exited = false;
     uint64_t exited_at = 0;
     while (open_o || open_e) {
         struct pollfd p[2] = {{open_o ? l.out_fd : -1, POLLIN, 0},
@@ -429,19 +451,26 @@ static int proc_spawn(void *rt, const astrid_invocation *inv, const char *cmd,
         }
         /* the program exited but something it started keeps the pipes
          * open: its group goes too, and the rest is read for a moment */
-        if (!reaped && waitpid(l.pid, &st, WNOHANG) == l.pid) {
-            reaped = true;
+        if (!exited && has_exited(l.pid, false)) {
+            exited = true;
             kill_group(l.pid);
             exited_at = astrid_now_ms();
         }
-        if (reaped && astrid_now_ms() - exited_at > DRAIN_AFTER_EXIT_MS)
+        if (exited && astrid_now_ms() - exited_at > DRAIN_AFTER_EXIT_MS)
             break;
     }
     close(l.out_fd);
     close(l.err_fd);
-    if (!reaped)
-        while (waitpid(l.pid, &st, 0) < 0 && errno == EINTR) {
+    /* both pipes closed, the program may still run: the deadline holds */
+    while (!exited && !(exited = has_exited(l.pid, false))) {
+        if (!cancelled && stop(stop_ctx)) {
+            cancelled = true;
+            kill_group(l.pid);
         }
+        poll(NULL, 0, SLICE_MS);
+    }
+    kill_group(l.pid);
+    int32_t code = reap(l.pid);
     *out = (astrid_proc_output){.out = bo.p, .out_len = bo.len, .err = be.p, .err_len = be.len};
     if (cancelled) {
         out->code = -1;
@@ -449,7 +478,7 @@ static int proc_spawn(void *rt, const astrid_invocation *inv, const char *cmd,
         out->err = strdup("process cancelled");
         out->err_len = out->err ? strlen(out->err) : 0;
     } else {
-        out->code = status_code(st);
+        out->code = code;
         note_dropped(out, bo.over, be.over, "cut at the 1 MiB cap");
     }
     out->has_code = true;
@@ -508,8 +537,7 @@ static void *supervise(void *v)
     fcntl(l.out_fd, F_SETFL, O_NONBLOCK);
     fcntl(l.err_fd, F_SETFL, O_NONBLOCK);
     char tmp[16384];
-    bool open_o = true, open_e = true, reaped = false;
-    int st = 0;
+    bool open_o = true, open_e = true, exited = false;
     uint64_t exited_at = 0;
     while (open_o || open_e) {
         struct pollfd pf[2] = {{open_o ? l.out_fd : -1, POLLIN, 0},
@@ -527,24 +555,27 @@ static void *supervise(void *v)
                 pthread_mutex_unlock(&ps->lock);
             }
         }
-        if (!reaped && waitpid(l.pid, &st, WNOHANG) == l.pid) {
-            reaped = true;
+        if (!exited && has_exited(l.pid, false)) {
+            exited = true;
             kill_group(l.pid);
             exited_at = astrid_now_ms();
         }
-        if (reaped && astrid_now_ms() - exited_at > DRAIN_AFTER_EXIT_MS)
+        if (exited && astrid_now_ms() - exited_at > DRAIN_AFTER_EXIT_MS)
             break;
     }
     close(l.out_fd);
     close(l.err_fd);
-    if (!reaped)
-        while (waitpid(l.pid, &st, 0) < 0 && errno == EINTR) {
-        }
+    /* pipes closed, maybe still running: finish() signals it if asked */
+    has_exited(l.pid, true);
+    kill_group(l.pid);
+    pthread_mutex_lock(&ps->lock);
+    p->reaped = true; /* from here nobody signals the pid */
+    pthread_mutex_unlock(&ps->lock);
+    int32_t code = reap(l.pid);
     pthread_mutex_lock(&ps->lock);
     p->running = false;
-    p->code = status_code(st);
-    bool killed = p->pid < 0; /* kill marks it before signalling */
-    int32_t code = p->code;
+    p->code = code;
+    bool killed = p->kill_requested;
     pthread_mutex_unlock(&ps->lock);
     audit_exit(c->k, p->principal, action("process_exit", c, p->program, p->id, true, l.sandboxed),
                true, code, killed, NULL);
@@ -719,17 +750,16 @@ static int proc_read(void *rt, const astrid_invocation *inv, uint64_t id, astrid
     return 0;
 }
 
-/* SIGKILL, reap (the supervisor's join), free. Not under the lock. */
+/* SIGKILL (while the supervisor has not reaped it: the pid is still
+ * ours), then wait for the supervisor to reap and record it. */
 static void finish(struct astrid_procs *ps, kproc *p)
 {
     pthread_mutex_lock(&ps->lock);
-    pid_t pid = p->pid;
-    bool running = p->running;
-    if (running)
-        p->pid = -1; /* the supervisor records the exit as killed */
+    if (!p->reaped) {
+        p->kill_requested = true;
+        kill_group(p->pid);
+    }
     pthread_mutex_unlock(&ps->lock);
-    if (running)
-        kill_group(pid);
     pthread_join(p->thread, NULL);
 }
 
@@ -743,7 +773,6 @@ static int proc_kill(void *rt, const astrid_invocation *inv, uint64_t id, astrid
     kproc *p = find_own(ps, inv, id);
     if (p)
         unlink_proc(ps, p);
-    bool was_running = p && p->running;
     pthread_mutex_unlock(&ps->lock);
     if (!p)
         return astrid_err_set(err, ASTRID_E_NOTFOUND, "no background process %llu of %s",
@@ -751,7 +780,7 @@ static int proc_kill(void *rt, const astrid_invocation *inv, uint64_t id, astrid
     finish(ps, p);
     pthread_mutex_lock(&ps->lock);
     take_output(p, out, true);
-    out->killed = was_running;
+    out->killed = p->kill_requested;
     out->has_code = true;
     out->code = p->code;
     pthread_mutex_unlock(&ps->lock);
