@@ -102,8 +102,9 @@ static int set_lossy(astrid_host_call *c, astrid_str *out, const char *s, size_t
     for (size_t i = 0; i < n;) {
         size_t q = astrid_utf8_seq(s + i, n - i);
         if (q == 0) {
-            memcpy(t + o, "\xef\xbf\xbd", 3);
-            o += 3;
+            t[o++] = (char)0xEF; /* U+FFFD */
+            t[o++] = (char)0xBF;
+            t[o++] = (char)0xBD;
             i++;
             continue;
         }
