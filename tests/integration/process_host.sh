@@ -37,8 +37,13 @@ read_until() {
 audit_of() { cat "$ASTRID_HOME/home/$1/.local/audit/audit.jsonl" 2>/dev/null; }
 
 build_capsule "$ASTRID_SRC/tests/capsules/procprobe"
+# procprobe2: the same code under another name and topic
+P2=$TEST_TMP/procprobe2 && mkdir -p "$P2" && tar xzf "$O/procprobe.capsule" -C "$P2"
+sed -i -e 's/^name = "procprobe"/name = "procprobe2"/' -e 's/demo\.v1\.procprobe/demo.v1.procprobe2/g' "$P2/Capsule.toml"
+req2() { $A bus request demo.v1.procprobe2 "${1%\}},\"reply\":\"demo.v1.procprobe2.reply\"}" --reply demo.v1.procprobe2.reply --timeout 30 2>&1; }
 ok_if "start" $A start
 ok_if "install procprobe (default holds capsule:host_process)" bash -c "$A capsule install '$O/procprobe.capsule' >/dev/null 2>&1"
+ok_if "install procprobe2" bash -c "$A capsule install '$P2' >/dev/null 2>&1"
 
 # --- foreground, as default (admin: '*' holds process:spawn:*)
 r=$(req '{"op":"spawn","cmd":"echo","a1":"hello","a2":"world"}')
@@ -136,6 +141,30 @@ r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
 ok_if "  the freed slot takes a new process" grep -q '"id"' <<<"$r"
 expect_eq "  16 running in all" "$(nalive_at 16)" "16"
 as default
+
+# --- another capsule cannot reach alice's ids, even run by alice
+as alice
+r=$(req2 "{\"op\":\"kill\",\"id\":\"${ids[1]}\"}")
+ok_if "procprobe2, run by alice, cannot kill what procprobe started for her" grep -q "no background process ${ids[1]} of alice" <<<"$r"
+r=$(req2 "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+ok_if "  and her 8 in procprobe count there too (per principal, daemon-wide)" grep -q "denied by the quota: principal alice already has 8" <<<"$r"
+as default
+
+# --- max_background_processes below 8 is the limit
+ok_if "quota set -a bob --processes 2" bash -c "$A quota set -a bob --processes 2 >/dev/null"
+as bob
+r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
+ok_if "  bob is refused naming the limit 2" grep -q "denied by the quota: principal bob already has 8 .*the limit is 2 (min(max_background_processes, 8))" <<<"$r"
+as default
+
+# --- a foreground spawn ends at the invocation's deadline, killed
+ok_if "quota set -a alice --timeout 2s" bash -c "$A quota set -a alice --timeout 2s >/dev/null"
+as alice
+MARK2=$((MARK + 1))
+$A bus request demo.v1.procprobe "{\"op\":\"spawn\",\"cmd\":\"sleep\",\"a1\":\"$MARK2\"}" --reply demo.v1.procprobe.reply --timeout 6 >/dev/null 2>&1
+ok_if "  past the deadline nothing of it is left" bash -c "for _ in \$(seq 100); do pgrep -f '^[^ ]*sleep $MARK2\$' >/dev/null || exit 0; sleep 0.1; done; exit 1"
+as default
+ok_if "quota set -a alice --timeout 300s" bash -c "$A quota set -a alice --timeout 300s >/dev/null"
 
 # --- read-logs: only new output; the exit collected once
 ok_if "caps grant alice process:spawn:sh" $A caps grant alice process:spawn:sh

@@ -3,7 +3,8 @@
  * would (tests/integration/process_host.sh).
  *
  * On demo.v1.procprobe {"op": ..., "cmd": ..., "a1".."a4": args, "id": N},
- * replies on demo.v1.procprobe.reply:
+ * replies on demo.v1.procprobe.reply (or the payload's "reply" topic: a
+ * renamed copy of this capsule answers on its own):
  *   spawn {cmd, a1..}  -> {exit_code, stdout, stderr, out_len, err_len}
  *   bg {cmd, a1..}     -> {id}
  *   read {id}          -> {running, exit_code?, stdout, stderr, out_len, err_len}
@@ -80,11 +81,13 @@ static void jstr(char *out, size_t n, const unsigned char *at, unsigned *full)
 
 static char body[16384];
 
+static char reply_topic[128];
+
 static void reply(void)
 {
     char buf[17000];
     snprintf(buf, sizeof buf, "{%s}", body);
-    astrid_publish("demo.v1.procprobe.reply", buf, NULL);
+    astrid_publish(reply_topic, buf, NULL);
 }
 
 static void add(const char *fmt, const char *v)
@@ -136,6 +139,8 @@ static astrid_action on_op(const astrid_event *ev, astrid_reply *out)
     _Alignas(8) unsigned char r[64] = {0};
     body[0] = '\0';
     field(pl, "op", op, sizeof op);
+    if (!field(pl, "reply", reply_topic, sizeof reply_topic))
+        snprintf(reply_topic, sizeof reply_topic, "demo.v1.procprobe.reply");
     field(pl, "cmd", cmd, sizeof cmd);
     for (int i = 0; i < 4; i++) {
         char k[4] = {'a', (char)('1' + i), 0};
