@@ -25,8 +25,9 @@
  * launcher's death signal is tied to a thread that lives exactly as long
  * as the process), reads its stdout/stderr into 1 MiB rings (oldest bytes
  * dropped, said so in stderr at the next read), reaps it and records the
- * exit. kill and read-logs see only the caller principal's processes (any
- * other id is "not found", so ids of other agents leak nothing). On unload
+ * exit. kill and read-logs see only the processes the caller principal
+ * started through the same capsule (any other id is "not found", so ids of
+ * other agents leak nothing). On unload
  * of the capsule and at shutdown every process of the capsule is killed
  * (SIGKILL to its process group) and reaped before the capsule is freed.
  *

@@ -17,6 +17,9 @@
  *  - one run thread per run-loop capsule (started by capsule/invoke.c for
  *    capsule_run.c): only that guest's `run`; joined by the loop thread
  *    on unload.
+ *  - one supervisor thread per capsule background process
+ *    (capsule_process.c): launches it, reads its output, reaps it; joined
+ *    by kill, by the read-logs that collects the exit, or at unload.
  *  - capsule threads (run loops, workers) publish with
  *    astrid_kernel_bus_publish(), which is thread-safe.
  *  - one job thread per capsule write in progress (InstallCapsule and the
