@@ -261,9 +261,12 @@ static void audit_exit(astrid_kernel *k, const char *principal, json_t *a, bool 
                        int32_t code, bool killed, const char *failure)
 {
     json_t *auth = astrid_audit_auth_system("process exit");
-    json_t *out = started ? astrid_audit_outcome_success(
-                                json_pack("{s:i,s:b}", "exit_code", (int)code, "killed", killed))
-                          : astrid_audit_outcome_failure(failure);
+    /* outcome_success borrows its details */
+    json_t *details =
+        started ? json_pack("{s:i,s:b}", "exit_code", (int)code, "killed", killed) : NULL;
+    json_t *out =
+        started ? astrid_audit_outcome_success(details) : astrid_audit_outcome_failure(failure);
+    json_decref(details);
     astrid_err e;
     if (astrid_audit_append_mode(k->audit, ASTRID_AUDIT_WRITE_BEHIND, principal, a, auth, out, NULL,
                                  &e) != 0)
