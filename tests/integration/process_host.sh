@@ -23,7 +23,12 @@ nalive() { pgrep -fc "^[^ ]*sleep $MARK\$"; }
 # the count once it reaches $1 (bwrap sets up before the program runs), or
 # what it is after 10 s
 nalive_at() { local n; for _ in $(seq 100); do n=$(nalive); [[ $n == "$1" ]] && break; sleep 0.1; done; echo "$n"; }
-daemon_pid() { pgrep -f "astrid-daemon" -u "$(id -u)" -n 2>/dev/null; }
+# THIS suite's daemon: the pid in its home's lock file, and only when that
+# process runs our build's binary (other suites' daemons share the machine)
+daemon_pid() {
+  local p; p=$(head -c 32 "$ASTRID_HOME/run/daemon.lock" 2>/dev/null | tr -dc 0-9)
+  [[ -n $p && $(readlink "/proc/$p/exe" 2>/dev/null) == "$(readlink -f "$BIN/astrid-daemon")" ]] && echo "$p"
+}
 # poll read-logs of $2 as $1's current agent until python expr $3 holds
 read_until() {
   local r
@@ -212,6 +217,7 @@ ok_if "  the chains verify" bash -c "$A audit verify >/dev/null 2>&1"
 
 # --- reload and stop kill and reap
 dp=$(daemon_pid)
+ok_if "found this suite's daemon" test -n "$dp"
 r=$(reload); ok_if "default reloads the capsules" grep -q '"reloaded"' <<<"$r"
 ok_if "after the reload no background process is left" bash -c "! pgrep -f '^[^ ]*sleep $MARK\$' >/dev/null"
 expect_eq "  and none is a zombie of the daemon" "$(ps --ppid "$dp" -o stat= 2>/dev/null | grep -c Z)" "0"
@@ -244,6 +250,7 @@ r=$(req "{\"op\":\"bg\",\"cmd\":\"sleep\",\"a1\":\"$MARK\"}")
 expect_eq "a background process of bob runs" "$(nalive_at 1)" "1"
 as default
 dp=$(daemon_pid)
-kill -9 "$dp" 2>/dev/null
+ok_if "found this suite's daemon" test -n "$dp"
+[[ -n $dp ]] && kill -9 "$dp"
 expect_eq "the daemon killed with -9 takes it along" "$(nalive_at 0)" "0"
 echo "1..$_tap_n"
