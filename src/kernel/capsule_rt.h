@@ -88,6 +88,12 @@ void kcapsule_uplinks_free(kcapsule *c);
 /* [{id, name, platform, profile}] for ps. */
 json_t *kcapsule_uplinks_json(kcapsule *c);
 
+/* interface process (capsule_process.c; the env's `proc`);
+ * kcapsule_procs_stop at unload, once no invocation of `c` can run: kill
+ * and reap every background process the capsule started. */
+extern const astrid_proc_ops kcapsule_proc_ops;
+void kcapsule_procs_stop(kcapsule *c);
+
 /* Tell the connection that published `msg` that an invocation of `c` on it
  * failed (`why`), privately and at once (capsule_fail.c). Any thread. */
 void kcapsule_report_failure(kcapsule *c, const astrid_msg *msg, const char *why);

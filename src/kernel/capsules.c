@@ -75,7 +75,8 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .capsule_flag_ctx = k->capsule_index,
                              .storage_charge = astrid_kernel_storage_charge,
                              .storage_dropped = astrid_kernel_storage_dropped,
-                             .storage_ctx = k};
+                             .storage_ctx = k,
+                             .proc = &kcapsule_proc_ops};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)
@@ -202,6 +203,7 @@ static void capsule_free(kcapsule *c)
         if (c->icpt_ids[i])
             astrid_bus_unintercept(c->k->bus, c->icpt_ids[i]);
     kcapsule_run_stop(c);
+    kcapsule_procs_stop(c);
     astrid_capsule_free(c->cap);
     kcapsule_uplinks_free(c);
     pthread_mutex_destroy(&c->stats_lock);
@@ -343,6 +345,8 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
     astrid_kernel_http_ops(k, &k->http_ops);
     if (!(k->capsule_index = astrid_capsule_index_new(err)))
         return -1;
+    if (astrid_kernel_procs_start(k, err) != 0)
+        return -1;
     scan_ctx s = {k, NULL};
     scan_all(k, &s);
     return 0;
@@ -351,6 +355,7 @@ int astrid_capsules_start(astrid_kernel *k, astrid_err *err)
 void astrid_capsules_stop(astrid_kernel *k)
 {
     unload_all(k);
+    astrid_kernel_procs_stop(k);
     astrid_capsule_index_free(k->capsule_index);
     k->capsule_index = NULL;
     astrid_capsule_engine_free(k->engine);

@@ -17,6 +17,9 @@
  *  - one run thread per run-loop capsule (started by capsule/invoke.c for
  *    capsule_run.c): only that guest's `run`; joined by the loop thread
  *    on unload.
+ *  - one supervisor thread per capsule background process
+ *    (capsule_process.c): launches it, reads its output, reaps it; joined
+ *    by kill, by the read-logs that collects the exit, or at unload.
  *  - capsule threads (run loops, workers) publish with
  *    astrid_kernel_bus_publish(), which is thread-safe.
  *  - one job thread per capsule write in progress (InstallCapsule and the
@@ -111,6 +114,8 @@ typedef struct astrid_kernel {
     struct astrid_storage *storage;
     /* capsule writes in progress (req_capsule.c; its own locks) */
     struct astrid_capsule_jobs *capsule_jobs;
+    /* capsules' background processes (capsule_process.c; its own lock) */
+    struct astrid_procs *procs;
     /* native subprocess sandbox (sandbox_boot.c): ASTRID_SANDBOX_POLICY and
      * the prerequisites probe, both fixed at boot (read-only afterwards) */
     astrid_sandbox_policy sandbox_policy;
@@ -151,6 +156,12 @@ int astrid_kernel_storage_start(astrid_kernel *k, astrid_err *err);
 /* The host env's storage_charge / storage_dropped; ctx is the kernel. */
 int astrid_kernel_storage_charge(void *ctx, const char *principal, int64_t delta, astrid_err *err);
 void astrid_kernel_storage_dropped(void *ctx, const char *principal, const char *capsule);
+
+/* ---- capsules' native processes (capsule_process.c) ---- */
+/* The registry of background processes (before any capsule loads). */
+int astrid_kernel_procs_start(astrid_kernel *k, astrid_err *err);
+/* After every capsule was unloaded (which killed its processes). */
+void astrid_kernel_procs_stop(astrid_kernel *k);
 
 /* ---- the bus inside the daemon (feed.c) ---- */
 /* Create the bus, its two kernel feeds and the dispatch threads. */

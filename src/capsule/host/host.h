@@ -71,6 +71,35 @@ typedef struct astrid_http_ops {
 #define ASTRID_HTTP_MAX_STREAMS 4 /* per instance, as upstream's per-capsule cap */
 #define ASTRID_NET_MAX_STREAMS 8  /* accepted unix streams per instance */
 
+/* Output of a native process (interface process): what a call hands the
+ * guest. Buffers are malloc'd by the kernel and freed by the host function
+ * (astrid_proc_output_clear); bytes, not yet UTF-8 checked. */
+typedef struct astrid_proc_output {
+    char *out, *err; /* NULL when empty */
+    size_t out_len, err_len;
+    bool running;  /* read-logs: still running */
+    bool has_code; /* exited (or was killed) and reaped */
+    int32_t code;  /* exit status; -1 when killed by a signal */
+    bool killed;   /* kill: this call killed it */
+} astrid_proc_output;
+void astrid_proc_output_clear(astrid_proc_output *o);
+
+/* The process host functions' machinery, lent by the daemon
+ * (src/kernel/capsule_process.c: the policy gates, the sandbox, the
+ * per-principal registry). `argv` is the command split (cmd's words, then
+ * the args), `cmd` the request's cmd as the gates match it. `stop` says a
+ * foreground wait must end (unload or deadline). */
+typedef struct astrid_proc_ops {
+    int (*spawn)(void *rt, const astrid_invocation *inv, const char *cmd, const char *const *argv,
+                 bool (*stop)(void *), void *stop_ctx, astrid_proc_output *out, astrid_err *err);
+    int (*start)(void *rt, const astrid_invocation *inv, const char *cmd, const char *const *argv,
+                 uint64_t *id, astrid_err *err);
+    int (*read)(void *rt, const astrid_invocation *inv, uint64_t id, astrid_proc_output *out,
+                astrid_err *err);
+    int (*kill)(void *rt, const astrid_invocation *inv, uint64_t id, astrid_proc_output *out,
+                astrid_err *err);
+} astrid_proc_ops;
+
 /* What the runtime lends the host functions (thread-safe services). */
 typedef struct astrid_host_env {
     const char *home;      /* $ASTRID_HOME */
@@ -119,6 +148,9 @@ typedef struct astrid_host_env {
     int (*storage_charge)(void *ctx, const char *principal, int64_t delta, astrid_err *err);
     void (*storage_dropped)(void *ctx, const char *principal, const char *capsule);
     void *storage_ctx;
+    /* interface process (its ctx is `rt`); NULL: no native processes in
+     * this program (the host functions then answer an error). */
+    const astrid_proc_ops *proc;
 } astrid_host_env;
 
 /* One subscription an instance holds (ipc-subscribe, or an interceptor of
