@@ -27,6 +27,7 @@
 #include "astrid/home.h"
 #include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
+#include "kernel/gate.h"
 #include "kernel/kernel.h"
 
 static int env_publish(void *ctx, const char *topic, const char *payload, size_t len,
@@ -74,7 +75,10 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .capsule_flag_ctx = k->capsule_index,
                              .storage_charge = astrid_kernel_storage_charge,
                              .storage_dropped = astrid_kernel_storage_dropped,
-                             .storage_ctx = k};
+                             .storage_ctx = k,
+                             .approval = astrid_gate_env_approval,
+                             .elicit = astrid_gate_env_elicit,
+                             .gate_ctx = k};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)

@@ -106,6 +106,9 @@ typedef struct astrid_kernel {
     struct astrid_storage *storage;
     /* capsule writes in progress (req_capsule.c; its own locks) */
     struct astrid_capsule_jobs *capsule_jobs;
+    /* the security gate: tokens, allowances, budgets, pending approvals
+     * (gate.c, approvals.c; thread-safe, see gate.h) */
+    struct astrid_gate *gate;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

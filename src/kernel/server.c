@@ -11,6 +11,7 @@
 #include "astrid/topic.h"
 #include "astrid/utf8.h"
 #include "astrid/wire.h"
+#include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
 #include "kernel/requests.h"
@@ -82,6 +83,7 @@ static void conn_close(astrid_conn *c, const char *why)
     astrid_capsule_jobs_conn_closed(k, c->source_id);
     if (c->authed) {
         k->n_conns--;
+        astrid_gate_conn_closed(k, c->principal);
         if (k->n_conns == 0)
             k->last_active_ms = astrid_now_ms();
         astrid_klog(k, "INFO", "connection closed (principal %s): %s", c->principal, why);
@@ -371,6 +373,13 @@ static void handle_message(astrid_conn *c, json_t *msg)
                                 "kernel publishes there"));
         return;
     }
+    /* Answers to the kernel's prompts go to the gate alone (never onto the
+     * bus): it checks the answering principal is the prompt's own. */
+    if (strncmp(topic, "astrid.v1.approval.response.", 28) == 0 ||
+        strncmp(topic, "astrid.v1.elicit.response.", 26) == 0) {
+        astrid_gate_on_response(k, c->principal, topic, payload);
+        return;
+    }
     if (!open_ingress(topic)) {
         if (astrid_authorize(k, c->principal, "system:bus", reason, sizeof reason) != 0) {
             astrid_audit_request(k, c->principal, "Publish", "system:bus", NULL,
@@ -418,6 +427,7 @@ static void handle_handshake(astrid_conn *c, json_t *hs)
     snprintf(c->principal, sizeof c->principal, "%s", principal);
     c->authed = true;
     k->n_conns++;
+    astrid_gate_conn_opened(k, principal);
     uv_timer_stop(&c->hs_timer);
     json_t *ok =
         json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "protocol_version", ASTRID_PROTOCOL_VERSION,

@@ -5,14 +5,8 @@
 #include "host_glue.h"
 
 #define W_PROC "process: native sandboxed processes (bubblewrap) are not built yet"
-#define W_ELI "elicit: interactive install prompts are not built yet"
-#define W_SEC "has-secret is not built yet"
-#define W_APP "request-approval: the approval flow is not built yet"
 
 ASTRID_HOST_UNAVAILABLE(process_spawn, W_PROC)
 ASTRID_HOST_UNAVAILABLE(process_spawn_background, W_PROC)
 ASTRID_HOST_UNAVAILABLE(process_read_logs, W_PROC)
 ASTRID_HOST_UNAVAILABLE(process_kill, W_PROC)
-ASTRID_HOST_UNAVAILABLE(elicit_elicit, W_ELI)
-ASTRID_HOST_UNAVAILABLE(elicit_has_secret, W_SEC)
-ASTRID_HOST_UNAVAILABLE(approval_request_approval, W_APP)
