@@ -45,10 +45,25 @@ static gate_conns *conns_find(struct astrid_gate *g, const char *principal)
     return NULL;
 }
 
+/* Connections that can answer a prompt of `principal`. */
 static unsigned conns_of(struct astrid_gate *g, const char *principal)
 {
     gate_conns *c = conns_find(g, principal);
-    return c ? c->count : 0;
+    return c ? c->listeners : 0;
+}
+
+void astrid_gate_listener(astrid_kernel *k, const char *principal, bool add)
+{
+    struct astrid_gate *g = k->gate;
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->pending_lock);
+    gate_conns *c = conns_find(g, principal);
+    if (c && add)
+        c->listeners++;
+    else if (c && c->listeners > 0 && --c->listeners == 0)
+        pthread_cond_broadcast(&g->pending_cond);
+    pthread_mutex_unlock(&g->pending_lock);
 }
 
 void astrid_gate_conn_opened(astrid_kernel *k, const char *principal)
@@ -70,6 +85,7 @@ void astrid_gate_conn_opened(astrid_kernel *k, const char *principal)
         c = &g->conns[g->nconns++];
         snprintf(c->principal, sizeof c->principal, "%s", principal);
         c->count = 0;
+        c->listeners = 0;
     }
     if (c)
         c->count++;
@@ -149,7 +165,8 @@ static int ask(astrid_kernel *k, gate_pending *p, const char *topic, json_t *pay
         rc = astrid_err_set(err, ASTRID_E_UNSUPPORTED, "denied: the daemon is shutting down");
     else if (conns_of(g, p->principal) == 0)
         rc = astrid_err_set(err, ASTRID_E_PERM,
-                            "denied: no connected session of principal %s to ask",
+                            "denied: no connected session of principal %s listens for "
+                            "approvals",
                             p->principal);
     else if (mine >= MAX_PENDING_PER_PRINCIPAL)
         rc = astrid_err_set(err, ASTRID_E_LIMIT,
@@ -188,7 +205,8 @@ static int ask(astrid_kernel *k, gate_pending *p, const char *topic, json_t *pay
         }
         if (conns_of(g, p->principal) == 0) {
             rc = astrid_err_set(err, ASTRID_E_PERM,
-                                "denied: the last session of principal %s closed", p->principal);
+                                "denied: no session of principal %s listens for approvals any more",
+                                p->principal);
             break;
         }
         if (pthread_cond_timedwait(&g->pending_cond, &g->pending_lock, &dl) == ETIMEDOUT &&

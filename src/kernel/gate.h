@@ -98,6 +98,9 @@ int astrid_gate_charge(astrid_kernel *k, const char *principal, double usd, cons
  * tokens (others untouched) and denies its pending prompts. */
 void astrid_gate_conn_opened(astrid_kernel *k, const char *principal);
 void astrid_gate_conn_closed(astrid_kernel *k, const char *principal);
+/* A connection of `principal` started (add) or stopped listening for its
+ * approval prompts: with none listening a prompt is denied at once. */
+void astrid_gate_listener(astrid_kernel *k, const char *principal, bool add);
 /* A client frame on astrid.v1.approval.response.<id> or
  * astrid.v1.elicit.response.<id> (server.c; never published on the bus):
  * answers the pending prompt when `principal` is the prompt's own; another

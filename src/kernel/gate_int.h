@@ -15,7 +15,8 @@ typedef struct gate_pending gate_pending;
 
 typedef struct gate_conns {
     char principal[65];
-    unsigned count;
+    unsigned count;     /* authenticated connections */
+    unsigned listeners; /* of them, subscribed to astrid.v1.approval */
 } gate_conns;
 
 struct astrid_gate {
