@@ -9,7 +9,11 @@
       astrid.v1.{approval,elicit}.response.<request_id>. Runs until killed.
   approval_responder.py HOME PRINCIPAL answer REQUEST_ID DECISION
       connect as PRINCIPAL and publish one approval answer, then wait for
-      the daemon's refusal (printed) or 0.5 s of silence."""
+      the daemon's refusal (printed) or 0.5 s of silence.
+  approval_responder.py HOME PRINCIPAL request TOPIC JSON
+      connect as PRINCIPAL (needs system:bus), subscribe to TOPIC.reply,
+      publish JSON on TOPIC and print the first reply's payload (no CLI
+      context switch, so several agents can ask at once)."""
 import json, os, sys
 sys.path.insert(0, os.path.dirname(__file__))
 import astrid_wire as w
@@ -22,6 +26,20 @@ def main():
     if hs.get("status") != "ok":
         print(json.dumps({"handshake": hs}), flush=True)
         return 1
+    if mode == "request":
+        topic, body = sys.argv[4], json.loads(sys.argv[5])
+        w.send(s, {"topic": "astrid.v1.connection.subscribe",
+                   "payload": {"pattern": topic + ".reply"}})
+        w.recv(s)
+        w.send(s, {"topic": topic, "payload": body})
+        s.settimeout(30)
+        while True:
+            m = w.recv(s)
+            if m is None:
+                return 1
+            if m.get("topic") == topic + ".reply":
+                print(json.dumps(m["payload"], separators=(",", ":")), flush=True)
+                return 0
     if mode == "answer":
         rid, decision = sys.argv[4], sys.argv[5]
         w.send(s, {"topic": "astrid.v1.approval.response." + rid,
