@@ -324,7 +324,22 @@ static int remember(astrid_kernel *k, const astrid_gate_req *r, const char *deci
     astrid_err e;
     if (strcmp(decision, "approve_always") == 0) {
         astrid_captoken t = {0};
-        snprintf(t.resource, sizeof t.resource, "%s", tres);
+        /* The token grants what the human saw, exactly: a '*' the capsule
+         * put in its resource is escaped, not a wildcard; one too long to
+         * escape gets no token (approved once). */
+        bool glob = strpbrk(tres, "*?[") != NULL;
+        size_t o = 0;
+        for (const char *c = tres; *c; c++) {
+            if (o + 3 > sizeof t.resource) {
+                astrid_klog(k, "WARN", "approve_always for %s: resource too long for a token; "
+                                       "approved once", r->principal);
+                return 0;
+            }
+            if (glob && strchr("*?[\\", *c))
+                t.resource[o++] = '\\';
+            t.resource[o++] = *c;
+        }
+        t.resource[o] = '\0';
         t.perms = perm;
         t.expires_at = (int64_t)time(NULL) + k->gate->always_ttl_secs;
         t.persistent = true;
@@ -376,7 +391,7 @@ int astrid_gate_check(astrid_kernel *k, const astrid_gate_req *r, astrid_gate_re
     gate_policy p = policy(r, why, sizeof why);
     if (p == POL_BLOCKED)
         return deny(k, r, out, "policy", why);
-    char tres[ASTRID_TOKEN_RESOURCE_MAX + 64];
+    char tres[ASTRID_TOKEN_RESOURCE_MAX + 128]; /* never cut: too long never matches */
     token_resource(r, tres, sizeof tres);
     unsigned perm = r->perm ? r->perm : ASTRID_PERM_INVOKE;
     int64_t now = (int64_t)time(NULL);

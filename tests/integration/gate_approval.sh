@@ -105,11 +105,14 @@ stop_listener $A5
 # approve_always mints a persistent token: it survives a restart, alice's only
 listen alice approve_always "$TEST_TMP/alice6.log"; A6=$LAST_PID
 expect_eq "approve_always" "$(ask alice deploy prod)" '{"approved":true}'
+expect_eq "approve_always on a resource with a '*' in it" "$(ask alice clean '/tmp/*')" '{"approved":true}'
 stop_listener $A6
 ok_if "restart" bash -c "$A stop >/dev/null 2>&1; sleep 0.3; $A start >/dev/null 2>&1"
 expect_eq "after the restart, the token approves with nobody listening" "$(ask alice deploy prod)" '{"approved":true}'
 expect_eq "  but not for bob" "$(ask bob deploy prod)" '{"approved":false}'
 expect_eq "  nor another action of alice's" "$(ask alice deploy staging)" '{"approved":false}'
+expect_eq "  the '*' token grants '/tmp/*' itself" "$(ask alice clean '/tmp/*')" '{"approved":true}'
+expect_eq "  not as a wildcard" "$(ask alice clean /tmp/other)" '{"approved":false}'
 
 # elicit and has-secret
 listen alice approve "$TEST_TMP/alice7.log" "s3cr3t-value"; A7=$LAST_PID

@@ -350,6 +350,7 @@ static void allowances_per_principal(void **state)
     a.session_only = true;
     assert_int_equal(astrid_allowances_add(s, &a, &err), 0);
     astrid_allowance g = al("alice", "fetch", "net://*.example.com:443", -1);
+    g.glob = true;
     assert_int_equal(astrid_allowances_add(s, &g, &err), 0);
     astrid_allowance b = al("bob", "delete", "/tmp/b", -1);
     b.session_only = true;
@@ -362,6 +363,11 @@ static void allowances_per_principal(void **state)
                                           now, NULL));
     assert_false(astrid_allowances_consume(s, "bob", "fetch", "net://api.example.com:443", "/w",
                                            now, NULL));
+    /* a '*' in an exact allowance is a character, not a pattern */
+    astrid_allowance star = al("alice", "delete", "/tmp/*", -1);
+    assert_int_equal(astrid_allowances_add(s, &star, &err), 0);
+    assert_false(astrid_allowances_consume(s, "alice", "delete", "/tmp/secret", "/w", now, NULL));
+    assert_true(astrid_allowances_consume(s, "alice", "delete", "/tmp/*", "/w", now, NULL));
     /* workspace-bound */
     astrid_allowance w = al("alice", "write", "/w/f", -1);
     snprintf(w.workspace, sizeof w.workspace, "/w");

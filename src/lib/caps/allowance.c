@@ -37,11 +37,6 @@ static uint64_t key_hash(const char *p, const char *act, const char *res)
     return fnv(fnv(fnv(1469598103934665603ull, p), act), res);
 }
 
-static bool is_glob(const char *r)
-{
-    return strpbrk(r, "*?[") != NULL;
-}
-
 astrid_allowances *astrid_allowances_new(void)
 {
     astrid_allowances *s = calloc(1, sizeof *s);
@@ -127,7 +122,7 @@ int astrid_allowances_add(astrid_allowances *s, astrid_allowance *a, astrid_err 
         return astrid_err_set(err, ASTRID_E_LIMIT, "principal %s has %d allowances (the limit)",
                               a->principal, MAX_PER_PRINCIPAL);
     }
-    if (is_glob(a->resource)) {
+    if (a->glob) {
         n->next = s->globs;
         s->globs = n;
     } else {

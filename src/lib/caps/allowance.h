@@ -2,8 +2,8 @@
  * id)"): remembered answers to approval requests, per principal.
  *
  * An allowance matches an (action, resource) pair of its principal only:
- * the action exactly, the resource exactly or as a glob (token.h's
- * astrid_resource_matches). Kinds, from the approval decisions:
+ * the action exactly, the resource exactly or, when `glob` is set, as a
+ * glob (token.h's astrid_resource_matches). Kinds, from the approval decisions:
  *   once      (max_uses 1)     approve, remembered for one more use
  *   session   (session_only)   until the principal's last connection closes
  *   workspace (workspace set)  only while the daemon serves that workspace
@@ -30,7 +30,8 @@ typedef struct astrid_allowance {
     char id[37];
     char principal[65];
     char action[65];
-    char resource[1025]; /* exact or glob */
+    char resource[1025]; /* exact, or a glob when `glob` */
+    bool glob; /* explicit: a resource a capsule named with '*' in it is not a pattern */
     int64_t created_at, expires_at; /* unix seconds; expires_at 0 = never */
     int64_t uses_remaining;         /* -1 = unlimited */
     bool session_only;
