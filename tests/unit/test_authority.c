@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fnmatch.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -120,6 +121,25 @@ static void token_forged_refused(void **state)
     /* patterns with '..' are refused, and never match */
     assert_int_equal(astrid_resource_pattern_check("file:///tmp/../etc/*", &err), -1);
     assert_false(astrid_resource_matches("file:///tmp/**", "file:///tmp/../etc/passwd"));
+}
+
+/* The fast matcher agrees with fnmatch(3) on the patterns it takes. */
+static void resource_glob_matches_fnmatch(void **state)
+{
+    (void)state;
+    static const char *const pats[] = {"exec://make *", "exec://*", "net://*.example.com:443",
+                                       "x://a?c", "x://a\\*b", "x://*a*b*", "x://**", "x://a*",
+                                       "x://\\?", "x://*/*.txt"};
+    static const char *const res[] = {"exec://make all", "exec://make", "exec://ls",
+                                      "net://api.example.com:443", "net://example.com:443",
+                                      "x://abc", "x://a*b", "x://axb", "x://aXbYb", "x://a",
+                                      "x://?", "x://d/f.txt", "x://f.txt", ""};
+    for (size_t i = 0; i < sizeof pats / sizeof *pats; i++)
+        for (size_t j = 0; j < sizeof res / sizeof *res; j++) {
+            bool want = strstr(res[j], "://") && fnmatch(pats[i], res[j], 0) == 0;
+            if (astrid_resource_matches(pats[i], res[j]) != want)
+                fail_msg("pattern %s on %s: want %d", pats[i], res[j], want);
+        }
 }
 
 static void store_rejects_cross_principal(void **state)
@@ -494,6 +514,7 @@ int main(void)
         cmocka_unit_test(token_json_roundtrip_verifies),
         cmocka_unit_test(token_v1_refused),
         cmocka_unit_test(token_forged_refused),
+        cmocka_unit_test(resource_glob_matches_fnmatch),
         cmocka_unit_test(store_rejects_cross_principal),
         cmocka_unit_test(store_expired_and_revoked),
         cmocka_unit_test(store_single_use_once_under_threads),

@@ -286,12 +286,40 @@ int astrid_resource_pattern_check(const char *pattern, astrid_err *err)
     return 0;
 }
 
+/* fnmatch(3) without flags for patterns of `*`, `?` and `\` escapes (the
+ * common case, and the hot path of a token check): one backtracking point,
+ * no allocation. */
+static bool glob_simple(const char *p, const char *s)
+{
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*p == '*') {
+            star = ++p;
+            resume = s;
+        } else if (*p == '?' || (*p == '\\' && p[1] && p[1] == *s) ||
+                   (*p != '\\' && *p == *s)) {
+            p += *p == '\\' ? 2 : 1;
+            s++;
+        } else if (star) {
+            p = star;
+            s = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*p == '*')
+        p++;
+    return *p == '\0';
+}
+
 bool astrid_resource_matches(const char *pattern, const char *resource)
 {
     const char *rest = strstr(resource, "://");
     if (!rest || has_dotdot(rest + 3))
         return false;
-    if (strpbrk(pattern, "*?["))
+    if (strchr(pattern, '['))
         return fnmatch(pattern, resource, 0) == 0;
+    if (strpbrk(pattern, "*?"))
+        return glob_simple(pattern, resource);
     return strcmp(pattern, resource) == 0;
 }
