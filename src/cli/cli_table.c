@@ -18,7 +18,8 @@ const cli_cmd cli_root = {
     .sub = CLI_SUB(&cli_cmd_chat, &cli_cmd_run, &cli_cmd_agent, &cli_cmd_group, &cli_cmd_caps,
                    &cli_cmd_quota, &cli_cmd_secret, &cli_cmd_session, &cli_cmd_capsule,
                    &cli_cmd_distro, &cli_cmd_config, &cli_cmd_audit, &cli_cmd_bus, &cli_cmd_voucher,
-                   &cli_cmd_trust, &cli_cmd_budget, &cli_cmd_approvals, &cli_cmd_init, &cli_cmd_gc, &cli_cmd_start,
+                   &cli_cmd_trust, &cli_cmd_budget, &cli_cmd_init, &cli_cmd_gc, &cli_cmd_start,
                    &cli_cmd_status, &cli_cmd_stop, &cli_cmd_restart, &cli_cmd_logs, &cli_cmd_ps,
                    &cli_cmd_top, &cli_cmd_who, &cli_cmd_doctor, &cli_cmd_setup, &cli_cmd_version,
-                   &cli_cmd_completions, &cli_cmd_update, &cli_cmd_build_alias, &cli_cmd_wit)};
+                   &cli_cmd_completions, &cli_cmd_update, &cli_cmd_build_alias, &cli_cmd_wit,
+                   &cli_cmd_approvals)};

@@ -92,13 +92,11 @@ static const cli_cmd b_set = {
     .name = "set",
     .max_args = 0,
     .help = "Set an agent's budget limits (needs budget:set)",
-    .flags = CLI_FLAGS(CLI_F_AGENT,
-                       {"per-action", 0, "USD", "Per-action limit (0 = unlimited)", false, false},
-                       {"session", 0, "USD", "Per-session limit (0 = unlimited)", false, false},
-                       {"workspace", 0, "USD", "Per-workspace limit (0 = unlimited)", false,
-                        false},
-                       {"warn-at", 0, "PCT", "Warn at this percent of a limit (1..100)", false,
-                        false}),
+    .flags = CLI_FLAGS(
+        CLI_F_AGENT, {"per-action", 0, "USD", "Per-action limit (0 = unlimited)", false, false},
+        {"session", 0, "USD", "Per-session limit (0 = unlimited)", false, false},
+        {"workspace", 0, "USD", "Per-workspace limit (0 = unlimited)", false, false},
+        {"warn-at", 0, "PCT", "Warn at this percent of a limit (1..100)", false, false}),
     .fn = budget_set};
 CLI_STUB(b_transfer, "transfer", NULL, 0, -1, "Transfer budget", NULL, ISSUE(653));
 CLI_STUB(b_history, "history", NULL, 0, -1, "Budget history", NULL, ISSUE(653));

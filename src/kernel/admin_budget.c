@@ -45,10 +45,11 @@ int admin_budget_set(admin_call *c, json_t **data, const char **status)
     astrid_profile_release(prof);
     /* Fields not given keep their current values. */
     json_t *cur = astrid_gate_budget_json(c->k, p);
-    astrid_budget_limits l = {json_number_value(json_object_get(cur, "per_action_usd")),
-                              json_number_value(json_object_get(cur, "session_usd")),
-                              json_number_value(json_object_get(cur, "workspace_usd")),
-                              (unsigned)json_integer_value(json_object_get(cur, "warn_at_percent"))};
+    astrid_budget_limits l = {
+        json_number_value(json_object_get(cur, "per_action_usd")),
+        json_number_value(json_object_get(cur, "session_usd")),
+        json_number_value(json_object_get(cur, "workspace_usd")),
+        (unsigned)json_integer_value(json_object_get(cur, "warn_at_percent"))};
     json_decref(cur);
     double warn = l.warn_percent;
     if (number(c, b, "per_action_usd", &l.per_action_usd) ||

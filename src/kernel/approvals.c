@@ -268,14 +268,13 @@ int astrid_gate_elicit(astrid_kernel *k, const char *principal, const char *caps
     snprintf(p->action, sizeof p->action, "elicit");
     const char *key = json_string_value(json_object_get(field, "key"));
     snprintf(p->resource, sizeof p->resource, "%s", key ? key : "");
-    json_t *payload = json_pack("{s:s,s:s,s:s,s:O}", "type", "elicit_request", "request_id",
-                                p->id, "capsule_id", p->capsule, "field", field);
+    json_t *payload = json_pack("{s:s,s:s,s:s,s:O}", "type", "elicit_request", "request_id", p->id,
+                                "capsule_id", p->capsule, "field", field);
     int rc = payload ? ask(k, p, ELICIT_TOPIC, payload, err)
                      : astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     json_decref(payload);
     if (rc == 0 && !p->value)
-        rc = astrid_err_set(err, ASTRID_E_PERM, "elicit %s: the user gave no value",
-                            p->resource);
+        rc = astrid_err_set(err, ASTRID_E_PERM, "elicit %s: the user gave no value", p->resource);
     if (rc == 0) {
         *value = p->value;
         p->value = NULL;
@@ -296,9 +295,8 @@ static bool decision_ok(const char *d)
 }
 
 /* Set the answer of prompt `id` as `principal` (under pending_lock). */
-static int answer_locked(struct astrid_gate *g, const char *principal, const char *id,
-                         bool elicit, const json_t *payload, const char *decision,
-                         char *owner, astrid_err *err)
+static int answer_locked(struct astrid_gate *g, const char *principal, const char *id, bool elicit,
+                         const json_t *payload, const char *decision, char *owner, astrid_err *err)
 {
     gate_pending *p = g->pending;
     while (p && strcmp(p->id, id) != 0)
@@ -385,11 +383,11 @@ json_t *astrid_gate_pending(astrid_kernel *k, const char *principal)
     pthread_mutex_lock(&g->pending_lock);
     for (gate_pending *p = g->pending; p; p = p->next)
         if (strcmp(p->principal, principal) == 0 && !p->answered)
-            json_array_append_new(
-                arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "request_id", p->id, "type",
-                               p->elicit ? "elicit" : "approval", "capsule", p->capsule,
-                               "action", p->action, "resource", p->resource, "reason",
-                               p->reason, "created_at", (json_int_t)p->created));
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "request_id",
+                                                 p->id, "type", p->elicit ? "elicit" : "approval",
+                                                 "capsule", p->capsule, "action", p->action,
+                                                 "resource", p->resource, "reason", p->reason,
+                                                 "created_at", (json_int_t)p->created));
     pthread_mutex_unlock(&g->pending_lock);
     return arr;
 }

@@ -16,9 +16,8 @@
 #define MAX_ARGUMENT_SIZE 1048576
 
 /* §8.6 defaults. */
-static const char *const blocked_tools[] = {"rm -rf /", "rm -rf /*", "sudo",     "su",
-                                            "mkfs",     "dd",        "chmod 777", "shutdown",
-                                            "reboot",   "init"};
+static const char *const blocked_tools[] = {"rm -rf /", "rm -rf /*", "sudo",     "su",     "mkfs",
+                                            "dd",       "chmod 777", "shutdown", "reboot", "init"};
 static const char *const approval_tools[] = {"builtin:task"};
 static const char *const denied_paths[] = {"/etc", "/boot", "/sys", "/proc", "/dev"};
 
@@ -153,8 +152,8 @@ static int gate_audit(astrid_kernel *k, const astrid_gate_req *r, bool allowed, 
     if (params && token_id)
         json_object_set_new(params, "token_id", json_string(token_id));
     int rc = astrid_audit_request_mode(
-        k, allowed ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND, r->principal,
-        "SecurityGate", r->action, NULL, params, allowed, reason);
+        k, allowed ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND, r->principal, "SecurityGate",
+        r->action, NULL, params, allowed, reason);
     json_decref(params);
     return rc;
 }
@@ -331,8 +330,10 @@ static int remember(astrid_kernel *k, const astrid_gate_req *r, const char *deci
         size_t o = 0;
         for (const char *c = tres; *c; c++) {
             if (o + 3 > sizeof t.resource) {
-                astrid_klog(k, "WARN", "approve_always for %s: resource too long for a token; "
-                                       "approved once", r->principal);
+                astrid_klog(k, "WARN",
+                            "approve_always for %s: resource too long for a token; "
+                            "approved once",
+                            r->principal);
                 return 0;
             }
             if (glob && strchr("*?[\\", *c))

@@ -48,11 +48,11 @@ typedef struct astrid_gate_req {
      * "file:///path", "mcp://server:tool", or free text (request-approval;
      * tokens then use "approval://<action>/<resource>"). */
     const char *resource;
-    unsigned perm;         /* ASTRID_PERM_* the token must grant; 0 = invoke */
-    double cost_usd;       /* reserved before; 0 = nothing to reserve */
-    bool preauthorized;    /* a static grant covers "requires approval" */
-    bool no_prompt;        /* never ask a human: deny instead (tests, batch) */
-    const char *reason;    /* shown to the human; may be NULL */
+    unsigned perm;      /* ASTRID_PERM_* the token must grant; 0 = invoke */
+    double cost_usd;    /* reserved before; 0 = nothing to reserve */
+    bool preauthorized; /* a static grant covers "requires approval" */
+    bool no_prompt;     /* never ask a human: deny instead (tests, batch) */
+    const char *reason; /* shown to the human; may be NULL */
 } astrid_gate_req;
 
 typedef struct astrid_gate_result {

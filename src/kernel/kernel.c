@@ -39,7 +39,7 @@ int astrid_kernel_run(astrid_kernel *k)
     uv_run(k->loop, UV_RUN_DEFAULT);
     uv_loop_close(k->loop);
     astrid_gate_cancel_all(k); /* waiting prompts deny, so capsules stop */
-    astrid_capsules_stop(k); /* unregisters interceptors: before the bus goes */
+    astrid_capsules_stop(k);   /* unregisters interceptors: before the bus goes */
     astrid_kernel_bus_stop(k);
     astrid_klog(k, "INFO", "stopped");
     astrid_audit_close(k->audit);

@@ -76,4 +76,3 @@ int req_reload(astrid_req *r, json_t **data, const char **status)
         *data = astrid_capsules_reload_owned(r->k, r->caller);
     return 0;
 }
-

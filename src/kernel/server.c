@@ -322,8 +322,7 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
             return;
         }
         c->subs[c->n_subs++] = strdup(pattern);
-        if (!c->prompt_listener &&
-            astrid_topic_sub_matches_bus("astrid.v1.approval", pattern)) {
+        if (!c->prompt_listener && astrid_topic_sub_matches_bus("astrid.v1.approval", pattern)) {
             c->prompt_listener = true;
             astrid_gate_listener(c->k, c->principal, true);
         }

@@ -182,8 +182,9 @@ astrid_captokens *astrid_captokens_open(astrid_kv *kv, const uint8_t runtime_pk[
     pthread_mutex_init(&s->cache_lock, NULL);
     if (refused)
         *refused = 0;
-    if (kv && (load_set(s, NS_REVOKED, &s->revoked, err) != 0 ||
-               load_set(s, NS_USED, &s->used, err) != 0 || load_tokens(s, refused, why, err) != 0)) {
+    if (kv &&
+        (load_set(s, NS_REVOKED, &s->revoked, err) != 0 ||
+         load_set(s, NS_USED, &s->used, err) != 0 || load_tokens(s, refused, why, err) != 0)) {
         astrid_captokens_close(s);
         return NULL;
     }

@@ -127,13 +127,24 @@ static void token_forged_refused(void **state)
 static void resource_glob_matches_fnmatch(void **state)
 {
     (void)state;
-    static const char *const pats[] = {"exec://make *", "exec://*", "net://*.example.com:443",
-                                       "x://a?c", "x://a\\*b", "x://*a*b*", "x://**", "x://a*",
-                                       "x://\\?", "x://*/*.txt"};
-    static const char *const res[] = {"exec://make all", "exec://make", "exec://ls",
-                                      "net://api.example.com:443", "net://example.com:443",
-                                      "x://abc", "x://a*b", "x://axb", "x://aXbYb", "x://a",
-                                      "x://?", "x://d/f.txt", "x://f.txt", ""};
+    static const char *const pats[] = {"exec://make *", "exec://*",  "net://*.example.com:443",
+                                       "x://a?c",       "x://a\\*b", "x://*a*b*",
+                                       "x://**",        "x://a*",    "x://\\?",
+                                       "x://*/*.txt"};
+    static const char *const res[] = {"exec://make all",
+                                      "exec://make",
+                                      "exec://ls",
+                                      "net://api.example.com:443",
+                                      "net://example.com:443",
+                                      "x://abc",
+                                      "x://a*b",
+                                      "x://axb",
+                                      "x://aXbYb",
+                                      "x://a",
+                                      "x://?",
+                                      "x://d/f.txt",
+                                      "x://f.txt",
+                                      ""};
     for (size_t i = 0; i < sizeof pats / sizeof *pats; i++)
         for (size_t j = 0; j < sizeof res / sizeof *res; j++) {
             bool want = strstr(res[j], "://") && fnmatch(pats[i], res[j], 0) == 0;
@@ -162,9 +173,9 @@ static void store_rejects_cross_principal(void **state)
         astrid_captokens_check(s, &t, "bob", "approval://delete/x", ASTRID_PERM_INVOKE, now, &err),
         -1);
     assert_non_null(strstr(err.msg, "belongs to principal alice"));
-    assert_int_equal(astrid_captokens_check(s, &t, "bob", "nothing://matches", ASTRID_PERM_INVOKE,
-                                            now, &err),
-                     -1);
+    assert_int_equal(
+        astrid_captokens_check(s, &t, "bob", "nothing://matches", ASTRID_PERM_INVOKE, now, &err),
+        -1);
     assert_non_null(strstr(err.msg, "belongs to principal alice"));
     /* bob's session ending leaves alice's session tokens */
     assert_int_equal(astrid_captokens_clear_session(s, "bob"), 0);
@@ -188,14 +199,14 @@ static void store_expired_and_revoked(void **state)
     assert_int_equal(
         astrid_captokens_find(s, "alice", "approval://a/old", ASTRID_PERM_INVOKE, now, NULL, &err),
         0);
-    assert_int_equal(astrid_captokens_check(s, &old, "alice", "approval://a/old",
-                                            ASTRID_PERM_INVOKE, now, &err),
-                     -1);
+    assert_int_equal(
+        astrid_captokens_check(s, &old, "alice", "approval://a/old", ASTRID_PERM_INVOKE, now, &err),
+        -1);
     assert_non_null(strstr(err.msg, "expired"));
     /* within the 30 s clock-skew tolerance */
-    assert_int_equal(astrid_captokens_find(s, "alice", "approval://a/skew", ASTRID_PERM_INVOKE,
-                                           now, NULL, &err),
-                     1);
+    assert_int_equal(
+        astrid_captokens_find(s, "alice", "approval://a/skew", ASTRID_PERM_INVOKE, now, NULL, &err),
+        1);
     bool existed = false;
     assert_int_equal(astrid_captokens_revoke(s, rv.id, &existed, &err), 0);
     assert_true(existed);
@@ -273,7 +284,8 @@ static void store_cache_skips_verify(void **state)
     snprintf(f.resource, sizeof f.resource, "approval://c/*");
     astrid_captoken_hash(&f, f.content_hash);
     assert_int_equal(
-        astrid_captokens_check(s, &f, "alice", "approval://c/x", ASTRID_PERM_INVOKE, now, &err), -1);
+        astrid_captokens_check(s, &f, "alice", "approval://c/x", ASTRID_PERM_INVOKE, now, &err),
+        -1);
     assert_int_equal(astrid_captokens_verifies(s), v0 + 2);
     astrid_captokens_close(s);
 }
@@ -331,21 +343,21 @@ static void store_persists_and_refuses_planted(void **state)
     assert_non_null(s);
     assert_int_equal(refused, 3);
     int64_t now = time(NULL);
-    assert_int_equal(astrid_captokens_find(s, "alice", "approval://p/keep", ASTRID_PERM_INVOKE,
-                                           now, NULL, &err),
-                     1);
-    assert_int_equal(astrid_captokens_find(s, "alice", "approval://p/gone", ASTRID_PERM_INVOKE,
-                                           now, NULL, &err),
-                     0);
+    assert_int_equal(
+        astrid_captokens_find(s, "alice", "approval://p/keep", ASTRID_PERM_INVOKE, now, NULL, &err),
+        1);
+    assert_int_equal(
+        astrid_captokens_find(s, "alice", "approval://p/gone", ASTRID_PERM_INVOKE, now, NULL, &err),
+        0);
     assert_int_equal(
         astrid_captokens_find(s, "alice", "approval://p/v1", ASTRID_PERM_INVOKE, now, NULL, &err),
         0);
-    assert_int_equal(astrid_captokens_find(s, "alice", "approval://p/anything",
-                                           ASTRID_PERM_INVOKE, now, NULL, &err),
+    assert_int_equal(astrid_captokens_find(s, "alice", "approval://p/anything", ASTRID_PERM_INVOKE,
+                                           now, NULL, &err),
                      0);
-    assert_int_equal(astrid_captokens_find(s, "bob", "approval://p/moved", ASTRID_PERM_INVOKE, now,
-                                           NULL, &err),
-                     0);
+    assert_int_equal(
+        astrid_captokens_find(s, "bob", "approval://p/moved", ASTRID_PERM_INVOKE, now, NULL, &err),
+        0);
     astrid_captokens_close(s);
     astrid_kv_close(kv);
     fixture_rmdir(dir);
@@ -381,8 +393,8 @@ static void allowances_per_principal(void **state)
     assert_false(astrid_allowances_consume(s, "alice", "delete", "/tmp/y", "/w", now, NULL));
     assert_true(astrid_allowances_consume(s, "alice", "fetch", "net://api.example.com:443", "/w",
                                           now, NULL));
-    assert_false(astrid_allowances_consume(s, "bob", "fetch", "net://api.example.com:443", "/w",
-                                           now, NULL));
+    assert_false(
+        astrid_allowances_consume(s, "bob", "fetch", "net://api.example.com:443", "/w", now, NULL));
     /* a '*' in an exact allowance is a character, not a pattern */
     astrid_allowance star = al("alice", "delete", "/tmp/*", -1);
     assert_int_equal(astrid_allowances_add(s, &star, &err), 0);
@@ -410,8 +422,7 @@ static void *use_allowance(void *p)
 {
     race *r = p;
     for (int i = 0; i < 10; i++)
-        if (astrid_allowances_consume(r->a, "alice", "run", "exec://make", "/w", time(NULL),
-                                      NULL))
+        if (astrid_allowances_consume(r->a, "alice", "run", "exec://make", "/w", time(NULL), NULL))
             atomic_fetch_add(&r->wins, 1);
     return NULL;
 }
@@ -441,7 +452,8 @@ static void allowances_ten_thousand(void **state)
         assert_int_equal(astrid_allowances_add(s, &a, &err), 0);
     }
     int64_t now = time(NULL);
-    assert_true(astrid_allowances_consume(s, "alice", "read", "file:///data/9999", "/w", now, NULL));
+    assert_true(
+        astrid_allowances_consume(s, "alice", "read", "file:///data/9999", "/w", now, NULL));
     assert_false(
         astrid_allowances_consume(s, "alice", "read", "file:///data/9998", "/w", now, NULL));
     assert_true(astrid_allowances_consume(s, "bob", "read", "file:///data/9998", "/w", now, NULL));

@@ -88,7 +88,10 @@ static void engine_table_is_the_wit(void **state)
 
 /* Adding a WIT function without a body shows here (or fails the link). */
 static const char *const expected_unavailable[] = {
-    "process.spawn", "process.spawn-background", "process.read-logs", "process.kill",
+    "process.spawn",
+    "process.spawn-background",
+    "process.read-logs",
+    "process.kill",
 };
 
 static void unavailable_functions_are_listed(void **state)

@@ -32,8 +32,8 @@ int astrid_host_approval_request_approval(astrid_host_call *c, const wit_approva
         return astrid_host_fail(c, "request-approval: no security gate in this program");
     bool ok = false;
     astrid_err err;
-    if (inv->env->approval(inv->env->gate_ctx, inv, req->action.ptr, req->target_resource.ptr,
-                           &ok, &err) != 0)
+    if (inv->env->approval(inv->env->gate_ctx, inv, req->action.ptr, req->target_resource.ptr, &ok,
+                           &err) != 0)
         return astrid_host_fail(c, "request-approval: %s", err.msg);
     out->approved = ok;
     return 0;
@@ -58,8 +58,8 @@ int astrid_host_elicit_elicit(astrid_host_call *c, const wit_elicit_request *req
     if (field && req->options.has) {
         json_t *opts = json_array();
         for (size_t i = 0; i < req->options.val.n; i++)
-            json_array_append_new(opts, json_stringn(req->options.val.v[i].ptr,
-                                                     req->options.val.v[i].len));
+            json_array_append_new(
+                opts, json_stringn(req->options.val.v[i].ptr, req->options.val.v[i].len));
         json_object_set_new(field, "options", opts);
     }
     if (field && req->default_value.has)

@@ -31,7 +31,7 @@ typedef struct astrid_allowance {
     char principal[65];
     char action[65];
     char resource[1025]; /* exact, or a glob when `glob` */
-    bool glob; /* explicit: a resource a capsule named with '*' in it is not a pattern */
+    bool glob;           /* explicit: a resource a capsule named with '*' in it is not a pattern */
     int64_t created_at, expires_at; /* unix seconds; expires_at 0 = never */
     int64_t uses_remaining;         /* -1 = unlimited */
     bool session_only;

@@ -136,8 +136,7 @@ int astrid_captoken_mint(astrid_captoken *t, const astrid_keypair *key, astrid_e
     return 0;
 }
 
-int astrid_captoken_verify_sig(const astrid_captoken *t, const uint8_t trusted[32],
-                               astrid_err *err)
+int astrid_captoken_verify_sig(const astrid_captoken *t, const uint8_t trusted[32], astrid_err *err)
 {
     if (!astrid_ct_equal(t->issuer, trusted, ASTRID_ED25519_PK_LEN))
         return astrid_err_set(err, ASTRID_E_CRYPTO,
@@ -173,8 +172,8 @@ json_t *astrid_captoken_to_json(const astrid_captoken *t)
         if (t->perms & (1u << i))
             json_array_append_new(perms, json_string(perm_names[i]));
     json_t *j = json_pack("{s:i,s:s,s:s,s:o,s:I,s:s,s:s,s:s,s:s,s:b,s:s,s:s}", "version",
-                          ASTRID_TOKEN_VERSION, "id", t->id, "resource", t->resource,
-                          "permissions", perms, "issued_at", (json_int_t)t->issued_at, "scope",
+                          ASTRID_TOKEN_VERSION, "id", t->id, "resource", t->resource, "permissions",
+                          perms, "issued_at", (json_int_t)t->issued_at, "scope",
                           t->persistent ? "persistent" : "session", "issuer", issuer, "user_id",
                           user, "approval_audit_id", t->approval_audit_id, "single_use",
                           t->single_use, "principal", t->principal, "signature", sig);
@@ -200,8 +199,8 @@ static int hex_field(const json_t *j, const char *k, uint8_t *out, size_t n, con
 {
     const char *s = json_string_value(json_object_get(j, k));
     if (!s || astrid_hex_decode(out, n, s, strlen(s)) != 0)
-        return astrid_err_set(err, ASTRID_E_PARSE, "token %s: field '%s' is not %zu hex bytes",
-                              id, k, n);
+        return astrid_err_set(err, ASTRID_E_PARSE, "token %s: field '%s' is not %zu hex bytes", id,
+                              k, n);
     return 0;
 }
 
@@ -241,8 +240,10 @@ int astrid_captoken_from_json(const json_t *j, astrid_captoken *t, astrid_err *e
     }
     json_t *ia = json_object_get(j, "issued_at"), *ea = json_object_get(j, "expires_at");
     if (!json_is_integer(ia) || (ea && !json_is_null(ea) && !json_is_integer(ea)))
-        return astrid_err_set(err, ASTRID_E_PARSE, "token %s: issued_at/expires_at must be unix "
-                                                   "seconds", id);
+        return astrid_err_set(err, ASTRID_E_PARSE,
+                              "token %s: issued_at/expires_at must be unix "
+                              "seconds",
+                              id);
     t->issued_at = json_integer_value(ia);
     t->expires_at = json_is_integer(ea) ? json_integer_value(ea) : 0;
     const char *scope = json_string_value(json_object_get(j, "scope"));
@@ -296,8 +297,7 @@ static bool glob_simple(const char *p, const char *s)
         if (*p == '*') {
             star = ++p;
             resume = s;
-        } else if (*p == '?' || (*p == '\\' && p[1] && p[1] == *s) ||
-                   (*p != '\\' && *p == *s)) {
+        } else if (*p == '?' || (*p == '\\' && p[1] && p[1] == *s) || (*p != '\\' && *p == *s)) {
             p += *p == '\\' ? 2 : 1;
             s++;
         } else if (star) {

@@ -43,15 +43,15 @@ unsigned astrid_perm_parse(const char *name);
 const char *astrid_perm_name(unsigned bit);
 
 typedef struct astrid_captoken {
-    char id[37];                            /* UUID v4 */
+    char id[37]; /* UUID v4 */
     char resource[ASTRID_TOKEN_RESOURCE_MAX + 1];
-    unsigned perms;                         /* ASTRID_PERM_* bits */
-    int64_t issued_at;                      /* unix seconds */
-    int64_t expires_at;                     /* 0 = never */
-    bool persistent;                        /* scope "persistent", else "session" */
+    unsigned perms;     /* ASTRID_PERM_* bits */
+    int64_t issued_at;  /* unix seconds */
+    int64_t expires_at; /* 0 = never */
+    bool persistent;    /* scope "persistent", else "session" */
     uint8_t issuer[ASTRID_ED25519_PK_LEN];
     uint8_t user_id[8];
-    char approval_audit_id[37];             /* UUID */
+    char approval_audit_id[37]; /* UUID */
     bool single_use;
     char principal[ASTRID_TOKEN_PRINCIPAL_MAX + 1];
     uint8_t signature[ASTRID_ED25519_SIG_LEN];

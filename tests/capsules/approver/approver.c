@@ -11,8 +11,8 @@
 
 #define IMPORT(mod, name) __attribute__((import_module(mod), import_name(name))) extern void
 typedef const char *S;
-IMPORT("astrid:capsule/approval@0.1.0", "request-approval") req_approval(S, size_t, S, size_t,
-                                                                       void *);
+IMPORT("astrid:capsule/approval@0.1.0", "request-approval")
+req_approval(S, size_t, S, size_t, void *);
 IMPORT("astrid:capsule/elicit@0.1.0", "elicit")
 elicit(S, size_t, S, size_t, S, size_t, int, S, size_t, int, S, size_t, void *);
 IMPORT("astrid:capsule/elicit@0.1.0", "has-secret") has_secret(S, size_t, void *);
