@@ -43,7 +43,7 @@ astrid_allowances *astrid_allowances_new(void)
     if (!s)
         return NULL;
     s->nbuckets = 1024;
-    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+    s->buckets = calloc(s->nbuckets, sizeof(node *));
     if (!s->buckets) {
         free(s);
         return NULL;
@@ -76,7 +76,7 @@ void astrid_allowances_free(astrid_allowances *s)
 static void grow(astrid_allowances *s)
 {
     size_t nb = s->nbuckets * 2;
-    node **b = calloc(nb, sizeof *b);
+    node **b = calloc(nb, sizeof(node *));
     if (!b)
         return; /* longer chains, still correct */
     for (size_t i = 0; i < s->nbuckets; i++)
