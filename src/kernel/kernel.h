@@ -19,6 +19,9 @@
  *    on unload.
  *  - capsule threads (run loops, workers) publish with
  *    astrid_kernel_bus_publish(), which is thread-safe.
+ *  - a capsule invocation that asks a human (request-approval, elicit)
+ *    blocks its own thread (chain worker or run loop) in the gate until
+ *    the answer arrives on the loop thread (gate.h, approvals.c).
  *  - one job thread per capsule write in progress (InstallCapsule and the
  *    other capsule management writes, req_capsule.c): the compile, the
  *    lifecycle hook and the file writes; the loop thread joins it, reloads
