@@ -7,13 +7,13 @@
  * `pending_cond` with `pending_lock`; the loop thread sets the answer and
  * broadcasts. Every change a waiter must notice (answer, last connection
  * of its principal gone, shutdown) broadcasts. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "astrid/uuid.h"
+#include "capsule/wasm/engine.h"
 #include "kernel/gate_int.h"
 
 #define APPROVAL_TOPIC "astrid.v1.approval"
@@ -209,12 +209,30 @@ static int ask(astrid_kernel *k, gate_pending *p, const char *topic, json_t *pay
                                 p->principal);
             break;
         }
-        if (pthread_cond_timedwait(&g->pending_cond, &g->pending_lock, &dl) == ETIMEDOUT &&
-            !p->answered) {
+        /* The invocation's deadline, or an unload interrupting it, ends
+         * the wait too: a signal does not wake a condition wait, so look
+         * every 100 ms (a reload must not wait out the prompt). */
+        if (astrid_wasm_deadline_expired()) {
+            rc = astrid_err_set(err, ASTRID_E_TIMEOUT,
+                                "denied: the capsule invocation was interrupted or timed out");
+            break;
+        }
+        struct timespec now, slice;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec >= dl.tv_nsec)) {
             rc = astrid_err_set(err, ASTRID_E_TIMEOUT, "denied: no answer within %llu ms",
                                 (unsigned long long)g->timeout_ms);
             break;
         }
+        slice = now;
+        slice.tv_nsec += 100000000L;
+        if (slice.tv_nsec >= 1000000000L) {
+            slice.tv_sec++;
+            slice.tv_nsec -= 1000000000L;
+        }
+        if (slice.tv_sec > dl.tv_sec || (slice.tv_sec == dl.tv_sec && slice.tv_nsec > dl.tv_nsec))
+            slice = dl;
+        pthread_cond_timedwait(&g->pending_cond, &g->pending_lock, &slice);
     }
     unlink_pending(g, p);
     pthread_mutex_unlock(&g->pending_lock);

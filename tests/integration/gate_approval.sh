@@ -89,6 +89,19 @@ expect_eq "  the capsule is denied (bob's approve did not count)" "$(cat "$TEST_
 ok_if "bob's answer is in the daemon log as ignored" grep -q "bob answered alice's request $rid: ignored" "$ASTRID_HOME"/log/*.log
 stop_listener $A3
 
+# a reload while a prompt waits interrupts it (denied) instead of waiting
+# the prompt out: the reply comes before the approval timeout
+listen alice none "$TEST_TMP/alice8.log"; A8=$LAST_PID
+ask alice delete_file /tmp/r >"$TEST_TMP/ask8.out" &
+ASK=$!
+for _ in $(seq 200); do grep -q approval_required "$TEST_TMP/alice8.log" && break; sleep 0.05; done
+r=$(python3 "$ASTRID_SRC/tests/tools/astrid_wire.py" "$ASTRID_HOME" request astrid.v1.request.reload_capsules ReloadCapsules)
+expect_eq "reload during a prompt succeeds" "$(j 'd["status"]' <<<"$r")" "success"
+ok_if "  the waiting prompt was dropped before its timeout" bash -c "! $A approvals list --format json 2>/dev/null | grep -q delete_file"
+wait $ASK
+expect_eq "  the interrupted capsule call did not approve" "$(grep -c '"approved":true' "$TEST_TMP/ask8.out")" "0"
+stop_listener $A8
+
 # approve_session: the next identical action is approved without asking,
 # for alice only, until her last connection closes
 listen alice approve_session "$TEST_TMP/alice4.log"; A4=$LAST_PID
