@@ -21,4 +21,5 @@ const cli_cmd cli_root = {
                    &cli_cmd_trust, &cli_cmd_budget, &cli_cmd_init, &cli_cmd_gc, &cli_cmd_start,
                    &cli_cmd_status, &cli_cmd_stop, &cli_cmd_restart, &cli_cmd_logs, &cli_cmd_ps,
                    &cli_cmd_top, &cli_cmd_who, &cli_cmd_doctor, &cli_cmd_setup, &cli_cmd_version,
-                   &cli_cmd_completions, &cli_cmd_update, &cli_cmd_build_alias, &cli_cmd_wit)};
+                   &cli_cmd_completions, &cli_cmd_update, &cli_cmd_build_alias, &cli_cmd_wit,
+                   &cli_cmd_approvals)};

@@ -19,14 +19,6 @@ CLI_STUB(t_remove, "remove", NULL, 0, -1, "Remove a trusted remote", NULL, ISSUE
 const cli_cmd cli_cmd_trust = {
     .name = "trust", .help = "Remote trust (deferred)", .sub = CLI_SUB(&t_add, &t_list, &t_remove)};
 
-CLI_STUB(b_show, "show", NULL, 0, -1, "Show budget", NULL, ISSUE(653));
-CLI_STUB(b_set, "set", NULL, 0, -1, "Set budget", NULL, ISSUE(653));
-CLI_STUB(b_transfer, "transfer", NULL, 0, -1, "Transfer budget", NULL, ISSUE(653));
-CLI_STUB(b_history, "history", NULL, 0, -1, "Budget history", NULL, ISSUE(653));
-const cli_cmd cli_cmd_budget = {.name = "budget",
-                                .help = "Budgets (deferred)",
-                                .sub = CLI_SUB(&b_show, &b_set, &b_transfer, &b_history)};
-
 /* Hidden `wit gc` (migration alias of bare `gc`). */
 static const cli_cmd w_gc = {
     .name = "gc",

@@ -42,6 +42,8 @@ int admin_caps_grant(admin_call *c, json_t **data, const char **status);
 int admin_caps_revoke(admin_call *c, json_t **data, const char **status);
 int admin_quota_set(admin_call *c, json_t **data, const char **status);
 int admin_quota_get(admin_call *c, json_t **data, const char **status);
+int admin_budget_set(admin_call *c, json_t **data, const char **status);
+int admin_budget_get(admin_call *c, json_t **data, const char **status);
 int admin_agent_key_add(admin_call *c, json_t **data, const char **status);
 int admin_agent_key_remove(admin_call *c, json_t **data, const char **status);
 int admin_agent_key_list(admin_call *c, json_t **data, const char **status);

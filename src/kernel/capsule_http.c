@@ -5,7 +5,10 @@
  *   3. the invoking principal may reach it: its profile's network_egress or
  *      a `network:egress:<host, '.' and ':' spelled '_'>` capability (upstream never enforces
  *      egress; we do, as the human's authority over the agent);
- *   4. SSRF: the name is resolved here, private/local addresses dropped
+ *   4. the security gate (gate.h) as a capsule_http_request on
+ *      net://host:port, preauthorized by 2 and 3: hard policy, a token,
+ *      the budget, and the decision in the principal's audit log;
+ *   5. SSRF: the name is resolved here, private/local addresses dropped
  *      (unless ASTRID_ALLOW_LOCAL_IPS or ASTRID_TEST_ALLOW_LOCAL_IP is
  *      set), and curl is pinned to what remains (CURLOPT_RESOLVE), so a
  *      second lookup cannot rebind it. Redirects are not followed and
@@ -24,6 +27,7 @@
 #include <strings.h>
 
 #include "capsule/host/host.h"
+#include "kernel/gate.h"
 #include "astrid/version.h"
 #include "capsule/netpolicy.h"
 #include "kernel/capsules.h"
@@ -162,6 +166,28 @@ static int egress_check(astrid_kernel *k, const char *principal, const char *hos
 }
 
 /* Gate 4: resolve, filter, and pin curl to the survivors. */
+/* Gate 4: never prompts (2 and 3 are the standing grant); a denial or an
+ * undecidable gate (e.g. the audit log failing) refuses the request. */
+static int gate_http(astrid_kernel *k, const astrid_invocation *inv, const char *host,
+                     const char *port, astrid_err *err)
+{
+    char res[400];
+    snprintf(res, sizeof res, "net://%s:%s", host, port);
+    astrid_gate_req r = {.principal = inv->principal,
+                         .capsule = inv->capsule,
+                         .action = "capsule_http_request",
+                         .resource = res,
+                         .perm = ASTRID_PERM_INVOKE,
+                         .preauthorized = true,
+                         .no_prompt = true};
+    astrid_gate_result out;
+    if (astrid_gate_check(k, &r, &out, err) != 0)
+        return astrid_err_prefix(err, "http");
+    if (!out.allowed)
+        return astrid_err_set(err, ASTRID_E_PERM, "http: %s: %s", res, out.reason);
+    return 0;
+}
+
 static int resolve_pinned(hxfer *x, const char *host, const char *port, bool literal,
                           astrid_err *err)
 {
@@ -275,7 +301,8 @@ static hxfer *prepare(astrid_kernel *k, const astrid_invocation *inv, const astr
                        bare, m->name);
         goto fail;
     }
-    if (egress_check(k, inv->principal, bare, err) != 0 || set_method_headers(x, req, err) != 0 ||
+    if (egress_check(k, inv->principal, bare, err) != 0 ||
+        gate_http(k, inv, bare, port, err) != 0 || set_method_headers(x, req, err) != 0 ||
         resolve_pinned(x, bare, port, literal, err) != 0)
         goto fail;
     curl_easy_setopt(x->easy, CURLOPT_CURLU, x->url);

@@ -50,6 +50,7 @@
 #include "astrid/utf8.h"
 #include "capsule/sandbox/sandbox.h"
 #include "kernel/capsule_rt.h"
+#include "kernel/gate.h"
 
 #define RING_CAP (1u << 20)     /* bytes kept per stream of a background process */
 #define FG_CAP (1u << 20)       /* bytes returned per stream of a foreground spawn */
@@ -187,7 +188,7 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-static int policy_check(kcapsule *c, const astrid_invocation *inv, const char *cmd,
+static int grants_check(kcapsule *c, const astrid_invocation *inv, const char *cmd,
                         const char *program, astrid_err *err)
 {
     const astrid_manifest *m = c->inst->manifest;
@@ -196,7 +197,6 @@ static int policy_check(kcapsule *c, const astrid_invocation *inv, const char *c
                               "denied by the manifest: '%.200s' is not in capsule %s's "
                               "capabilities.host_process",
                               cmd, m->name);
-    /* gate: #15 */
     static const char *const raisers[] = {"sudo", "su", "doas", "pkexec", "runuser", "setpriv"};
     for (size_t i = 0; i < sizeof raisers / sizeof *raisers; i++)
         if (strcmp(base_name(program), raisers[i]) == 0)
@@ -224,6 +224,35 @@ static int policy_check(kcapsule *c, const astrid_invocation *inv, const char *c
                           "denied for the principal: %s may not run '%.200s' (needs it in its "
                           "profile's [process] allow or the capability %s)",
                           inv->principal, cmd, cap);
+}
+
+/* The manifest and the principal's grants decide first (static grants:
+ * the gate is told the action is preauthorized, so it never prompts — a
+ * tool that wants a human asks through request-approval itself); then the
+ * security gate (kernel/gate.h) runs its hard policy (§8.6: sudo, rm -rf /,
+ * …), tokens and budget, and audits the decision. An undecidable gate
+ * refuses. */
+static int policy_check(kcapsule *c, const astrid_invocation *inv, const char *cmd,
+                        const char *program, astrid_err *err)
+{
+    if (grants_check(c, inv, cmd, program, err) != 0)
+        return -1;
+    char res[1100];
+    snprintf(res, sizeof res, "exec://%s", cmd);
+    astrid_gate_req r = {.principal = inv->principal,
+                         .capsule = inv->capsule,
+                         .action = "execute_command",
+                         .resource = res,
+                         .perm = ASTRID_PERM_EXECUTE,
+                         .preauthorized = true,
+                         .no_prompt = true};
+    astrid_gate_result out;
+    if (astrid_gate_check(c->k, &r, &out, err) != 0)
+        return astrid_err_prefix(err, "process");
+    if (!out.allowed)
+        return astrid_err_set(err, ASTRID_E_PERM, "denied by the security gate: %.300s: %s", res,
+                              out.reason);
+    return 0;
 }
 
 /* ---- audit ---- */

@@ -28,6 +28,7 @@
 #include "astrid/home.h"
 #include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
+#include "kernel/gate.h"
 #include "kernel/kernel.h"
 
 static int env_publish(void *ctx, const char *topic, const char *payload, size_t len,
@@ -76,7 +77,10 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .storage_charge = astrid_kernel_storage_charge,
                              .storage_dropped = astrid_kernel_storage_dropped,
                              .storage_ctx = k,
-                             .proc = &kcapsule_proc_ops};
+                             .proc = &kcapsule_proc_ops,
+                             .approval = astrid_gate_env_approval,
+                             .elicit = astrid_gate_env_elicit,
+                             .gate_ctx = k};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "kernel/capsules.h"
+#include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
 #include "store/storage.h"
@@ -38,10 +39,12 @@ int astrid_kernel_run(astrid_kernel *k)
 {
     uv_run(k->loop, UV_RUN_DEFAULT);
     uv_loop_close(k->loop);
-    astrid_capsules_stop(k); /* unregisters interceptors: before the bus goes */
+    astrid_gate_cancel_all(k); /* waiting prompts deny, so capsules stop */
+    astrid_capsules_stop(k);   /* unregisters interceptors: before the bus goes */
     astrid_kernel_bus_stop(k);
     astrid_klog(k, "INFO", "stopped");
     astrid_audit_close(k->audit);
+    astrid_gate_free(k); /* before the KV store its tokens live in */
     astrid_kv_close(k->kv);
     astrid_storage_free(k->storage);
     astrid_keypair_wipe(&k->key);

@@ -22,6 +22,9 @@
  *    by kill, by the read-logs that collects the exit, or at unload.
  *  - capsule threads (run loops, workers) publish with
  *    astrid_kernel_bus_publish(), which is thread-safe.
+ *  - a capsule invocation that asks a human (request-approval, elicit)
+ *    blocks its own thread (chain worker or run loop) in the gate until
+ *    the answer arrives on the loop thread (gate.h, approvals.c).
  *  - one job thread per capsule write in progress (InstallCapsule and the
  *    other capsule management writes, req_capsule.c): the compile, the
  *    lifecycle hook and the file writes; the loop thread joins it, reloads
@@ -120,6 +123,9 @@ typedef struct astrid_kernel {
      * the prerequisites probe, both fixed at boot (read-only afterwards) */
     astrid_sandbox_policy sandbox_policy;
     astrid_sandbox_probe sandbox_probe;
+    /* the security gate: tokens, allowances, budgets, pending approvals
+     * (gate.c, approvals.c; thread-safe, see gate.h) */
+    struct astrid_gate *gate;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

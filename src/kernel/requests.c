@@ -16,7 +16,9 @@
  * is always Self, and the system:* capabilities have no self: form.
  * quota.set is GLOBAL on purpose: upstream lets a principal holding
  * self:quota:set (every `agent` via self:*) raise its own limits, and a
- * limit its subject can raise is no limit. quota.get stays self-scoped. */
+ * limit its subject can raise is no limit. quota.get stays self-scoped.
+ * budget.set likewise (an agent does not raise its own spending limit);
+ * budget.get is self-scoped. */
 // clang-format off
 static const astrid_req_row req_table[] = {
     //method                topic            capability         scope                         target     mutates handler
@@ -32,6 +34,7 @@ static const astrid_req_row req_table[] = {
     {"SetCapsuleConfig",   NULL,            "capsule:config",   ASTRID_SCOPE_SELF,           NULL,        true,  req_set_capsule_config},
     {"CollectGarbage",     NULL,            "capsule:gc",       ASTRID_SCOPE_GLOBAL,         NULL,        true,  req_collect_garbage},
     {"ApproveCapability",  NULL,            "approval:respond", ASTRID_SCOPE_SELF,           NULL,        true,  req_approve},
+    {"ListApprovals",      NULL,            "approval:respond", ASTRID_SCOPE_SELF,           NULL,        false, req_list_approvals},
     {"AgentCreate",        "agent.create",  "agent:create",     ASTRID_SCOPE_GLOBAL,         "name",      true,  admin_agent_create},
     {"AgentDelete",        "agent.delete",  "agent:delete",     ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_agent_delete},
     {"AgentEnable",        "agent.enable",  "agent:enable",     ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_agent_enable},
@@ -52,6 +55,8 @@ static const astrid_req_row req_table[] = {
     {"SecretSet",          "secret.set",    "secret:set",       ASTRID_SCOPE_SELF_IF_TARGET, "agent",     true,  admin_secret_set},
     {"SecretDelete",       "secret.delete", "secret:delete",    ASTRID_SCOPE_SELF_IF_TARGET, "agent",     true,  admin_secret_delete},
     {"SecretList",         "secret.list",   "secret:list",      ASTRID_SCOPE_SELF_IF_TARGET, "agent",     false, admin_secret_list},
+    {"BudgetSet",          "budget.set",    "budget:set",       ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_budget_set},
+    {"BudgetGet",          "budget.get",    "budget:get",       ASTRID_SCOPE_SELF_IF_TARGET, "principal", false, admin_budget_get},
 };
 // clang-format on
 

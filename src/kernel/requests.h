@@ -106,5 +106,6 @@ int req_remove_capsule(astrid_req *r, json_t **data, const char **status);
 int req_set_capsule_config(astrid_req *r, json_t **data, const char **status);
 int req_collect_garbage(astrid_req *r, json_t **data, const char **status);
 int req_approve(astrid_req *r, json_t **data, const char **status);
+int req_list_approvals(astrid_req *r, json_t **data, const char **status);
 
 #endif

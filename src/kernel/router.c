@@ -76,11 +76,3 @@ int req_reload(astrid_req *r, json_t **data, const char **status)
         *data = astrid_capsules_reload_owned(r->k, r->caller);
     return 0;
 }
-
-int req_approve(astrid_req *r, json_t **data, const char **status)
-{
-    (void)data, (void)status;
-    return astrid_req_fail(r, ASTRID_KIND_UNAVAILABLE,
-                           "not available in this release: needs the approval flow "
-                           "(capability tokens, reference §8)");
-}

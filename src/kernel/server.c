@@ -14,6 +14,7 @@
 #include "astrid/topic.h"
 #include "astrid/utf8.h"
 #include "astrid/wire.h"
+#include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
 #include "kernel/requests.h"
@@ -51,6 +52,9 @@ struct astrid_conn {
     astrid_frame_reader rd;
     char *subs[MAX_SUBS];
     size_t n_subs;
+    /* subscribed to approval prompts: counted by the gate as a human
+     * who can answer (until the connection closes) */
+    bool prompt_listener;
     astrid_conn *next, *prev;
 };
 
@@ -90,6 +94,9 @@ static void conn_close(astrid_conn *c, const char *why)
     astrid_capsule_jobs_conn_closed(k, c->source_id);
     if (c->authed) {
         k->n_conns--;
+        if (c->prompt_listener)
+            astrid_gate_listener(k, c->principal, false);
+        astrid_gate_conn_closed(k, c->principal);
         if (k->n_conns == 0)
             k->last_active_ms = astrid_now_ms();
         astrid_klog(k, "INFO", "connection closed (principal %s): %s", c->principal, why);
@@ -294,7 +301,16 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
                                 pattern ? err.msg : "payload.pattern must be a string"));
         return;
     }
-    if (astrid_authorize(c->k, c->principal, "system:bus", reason, sizeof reason) != 0) {
+    /* The prompts of the approval and elicit flows reach only their own
+     * principal's connections (addressed, docs/wire.md), so any connection
+     * may listen for its own without system:bus (a human's CLI, an agent). */
+    static const char *const own[] = {"astrid.v1.approval", "astrid.v1.approval.*",
+                                      "astrid.v1.elicit", "astrid.v1.elicit.*"};
+    bool own_prompts = false;
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        own_prompts = own_prompts || strcmp(pattern, own[i]) == 0;
+    if (!own_prompts &&
+        astrid_authorize(c->k, c->principal, "system:bus", reason, sizeof reason) != 0) {
         astrid_audit_request(c->k, c->principal, add ? "Subscribe" : "Unsubscribe", "system:bus",
                              NULL, payload, false, reason);
         reply_control(c, reply, json_pack("{s:s,s:s}", "status", "error", "data", reason));
@@ -314,6 +330,10 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
             return;
         }
         c->subs[c->n_subs++] = strdup(pattern);
+        if (!c->prompt_listener && astrid_topic_sub_matches_bus("astrid.v1.approval", pattern)) {
+            c->prompt_listener = true;
+            astrid_gate_listener(c->k, c->principal, true);
+        }
     } else {
         for (size_t i = 0; i < c->n_subs; i++)
             if (strcmp(c->subs[i], pattern) == 0) {
@@ -379,6 +399,13 @@ static void handle_message(astrid_conn *c, json_t *msg)
                                 "kernel publishes there"));
         return;
     }
+    /* Answers to the kernel's prompts go to the gate alone (never onto the
+     * bus): it checks the answering principal is the prompt's own. */
+    if (strncmp(topic, "astrid.v1.approval.response.", 28) == 0 ||
+        strncmp(topic, "astrid.v1.elicit.response.", 26) == 0) {
+        astrid_gate_on_response(k, c->principal, topic, payload);
+        return;
+    }
     if (!open_ingress(topic)) {
         if (astrid_authorize(k, c->principal, "system:bus", reason, sizeof reason) != 0) {
             astrid_audit_request(k, c->principal, "Publish", "system:bus", NULL,
@@ -408,6 +435,7 @@ static void accept_conn(astrid_conn *c, const char *principal, bool by_key)
         snprintf(c->principal, sizeof c->principal, "%s", principal);
     c->authed = true;
     k->n_conns++;
+    astrid_gate_conn_opened(k, c->principal);
     uv_timer_stop(&c->hs_timer);
     json_t *ok =
         json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "protocol_version", ASTRID_PROTOCOL_VERSION,

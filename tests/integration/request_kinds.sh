@@ -84,9 +84,11 @@ check "unknown management method: invalid" "$r" invalid "unknown method 'NoSuchM
 r=$(req astrid.v1.admin.agent.list GetStatus)
 check "a management method on an admin topic: invalid" "$r" invalid "unknown admin method 'GetStatus'"
 
+# (`unavailable` has no management method left to show it: ApproveCapability
+# is built, docs/authority.md; the errcode -> kind mapping is test_requests')
 r=$(req astrid.v1.request.approve ApproveCapability '{"request_id":"x","signature":"y"}')
-check "ApproveCapability (not built): unavailable" "$r" unavailable \
-  "not available in this release: needs the approval flow (capability tokens, reference §8)"
+check "ApproveCapability of no pending prompt: not_found" "$r" not_found \
+  "no pending approval request x"
 
 # A profile broken on disk is the daemon's state, not the request's fault.
 printf 'groups = [\n' >"$H/etc/profiles/dora.toml"

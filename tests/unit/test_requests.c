@@ -106,9 +106,9 @@ static void table_is_coherent(void **state)
                 *p = ':';
         assert_string_equal(t[i].capability, want);
     }
-    /* reference §10.2: 14 topics in v0.6, plus issue 15's agent.key.{add,
-     * remove,list} and secret.{set,delete,list} */
-    assert_int_equal(admin, 14 + 6);
+    /* reference §10.2: 14 topics in v0.6, plus ours: issue 15's agent.key.{add,
+     * remove,list}, secret.{set,delete,list}, budget.{set,get} */
+    assert_int_equal(admin, 14 + 6 + 2);
 }
 
 int main(void)

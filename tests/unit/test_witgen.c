@@ -88,9 +88,7 @@ static void engine_table_is_the_wit(void **state)
 
 /* Adding a WIT function without a body shows here (or fails the link). */
 static const char *const expected_unavailable[] = {
-    "elicit.elicit",
-    "elicit.has-secret",
-    "approval.request-approval",
+    NULL, /* every WIT function has a body today */
 };
 
 static void unavailable_functions_are_listed(void **state)
@@ -102,7 +100,7 @@ static void unavailable_functions_are_listed(void **state)
         char name[200];
         snprintf(name, sizeof name, "%s.%s", f->iface, f->name);
         int expected = 0;
-        for (size_t k = 0; k < sizeof expected_unavailable / sizeof *expected_unavailable; k++)
+        for (size_t k = 0; expected_unavailable[k]; k++)
             expected |= strcmp(expected_unavailable[k], name) == 0;
         if (!!f->unavailable != expected)
             fail_msg("%s: %s", name,
@@ -112,7 +110,10 @@ static void unavailable_functions_are_listed(void **state)
             assert_string_equal(f->unavailable, name);
         n += expected;
     }
-    assert_int_equal(n, sizeof expected_unavailable / sizeof *expected_unavailable);
+    size_t want = 0;
+    while (expected_unavailable[want])
+        want++;
+    assert_int_equal(n, want);
 }
 
 static void wrappers_are_exported_under_wasm2c_names(void **state)

@@ -151,6 +151,18 @@ typedef struct astrid_host_env {
     /* interface process (its ctx is `rt`); NULL: no native processes in
      * this program (the host functions then answer an error). */
     const astrid_proc_ops *proc;
+    /* request-approval and elicit: the daemon's security gate
+     * (kernel/gate.h), which may block the calling thread until the
+     * invoking principal's human answers (or the timeout denies).
+     * approval: *approved is the decision; -1 only when the gate could not
+     * decide. elicit: `field_json` is the prompt's field object, *value
+     * malloc'd (caller frees). NULL: not in this program (the host
+     * functions answer an error). */
+    int (*approval)(void *ctx, const astrid_invocation *inv, const char *action,
+                    const char *resource, bool *approved, astrid_err *err);
+    int (*elicit)(void *ctx, const astrid_invocation *inv, const char *field_json, char **value,
+                  astrid_err *err);
+    void *gate_ctx;
 } astrid_host_env;
 
 /* One subscription an instance holds (ipc-subscribe, or an interceptor of
