@@ -393,6 +393,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     } else {
         k->idle_timeout_ms = k->ephemeral ? 30000u : 0u;
     }
+    if (astrid_kernel_sandbox_policy(k, err) != 0)
+        return -1;
     if (astrid_crypto_init(err) != 0 || astrid_home_resolve(k->home, sizeof k->home, err) != 0 ||
         astrid_home_ensure(k->home, err) != 0)
         return -1;
@@ -429,7 +431,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         astrid_principal_home_ensure(k->home, "default", err) != 0)
         return -1;
     k->audit = astrid_audit_open(k->home, &k->key, k->session, on_audit_notice, k, err);
-    if (!k->audit)
+    if (!k->audit || astrid_kernel_sandbox_probe(k, err) != 0)
         return -1;
     char state[PATH_MAX];
     if (astrid_home_state_db(state, sizeof state, k->home, err) != 0 ||

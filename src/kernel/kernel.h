@@ -47,6 +47,7 @@
 #include "astrid/uuid.h"
 #include "audit/audit.h"
 #include "capsule/host/host.h"
+#include "capsule/sandbox/sandbox.h"
 #include "bus/bus.h"
 
 typedef struct astrid_conn astrid_conn;
@@ -106,6 +107,10 @@ typedef struct astrid_kernel {
     struct astrid_storage *storage;
     /* capsule writes in progress (req_capsule.c; its own locks) */
     struct astrid_capsule_jobs *capsule_jobs;
+    /* native subprocess sandbox (sandbox_boot.c): ASTRID_SANDBOX_POLICY and
+     * the prerequisites probe, both fixed at boot (read-only afterwards) */
+    astrid_sandbox_policy sandbox_policy;
+    astrid_sandbox_probe sandbox_probe;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
@@ -122,6 +127,13 @@ void astrid_kernel_request_shutdown(astrid_kernel *k, const char *reason);
 /* Shutdown: move run/system.token aside (boot.c) so the next boot can reuse
  * its disk space for the new token; its token is dead once we stop. */
 void astrid_kernel_retire_token(astrid_kernel *k);
+
+/* Sandbox at boot (sandbox_boot.c). The policy is read first, so a bad
+ * ASTRID_SANDBOX_POLICY refuses boot before anything is created; the probe
+ * runs once the audit log is open: its result is logged, and policy off is
+ * an audit entry saying native subprocesses run unsandboxed. */
+int astrid_kernel_sandbox_policy(astrid_kernel *k, astrid_err *err);
+int astrid_kernel_sandbox_probe(astrid_kernel *k, astrid_err *err);
 
 /* Logging to log/astrid.YYYY-MM-DD.log (and stderr when verbose). */
 void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
