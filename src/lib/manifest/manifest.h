@@ -50,6 +50,7 @@ typedef struct astrid_manifest_dep {
     bool optional; /* imports only: { version, optional = true } */
 } astrid_manifest_dep;
 
+#define ASTRID_MANIFEST_MCP_MAX_ARGS 64
 /* One [[mcp_server]] (reference §6.8; docs/mcp.md). Only type "stdio"
  * runs; its command is in host_process (checked at parse). */
 typedef struct astrid_manifest_mcp_server {

@@ -9,7 +9,7 @@
 
 #define FAIL(...) (astrid_err_set(err, ASTRID_E_INVALID, __VA_ARGS__), -1)
 #define MCP_MAX_SERVERS 16
-#define MCP_MAX_ARGS 64
+#define MCP_MAX_ARGS ASTRID_MANIFEST_MCP_MAX_ARGS
 
 void astrid_manifest_mcp_free(astrid_manifest *m)
 {
@@ -82,8 +82,8 @@ int astrid_manifest_parse_mcp(astrid_manifest *m, const astrid_toml *root, const
                 return FAIL("%s: mcp_server[%zu].id '%s' is used twice", o, i, id);
         if (!(s->id = strdup(id)))
             return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-        if (opt_str(&s->description, astrid_toml_get(t, "description"), "description", o, i,
-                    err) != 0 ||
+        if (opt_str(&s->description, astrid_toml_get(t, "description"), "description", o, i, err) !=
+                0 ||
             opt_str(&s->type, astrid_toml_get(t, "type"), "type", o, i, err) != 0 ||
             opt_str(&s->command, astrid_toml_get(t, "command"), "command", o, i, err) != 0)
             return -1;
@@ -93,9 +93,10 @@ int astrid_manifest_parse_mcp(astrid_manifest *m, const astrid_toml *root, const
         s->per_principal = pp && astrid_toml_bool(pp);
         const astrid_toml *args = astrid_toml_get(t, "args");
         if (args) {
-            if (astrid_toml_type_of(args) != ASTRID_TOML_ARRAY || astrid_toml_len(args) > MCP_MAX_ARGS)
-                return FAIL("%s: mcp_server[%zu].args must be an array of at most %d strings", o,
-                            i, MCP_MAX_ARGS);
+            if (astrid_toml_type_of(args) != ASTRID_TOML_ARRAY ||
+                astrid_toml_len(args) > MCP_MAX_ARGS)
+                return FAIL("%s: mcp_server[%zu].args must be an array of at most %d strings", o, i,
+                            MCP_MAX_ARGS);
             size_t na = astrid_toml_len(args);
             if (na && !(s->args = calloc(na, sizeof *s->args)))
                 return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
