@@ -77,7 +77,7 @@ TOML
 ok_if "start" $A start
 out=$($A capsule install "$FS" 2>&1); rc=$?
 expect_eq "mcp-fs (no wasm component) installs" "$rc" "0"
-ok_if "  Installed line" grep -q "^Installed mcp-fs 0.1.0" <<<"$out"
+ok_if "  Installed line" grep -q "^Installed mcp-fs 0.1.0 (MCP servers only) into " <<<"$out"
 ok_if "  its server comes up" wait_state mcp-fs running
 r=$(ps_json)
 expect_eq "ps: one shared fs server, 14 tools, pid > 0, sandboxed" \
@@ -178,6 +178,33 @@ expect_eq "  ps: 1 restart, running, a new pid" \
   "[(1, 'running', True)]"
 kill $WH 2>/dev/null
 ok_if "  astrid.v1.health.failed named the capsule and why" grep -q '"capsule_id":"mcp-memory".*killed by signal 9' "$TEST_TMP/health.watch"
+
+# ---- astrid capsule build --from-mcp-json
+as default
+MJ=$TEST_TMP/mj && mkdir -p "$MJ"
+cat > "$MJ/mcp.json" <<'JSON'
+{"mcpServers": {
+  "Memory Server": {"command": "node", "args": ["/opt/x/index.js", "a \"quoted\"\nline", "[[x]]"],
+                    "env": {"MEMORY_FILE_PATH": "/tmp/m.json", "API_KEY": "sk-not-copied"}},
+  "remote": {"url": "https://example.com/mcp"}}}
+JSON
+out=$(cd "$MJ" && $A capsule build --from-mcp-json mcp.json --server "Memory Server" 2>&1); rc=$?
+expect_eq "from-mcp-json: a server name with a space is refused" "$rc" "1"
+ok_if "  naming the rule" grep -q "server name \"Memory Server\" must be" <<<"$out"
+sed -i 's/"Memory Server"/"memory"/' "$MJ/mcp.json"
+out=$(cd "$MJ" && $A capsule build --from-mcp-json mcp.json 2>&1); rc=$?
+expect_eq "from-mcp-json converts the stdio server (the url one skipped)" "$rc" "0"
+ok_if "  into dist/memory/Capsule.toml" grep -q "^Wrote dist/memory/Capsule.toml (capsule memory)" <<<"$out"
+T=$MJ/dist/memory/Capsule.toml
+ok_if "  command in host_process, an [[mcp_server]] stdio entry" bash -c "grep -q '^host_process = \[\"node\"\]' '$T' && grep -q '^type = \"stdio\"' '$T' && grep -q '^command = \"node\"' '$T'"
+ok_if "  env keys become secrets, values not copied" bash -c "grep -q '^API_KEY = { type = \"secret\"' '$T' && ! grep -q sk-not-copied '$T'"
+ok_if "  quotes, newlines and brackets in args stay inside one string" grep -q '^args = \["/opt/x/index.js", "a \\"quoted\\"\\u000aline", "\[\[x\]\]"\]$' "$T"
+out=$($A capsule install "$MJ/dist/memory" 2>&1); rc=$?
+expect_eq "  the converted capsule installs" "$rc" "0"
+$A capsule remove memory >/dev/null 2>&1
+out=$(cd "$MJ" && $A capsule build --from-mcp-json mcp.json --server nope -o "$MJ/o2" 2>&1); rc=$?
+expect_eq "  --server naming no server: exit 1, nothing written" "$rc$(test -e "$MJ/o2" && echo ' wrote')" "1"
+ok_if "  the error lists the servers" grep -q "servers: memory, remote" <<<"$out"
 
 # ---- a hostile server: oversized frames, garbage, unknown ids
 as default
