@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,7 +150,7 @@ int main(void)
         return 0;
     }
     const char *build = getenv("ASTRID_BUILD") ? getenv("ASTRID_BUILD") : "build";
-    snprintf(cmd, sizeof cmd, "ASTRID_HOME='%s' '%s/bin/astrid' capsule install '%s' >/dev/null",
+    snprintf(cmd, sizeof cmd, "ASTRID_HOME='%s' '%s/bin/astrid' capsule install '%s' >/dev/null 2>&1",
              hdir, build, dir);
     astrid_err err;
     int ok =
