@@ -23,7 +23,7 @@
 static int ncalls(void)
 {
     const char *s = getenv("BENCH_MCP_CALLS");
-    int n = s ? atoi(s) : 2000;
+    int n = s ? (int)strtol(s, NULL, 10) : 2000;
     return n > 10 ? n : 10;
 }
 
@@ -150,8 +150,9 @@ int main(void)
         return 0;
     }
     const char *build = getenv("ASTRID_BUILD") ? getenv("ASTRID_BUILD") : "build";
-    snprintf(cmd, sizeof cmd, "ASTRID_HOME='%s' '%s/bin/astrid' capsule install '%s' >/dev/null 2>&1",
-             hdir, build, dir);
+    snprintf(cmd, sizeof cmd,
+             "ASTRID_HOME='%s' '%s/bin/astrid' capsule install '%s' >/dev/null 2>&1", hdir, build,
+             dir);
     astrid_err err;
     int ok =
         system(cmd) == 0 && astrid_client_subscribe(c, "tool.v1.execute.echo.result", &err) == 0;

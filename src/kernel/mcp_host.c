@@ -940,7 +940,7 @@ int kmcp_start(kcapsule *c, astrid_err *err)
                               "(forwarding interceptors to an MCP server is not built)",
                               mf->name);
     kmcp *m = calloc(1, sizeof *m);
-    if (!m || !(m->known = calloc(mf->nmcp_servers, sizeof *m->known))) {
+    if (!m || !(m->known = calloc(mf->nmcp_servers, sizeof(json_t *)))) {
         free(m);
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     }

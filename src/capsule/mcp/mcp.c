@@ -225,7 +225,10 @@ static void on_line(astrid_mcp_client *c, char *line, size_t len)
     if (json_is_array(msg)) { /* a 2025-03-26 batch */
         size_t i;
         json_t *m;
-        json_array_foreach(msg, i, m) on_message(c, m);
+        json_array_foreach(msg, i, m)
+        {
+            on_message(c, m);
+        }
     } else {
         on_message(c, msg);
     }
@@ -247,7 +250,9 @@ static void *reader_main(void *arg)
     char *buf = malloc(cap);
     bool skipping = false; /* inside an oversized line: drop until its newline */
     size_t skipped = 0;
-    while (buf) {
+    if (!buf)
+        logf_(c, "ERROR", "out of memory for its read buffer");
+    for (; buf;) {
         if (len == cap) {
             size_t ncap = cap * 2 > c->max_frame + 1 ? c->max_frame + 1 : cap * 2;
             char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
@@ -333,13 +338,18 @@ astrid_mcp_client *astrid_mcp_client_new(const astrid_mcp_opts *o, astrid_err *e
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines immune to clock steps */
     pthread_cond_init(&c->pending_cond, &ca);
     pthread_condattr_destroy(&ca);
-    for (size_t i = 0; o->roots && o->roots[i]; i++)
-        c->nroots++;
-    if (c->nroots && !(c->roots = calloc(c->nroots, sizeof *c->roots)))
-        goto nomem;
-    for (size_t i = 0; i < c->nroots; i++)
-        if (!(c->roots[i] = strdup(o->roots[i])))
+    size_t nroots = 0;
+    while (o->roots && o->roots[nroots])
+        nroots++;
+    if (nroots) {
+        char **roots = calloc(nroots, sizeof *roots);
+        if (!roots)
             goto nomem;
+        c->roots = roots;
+        for (size_t i = 0; i < nroots; i++, c->nroots++)
+            if (!(roots[i] = strdup(o->roots[i])))
+                goto nomem;
+    }
     if (pipe2(c->wake, O_CLOEXEC) != 0) {
         astrid_err_sys(err, "MCP server %s: pipe", c->name);
         astrid_mcp_client_free(c);

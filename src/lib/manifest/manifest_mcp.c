@@ -78,7 +78,7 @@ int astrid_manifest_parse_mcp(astrid_manifest *m, const astrid_toml *root, const
             return FAIL("%s: mcp_server[%zu].id must be 1-64 characters of a-z, A-Z, 0-9, _ and -",
                         o, i);
         for (size_t j = 0; j + 1 < m->nmcp_servers; j++)
-            if (strcmp(m->mcp_servers[j].id, id) == 0)
+            if (m->mcp_servers[j].id && strcmp(m->mcp_servers[j].id, id) == 0)
                 return FAIL("%s: mcp_server[%zu].id '%s' is used twice", o, i, id);
         if (!(s->id = strdup(id)))
             return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");

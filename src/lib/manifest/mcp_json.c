@@ -54,7 +54,11 @@ static bool has_str(const json_t *arr, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
+    json_array_foreach(arr, i, v)
+    {
+        if (strcmp(json_string_value(v), s) == 0)
+            return true;
+    }
     return false;
 }
 
@@ -109,8 +113,11 @@ int astrid_mcp_json_to_capsule(const char *json, size_t len, const char *server,
     if (!json_array_size(picked)) {
         char names[512] = "";
         size_t w = 0;
-        json_object_foreach(servers, sname, s) w += (size_t)snprintf(
-            names + w, w < sizeof names ? sizeof names - w : 0, "%s%s", w ? ", " : "", sname);
+        json_object_foreach(servers, sname, s)
+        {
+            if (w < sizeof names)
+                w += (size_t)snprintf(names + w, sizeof names - w, "%s%s", w ? ", " : "", sname);
+        }
         astrid_err_set(err, ASTRID_E_NOTFOUND, "%s (servers: %s)",
                        server ? "no server by that name" : "no server with a command", names);
         goto out;
