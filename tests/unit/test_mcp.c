@@ -23,7 +23,7 @@
 typedef struct fake {
     pid_t pid;
     astrid_mcp_client *c;
-    atomic_int changed, closed, logs;
+    atomic_int changed, closed, logs, oversized;
     char last_log[600];
 } fake;
 
@@ -32,6 +32,8 @@ static void on_log(void *ctx, const char *level, const char *msg)
     (void)level;
     fake *f = ctx;
     atomic_fetch_add(&f->logs, 1);
+    if (strstr(msg, "exceeds the 16 MiB limit"))
+        atomic_fetch_add(&f->oversized, 1);
     snprintf(f->last_log, sizeof f->last_log, "%s", msg);
 }
 
@@ -250,6 +252,8 @@ static void test_hostile_output_survived(void **state)
     free(t);
     assert_true(astrid_mcp_protocol_errors(f.c) >= e1 + 4);
     assert_true(astrid_mcp_alive(f.c));
+    /* the 17 MiB lines were refused as oversized, not parsed */
+    assert_int_equal(atomic_load(&f.oversized), 2);
     fake_stop(&f);
 }
 
