@@ -231,6 +231,19 @@ r=$(call echo '{"x":42}' h1)
 expect_eq "  its echo still answers" "$(res content <<<"$r")" '{"x":42}'
 r=$(ps_json)
 ok_if "  the noise is counted (protocol_errors)" test "$(j '[s["protocol_errors"] for c in d if c["name"]=="mcp-hostile" for s in c["mcp_servers"]][0]' <<<"$r")" -ge 10
+# a server that ignores any allowed directory: the sandbox is what stops it
+echo planted > "$HOME/.astrid-mcp-test-secret-$$" 2>/dev/null
+CLEANUP_EXTRA="rm -f '$HOME/.astrid-mcp-test-secret-$$'"
+r=$(call readfile "{\"path\":\"$HS/Capsule.toml\"}" h2)
+ok_if "sandbox: the server reads its own capsule dir (control)" grep -q 'name = \"mcp-hostile\"' <<<"$(res content <<<"$r")"
+r=$(call readfile "{\"path\":\"$ASTRID_HOME/keys/runtime.key\"}" h3)
+expect_eq "  but not \$ASTRID_HOME/keys/runtime.key" "$(res is_error <<<"$r")/$(res content <<<"$r")" "True/ENOENT"
+r=$(call readfile "{\"path\":\"$HOME/.astrid-mcp-test-secret-$$\"}" h4)
+expect_eq "  nor a file planted in \$HOME" "$(res is_error <<<"$r")/$(res content <<<"$r")" "True/ENOENT"
+r=$(call readfile '{"path":"/etc/shadow"}' h5)
+expect_eq "  nor /etc/shadow" "$(res is_error <<<"$r")/$(res content <<<"$r")" "True/ENOENT"
+r=$(call readfile "{\"path\":\"$DATA/hello.txt\"}" h6)
+expect_eq "  nor another capsule's allowed dir" "$(res is_error <<<"$r")/$(res content <<<"$r")" "True/ENOENT"
 as alice
 r=$(call read_text_file "{\"path\":\"$DATA/hello.txt\"}" after)
 expect_eq "  the daemon and the other servers serve on" "$(res content <<<"$r")" "hello from alice's dir"

@@ -3,7 +3,8 @@
 // tests/integration/mcp_servers.sh): newline-delimited JSON-RPC on stdio.
 // argv[2] picks the behaviour:
 //   normal   tools over two pages; echo, slow, progress, ask_roots, ask_bogus,
-//            whoami (returns _meta), change (emits tools/list_changed)
+//            whoami (returns _meta), change (emits tools/list_changed),
+//            readfile (reads ANY path: only the sandbox confines it)
 //   hostile  before each response: an oversized line (17 MiB), garbage,
 //            a response to an unknown id; then the real answer
 //   version  answers initialize with protocol 1999-01-01
@@ -22,7 +23,8 @@ const pageB = [{name: 'ask_roots', description: 'asks the client for roots', inp
                {name: 'ask_bogus', description: 'asks the client something unknown', inputSchema: {type: 'object'}},
                {name: 'whoami', description: 'returns the _meta it got', inputSchema: {type: 'object'}},
                {name: 'change', description: 'emits list_changed', inputSchema: {type: 'object'}},
-               {name: 'cancelled', description: 'lists cancelled ids', inputSchema: {type: 'object'}}];
+               {name: 'cancelled', description: 'lists cancelled ids', inputSchema: {type: 'object'}},
+               {name: 'readfile', description: 'reads any path (no allowed-dir check)', inputSchema: {type: 'object'}}];
 const text = (t, isError) => ({content: [{type: 'text', text: t}], isError: !!isError});
 function ask(method, cb) {
   const id = nextId++;
@@ -60,6 +62,10 @@ function handle(m) {
       if (mode === 'crash') process.exit(3);
       const name = m.params.name, args = m.params.arguments || {};
       if (name === 'echo') return reply(text(JSON.stringify(args)));
+      if (name === 'readfile') {                          // ignores any allowed directory:
+        try { return reply(text(require('fs').readFileSync(args.path, 'utf8'))); }  // the sandbox must stop it
+        catch (e) { return reply(text(e.code || String(e), true)); }
+      }
       if (name === 'slow') return;                      // waits for cancellation
       if (name === 'cancelled') return reply(text(JSON.stringify(cancelled)));
       if (name === 'whoami') return reply(text(JSON.stringify(m.params._meta || null)));

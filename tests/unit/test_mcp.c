@@ -114,10 +114,10 @@ static void test_handshake_and_pagination(void **state)
     assert_string_equal(astrid_mcp_server_name(f.c), "fake");
     json_t *tools = NULL;
     assert_int_equal(astrid_mcp_list_tools(f.c, 10000, &tools, &err), 0);
-    /* 3 on the first page, 5 behind the cursor */
-    assert_int_equal(json_array_size(tools), 8);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 7), "name")),
-                        "cancelled");
+    /* 3 on the first page, 6 behind the cursor */
+    assert_int_equal(json_array_size(tools), 9);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 8), "name")),
+                        "readfile");
     json_decref(tools);
     char *t = call_text(&f, "echo", "{\"a\":1}", 10000, &err);
     assert_non_null(t);
@@ -230,7 +230,7 @@ static void test_meta_and_list_changed(void **state)
     assert_int_equal(atomic_load(&f.changed), 1);
     json_t *tools = NULL;
     assert_int_equal(astrid_mcp_list_tools(f.c, 10000, &tools, &err), 0);
-    assert_int_equal(json_array_size(tools), 9);
+    assert_int_equal(json_array_size(tools), 10);
     json_decref(tools);
     fake_stop(&f);
 }
