@@ -4,6 +4,7 @@
  * namespaces. It lives in libastrid (floor 0) because both the daemon (once,
  * at boot, result kept in the kernel struct) and the CLI (`astrid setup`,
  * `astrid doctor`) run it; it needs neither libseccomp nor any daemon state.
+ * The policy (ASTRID_SANDBOX_POLICY) is parsed here for the same reason.
  * The struct is plain data owned by the caller; nothing is allocated. */
 #ifndef ASTRID_SANDBOX_PROBE_H
 #define ASTRID_SANDBOX_PROBE_H
@@ -11,6 +12,20 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "astrid/err.h"
+
+typedef enum astrid_sandbox_policy {
+    ASTRID_SANDBOX_REQUIRED = 0, /* default: refuse to launch when the sandbox cannot apply */
+    ASTRID_SANDBOX_OFF = 1,      /* ASTRID_SANDBOX_POLICY=off: unsandboxed, audited */
+} astrid_sandbox_policy;
+
+/* value: getenv("ASTRID_SANDBOX_POLICY") (NULL/"" = required; "required" |
+ * "off", case-insensitive, surrounding blanks ignored; anything else is
+ * ASTRID_E_INVALID naming the accepted values -> the daemon refuses to boot).
+ * *out is untouched on error. */
+int astrid_sandbox_policy_parse(const char *value, astrid_sandbox_policy *out, astrid_err *err);
+const char *astrid_sandbox_policy_name(astrid_sandbox_policy p); /* "required" | "off" */
 
 typedef struct astrid_sandbox_probe {
     bool bwrap_found;
@@ -35,10 +50,8 @@ int astrid_sandbox_which(const char *name, const char *path, char *out, size_t n
 /* The remediation paragraph every refusal and `astrid setup` print: the
  * sysctl, `astrid setup`, the ASTRID_SANDBOX_POLICY=off escape hatch. */
 #define ASTRID_SANDBOX_REMEDIATION                                                                 \
-    "To fix: install bubblewrap (bwrap) if it is missing; on Ubuntu 23.10+ allow user "            \
-    "namespaces with `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or "          \
-    "install the narrow AppArmor profile with `astrid setup --apply` (see `astrid setup`). "       \
-    "To run without the sandbox anyway (trusted dev machines and CI only), set "                   \
-    "ASTRID_SANDBOX_POLICY=off."
+    "Fix: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or run `astrid "        \
+    "setup` (narrow AppArmor profile), or install bubblewrap if missing; to run "                  \
+    "unsandboxed anyway (trusted machines only) set ASTRID_SANDBOX_POLICY=off."
 
 #endif

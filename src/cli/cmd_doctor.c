@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "astrid/home.h"
+#include "astrid/sandbox_probe.h"
 #include "astrid/toml.h"
 #include "cli/cli_stub.h"
 #include "cli/context.h"
@@ -149,14 +150,40 @@ static bool on_path(const char *prog, char *found, size_t n)
 
 static void check_tools(doc *d)
 {
-    static const char *const tools[][2] = {{"bwrap", "sandboxes native subprocesses"},
-                                           {"wasm2c", "compiles capsules ahead of time"},
+    static const char *const tools[][2] = {{"wasm2c", "compiles capsules ahead of time"},
                                            {"cc", "compiles wasm2c output"}};
     char found[PATH_MAX];
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 2; i++) {
         bool ok = on_path(tools[i][0], found, sizeof found);
         check(d, ok, tools[i][0], ok ? "%s" : "not found on PATH (%s)", ok ? found : tools[i][1]);
     }
+}
+
+/* The sandbox as this shell's environment would run it: the daemon's
+ * probe (astrid/sandbox_probe.h) and ASTRID_SANDBOX_POLICY. Only "usable
+ * and required" passes: under policy off native subprocesses run
+ * unsandboxed, which doctor does not call healthy. */
+static void check_sandbox(doc *d)
+{
+    astrid_sandbox_policy pol;
+    astrid_err err;
+    if (astrid_sandbox_policy_parse(getenv("ASTRID_SANDBOX_POLICY"), &pol, &err) < 0) {
+        check(d, false, "sandbox", "%s (the daemon refuses to boot)", err.msg);
+        return;
+    }
+    astrid_sandbox_probe p;
+    astrid_sandbox_probe_run(&p);
+    bool ok = astrid_sandbox_usable(&p);
+    if (pol == ASTRID_SANDBOX_OFF)
+        check(d, false, "sandbox",
+              "ASTRID_SANDBOX_POLICY=off: native subprocesses run UNSANDBOXED (%s)",
+              ok ? "the sandbox itself would work" : p.reason);
+    else if (ok)
+        check(d, true, "sandbox", "bwrap %s, namespaces and seccomp usable; policy required",
+              p.bwrap_path);
+    else
+        check(d, false, "sandbox",
+              "%s; native subprocess capsules will be refused (run `astrid setup`)", p.reason);
 }
 
 static void check_daemon(doc *d, const char *home)
@@ -194,6 +221,7 @@ static int do_doctor(cli_ctx *ctx)
         check(&d, false, "ASTRID_HOME", "%s does not exist (run 'astrid start' to create it)",
               home);
         check_tools(&d);
+        check_sandbox(&d);
     } else {
         check(&d, (st.st_mode & 07777) == 0700, "ASTRID_HOME",
               (st.st_mode & 07777) == 0700 ? "%s" : "%s: mode is not 0700", home);
@@ -202,6 +230,7 @@ static int do_doctor(cli_ctx *ctx)
         check_profiles(&d, home);
         check_groups(&d, home);
         check_tools(&d);
+        check_sandbox(&d);
         if (!cli_flag_count(ctx, "no-daemon"))
             check_daemon(&d, home);
     }

@@ -359,13 +359,6 @@ const cli_cmd cli_cmd_gc = {
     .help = "Remove wasm/WIT blobs no installed capsule references (dry run by default)",
     .flags = CLI_FLAGS({"force", 0, NULL, "Delete (default is a dry run)", false, false}),
     .fn = cli_gc};
-const cli_cmd cli_cmd_setup = {
-    .name = "setup",
-    .max_args = 0,
-    .help = "Diagnose sandbox prerequisites",
-    .flags = CLI_FLAGS({"print-apparmor", 0, NULL, "Print the profile", false, false},
-                       {"apply", 0, NULL, "Install the profile", false, false}),
-    .missing = "needs the bundled AppArmor profile (dist/apparmor/astrid)"};
 const cli_cmd cli_cmd_top = {
     .name = "top",
     .max_args = 0,

@@ -6,6 +6,7 @@
  * (upstream's mount-order bug, seed "bwrap mount ordering"). Nothing of the
  * host root is bound wholesale: what is not in the table does not exist. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,20 +137,61 @@ int astrid_sandbox_check_bind(const char *path, const char *home, const char *as
     /* A bind of / or of an ancestor of $HOME or $ASTRID_HOME would undo
      * the tmpfs layers (~/.ssh, keys/runtime.key); a symlink pointing there
      * is caught because the resolved path is checked. */
-    if (strcmp(out, "/") == 0 || (h[0] && astrid_sandbox_path_within(h, out)) ||
-        (ah[0] && astrid_sandbox_path_within(ah, out)))
+    const char *exposes = strcmp(out, "/") == 0                          ? "the host root"
+                          : h[0] && astrid_sandbox_path_within(h, out)   ? "$HOME"
+                          : ah[0] && astrid_sandbox_path_within(ah, out) ? "$ASTRID_HOME"
+                                                                         : NULL;
+    if (exposes)
         return astrid_err_set(err, ASTRID_E_PERM,
                               "sandbox path %.200s (%.200s): binding it would expose %s", path, out,
-                              (h[0] && astrid_sandbox_path_within(h, out)) ? "$HOME"
-                              : strcmp(out, "/") == 0                      ? "the host root"
-                                                                           : "$ASTRID_HOME");
+                              exposes);
     return 0;
 }
 
 typedef struct bind {
     char path[PATH_MAX];
+    const char *given; /* the caller's text, for the symlink walk and messages */
     bool rw;
 } bind;
+
+/* A symlink among the components of a bind path is refused when it lies
+ * inside one of this spec's writable binds: a sandboxed program could have
+ * planted it there (work/link -> ~/.ssh) to have the next spawn bind what it
+ * points at. Walks the path as the kernel would, component by component. */
+static int check_planted(const char *path, const bind *binds, size_t nb, astrid_err *err)
+{
+    char cur[PATH_MAX] = "", cand[PATH_MAX], real[PATH_MAX], buf[PATH_MAX];
+    struct stat st;
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, "."))
+            continue;
+        if (!strcmp(c, "..")) {
+            char *slash = strrchr(cur, '/');
+            if (slash)
+                *slash = '\0';
+            continue;
+        }
+        if ((size_t)snprintf(cand, sizeof cand, "%s/%s", cur, c) >= sizeof cand)
+            return astrid_err_set(err, ASTRID_E_LIMIT, "sandbox path %.200s: too long", path);
+        if (lstat(cand, &st) < 0 || !S_ISLNK(st.st_mode)) {
+            snprintf(cur, sizeof cur, "%s", cand);
+            continue;
+        }
+        for (size_t i = 0; i < nb; i++)
+            if (binds[i].rw && astrid_sandbox_path_within(cand, binds[i].path))
+                return astrid_err_set(err, ASTRID_E_PERM,
+                                      "sandbox path %.200s: %.200s is a symlink inside the "
+                                      "writable path %.200s (a sandboxed program could have "
+                                      "planted it)",
+                                      path, cand, binds[i].path);
+        if (!realpath(cand, real))
+            return astrid_err_set(err, ASTRID_E_NOTFOUND, "sandbox path %.200s: %s", path,
+                                  strerror(errno));
+        snprintf(cur, sizeof cur, "%s", strcmp(real, "/") ? real : "");
+    }
+    return 0;
+}
 
 static int bind_cmp(const void *a, const void *b)
 {
@@ -174,6 +216,35 @@ char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_sp
                                  const char *home, const char *program, int seccomp_fd,
                                  astrid_err *err)
 {
+    return astrid_sandbox_bwrap_argv_fds(bwrap_path, spec, home, program, seccomp_fd, -1, NULL,
+                                         NULL, err);
+}
+
+/* Opens a checked bind source and proves the descriptor is that very path:
+ * a component swapped for a symlink between the check and the open would
+ * make /proc/self/fd name another object. */
+static int open_bind(const char *path, astrid_err *err)
+{
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return astrid_err_set(err, ASTRID_E_IO, "sandbox path %.200s: %s", path, strerror(errno));
+    char link[64], real[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, real, sizeof real - 1);
+    if (n < 0 || (real[n] = '\0', strcmp(real, path) != 0)) {
+        close(fd);
+        return astrid_err_set(err, ASTRID_E_PERM,
+                              "sandbox path %.200s changed while it was being bound", path);
+    }
+    return fd;
+}
+
+char **astrid_sandbox_bwrap_argv_fds(const char *bwrap_path, const astrid_sandbox_spec *spec,
+                                     const char *home, const char *program, int seccomp_fd,
+                                     int fd_base, int *fds, size_t *nfds, astrid_err *err)
+{
+    if (nfds)
+        *nfds = 0;
     size_t nb = (spec->capsule_dir ? 1 : 0) + count(spec->rw_paths) + count(spec->ro_paths);
     bind *binds = calloc(nb ? nb : 1, sizeof *binds);
     vec a = {0};
@@ -186,17 +257,23 @@ char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_sp
         if (astrid_sandbox_check_bind(spec->capsule_dir, home, spec->astrid_home, binds[k].path,
                                       err) < 0)
             goto fail;
-        k++;
+        binds[k++].given = spec->capsule_dir;
     }
     for (size_t i = 0; i < count(spec->rw_paths); i++, k++) {
         if (astrid_sandbox_check_bind(spec->rw_paths[i], home, spec->astrid_home, binds[k].path,
                                       err) < 0)
             goto fail;
         binds[k].rw = true;
+        binds[k].given = spec->rw_paths[i];
     }
-    for (size_t i = 0; i < count(spec->ro_paths); i++, k++)
+    for (size_t i = 0; i < count(spec->ro_paths); i++, k++) {
         if (astrid_sandbox_check_bind(spec->ro_paths[i], home, spec->astrid_home, binds[k].path,
                                       err) < 0)
+            goto fail;
+        binds[k].given = spec->ro_paths[i];
+    }
+    for (size_t i = 0; i < nb; i++)
+        if (check_planted(binds[i].given, binds, nb, err) < 0)
             goto fail;
     qsort(binds, nb, sizeof *binds, bind_cmp);
 
@@ -276,8 +353,30 @@ char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_sp
         push3(&a, "--tmpfs", h, NULL);
     if (ah[0] && strcmp(ah, "/") != 0 && strcmp(ah, h) != 0)
         push3(&a, "--tmpfs", ah, NULL);
-    for (size_t i = 0; i < nb; i++)
-        push3(&a, binds[i].rw ? "--bind" : "--ro-bind", binds[i].path, binds[i].path);
+    if (fds && nb > ASTRID_SANDBOX_MAX_BINDS) {
+        astrid_err_set(err, ASTRID_E_LIMIT, "sandbox: %zu binds, at most %d", nb,
+                       ASTRID_SANDBOX_MAX_BINDS);
+        goto fail;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        if (!fds) {
+            push3(&a, binds[i].rw ? "--bind" : "--ro-bind", binds[i].path, binds[i].path);
+            continue;
+        }
+        int fd = open_bind(binds[i].path, err);
+        if (fd < 0)
+            goto fail;
+        fds[(*nfds)++] = fd;
+        snprintf(buf, sizeof buf, "%d", fd_base + (int)i);
+        push3(&a, binds[i].rw ? "--bind-fd" : "--ro-bind-fd", buf, binds[i].path);
+    }
+    /* The tmpfs layers turn read-only once the binds' mount points exist
+     * on them: writing ~/.bashrc fails (EROFS) instead of succeeding into a
+     * throw-away file; the binds below keep their own modes. */
+    if (h[0] && strcmp(h, "/") != 0)
+        push3(&a, "--remount-ro", h, NULL);
+    if (ah[0] && strcmp(ah, "/") != 0 && strcmp(ah, h) != 0)
+        push3(&a, "--remount-ro", ah, NULL);
     push(&a, "--unshare-all");
     if (spec->net)
         push(&a, "--share-net");
@@ -301,6 +400,10 @@ nomem:
     astrid_err_set(err, ASTRID_E_NOMEM, "out of memory building the bwrap command line");
 fail:
     free(binds);
+    for (size_t i = 0; fds && nfds && i < *nfds; i++)
+        close(fds[i]);
+    if (nfds)
+        *nfds = 0;
     if (a.v)
         astrid_sandbox_argv_free(a.v);
     return NULL;

@@ -11,7 +11,11 @@
  * Threads: the spawned child gets PR_SET_PDEATHSIG (and bwrap's
  * --die-with-parent), which Linux fires when the *thread* that forked it
  * exits, so call astrid_sandbox_spawn from a long-lived thread (a worker
- * of the daemon's pools, the loop thread), never from a throw-away one. */
+ * of the daemon's pools, the loop thread), never from a throw-away one.
+ *
+ * Inside the sandbox $HOME and $ASTRID_HOME are empty read-only tmpfs
+ * layers (writes fail with EROFS); /tmp is private and writable; anything
+ * else a program must write needs to be in rw_paths. */
 #ifndef ASTRID_CAPSULE_SANDBOX_H
 #define ASTRID_CAPSULE_SANDBOX_H
 
@@ -23,16 +27,10 @@
 #include "astrid/err.h"
 #include "astrid/sandbox_probe.h"
 
-typedef enum astrid_sandbox_policy {
-    ASTRID_SANDBOX_REQUIRED = 0, /* default: refuse to launch when the sandbox cannot apply */
-    ASTRID_SANDBOX_OFF = 1,      /* ASTRID_SANDBOX_POLICY=off: unsandboxed, audited */
-} astrid_sandbox_policy;
-
-/* value: getenv("ASTRID_SANDBOX_POLICY") (NULL/"" = required; "required" |
- * "off", case-insensitive, surrounding blanks ignored; anything else is
- * ASTRID_E_INVALID naming the accepted values -> the daemon refuses to boot). */
-int astrid_sandbox_policy_parse(const char *value, astrid_sandbox_policy *out, astrid_err *err);
-const char *astrid_sandbox_policy_name(astrid_sandbox_policy p); /* "required" | "off" */
+/* astrid_sandbox_policy (ASTRID_SANDBOX_REQUIRED = 0, the default;
+ * ASTRID_SANDBOX_OFF = 1), astrid_sandbox_policy_parse and
+ * astrid_sandbox_policy_name come from astrid/sandbox_probe.h as well: the
+ * CLI (`astrid doctor`) parses the policy too and links only libastrid. */
 
 /* astrid_sandbox_probe, astrid_sandbox_probe_run and astrid_sandbox_usable
  * come from astrid/sandbox_probe.h (floor 0, shared with the CLI). */
@@ -52,7 +50,8 @@ typedef struct astrid_sandbox_spec {
 } astrid_sandbox_spec;
 
 typedef struct astrid_sandbox_proc {
-    pid_t pid;                 /* the bwrap (or, policy off, the program) pid; caller reaps */
+    pid_t pid;                 /* the bwrap (or, policy off, the program) pid; caller reaps. Killing
+                                * it kills the sandbox: bwrap's children have PDEATHSIG (--die-with-parent) */
     int in_fd, out_fd, err_fd; /* our ends of the pipes, O_CLOEXEC; caller closes */
     bool sandboxed;            /* false only under ASTRID_SANDBOX_POLICY=off */
 } astrid_sandbox_proc;
@@ -92,6 +91,17 @@ char **astrid_sandbox_build_env(const char *const *env, astrid_err *err);
 char **astrid_sandbox_bwrap_argv(const char *bwrap_path, const astrid_sandbox_spec *spec,
                                  const char *home, const char *program, int seccomp_fd,
                                  astrid_err *err);
+/* The same, but the binds of the capsule dir and the allowed paths go to
+ * bwrap as descriptors (`--bind-fd`/`--ro-bind-fd fd_base+i`), opened here
+ * right after the checks and proven to be the checked paths, so nothing can
+ * swap a component for a symlink between check and mount. fds (at least
+ * ASTRID_SANDBOX_MAX_BINDS) receives the parent's O_CLOEXEC descriptors,
+ * *nfds their count; fds[i] must become fd_base+i in the child; the caller
+ * closes them. On error none is left open. */
+#define ASTRID_SANDBOX_MAX_BINDS 64
+char **astrid_sandbox_bwrap_argv_fds(const char *bwrap_path, const astrid_sandbox_spec *spec,
+                                     const char *home, const char *program, int seccomp_fd,
+                                     int fd_base, int *fds, size_t *nfds, astrid_err *err);
 void astrid_sandbox_argv_free(char **v);
 
 /* The seccomp filter (docs/sandbox.md, "Seccomp") as BPF in a sealed

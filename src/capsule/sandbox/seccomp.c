@@ -73,6 +73,9 @@ static const char *const denied[] = {
     "uselib",
     "_sysctl",
     "fanotify_init",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
     "kcmp",
     "pidfd_getfd",
 };

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "astrid/home.h"
 #include "capsule/sandbox/sandbox.h"
 #include "capsule/sandbox/sandbox_int.h"
 
@@ -24,8 +25,11 @@
 #define CLOSE_RANGE_UNSHARE 2
 #endif
 
-/* The fd number bwrap reads the filter from in the child. */
+/* The child's fds: 0-2 the pipes, 3 the filter bwrap reads, 4 the exec
+ * report (CLOEXEC), 5.. the bind sources (--bind-fd). */
 #define CHILD_SECCOMP_FD 3
+#define CHILD_REPORT_FD 4
+#define CHILD_BIND_FD 5
 
 static int resolve_program(const char *name, char out[PATH_MAX], astrid_err *err)
 {
@@ -60,6 +64,8 @@ typedef struct child_setup {
     struct rlimit lim[5];
     int lim_res[5];
     int nlim;
+    int bind_fds[ASTRID_SANDBOX_MAX_BINDS]; /* become CHILD_BIND_FD + i */
+    size_t nbind;
 } child_setup;
 
 /* In the child, between fork and execve: async-signal-safe calls only. */
@@ -83,21 +89,29 @@ __attribute__((noreturn)) static void child(const child_setup *c)
     /* Lift every fd we keep above the targets first, so no dup2 below
      * overwrites one still to be moved (the daemon's 0-2 may be closed),
      * then place them; dup2 onto a distinct fd clears FD_CLOEXEC. */
+    int above = CHILD_BIND_FD + (int)c->nbind;
     int src[5] = {c->in[0], c->out[1], c->errp[1], c->seccomp_fd, c->report[1]};
+    int bsrc[ASTRID_SANDBOX_MAX_BINDS];
     for (int i = 0; i < 5; i++)
-        if (src[i] >= 0 && (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10)) < 0)
+        if (src[i] >= 0 && (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, above)) < 0)
+            goto fail;
+    for (size_t i = 0; i < c->nbind; i++)
+        if ((bsrc[i] = fcntl(c->bind_fds[i], F_DUPFD_CLOEXEC, above)) < 0)
             goto fail;
     for (int i = 0; i < 4; i++)
         if (src[i] >= 0 && dup2(src[i], i) < 0)
             goto fail;
-    int report = CHILD_SECCOMP_FD + 1;
+    int report = CHILD_REPORT_FD;
     if (dup3(src[4], report, O_CLOEXEC) < 0)
         goto fail;
+    for (size_t i = 0; i < c->nbind; i++)
+        if (dup2(bsrc[i], CHILD_BIND_FD + (int)i) < 0)
+            goto fail_report;
     /* Everything else the daemon has open (sockets, LMDB, the audit log,
-     * other capsules' pipes) is closed: only 0-2, the filter and the
-     * report pipe reach execve. */
-    if (syscall(SYS_close_range, (unsigned)(CHILD_SECCOMP_FD + 2), ~0u, 0) < 0) {
-        for (int fd = CHILD_SECCOMP_FD + 2; fd < 65536; fd++)
+     * other capsules' pipes) is closed: only 0-2, the filter, the report
+     * pipe and the bind sources reach execve. */
+    if (syscall(SYS_close_range, (unsigned)above, ~0u, 0) < 0) {
+        for (int fd = above; fd < 65536; fd++)
             close(fd);
     }
     if (c->seccomp_fd < 0)
@@ -148,8 +162,8 @@ int astrid_sandbox_spawn(const astrid_sandbox_probe *probe, astrid_sandbox_polic
         return astrid_err_set(
             err, ASTRID_E_UNSUPPORTED,
             "OS-level sandbox unavailable and policy is `required` - refusing to launch native "
-            "subprocess %.100s without containment: %s. %s",
-            spec->argv[0], probe && probe->reason[0] ? probe->reason : "the sandbox probe failed",
+            "subprocess without containment: %.120s. %s",
+            probe && probe->reason[0] ? probe->reason : "the sandbox probe failed",
             ASTRID_SANDBOX_REMEDIATION);
 
     char program[PATH_MAX];
@@ -190,8 +204,15 @@ int astrid_sandbox_spawn(const astrid_sandbox_probe *probe, astrid_sandbox_polic
         c.seccomp_fd = astrid_sandbox_seccomp_fd(spec->net, err);
         if (c.seccomp_fd < 0)
             goto out;
-        argv = astrid_sandbox_bwrap_argv(probe->bwrap_path, spec, getenv("HOME"), program,
-                                         CHILD_SECCOMP_FD, err);
+        /* No astrid_home given: the daemon's own still gets the tmpfs and
+         * the no-ancestor-bind check (fail closed, not "nothing to hide"). */
+        astrid_sandbox_spec s = *spec;
+        char ahome[PATH_MAX];
+        if (!s.astrid_home && astrid_home_resolve(ahome, sizeof ahome, NULL) == 0)
+            s.astrid_home = ahome;
+        argv = astrid_sandbox_bwrap_argv_fds(probe->bwrap_path, &s, getenv("HOME"), program,
+                                             CHILD_SECCOMP_FD, CHILD_BIND_FD, c.bind_fds, &c.nbind,
+                                             err);
         if (!argv)
             goto out;
         c.exe = probe->bwrap_path;
@@ -245,6 +266,8 @@ out:
     close_pair(c.report);
     if (c.seccomp_fd >= 0)
         close(c.seccomp_fd);
+    for (size_t i = 0; i < c.nbind; i++)
+        close(c.bind_fds[i]);
     astrid_sandbox_argv_free(argv);
     astrid_sandbox_argv_free(envp);
     return rc;

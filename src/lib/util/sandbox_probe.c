@@ -113,8 +113,7 @@ void astrid_sandbox_probe_run(astrid_sandbox_probe *out)
         astrid_sandbox_which("bwrap", NULL, out->bwrap_path, sizeof out->bwrap_path) == 0;
     if (!out->bwrap_found) {
         out->bwrap_path[0] = '\0';
-        snprintf(out->reason, sizeof out->reason,
-                 "bubblewrap (bwrap) is not installed or not on PATH");
+        snprintf(out->reason, sizeof out->reason, "bwrap (bubblewrap) not found on PATH");
         return;
     }
     char *argv[] = {out->bwrap_path,
@@ -134,15 +133,12 @@ void astrid_sandbox_probe_run(astrid_sandbox_probe *out)
     out->userns_ok = rc == 0;
     if (!out->userns_ok)
         snprintf(out->reason, sizeof out->reason,
-                 "%s could not create the sandbox namespaces (exit %d)%s", out->bwrap_path, rc,
+                 "bwrap cannot create the sandbox namespaces (exit %d)%s", rc,
                  out->apparmor_restricts
-                     ? ": kernel.apparmor_restrict_unprivileged_userns=1 blocks unprivileged "
-                       "user namespaces"
-                     : ": unprivileged user namespaces are unavailable (check "
-                       "user.max_user_namespaces and kernel.unprivileged_userns_clone)");
+                     ? ": AppArmor restricts unprivileged user namespaces"
+                     : ": user namespaces unavailable (user.max_user_namespaces?)");
     else if (!out->seccomp_ok)
-        snprintf(out->reason, sizeof out->reason,
-                 "the kernel refused a seccomp filter (CONFIG_SECCOMP_FILTER missing?)");
+        snprintf(out->reason, sizeof out->reason, "the kernel refuses seccomp filters");
 }
 
 bool astrid_sandbox_usable(const astrid_sandbox_probe *p)

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "capsule/sandbox/sandbox.h"
+#include "astrid/sandbox_probe.h"
 
 int astrid_sandbox_policy_parse(const char *value, astrid_sandbox_policy *out, astrid_err *err)
 {
