@@ -607,6 +607,8 @@ static void proc_free(kmcp_proc *p)
 {
     pthread_mutex_lock(&p->lock);
     p->stop = true;
+    if (p->cli)
+        astrid_mcp_client_shutdown(p->cli);
     pthread_mutex_unlock(&p->lock);
     poke(p);
     if (p->thread_started)
@@ -910,6 +912,11 @@ void kmcp_stop(kcapsule *c)
         pthread_mutex_lock(&p->lock);
         p->stop = true;
         pthread_cond_broadcast(&p->cond);
+        /* a supervisor inside initialize or tools/list is not polling its
+         * wake pipe: failing the client's requests ends the wait at once
+         * (the client stays valid while p->lock is held) */
+        if (p->cli)
+            astrid_mcp_client_shutdown(p->cli);
         pthread_mutex_unlock(&p->lock);
         poke(p);
     }
