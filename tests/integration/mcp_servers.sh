@@ -248,4 +248,15 @@ as alice
 r=$(call read_text_file "{\"path\":\"$DATA/hello.txt\"}" after)
 expect_eq "  the daemon and the other servers serve on" "$(res content <<<"$r")" "hello from alice's dir"
 ok_if "  the log names the oversized frame" grep -q "exceeds the 16 MiB limit" "$ASTRID_HOME"/log/astrid.*.log
+
+# ---- ASTRID_SANDBOX_POLICY=off: the servers run, unsandboxed, and say so
+as default
+$A stop >/dev/null 2>&1
+ok_if "restart the daemon with ASTRID_SANDBOX_POLICY=off" env ASTRID_SANDBOX_POLICY=off $A start
+ok_if "  mcp-fs comes up" wait_state mcp-fs running
+expect_eq "  ps says sandboxed: false" "$(ps_json | j '[s["sandboxed"] for c in d if c["name"]=="mcp-fs" for s in c["mcp_servers"]]')" "[False]"
+ok_if "  the log says UNSANDBOXED" grep -q "MCP server fs runs UNSANDBOXED" "$ASTRID_HOME"/log/astrid.*.log
+as alice
+r=$(call read_text_file "{\"path\":\"$DATA/hello.txt\"}" off1)
+expect_eq "  and its tools answer" "$(res content <<<"$r")" "hello from alice's dir"
 echo "1..$_tap_n"
