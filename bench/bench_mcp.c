@@ -7,9 +7,9 @@
  *    the difference is what the daemon adds (target: <= 150 us);
  *  - 8 concurrent callers, each its own connection: tool calls/s.
  * BENCH_MCP_CALLS sets the calls per measurement (default 2000).
- * Figures (two runs, shared 2-core machine at load 10-12): direct
- * 81.6-88.3 us, bus 172.8-237.7 us (adds 91-149 us); 8 callers
- * 8100-9400 calls/s. */
+ * Figures (shared 2-core machine at load 10-12; docs/mcp.md): the daemon
+ * adds 91-149 us without the per-call audit entry, 213-241 us with it;
+ * 8 callers 3500-9400 calls/s. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -45,11 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "capsule/mcp/mcp.h"
 #include "capsule/sandbox/sandbox.h"
 #include "kernel/capsule_rt.h"
+#include "lib/audit/audit_format.h"
 #include "store/secrets.h"
 
 #define KMCP_WORKERS 4
@@ -712,6 +714,34 @@ static void on_progress(void *vctx, const json_t *params)
     json_decref(pl);
 }
 
+/* The call into the caller's signed audit log before it runs (upstream's
+ * mcp_tool_call {server, tool, args_hash}); write-behind, so a call does
+ * not wait for the fsync, but a log that cannot record it refuses the call
+ * (while failing, the writer makes write-behind appends wait and fail). */
+static int audit_call(kmcp *m, const char *principal, size_t srv, const char *tool,
+                      const json_t *args, astrid_err *err)
+{
+    char *text = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL, hash[65],
+         server[200], why[300];
+    astrid_blake3_hex(text ? text : "{}", text ? strlen(text) : 2, hash);
+    free(text);
+    snprintf(server, sizeof server, "capsule:%s/%s", cname(m),
+             m->c->inst->manifest->mcp_servers[srv].id);
+    snprintf(why, sizeof why, "capsule %s (owner %s) serves %s", cname(m), m->c->inst->owner,
+             principal);
+    json_t *action = json_pack("{s:s,s:s,s:s,s:s}", "type", "mcp_tool_call", "server", server,
+                               "tool", tool, "args_hash", hash);
+    json_t *auth = astrid_audit_auth_system(why), *outcome = astrid_audit_outcome_success(NULL);
+    int rc = action && auth && outcome
+                 ? astrid_audit_append_mode(m->k->audit, ASTRID_AUDIT_WRITE_BEHIND, principal,
+                                            action, auth, outcome, NULL, err)
+                 : astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    json_decref(action);
+    json_decref(auth);
+    json_decref(outcome);
+    return rc;
+}
+
 /* CallToolResult content -> the ToolCallResult text: text parts joined by
  * newlines, any other part as its JSON. */
 static char *content_text(const json_t *r)
@@ -839,6 +869,18 @@ static void do_execute(kmcp *m, const astrid_msg *msg, const char *tool)
         char why[700];
         snprintf(why, sizeof why, "MCP server %s is %s%s%s", mf->mcp_servers[srv].id,
                  state_names[st], last[0] ? ": " : "", last);
+        send_result(m, msg, topic, call_id, why, true);
+        kcapsule_count(m->c, msg->principal, 1, 0);
+        goto out;
+    }
+    astrid_err aerr;
+    if (audit_call(m, msg->principal, srv, tool, args, &aerr) != 0) {
+        pthread_mutex_lock(&p->lock);
+        if (--p->users == 0)
+            pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        char why[600];
+        snprintf(why, sizeof why, "not run: the audit log could not record the call: %s", aerr.msg);
         send_result(m, msg, topic, call_id, why, true);
         kcapsule_count(m->c, msg->principal, 1, 0);
         goto out;

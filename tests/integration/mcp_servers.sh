@@ -103,6 +103,8 @@ r=$(call read_text_file '{"path":"/etc/passwd"}' alice-2)
 expect_eq "/etc/passwd is refused (is_error)" "$(res is_error <<<"$r")" "True"
 ok_if "  by the server's allowed-directory check" grep -qi "denied\|outside\|not allowed" <<<"$(res content <<<"$r")"
 ok_if "  and no line of /etc/passwd leaks" bash -c "! grep -q 'root:' <<<'$r'"
+ok_if "  each call is in alice's signed audit log (mcp_tool_call, args hashed)" grep -q '"type":"mcp_tool_call","server":"capsule:mcp-fs/fs","tool":"read_text_file","args_hash":"[0-9a-f]\{64\}"' "$ASTRID_HOME/home/alice/.local/audit/audit.jsonl"
+ok_if "  and the log verifies" $A audit verify -a alice
 as bob
 r=$(call write_file "{\"path\":\"$DATA/bob.txt\",\"content\":\"bob was here\"}" bob-1)
 expect_eq "bob writes through the same server" "$(res is_error <<<"$r")" "False"
