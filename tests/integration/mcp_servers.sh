@@ -261,4 +261,7 @@ ok_if "  the log says UNSANDBOXED" grep -q "MCP server fs runs UNSANDBOXED" "$AS
 as alice
 r=$(call read_text_file "{\"path\":\"$DATA/hello.txt\"}" off1)
 expect_eq "  and its tools answer" "$(res content <<<"$r")" "hello from alice's dir"
+ok_if "  mcp-hostile comes up too" wait_state mcp-hostile running
+r=$(call readfile "{\"path\":\"$HOME/.astrid-mcp-test-secret-$$\"}" off2)
+expect_eq "  and, unsandboxed, does read the file planted in \$HOME (the checks above can fail)" "$(res content <<<"$r")" "planted"
 echo "1..$_tap_n"
