@@ -171,17 +171,6 @@ static void note_dropped(astrid_proc_output *o, uint64_t out_drop, uint64_t err_
 
 /* ---- policy ---- */
 
-/* upstream's host_process rule: equal, or cmd starts with "<entry> " */
-static bool cmd_listed(char *const *v, size_t n, const char *cmd)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(v[i]);
-        if (l && strncmp(cmd, v[i], l) == 0 && (cmd[l] == '\0' || cmd[l] == ' '))
-            return true;
-    }
-    return false;
-}
-
 static const char *base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -192,7 +181,7 @@ static int grants_check(kcapsule *c, const astrid_invocation *inv, const char *c
                         const char *program, astrid_err *err)
 {
     const astrid_manifest *m = c->inst->manifest;
-    if (!cmd_listed(m->host_process.v, m->host_process.n, cmd))
+    if (!astrid_manifest_host_process_allows(m, cmd))
         return astrid_err_set(err, ASTRID_E_PERM,
                               "denied by the manifest: '%.200s' is not in capsule %s's "
                               "capabilities.host_process",
@@ -207,7 +196,7 @@ static int grants_check(kcapsule *c, const astrid_invocation *inv, const char *c
     const astrid_profile *p = astrid_profile_cache_get(c->k->profiles, inv->principal, err);
     if (!p)
         return -1;
-    bool ok = cmd_listed(p->process_allow.v, p->process_allow.n, cmd);
+    bool ok = astrid_command_listed(p->process_allow.v, p->process_allow.n, cmd);
     astrid_profile_release(p);
     if (ok)
         return 0;
