@@ -103,3 +103,16 @@ int astrid_capsule_lookup_flag(void *ctx, const char *uuid, const char *cap, boo
     pthread_mutex_unlock(&ix->index_lock);
     return 0;
 }
+
+bool astrid_capsule_index_has(astrid_capsule_index *ix, const char *uuid)
+{
+    char canon[ASTRID_UUID_STR_LEN];
+    bool found = false;
+    if (!ix || !uuid || !astrid_uuid_parse(uuid, canon))
+        return false;
+    pthread_mutex_lock(&ix->index_lock);
+    for (size_t i = 0; i < ix->n && !found; i++)
+        found = strcmp(ix->entries[i].uuid, canon) == 0;
+    pthread_mutex_unlock(&ix->index_lock);
+    return found;
+}

@@ -30,6 +30,8 @@ int astrid_capsule_index_add(astrid_capsule_index *ix, const char *uuid, const a
 void astrid_capsule_index_remove(astrid_capsule_index *ix, const char *uuid);
 /* Forget every capsule (before a reload or shutdown frees them). */
 void astrid_capsule_index_clear(astrid_capsule_index *ix);
+/* Whether `uuid` is a loaded capsule's source id (thread-safe). */
+bool astrid_capsule_index_has(astrid_capsule_index *ix, const char *uuid);
 /* astrid_host_env.capsule_flag over an index (ctx): the only flag is
  * "allow_prompt_injection"; unknown UUID or flag: 0 with *out = false. */
 int astrid_capsule_lookup_flag(void *ctx, const char *uuid, const char *cap, bool *out);

@@ -50,6 +50,7 @@
 #include "astrid/home.h"
 #include "capsule/mcp/mcp.h"
 #include "capsule/sandbox/sandbox.h"
+#include "kernel/capsule_lookup.h"
 #include "kernel/capsule_rt.h"
 #include "lib/audit/audit_format.h"
 #include "store/secrets.h"
@@ -100,7 +101,8 @@ struct kmcp {
     pthread_mutex_t procs_lock; /* guards procs, nprocs, known */
     kmcp_proc *procs;
     size_t nprocs;
-    json_t **known; /* per server: the tools it was last seen to offer */
+    json_t **known;         /* per server: the tools it was last seen to offer */
+    uint64_t describe_icpt; /* the trigger-hook answer to tool.v1.request.describe */
 };
 
 static const char *cname(const kmcp *m)
@@ -660,16 +662,34 @@ static bool tools_have(const json_t *tools, const char *name)
     return false;
 }
 
+/* A connection's request is answered to that connection alone (no other
+ * agent's watcher sees it). A capsule's request (the chat stack's router
+ * publishing tool.v1.execute.<name>) is answered on the bus, stamped with
+ * the asking principal: addressed messages never reach capsules, and the
+ * router's interceptor on tool.v1.execute.*.result must see it. Private
+ * capsules among the listeners hear only their owner's messages (bus). */
 static void reply(kmcp *m, const astrid_msg *msg, const char *topic, const json_t *payload)
 {
     astrid_err err;
-    if (astrid_kernel_publish_to(m->k, msg->source_id, NULL, topic, payload, msg->principal,
-                                 &err) != 0)
+    int rc;
+    if (astrid_capsule_index_has(m->k->capsule_index, msg->source_id)) {
+        char *text = json_dumps(payload, JSON_COMPACT);
+        rc = text ? astrid_kernel_bus_publish(m->k, topic, text, strlen(text), m->c->source_id,
+                                              msg->principal, 0, NULL, &err)
+                  : astrid_err_set(&err, ASTRID_E_NOMEM, "out of memory");
+        free(text);
+    } else {
+        rc = astrid_kernel_publish_to(m->k, msg->source_id, NULL, topic, payload, msg->principal,
+                                      &err);
+    }
+    if (rc != 0)
         astrid_klog(m->k, "WARN", "capsule %s: reply on %s not published: %s", cname(m), topic,
                     err.msg);
 }
 
-static void do_describe(kmcp *m, const astrid_msg *msg)
+/* {"tools":[{name, description, input_schema}]}: what every tool capsule
+ * answers to tool.v1.request.describe (new reference). */
+static json_t *tools_json(kmcp *m)
 {
     json_t *out = json_array();
     pthread_mutex_lock(&m->procs_lock);
@@ -689,9 +709,42 @@ static void do_describe(kmcp *m, const astrid_msg *msg)
         }
     }
     pthread_mutex_unlock(&m->procs_lock);
-    json_t *pl = json_pack("{s:o}", "tools", out);
+    return json_pack("{s:o}", "tools", out);
+}
+
+static void do_describe(kmcp *m, const astrid_msg *msg)
+{
+    json_t *pl = tools_json(m);
     reply(m, msg, "tool.v1.request.describe.reply", pl);
     json_decref(pl);
+}
+
+/* The prompt builder gathers tool schemas with trigger-hook
+ * ("tool.v1.request.describe"), which asks interceptors only: an MCP
+ * capsule answers there too, as the asking principal would be served
+ * (private capsules skip other principals; Layer 3 admits). Priority 1000
+ * puts it after the WebAssembly tool capsules in an ordinary chain. */
+static int on_describe_icpt(void *ctx, const astrid_msg *msg, const uint8_t *payload, size_t len,
+                            astrid_icpt_result *out)
+{
+    (void)payload;
+    (void)len;
+    kmcp *m = ctx;
+    char reason[512];
+    out->action = ASTRID_ICPT_SKIP;
+    if (atomic_load(&m->c->unloading) || !msg->principal ||
+        !kcapsule_serves(m->c, msg->principal) ||
+        kcapsule_admit(m->c, msg->principal, reason, sizeof reason) != 0)
+        return 0;
+    json_t *pl = tools_json(m);
+    char *text = pl ? json_dumps(pl, JSON_COMPACT) : NULL;
+    json_decref(pl);
+    if (!text)
+        return -1;
+    out->action = ASTRID_ICPT_FINAL;
+    out->data = (uint8_t *)text;
+    out->len = strlen(text);
+    return 0;
 }
 
 typedef struct progress_ctx {
@@ -945,6 +998,8 @@ void kmcp_stop(kcapsule *c)
     kmcp *m = c->mcp;
     if (!m)
         return;
+    if (m->describe_icpt)
+        astrid_bus_unintercept(c->k->bus, m->describe_icpt);
     if (m->sub)
         astrid_sub_close(m->sub);
     /* wake workers waiting for a server to come up, and end the servers
@@ -1002,6 +1057,9 @@ int kmcp_start(kcapsule *c, astrid_err *err)
                           .overflow = ASTRID_OVERFLOW_DROP_NEWEST,
                           .only_principal = c->shared ? NULL : c->inst->owner};
     if (!(m->sub = astrid_bus_subscribe(c->k->bus, "tool.v1.*", &so, err)))
+        goto fail;
+    if (!(m->describe_icpt = astrid_bus_intercept(c->k->bus, "tool.v1.request.describe", 1000,
+                                                  on_describe_icpt, m, err)))
         goto fail;
     pthread_mutex_lock(&m->procs_lock);
     bool ok = true;
