@@ -65,6 +65,11 @@ struct cli_ctx {
     cli_val flag[CLI_MAX_FLAGS]; /* parallel to cmd->flags */
     int verbose;
     const char *format; /* --format value or NULL */
+    /* Chat globals (reference §14.1), read by run/chat/bare astrid only. */
+    const char *prompt;  /* -p/--prompt */
+    const char *session; /* --session ID_OR_NAME (chat: -s) */
+    bool yes;            /* -y/--yes (--yolo, --autonomous): approve in headless */
+    bool print_session;  /* --print-session */
     FILE *out, *err;
 };
 
