@@ -120,9 +120,14 @@ typedef struct chat_conn {
 } chat_conn;
 
 /* Connect, starting an ephemeral daemon when none runs (`autostart`), and
- * subscribe to the chat patterns: agent.v1.* and, best effort,
- * astrid.v1.approval. */
-int chat_conn_open(chat_conn *cc, const char *principal, bool autostart, astrid_err *err);
+ * subscribe to `need` (CHAT_NEED_CHAT or CHAT_NEED_SESSION; refused is an
+ * error) and, best effort, the other frontend patterns
+ * (astrid.v1.approval, session.v1.response.*, registry.v1.response.*,
+ * registry.v1.active_model_changed). */
+#define CHAT_NEED_CHAT "agent.v1.*"
+#define CHAT_NEED_SESSION "session.v1.response.*"
+int chat_conn_open(chat_conn *cc, const char *principal, bool autostart, const char *need,
+                   astrid_err *err);
 /* Close; when this connection started the daemon, ask it to shut down. */
 void chat_conn_close(chat_conn *cc);
 

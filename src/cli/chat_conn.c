@@ -19,7 +19,8 @@ static const char *const optional_patterns[] = {
     "registry.v1.active_model_changed",
 };
 
-int chat_conn_open(chat_conn *cc, const char *principal, bool autostart, astrid_err *err)
+int chat_conn_open(chat_conn *cc, const char *principal, bool autostart, const char *need,
+                   astrid_err *err)
 {
     memset(cc, 0, sizeof *cc);
     if (cli_home(cc->home, sizeof cc->home, err) < 0 ||
@@ -33,17 +34,19 @@ int chat_conn_open(chat_conn *cc, const char *principal, bool autostart, astrid_
     if (astrid_client_connect(&cc->c, &o, err) < 0)
         return -1;
     cc->started_daemon = !running;
-    if (astrid_client_subscribe(cc->c, "agent.v1.*", err) < 0) {
+    if (astrid_client_subscribe(cc->c, need, err) < 0) {
         char why[ASTRID_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", err->msg);
         chat_conn_close(cc);
-        return astrid_err_set(err, ASTRID_E_PERM, "cannot receive the agent's answers: %s", why);
+        return astrid_err_set(err, ASTRID_E_PERM, "cannot receive the answers on %s: %s", need,
+                              why);
     }
     /* Best effort: without them chat still works, minus approvals (the tool
      * is then denied by the kernel's timeout) and the session/model verbs. */
     for (size_t i = 0; i < sizeof optional_patterns / sizeof *optional_patterns; i++) {
         astrid_err ignored;
-        (void)astrid_client_subscribe(cc->c, optional_patterns[i], &ignored);
+        if (strcmp(optional_patterns[i], need) != 0)
+            (void)astrid_client_subscribe(cc->c, optional_patterns[i], &ignored);
     }
     return 0;
 }

@@ -620,7 +620,7 @@ static void switch_agent(tui *t, const char *name)
 {
     chat_conn next;
     astrid_err err;
-    if (chat_conn_open(&next, name, false, &err) < 0) {
+    if (chat_conn_open(&next, name, false, CHAT_NEED_CHAT, &err) < 0) {
         infof(t, E_ERROR, "/agent %s: %s", name, err.msg);
         return;
     }
@@ -966,7 +966,7 @@ int chat_tui(cli_ctx *ctx)
     }
     t->ctx = ctx;
     t->agent_ent = -1;
-    if (chat_conn_open(&t->cc, NULL, true, &err) < 0) {
+    if (chat_conn_open(&t->cc, NULL, true, CHAT_NEED_CHAT, &err) < 0) {
         free(t);
         return cli_fail(ctx, &err);
     }

@@ -180,7 +180,7 @@ int chat_headless(cli_ctx *ctx, const char *prompt_arg)
     if (ctx->print_session)
         fprintf(ctx->err, "[headless] Session: %s\n", h.session);
     chat_turn_init(&h.turn);
-    if (chat_conn_open(&h.cc, NULL, true, &err) < 0) {
+    if (chat_conn_open(&h.cc, NULL, true, CHAT_NEED_CHAT, &err) < 0) {
         free(text);
         chat_turn_free(&h.turn);
         return cli_fail(ctx, &err);

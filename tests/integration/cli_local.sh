@@ -29,8 +29,8 @@ $A nosuch >/dev/null 2>&1; expect_eq "unknown verb exits 1" "$?" "1"
 
 # --- stubs exit 2 naming what is missing
 for cmd in "agent link bob discord:1" "agent create x --bare" \
-           "secret list" "session list" "distro apply" "config show" \
-           "run hello" "chat" "init" "setup" "update" "self-update" \
+           "secret list" "distro apply" "config show" \
+           "init" "setup" "update" "self-update" \
            "voucher list" "budget show" "trust list"; do
   # shellcheck disable=SC2086
   msg=$($A $cmd 2>&1 >/dev/null); rc=$?
