@@ -24,7 +24,7 @@ int chat_timeout_secs(const char *env, int *secs, astrid_err *err)
         return 0;
     char *end = NULL;
     long v = strtol(env, &end, 10);
-    if (!*env || *end || v < 1 || v > 86400)
+    if (!isdigit((unsigned char)*env) || *end || v < 1 || v > 86400)
         return astrid_err_set(err, ASTRID_E_INVALID,
                               "ASTRID_HEADLESS_TIMEOUT_SECS must be whole seconds in 1..86400, "
                               "not '%s'",
