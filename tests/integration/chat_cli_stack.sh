@@ -23,7 +23,9 @@ cat >"$TEST_TMP/script.json" <<'JSON'
  {"text": "Writing.", "tool_calls": [{"name": "write_file", "arguments": {"path": "out.txt", "content": "x"}}]},
  {"text": "It was not allowed."},
  {"text": "Writing.", "tool_calls": [{"name": "write_file", "arguments": {"path": "yes.txt", "content": "y"}}]},
- {"text": "Done."}
+ {"text": "Done."},
+ {"text": "Writing from the TUI.", "tool_calls": [{"name": "write_file", "arguments": {"path": "tui.txt", "content": "t"}}]},
+ {"text": "TUI turn done."}
 ]
 JSON
 ok_if "mock model server starts" mockllm_start "$TEST_TMP/script.json"
@@ -58,6 +60,33 @@ if [[ $why == *"not built"* ]]; then
   skip "-y approves the write" "request-approval is not built on this branch (issue #15): $why"
 else
   ok_if "-y approves the write" test -e "$W/yes.txt"
+fi
+
+# --- the TUI: an approval asked inline, answered with [s]
+if command -v tmux >/dev/null; then
+  TMUX_SOCK=chatstack-$$
+  CLEANUP_EXTRA="tmux -L $TMUX_SOCK kill-server >/dev/null 2>&1; $CLEANUP_EXTRA"
+  T() { tmux -L "$TMUX_SOCK" "$@"; }
+  screen() { T capture-pane -t chat -p -J; }
+  wait_for() { for _ in $(seq 300); do screen | grep -qE -- "$1" && return 0; sleep 0.1; done; screen >&2; return 1; }
+  T -f /dev/null new-session -d -s chat -x 120 -y 30 \
+    "env ASTRID_HOME='$ASTRID_HOME' NO_COLOR=1 TERM=xterm-256color $A chat; echo \"CHAT EXITED rc=\$?\"; sleep 60"
+  ok_if "tui: starts" wait_for "│ ready"
+  T send-keys -t chat "write with the tui" Enter
+  ok_if "tui: the write either asks approval or is refused" wait_for '\[y\] once  \[s\] session  \[w\] workspace  \[a\] always  \[n\] deny|✗ write_file'
+  if screen | grep -q '\[s\] session'; then
+    T send-keys -t chat s
+    ok_if "tui: approved for the session with [s], the tool ran" wait_for '✓ write_file'
+    ok_if "  the file was written" test -e "$W/tui.txt"
+  else
+    skip "tui: approval answered with [s]" "request-approval is not built on this branch (issue #15): the write was refused"
+    skip "  the file was written" "no approval flow"
+  fi
+  ok_if "tui: the turn ends with the model's answer" wait_for "TUI turn done."
+  T send-keys -t chat "/quit" Enter
+  ok_if "tui: /quit" wait_for "CHAT EXITED rc=0"
+else
+  for n in starts approval written answer quit; do skip "tui $n" "tmux not installed"; done
 fi
 
 # --- a turn with a tool call, resumed across processes
