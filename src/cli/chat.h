@@ -109,6 +109,12 @@ int chat_approval_answer(const char *request_id, const char *decision, char *top
  * malloc'd; NULL on allocation failure. *role is borrowed ("?" if absent). */
 char *chat_message_text(const json_t *msg, const char **role);
 
+/* Write model or tool text to a terminal: C0 controls but '\n' and '\t',
+ * DEL and the C1 controls (U+0080..U+009F) become '?', so an answer cannot
+ * drive the operator's terminal with escape sequences. `tty` false writes
+ * the text unchanged (a pipe gets the bytes the agent sent). */
+void chat_write_text(FILE *f, const char *s, bool tty);
+
 /* ---- daemon side (chat_conn.c) ---- */
 
 /* A chat client connected as `principal` (NULL: the active agent). */

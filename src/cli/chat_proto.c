@@ -354,3 +354,21 @@ char *chat_message_text(const json_t *msg, const char **role)
     }
     return s;
 }
+
+void chat_write_text(FILE *f, const char *s, bool tty)
+{
+    if (!tty) {
+        fputs(s, f);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) {
+            fputc('?', f);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            fputc('?', f); /* a C1 control, e.g. U+009B (CSI) */
+            p++;
+        } else {
+            fputc(*p, f);
+        }
+    }
+}

@@ -553,6 +553,9 @@ static void on_frame(tui *t, const json_t *m)
             break;
         }
         snprintf(t->appr[t->nappr++].id, sizeof t->appr[0].id, "%s", ev.request_id);
+        /* Keys typed before the question was on screen must not answer it. */
+        if (t->nappr == 1)
+            flushinp();
         infof(t, E_ERROR, "the agent asks to %s %s%s%s", ev.action, ev.resource,
               *ev.reason ? ": " : "", ev.reason);
         break;

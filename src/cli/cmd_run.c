@@ -61,9 +61,21 @@ typedef struct headless {
     cli_ctx *ctx;
     chat_conn cc;
     char session[CHAT_SESSION_LEN];
-    bool json, yes;
+    bool json, yes, tty, errtty;
     chat_turn turn;
 } headless;
+
+/* One stderr line from pieces, the agent's ones (names, resources, error
+ * text) sanitized when stderr is a terminal. NULL pieces are skipped. */
+static void errline(headless *h, const char *a, const char *b, const char *c, const char *d,
+                    const char *e)
+{
+    const char *parts[] = {a, b, c, d, e};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        if (parts[i])
+            chat_write_text(h->ctx->err, parts[i], h->errtty);
+    fputc('\n', h->ctx->err);
+}
 
 static void answer_approval(headless *h, const chat_ev *ev)
 {
@@ -78,18 +90,18 @@ static void answer_approval(headless *h, const chat_ev *ev)
     if (astrid_client_publish(h->cc.c, topic, p, &err) < 0)
         fprintf(h->ctx->err, "[headless] cannot answer the approval: %s\n", err.msg);
     else
-        fprintf(h->ctx->err, "[headless] approval %s %s: %s%s\n", ev->action, ev->resource,
-                h->yes ? "approved" : "denied", h->yes ? " (--yes)" : " (no --yes)");
+        errline(h, "[headless] approval ", ev->action, " ", ev->resource,
+                h->yes ? ": approved (--yes)" : ": denied (no --yes)");
     json_decref(p);
 }
 
 /* Pretty mode: text to stdout as it streams, tool activity to stderr. */
 static void show(headless *h, const chat_ev *ev)
 {
-    FILE *out = h->ctx->out, *errf = h->ctx->err;
+    FILE *out = h->ctx->out;
     switch (ev->kind) {
     case CHAT_EV_DELTA:
-        fputs(ev->text, out);
+        chat_write_text(out, ev->text, h->tty);
         fflush(out);
         break;
     case CHAT_EV_FINAL: {
@@ -97,7 +109,7 @@ static void show(headless *h, const chat_ev *ev)
         const char *shown = h->turn.streamed ? h->turn.text : ev->text;
         size_t n = shown ? strlen(shown) : 0;
         if (!h->turn.streamed)
-            fputs(ev->text, out);
+            chat_write_text(out, ev->text, h->tty);
         if (n == 0 || shown[n - 1] != '\n')
             fputc('\n', out);
         fflush(out);
@@ -109,11 +121,11 @@ static void show(headless *h, const chat_ev *ev)
         fflush(out);
         break;
     case CHAT_EV_TOOL_START:
-        fprintf(errf, "[headless] tool %s started\n", ev->tool_name);
+        errline(h, "[headless] tool ", ev->tool_name, " started", NULL, NULL);
         break;
     case CHAT_EV_TOOL_END:
-        fprintf(errf, "[headless] tool %s %s\n", ev->tool_name,
-                ev->is_error ? "failed" : "finished");
+        errline(h, "[headless] tool ", ev->tool_name, ev->is_error ? " failed" : " finished", NULL,
+                NULL);
         break;
     default:
         break;
@@ -159,8 +171,11 @@ static int wait_turn(headless *h, int timeout_secs)
 
 int chat_headless(cli_ctx *ctx, const char *prompt_arg)
 {
-    headless h = {
-        .ctx = ctx, .json = ctx->format && strcmp(ctx->format, "json") == 0, .yes = ctx->yes};
+    headless h = {.ctx = ctx,
+                  .json = ctx->format && strcmp(ctx->format, "json") == 0,
+                  .yes = ctx->yes,
+                  .tty = isatty(fileno(ctx->out)) == 1,
+                  .errtty = isatty(fileno(ctx->err)) == 1};
     astrid_err err;
     char *piped = NULL, *text = NULL;
     int timeout, rc;
@@ -197,7 +212,7 @@ int chat_headless(cli_ctx *ctx, const char *prompt_arg)
     else
         rc = wait_turn(&h, timeout);
     if (rc == CLI_ERROR && h.turn.failed)
-        fprintf(ctx->err, "astrid: %s\n", h.turn.text ? h.turn.text : "the turn failed");
+        errline(&h, "astrid: ", h.turn.text ? h.turn.text : "the turn failed", NULL, NULL, NULL);
     if (h.json && rc != CHAT_EXIT_TIMEOUT && h.turn.done) {
         json_t *o = chat_turn_json(&h.turn, h.session);
         if (o && h.turn.failed)

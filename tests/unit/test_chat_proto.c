@@ -263,6 +263,30 @@ static void test_prompt_payloads(void **state)
     json_decref(p);
 }
 
+static char *written(const char *s, bool tty)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    chat_write_text(f, s, tty);
+    fclose(f);
+    return buf;
+}
+
+static void test_write_text(void **state)
+{
+    (void)state;
+    /* ESC [ 2 J (clear screen), an OSC title, a C1 CSI, BEL, DEL. */
+    const char *hostile = "a\x1b[2Jb\x1b]0;owned\x07" "c\xc2\x9b"
+                          "31md\x7f\xc3\xa9\n\tz";
+    char *w = written(hostile, true);
+    assert_string_equal(w, "a?[2Jb?]0;owned?c?31md?\xc3\xa9\n\tz");
+    free(w);
+    w = written(hostile, false); /* a pipe gets the agent's bytes */
+    assert_string_equal(w, hostile);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,7 +294,7 @@ int main(void)
         cmocka_unit_test(test_prompt_compose),  cmocka_unit_test(test_classify_owner),
         cmocka_unit_test(test_classify_kinds),  cmocka_unit_test(test_turn_json),
         cmocka_unit_test(test_approval_answer), cmocka_unit_test(test_message_text),
-        cmocka_unit_test(test_prompt_payloads),
+        cmocka_unit_test(test_prompt_payloads), cmocka_unit_test(test_write_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
