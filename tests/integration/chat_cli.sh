@@ -13,6 +13,8 @@ CLEANUP_EXTRA='tmux -L $TMUX_SOCK kill-server >/dev/null 2>&1'
 build_capsule "$ASTRID_SRC/tests/capsules/fakeagent"
 ok_if "install fakeagent" bash -c "$A capsule install '$O/fakeagent.capsule' >/dev/null 2>&1"
 ok_if "start" $A start
+# Before any chat: a new agent starts from a copy of default's capsule state.
+ok_if "agent create bob" bash -c "$A agent create bob >/dev/null 2>&1"
 E=$TEST_TMP/stderr
 
 # --- headless prompts
@@ -128,6 +130,28 @@ T -f /dev/null new-session -d -s chat -x 110 -y 30 \
   "env ASTRID_HOME='$ASTRID_HOME' NO_COLOR=1 TERM=xterm-256color $A chat -s '$sid'; echo \"CHAT EXITED rc=\$?\"; sleep 60"
 ok_if "tui: -s resumes the session with its history" wait_for "resumed session $sid"
 ok_if "  showing the earlier prompt" wait_for "> use a tool now"
+T send-keys -t chat "/clear" Enter
+ok_if "tui: /clear clears the session's history" wait_for "session history cleared"
+ok_if "  (the store has no messages for it)" bash -c "! $A session show '$sid' >/dev/null 2>&1"
+T send-keys -t chat "/agent bob" Enter
+ok_if "tui: /agent bob switches the agent" wait_for "now talking to agent bob"
+ok_if "  the status line names bob" wait_for " bob │ model"
+T send-keys -t chat "hello as bob" Enter
+ok_if "  bob's own first turn" wait_for "Hello from fakeagent; turn 1: hello as bob"
 T send-keys -t chat "/quit" Enter
 ok_if "tui: /quit exits" wait_for "CHAT EXITED rc=0"
+T kill-session -t chat
+
+# --- chat starts an ephemeral daemon when none runs, and stops it on exit
+$A stop >/dev/null 2>&1
+for _ in $(seq 100); do $A status >/dev/null 2>&1 || break; sleep 0.1; done
+ok_if "no daemon runs" bash -c "! $A status >/dev/null 2>&1"
+T -f /dev/null new-session -d -s chat -x 110 -y 30 \
+  "env ASTRID_HOME='$ASTRID_HOME' NO_COLOR=1 TERM=xterm-256color $A chat; echo \"CHAT EXITED rc=\$?\"; sleep 60"
+ok_if "tui: chat started one" wait_for "│ ready"
+ok_if "  it answers" bash -c "$A status >/dev/null"
+T send-keys -t chat "/quit" Enter
+ok_if "tui: /quit" wait_for "CHAT EXITED rc=0"
+gone() { for _ in $(seq 100); do $A status >/dev/null 2>&1 || return 0; sleep 0.1; done; return 1; }
+ok_if "  and the daemon chat started is stopped (not left idling 30 s)" gone
 echo "1..$_tap_n"
