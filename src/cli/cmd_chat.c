@@ -10,7 +10,7 @@
  * the daemon sent (astrid_client_recv with a 1 ms wait), then redraws when
  * something changed. Requests to capsules (/models, /model, /clear, the
  * history of a resumed session) are asynchronous: a correlation id waits in
- * `pend` until its reply arrives or 5 s pass, so a missing capsule never
+ * `pend` until its reply arrives or 15 s pass, so a missing capsule never
  * freezes the screen. The terminal is in raw mode, so Ctrl-C is a key, not
  * a signal: the first cancels the turn, a second one exits. */
 #define NCURSES_WIDECHAR 1
@@ -33,7 +33,7 @@
 #define HIST_MAX 200
 #define APPR_MAX 16
 #define PEND_MAX 16
-#define REQ_TIMEOUT_MS 5000
+#define REQ_TIMEOUT_MS 15000
 #define FOLD_ARGS 60
 #define FOLD_RESULT 80
 
@@ -50,6 +50,7 @@ typedef struct ent {
 
 typedef struct pend {
     char reply[160]; /* exact reply topic */
+    char topic[96];  /* what we published, to match a refusal */
     enum pend_kind kind;
     long deadline;
 } pend;
@@ -369,6 +370,7 @@ static void request(tui *t, const char *topic, json_t *payload, const char *repl
     } else {
         pend *p = &t->pend[t->npend++];
         snprintf(p->reply, sizeof p->reply, "%s.%s", reply_prefix, corr);
+        snprintf(p->topic, sizeof p->topic, "%s", topic);
         p->kind = kind;
         p->deadline = now_ms() + REQ_TIMEOUT_MS;
     }
@@ -464,6 +466,27 @@ static bool reply_of_pending(tui *t, const char *topic, const json_t *pl)
             show_history(t, pl);
             break;
         }
+        return true;
+    }
+    return false;
+}
+
+/* The daemon refused one of our requests (astrid.v1.connection.response.
+ * publish, private to this connection): say why now instead of waiting. */
+static bool refusal_of_pending(tui *t, const char *topic, const json_t *pl)
+{
+    const char *what = json_string_value(json_object_get(pl, "topic"));
+    const char *st = json_string_value(json_object_get(pl, "status"));
+    if (strcmp(topic, "astrid.v1.connection.response.publish") != 0 || !what || !st ||
+        strcmp(st, "error") != 0)
+        return false;
+    for (size_t i = 0; i < t->npend; i++) {
+        if (strcmp(t->pend[i].topic, what) != 0)
+            continue;
+        if (t->pend[i].kind != P_STATUS)
+            infof(t, E_ERROR, "%s: %s", what,
+                  json_string_value(json_object_get(pl, "data")) ?: "refused by the daemon");
+        t->pend[i] = t->pend[--t->npend];
         return true;
     }
     return false;
@@ -565,7 +588,7 @@ static void on_frame(tui *t, const json_t *m)
         const char *who = json_string_value(json_object_get(m, "principal"));
         if (who && strcmp(who, t->cc.principal) != 0)
             break;
-        if (!reply_of_pending(t, topic, pl) &&
+        if (!reply_of_pending(t, topic, pl) && !refusal_of_pending(t, topic, pl) &&
             strcmp(topic, "registry.v1.active_model_changed") == 0)
             set_active(t, pl);
         break;
