@@ -31,7 +31,7 @@
 #define DISPATCH_BATCH 256
 #define TICK_TOPIC "astrid.v1.watchdog.tick"
 #define TICK_MS 5000
-#define ACTIVE_MAX 1024           /* principals remembered for the tick */
+#define ACTIVE_MAX 1024            /* principals remembered for the tick */
 #define ACTIVE_MS (10 * 60 * 1000) /* "lately": longer than any phase timeout */
 
 typedef struct active {
@@ -128,11 +128,11 @@ static void lane_push(astrid_dispatch *d, lane *l, const astrid_msg *m)
             l->head = (l->head + 1) % l->cap;
             l->len--;
             if (l->dropped++ % 1024 == 0)
-                astrid_klog(d->k, "WARN",
-                            "interceptor lane of %s (one capsule) is full: dropping its oldest messages "
-                            "(%llu so far)",
-                            *l->principal ? l->principal : "system",
-                            (unsigned long long)l->dropped);
+                astrid_klog(
+                    d->k, "WARN",
+                    "interceptor lane of %s (one capsule) is full: dropping its oldest messages "
+                    "(%llu so far)",
+                    *l->principal ? l->principal : "system", (unsigned long long)l->dropped);
         } else {
             size_t nc = l->cap ? l->cap * 2 : 16;
             const astrid_msg **nq = malloc(nc * sizeof(const astrid_msg *));
@@ -242,7 +242,7 @@ static void publish_tick(astrid_dispatch *d, const char *principal)
 static void *ticker_main(void *arg)
 {
     astrid_dispatch *d = arg;
-    char (*who)[65] = malloc(ACTIVE_MAX * sizeof *who);
+    char(*who)[65] = malloc(ACTIVE_MAX * sizeof *who);
     if (!who)
         return NULL;
     pthread_mutex_lock(&d->lanes_lock);
@@ -250,8 +250,7 @@ static void *ticker_main(void *arg)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += TICK_MS / 1000;
-        while (!d->stopping &&
-               pthread_cond_timedwait(&d->tick_wake, &d->lanes_lock, &until) == 0)
+        while (!d->stopping && pthread_cond_timedwait(&d->tick_wake, &d->lanes_lock, &until) == 0)
             ;
         if (d->stopping)
             break;

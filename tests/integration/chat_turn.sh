@@ -144,4 +144,12 @@ r=$($PROBE default s8 "hello" --timeout 20)
 wait $pa
 expect_eq "default (system:bus) chatting meanwhile saw only its own turn" "$(j 'sorted(set(f["principal"] for f in d["frames"]))' <<<"$r")" "['default']"
 expect_eq "  and got its answer" "$(j 'd["final"]["text"]' <<<"$r")" "Hello, default!"
+
+# --- agent create copies default's capsule KV: never its conversations
+ok_if "agent carol (created after default chatted in s8)" bash -c "$A agent create carol >/dev/null 2>&1"
+expect_eq "carol does not inherit default's history of s8" "$(history carol s8)" "[]"
+r=$($PROBE carol s8 "hello" --timeout 20)
+expect_eq "  her own turn there" "$(j 'd["final"]["text"]' <<<"$r")" "Hello, carol!"
+expect_eq "  starts her own history" "$(history carol s8 | j '[m["content"] for m in d]')" "['hello', 'Hello, carol!']"
+expect_eq "  and default's is untouched" "$(history default s8 | j '[m["content"] for m in d]')" "['hello', 'Hello, default!']"
 echo "1..$_tap_n"
