@@ -206,22 +206,42 @@ static void str_append(astrid_json *obj, const char *key, const char *add)
     free(s);
 }
 
+/* The agent served. Turn records carry it because `agent create` copies
+ * default's capsule KV into the new agent: a copied running turn must not
+ * make the new agent's session look busy or take its stream. */
+static char *me(void)
+{
+    astrid_caller who = {0};
+    char *err = NULL, *p;
+    if (astrid_get_caller(&who, &err) != 0)
+        free(err);
+    p = strdup(who.principal ? who.principal : "");
+    astrid_caller_free(&who);
+    return p;
+}
+
 static astrid_json *load_turn(const char *sid)
 {
     char key[32 + SESSION_ID_MAX];
     keyf(key, sizeof key, "react.turn.", sid);
     astrid_json *t = kv_json(key);
-    if (t && !astrid_json_is(t, ASTRID_JSON_OBJECT)) {
+    char *who = me();
+    if (t && (!astrid_json_is(t, ASTRID_JSON_OBJECT) ||
+              strcmp(astrid_json_str_or(astrid_json_get(t, "principal"), ""), who) != 0)) {
         astrid_json_free(t);
         t = NULL;
     }
+    free(who);
     return t;
 }
 
-static void save_turn(const char *sid, const astrid_json *t)
+static void save_turn(const char *sid, astrid_json *t)
 {
     char key[32 + SESSION_ID_MAX];
     keyf(key, sizeof key, "react.turn.", sid);
+    char *who = me();
+    astrid_json_set_str(t, "principal", who);
+    free(who);
     kv_put(key, t);
 }
 

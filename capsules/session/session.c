@@ -36,6 +36,20 @@ static astrid_action fail(astrid_reply *out, const char *why)
     return ASTRID_DENY;
 }
 
+/* The agent this invocation serves. Records carry it because `agent
+ * create` copies default's capsule KV into the new agent's namespace:
+ * a copied conversation must not become the new agent's history. */
+static char *me(void)
+{
+    astrid_caller who = {0};
+    char *err = NULL, *p;
+    if (astrid_get_caller(&who, &err) != 0)
+        free(err);
+    p = strdup(who.principal ? who.principal : "");
+    astrid_caller_free(&who);
+    return p;
+}
+
 static astrid_json *load(const char *sid)
 {
     char key[16 + SESSION_ID_MAX];
@@ -49,12 +63,16 @@ static astrid_json *load(const char *sid)
         j = astrid_json_parse((const char *)v, n, NULL);
     free(v);
     free(err);
+    char *who = me();
     if (!astrid_json_is(j, ASTRID_JSON_OBJECT) ||
-        !astrid_json_is(astrid_json_get(j, "messages"), ASTRID_JSON_ARRAY)) {
+        !astrid_json_is(astrid_json_get(j, "messages"), ASTRID_JSON_ARRAY) ||
+        strcmp(astrid_json_str_or(astrid_json_get(j, "principal"), ""), who) != 0) {
         astrid_json_free(j);
         j = astrid_json_object();
         astrid_json_set(j, "messages", astrid_json_array());
+        astrid_json_set_str(j, "principal", who);
     }
+    free(who);
     return j;
 }
 
@@ -258,6 +276,10 @@ static astrid_action on_list(const astrid_event *ev, astrid_reply *out)
         if (!valid_token(sid, SESSION_ID_MAX, true))
             continue;
         astrid_json *s = load(sid);
+        if (!astrid_json_len(astrid_json_get(s, "messages"))) { /* a copy of another agent's */
+            astrid_json_free(s);
+            continue;
+        }
         astrid_json *e = astrid_json_object();
         astrid_json_set_str(e, "session_id", sid);
         astrid_json_set_str(e, "title",

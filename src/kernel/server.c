@@ -355,7 +355,11 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
  * ingress allow-list upstream). */
 static bool open_ingress(const char *t)
 {
-    static const char *const exact[] = {"user.v1.prompt", "cli.v1.command.execute"};
+    /* The registry requests act in the publisher's own KV (the registry
+     * capsule runs as the message's agent): `/model` for any agent. */
+    static const char *const exact[] = {"user.v1.prompt", "cli.v1.command.execute",
+                                        "registry.v1.get_providers", "registry.v1.set_active_model",
+                                        "registry.v1.get_active_model"};
     static const char *const prefix[] = {"astrid.v1.elicit.response.",
                                          "astrid.v1.approval.response.", "registry.v1.selection.",
                                          "session.v1.request."};

@@ -136,6 +136,8 @@ static astrid_action on_generate(const astrid_event *ev, astrid_reply *out)
             text(t);
             sleep_ms(150);
         }
+        /* after empty ipc-recvs: still the asking agent (its log) */
+        astrid_log(ASTRID_LOG_INFO, "slow stream done");
         emit_raw("\"Done\"");
     } else {
         astrid_caller who = {0};
