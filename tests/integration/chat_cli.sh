@@ -138,6 +138,8 @@ ok_if "tui: /agent bob switches the agent" wait_for "now talking to agent bob"
 ok_if "  the status line names bob" wait_for " bob │ model"
 T send-keys -t chat "hello as bob" Enter
 ok_if "  bob's own first turn" wait_for "Hello from fakeagent; turn 1: hello as bob"
+T send-keys -t chat "/models" Enter
+ok_if "  bob (no system:bus) may ask the registry: /models" wait_for "fake/fake-2"
 T send-keys -t chat "/quit" Enter
 ok_if "tui: /quit exits" wait_for "CHAT EXITED rc=0"
 T kill-session -t chat
