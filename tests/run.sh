@@ -21,26 +21,37 @@ filter=${T:-}
 logdir=$build/test-logs
 mkdir -p "$logdir"
 
-pass=0 fail=0 skip=0
-failed_suites=()
-run_suite() {
+# Suites run TEST_JOBS at a time (default 2: CI's cores; most suites wait on
+# daemons and sockets more than they compute). Each suite has its own scratch
+# home (tests/lib.sh), so they do not share state. A suite prints its line
+# (and, failing, its first failures) in one write when it ends; the totals
+# are summed from the per-suite result files.
+jobs_max=${TEST_JOBS:-2}
+resdir=$(mktemp -d "${TMPDIR:-/tmp}/astrid-results.XXXXXX")
+trap 'rm -rf "$resdir"' EXIT
+run_one() {
   local name=$1; shift
-  [[ -n "$filter" && "$name" != *"$filter"* ]] && return
   local log=$logdir/$name.log start=$SECONDS
   timeout --kill-after=10 "${SUITE_TIMEOUT:-900}" "$@" >"$log" 2>&1 </dev/null
   local rc=$?
-  local p f s
+  local p f s out
   s=$(grep -cE '^ok .*# ?SKIP' "$log")
   p=$(grep -cE '^ok ' "$log"); p=$((p - s))
   f=$(grep -cE '^not ok ' "$log")
   if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; echo "not ok - $name exited $rc" >>"$log"; fi
-  pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
-  printf '%-40s %5d passed %3d failed %3d skipped  (%ds)\n' "$name" "$p" "$f" "$s" $((SECONDS - start))
+  echo "$p $f $s" >"$resdir/$name"
+  out=$(printf '%-40s %5d passed %3d failed %3d skipped  (%ds)' "$name" "$p" "$f" "$s" $((SECONDS - start)))
   if [[ $f -ne 0 ]]; then
-    failed_suites+=("$name")
-    grep -E '^not ok |^# ' "$log" | head -n 20 | sed 's/^/    /'
-    [[ $rc -ne 0 ]] && tail -n 15 "$log" | sed 's/^/    | /'
+    out+=$'\n'$(grep -E '^not ok |^# ' "$log" | head -n 20 | sed 's/^/    /')
+    [[ $rc -ne 0 ]] && out+=$'\n'$(tail -n 15 "$log" | sed 's/^/    | /')
   fi
+  printf '%s\n' "$out"
+}
+run_suite() {
+  local name=$1
+  [[ -n "$filter" && "$name" != *"$filter"* ]] && return
+  while (( $(jobs -rp | wc -l) >= jobs_max )); do wait -n; done
+  run_one "$@" &
 }
 
 for t in "$build"/tests/test_*; do
@@ -51,7 +62,16 @@ for s in "$root"/tests/integration/*.sh; do
   [[ -f "$s" && "$s" != *_lib.sh ]] || continue
   run_suite "$(basename "$s" .sh)" bash "$s"
 done
+wait
 
+pass=0 fail=0 skip=0
+failed_suites=()
+for r in "$resdir"/*; do
+  [[ -f "$r" ]] || continue
+  read -r p f s <"$r"
+  pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+  [[ $f -ne 0 ]] && failed_suites+=("$(basename "$r")")
+done
 [[ ${#failed_suites[@]} -gt 0 ]] && echo "failed suites: ${failed_suites[*]} (logs in $logdir)"
 if [[ $skip -gt 0 ]]; then
   echo "$pass passed, $fail failed, $skip skipped"
