@@ -14,17 +14,27 @@
 /* Bound on an HTTP error body we read to report it. */
 #define ERR_BODY_MAX (64u << 10)
 
+/* Deltas of one kind that arrive in the same read are published as one
+ * event: each published message is a bus message on the agent's lane
+ * (which keeps at most 4096), and a reader that fell behind has nothing to
+ * gain from getting them one by one. Nothing is held across reads. */
+#define PENDING_MAX (64u << 10)
+typedef enum pend_kind { PEND_NONE, PEND_TEXT, PEND_REASONING, PEND_ARGS } pend_kind;
+
 typedef struct gen_ctx {
     const provider_def *d;
     char topic[128];
     const char *request_id;
     llm_stream st;
+    pend_kind pend;
+    char pend_id[128]; /* PEND_ARGS: the tool call */
+    char *pend_text;
+    size_t pend_len;
 } gen_ctx;
 
 /* Publishes one StreamEvent (taken) as an llm_stream_event. */
-static int publish_event(void *vctx, astrid_json *event)
+static int publish_now(gen_ctx *g, astrid_json *event)
 {
-    gen_ctx *g = vctx;
     astrid_json *o = astrid_json_object();
     astrid_json_set_str(o, "type", "llm_stream_event");
     astrid_json_set_str(o, "request_id", g->request_id);
@@ -40,6 +50,69 @@ static int publish_event(void *vctx, astrid_json *event)
     }
     free(s);
     return rc;
+}
+
+static int flush_pending(gen_ctx *g)
+{
+    if (g->pend == PEND_NONE)
+        return 0;
+    astrid_json *ev = astrid_json_object();
+    astrid_json *text = astrid_json_stringn(g->pend_text, g->pend_len);
+    if (g->pend == PEND_ARGS) {
+        astrid_json *in = astrid_json_object();
+        astrid_json_set_str(in, "id", g->pend_id);
+        astrid_json_set(in, "args_delta", text);
+        astrid_json_set(ev, "ToolCallDelta", in);
+    } else
+        astrid_json_set(ev, g->pend == PEND_TEXT ? "TextDelta" : "ReasoningDelta", text);
+    g->pend = PEND_NONE;
+    g->pend_len = 0;
+    return publish_now(g, ev);
+}
+
+/* The emit callback of llm_stream: deltas are merged until the read ends
+ * (flush_pending), anything else is published at once, in order. */
+static int publish_event(void *vctx, astrid_json *event)
+{
+    gen_ctx *g = vctx;
+    pend_kind k = PEND_NONE;
+    const astrid_json *v = NULL;
+    const char *id = "";
+    if ((v = astrid_json_get(event, "TextDelta")))
+        k = PEND_TEXT;
+    else if ((v = astrid_json_get(event, "ReasoningDelta")))
+        k = PEND_REASONING;
+    else if ((v = astrid_json_get(event, "ToolCallDelta"))) {
+        k = PEND_ARGS;
+        id = astrid_json_get_str(v, "id");
+        v = astrid_json_get(v, "args_delta");
+    }
+    if (k == PEND_NONE || !astrid_json_is(v, ASTRID_JSON_STRING)) {
+        if (flush_pending(g) != 0) {
+            astrid_json_free(event);
+            return -1;
+        }
+        return publish_now(g, event);
+    }
+    if (g->pend != k || (k == PEND_ARGS && strcmp(g->pend_id, id ? id : "") != 0) ||
+        g->pend_len + astrid_json_len(v) > PENDING_MAX) {
+        if (flush_pending(g) != 0) {
+            astrid_json_free(event);
+            return -1;
+        }
+        g->pend = k;
+        snprintf(g->pend_id, sizeof g->pend_id, "%s", id ? id : "");
+    }
+    char *nb = realloc(g->pend_text, g->pend_len + astrid_json_len(v) + 1);
+    if (!nb) {
+        astrid_json_free(event);
+        return -1;
+    }
+    g->pend_text = nb;
+    memcpy(g->pend_text + g->pend_len, astrid_json_str(v), astrid_json_len(v));
+    g->pend_len += astrid_json_len(v);
+    astrid_json_free(event);
+    return 0;
 }
 
 static int on_sse(void *vctx, const char *event, const char *data, size_t len)
@@ -132,6 +205,8 @@ static void run_stream(gen_ctx *g, const char *url, const astrid_header *h, size
         }
         rc = sse_feed(&p, (const char *)chunk, n);
         free(chunk);
+        if (flush_pending(g) != 0)
+            g->st.emit_failed = true;
         if (rc == -1 && !g->st.emit_failed && !g->st.terminal)
             llm_fail(&g->st, "provider stream: an event over 4 MiB or out of memory");
         if (rc != 0)
@@ -203,9 +278,11 @@ astrid_action provider_generate(const provider_def *d, const astrid_event *ev, a
             h[nh++] = (astrid_header){"authorization", auth};
         }
         run_stream(&g, url, h, nh, body);
+        flush_pending(&g);
         free(url);
         free(auth);
     }
+    free(g.pend_text);
     free(body);
     free(api_key);
     free(base);

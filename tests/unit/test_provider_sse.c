@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../sdk/c/astrid_json.c"
-#include "../../capsules/common/llm_map.c"
-#include "../../capsules/common/sse.c"
+#include "../../sdk/c/astrid_json.c"       // NOLINT(bugprone-suspicious-include)
+#include "../../capsules/common/llm_map.c" // NOLINT(bugprone-suspicious-include)
+#include "../../capsules/common/sse.c"     // NOLINT(bugprone-suspicious-include)
 
 /* ---- SSE ---- */
 typedef struct seen {
@@ -366,10 +366,14 @@ static void bodies(void **state)
     req = astrid_json_parse(bad, strlen(bad), NULL);
     assert_non_null(req);
     llm_cfg none = {.model = ""};
+    err = NULL;
     assert_null(oai_request_body(req, &none, &err));
+    assert_non_null(err);
     assert_non_null(strstr(err, "no model"));
     free(err);
+    err = NULL;
     assert_null(ant_request_body(req, &cfg, &err));
+    assert_non_null(err);
     assert_string_equal(err, "messages[0].content: not a Message content");
     free(err);
     astrid_json_free(req);
