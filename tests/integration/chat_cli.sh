@@ -118,6 +118,7 @@ ok_if "tui: busy while the agent answers" wait_for "thinking…"
 T send-keys -t chat C-c
 ok_if "tui: Ctrl-C cancels the turn (the agent got cancel_turn)" wait_for "Turn cancelled."
 T send-keys -t chat "/session" Enter
+wait_for "(resume" || true # the screen may lag the keys on a loaded machine
 sid=$(screen | grep -o 'session [0-9a-f-]\{36\} (resume' | head -1 | cut -d' ' -f2)
 ok_if "tui: /session shows the session id" test -n "$sid"
 T send-keys -t chat C-c

@@ -94,14 +94,17 @@ ok_if "install anthropic" bash -c "$A capsule install '$AN' >/dev/null 2>&1"
 ok_if "api_key secrets set" bash -c "$A capsule config astrid-capsule-openai-compat --set api_key=sk-test-oai >/dev/null &&
   $A capsule config astrid-capsule-anthropic --set api_key=sk-ant-test >/dev/null"
 
-$A bus watch 'llm.v1.stream.*' >"$W" 2>&1 &
+# llm.v1.* (not the frontend pattern llm.v1.stream.*, which is narrowed to
+# the watcher's own principal even with system:bus, docs/wire.md): the
+# admin watches bob's stream below too. events() keeps llm_stream_events.
+$A bus watch 'llm.v1.*' >"$W" 2>&1 &
 WATCH_PID=$!
 for _ in $(seq 100); do
   $A bus publish llm.v1.stream.marker '{"m":1}' >/dev/null 2>&1
   grep -q llm.v1.stream.marker "$W" && break
   sleep 0.1
 done
-ok_if "bus watch on llm.v1.stream.* is live" grep -q llm.v1.stream.marker "$W"
+ok_if "bus watch on llm.v1.* is live" grep -q llm.v1.stream.marker "$W"
 
 # ---- openai-compat ----
 gen openai-compat o1 && wait_end o1
