@@ -9,7 +9,24 @@ for p in "${pkgs[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$st" == "install ok installed" ]] || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+# The MCP servers the tests run (tests/npm, pinned by its package-lock.json):
+# installed here so that no test ever fetches; quiet when already installed.
+npm_fixtures() {
+  local dir="$here/../tests/npm"
+  [[ -f "$dir/node_modules/.package-lock.json" ]] &&
+    cmp -s <(sed -n '/"packages"/,$p' "$dir/package-lock.json" | grep -c '"resolved"') \
+           <(grep -c '"resolved"' "$dir/node_modules/.package-lock.json") && return 0
+  if ! command -v npm >/dev/null; then
+    echo "deps: npm not found: install nodejs and npm, then run make deps again" >&2
+    return 1
+  fi
+  echo "deps: npm ci in tests/npm (MCP test servers)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+if [[ ${#missing[@]} -eq 0 ]]; then
+  npm_fixtures
+  exit 0
+fi
 if [[ $(id -u) -ne 0 ]]; then
   echo "deps: missing packages: ${missing[*]}" >&2
   echo "deps: run 'make deps' as root (or: sudo apt-get install ${missing[*]})" >&2
@@ -21,3 +38,4 @@ if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; 
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+npm_fixtures

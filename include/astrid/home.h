@@ -118,6 +118,10 @@ int astrid_home_env_dir(char *out, size_t outsz, const char *home, const char *p
                         astrid_err *err);
 int astrid_home_env_json(char *out, size_t outsz, const char *home, const char *principal,
                          const char *capsule, astrid_err *err);
+/* home/{p}/.local/mcp/{capsule}: the state directory of that principal's
+ * own MCP server of the capsule (docs/mcp.md, per_principal) */
+int astrid_home_mcp_state_dir(char *out, size_t outsz, const char *home, const char *principal,
+                              const char *capsule, astrid_err *err);
 /* home/{p}/.config/profile.toml: where profiles lived before etc/profiles/ */
 int astrid_home_legacy_profile(char *out, size_t outsz, const char *home, const char *principal,
                                astrid_err *err);

@@ -99,8 +99,10 @@ static json_t *complete_install(const char *dir)
         return NULL;
     snprintf(path, sizeof path, "%s/meta.json", dir);
     json_t *meta = json_load_file(path, 0, NULL);
+    /* an MCP-only capsule (docs/mcp.md) has no wasm, and says so */
     if (!json_is_object(meta) || !json_is_string(json_object_get(meta, "version")) ||
-        !json_is_string(json_object_get(meta, "wasm_hash"))) {
+        (!json_is_string(json_object_get(meta, "wasm_hash")) &&
+         !json_is_true(json_object_get(meta, "mcp_only")))) {
         json_decref(meta);
         return NULL;
     }
@@ -252,12 +254,24 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     astrid_capsule_engine *e = NULL;
     char stage[4400] = "";
     int lockfd = -1;
-    if (!m->wasm_file) {
-        astrid_err_set(err, ASTRID_E_INVALID, "%s: no [[component]] file: nothing to run", path);
+    /* a capsule of stdio MCP servers only has no component (upstream
+     * selects engines from the manifest, §6.8): nothing to compile or hook */
+    bool mcp_only = !m->wasm_file && astrid_manifest_stdio_servers(m) > 0;
+    if (!m->wasm_file && !mcp_only) {
+        astrid_err_set(err, ASTRID_E_INVALID,
+                       "%s: no [[component]] file and no stdio [[mcp_server]]: nothing to run",
+                       path);
         goto out;
     }
     if (o->vet && o->vet(o->vet_ctx, m, err) != 0)
         goto out;
+    snprintf(path, sizeof path, "%s/Capsule.toml", src);
+    if (mcp_only) {
+        if (astrid_read_file(path, 1u << 20, &toml, &tlen, err) != 0)
+            goto out;
+        snprintf(res->dir, sizeof res->dir, "%s/%s", o->target, m->name);
+        goto write;
+    }
     snprintf(path, sizeof path, "%s/%s", src, m->wasm_file);
     if ((co && confined(co, path, err) != 0) ||
         astrid_read_file(path, 64u << 20, &wasm, &wlen, err) != 0)
@@ -298,6 +312,7 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     res->hook_ran = ran;
     if (store_blob(o->home, false, wasm, wlen, res->wasm_hash, err) != 0)
         goto out;
+write:
     if (astrid_mkdir_p(o->target, 0700, 0, err) != 0)
         goto out;
     /* One install into a capsules directory at a time: the sweep below
@@ -336,13 +351,14 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     char abs_src[4200];
     if (!realpath(o->source, abs_src))
         snprintf(abs_src, sizeof abs_src, "%s", o->source);
-    meta = json_pack("{s:s,s:s,s:s,s:s,s:s}", "version", m->version, "installed_at",
-                     installed_at ? installed_at : now, "updated_at", now, "source", abs_src,
-                     "wasm_hash", res->wasm_hash);
+    meta = json_pack("{s:s,s:s,s:s,s:s}", "version", m->version, "installed_at",
+                     installed_at ? installed_at : now, "updated_at", now, "source", abs_src);
+    json_object_set_new(meta, mcp_only ? "mcp_only" : "wasm_hash",
+                        mcp_only ? json_true() : json_string(res->wasm_hash));
     json_decref(old);
     if (json_object_size(wits))
         json_object_set(meta, "wit_files", wits);
-    if (o->local_wasm) {
+    if (o->local_wasm && !mcp_only) {
         snprintf(path, sizeof path, "%s/%s", stage, m->wasm_file);
         if (strchr(m->wasm_file, '/') || astrid_atomic_write(path, wasm, wlen, 0600, err) != 0) {
             if (strchr(m->wasm_file, '/'))

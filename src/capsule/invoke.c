@@ -124,6 +124,8 @@ static bool module_is_run_loop(const astrid_wasm_module *mod)
 
 int astrid_capsule_prepare(astrid_capsule *c, astrid_capsule_engine *e, astrid_err *err)
 {
+    if (!c->inst.wasm) /* MCP servers only: nothing to compile, never invoked */
+        return 0;
     if (!(c->mod =
               astrid_wasm_module_load(e->wasm, c->inst.wasm, c->inst.wasm_len, NULL, NULL, err)))
         return -1;
@@ -331,6 +333,9 @@ int astrid_capsule_invoke(astrid_capsule *c, const astrid_principal_ctx *pc, con
                           astrid_err *err)
 {
     *out = (astrid_capsule_result){0};
+    if (!c->mod)
+        return astrid_err_set(err, ASTRID_E_INVALID, "capsule %s has no wasm component to invoke",
+                              c->inst.manifest->name);
     instance x;
     int rc = -1;
     if (instance_new(&x, c->mod, c->inst.manifest, c->inst.owner, pc, err) != 0)

@@ -11,12 +11,56 @@
 #include "cli/cli_stub.h"
 #include "astrid/fs.h"
 #include "client/client.h"
+#include "lib/manifest/mcp_json.h"
+
+/* --from-mcp-json FILE [--server NAME] [-o DIR]: DIR/NAME/Capsule.toml
+ * (docs/mcp.md). Nothing is written when the conversion fails. */
+static int from_mcp_json(cli_ctx *ctx)
+{
+    const char *file = cli_flag_str(ctx, "from-mcp-json"), *out = cli_flag_str(ctx, "output");
+    char *json = NULL, *toml = NULL, *keys = NULL, name[65];
+    size_t len = 0;
+    astrid_err err;
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    int rc = CLI_ERROR;
+    if (astrid_read_file(file, ASTRID_MCP_JSON_MAX, &json, &len, &err) != 0 ||
+        astrid_mcp_json_to_capsule(json, len, cli_flag_str(ctx, "server"), &toml, name, &keys,
+                                   &err) != 0) {
+        fprintf(ctx->err, "astrid: %s: %s\n", file, err.msg);
+        goto done;
+    }
+    if ((size_t)snprintf(dir, sizeof dir, "%s/%s", out ? out : "dist", name) >= sizeof dir) {
+        fprintf(ctx->err, "astrid: output directory name too long\n");
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/Capsule.toml", dir);
+    if (astrid_mkdir_p(dir, 0755, 0, &err) != 0 ||
+        astrid_atomic_write(path, toml, strlen(toml), 0644, &err) != 0) {
+        fprintf(ctx->err, "astrid: %s\n", err.msg);
+        goto done;
+    }
+    fprintf(ctx->out, "Wrote %s (capsule %s)\n", path, name);
+    if (keys)
+        fprintf(ctx->out,
+                "  env as secrets of capsule %s (values are not copied from mcp.json): %s\n", name,
+                keys);
+    fprintf(ctx->out, "  install with: astrid capsule install %s\n", dir);
+    rc = CLI_OK;
+done:
+    free(json);
+    free(toml);
+    free(keys);
+    return rc;
+}
 
 static int capsule_build(cli_ctx *ctx)
 {
     if (cli_flag_count(ctx, "from-mcp-json"))
-        return cli_unavailable(ctx, "capsule build --from-mcp-json",
-                               "needs the MCP config converter in astrid-build");
+        return from_mcp_json(ctx);
+    if (cli_flag_count(ctx, "server")) {
+        fprintf(ctx->err, "astrid: --server goes with --from-mcp-json\n");
+        return CLI_ERROR;
+    }
     char ab[PATH_MAX];
     if (astrid_find_program("astrid-build", ab, sizeof ab) != 0) {
         fprintf(ctx->err, "astrid: astrid-build not found next to astrid or on PATH\n");
@@ -66,7 +110,8 @@ static int capsule_build(cli_ctx *ctx)
 #define BUILD_FLAGS                                                                                \
     CLI_FLAGS({"output", 'o', "DIR", "Where NAME.capsule goes (default PATH/dist)", false, false}, \
               {"type", 't', "TYPE", "Project type (only c is built)", false, false},               \
-              {"from-mcp-json", 0, "PATH", "Convert an MCP server config", false, false})
+              {"from-mcp-json", 0, "PATH", "Convert an MCP server config", false, false},          \
+              {"server", 0, "NAME", "With --from-mcp-json: only this server", false, false})
 
 const cli_cmd cli_capsule_build = {.name = "build",
                                    .args = "[path]",

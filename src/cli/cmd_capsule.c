@@ -70,8 +70,10 @@ static int capsule_install(cli_ctx *ctx)
     } else {
         if (json_object_size(asks))
             cli_capsule_print_asks(ctx, name, asks);
-        fprintf(ctx->out, "%s %s %s (wasm %.12s) into %s%s\n", upgraded ? "Upgraded" : "Installed",
-                name, json_string_value(json_object_get(r, "version")) ?: "?", hash,
+        /* an MCP-only capsule has no wasm (docs/mcp.md) */
+        fprintf(ctx->out, "%s %s %s (%s%.12s) into %s%s\n", upgraded ? "Upgraded" : "Installed",
+                name, json_string_value(json_object_get(r, "version")) ?: "?",
+                *hash ? "wasm " : "MCP servers only", hash,
                 json_string_value(json_object_get(r, "dir")) ?: "?",
                 ran ? (upgraded ? "; astrid-upgrade hook ran" : "; astrid-install hook ran") : "");
     }

@@ -113,6 +113,25 @@ static void ps_pretty_cells(json_t *caps)
         if (json_is_array(ups))
             json_object_set(c, "uplinks", names);
         json_decref(names);
+        /* MCP servers (docs/mcp.md): "id[@principal] pid N state, R restarts, T tools" */
+        json_t *mcp = json_object_get(c, "mcp_servers"), *rows = json_array();
+        json_array_foreach(mcp, j, e)
+        {
+            bool shared = json_is_true(json_object_get(e, "shared"));
+            json_array_append_new(
+                rows, json_sprintf("%s%s%s pid %" JSON_INTEGER_FORMAT " %s, %" JSON_INTEGER_FORMAT
+                                   " restarts, %" JSON_INTEGER_FORMAT " tools",
+                                   json_string_value(json_object_get(e, "id")) ?: "?",
+                                   shared ? "" : "@",
+                                   shared ? "" : json_string_value(json_object_get(e, "principal")) ?: "?",
+                                   json_integer_value(json_object_get(e, "pid")),
+                                   json_string_value(json_object_get(e, "state")) ?: "?",
+                                   json_integer_value(json_object_get(e, "restarts")),
+                                   json_integer_value(json_object_get(e, "tools"))));
+        }
+        if (json_is_array(mcp))
+            json_object_set(c, "mcp_servers", rows);
+        json_decref(rows);
     }
 }
 

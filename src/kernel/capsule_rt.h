@@ -56,6 +56,8 @@ struct kcapsule {
     pthread_mutex_t uplinks_lock; /* guards uplinks, nuplinks */
     struct kuplink *uplinks;
     size_t nuplinks;
+    /* Its stdio [[mcp_server]]s (mcp_host.c); NULL when it has none. */
+    struct kmcp *mcp;
 };
 
 /* At load: refuse a manifest asking for what its owner does not hold

@@ -28,6 +28,7 @@
 #include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
+#include "kernel/mcp_host.h"
 
 static int env_publish(void *ctx, const char *topic, const char *payload, size_t len,
                        const char *source_id, const char *principal, astrid_err *err)
@@ -201,6 +202,7 @@ static void capsule_free(kcapsule *c)
         if (c->icpt_ids[i])
             astrid_bus_unintercept(c->k->bus, c->icpt_ids[i]);
     kcapsule_run_stop(c);
+    kmcp_stop(c);
     astrid_capsule_free(c->cap);
     kcapsule_uplinks_free(c);
     pthread_mutex_destroy(&c->stats_lock);
@@ -240,6 +242,8 @@ static void load_one(void *vctx, const char *owner, const char *dir)
     if (kcapsule_owner_check(c, &err) != 0)
         goto fail;
     if (astrid_capsule_prepare(c->cap, k->engine, &err) != 0)
+        goto fail;
+    if (kmcp_start(c, &err) != 0) /* its MCP servers (docs/mcp.md) */
         goto fail;
     c->run_loop = astrid_capsule_is_run_loop(c->cap);
     if (c->run_loop) {
@@ -413,11 +417,13 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
         int rs = atomic_load(&c->run_state);
         const char *run = rs == RUN_RUNNING ? "running" : rs == RUN_EXITED ? "exited" : "none";
         bool ready = rs == RUN_NONE || (rs == RUN_RUNNING && atomic_load(&c->ready));
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o,s:b}", "name", m->name,
-                                           "version", m->version, "owner", c->inst->owner,
-                                           "interceptor_events", events, "principals", counters,
-                                           "run_loop", run, "ready", ready, "uplinks",
-                                           kcapsule_uplinks_json(c), "shared", c->shared));
+        json_t *row = json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o,s:b}", "name", m->name, "version",
+                                m->version, "owner", c->inst->owner, "interceptor_events", events,
+                                "principals", counters, "run_loop", run, "ready", ready, "uplinks",
+                                kcapsule_uplinks_json(c), "shared", c->shared);
+        if (c->mcp)
+            json_object_set_new(row, "mcp_servers", kmcp_ps_json(c));
+        json_array_append_new(a, row);
     }
     return a;
 }

@@ -23,6 +23,9 @@
  *    other capsule management writes, req_capsule.c): the compile, the
  *    lifecycle hook and the file writes; the loop thread joins it, reloads
  *    and replies.
+ *  - MCP capsules (mcp_host.c): one "mcp supervisor" per MCP server
+ *    process, 4 "mcp workers" per MCP capsule (its tool calls), and the
+ *    MCP client's reader per process; started and joined on load/unload.
  *  Thread-safe members: bus, profiles, groups, audit, and klog (log_lock).
  *
  * Ownership: astrid_kernel_boot() fills a caller-provided struct;

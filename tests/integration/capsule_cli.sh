@@ -195,5 +195,5 @@ expect_eq "capsule build propagates astrid-build's failure ($want)" "$got" "$wan
 $A capsule build "$S" -t rust >/dev/null 2>&1; expect_eq "  and its 2 for an unsupported type" "$?" "2"
 $A build "$S" -o "$B" >/dev/null 2>&1; expect_eq "hidden top-level build works" "$?$(test -s "$B/cfgdemo.capsule" && echo ok)" "0ok"
 ok_if "  and is hidden from --help" bash -c "! $A --help | grep -q '^ *build '"
-$A capsule build --from-mcp-json x.json >/dev/null 2>&1; expect_eq "--from-mcp-json exits 2 (not built)" "$?" "2"
+$A capsule build --from-mcp-json x.json >/dev/null 2>&1; expect_eq "--from-mcp-json of a missing file exits 1 (converter: mcp_servers.sh)" "$?" "1"
 echo "1..$_tap_n"

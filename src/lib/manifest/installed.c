@@ -39,6 +39,10 @@ int astrid_installed_load(const char *home, const char *owner, const char *dir,
     int rc = 0;
     if (!meta) {
         rc = astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", path, je.text);
+    } else if (!hash && !out->manifest->wasm_file &&
+               json_is_true(json_object_get(meta, "mcp_only")) &&
+               astrid_manifest_stdio_servers(out->manifest) > 0) {
+        /* MCP servers only (docs/mcp.md): no wasm to verify or load */
     } else if (!hash || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64) {
         rc = astrid_err_set(err, ASTRID_E_INVALID,
                             "capsule %s has no BLAKE3 hash in meta.json (wasm_hash); reinstall it",

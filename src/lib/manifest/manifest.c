@@ -45,6 +45,7 @@ void astrid_manifest_free(astrid_manifest *m)
     free(m->version);
     free(m->description);
     free(m->wasm_file);
+    astrid_manifest_mcp_free(m);
     for (size_t i = 0; i < m->ninterceptors; i++) {
         free(m->interceptors[i].event);
         free(m->interceptors[i].action);
@@ -348,6 +349,8 @@ static int fill(astrid_manifest *m, const astrid_toml *root, const char *o, astr
         dup_opt(&ne[m->nenv].default_value, astrid_toml_get(d, "default"));
         m->nenv++;
     }
+    if (astrid_manifest_parse_mcp(m, root, o, err) != 0)
+        return -1;
     return astrid_manifest_check_rules(m, root, o, err);
 }
 

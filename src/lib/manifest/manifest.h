@@ -50,6 +50,19 @@ typedef struct astrid_manifest_dep {
     bool optional; /* imports only: { version, optional = true } */
 } astrid_manifest_dep;
 
+#define ASTRID_MANIFEST_MCP_MAX_ARGS 64
+/* One [[mcp_server]] (reference §6.8; docs/mcp.md). Only type "stdio"
+ * runs; its command is in host_process (checked at parse). */
+typedef struct astrid_manifest_mcp_server {
+    char *id;
+    char *description; /* NULL when absent */
+    char *type;        /* NULL when absent */
+    char *command;     /* NULL when absent */
+    char **args;
+    size_t nargs;
+    bool per_principal; /* one server per invoking principal (docs/mcp.md) */
+} astrid_manifest_mcp_server;
+
 typedef struct astrid_manifest {
     char *name; /* CapsuleId: a-z 0-9 - */
     char *version;
@@ -68,6 +81,8 @@ typedef struct astrid_manifest {
     size_t nimports, nexports;
     astrid_manifest_env *env;
     size_t nenv;
+    astrid_manifest_mcp_server *mcp_servers;
+    size_t nmcp_servers;
 } astrid_manifest;
 
 /* Errors name the file and the field ("Capsule.toml: capabilities.
@@ -87,5 +102,15 @@ bool astrid_manifest_may_publish(const astrid_manifest *m, const char *topic);
  * hierarchy resolve < link < admin): the highest entry, -1 when none. */
 enum { ASTRID_IDENTITY_RESOLVE, ASTRID_IDENTITY_LINK, ASTRID_IDENTITY_ADMIN };
 int astrid_manifest_identity_level(const astrid_manifest *m);
+
+/* [[mcp_server]] (manifest_mcp.c): parse into m (called by the parser),
+ * free, the host_process rule (exact, or an entry "<command> ..."), and how
+ * many entries are stdio servers (the ones the kernel runs). */
+struct astrid_toml;
+int astrid_manifest_parse_mcp(astrid_manifest *m, const struct astrid_toml *root, const char *o,
+                              astrid_err *err);
+void astrid_manifest_mcp_free(astrid_manifest *m);
+bool astrid_manifest_host_process_allows(const astrid_manifest *m, const char *command);
+size_t astrid_manifest_stdio_servers(const astrid_manifest *m);
 
 #endif

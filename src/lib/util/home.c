@@ -247,6 +247,15 @@ int astrid_home_env_json(char *out, size_t outsz, const char *home, const char *
                   capsule);
 }
 
+int astrid_home_mcp_state_dir(char *out, size_t outsz, const char *home, const char *principal,
+                              const char *capsule, astrid_err *err)
+{
+    if (astrid_principal_validate(principal, err) != 0 ||
+        check_part("capsule name", capsule, err) != 0)
+        return bad(out, outsz);
+    return layout(out, outsz, home, err, "home/%s/.local/mcp/%s", principal, capsule);
+}
+
 int astrid_home_capsule_log_dir(char *out, size_t outsz, const char *home, const char *principal,
                                 const char *capsule, astrid_err *err)
 {
