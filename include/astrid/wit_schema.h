@@ -36,8 +36,10 @@ const astrid_wit_typedef *astrid_wit_find_def(const astrid_wit_package *pkg, con
 
 /* Look `name` up in every *.wit file below `dir` (regular files only; no
  * symlink is followed) and return its schema. Not found: ASTRID_E_NOTFOUND
- * naming the type (and the first file our parser refused, if any). A
- * name defined in two files is refused (ambiguous). */
+ * naming the type (and the first file our parser refused, if any). The
+ * capsule's own files are searched before wit/deps/ (astrid-build puts
+ * astrid.wit there), so a dependency never shadows the capsule's name; a
+ * name defined twice within one of the two is refused (ambiguous). */
 json_t *astrid_wit_schema_from_dir(const char *dir, const char *name, astrid_err *err);
 
 /* "http-URL" -> "http_url" into out (always terminated). */

@@ -151,12 +151,13 @@ json_t *astrid_capsule_topics(const char *toml, size_t len, const char *src, ast
     static const char *const tables[] = {"publish", "subscribe"};
     for (size_t k = 0; k < 2; k++) {
         const astrid_toml *tb = astrid_toml_get(root, tables[k]);
-        if (astrid_toml_type_of(tb) != ASTRID_TOML_TABLE)
+        if (!tb || astrid_toml_type_of(tb) != ASTRID_TOML_TABLE)
             continue;
         for (size_t i = 0; i < astrid_toml_len(tb); i++) {
             const char *topic = astrid_toml_key_at(tb, i);
             const astrid_toml *v = astrid_toml_value_at(tb, i);
-            const char *ref = astrid_toml_type_of(v) == ASTRID_TOML_TABLE
+            const char *ref = !v ? NULL
+                              : astrid_toml_type_of(v) == ASTRID_TOML_TABLE
                                   ? astrid_toml_str(astrid_toml_get(v, "wit"), NULL)
                                   : astrid_toml_str(v, NULL);
             if (!ref || !local_ref(ref) || listed(topics, topic, tables[k]))

@@ -254,6 +254,21 @@ static void test_from_dir(void **st)
     assert_null(astrid_wit_schema_from_dir(dir, "inner", &err));
     assert_int_equal(err.code, ASTRID_E_INVALID);
     assert_non_null(strstr(err.msg, "ambiguous"));
+    /* a dependency defining the same name does not shadow the capsule's */
+    unlink(path);
+    snprintf(path, sizeof path, "%s/deps", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/deps/dep.wit", dir);
+    write_file(path, "package x:d;\ninterface j { record inner { q: bool } record only-dep { z: "
+                     "bool } }\n");
+    s = astrid_wit_schema_from_dir(dir, "inner", &err);
+    assert_non_null(s);
+    assert_non_null(json_object_get(json_object_get(s, "properties"), "depth_level"));
+    json_decref(s);
+    s = astrid_wit_schema_from_dir(dir, "only-dep", &err); /* but is searched */
+    assert_non_null(s);
+    json_decref(s);
+    snprintf(path, sizeof path, "%s/b.wit", dir);
     /* a symlinked .wit is not followed */
     unlink(path);
     snprintf(path, sizeof path, "%s/c.wit", dir);

@@ -343,7 +343,10 @@ typedef struct walk {
     bool failed;
 } walk;
 
-static void walk_dir(walk *w, const char *root, const char *rel, int depth)
+/* deps: at the top, skipped on the first pass (the capsule's own files
+ * first, so a name it shares with a dependency such as
+ * wit/deps/astrid/astrid.wit is its own) */
+static void walk_dir(walk *w, const char *root, const char *rel, int depth, bool skip_deps)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
@@ -362,7 +365,8 @@ static void walk_dir(walk *w, const char *root, const char *rel, int depth)
         if (lstat(full, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode)) {
-            walk_dir(w, root, sub, depth + 1);
+            if (!(skip_deps && depth == 0 && strcmp(de->d_name, "deps") == 0))
+                walk_dir(w, root, sub, depth + 1, false);
             continue;
         }
         if (!S_ISREG(st.st_mode) || nl < 5 || strcmp(de->d_name + nl - 4, ".wit") != 0)
@@ -404,7 +408,9 @@ static void walk_dir(walk *w, const char *root, const char *rel, int depth)
 json_t *astrid_wit_schema_from_dir(const char *dir, const char *name, astrid_err *err)
 {
     walk w = {.name = name, .err = err};
-    walk_dir(&w, dir, "", 0);
+    walk_dir(&w, dir, "", 0, true);
+    if (!w.failed && !w.found)
+        walk_dir(&w, dir, "deps", 1, false);
     if (w.failed) {
         json_decref(w.found);
         return NULL;
