@@ -110,8 +110,7 @@ int kfetch_parse(const char *source, const char *pin_param, kfetch_source *out, 
         return astrid_err_set(err, ASTRID_E_INVALID,
                               "source %s: only https:// sources are fetched (TLS verified)", l);
     if (len < 9 + 8 || strcmp(l + len - 8, ".capsule") != 0)
-        return astrid_err_set(err, ASTRID_E_INVALID, "source %s: a URL source names a .capsule",
-                              l);
+        return astrid_err_set(err, ASTRID_E_INVALID, "source %s: a URL source names a .capsule", l);
     if (strpbrk(l, " \t\r\n"))
         return astrid_err_set(err, ASTRID_E_INVALID, "source %s: whitespace in a URL", l);
     snprintf(out->url, sizeof out->url, "%s", l);
@@ -192,16 +191,19 @@ static int get(const char *url, sink *s, bool api, astrid_err *err)
         ret = astrid_err_set(err, ASTRID_E_INTERNAL,
                              "install cancelled: its requester went away; nothing was written");
     else if (rc == CURLE_FILESIZE_EXCEEDED || s->over)
-        ret = astrid_err_set(err, ASTRID_E_LIMIT, "%s: larger than %zu bytes: refused", url,
-                             s->cap);
+        ret =
+            astrid_err_set(err, ASTRID_E_LIMIT, "%s: larger than %zu bytes: refused", url, s->cap);
     else if (rc == CURLE_TOO_MANY_REDIRECTS)
         ret = astrid_err_set(err, ASTRID_E_INVALID, "%s: more than %ld redirects (a loop?)", url,
                              MAX_REDIRS);
     else if (rc == CURLE_PARTIAL_FILE)
-        ret = astrid_err_set(err, ASTRID_E_IO, "%s: truncated: the server sent less than it "
-                             "announced", url);
+        ret = astrid_err_set(err, ASTRID_E_IO,
+                             "%s: truncated: the server sent less than it "
+                             "announced",
+                             url);
     else if (rc != CURLE_OK)
-        ret = astrid_err_set(err, ASTRID_E_IO, "%s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+        ret = astrid_err_set(err, ASTRID_E_IO, "%s: %s", url,
+                             ebuf[0] ? ebuf : curl_easy_strerror(rc));
     curl_slist_free_all(hdr);
     curl_easy_cleanup(c);
     return ret;
@@ -227,7 +229,8 @@ static int resolve_github(kfetch_source *s, const atomic_bool *cancel, astrid_er
     json_t *assets = json_object_get(rel, "assets"), *a;
     size_t i;
     const char *found = NULL;
-    json_array_foreach (assets, i, a) {
+    json_array_foreach(assets, i, a)
+    {
         const char *name = json_string_value(json_object_get(a, "name"));
         const char *dl = json_string_value(json_object_get(a, "browser_download_url"));
         size_t nl = name ? strlen(name) : 0;
@@ -245,11 +248,10 @@ static int resolve_github(kfetch_source *s, const atomic_bool *cancel, astrid_er
                             "from the repository is not done by the daemon: build it with "
                             "astrid-build and install the archive)",
                             s->org, s->repo,
-                            json_string_value(json_object_get(rel, "tag_name"))
-                                ?: "untagged");
+                            json_string_value(json_object_get(rel, "tag_name")) ?: "untagged");
     else if (strncmp(found, "https://", 8) != 0 || strlen(found) >= sizeof s->url)
-        rc = astrid_err_set(err, ASTRID_E_INVALID, "%s/%s: the asset URL is not https://",
-                            s->org, s->repo);
+        rc = astrid_err_set(err, ASTRID_E_INVALID, "%s/%s: the asset URL is not https://", s->org,
+                            s->repo);
     else
         snprintf(s->url, sizeof s->url, "%s", found);
     json_decref(rel);
@@ -299,8 +301,8 @@ int kfetch_download(const char *home, kfetch_source *s, const atomic_bool *cance
             snprintf(s->hash + 2 * i, 3, "%02x", out[i]);
         if (s->pin[0] && strcmp(s->pin, s->hash) != 0)
             rc = astrid_err_set(err, ASTRID_E_INVALID,
-                                "%s: BLAKE3 %s does not match the pin %s: refused", s->url,
-                                s->hash, s->pin);
+                                "%s: BLAKE3 %s does not match the pin %s: refused", s->url, s->hash,
+                                s->pin);
     }
     if (rc != 0)
         unlink(path);

@@ -380,8 +380,8 @@ static int do_install(job *j, astrid_err *err)
         kfetch_source fs;
         char tmp[PATH_MAX];
         if (kfetch_parse(source, pin, &fs, err) != 0 ||
-            kfetch_download(j->k->home, &fs, &j->cancel, progress_line, j, tmp, sizeof tmp,
-                            err) != 0)
+            kfetch_download(j->k->home, &fs, &j->cancel, progress_line, j, tmp, sizeof tmp, err) !=
+                0)
             return -1;
         int rc = install_from(j, tmp, dir, owner, &r, &asks, fs.label, err);
         unlink(tmp);
@@ -502,8 +502,7 @@ static json_t *update_one(job *j, const char *dir, const char *owner, const char
     } else if (is_openclaw(src)) {
         json_object_set_new(r, "outcome", json_string("skipped"));
         json_object_set_new(
-            r, "error",
-            json_sprintf("OpenClaw source %s is not available in this release", src));
+            r, "error", json_sprintf("OpenClaw source %s is not available in this release", src));
     } else if (kfetch_is_remote(src)) {
         /* re-resolve (a GitHub source: its latest release now) */
         kfetch_source fs;
@@ -1032,8 +1031,9 @@ static int check_types(json_t *params, astrid_err *err)
     static const struct {
         const char *key;
         json_type type;
-    } known[] = {{"source", JSON_STRING},        {"name", JSON_STRING}, {"blake3", JSON_STRING}, {"agent", JSON_STRING},
-                 {"workspace_dir", JSON_STRING}, {"env", JSON_OBJECT},  {"secrets", JSON_OBJECT}};
+    } known[] = {{"source", JSON_STRING}, {"name", JSON_STRING},          {"blake3", JSON_STRING},
+                 {"agent", JSON_STRING},  {"workspace_dir", JSON_STRING}, {"env", JSON_OBJECT},
+                 {"secrets", JSON_OBJECT}};
     if (params && !json_is_object(params))
         return astrid_err_set(err, ASTRID_E_INVALID, "params must be an object");
     for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
