@@ -1,6 +1,8 @@
 /* The .capsule archive (reference §15.4): a gzip'd tar holding, at the
- * root, Capsule.toml, the .wasm under its bare name and a wit/ tree (the
- * capsule's own wit/ files plus wit/deps/astrid/astrid.wit). Regular files
+ * root, Capsule.toml, the .wasm under its bare name, a wit/ tree (the
+ * capsule's own wit/ files plus wit/deps/astrid/astrid.wit) and the
+ * JSON-Schema files its [[topic]] entries name (the install bakes them into
+ * meta.json, src/capsule/topics.c). Regular files
  * only, mode 0644, no owner names: installs unpack it with the same rules
  * in reverse (no absolute paths, no "..", no links). */
 #include <archive.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 
 #include "astrid/fs.h"
+#include "astrid/toml.h"
 #include "build/build_cmds.h"
 
 #define PACK_MAX_FILE (64u << 20)
@@ -70,6 +73,43 @@ static int add_tree(struct archive *a, const char *dir, const char *rel, int dep
     return rc;
 }
 
+/* [[topic]] schema = "rel/path.json": packed under that name, once. The
+ * manifest rules already refused absolute paths and ".."; a link or a
+ * special file is refused here rather than left out, since the install
+ * would then refuse the archive for the missing file. */
+static int add_topic_schemas(struct archive *a, const char *dir, const char *manifest,
+                             astrid_err *err)
+{
+    astrid_toml *root = astrid_toml_parse_file(manifest, err, NULL);
+    if (!root)
+        return -1;
+    const astrid_toml *ts = astrid_toml_get(root, "topic");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && ts && i < astrid_toml_len(ts); i++) {
+        const char *rel = astrid_toml_str(astrid_toml_get(astrid_toml_at(ts, i), "schema"), NULL);
+        if (!rel || !*rel)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++) {
+            const char *o = astrid_toml_str(astrid_toml_get(astrid_toml_at(ts, k), "schema"), NULL);
+            seen = o && strcmp(o, rel) == 0;
+        }
+        if (seen)
+            continue;
+        char full[PATH_MAX * 2];
+        snprintf(full, sizeof full, "%s/%s", dir, rel);
+        struct stat st;
+        if (rel[0] == '/' || strstr(rel, "..") || lstat(full, &st) != 0 || !S_ISREG(st.st_mode))
+            rc = astrid_err_set(err, ASTRID_E_INVALID,
+                                "topic[%zu].schema %s: not a regular file inside the capsule", i,
+                                rel);
+        else
+            rc = add_file(a, full, rel, err);
+    }
+    astrid_toml_free(root);
+    return rc;
+}
+
 int astrid_build_pack(const char *capsule_dir, const char *wasm_path, const char *wasm_name,
                       const char *astrid_wit, const char *out, astrid_err *err)
 {
@@ -91,6 +131,8 @@ int astrid_build_pack(const char *capsule_dir, const char *wasm_path, const char
         rc = add_file(a, wasm_path, wasm_name, err);
     if (rc == 0)
         rc = add_tree(a, wit, "", 0, err);
+    if (rc == 0)
+        rc = add_topic_schemas(a, capsule_dir, manifest, err);
     if (rc == 0 && astrid_wit && *astrid_wit)
         rc = add_file(a, astrid_wit, "wit/deps/astrid/astrid.wit", err);
     if (archive_write_close(a) != ARCHIVE_OK && rc == 0)

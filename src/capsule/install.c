@@ -250,7 +250,7 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     int rc = -1;
     char *wasm = NULL, *toml = NULL;
     size_t wlen = 0, tlen = 0;
-    json_t *meta = NULL, *wits = json_object();
+    json_t *meta = NULL, *wits = json_object(), *topics = NULL;
     astrid_capsule_engine *e = NULL;
     char stage[4400] = "";
     int lockfd = -1;
@@ -266,18 +266,19 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
     if (o->vet && o->vet(o->vet_ctx, m, err) != 0)
         goto out;
     snprintf(path, sizeof path, "%s/Capsule.toml", src);
+    if (astrid_read_file(path, 1u << 20, &toml, &tlen, err) != 0)
+        goto out;
+    /* schemas before the compile and the hook: a wit_type that does not
+     * resolve refuses the install before anything runs */
+    if (!(topics = astrid_capsule_topics(toml, tlen, src, err)))
+        goto out;
     if (mcp_only) {
-        if (astrid_read_file(path, 1u << 20, &toml, &tlen, err) != 0)
-            goto out;
         snprintf(res->dir, sizeof res->dir, "%s/%s", o->target, m->name);
         goto write;
     }
     snprintf(path, sizeof path, "%s/%s", src, m->wasm_file);
     if ((co && confined(co, path, err) != 0) ||
         astrid_read_file(path, 64u << 20, &wasm, &wlen, err) != 0)
-        goto out;
-    snprintf(path, sizeof path, "%s/Capsule.toml", src);
-    if (astrid_read_file(path, 1u << 20, &toml, &tlen, err) != 0)
         goto out;
     /* compile first: a module the engine refuses is not installed */
     prog pg = {o};
@@ -349,7 +350,9 @@ write:
     res->upgraded = old != NULL;
     const char *installed_at = json_string_value(json_object_get(old, "installed_at"));
     char abs_src[4200];
-    if (!realpath(o->source, abs_src))
+    if (o->record_source)
+        snprintf(abs_src, sizeof abs_src, "%s", o->record_source);
+    else if (!realpath(o->source, abs_src))
         snprintf(abs_src, sizeof abs_src, "%s", o->source);
     meta = json_pack("{s:s,s:s,s:s,s:s}", "version", m->version, "installed_at",
                      installed_at ? installed_at : now, "updated_at", now, "source", abs_src);
@@ -358,6 +361,8 @@ write:
     json_decref(old);
     if (json_object_size(wits))
         json_object_set(meta, "wit_files", wits);
+    if (json_array_size(topics))
+        json_object_set(meta, "topics", topics);
     if (o->local_wasm && !mcp_only) {
         snprintf(path, sizeof path, "%s/%s", stage, m->wasm_file);
         if (strchr(m->wasm_file, '/') || astrid_atomic_write(path, wasm, wlen, 0600, err) != 0) {
@@ -397,6 +402,7 @@ out:
     astrid_capsule_engine_free(e);
     json_decref(meta);
     json_decref(wits);
+    json_decref(topics);
     free(wasm);
     free(toml);
     astrid_manifest_free(m);

@@ -63,6 +63,9 @@ typedef struct astrid_install_opts {
      * by the caller): the daemon reads sources for a principal as the
      * operator's uid and passes $ASTRID_HOME. NULL = no such rule. */
     const char *forbid_under;
+    /* What meta.json records as `source` (a remote source fetched into
+     * `source` by the daemon, reference §15.3); NULL = source's real path. */
+    const char *record_source;
 } astrid_install_opts;
 
 typedef struct astrid_install_result {
@@ -80,6 +83,16 @@ int astrid_capsule_install(const astrid_install_opts *o, astrid_install_result *
 /* Is the resolved path `real` `root` itself or below it? Both absolute
  * and free of symlinks (realpath). */
 bool astrid_install_path_under(const char *real, const char *root);
+
+/* meta.json topics[] from Capsule.toml's text (topics.c): [[topic]]
+ * entries with `schema` baked from wit_type (the capsule's wit/ under
+ * `src`) or a JSON-Schema file, and [publish]/[subscribe] entries whose
+ * wit ref is a local type name. A wit_type or local ref that does not
+ * resolve, or a schema file that is not JSON, refuses the install (the
+ * error names the field). Returns a new array (maybe empty). */
+struct json_t;
+struct json_t *astrid_capsule_topics(const char *toml, size_t len, const char *src,
+                                     astrid_err *err);
 
 /* Safe unpack of a .capsule into the existing empty directory `dest`
  * (unpack.c; links libarchive). */

@@ -3,8 +3,9 @@
  * daemon (UpdateCapsule, src/kernel/req_capsule.c). A capsule whose
  * source still holds the same wasm and Capsule.toml is left alone
  * (unchanged); a source that now declares another name is refused, so an
- * update never installs a different capsule. Remote sources (@org/repo,
- * GitHub) need the downloader this release does not build. */
+ * update never installs a different capsule. Remote sources (https://,
+ * @org/repo, github.com/...) are fetched again by the daemon; OpenClaw
+ * sources are not built in this release (skipped). */
 #include <string.h>
 
 #include "cli/admin.h"
@@ -77,10 +78,11 @@ const cli_cmd cli_capsule_update = {
     .args = "[name]",
     .max_args = 1,
     .help = "Re-install capsules from their source",
-    .long_help = "Re-installs NAME (default: every installed capsule) from the local directory or "
-                 ".capsule file its meta.json records as `source`, and reports each as updated, "
-                 "unchanged (same wasm and Capsule.toml) or failed. Exits 1 when any failed, 2 "
-                 "when a remote source (@org/repo, GitHub) was skipped.",
+    .long_help = "Re-installs NAME (default: every installed capsule) from the source its "
+                 "meta.json records (a local directory or .capsule file, or a remote source "
+                 "fetched again: an https URL, @org/repo's latest release), and reports each as "
+                 "updated, unchanged (same wasm and Capsule.toml) or failed. Exits 1 when any "
+                 "failed, 2 when an openclaw: source was skipped.",
     .flags =
         CLI_FLAGS({"workspace", 0, NULL, "Use the workspace's .astrid/capsules", false, false}),
     .fn = capsule_update};

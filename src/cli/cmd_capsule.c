@@ -20,7 +20,10 @@
 static int abs_source(cli_ctx *ctx, const char *src, char *out, size_t n)
 {
     char cwd[PATH_MAX];
-    if (src[0] == '/') {
+    /* remote sources (https://, @org/repo, github.com/...) are the
+     * daemon's to fetch (docs/capsules.md "Sources") */
+    if (src[0] == '/' || src[0] == '@' || strstr(src, "://") ||
+        strncmp(src, "github.com/", 11) == 0) {
         snprintf(out, n, "%s", src);
         return CLI_OK;
     }

@@ -58,7 +58,15 @@ struct kcapsule {
     size_t nuplinks;
     /* Its stdio [[mcp_server]]s (mcp_host.c); NULL when it has none. */
     struct kmcp *mcp;
+    /* Its schema catalog entry: meta.json topics (capsule_schema.c), set
+     * at load, immutable after, freed at unload. */
+    json_t *topics;
 };
+
+/* meta.json `topics` of the install at `dir` as the catalog keeps them
+ * ([{name, direction, description?, schema?}]; a new array, empty when
+ * there are none or meta.json does not read). */
+json_t *kcapsule_topics_load(const char *dir);
 
 /* At load: refuse a manifest asking for what its owner does not hold
  * (the error names capsule, field and capability) and set c->shared

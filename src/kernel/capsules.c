@@ -225,6 +225,7 @@ static void capsule_free(kcapsule *c)
     pthread_mutex_destroy(&c->uplinks_lock);
     free(c->icpt);
     free(c->icpt_ids);
+    json_decref(c->topics);
     free(c);
 }
 
@@ -248,6 +249,7 @@ static void load_one(void *vctx, const char *owner, const char *dir)
     if (astrid_capsule_open(k->home, owner, dir, &c->cap, &err) != 0)
         goto fail;
     c->inst = astrid_capsule_installed(c->cap);
+    c->topics = kcapsule_topics_load(c->inst->dir);
     for (size_t i = 0; i < k->ncapsules; i++)
         if (strcmp(k->capsules[i]->inst->manifest->name, c->inst->manifest->name) == 0) {
             astrid_err_set(&err, ASTRID_E_EXISTS, "capsule %s is already loaded from %s",
@@ -444,6 +446,8 @@ json_t *astrid_capsules_metadata(astrid_kernel *k)
                                 kcapsule_uplinks_json(c), "shared", c->shared);
         if (c->mcp)
             json_object_set_new(row, "mcp_servers", kmcp_ps_json(c));
+        if (json_array_size(c->topics))
+            json_object_set(row, "topics", c->topics);
         json_array_append_new(a, row);
     }
     return a;

@@ -24,6 +24,12 @@ json_t *astrid_capsules_reload_owned(struct astrid_kernel *k, const char *owner)
  * uplinks, shared}] (GetCapsuleMetadata). */
 json_t *astrid_capsules_names(struct astrid_kernel *k);
 json_t *astrid_capsules_metadata(struct astrid_kernel *k);
+/* The schema catalog (capsule_schema.c): the JSON Schema a loaded capsule
+ * declares for `topic` (matched against its [[topic]] names, trailing .*
+ * families included) in `direction` ("publish"/"subscribe"); a new
+ * reference, NULL when none. Loop thread (reads the capsule table). */
+json_t *astrid_capsules_topic_schema(struct astrid_kernel *k, const char *topic,
+                                     const char *direction);
 
 /* Capsule HTTP through libcurl (capsule_http.c): fill `ops` with the
  * daemon's client, its ctx = k. Process-wide curl_global_init belongs to

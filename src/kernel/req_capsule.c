@@ -36,6 +36,7 @@
 #include "lib/manifest/installed.h"
 #include "lib/manifest/manifest.h"
 #include "lib/manifest/privilege.h"
+#include "kernel/capsule_fetch.h"
 #include "kernel/capsules.h"
 #include "kernel/kernel.h"
 #include "kernel/requests.h"
@@ -324,12 +325,18 @@ static int check_source(const job *j, const char *source, char real[PATH_MAX], a
     return 0;
 }
 
-/* Install `source` into `dir` for `owner`, holding the blob lock shared. */
+/* Install `source` into `dir` for `owner`, holding the blob lock shared.
+ * `fetched`: source is an archive this job downloaded into run/ from the
+ * remote source `fetched` (recorded in meta.json), not a path of the
+ * requester's. */
 static int install_from(job *j, const char *source, const char *dir, const char *owner,
-                        astrid_install_result *r, json_t **asks, astrid_err *err)
+                        astrid_install_result *r, json_t **asks, const char *fetched,
+                        astrid_err *err)
 {
     char real[PATH_MAX];
-    if (check_source(j, source, real, err) != 0)
+    if (fetched)
+        snprintf(real, sizeof real, "%s", source);
+    else if (check_source(j, source, real, err) != 0)
         return -1;
     struct astrid_capsule_jobs *js = j->k->capsule_jobs;
     vet_ctx v = {.k = j->k, .owner = owner, .installer = j->principal};
@@ -346,7 +353,8 @@ static int install_from(job *j, const char *source, const char *dir, const char 
                              .engine = astrid_capsule_engine_wasm(j->k->engine),
                              .kv = j->k->kv,
                              .cancel = &j->cancel,
-                             .forbid_under = js->home_real};
+                             .forbid_under = js->home_real,
+                             .record_source = fetched};
     pthread_rwlock_rdlock(&js->blob_lock);
     int rc = astrid_capsule_install(&o, r, err);
     pthread_rwlock_unlock(&js->blob_lock);
@@ -367,8 +375,25 @@ static int do_install(job *j, astrid_err *err)
         return -1;
     astrid_install_result r;
     json_t *asks = NULL;
-    if (install_from(j, source, dir, owner, &r, &asks, err) != 0)
+    const char *pin = str_param(j, "blake3");
+    if (kfetch_is_remote(source)) {
+        kfetch_source fs;
+        char tmp[PATH_MAX];
+        if (kfetch_parse(source, pin, &fs, err) != 0 ||
+            kfetch_download(j->k->home, &fs, &j->cancel, progress_line, j, tmp, sizeof tmp, err) !=
+                0)
+            return -1;
+        int rc = install_from(j, tmp, dir, owner, &r, &asks, fs.label, err);
+        unlink(tmp);
+        if (rc != 0)
+            return -1;
+    } else if (pin && *pin) {
+        return astrid_err_set(err, ASTRID_E_INVALID,
+                              "params.blake3 pins a downloaded archive; %s is a local path",
+                              source);
+    } else if (install_from(j, source, dir, owner, &r, &asks, NULL, err) != 0) {
         return -1;
+    }
     j->reload = true;
     j->data =
         json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o}", "status", r.upgraded ? "upgraded" : "installed",
@@ -379,10 +404,9 @@ static int do_install(job *j, astrid_err *err)
 
 /* ---------------------------------------------------------- the update */
 
-static bool is_remote(const char *src)
+static bool is_openclaw(const char *src)
 {
-    return src[0] == '@' || strncmp(src, "openclaw:", 9) == 0 || strstr(src, "://") ||
-           strncmp(src, "github.com/", 11) == 0;
+    return strncmp(src, "openclaw:", 9) == 0;
 }
 
 /* Does the source directory hold what is installed (same wasm hash, same
@@ -475,14 +499,45 @@ static json_t *update_one(job *j, const char *dir, const char *owner, const char
         json_object_set_new(r, "error", json_sprintf("%s: %s", path, je.text));
     } else if (!src || !*src) {
         json_object_set_new(r, "error", json_string("meta.json records no source to update from"));
-    } else if (is_remote(src)) {
+    } else if (is_openclaw(src)) {
         json_object_set_new(r, "outcome", json_string("skipped"));
-        json_object_set_new(r, "error",
-                            json_sprintf("remote source %s is not available in this release "
-                                         "(needs the GitHub release downloader, reference §15.3)",
-                                         src));
+        json_object_set_new(
+            r, "error", json_sprintf("OpenClaw source %s is not available in this release", src));
+    } else if (kfetch_is_remote(src)) {
+        /* re-resolve (a GitHub source: its latest release now) */
+        kfetch_source fs;
+        char tmp[PATH_MAX], udir[PATH_MAX + 32], run[PATH_MAX];
+        udir[0] = '\0';
+        int rc = kfetch_parse(src, NULL, &fs, &err);
+        if (rc == 0)
+            rc = kfetch_download(j->k->home, &fs, &j->cancel, progress_line, j, tmp, sizeof tmp,
+                                 &err);
+        if (rc == 0) {
+            rc = astrid_home_run_dir(run, sizeof run, j->k->home, &err);
+            snprintf(udir, sizeof udir, "%s/update-XXXXXX", run);
+            if (rc == 0 && !mkdtemp(udir))
+                rc = astrid_err_sys(&err, "mkdtemp in %s", run), udir[0] = '\0';
+            if (rc == 0 && (rc = unpack_child(tmp, udir, &err)) == 0)
+                rc = compare(udir, name, cdir, old_hash, &same, &err);
+            if (rc == 0 && !same)
+                rc = install_from(j, tmp, dir, owner, &ir, NULL, fs.label, &err);
+            unlink(tmp);
+            if (udir[0])
+                remove_tree(udir);
+        }
+        if (rc != 0) {
+            json_object_set_new(r, "error", json_string(err.msg));
+        } else if (same) {
+            json_object_set_new(r, "outcome", json_string("unchanged"));
+            json_object_set_new(r, "wasm_hash", json_string(old_hash));
+        } else {
+            json_object_set_new(r, "outcome", json_string("updated"));
+            json_object_set_new(r, "version", json_string(ir.version));
+            json_object_set_new(r, "wasm_hash", json_string(ir.wasm_hash));
+            j->reload = true;
+        }
     } else if (compare_source(j, src, name, cdir, old_hash, &same, &err) != 0 ||
-               (!same && install_from(j, src, dir, owner, &ir, NULL, &err) != 0)) {
+               (!same && install_from(j, src, dir, owner, &ir, NULL, NULL, &err) != 0)) {
         json_object_set_new(r, "error", json_string(err.msg));
     } else if (same) {
         json_object_set_new(r, "outcome", json_string("unchanged"));
@@ -1052,8 +1107,9 @@ static int check_types(json_t *params, astrid_err *err)
     static const struct {
         const char *key;
         json_type type;
-    } known[] = {{"source", JSON_STRING},        {"name", JSON_STRING}, {"agent", JSON_STRING},
-                 {"workspace_dir", JSON_STRING}, {"env", JSON_OBJECT},  {"secrets", JSON_OBJECT}};
+    } known[] = {{"source", JSON_STRING}, {"name", JSON_STRING},          {"blake3", JSON_STRING},
+                 {"agent", JSON_STRING},  {"workspace_dir", JSON_STRING}, {"env", JSON_OBJECT},
+                 {"secrets", JSON_OBJECT}};
     if (params && !json_is_object(params))
         return astrid_err_set(err, ASTRID_E_INVALID, "params must be an object");
     for (size_t i = 0; i < sizeof known / sizeof *known; i++) {

@@ -142,11 +142,12 @@ sed -i 's/^name = "other"/name = "llmprov"/' "$P/Capsule.toml"
 M=$H/default/.local/capsules/llmprov/meta.json
 python3 - "$M" <<'PY'
 import json, sys
-m = json.load(open(sys.argv[1])); m["source"] = "@unicity-astrid/llmprov"; json.dump(m, open(sys.argv[1], "w"))
+m = json.load(open(sys.argv[1])); m["source"] = "openclaw:@unicity-astrid/llmprov"; json.dump(m, open(sys.argv[1], "w"))
 PY
 out=$($A capsule update llmprov 2>&1); rc=$?
-expect_eq "update from a remote source exits 2" "$rc" "2"
-ok_if "  naming remote sources" grep -q "remote source @unicity-astrid/llmprov is not available" <<<"$out"
+# (remote https/GitHub sources are fetched: capsule_remote.sh)
+expect_eq "update from an OpenClaw source exits 2" "$rc" "2"
+ok_if "  naming it" grep -q "OpenClaw source openclaw:@unicity-astrid/llmprov is not available" <<<"$out"
 $A capsule update nope >/dev/null 2>&1; expect_eq "update of an unknown capsule exits 1" "$?" "1"
 
 # workspace fallback and -a
