@@ -9,6 +9,8 @@
 #include <cmocka.h>
 #include <dlfcn.h>
 #include <stdint.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "capsule/wasm/w2c_split.h"
@@ -223,6 +225,49 @@ static void key_ignores_split_and_cores(void **state)
     free(w);
 }
 
+/* Compilers into one cache share its slots: with the only slot held by
+ * someone else (another install's cc), a compile waits instead of adding a
+ * process, and gives up at its deadline naming why; once the slot is free
+ * it runs. */
+static void compile_waits_for_slot(void **state)
+{
+    (void)state;
+    char cache[300], slot[400];
+    snprintf(cache, sizeof cache, "%s/slots", wt_dir);
+    astrid_wasm_engine_config cfg = {.cache_dir = cache,
+                                     .opt_level = 1,
+                                     .host_modules = hosts,
+                                     .nhost_modules = 1,
+                                     .aot_jobs = 1,
+                                     .compile_timeout_ms = 1500};
+    astrid_err err = {0};
+    astrid_wasm_engine *e = astrid_wasm_engine_new(&cfg, &err);
+    assert_non_null(e);
+    snprintf(slot, sizeof slot, "%s/tmp/slot-0", cache);
+    int fd = open(slot, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    size_t len = 0;
+    uint8_t *w = wt_wat("(module (func (export \"f\") (result i32) i32.const 2))", 0, &len);
+    assert_non_null(w);
+    astrid_wasm_module *m = astrid_wasm_module_load(e, w, len, NULL, NULL, &err);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "no compiler slot free"));
+    close(fd);
+    /* another engine on the same cache (default deadline: a loaded machine
+     * may need more than the short one for the compile itself) */
+    astrid_wasm_engine_free(e);
+    cfg.compile_timeout_ms = 0;
+    e = astrid_wasm_engine_new(&cfg, &err);
+    assert_non_null(e);
+    m = astrid_wasm_module_load(e, w, len, NULL, NULL, &err);
+    if (!m)
+        fail_msg("after the slot is free: %s", err.msg);
+    astrid_wasm_module_free(m);
+    astrid_wasm_engine_free(e);
+    free(w);
+}
+
 /* ---- the splitter on text shaped like wasm2c's output ---- */
 
 static const char shape_head[] = "#include <stdbool.h>\n"
@@ -352,10 +397,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(split_behaves_as_unsplit),
-        cmocka_unit_test(cross_part_symbols_hidden),
-        cmocka_unit_test(key_ignores_split_and_cores),
-        cmocka_unit_test(splitter_shapes),
+        cmocka_unit_test(split_behaves_as_unsplit),    cmocka_unit_test(cross_part_symbols_hidden),
+        cmocka_unit_test(key_ignores_split_and_cores), cmocka_unit_test(splitter_shapes),
+        cmocka_unit_test(compile_waits_for_slot),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,6 +32,7 @@ typedef struct tool_run {
     const char *const *argv;
     char log[4096];
     pid_t pid; /* 0 not started, >0 running, -1 reaped */
+    int slot;  /* compiler slot fd while running, else -1 */
     int st;
 } tool_run;
 
@@ -76,31 +78,60 @@ static pid_t spawn_tool(const char *const argv[], const char *dir, const char *l
     return pid;
 }
 
-/* Run the tools of `runs`, at most `jobs` at once, all within one deadline
+/* A compiler slot: an flock on <cache>/tmp/slot-K, K < tc->jobs, held by
+ * the parent for as long as its tool runs. Every process compiling into the
+ * same cache (the daemon's install jobs, offline CLI installs) shares them,
+ * so however many installs run at once, at most `jobs` tools compete for
+ * the cores (and for memory: cc on a large module takes hundreds of MiB).
+ * Returns an fd (close releases), -1 when all are taken, -2 on error. */
+static int slot_try(const astrid_aot_toolchain *tc, astrid_err *err)
+{
+    for (int k = 0; k < tc->jobs; k++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/tmp/slot-%d", tc->cache_dir, k);
+        /* CLOEXEC: a tool that inherited it would hold the slot past its
+         * parent's close */
+        int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            astrid_err_sys(err, "wasm: compiler slot %s", p);
+            return -2;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+/* Run the tools of `runs`, at most tc->jobs at once and each holding a
+ * compiler slot (tc NULL: one at a time, no slot), all within one deadline
  * of timeout_ms; every one is killed when the deadline passes or a start
  * fails. Returns 0 when all ran (their statuses in runs[i].st). */
-static int run_tools(tool_run *runs, size_t n, size_t jobs, const char *dir, uint64_t timeout_ms,
-                     astrid_err *err)
+static int run_tools(tool_run *runs, size_t n, const astrid_aot_toolchain *tc, const char *dir,
+                     uint64_t timeout_ms, astrid_err *err)
 {
-    size_t next = 0, live = 0, done = 0;
+    size_t next = 0, live = 0, done = 0, jobs = tc && tc->jobs > 0 ? (size_t)tc->jobs : 1;
     uint64_t end = now_ms() + timeout_ms;
     int rc = 0;
     for (size_t i = 0; i < n; i++)
-        runs[i].pid = 0;
+        runs[i].pid = 0, runs[i].slot = -1;
     while (done < n) {
-        while (rc == 0 && next < n && live < (jobs ? jobs : 1)) {
+        while (rc == 0 && next < n && live < jobs) {
+            int slot = -1;
+            if (tc && (slot = slot_try(tc, err)) < 0) {
+                if (slot == -2)
+                    rc = -1;
+                break; /* every slot busy: wait for one */
+            }
+            runs[next].slot = slot;
             runs[next].pid = spawn_tool(runs[next].argv, dir, runs[next].log, err);
             if (runs[next].pid < 0) {
                 runs[next].pid = 0;
                 rc = -1;
-                done += n - next; /* never started */
-                next = n;
                 break;
             }
             next++, live++;
         }
-        if (live == 0)
-            break;
         bool reaped = false;
         for (size_t i = 0; i < next; i++) {
             if (runs[i].pid <= 0)
@@ -109,26 +140,37 @@ static int run_tools(tool_run *runs, size_t n, size_t jobs, const char *dir, uin
             if (r == runs[i].pid) {
                 runs[i].pid = -1;
                 live--, done++, reaped = true;
+                if (runs[i].slot >= 0)
+                    close(runs[i].slot);
+                runs[i].slot = -1;
             } else if (r < 0 && errno != EINTR && rc == 0) {
                 rc = astrid_err_sys(err, "wasm: waiting for %s", runs[i].argv[0]);
             }
         }
-        if (rc == 0 && now_ms() > end)
+        if (rc == 0 && now_ms() > end && next < n && live == 0)
+            rc = astrid_err_set(err, ASTRID_E_LIMIT,
+                                "wasm: no compiler slot free for %llu ms (other compiles into "
+                                "this cache hold all %zu)",
+                                (unsigned long long)timeout_ms, jobs);
+        else if (rc == 0 && now_ms() > end)
             rc = astrid_err_set(err, ASTRID_E_LIMIT, "wasm: %s timed out after %llu ms",
                                 runs[0].argv[0], (unsigned long long)timeout_ms);
         if (rc < 0) {
             /* kill and reap whatever still runs, then report */
-            for (size_t i = 0; i < next; i++) {
-                if (runs[i].pid <= 0)
-                    continue;
-                kill(runs[i].pid, SIGKILL);
-                while (waitpid(runs[i].pid, &runs[i].st, 0) < 0 && errno == EINTR) {
+            for (size_t i = 0; i < n; i++) {
+                if (runs[i].pid > 0) {
+                    kill(runs[i].pid, SIGKILL);
+                    while (waitpid(runs[i].pid, &runs[i].st, 0) < 0 && errno == EINTR) {
+                    }
+                    runs[i].pid = -1;
                 }
-                runs[i].pid = -1;
+                if (runs[i].slot >= 0)
+                    close(runs[i].slot);
+                runs[i].slot = -1;
             }
             return -1;
         }
-        if (!reaped) {
+        if (!reaped && done < n) {
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
@@ -136,13 +178,14 @@ static int run_tools(tool_run *runs, size_t n, size_t jobs, const char *dir, uin
     return rc;
 }
 
-/* Run argv in `dir` with output to `log`; kill it after timeout_ms. */
-static int run_tool(const char *const argv[], const char *dir, const char *log, uint64_t timeout_ms,
-                    int *status, astrid_err *err)
+/* Run argv in `dir` with output to `log`, holding a compiler slot when tc
+ * is given; kill it after timeout_ms. */
+static int run_tool(const char *const argv[], const astrid_aot_toolchain *tc, const char *dir,
+                    const char *log, uint64_t timeout_ms, int *status, astrid_err *err)
 {
     tool_run r = {.argv = argv};
     snprintf(r.log, sizeof r.log, "%s", log);
-    int rc = run_tools(&r, 1, 1, dir, timeout_ms, err);
+    int rc = run_tools(&r, 1, tc, dir, timeout_ms, err);
     *status = r.st;
     return rc;
 }
@@ -169,7 +212,7 @@ static int first_line(const char *const argv[], const char *dir, char *out, size
     char log[4096];
     snprintf(log, sizeof log, "%s/version.log", dir);
     int st = 0;
-    if (run_tool(argv, dir, log, 30000, &st, err) < 0)
+    if (run_tool(argv, NULL, dir, log, 30000, &st, err) < 0)
         return -1;
     char buf[1024];
     read_log(log, buf, sizeof buf);
@@ -363,14 +406,14 @@ static int compile_parts(const astrid_aot_toolchain *tc, const char *work, const
         snprintf(runs[r].log, sizeof runs[r].log, "%s/cc-%zu.log", work, r);
     /* the objects in parallel, then the link alone */
     size_t nobj = nruns - 1;
-    if (nobj && run_tools(runs, nobj, tc->jobs, work, tc->timeout_ms, err) < 0)
+    if (nobj && run_tools(runs, nobj, tc, work, tc->timeout_ms, err) < 0)
         goto out;
     for (size_t r = 0; r < nobj; r++)
         if (!WIFEXITED(runs[r].st) || WEXITSTATUS(runs[r].st) != 0) {
             tool_failed("C compilation", runs[r].log, runs[r].st, ASTRID_E_INTERNAL, err);
             goto out;
         }
-    if (run_tool(runs[nruns - 1].argv, work, log, tc->timeout_ms, &st, err) < 0)
+    if (run_tool(runs[nruns - 1].argv, tc, work, log, tc->timeout_ms, &st, err) < 0)
         goto out;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         tool_failed(parts > 1 ? "linking" : "C compilation", log, st, ASTRID_E_INTERNAL, err);
@@ -406,7 +449,7 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
         progress(progress_user, ASTRID_WASM_STAGE_TRANSLATE, "wasm2c");
     const char *w2c_argv[] = {tc->wasm2c, "--no-debug-names", "-n", link_name, "module.wasm",
                               "-o",       "module.c",         NULL};
-    if (run_tool(w2c_argv, work, log, tc->timeout_ms, &st, err) < 0)
+    if (run_tool(w2c_argv, tc, work, log, tc->timeout_ms, &st, err) < 0)
         goto out;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         tool_failed("validation (wasm2c)", log, st, ASTRID_E_INVALID, err);
