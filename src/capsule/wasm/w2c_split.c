@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@ typedef struct {
     size_t first, last; /* line indices, inclusive */
     size_t bytes;
     int part;
+    uint64_t refs; /* bit k: part k names it */
+    const char *name;
+    size_t name_len;
 } func;
 
 typedef struct {
@@ -167,6 +171,7 @@ static bool classify(line *ls, size_t nl, size_t s0, func **funcs_out, size_t *n
         bool w2c = nn > 4 && memcmp(nm, "w2c_", 4) == 0;
         if (w2c && ends(l, ");") && nfuncs == 0) {
             l->kind = L_DECL;
+            l->func = (int)ndecl;
             decls[ndecl++] = l;
         } else if (w2c && ends(l, ") {")) {
             /* definitions come in declaration order */
@@ -186,6 +191,7 @@ static bool classify(line *ls, size_t nl, size_t s0, func **funcs_out, size_t *n
             }
             func *f = &funcs[nfuncs];
             f->first = i, f->last = e;
+            f->name = nm, f->name_len = nn;
             f->bytes = (size_t)(ls[e].s + ls[e].n - l->s);
             for (size_t k = i; k <= e; k++)
                 ls[k].kind = L_FUNC, ls[k].func = (int)nfuncs;
@@ -222,6 +228,68 @@ static bool classify(line *ls, size_t nl, size_t s0, func **funcs_out, size_t *n
     *funcs_out = funcs;
     *nfuncs_out = nfuncs;
     return true;
+}
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Which parts name each function (any whole-word use: a call, &f in a
+ * segment or ref.func, an export wrapper). A function only its own part
+ * names stays static there, so the compiler may inline it into its one
+ * caller and drop it, as it would unsplit. Over-counting (a local that
+ * shadows the name) only costs that; under-counting cannot happen since
+ * every occurrence is seen. Returns false when out of memory. */
+static bool mark_refs(const line *ls, size_t nl, size_t s0, func *funcs, size_t nfuncs)
+{
+    size_t cap = 16;
+    while (cap < nfuncs * 2)
+        cap *= 2;
+    int32_t *tab = malloc(cap * sizeof *tab);
+    if (!tab)
+        return false;
+    for (size_t i = 0; i < cap; i++)
+        tab[i] = -1;
+    for (size_t k = 0; k < nfuncs; k++) {
+        size_t h = (size_t)fnv(funcs[k].name, funcs[k].name_len) & (cap - 1);
+        while (tab[h] >= 0)
+            h = (h + 1) & (cap - 1);
+        tab[h] = (int32_t)k;
+    }
+    for (size_t i = s0; i < nl; i++) {
+        const line *l = &ls[i];
+        if (l->kind == L_DECL)
+            continue;
+        int part = l->kind == L_FUNC ? funcs[l->func].part : 0;
+        const char *p = l->s, *end = l->s + l->n;
+        while ((p = memmem(p, (size_t)(end - p), "w2c_", 4))) {
+            const char *b = p;
+            p += 4;
+            if (b > l->s && is_ident(b[-1]))
+                continue;
+            while (p < end && is_ident(*p))
+                p++;
+            size_t n = (size_t)(p - b), h = (size_t)fnv(b, n) & (cap - 1);
+            for (; tab[h] >= 0; h = (h + 1) & (cap - 1)) {
+                func *f = &funcs[tab[h]];
+                if (f->name_len == n && memcmp(f->name, b, n) == 0) {
+                    f->refs |= 1ull << part;
+                    break;
+                }
+            }
+        }
+    }
+    free(tab);
+    return true;
+}
+
+static bool local_to_part(const func *f)
+{
+    return (f->refs & ~(1ull << f->part)) == 0;
 }
 
 int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astrid_err *err)
@@ -286,14 +354,19 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
         parts = nfuncs;
     if (parts < 2)
         goto out;
-    /* deal bodies out in order by size; part 0's other code (mostly data
-     * arrays, cheap to compile) counts a quarter */
-    size_t total = fbytes + mbytes / 4, acc = mbytes / 4;
+    /* deal bodies out in order by size; part 0's other code (export
+     * wrappers, init code, data arrays) counts as much as bodies: it holds
+     * the callers its static functions are inlined into */
+    size_t total = fbytes + mbytes, acc = mbytes;
     for (size_t i = 0; i < nfuncs; i++) {
         size_t mid = acc + funcs[i].bytes / 2;
         size_t p = (size_t)((double)mid * (double)parts / (double)total);
         funcs[i].part = (int)(p >= parts ? parts - 1 : p);
         acc += funcs[i].bytes;
+    }
+    if (!mark_refs(ls, nl, s0, funcs, nfuncs)) {
+        rc = astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
+        goto out;
     }
     for (size_t p = 0; p < parts; p++) {
         b.n = 0;
@@ -303,7 +376,11 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
         for (size_t i = s0; i < nl; i++) {
             const line *l = &ls[i];
             if (l->kind == L_DECL) {
-                put_unstatic(&b, l);
+                const func *f = &funcs[l->func];
+                if (!local_to_part(f))
+                    put_unstatic(&b, l);
+                else if (f->part == (int)p)
+                    put_line(&b, l);
             } else if (l->kind == L_SHARED) {
                 /* `static T x[..];` / `static const T x[] = {` -> extern decl */
                 size_t n = ends(l, " = {") ? l->n - 4 : l->n - 1;
@@ -317,7 +394,8 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
             bool mine = l->kind == L_FUNC ? funcs[l->func].part == (int)p : p == 0;
             if (!mine || l->kind == L_DECL)
                 continue;
-            if (l->kind == L_SHARED || (l->kind == L_FUNC && funcs[l->func].first == i))
+            if (l->kind == L_SHARED ||
+                (l->kind == L_FUNC && funcs[l->func].first == i && !local_to_part(&funcs[l->func])))
                 put_unstatic(&b, l);
             else
                 put_line(&b, l);
