@@ -273,47 +273,64 @@ static void compile_waits_for_slot(void **state)
 static const char shape_head[] = "#include <stdbool.h>\n"
                                  "typedef unsigned u32;\n"
                                  "static inline u32 helper(u32 x) {\n  return x + 1;\n}\n";
-static const char shape_tail[] = "static bool s_module_initialized = false;\n"
-                                 "\n"
-                                 "static u32 func_types[1];\n"
-                                 "\n"
-                                 "static void init_func_types(void) {\n"
-                                 "  func_types[0] = 1;\n"
-                                 "}\n"
-                                 "\n"
-                                 "static u32 w2c_a(u32);\n"
-                                 "static u32 w2c_b(u32);\n"
-                                 "\n"
-                                 "static const u32 data_segment_data_w2c_d0[] = {\n"
-                                 "  1, 2,\n"
-                                 "};\n"
-                                 "\n"
-                                 "static u32 w2c_a(u32 x) {\n"
-                                 "  return w2c_b(x) + func_types[0];\n"
-                                 "}\n"
-                                 "\n"
-                                 "static u32 w2c_b(u32 x) {\n"
-                                 "  return helper(x) + data_segment_data_w2c_d0[1] + BODY;\n"
-                                 "}\n"
-                                 "\n"
-                                 "u32 Z_mZ_a(u32 x) {\n"
-                                 "  return w2c_a(x);\n"
-                                 "}\n";
+static const char shape_tail[] =
+    "static bool s_module_initialized = false;\n"
+    "\n"
+    "static u32 func_types[1];\n"
+    "\n"
+    "static void init_func_types(void) {\n"
+    "  func_types[0] = 1;\n"
+    "}\n"
+    "\n"
+    "static u32 w2c_a(u32);\n"
+    "static u32 w2c_b(u32);\n"
+    "\n"
+    "static const u32 data_segment_data_w2c_d0[] = {\n"
+    "  1, 2,\n"
+    "};\n"
+    "\n"
+    "static u32 w2c_a(u32 x) {\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  return w2c_b(x) + func_types[0];\n"
+    "}\n"
+    "\n"
+    "static u32 w2c_b(u32 x) {\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  return helper(x) + data_segment_data_w2c_d0[1] + BODY;\n"
+    "}\n"
+    "\n"
+    "u32 Z_mZ_a(u32 x) {\n"
+    "  return w2c_a(x);\n"
+    "}\n";
 
 /* Write a shaped module.c into a fresh dir; `extra_head` goes into the
  * prelude, `body` replaces BODY in w2c_b; returns the split's result. */
 static int split_text(const char *sub, const char *extra_head, const char *body, const char *swap)
 {
-    char dir[400], p[500], text[4096];
+    char dir[400], p[500], text[8192];
     snprintf(dir, sizeof dir, "%s/%s", wt_dir, sub);
     assert_int_equal(astrid_mkdir_p(dir, 0700, 0, NULL), 0);
-    char tail[2048];
+    char tail[4096];
     snprintf(tail, sizeof tail, "%s", shape_tail);
     if (swap) { /* definitions out of declaration order */
         char *a = strstr(tail, "static u32 w2c_a(u32 x) {");
         char *b = strstr(tail, "static u32 w2c_b(u32 x) {");
         char *z = strstr(tail, "u32 Z_mZ_a");
-        char tmp[2048];
+        char tmp[4096];
         snprintf(tmp, sizeof tmp, "%.*s%.*s%.*s%s", (int)(a - tail), tail, (int)(z - b), b,
                  (int)(b - a), a, z);
         snprintf(tail, sizeof tail, "%s", tmp);
