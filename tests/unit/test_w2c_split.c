@@ -60,7 +60,9 @@ static uint8_t *many_funcs_wasm(size_t *len)
         int k_ = snprintf(w + n, cap - n, __VA_ARGS__);                                            \
         if (n + (size_t)k_ >= cap) {                                                               \
             cap = (cap + (size_t)k_) * 2;                                                          \
-            w = realloc(w, cap);                                                                   \
+            char *w2_ = realloc(w, cap);                                                           \
+            assert_non_null(w2_);                                                                  \
+            w = w2_;                                                                               \
             k_ = snprintf(w + n, cap - n, __VA_ARGS__);                                            \
         }                                                                                          \
         n += (size_t)k_;                                                                           \

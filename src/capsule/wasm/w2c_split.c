@@ -158,7 +158,7 @@ static int write_scratch(const char *path, const buf *b, astrid_err *err)
 static bool classify(line *ls, size_t nl, size_t s0, func **funcs_out, size_t *nfuncs_out)
 {
     size_t ndecl = 0, nfuncs = 0;
-    const line **decls = calloc(nl, sizeof *decls);
+    const line **decls = calloc(nl, sizeof(const line *));
     func *funcs = calloc(nl, sizeof *funcs);
     bool ok = decls && funcs;
     for (size_t i = s0; ok && i < nl; i++) {
@@ -197,11 +197,10 @@ static bool classify(line *ls, size_t nl, size_t s0, func **funcs_out, size_t *n
                 ls[k].kind = L_FUNC, ls[k].func = (int)nfuncs;
             nfuncs++;
             i = e;
-        } else if (starts(l, "static u32 func_types[") && ends(l, "];")) {
-            l->kind = L_SHARED;
-        } else if (starts(l, "static const ") && ends(l, "[] = {") &&
-                   ((nn > 18 && memcmp(nm, "data_segment_data_", 18) == 0) ||
-                    (nn > 19 && memcmp(nm, "elem_segment_exprs_", 19) == 0))) {
+        } else if ((starts(l, "static u32 func_types[") && ends(l, "];")) ||
+                   (starts(l, "static const ") && ends(l, "[] = {") &&
+                    ((nn > 18 && memcmp(nm, "data_segment_data_", 18) == 0) ||
+                     (nn > 19 && memcmp(nm, "elem_segment_exprs_", 19) == 0)))) {
             l->kind = L_SHARED;
         } else {
             l->kind = L_GUARD;
