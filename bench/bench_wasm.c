@@ -98,6 +98,23 @@ static void compare(astrid_wasm_instance *inst, const char *name, const char *fn
     }
 }
 
+/* An engine with its own cache under tmp: parts as astrid_wasm_engine_config.aot_parts. */
+static astrid_wasm_engine *engine_with(const char *sub, int parts)
+{
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/%s", tmp, sub);
+    astrid_wasm_engine_config cfg = {.cache_dir = cache,
+                                     .opt_level = 2,
+                                     .host_modules = hosts,
+                                     .nhost_modules = 1,
+                                     .aot_parts = parts};
+    astrid_err err;
+    astrid_wasm_engine *e = astrid_wasm_engine_new(&cfg, &err);
+    if (!e)
+        printf("  engine: %s\n", err.msg);
+    return e;
+}
+
 static astrid_wasm_module *load_file(astrid_wasm_engine *e, const char *path)
 {
     char *buf;
@@ -171,6 +188,20 @@ int main(void)
         compare(inst, "sha256 64 MiB", "sha256", work_sha256, clang_work_sha256, 64, have_node);
         compare(inst, "heapsort 10M ints", "sort", work_sort, clang_work_sort, 10000000, have_node);
         compare(inst, "fib(32) recursive", "fib", work_fib, clang_work_fib, 32, have_node);
+        /* what splitting costs at run time: the same module forced into 4
+         * units (calls between units are not inlined) */
+        astrid_wasm_engine *es = engine_with("aot-split4", 4);
+        astrid_wasm_module *ms = es ? load_file(es, work_wasm) : NULL;
+        astrid_wasm_instance *is = ms ? astrid_wasm_instantiate(ms, &ic, NULL, &err) : NULL;
+        if (is) {
+            printf("  -- the same workloads compiled in 4 units (w2c_split.c):\n");
+            compare(is, "sha256 64 MiB", "sha256", work_sha256, clang_work_sha256, 64, 0);
+            compare(is, "heapsort 10M ints", "sort", work_sort, clang_work_sort, 10000000, 0);
+            compare(is, "fib(32) recursive", "fib", work_fib, clang_work_fib, 32, 0);
+        }
+        astrid_wasm_instance_free(is);
+        astrid_wasm_module_free(ms);
+        astrid_wasm_engine_free(es);
     }
 
     /* guest -> host -> guest */
@@ -237,17 +268,31 @@ int main(void)
         char *buf;
         size_t len;
         astrid_read_file(bigw, 64u << 20, &buf, &len, NULL);
-        double s = bench_now_ns();
-        astrid_wasm_module *bm = astrid_wasm_module_load(e, (uint8_t *)buf, len, NULL, NULL, &err);
-        double cold = bench_now_ns() - s;
-        astrid_wasm_module_free(bm);
-        s = bench_now_ns();
-        bm = astrid_wasm_module_load(e, (uint8_t *)buf, len, NULL, NULL, &err);
-        double warm = bench_now_ns() - s;
-        printf(
-            "  AOT compile %zu KiB     cold %.1f s  cached reload %.1f ms  (cold/cached %.0f)%s\n",
-            len / 1024, cold / 1e9, warm / 1e6, cold / warm, bm ? "" : "  (FAILED)");
-        astrid_wasm_module_free(bm);
+        /* the same module unsplit (as before w2c_split.c) and split by size
+         * over the online cores, each into an empty cache */
+        static const struct {
+            const char *label, *sub;
+            int parts;
+        } modes[] = {{"one unit", "aot-one", 1}, {"split", "aot-split", 0}};
+        for (size_t k = 0; k < 2; k++) {
+            astrid_wasm_engine *ek = engine_with(modes[k].sub, modes[k].parts);
+            if (!ek)
+                break;
+            double s = bench_now_ns();
+            astrid_wasm_module *bm =
+                astrid_wasm_module_load(ek, (uint8_t *)buf, len, NULL, NULL, &err);
+            double cold = bench_now_ns() - s;
+            astrid_wasm_module_free(bm);
+            s = bench_now_ns();
+            bm = astrid_wasm_module_load(ek, (uint8_t *)buf, len, NULL, NULL, &err);
+            double warm = bench_now_ns() - s;
+            printf("  AOT compile %zu KiB %-9s cold %.1f s  cached reload %.1f ms  (cold/cached "
+                   "%.0f)%s\n",
+                   len / 1024, modes[k].label, cold / 1e9, warm / 1e6, cold / warm,
+                   bm ? "" : "  (FAILED)");
+            astrid_wasm_module_free(bm);
+            astrid_wasm_engine_free(ek);
+        }
         free(buf);
     }
     astrid_wasm_engine_free(e);

@@ -398,8 +398,11 @@ int main(int argc, char **argv)
     dir = dbuf;
     astrid_err err;
     const char *opt = getenv("SPEC_OPT");
+    /* SPEC_AOT_PARTS=n compiles every module split into n parts (w2c_split.c) */
+    const char *parts = getenv("SPEC_AOT_PARTS");
     astrid_wasm_engine_config cfg = {.cache_dir = argv[1],
                                      .opt_level = opt ? atoi(opt) : 0,
+                                     .aot_parts = parts ? atoi(parts) : 0,
                                      .host_modules = hosts,
                                      .nhost_modules = 1};
     eng = astrid_wasm_engine_new(&cfg, &err);

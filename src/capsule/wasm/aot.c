@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,9 +21,20 @@
 #include "astrid/fs.h"
 #include "capsule/wasm/glue.h"
 #include "capsule/wasm/w2c_patch.h"
+#include "capsule/wasm/w2c_split.h"
 
 #define MAX_SO_BYTES (1ull << 30)
 #define TOOL_LOG_MAX 4096
+/* Less C than this per part is not worth another compiler start. */
+#define AOT_MIN_PART_BYTES (256u << 10)
+
+typedef struct tool_run {
+    const char *const *argv;
+    char log[4096];
+    pid_t pid; /* 0 not started, >0 running, -1 reaped */
+    int slot;  /* compiler slot fd while running, else -1 */
+    int st;
+} tool_run;
 
 /* Flags fixed by the engine (part of every cache key). -Bsymbolic binds a
  * module's own exports locally even when linked modules share names;
@@ -44,9 +57,8 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Run argv in `dir` with output to `log`; kill it after timeout_ms. */
-static int run_tool(const char *const argv[], const char *dir, const char *log, uint64_t timeout_ms,
-                    int *status, astrid_err *err)
+/* Start argv in `dir` with output to `log`. */
+static pid_t spawn_tool(const char *const argv[], const char *dir, const char *log, astrid_err *err)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -63,23 +75,119 @@ static int run_tool(const char *const argv[], const char *dir, const char *log, 
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    uint64_t end = now_ms() + timeout_ms;
-    for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return astrid_err_sys(err, "wasm: waiting for %s", argv[0]);
-        if (now_ms() > end) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
-            }
-            return astrid_err_set(err, ASTRID_E_LIMIT, "wasm: %s timed out after %llu ms", argv[0],
-                                  (unsigned long long)timeout_ms);
+    return pid;
+}
+
+/* A compiler slot: an flock on <cache>/tmp/slot-K, K < tc->jobs, held by
+ * the parent for as long as its tool runs. Every process compiling into the
+ * same cache (the daemon's install jobs, offline CLI installs) shares them,
+ * so however many installs run at once, at most `jobs` tools compete for
+ * the cores (and for memory: cc on a large module takes hundreds of MiB).
+ * Returns an fd (close releases), -1 when all are taken, -2 on error. */
+static int slot_try(const astrid_aot_toolchain *tc, astrid_err *err)
+{
+    for (int k = 0; k < tc->jobs; k++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/tmp/slot-%d", tc->cache_dir, k);
+        /* CLOEXEC: a tool that inherited it would hold the slot past its
+         * parent's close */
+        int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            astrid_err_sys(err, "wasm: compiler slot %s", p);
+            return -2;
         }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        close(fd);
     }
+    return -1;
+}
+
+/* Run the tools of `runs`, at most tc->jobs at once and each holding a
+ * compiler slot (tc NULL: one at a time, no slot), all within one deadline
+ * of timeout_ms; every one is killed when the deadline passes or a start
+ * fails. Returns 0 when all ran (their statuses in runs[i].st). */
+static int run_tools(tool_run *runs, size_t n, const astrid_aot_toolchain *tc, const char *dir,
+                     uint64_t timeout_ms, astrid_err *err)
+{
+    size_t next = 0, live = 0, done = 0, jobs = tc && tc->jobs > 0 ? (size_t)tc->jobs : 1;
+    uint64_t end = now_ms() + timeout_ms;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        runs[i].pid = 0, runs[i].slot = -1;
+    while (done < n) {
+        while (rc == 0 && next < n && live < jobs) {
+            int slot = -1;
+            if (tc && (slot = slot_try(tc, err)) < 0) {
+                if (slot == -2)
+                    rc = -1;
+                break; /* every slot busy: wait for one */
+            }
+            runs[next].slot = slot;
+            runs[next].pid = spawn_tool(runs[next].argv, dir, runs[next].log, err);
+            if (runs[next].pid < 0) {
+                runs[next].pid = 0;
+                rc = -1;
+                break;
+            }
+            next++, live++;
+        }
+        bool reaped = false;
+        for (size_t i = 0; i < next; i++) {
+            if (runs[i].pid <= 0)
+                continue;
+            pid_t r = waitpid(runs[i].pid, &runs[i].st, WNOHANG);
+            if (r == runs[i].pid) {
+                runs[i].pid = -1;
+                live--, done++, reaped = true;
+                if (runs[i].slot >= 0)
+                    close(runs[i].slot);
+                runs[i].slot = -1;
+            } else if (r < 0 && errno != EINTR && rc == 0) {
+                rc = astrid_err_sys(err, "wasm: waiting for %s", runs[i].argv[0]);
+            }
+        }
+        if (rc == 0 && now_ms() > end && next < n && live == 0)
+            rc = astrid_err_set(err, ASTRID_E_LIMIT,
+                                "wasm: no compiler slot free for %llu ms (other compiles into "
+                                "this cache hold all %zu)",
+                                (unsigned long long)timeout_ms, jobs);
+        else if (rc == 0 && now_ms() > end)
+            rc = astrid_err_set(err, ASTRID_E_LIMIT, "wasm: %s timed out after %llu ms",
+                                runs[0].argv[0], (unsigned long long)timeout_ms);
+        if (rc < 0) {
+            /* kill and reap whatever still runs, then report */
+            for (size_t i = 0; i < n; i++) {
+                if (runs[i].pid > 0) {
+                    kill(runs[i].pid, SIGKILL);
+                    while (waitpid(runs[i].pid, &runs[i].st, 0) < 0 && errno == EINTR) {
+                    }
+                    runs[i].pid = -1;
+                }
+                if (runs[i].slot >= 0)
+                    close(runs[i].slot);
+                runs[i].slot = -1;
+            }
+            return -1;
+        }
+        if (!reaped && done < n) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return rc;
+}
+
+/* Run argv in `dir` with output to `log`, holding a compiler slot when tc
+ * is given; kill it after timeout_ms. */
+static int run_tool(const char *const argv[], const astrid_aot_toolchain *tc, const char *dir,
+                    const char *log, uint64_t timeout_ms, int *status, astrid_err *err)
+{
+    tool_run r = {.argv = argv};
+    snprintf(r.log, sizeof r.log, "%s", log);
+    int rc = run_tools(&r, 1, tc, dir, timeout_ms, err);
+    *status = r.st;
+    return rc;
 }
 
 static void read_log(const char *log, char *out, size_t outsz)
@@ -104,7 +212,7 @@ static int first_line(const char *const argv[], const char *dir, char *out, size
     char log[4096];
     snprintf(log, sizeof log, "%s/version.log", dir);
     int st = 0;
-    if (run_tool(argv, dir, log, 30000, &st, err) < 0)
+    if (run_tool(argv, NULL, dir, log, 30000, &st, err) < 0)
         return -1;
     char buf[1024];
     read_log(log, buf, sizeof buf);
@@ -227,6 +335,100 @@ static int tool_failed(const char *what, const char *log, int st, astrid_errcode
     return astrid_err_set(err, code, "wasm: %s failed: %s", what, out);
 }
 
+/* cc the unit(s) into module.so: one run for an unsplit module; otherwise
+ * every part and the glue to objects in parallel, then one link. The flags
+ * are the same in every run (they are the key's). */
+static int compile_parts(const astrid_aot_toolchain *tc, const char *work, const char *log,
+                         size_t parts, astrid_err *err)
+{
+    char opt[8];
+    snprintf(opt, sizeof opt, "-O%d", tc->opt_level);
+    size_t nflags = 0;
+    while (cc_flags[nflags])
+        nflags++;
+    size_t nruns = parts > 1 ? parts + 2 : 1, width = nflags + 8;
+    const char **argvs = calloc(nruns * width, sizeof *argvs);
+    char(*names)[2][32] = calloc(parts + 1, sizeof *names);
+    tool_run *runs = calloc(nruns, sizeof *runs);
+    int rc = -1, st = 0;
+    if (!argvs || !names || !runs) {
+        astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
+        goto out;
+    }
+    for (size_t r = 0; r < nruns; r++) {
+        const char **a = argvs + r * width;
+        int n = 0;
+        a[n++] = tc->cc;
+        a[n++] = opt;
+        for (size_t i = 0; i < nflags; i++)
+            a[n++] = cc_flags[i];
+        bool link = r + 1 == nruns;
+        if (link) {
+            a[n++] = "-o";
+            a[n++] = "module.so";
+        }
+        if (parts == 1) {
+            a[n++] = "module.c";
+            a[n++] = "glue.c";
+        } else if (link) {
+            /* the objects are named below; room for them is made here */
+            const char **all = calloc(width + parts + 2, sizeof *all);
+            if (!all) {
+                astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
+                goto out;
+            }
+            memcpy(all, a, (size_t)n * sizeof *a);
+            for (size_t k = 0; k <= parts; k++)
+                all[n++] = names[k][1];
+            all[n++] = "-lm";
+            all[n] = NULL;
+            runs[r].argv = all;
+            continue;
+        } else {
+            size_t k = r; /* parts 0..parts-1, then the glue */
+            if (k < parts)
+                snprintf(names[k][0], sizeof names[k][0], "module_%zu.c", k);
+            else
+                snprintf(names[k][0], sizeof names[k][0], "glue.c");
+            snprintf(names[k][1], sizeof names[k][1], "%.*s.o", (int)strlen(names[k][0]) - 2,
+                     names[k][0]);
+            a[n++] = "-c";
+            a[n++] = names[k][0];
+            a[n++] = "-o";
+            a[n++] = names[k][1];
+        }
+        if (link)
+            a[n++] = "-lm";
+        a[n] = NULL;
+        runs[r].argv = a;
+    }
+    for (size_t r = 0; r < nruns; r++)
+        snprintf(runs[r].log, sizeof runs[r].log, "%s/cc-%zu.log", work, r);
+    /* the objects in parallel, then the link alone */
+    size_t nobj = nruns - 1;
+    if (nobj && run_tools(runs, nobj, tc, work, tc->timeout_ms, err) < 0)
+        goto out;
+    for (size_t r = 0; r < nobj; r++)
+        if (!WIFEXITED(runs[r].st) || WEXITSTATUS(runs[r].st) != 0) {
+            tool_failed("C compilation", runs[r].log, runs[r].st, ASTRID_E_INTERNAL, err);
+            goto out;
+        }
+    if (run_tool(runs[nruns - 1].argv, tc, work, log, tc->timeout_ms, &st, err) < 0)
+        goto out;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        tool_failed(parts > 1 ? "linking" : "C compilation", log, st, ASTRID_E_INTERNAL, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (runs && parts > 1 && runs[nruns - 1].argv)
+        free((void *)runs[nruns - 1].argv);
+    free(runs);
+    free(names);
+    free(argvs);
+    return rc;
+}
+
 int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size_t len,
                        const astrid_wasm_info *info, const char *link_name, const char *key,
                        astrid_wasm_progress_fn progress, void *progress_user, astrid_err *err)
@@ -247,7 +449,7 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
         progress(progress_user, ASTRID_WASM_STAGE_TRANSLATE, "wasm2c");
     const char *w2c_argv[] = {tc->wasm2c, "--no-debug-names", "-n", link_name, "module.wasm",
                               "-o",       "module.c",         NULL};
-    if (run_tool(w2c_argv, work, log, tc->timeout_ms, &st, err) < 0)
+    if (run_tool(w2c_argv, tc, work, log, tc->timeout_ms, &st, err) < 0)
         goto out;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         tool_failed("validation (wasm2c)", log, st, ASTRID_E_INVALID, err);
@@ -264,26 +466,18 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
     snprintf(p, sizeof p, "%s/glue.c", work);
     if (astrid_glue_write(p, "module.h", info, link_name, mods, nmods, err) < 0)
         goto out;
-    if (progress)
-        progress(progress_user, ASTRID_WASM_STAGE_COMPILE, tc->cc);
-    char opt[8];
-    snprintf(opt, sizeof opt, "-O%d", tc->opt_level);
-    const char *cc_argv[32];
-    int n = 0;
-    cc_argv[n++] = tc->cc;
-    cc_argv[n++] = opt;
-    for (int i = 0; cc_flags[i]; i++)
-        cc_argv[n++] = cc_flags[i];
-    const char *tail[] = {"-o", "module.so", "module.c", "glue.c", "-lm", NULL};
-    for (int i = 0; tail[i]; i++)
-        cc_argv[n++] = tail[i];
-    cc_argv[n] = NULL;
-    if (run_tool(cc_argv, work, log, tc->timeout_ms, &st, err) < 0)
+    int parts = astrid_w2c_split(work, tc->parts ? tc->parts : tc->jobs,
+                                 tc->parts ? 0 : AOT_MIN_PART_BYTES, err);
+    if (parts < 0)
         goto out;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        tool_failed("C compilation", log, st, ASTRID_E_INTERNAL, err);
-        goto out;
+    if (progress) {
+        char what[300];
+        if (parts > 1)
+            snprintf(what, sizeof what, "%s in %d parts", tc->cc, parts);
+        progress(progress_user, ASTRID_WASM_STAGE_COMPILE, parts > 1 ? what : tc->cc);
     }
+    if (compile_parts(tc, work, log, (size_t)parts, err) < 0)
+        goto out;
     snprintf(p, sizeof p, "%s/module.so", work);
     char *so = NULL;
     size_t solen;

@@ -28,6 +28,11 @@ typedef struct astrid_aot_toolchain {
     const char *wasm2c;
     int opt_level;
     uint64_t timeout_ms;
+    /* Not in the key: an entry compiled in any number of parts behaves the
+     * same. parts: 0 = by size, up to `jobs`; 1 = never split; n = exactly n
+     * where the module has the functions. jobs: compilers at once (>= 1). */
+    int parts;
+    int jobs;
     char identity[1024]; /* compiler + wasm2c versions + flags, hashed into keys */
 } astrid_aot_toolchain;
 

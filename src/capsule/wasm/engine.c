@@ -90,6 +90,9 @@ astrid_wasm_engine *astrid_wasm_engine_new(const astrid_wasm_engine_config *cfg,
     e->tc.wasm2c = e->wasm2c;
     e->tc.opt_level = cfg->opt_level < 0 ? 2 : cfg->opt_level > 3 ? 3 : cfg->opt_level;
     e->tc.timeout_ms = cfg->compile_timeout_ms ? cfg->compile_timeout_ms : 600000;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    e->tc.jobs = cfg->aot_jobs > 0 ? cfg->aot_jobs : ncpu > 0 ? (int)(ncpu > 64 ? 64 : ncpu) : 1;
+    e->tc.parts = cfg->aot_parts > 0 ? cfg->aot_parts : 0;
     if (!e->cache_dir || !e->cc || !e->wasm2c) {
         astrid_err_set(err, ASTRID_E_NOMEM, "wasm engine: out of memory");
         goto fail;

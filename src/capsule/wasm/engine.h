@@ -80,6 +80,12 @@ typedef struct astrid_wasm_engine_config {
     int opt_level;               /* -O level for guests, 0..3; negative = 2 */
     uint64_t compile_timeout_ms; /* per compiler run; 0 = 10 minutes */
     size_t max_module_bytes;     /* 0 = 64 MiB */
+    /* A large module's C is split into translation units compiled in
+     * parallel (w2c_split.h). aot_parts: 0 = by size (at most aot_jobs),
+     * 1 = never split, n = n parts (tests, benchmarks); aot_jobs: compilers
+     * at once per module, 0 = the online cores. Neither changes cache keys. */
+    int aot_parts;
+    int aot_jobs;
     const astrid_wasm_host_module *host_modules; /* borrowed for the engine's life */
     size_t nhost_modules;
 } astrid_wasm_engine_config;
