@@ -106,13 +106,16 @@ pkglibs = $(shell pkg-config --libs $(1) 2>/dev/null)
 # libarchive), astrid-daemon (kernel and every floor below), astrid-build
 # (its objects, the capsule floor's unpack.o, lib, libarchive); tests and
 # benchmarks take everything.
+# The chat TUI (src/cli/cmd_chat.c) draws with ncursesw: only the CLI and
+# the programs that link the cli floor take it.
+TUI_LIBS := $(call pkglibs,ncursesw)
 ASTRID_LINK = $(AR_cli) $(AR_client) $(LIBASTRID) \
-  $(call pkglibs,$(LIB_PKGS) yaml-0.1) -lm -lpthread
+  $(call pkglibs,$(LIB_PKGS) yaml-0.1) $(TUI_LIBS) -lm -lpthread
 DAEMON_LINK = $(AR_kernel) $(AR_capsule) $(AR_audit) $(AR_bus) $(AR_store) $(AR_vfs) \
   $(LIBASTRID) $(SYS_LIBS)
 BUILDTOOL_LINK = $(AR_build) $(AR_capsule) $(LIBASTRID) \
   $(call pkglibs,$(LIB_PKGS) libarchive) -lm -lpthread
-LINK_LIBS = $(FLOOR_ARS) $(LIBASTRID) $(SYS_LIBS)
+LINK_LIBS = $(FLOOR_ARS) $(LIBASTRID) $(SYS_LIBS) $(TUI_LIBS)
 PCFILE := $(BUILD)/lib/pkgconfig/astrid.pc
 BINS := $(BUILD)/bin/astrid $(BUILD)/bin/astrid-daemon $(BUILD)/bin/astrid-build
 TESTS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
@@ -141,7 +144,7 @@ test:
 # The floor table of docs/architecture.md, executed: every #include of
 # src/ against it, then each archive linked alone with the floors below.
 check-layers: $(LIBASTRID) $(FLOOR_ARS) $(GEN_STAMP)
-	$(Q)CC="$(CC)" LDFLAGS="$(SANFLAGS) $(LDFLAGS)" SYS_LIBS="$(SYS_LIBS)" GEN_DIR="$(GEN_DIR)" \
+	$(Q)CC="$(CC)" LDFLAGS="$(SANFLAGS) $(LDFLAGS)" SYS_LIBS="$(SYS_LIBS) $(TUI_LIBS)" GEN_DIR="$(GEN_DIR)" \
 	  bash scripts/check-layers.sh --build $(BUILD)
 
 spec:

@@ -158,6 +158,32 @@ int astrid_get_caller(astrid_caller *out, char **err)
     return 0;
 }
 
+int astrid_trigger_hook(const char *hook, const char *payload_json, char **answers, char **err)
+{
+    /* {"hook":<quoted>,"payload":<payload>}; the hook is quoted by hand so
+     * the SDK core does not depend on the JSON library. */
+    const char *pl = payload_json ? payload_json : "{}";
+    size_t n = strlen(hook), m = strlen(pl);
+    char *req = malloc(2 * n + m + 32);
+    if (!req)
+        __builtin_trap();
+    char *w = req;
+    w += sprintf(w, "{\"hook\":\"");
+    for (size_t i = 0; i < n; i++) {
+        if (hook[i] == '"' || hook[i] == '\\')
+            *w++ = '\\';
+        *w++ = hook[i];
+    }
+    w += sprintf(w, "\",\"payload\":%s}", pl);
+    RET(SYS_TRIGGER_HOOK);
+    astrid_import_sys_trigger_hook(P(req), (int32_t)(w - req), P(ret));
+    free(req);
+    if (ret[0])
+        return fail(ret, 4, err);
+    *answers = take_str(rd32(ret + 4), rd32(ret + 8));
+    return 0;
+}
+
 void astrid_caller_free(astrid_caller *c)
 {
     free(c->principal);

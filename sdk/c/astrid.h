@@ -66,6 +66,12 @@ typedef struct astrid_caller {
 int astrid_get_caller(astrid_caller *out, char **err);
 void astrid_caller_free(astrid_caller *c);
 
+/* trigger-hook: ask every other loaded interceptor capsule on `hook` (an
+ * exact topic) for its answer, synchronously and as the same agent;
+ * `payload_json` is a JSON object (NULL = {}). *answers receives the JSON
+ * array of their Continue/Final bodies ("[]" when none answered). */
+int astrid_trigger_hook(const char *hook, const char *payload_json, char **answers, char **err);
+
 /* ---- ipc ---- */
 /* Publish a JSON payload (text) on `topic`, under the manifest's ACL. */
 int astrid_publish(const char *topic, const char *json, char **err);

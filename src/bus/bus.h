@@ -219,6 +219,12 @@ typedef bool (*astrid_icpt_skip_fn)(void *skip_ctx, void *icpt_ctx);
 typedef void (*astrid_icpt_collect_fn)(void *ctx, int rc, astrid_icpt_result *r);
 unsigned astrid_bus_fanout(astrid_bus *bus, const astrid_msg *msg, astrid_icpt_skip_fn skip,
                            void *skip_ctx, astrid_icpt_collect_fn collect, void *collect_ctx);
+/* The lane of msg's chain: `key_of` is asked for each interceptor matching
+ * msg->topic, in priority order, and the first non-NULL answer is returned
+ * (NULL when none). Called under the interceptor lock, so key_of may read
+ * the interceptor's ctx but must not register or unregister. */
+typedef void *(*astrid_icpt_key_fn)(void *icpt_ctx, const astrid_msg *msg);
+void *astrid_bus_chain_key(astrid_bus *bus, const astrid_msg *msg, astrid_icpt_key_fn key_of);
 /* Does any registered interceptor match `topic`? */
 bool astrid_bus_intercepted(astrid_bus *bus, const char *topic);
 

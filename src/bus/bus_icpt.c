@@ -69,6 +69,17 @@ bool astrid_bus_intercepted(astrid_bus *bus, const char *topic)
     return hit;
 }
 
+void *astrid_bus_chain_key(astrid_bus *bus, const astrid_msg *msg, astrid_icpt_key_fn key_of)
+{
+    void *key = NULL;
+    pthread_rwlock_rdlock(&bus->icpt_lock);
+    for (size_t i = 0; i < bus->nicpt && !key; i++)
+        if (astrid_topic_matches(msg->topic, bus->icpts[i].pattern))
+            key = key_of(bus->icpts[i].ctx, msg);
+    pthread_rwlock_unlock(&bus->icpt_lock);
+    return key;
+}
+
 int astrid_bus_dispatch(astrid_bus *bus, const astrid_msg *msg, astrid_chain_result *res,
                         astrid_err *err)
 {

@@ -66,6 +66,11 @@ struct cli_ctx {
     int verbose;
     const char *format;   /* --format value or NULL */
     const char *identity; /* --identity KEYFILE or NULL (exported as ASTRID_IDENTITY) */
+    /* Chat globals (reference §14.1), read by run/chat/bare astrid only. */
+    const char *prompt;  /* -p/--prompt */
+    const char *session; /* --session ID_OR_NAME (chat: -s) */
+    bool yes;            /* -y/--yes (--yolo, --autonomous): approve in headless */
+    bool print_session;  /* --print-session */
     FILE *out, *err;
 };
 

@@ -46,7 +46,7 @@ void cli_help(FILE *f, const cli_cmd *c, const char *path)
         bool dup = false; /* commands may list --format themselves */
         for (const cli_flag *own = c->flags; own && own->name; own++)
             dup = dup || strcmp(own->name, fl->name) == 0;
-        if (!dup)
+        if (!dup && !fl->hidden)
             print_flag(f, fl);
     }
     if (c == &cli_root)
@@ -90,6 +90,15 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errf)
                 "For more information, try 'astrid%s%s --help'.\n",
                 err.msg, *ctx.path ? " " : "", ctx.path, ctx.cmd->sub ? " <COMMAND>" : "",
                 ctx.cmd->args ? " " : "", ctx.cmd->args ? ctx.cmd->args : "", *ctx.path ? " " : "",
+                ctx.path);
+        return CLI_ERROR;
+    }
+    if (ctx.prompt && ctx.cmd != &cli_root) {
+        /* -p is the headless mode of bare `astrid`; with a verb it would be
+         * silently ignored. */
+        fprintf(errf,
+                "astrid: error: '-p/--prompt' is for bare 'astrid' (or use 'astrid run "
+                "PROMPT'), not 'astrid %s'\n",
                 ctx.path);
         return CLI_ERROR;
     }

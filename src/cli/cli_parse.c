@@ -13,8 +13,19 @@ static const cli_flag global_flags[] = {
     {"help", 'h', NULL, "Print help", true, false},
     {"identity", 0, "KEYFILE", "Connect as the identity in KEYFILE (key authentication)", false,
      false},
+    {"prompt", 'p', "PROMPT", "Headless: send PROMPT to the active agent, print the answer", false,
+     false},
+    {"yes", 'y', NULL, "Headless: approve what the agent asks (default: deny)", false, false},
+    {"yolo", 0, NULL, "Alias of --yes", false, true},
+    {"autonomous", 0, NULL, "Alias of --yes", false, true},
+    {"session", 0, "ID_OR_NAME", "Chat session: a UUID as is, any other name hashed (UUID v5)",
+     false, false},
+    {"print-session", 0, NULL, "Headless: print the session id on stderr", false, false},
     {0},
 };
+#define N_GLOBAL_FLAGS 10
+_Static_assert(sizeof global_flags / sizeof *global_flags == N_GLOBAL_FLAGS + 1,
+               "N_GLOBAL_FLAGS counts global_flags");
 enum { G_VERBOSE };
 
 const cli_flag *cli_global_flags(void);
@@ -89,6 +100,15 @@ static int store_flag(cli_ctx *ctx, cli_val *slot, const cli_flag *f, const char
         ctx->format = val;
     } else if (strcmp(f->name, "identity") == 0) {
         ctx->identity = val;
+    } else if (strcmp(f->name, "prompt") == 0) {
+        ctx->prompt = val;
+    } else if (strcmp(f->name, "session") == 0) {
+        ctx->session = val;
+    } else if (strcmp(f->name, "yes") == 0 || strcmp(f->name, "yolo") == 0 ||
+               strcmp(f->name, "autonomous") == 0) {
+        ctx->yes = true;
+    } else if (strcmp(f->name, "print-session") == 0) {
+        ctx->print_session = true;
     }
     return 0;
 }
@@ -146,7 +166,7 @@ static int parse_option(cli_ctx *ctx, cli_val *gvals, int argc, char **argv, int
 
 int cli_parse(cli_ctx *ctx, int argc, char **argv, astrid_err *err)
 {
-    cli_val gvals[sizeof global_flags / sizeof *global_flags];
+    cli_val gvals[N_GLOBAL_FLAGS];
     bool help = false, dashdash = false;
     memset(gvals, 0, sizeof gvals);
     ctx->cmd = &cli_root;

@@ -1,4 +1,5 @@
 /* The whole v0.6 command tree (reference §14.2), nouns then bare verbs. */
+#include "cli/chat.h"
 #include "cli/cli_stub.h"
 
 extern const cli_cmd cli_cmd_version, cli_cmd_doctor, cli_cmd_completions, cli_cmd_logs,
@@ -11,7 +12,7 @@ const cli_cmd cli_root = {
     .name = "astrid",
     .help = "astrid",
     .max_args = 0,
-    .missing = "interactive chat needs the chat TUI and the LLM capsules",
+    .fn = chat_root, /* cmd_run.c: headless with -p or piped stdin, else the TUI */
     /* Root only, as clap's: `astrid --version` = `astrid version`. */
     .flags =
         CLI_FLAGS({"version", 'V', NULL, "Print version (same as 'astrid version')", false, false}),

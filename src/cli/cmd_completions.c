@@ -25,7 +25,7 @@ static void words(FILE *f, const cli_cmd *c)
         bool dup = false;
         for (const cli_flag *own = c->flags; own && own->name; own++)
             dup = dup || strcmp(own->name, fl->name) == 0;
-        if (!dup) {
+        if (!dup && !fl->hidden) {
             fprintf(f, "%s--%s", sep, fl->name);
             sep = " ";
         }

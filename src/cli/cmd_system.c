@@ -315,20 +315,6 @@ const cli_cmd cli_cmd_who = {
     .name = "who", .max_args = 0, .flags = FMT, .fn = do_who, .help = "Show connections by agent"};
 
 /* Registered bare verbs this release does not build. */
-const cli_cmd cli_cmd_chat = {.name = "chat",
-                              .max_args = 0,
-                              .help = "Interactive chat (TUI)",
-                              .flags = CLI_FLAGS({"session", 's', "ID", "Session", false, false}),
-                              .missing = "needs the chat TUI and the LLM capsules"};
-const cli_cmd cli_cmd_run = {
-    .name = "run",
-    .args = "<prompt>",
-    .min_args = 1,
-    .max_args = 1,
-    .help = "One-shot headless prompt",
-    .flags = CLI_FLAGS(CLI_F_YES, CLI_F_FORMAT, {"session", 0, "NAME", "Session", false, false},
-                       {"print-session", 0, NULL, "Print the session id", false, false}),
-    .missing = "needs the headless protocol (user.v1.prompt) and the LLM capsules"};
 const cli_cmd cli_cmd_init = {.name = "init",
                               .max_args = 0,
                               .help = "Install a distro",

@@ -25,6 +25,7 @@
 
 #include "kernel/admin.h"
 #include "kernel/capsule_lookup.h"
+#include "kernel/dispatch.h"
 #include "astrid/home.h"
 #include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
@@ -180,6 +181,14 @@ static int on_icpt(void *vctx, const astrid_msg *msg, const uint8_t *payload, si
         kcapsule_report_failure(c, msg, err.msg);
     }
     return rc;
+}
+
+void *astrid_capsule_lane_key(void *vctx, const astrid_msg *msg)
+{
+    kcapsule *c = ((icpt_ctx *)vctx)->c;
+    if (atomic_load(&c->unloading) || !kcapsule_serves(c, msg->principal))
+        return NULL;
+    return c;
 }
 
 /* Stop new invocations and interrupt running ones, so unregistering (which

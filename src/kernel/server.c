@@ -50,6 +50,8 @@ struct astrid_conn {
     uint64_t dropped; /* broadcasts lost to CONN_MAX_QUEUED */
     astrid_frame_reader rd;
     char *subs[MAX_SUBS];
+    /* subs[i] is a frontend pattern: only this principal's messages */
+    bool subs_own[MAX_SUBS];
     size_t n_subs;
     astrid_conn *next, *prev;
 };
@@ -193,12 +195,34 @@ static void fail_conn(astrid_conn *c, const char *why)
     conn_close(c, reason);
 }
 
-static bool subscribed(const astrid_conn *c, const char *topic)
+/* The chat frontend's patterns (docs/wire.md, "Frontend subscriptions"):
+ * every topic they can match lies under one of these literal prefixes, so
+ * a subscription to them carries only the subscriber's own conversation and
+ * needs no system:bus. */
+static bool frontend_pattern(const char *p)
 {
-    for (size_t i = 0; i < c->n_subs; i++)
-        if (astrid_topic_sub_matches_bus(topic, c->subs[i]))
+    static const char *const prefix[] = {"agent.v1.", "session.v1.response.",
+                                         "registry.v1.response.", "llm.v1.stream."};
+    if (strcmp(p, "registry.v1.active_model_changed") == 0)
+        return true;
+    for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+        if (strncmp(p, prefix[i], strlen(prefix[i])) == 0)
             return true;
     return false;
+}
+
+static bool subscribed_as(const astrid_conn *c, const char *topic, const char *principal)
+{
+    for (size_t i = 0; i < c->n_subs; i++)
+        if (astrid_topic_sub_matches_bus(topic, c->subs[i]) &&
+            (!c->subs_own[i] || (principal && strcmp(principal, c->principal) == 0)))
+            return true;
+    return false;
+}
+
+static bool subscribed(const astrid_conn *c, const char *topic)
+{
+    return subscribed_as(c, topic, c->principal);
 }
 
 /* Is `c` the addressee of restricted message `m`? Its connection by source
@@ -219,7 +243,7 @@ void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m)
     for (astrid_conn *c = k->conns; c; c = c->next) {
         if (!c->authed || c->closing)
             continue;
-        if (m->restricted ? !addressee(c, m) : !subscribed(c, m->topic))
+        if (m->restricted ? !addressee(c, m) : !subscribed_as(c, m->topic, m->principal))
             continue;
         if (!m->restricted &&
             uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > CONN_MAX_QUEUED) {
@@ -294,14 +318,21 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
                                 pattern ? err.msg : "payload.pattern must be a string"));
         return;
     }
-    if (astrid_authorize(c->k, c->principal, "system:bus", reason, sizeof reason) != 0) {
-        astrid_audit_request(c->k, c->principal, add ? "Subscribe" : "Unsubscribe", "system:bus",
-                             NULL, payload, false, reason);
+    /* A frontend pattern is always narrowed to the connection's own
+     * principal, system:bus or not: an operator chatting as an admin must
+     * not get every agent's tokens interleaved with its own (watching all
+     * agents takes a non-frontend pattern such as `agent.*`, which needs
+     * system:bus). */
+    bool own = frontend_pattern(pattern);
+    const char *cap = own ? "self" : "system:bus";
+    if (!own && astrid_authorize(c->k, c->principal, "system:bus", reason, sizeof reason) != 0) {
+        astrid_audit_request(c->k, c->principal, add ? "Subscribe" : "Unsubscribe", cap, NULL,
+                             payload, false, reason);
         reply_control(c, reply, json_pack("{s:s,s:s}", "status", "error", "data", reason));
         return;
     }
-    if (astrid_audit_request(c->k, c->principal, add ? "Subscribe" : "Unsubscribe", "system:bus",
-                             NULL, payload, true, NULL) != 0) {
+    if (astrid_audit_request(c->k, c->principal, add ? "Subscribe" : "Unsubscribe", cap, NULL,
+                             payload, true, NULL) != 0) {
         reply_control(c, reply,
                       json_pack("{s:s,s:s}", "status", "error", "data", "audit log unavailable"));
         return;
@@ -313,11 +344,13 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
                                     "subscription limit (128) reached"));
             return;
         }
+        c->subs_own[c->n_subs] = own;
         c->subs[c->n_subs++] = strdup(pattern);
     } else {
         for (size_t i = 0; i < c->n_subs; i++)
             if (strcmp(c->subs[i], pattern) == 0) {
                 free(c->subs[i]);
+                c->subs_own[i] = c->subs_own[c->n_subs - 1];
                 c->subs[i] = c->subs[--c->n_subs];
                 break;
             }
@@ -330,7 +363,11 @@ static void handle_subscribe(astrid_conn *c, json_t *payload, bool add)
  * ingress allow-list upstream). */
 static bool open_ingress(const char *t)
 {
-    static const char *const exact[] = {"user.v1.prompt", "cli.v1.command.execute"};
+    /* The registry requests act in the publisher's own KV (the registry
+     * capsule runs as the message's agent): `/model` for any agent. */
+    static const char *const exact[] = {"user.v1.prompt", "cli.v1.command.execute",
+                                        "registry.v1.get_providers", "registry.v1.set_active_model",
+                                        "registry.v1.get_active_model"};
     static const char *const prefix[] = {"astrid.v1.elicit.response.",
                                          "astrid.v1.approval.response.", "registry.v1.selection.",
                                          "session.v1.request."};

@@ -29,8 +29,8 @@ $A nosuch >/dev/null 2>&1; expect_eq "unknown verb exits 1" "$?" "1"
 
 # --- stubs exit 2 naming what is missing
 for cmd in "agent link bob discord:1" "agent create x --bare" \
-           "session list" "distro apply" "config show" \
-           "run hello" "chat" "init" "update" "self-update" \
+           "distro apply" "config show" \
+           "init" "update" "self-update" \
            "voucher list" "budget show" "trust list"; do
   # shellcheck disable=SC2086
   msg=$($A $cmd 2>&1 >/dev/null); rc=$?

@@ -181,7 +181,13 @@ struct astrid_invocation {
     char caller_source[37];
     char caller_time[40]; /* RFC 3339 */
     char kv_ns[160];      /* "{principal}:capsule:{capsule}" */
-    char owner[65];       /* the capsule's owner: the context of an empty drain */
+    char owner[65];       /* the capsule's owner */
+    /* The principal the instance was started as (a run loop: its owner;
+     * an interceptor: the message's principal): the context of an empty
+     * drain and of a system message's batch. Never the owner for an
+     * interceptor invoked by an agent, or an empty ipc-recv would let the
+     * agent's invocation act as the owner. */
+    char base[65];
     /* Resources the guest holds by handle, released by
      * astrid_invocation_release when the instance goes. */
     struct {

@@ -11,6 +11,7 @@ void astrid_invocation_init(astrid_invocation *inv, const astrid_host_env *env,
     snprintf(inv->source_id, sizeof inv->source_id, "%s", source_id);
     snprintf(inv->principal, sizeof inv->principal, "%s", principal);
     snprintf(inv->owner, sizeof inv->owner, "%s", principal);
+    snprintf(inv->base, sizeof inv->base, "%s", principal);
     inv->net_listener = -1;
     snprintf(inv->kv_ns, sizeof inv->kv_ns, "%s:capsule:%s", principal, m->name);
 }

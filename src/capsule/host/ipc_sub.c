@@ -26,7 +26,7 @@
 void astrid_invocation_switch(astrid_invocation *inv, const char *principal,
                               const astrid_msg *caller)
 {
-    const char *p = principal ? principal : inv->owner;
+    const char *p = principal ? principal : inv->base;
     snprintf(inv->principal, sizeof inv->principal, "%s", p);
     snprintf(inv->kv_ns, sizeof inv->kv_ns, "%s:capsule:%s", p, inv->capsule);
     inv->has_caller = caller != NULL;
@@ -229,7 +229,7 @@ static int deliver(astrid_host_call *c, astrid_inv_sub *s, wit_ipc_envelope *out
         astrid_invocation_switch(inv, NULL, NULL);
     } else {
         const astrid_msg *m0 = s->pending[first];
-        const char *who = m0->principal ? m0->principal : inv->owner;
+        const char *who = m0->principal ? m0->principal : inv->base;
         char reason[512];
         bool admitted =
             inv->env->admit && inv->env->admit(inv->env->rt, who, strcmp(who, inv->principal) == 0,
