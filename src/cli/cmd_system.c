@@ -315,11 +315,6 @@ const cli_cmd cli_cmd_who = {
     .name = "who", .max_args = 0, .flags = FMT, .fn = do_who, .help = "Show connections by agent"};
 
 /* Registered bare verbs this release does not build. */
-const cli_cmd cli_cmd_init = {.name = "init",
-                              .max_args = 0,
-                              .help = "Install a distro",
-                              .flags = CLI_FLAGS({"distro", 0, "NAME", "Distro", false, false}),
-                              .missing = "needs the distro installer (reference §15.1)"};
 const cli_cmd cli_cmd_gc = {
     .name = "gc",
     .max_args = 0,
