@@ -642,6 +642,33 @@ static int set_str(astrid_toml *t, const char *k, const char *v)
     return astrid_toml_set(t, k, astrid_toml_new_string(v ? v : "", strlen(v ? v : "")));
 }
 
+/* Appends emit(t) to *text (both freed on failure). */
+static int append_emit(char **text, size_t *len, const char *head, astrid_toml *t,
+                       astrid_err *err)
+{
+    if (!t)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    char *part = astrid_toml_emit(t, err);
+    astrid_toml_free(t);
+    if (!part)
+        return -1;
+    size_t hl = strlen(head), pl = strlen(part);
+    char *nt = realloc(*text, *len + hl + pl + 1);
+    if (!nt) {
+        free(part);
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    }
+    memcpy(nt + *len, head, hl);
+    memcpy(nt + *len + hl, part, pl + 1);
+    *len += hl + pl;
+    *text = nt;
+    free(part);
+    return 0;
+}
+
+/* Upstream's shape: schema-version, [distro], then one [[capsule]] per
+ * entry. The tree emitter has no way to ask for [[x]] on a built array,
+ * so each table is emitted on its own (it does the escaping) and joined. */
 int astrid_distro_lock_write(const char *path, const astrid_distro_lock *l, astrid_err *err)
 {
     char now[40];
@@ -651,40 +678,43 @@ int astrid_distro_lock_write(const char *path, const astrid_distro_lock *l, astr
         gmtime_r(&t, &tm);
         strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
     }
-    astrid_toml *root = astrid_toml_new_table(), *dt = astrid_toml_new_table(),
-                *arr = astrid_toml_new_array();
-    int bad = !root || !dt || !arr;
-    if (!bad) {
-        bad |= astrid_toml_set(root, "schema-version", astrid_toml_new_int(1)) < 0;
-        bad |= set_str(dt, "id", l->id) < 0;
-        bad |= set_str(dt, "version", l->version) < 0;
-        bad |= set_str(dt, "resolved-at", l->resolved_at ? l->resolved_at : now) < 0;
-        for (size_t i = 0; i < l->n_caps && !bad; i++) {
-            astrid_toml *c = astrid_toml_new_table();
-            bad |= !c || set_str(c, "name", l->caps[i].name) < 0 ||
-                   set_str(c, "version", l->caps[i].version) < 0 ||
-                   set_str(c, "source", l->caps[i].source) < 0 ||
-                   set_str(c, "hash", l->caps[i].hash) < 0;
-            bad |= astrid_toml_push(arr, c) < 0;
-        }
-        bad |= astrid_toml_set(root, "distro", dt) < 0;
-        dt = NULL;
-        bad |= astrid_toml_set(root, "capsule", arr) < 0;
-        arr = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    astrid_toml *root = astrid_toml_new_table(), *dt = astrid_toml_new_table();
+    if (root && astrid_toml_set(root, "schema-version", astrid_toml_new_int(1)) < 0) {
+        astrid_toml_free(root);
+        root = NULL;
     }
-    char *text = bad ? NULL : astrid_toml_emit(root, err);
-    if (bad)
-        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    astrid_toml_free(root);
-    astrid_toml_free(dt);
-    astrid_toml_free(arr);
-    if (!text)
+    if (dt && (set_str(dt, "id", l->id) < 0 || set_str(dt, "version", l->version) < 0 ||
+               set_str(dt, "resolved-at", l->resolved_at ? l->resolved_at : now) < 0)) {
+        astrid_toml_free(dt);
+        dt = NULL;
+    }
+    int rc = append_emit(&text, &len, "", root, err);
+    if (rc == 0)
+        rc = append_emit(&text, &len, "\n[distro]\n", dt, err);
+    else
+        astrid_toml_free(dt);
+    for (size_t i = 0; i < l->n_caps && rc == 0; i++) {
+        astrid_toml *c = astrid_toml_new_table();
+        if (c && (set_str(c, "name", l->caps[i].name) < 0 ||
+                  set_str(c, "version", l->caps[i].version) < 0 ||
+                  set_str(c, "source", l->caps[i].source) < 0 ||
+                  set_str(c, "hash", l->caps[i].hash) < 0)) {
+            astrid_toml_free(c);
+            c = NULL;
+        }
+        rc = append_emit(&text, &len, "\n[[capsule]]\n", c, err);
+    }
+    if (rc < 0) {
+        free(text);
         return -1;
+    }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
-    int rc = astrid_mkdir_p(dirname(dir), 0700, 0, err);
+    rc = astrid_mkdir_p(dirname(dir), 0700, 0, err);
     if (rc == 0)
-        rc = astrid_atomic_write(path, text, strlen(text), 0600, err);
+        rc = astrid_atomic_write(path, text, len, 0600, err);
     free(text);
     return rc;
 }
