@@ -8,6 +8,7 @@
 
 #include "astrid/home.h"
 #include "astrid/version.h"
+#include "cli/distro.h"
 #include "cli/cli_stub.h"
 #include "cli/context.h"
 #include "cli/daemon.h"
@@ -226,7 +227,9 @@ static int do_start(cli_ctx *ctx)
     if (astrid_client_start_daemon(home, false, &err) < 0)
         return cli_fail(ctx, &err);
     fprintf(ctx->out, "Daemon started.\n");
-    return CLI_OK;
+    fflush(ctx->out);
+    /* upstream's first run: a fresh agent gets the default distro */
+    return cli_distro_first_run(ctx);
 }
 
 static int stop_daemon(cli_ctx *ctx, const char *home)
