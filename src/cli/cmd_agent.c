@@ -155,6 +155,8 @@ static int agent_create(cli_ctx *ctx)
         fprintf(ctx->err, "astrid: --bare and --distro exclude each other\n");
         return CLI_ERROR;
     }
+    if (distro && cli_distro_check(distro, &err) < 0)
+        return cli_fail(ctx, &err);
     if (cli_flag_count(ctx, "link"))
         return cli_unavailable(ctx, "agent create --link", "needs agent link (identity linking)");
     /* Upstream's hidden, deferred flags: refused, never silently dropped. */

@@ -13,7 +13,10 @@
 #include "cli/distro.h"
 #include "lib/distro/distro.h"
 
-#define F_VAR {"var", 0, "KEY=VALUE", "Answer a distro variable (repeatable)", true, false}
+#define F_VAR                                                                                      \
+    {                                                                                              \
+        "var", 0, "KEY=VALUE", "Answer a distro variable (repeatable)", true, false                \
+    }
 
 static int d_apply_fn(cli_ctx *ctx)
 {
@@ -26,9 +29,8 @@ static int d_apply_fn(cli_ctx *ctx)
 
 static int init_fn(cli_ctx *ctx)
 {
-    cli_distro_opts o = {.spec = cli_flag_str(ctx, "distro"),
-                         .vars = cli_flag_vals(ctx, "var"),
-                         .yes = ctx->yes};
+    cli_distro_opts o = {
+        .spec = cli_flag_str(ctx, "distro"), .vars = cli_flag_vals(ctx, "var"), .yes = ctx->yes};
     return cli_distro_apply(ctx, &o);
 }
 
@@ -43,8 +45,7 @@ static int lock_of(cli_ctx *ctx, char *home, char *p, astrid_distro_lock **l)
     snprintf(lp, sizeof lp, "%s/.config/distro.lock", ph);
     if (astrid_distro_lock_read(lp, l, &err) < 0) {
         if (err.code == ASTRID_E_NOTFOUND)
-            fprintf(ctx->err, "astrid: agent %s has no distro (no %s); run `astrid init`\n", p,
-                    lp);
+            fprintf(ctx->err, "astrid: agent %s has no distro (no %s); run `astrid init`\n", p, lp);
         else
             cli_fail(ctx, &err);
         return CLI_ERROR;
@@ -77,14 +78,14 @@ static int d_show_fn(cli_ctx *ctx)
             state = "missing";
         else if (!iv || strcmp(iv, x->version) != 0)
             state = "version differs";
-        else if (x->hash[0] && (!ih || strncmp(x->hash, "blake3:", 7) != 0 ||
-                                strcmp(x->hash + 7, ih) != 0))
+        else if (x->hash[0] &&
+                 (!ih || strncmp(x->hash, "blake3:", 7) != 0 || strcmp(x->hash + 7, ih) != 0))
             state = "hash differs";
         drift += strcmp(state, "ok") != 0;
         json_array_append_new(caps, json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:s,s:b}", "name", x->name,
-                                              "locked_version", x->version, "installed_version",
-                                              iv, "locked_hash", x->hash, "installed_hash", ih,
-                                              "state", state, "drift", strcmp(state, "ok") != 0));
+                                              "locked_version", x->version, "installed_version", iv,
+                                              "locked_hash", x->hash, "installed_hash", ih, "state",
+                                              state, "drift", strcmp(state, "ok") != 0));
         json_decref(m);
     }
     if (ctx->format && strcmp(ctx->format, "pretty") != 0) {
@@ -109,8 +110,9 @@ static int d_show_fn(cli_ctx *ctx)
                 json_string_value(json_object_get(c, "state")));
     }
     if (drift)
-        fprintf(ctx->out, "%zu capsule(s) drifted from the lock (marked !); `astrid distro update` "
-                          "reinstalls them\n",
+        fprintf(ctx->out,
+                "%zu capsule(s) drifted from the lock (marked !); `astrid distro update` "
+                "reinstalls them\n",
                 drift);
     else
         fprintf(ctx->out, "No drift.\n");
@@ -139,13 +141,12 @@ static int d_update_fn(cli_ctx *ctx)
     return cli_distro_apply(ctx, &o);
 }
 
-static const cli_cmd d_apply = {
-    .name = "apply",
-    .args = "[NAME|PATH]",
-    .max_args = 1,
-    .help = "Apply a distro to an agent (same flow as init)",
-    .flags = CLI_FLAGS(CLI_F_AGENT, F_VAR),
-    .fn = d_apply_fn};
+static const cli_cmd d_apply = {.name = "apply",
+                                .args = "[NAME|PATH]",
+                                .max_args = 1,
+                                .help = "Apply a distro to an agent (same flow as init)",
+                                .flags = CLI_FLAGS(CLI_F_AGENT, F_VAR),
+                                .fn = d_apply_fn};
 static const cli_cmd d_show = {.name = "show",
                                .max_args = 0,
                                .help = "Show the applied distro: installed against the lock",
@@ -166,7 +167,7 @@ const cli_cmd cli_cmd_init = {
     .name = "init",
     .max_args = 0,
     .help = "Install a distro (default: astralis) for the active agent",
-    .flags = CLI_FLAGS({"distro", 0, "NAME|PATH", "Distro name, Distro.toml path or directory",
-                        false, false},
-                       F_VAR),
+    .flags = CLI_FLAGS(
+        {"distro", 0, "NAME|PATH", "Distro name, Distro.toml path or directory", false, false},
+        F_VAR),
     .fn = init_fn};

@@ -9,16 +9,20 @@
 #include "cli/cli.h"
 
 typedef struct cli_distro_opts {
-    const char *spec;   /* NAME | PATH | URL | @org/repo; NULL = "astralis" */
-    const char *agent;  /* principal; NULL = the active agent */
+    const char *spec;    /* NAME | PATH | URL | @org/repo; NULL = "astralis" */
+    const char *agent;   /* principal; NULL = the active agent */
     const cli_val *vars; /* --var KEY=VALUE, may be NULL */
-    bool yes;           /* no questions: first group entry, defaults */
-    bool force;         /* install even when the lock is fresh (update) */
+    bool yes;            /* no questions: first group entry, defaults */
+    bool force;          /* install even when the lock is fresh (update) */
 } cli_distro_opts;
 
 /* Upstream's init flow (reference §15.1) for one agent. Prints progress on
  * ctx->err, returns the exit code. */
 int cli_distro_apply(cli_ctx *ctx, const cli_distro_opts *o);
+
+/* Resolve and validate a distro without applying it (agent create checks
+ * before creating the agent). -1 with err. */
+int cli_distro_check(const char *spec, astrid_err *err);
 
 /* Does `agent` (NULL = active) have a distro lock? (false on any error) */
 bool cli_distro_locked(const char *agent);

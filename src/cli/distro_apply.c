@@ -127,7 +127,7 @@ static int resolve_source(const char *distro_dir, const char *src, char *out, si
         snprintf(out, n, "%s", src);
         return 0;
     }
-    if (strstr(src, "..") )
+    if (strstr(src, ".."))
         return astrid_err_set(err, ASTRID_E_INVALID, "source %s: '..' is not allowed", src);
     snprintf(out, n, "%s/%s", distro_dir, src);
     if (access(out, F_OK) == 0)
@@ -192,8 +192,7 @@ typedef struct sel {
 
 /* Upstream: each group of >1 capsules is a multi-select answered with
  * comma-separated numbers; empty (or --yes, or end of input) = the first. */
-static int select_groups(cli_ctx *ctx, const astrid_distro *d, bool yes, bool *on,
-                         astrid_err *err)
+static int select_groups(cli_ctx *ctx, const astrid_distro *d, bool yes, bool *on, astrid_err *err)
 {
     for (size_t i = 0; i < d->n_caps; i++)
         on[i] = d->caps[i].group == NULL;
@@ -224,8 +223,8 @@ static int select_groups(cli_ctx *ctx, const astrid_distro *d, bool yes, bool *o
             char *end;
             long k = strtol(t, &end, 10);
             if (*end || k < 1 || (size_t)k > m)
-                return astrid_err_set(err, ASTRID_E_INVALID,
-                                      "group %s: '%s' is not one of 1..%zu", g, t, m);
+                return astrid_err_set(err, ASTRID_E_INVALID, "group %s: '%s' is not one of 1..%zu",
+                                      g, t, m);
             on[idx[k - 1]] = any = true;
         }
         if (!any)
@@ -276,8 +275,9 @@ static int ask_vars(cli_ctx *ctx, const cli_distro_opts *o, const bool *on, vars
                 found = true;
             }
         if (!found)
-            return astrid_err_set(err, ASTRID_E_INVALID, "--var %.*s: distro %s has no such variable",
-                                  (int)(eq - kv), kv, d->id);
+            return astrid_err_set(err, ASTRID_E_INVALID,
+                                  "--var %.*s: distro %s has no such variable", (int)(eq - kv), kv,
+                                  d->id);
     }
     for (size_t i = 0; i < d->n_caps; i++)
         for (size_t j = 0; on[i] && j < d->caps[i].n_env; j++)
@@ -644,6 +644,17 @@ done:
     astrid_distro_lock_free(old);
     astrid_distro_free(d);
     return rc;
+}
+
+int cli_distro_check(const char *spec, astrid_err *err)
+{
+    char mpath[PATH_MAX];
+    astrid_distro *d = NULL;
+    if (resolve_manifest(spec ? spec : DEFAULT_DISTRO, mpath, sizeof mpath, err) < 0 ||
+        astrid_distro_load(mpath, &d, err) < 0)
+        return -1;
+    astrid_distro_free(d);
+    return 0;
 }
 
 static bool has_capsules(const char *home, const char *p)

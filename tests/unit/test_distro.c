@@ -15,7 +15,9 @@
 
 #define HEAD "schema-version = 1\n[distro]\nid = \"demo\"\nname = \"Demo\"\nversion = \"0.1.0\"\n"
 #define VARS "[variables]\nkey = { secret = true }\nurl = { default = \"http://x\" }\n"
-#define UPLINK "[[capsule]]\nname = \"up\"\nsource = \"up.capsule\"\nversion = \"1.0.0\"\nrole = \"uplink\"\n"
+#define UPLINK                                                                                     \
+    "[[capsule]]\nname = \"up\"\nsource = \"up.capsule\"\nversion = \"1.0.0\"\nrole = "            \
+    "\"uplink\"\n"
 
 static void refused(const char *text, const char *needle)
 {
@@ -33,12 +35,13 @@ static void refused(const char *text, const char *needle)
 static void test_good(void **state)
 {
     (void)state;
-    const char *t = HEAD "pretty-name = \"Demo 0.1\"\nastrid-version = \">=0.5.0\"\n"
-                         "authors = [\"a\"]\n[distro.requires.astrid]\nllm = \"^1.0\"\n" VARS UPLINK
-                         "[[capsule]]\nname = \"p1\"\nsource = \"@org/p1\"\nversion = \"0.1.0\"\n"
-                         "group = \"llm\"\nenv = { api_key = \"{{ key }}\", base = \"{{url}}/v1\" }\n"
-                         "[[capsule]]\nname = \"p2\"\nsource = \"./p2\"\nversion = \"0.2.0\"\n"
-                         "group = \"llm\"\n";
+    const char *t =
+        HEAD "pretty-name = \"Demo 0.1\"\nastrid-version = \">=0.5.0\"\n"
+             "authors = [\"a\"]\n[distro.requires.astrid]\nllm = \"^1.0\"\n" VARS UPLINK
+             "[[capsule]]\nname = \"p1\"\nsource = \"@org/p1\"\nversion = \"0.1.0\"\n"
+             "group = \"llm\"\nenv = { api_key = \"{{ key }}\", base = \"{{url}}/v1\" }\n"
+             "[[capsule]]\nname = \"p2\"\nsource = \"./p2\"\nversion = \"0.2.0\"\n"
+             "group = \"llm\"\n";
     astrid_err err = {0};
     astrid_distro *d = NULL;
     assert_int_equal(astrid_distro_parse(t, strlen(t), &d, &err), 0);
@@ -222,8 +225,10 @@ static void test_shipped_default(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good),   cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_render), cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_good),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_render),
+        cmocka_unit_test(test_lock),
         cmocka_unit_test(test_shipped_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

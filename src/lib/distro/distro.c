@@ -63,8 +63,7 @@ static int req_str(const astrid_toml *t, const char *where, const char *key, cha
     return 0;
 }
 
-static int opt_str_array(const astrid_toml *t, const char *where, const char *key,
-                         astrid_err *err)
+static int opt_str_array(const astrid_toml *t, const char *where, const char *key, astrid_err *err)
 {
     const astrid_toml *v = astrid_toml_get(t, key);
     if (!v)
@@ -253,16 +252,16 @@ void astrid_distro_free(astrid_distro *d)
 static int parse_distro_table(const astrid_toml *t, astrid_distro *d, astrid_err *err)
 {
     static const char *const known[] = {
-        "id",         "name",     "pretty-name", "version",    "codename",
-        "release-date", "description", "authors", "maintainers", "homepage",
-        "support",    "bug-tracker", "repository", "license",  "astrid-version",
-        "requires",   NULL};
+        "id",          "name",    "pretty-name",    "version",  "codename", "release-date",
+        "description", "authors", "maintainers",    "homepage", "support",  "bug-tracker",
+        "repository",  "license", "astrid-version", "requires", NULL};
     if (astrid_toml_type_of(t) != ASTRID_TOML_TABLE)
         return astrid_err_set(err, ASTRID_E_INVALID, "distro: expected a table");
     if (known_keys(t, "distro", known, err) < 0)
         return -1;
     char *tmp = NULL;
-    if (req_str(t, "distro", "id", &d->id, err) < 0 || req_str(t, "distro", "name", &d->name, err) < 0 ||
+    if (req_str(t, "distro", "id", &d->id, err) < 0 ||
+        req_str(t, "distro", "name", &d->name, err) < 0 ||
         req_str(t, "distro", "version", &d->version, err) < 0 ||
         opt_str(t, "distro", "pretty-name", &d->pretty_name, err) < 0 ||
         opt_str(t, "distro", "codename", &d->codename, err) < 0 ||
@@ -270,7 +269,7 @@ static int parse_distro_table(const astrid_toml *t, astrid_distro *d, astrid_err
         opt_str(t, "distro", "astrid-version", &d->astrid_version, err) < 0)
         return -1;
     static const char *const strs[] = {"release-date", "homepage", "support", "bug-tracker",
-                                       "repository", "license", NULL};
+                                       "repository",   "license",  NULL};
     for (const char *const *k = strs; *k; k++) {
         if (opt_str(t, "distro", *k, &tmp, err) < 0)
             return -1;
@@ -362,9 +361,11 @@ static int parse_capsule(const astrid_toml *t, size_t i, astrid_distro *d, astri
     if (known_keys(t, where, known, err) < 0)
         return -1;
     astrid_distro_capsule *c = &d->caps[d->n_caps++];
-    if (req_str(t, where, "name", &c->name, err) < 0 || req_str(t, where, "source", &c->source, err) < 0 ||
+    if (req_str(t, where, "name", &c->name, err) < 0 ||
+        req_str(t, where, "source", &c->source, err) < 0 ||
         req_str(t, where, "version", &c->version, err) < 0 ||
-        opt_str(t, where, "role", &c->role, err) < 0 || opt_str(t, where, "group", &c->group, err) < 0)
+        opt_str(t, where, "role", &c->role, err) < 0 ||
+        opt_str(t, where, "group", &c->group, err) < 0)
         return -1;
     if (!c->name[0])
         return astrid_err_set(err, ASTRID_E_INVALID, "%s.name: empty", where);
@@ -560,8 +561,7 @@ void astrid_distro_lock_free(astrid_distro_lock *l)
     free(l);
 }
 
-int astrid_distro_lock_parse(const char *buf, size_t len, astrid_distro_lock **out,
-                             astrid_err *err)
+int astrid_distro_lock_parse(const char *buf, size_t len, astrid_distro_lock **out, astrid_err *err)
 {
     *out = NULL;
     astrid_toml *root = astrid_toml_parse(buf, len, err, NULL);
@@ -643,8 +643,7 @@ static int set_str(astrid_toml *t, const char *k, const char *v)
 }
 
 /* Appends emit(t) to *text (both freed on failure). */
-static int append_emit(char **text, size_t *len, const char *head, astrid_toml *t,
-                       astrid_err *err)
+static int append_emit(char **text, size_t *len, const char *head, astrid_toml *t, astrid_err *err)
 {
     if (!t)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
