@@ -60,8 +60,8 @@ static int d_show_fn(cli_ctx *ctx)
     char home[PATH_MAX], p[CLI_PRINCIPAL_MAX], ph[PATH_MAX];
     astrid_distro_lock *l = NULL;
     int rc = lock_of(ctx, home, p, &l);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc != CLI_OK || !l)
+        return rc != CLI_OK ? rc : CLI_ERROR;
     astrid_err err;
     astrid_principal_home(ph, sizeof ph, home, p, &err);
     json_t *caps = json_array();
@@ -128,8 +128,8 @@ static int d_update_fn(cli_ctx *ctx)
     char home[PATH_MAX], p[CLI_PRINCIPAL_MAX];
     astrid_distro_lock *l = NULL;
     int rc = lock_of(ctx, home, p, &l);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc != CLI_OK || !l)
+        return rc != CLI_OK ? rc : CLI_ERROR;
     char id[128];
     snprintf(id, sizeof id, "%s", l->id);
     astrid_distro_lock_free(l);

@@ -175,7 +175,10 @@ static int render_cb(const char *lit, size_t n, const char *var, void *user)
         r->buf = nb;
         r->cap = cap;
     }
-    memcpy(r->buf + r->len, lit, n);
+    if (!r->buf)
+        return -1;
+    if (n)
+        memcpy(r->buf + r->len, lit, n);
     r->len += n;
     r->buf[r->len] = '\0';
     return 0;
@@ -531,8 +534,8 @@ static int read_all(const char *path, char **buf, size_t *len, size_t cap, astri
 
 int astrid_distro_load(const char *path, astrid_distro **out, astrid_err *err)
 {
-    char *b;
-    size_t n;
+    char *b = NULL;
+    size_t n = 0;
     if (read_all(path, &b, &n, DISTRO_MAX_BYTES, err) < 0)
         return -1;
     int rc = astrid_distro_parse(b, n, out, err);
@@ -626,8 +629,8 @@ done:
 
 int astrid_distro_lock_read(const char *path, astrid_distro_lock **out, astrid_err *err)
 {
-    char *b;
-    size_t n;
+    char *b = NULL;
+    size_t n = 0;
     if (read_all(path, &b, &n, 4u << 20, err) < 0)
         return -1;
     int rc = astrid_distro_lock_parse(b, n, out, err);
@@ -657,7 +660,7 @@ static int append_emit(char **text, size_t *len, const char *head, astrid_toml *
         free(part);
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     }
-    memcpy(nt + *len, head, hl);
+    memcpy(nt + *len, head, hl + 1); /* its NUL is overwritten next */
     memcpy(nt + *len + hl, part, pl + 1);
     *len += hl + pl;
     *text = nt;
