@@ -5,6 +5,9 @@
 # Environment from tests/run.sh: ASTRID_SRC, ASTRID_BUILD, ASTRID_SHARED.
 : "${ASTRID_SRC:?run through tests/run.sh}" "${ASTRID_BUILD:?}"
 BIN=$ASTRID_BUILD/bin
+# Suites start daemons in fresh homes: no first-run `astrid init` there
+# (tests/integration/distro.sh and make_run.sh turn it back on).
+export ASTRID_NO_AUTO_INIT=${ASTRID_NO_AUTO_INIT:-1}
 _tap_n=0
 ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1"; }
 not_ok() { _tap_n=$((_tap_n + 1)); echo "not ok $_tap_n - $1"; [[ $# -gt 1 ]] && echo "# $2"; return 0; }

@@ -13,6 +13,7 @@
 #include "cli/cli_stub.h"
 #include "cli/output/output.h"
 #include "cli/context.h"
+#include "cli/distro.h"
 
 static int agent_switch(cli_ctx *ctx)
 {
@@ -149,11 +150,13 @@ static int agent_create(cli_ctx *ctx)
     const char *name = ctx->argv[0];
     const char *distro = cli_flag_str(ctx, "distro");
     astrid_err err;
-    if (cli_flag_count(ctx, "bare"))
-        return cli_unavailable(ctx, "agent create --bare",
-                               "distros are not built yet; without --bare no distro is applied");
-    if (distro && strcmp(distro, "astralis") != 0)
-        return cli_unavailable(ctx, "agent create --distro", "needs distro support (Distro.toml)");
+    bool bare = cli_flag_count(ctx, "bare") > 0;
+    if (bare && distro) {
+        fprintf(ctx->err, "astrid: --bare and --distro exclude each other\n");
+        return CLI_ERROR;
+    }
+    if (distro && cli_distro_check(distro, &err) < 0)
+        return cli_fail(ctx, &err);
     if (cli_flag_count(ctx, "link"))
         return cli_unavailable(ctx, "agent create --link", "needs agent link (identity linking)");
     /* Upstream's hidden, deferred flags: refused, never silently dropped. */
@@ -212,9 +215,15 @@ static int agent_create(cli_ctx *ctx)
         {
             fprintf(ctx->err, "astrid: warning: %s\n", json_string_value(w));
         }
-        if (!distro)
-            fprintf(ctx->out, "  note: no distro applied (distros are not built yet); the agent "
+        if (!distro && !bare)
+            fprintf(ctx->out, "  note: no distro applied (--distro NAME applies one); the agent "
                               "starts from default's capsule configuration\n");
+    }
+    if (rc == CLI_OK && distro) {
+        astrid_client_close(c);
+        c = NULL;
+        cli_distro_opts o = {.spec = distro, .agent = name, .yes = true};
+        rc = cli_distro_apply(ctx, &o);
     }
     astrid_client_close(c);
     json_decref(data);

@@ -26,6 +26,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
+#include "cli/distro.h"
 #include "cli/chat.h"
 #include "cli/cli_stub.h"
 
@@ -1057,6 +1058,9 @@ int chat_tui(cli_ctx *ctx)
 
 static int do_chat(cli_ctx *ctx)
 {
+    int first = cli_distro_first_run(ctx);
+    if (first != CLI_OK)
+        return first;
     return chat_tui(ctx);
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/distro.h"
 #include "cli/chat.h"
 #include "cli/cli_stub.h"
 
@@ -230,11 +231,17 @@ int chat_headless(cli_ctx *ctx, const char *prompt_arg)
 
 static int do_run(cli_ctx *ctx)
 {
+    int first = cli_distro_first_run(ctx);
+    if (first != CLI_OK)
+        return first;
     return chat_headless(ctx, ctx->argv[0]);
 }
 
 int chat_root(cli_ctx *ctx)
 {
+    int first = cli_distro_first_run(ctx);
+    if (first != CLI_OK)
+        return first;
     if (ctx->prompt || !isatty(STDIN_FILENO))
         return chat_headless(ctx, NULL);
     return chat_tui(ctx);

@@ -8,6 +8,7 @@
 
 #include "astrid/home.h"
 #include "astrid/version.h"
+#include "cli/distro.h"
 #include "cli/cli_stub.h"
 #include "cli/context.h"
 #include "cli/daemon.h"
@@ -245,7 +246,9 @@ static int do_start(cli_ctx *ctx)
     if (astrid_client_start_daemon(home, false, &err) < 0)
         return cli_fail(ctx, &err);
     fprintf(ctx->out, "Daemon started.\n");
-    return CLI_OK;
+    fflush(ctx->out);
+    /* upstream's first run: a fresh agent gets the default distro */
+    return cli_distro_first_run(ctx);
 }
 
 static int stop_daemon(cli_ctx *ctx, const char *home)
@@ -334,11 +337,6 @@ const cli_cmd cli_cmd_who = {
     .name = "who", .max_args = 0, .flags = FMT, .fn = do_who, .help = "Show connections by agent"};
 
 /* Registered bare verbs this release does not build. */
-const cli_cmd cli_cmd_init = {.name = "init",
-                              .max_args = 0,
-                              .help = "Install a distro",
-                              .flags = CLI_FLAGS({"distro", 0, "NAME", "Distro", false, false}),
-                              .missing = "needs the distro installer (reference §15.1)"};
 const cli_cmd cli_cmd_gc = {
     .name = "gc",
     .max_args = 0,

@@ -28,9 +28,9 @@ else not_ok "unknown flag names it and hints usage" "$err"; fi
 $A nosuch >/dev/null 2>&1; expect_eq "unknown verb exits 1" "$?" "1"
 
 # --- stubs exit 2 naming what is missing
-for cmd in "agent link bob discord:1" "agent create x --bare" \
-           "distro apply" "config show" \
-           "init" "update" "self-update" \
+for cmd in "agent link bob discord:1" \
+           "config show" \
+           "update" "self-update" \
            "voucher list" "budget show" "trust list"; do
   # shellcheck disable=SC2086
   msg=$($A $cmd 2>&1 >/dev/null); rc=$?
