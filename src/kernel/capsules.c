@@ -76,7 +76,8 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .storage_charge = astrid_kernel_storage_charge,
                              .storage_dropped = astrid_kernel_storage_dropped,
                              .storage_ctx = k,
-                             .proc = &kcapsule_proc_ops};
+                             .proc = &kcapsule_proc_ops,
+                             .overlays = k->overlays};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)

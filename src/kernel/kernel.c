@@ -8,6 +8,7 @@
 #include "kernel/req_capsule.h"
 #include "store/storage.h"
 #include "store/kv.h"
+#include "vfs/overlay.h"
 
 static void on_stop_timer(uv_timer_t *t)
 {
@@ -44,6 +45,8 @@ int astrid_kernel_run(astrid_kernel *k)
     astrid_audit_close(k->audit);
     astrid_kv_close(k->kv);
     astrid_storage_free(k->storage);
+    astrid_overlay_registry_free(k->overlays);
+    k->overlays = NULL;
     astrid_keypair_wipe(&k->key);
     astrid_profile_cache_free(k->profiles);
     astrid_group_swap_free(k->groups);

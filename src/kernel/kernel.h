@@ -120,6 +120,9 @@ typedef struct astrid_kernel {
      * the prerequisites probe, both fixed at boot (read-only afterwards) */
     astrid_sandbox_policy sandbox_policy;
     astrid_sandbox_probe sandbox_probe;
+    /* per-principal copy-on-write overlays of the workspace
+     * (src/vfs/overlay.h; its own locks); built at boot */
+    struct astrid_overlay_registry *overlays;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

@@ -151,6 +151,10 @@ typedef struct astrid_host_env {
     /* interface process (its ctx is `rt`); NULL: no native processes in
      * this program (the host functions then answer an error). */
     const astrid_proc_ops *proc;
+    /* cwd:// writes go to the invoking principal's copy-on-write overlay
+     * (src/vfs/overlay.h); NULL: straight to the workspace (programs
+     * without a kernel). */
+    struct astrid_overlay_registry *overlays;
 } astrid_host_env;
 
 /* One subscription an instance holds (ipc-subscribe, or an interceptor of
