@@ -810,7 +810,8 @@ int astrid_overlay_diff(astrid_overlay *ov, astrid_overlay_change **out, size_t 
         *n = 0;
         return -1;
     }
-    qsort(*out, *n, sizeof **out, change_cmp);
+    if (*n)
+        qsort(*out, *n, sizeof **out, change_cmp);
     return 0;
 }
 
@@ -940,7 +941,7 @@ int astrid_overlay_commit(astrid_overlay *ov, size_t *applied, astrid_err *err)
     pthread_mutex_lock(&ov->op_lock);
     entry_list l = {0};
     int rc = wh_load(ov, err) == 0 && collect_upper(ov, &l, err) == 0 ? 0 : -1;
-    if (rc == 0)
+    if (rc == 0 && ov->nwh)
         qsort(ov->wh, ov->nwh, sizeof *ov->wh, depth_cmp);
     while (rc == 0 && ov->nwh) {
         if (commit_delete(ov, ov->wh[0], err) != 0) {
