@@ -31,7 +31,7 @@ static int setup(void **state)
     snprintf(H, sizeof H, "%s/home", T);
     snprintf(W, sizeof W, "%s/ws", T);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s/home/alice %s/home/bob %s/ws && echo orig > %s/ws/f",
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/home/alice %s/home/bob %s && echo orig > %s/f",
              H, H, W, W);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -118,8 +118,10 @@ static int get(astrid_overlay *ov, const char *guest, const char *principal, cha
     astrid_err err;
     assert_int_equal(resolve(principal, guest, &p), 0);
     int fd = astrid_overlay_open(ov, &p, O_RDONLY, 0, &err);
-    if (fd < 0)
+    if (fd < 0) {
+        fprintf(stderr, "# get %s: %s\n", guest, err.msg);
         return -1;
+    }
     ssize_t got = read(fd, buf, n - 1);
     close(fd);
     buf[got < 0 ? 0 : got] = '\0';
