@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
 
@@ -295,11 +296,16 @@ static astrid_overlay *overlay_new(astrid_overlay_registry *r, const char *princ
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         return NULL;
     }
-    char ph[PATH_MAX];
+    char ph[PATH_MAX], base[PATH_MAX], key[2 * ASTRID_BLAKE3_OUT_LEN + 1];
+    /* one overlay per (principal, workspace): a daemon started on another
+     * workspace must never commit these changes there */
+    astrid_blake3_hex(r->workspace, strlen(r->workspace), key);
+    key[16] = '\0';
     astrid_vfs_roots roots = {.workspace = r->workspace, .astrid_home = r->home};
     if (strlen(principal) >= sizeof ov->principal ||
         astrid_principal_home(ph, sizeof ph, r->home, principal, err) != 0 ||
-        astrid_path_join(ov->dir, sizeof ov->dir, ph, ASTRID_OVERLAY_DIR, err) != 0 ||
+        astrid_path_join(base, sizeof base, ph, ASTRID_OVERLAY_DIR, err) != 0 ||
+        astrid_path_join(ov->dir, sizeof ov->dir, base, key, err) != 0 ||
         astrid_path_join(ov->upper, sizeof ov->upper, ov->dir, "upper", err) != 0 ||
         astrid_path_join(ov->wh_file, sizeof ov->wh_file, ov->dir, "whiteouts", err) != 0 ||
         astrid_vfs_guard_init(&ov->guard, &roots, err) != 0) {

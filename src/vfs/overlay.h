@@ -3,8 +3,10 @@
  *
  * A capsule's cwd:// writes never touch the workspace: they land in the
  * invoking principal's upper tree, $ASTRID_HOME/home/{p}/.local/overlay/
- * upper/<rel>, and its deletes become whiteouts (one workspace-relative
- * path a line in .local/overlay/whiteouts, rewritten atomically). Reads see
+ * {W}/upper/<rel> ({W} = the first 16 hex digits of the BLAKE3 of the
+ * canonical workspace path: one overlay per principal and workspace), and
+ * its deletes become whiteouts (one workspace-relative path a line in
+ * .local/overlay/{W}/whiteouts, rewritten atomically). Reads see
  * the upper tree first, then the workspace unless a whiteout hides the
  * path or one of its ancestors. Both trees sit under .local, which the VFS
  * guard refuses to guests, so a capsule reaches them only through these

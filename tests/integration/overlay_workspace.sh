@@ -41,7 +41,10 @@ done
 r=$(fp bob write cwd://docs/new.txt "bob was here")
 expect_eq "bob writes cwd://docs/new.txt" "$(okf <<<"$r")" "True"
 ok_if "  not in the workspace" test ! -e "$W/docs/new.txt"
-ok_if "  in bob's overlay" grep -qx "bob was here" "$H/home/bob/.local/overlay/upper/docs/new.txt"
+BOV=$(echo "$H"/home/bob/.local/overlay/*/upper)
+ok_if "  in bob's overlay for this workspace (.local/overlay/{16 hex}/upper)" bash -c "[[ '$BOV' =~ /overlay/[0-9a-f]{16}/upper\$ ]]"
+ok_if "  holding the content" grep -qx "bob was here" "$BOV/docs/new.txt"
+KEY=$(basename "$(dirname "$BOV")")
 r=$(fp bob read cwd://docs/new.txt)
 expect_eq "  bob reads it back" "$(resf <<<"$r")" "bob was here"
 r=$(fp bob write cwd://docs/readme.txt "bob's readme")
@@ -81,11 +84,11 @@ r=$(fp bob write cwd://lk-out/s.txt "overwrite")
 expect_eq "bob: write through a link out of the workspace refused" "$(okf <<<"$r")" "False"
 ok_if "  naming the escape" grep -q "escapes root boundary" <<<"$(errf <<<"$r")"
 expect_eq "  the outside file is unchanged" "$(cat "$TEST_TMP/outside/s.txt")" "secret outside"
-ok_if "  and no copy of it in bob's overlay" test ! -e "$H/home/bob/.local/overlay/upper/lk-out"
-r=$(fp bob read home://.local/overlay/upper/docs/new.txt)
+ok_if "  and no copy of it in bob's overlay" test ! -e "$BOV/lk-out"
+r=$(fp bob read home://.local/overlay/$KEY/upper/docs/new.txt)
 expect_eq "bob: home://.local/overlay (the overlay's own files) refused" "$(okf <<<"$r")" "False"
 ok_if "  as kernel-owned" grep -q "kernel-owned" <<<"$(errf <<<"$r")"
-r=$(fp alice read home://../bob/.local/overlay/upper/docs/new.txt)
+r=$(fp alice read home://../bob/.local/overlay/$KEY/upper/docs/new.txt)
 expect_eq "alice: bob's overlay through home://.. refused" "$(okf <<<"$r")" "False"
 
 # --- the operator: diff, discard, commit
@@ -106,7 +109,7 @@ ok_if "  nothing landed" test ! -e "$W/docs/new.txt"
 ok_if "workspace discard -a alice" $A workspace discard -a alice
 r=$(fp alice read cwd://docs/readme.txt)
 expect_eq "  alice sees the workspace again" "$(resf <<<"$r")" "original"
-ok_if "  her overlay is gone from disk" test ! -e "$H/home/alice/.local/overlay/upper"
+ok_if "  her overlay is gone from disk" test ! -e "$H/home/alice/.local/overlay/$KEY"
 ok_if "workspace commit -a bob" $A workspace commit -a bob
 expect_eq "  the new file is in the workspace" "$(cat "$W/docs/new.txt")" "bob was here"
 expect_eq "  the modified file too" "$(cat "$W/docs/readme.txt")" "bob's readme"
