@@ -107,8 +107,9 @@ static void table_is_coherent(void **state)
         assert_string_equal(t[i].capability, want);
     }
     /* reference §10.2: 14 topics in v0.6, plus issue 15's agent.key.{add,
-     * remove,list} and secret.{set,delete,list} */
-    assert_int_equal(admin, 14 + 6);
+     * remove,list} and secret.{set,delete,list}, and issue 17's
+     * workspace.{diff,commit,discard} */
+    assert_int_equal(admin, 14 + 6 + 3);
 }
 
 int main(void)
