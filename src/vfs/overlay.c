@@ -346,7 +346,7 @@ astrid_overlay *astrid_overlay_acquire(astrid_overlay_registry *r, const char *p
             overlay_free(r->entries[victim]);
             r->entries[victim] = r->entries[--r->n];
         } else {
-            astrid_overlay **nv = realloc(r->entries, (r->n + 1) * sizeof *nv);
+            astrid_overlay **nv = realloc(r->entries, (r->n + 1) * sizeof(void *));
             if (!nv) {
                 pthread_mutex_unlock(&r->lock);
                 astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
@@ -777,7 +777,8 @@ static int push_change(astrid_overlay_change **v, size_t *n, const char *rel, bo
     memcpy(s, rel, l);
     s[l] = dir ? '/' : '\0';
     s[l + 1] = '\0';
-    nv[*n] = (astrid_overlay_change){s, what};
+    (*v)[*n].path = s;
+    (*v)[*n].change = what;
     (*n)++;
     return 0;
 }
