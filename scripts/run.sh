@@ -89,8 +89,13 @@ node -e '
   }
   for (const a of d.approvals || []) console.log(`approval: ${JSON.stringify(a)}`);
   console.log(`answer: ${d.response}`);' "$out"
+# The agent's write sits in its copy-on-write overlay of the workspace
+# (docs/capsules.md "The workspace overlay") until the operator commits it.
+echo "== the agent's pending workspace changes, then the operator's commit"
+"$A" workspace diff -a default
+"$A" workspace commit -a default
 if [[ -f $work/NOTES.md ]]; then
-  echo "NOTES.md (written after the approval): $(cat "$work/NOTES.md")"
+  echo "NOTES.md (written after the approval, committed): $(cat "$work/NOTES.md")"
 fi
 echo "== audit entries of the turn"
 "$A" audit show --since "$since" --limit 40

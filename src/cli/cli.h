@@ -111,7 +111,8 @@ extern const cli_flag cli_flags_agent_format[]; /* -a/--agent, --format */
 /* Nouns and bare verbs, one exporter per file. */
 extern const cli_cmd cli_cmd_agent, cli_cmd_group, cli_cmd_caps, cli_cmd_quota, cli_cmd_secret,
     cli_cmd_session, cli_cmd_capsule, cli_cmd_distro, cli_cmd_config, cli_cmd_audit, cli_cmd_bus,
-    cli_cmd_voucher, cli_cmd_trust, cli_cmd_budget, cli_cmd_wit, cli_cmd_approvals;
+    cli_cmd_voucher, cli_cmd_trust, cli_cmd_budget, cli_cmd_wit, cli_cmd_approvals,
+    cli_cmd_workspace;
 extern const cli_cmd *const cli_bare_verbs[]; /* cmd_system.c, NULL-terminated */
 
 /* `astrid gc` / `astrid wit gc` (gc.c). */

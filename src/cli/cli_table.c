@@ -17,7 +17,7 @@ const cli_cmd cli_root = {
     .flags =
         CLI_FLAGS({"version", 'V', NULL, "Print version (same as 'astrid version')", false, false}),
     .sub = CLI_SUB(&cli_cmd_chat, &cli_cmd_run, &cli_cmd_agent, &cli_cmd_group, &cli_cmd_caps,
-                   &cli_cmd_quota, &cli_cmd_secret, &cli_cmd_session, &cli_cmd_capsule,
+                   &cli_cmd_quota, &cli_cmd_workspace, &cli_cmd_secret, &cli_cmd_session, &cli_cmd_capsule,
                    &cli_cmd_distro, &cli_cmd_config, &cli_cmd_audit, &cli_cmd_bus, &cli_cmd_voucher,
                    &cli_cmd_trust, &cli_cmd_budget, &cli_cmd_init, &cli_cmd_gc, &cli_cmd_start,
                    &cli_cmd_status, &cli_cmd_stop, &cli_cmd_restart, &cli_cmd_logs, &cli_cmd_ps,

@@ -44,6 +44,10 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status);
 int admin_quota_get(admin_call *c, json_t **data, const char **status);
 int admin_budget_set(admin_call *c, json_t **data, const char **status);
 int admin_budget_get(admin_call *c, json_t **data, const char **status);
+/* admin_workspace.c: an agent's pending overlay changes */
+int admin_workspace_diff(admin_call *c, json_t **data, const char **status);
+int admin_workspace_commit(admin_call *c, json_t **data, const char **status);
+int admin_workspace_discard(admin_call *c, json_t **data, const char **status);
 int admin_agent_key_add(admin_call *c, json_t **data, const char **status);
 int admin_agent_key_remove(admin_call *c, json_t **data, const char **status);
 int admin_agent_key_list(admin_call *c, json_t **data, const char **status);

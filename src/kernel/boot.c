@@ -22,6 +22,7 @@
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
 #include "store/kv.h"
+#include "vfs/overlay.h"
 
 uint64_t astrid_now_ms(void)
 {
@@ -418,6 +419,10 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     astrid_klog(k, "INFO", "astrid-daemon booting (home %s, %s)", k->home,
                 k->ephemeral ? "ephemeral" : "persistent");
     if (astrid_kernel_check_workspace(k->home, k->workspace, err) != 0)
+        return -1;
+    size_t ov_max;
+    if (astrid_overlay_max_from_env(&ov_max, err) != 0 ||
+        !(k->overlays = astrid_overlay_registry_new(k->home, k->workspace, ov_max, err)))
         return -1;
     char keyp[PATH_MAX];
     if (astrid_home_runtime_key(keyp, sizeof keyp, k->home, err) != 0)

@@ -82,7 +82,8 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .proc = &kcapsule_proc_ops,
                              .approval = astrid_gate_env_approval,
                              .elicit = astrid_gate_env_elicit,
-                             .gate_ctx = k};
+                             .gate_ctx = k,
+                             .overlays = k->overlays};
 }
 
 void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)

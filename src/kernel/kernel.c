@@ -9,6 +9,7 @@
 #include "kernel/req_capsule.h"
 #include "store/storage.h"
 #include "store/kv.h"
+#include "vfs/overlay.h"
 
 static void on_stop_timer(uv_timer_t *t)
 {
@@ -47,6 +48,8 @@ int astrid_kernel_run(astrid_kernel *k)
     astrid_gate_free(k); /* before the KV store its tokens live in */
     astrid_kv_close(k->kv);
     astrid_storage_free(k->storage);
+    astrid_overlay_registry_free(k->overlays);
+    k->overlays = NULL;
     astrid_keypair_wipe(&k->key);
     astrid_profile_cache_free(k->profiles);
     astrid_group_swap_free(k->groups);

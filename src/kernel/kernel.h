@@ -129,6 +129,9 @@ typedef struct astrid_kernel {
     /* the security gate: tokens, allowances, budgets, pending approvals
      * (gate.c, approvals.c; thread-safe, see gate.h) */
     struct astrid_gate *gate;
+    /* per-principal copy-on-write overlays of the workspace
+     * (src/vfs/overlay.h; its own locks); built at boot */
+    struct astrid_overlay_registry *overlays;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

@@ -79,7 +79,7 @@ expect_eq "  and his data is there" "$(j 'd["len"]' <<<"$r")" "900000"
 # --- files: carol, 1M; the workspace is charged to the writer
 r=$(fill carol '{"op":"file","path":"cwd://fill/w1","bytes":500000}')
 expect_eq "carol: 500 kB into the workspace" "$(okv "$r")" "True"
-ok_if "  landed in the workspace" test -s "$TEST_TMP/ws/fill/w1"
+ok_if "  landed in carol's overlay of the workspace" bash -c "test -s '$ASTRID_HOME'/home/carol/.local/overlay/*/upper/fill/w1"
 r=$(fill carol '{"op":"file","path":"/tmp/t1","bytes":300000}')
 expect_eq "carol: 300 kB into /tmp" "$(okv "$r")" "True"
 r=$(fill carol '{"op":"file","path":"home://fill/h1","bytes":300000}')
@@ -89,7 +89,7 @@ r=$(fill carol '{"op":"file","path":"cwd://fill/w1","bytes":650000}')
 expect_eq "carol: rewriting a file is charged its growth only (500 -> 650 kB)" "$(okv "$r")" "True"
 r=$(fill carol '{"op":"file","path":"cwd://fill/w1","bytes":800000}')
 expect_eq "carol: growing it past the quota fails" "$(okv "$r")" "False"
-expect_eq "  and the file keeps its content" "$(stat -c %s "$TEST_TMP/ws/fill/w1")" "650000"
+expect_eq "  and the file keeps its content" "$(stat -c %s "$ASTRID_HOME"/home/carol/.local/overlay/*/upper/fill/w1)" "650000"
 r=$(fill carol '{"op":"unlink","path":"/tmp/t1"}')
 expect_eq "carol: unlink /tmp/t1" "$(okv "$r")" "True"
 r=$(fill carol '{"op":"file","path":"home://fill/h1","bytes":250000}')

@@ -59,7 +59,7 @@ why=$(j 'd["tool_calls"][0].get("content","")' <<<"$out" 2>/dev/null)
 if [[ $why == *"not built"* ]]; then
   skip "-y approves the write" "request-approval is not built on this branch (issue #15): $why"
 else
-  ok_if "-y approves the write" test -e "$W/yes.txt"
+  ok_if "-y approves the write (in default's workspace overlay)" bash -c "$A workspace diff -a default 2>&1 | grep -q yes.txt"
 fi
 
 # --- the TUI: an approval asked inline, answered with [s]
@@ -77,7 +77,7 @@ if command -v tmux >/dev/null; then
   if screen | grep -q '\[s\] session'; then
     T send-keys -t chat s
     ok_if "tui: approved for the session with [s], the tool ran" wait_for '✓ write_file'
-    ok_if "  the file was written" test -e "$W/tui.txt"
+    ok_if "  the file was written (in the overlay)" bash -c "$A workspace diff -a default 2>&1 | grep -q tui.txt"
   else
     skip "tui: approval answered with [s]" "request-approval is not built on this branch (issue #15): the write was refused"
     skip "  the file was written" "no approval flow"

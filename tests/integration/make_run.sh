@@ -17,7 +17,7 @@ ok_if "the write was put to an approval" grep -q '^tool call: write_file ' <<<"$
 if grep -q 'approval flow is not built' <<<"$out"; then
   skip "-y approved the write" "request-approval is not on this branch (issue #15's gate)"
 else
-  ok_if "-y approved the write" grep -q '^NOTES.md (written after the approval): README.md starts with: # Astrid in C' <<<"$out"
+  ok_if "-y approved the write" grep -q '^NOTES.md (written after the approval, committed): README.md starts with: # Astrid in C' <<<"$out"
 fi
 ok_if "the answer is printed" grep -q '^answer: .*README.md starts with "# Astrid in C"' <<<"$out"
 ok_if "the audit entries of the turn" bash -c "grep -A3 '^== audit entries of the turn' <<<\"\$1\" | grep -q 'TIMESTAMP *PRINCIPAL'" _ "$out"

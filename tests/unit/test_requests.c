@@ -107,8 +107,9 @@ static void table_is_coherent(void **state)
         assert_string_equal(t[i].capability, want);
     }
     /* reference §10.2: 14 topics in v0.6, plus ours: issue 15's agent.key.{add,
-     * remove,list}, secret.{set,delete,list}, budget.{set,get} */
-    assert_int_equal(admin, 14 + 6 + 2);
+     * remove,list}, secret.{set,delete,list}, budget.{set,get}, and issue 17's
+     * workspace.{diff,commit,discard} */
+    assert_int_equal(admin, 14 + 6 + 2 + 3);
 }
 
 int main(void)

@@ -3,8 +3,10 @@
  * goes through src/vfs, which keeps the kernel's own state out of reach
  * (astrid_vfs_guard_check) for the path and for the object actually
  * opened, created or removed. Writes are charged to the principal's
- * storage quota. Lifting and lowering are the generated glue's
- * (host_glue.h). */
+ * storage quota. A cwd:// path of the workspace goes through the invoking
+ * principal's overlay (vfs/overlay.h) when the runtime lends one: writes
+ * and deletes stay there until the operator commits them. Lifting and lowering are the generated
+ * glue's (host_glue.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "host_glue.h"
+#include "vfs/overlay.h"
 #include "vfs/vfs.h"
 
 #define PATH_ARG_MAX 4096
@@ -46,6 +49,37 @@ static int resolve(astrid_host_call *c, const astrid_str *guest, bool write, ast
     return 0;
 }
 
+/* The overlay p goes through: *ov NULL when none applies; -1 with the
+ * call failed when one applies and cannot be had (fail closed: never
+ * straight to the workspace instead). Release with ov_done. */
+static int ov_get(astrid_host_call *c, const astrid_vfs_path *p, astrid_overlay **ov)
+{
+    astrid_overlay_registry *r = c->inv->env->overlays;
+    *ov = NULL;
+    if (!astrid_overlay_applies(r, p))
+        return 0;
+    astrid_err err;
+    *ov = astrid_overlay_acquire(r, c->inv->principal, &err);
+    return *ov ? 0 : astrid_host_fail(c, "%s", err.msg);
+}
+
+static void ov_done(astrid_host_call *c, astrid_overlay *ov)
+{
+    if (ov)
+        astrid_overlay_release(c->inv->env->overlays, ov);
+}
+
+static int v_lstat(astrid_overlay *ov, const astrid_vfs_path *p, struct stat *st, astrid_err *err)
+{
+    return ov ? astrid_overlay_lstat(ov, p, st, err) : astrid_vfs_lstat(p, st, err);
+}
+
+static int v_open(astrid_overlay *ov, const astrid_vfs_path *p, int flags, int mode,
+                  astrid_err *err)
+{
+    return ov ? astrid_overlay_open(ov, p, flags, mode, err) : astrid_vfs_open(p, flags, mode, err);
+}
+
 /* The size a regular file at p holds now (0: none, or not a file). */
 static int64_t file_size(const astrid_vfs_path *p)
 {
@@ -56,10 +90,12 @@ static int64_t file_size(const astrid_vfs_path *p)
 int astrid_host_fs_read_file(astrid_host_call *c, const astrid_str *path, astrid_bytes *out)
 {
     astrid_vfs_path p;
+    astrid_overlay *ov;
     astrid_err err;
-    if (resolve(c, path, false, &p) != 0)
+    if (resolve(c, path, false, &p) != 0 || ov_get(c, &p, &ov) != 0)
         return -1;
-    int fd = astrid_vfs_open(&p, O_RDONLY | O_CLOEXEC, 0, &err);
+    int fd = v_open(ov, &p, O_RDONLY | O_CLOEXEC, 0, &err);
+    ov_done(c, ov);
     if (fd < 0)
         return astrid_host_fail(c, "%s", err.msg);
     struct stat st;
@@ -87,17 +123,23 @@ int astrid_host_fs_write_file(astrid_host_call *c, const astrid_str *path,
 {
     astrid_invocation *inv = c->inv;
     astrid_vfs_path p;
+    astrid_overlay *ov;
     astrid_err err;
     if (content->len > FILE_MAX)
         return astrid_host_fail(c, "content larger than 10 MiB");
-    if (resolve(c, path, true, &p) != 0)
+    if (resolve(c, path, true, &p) != 0 || ov_get(c, &p, &ov) != 0)
         return -1;
     /* charged before the open truncates: a refused write leaves the file
-     * as it was (and creates none) */
-    int64_t old = file_size(&p), cn = (int64_t)content->len;
-    if (astrid_invocation_charge(inv, cn - old, &err) != 0)
+     * as it was (and creates none). In the overlay the copy is what the
+     * principal stores (the workspace's file is not theirs). */
+    int64_t old = ov ? astrid_overlay_own_size(ov, &p) : file_size(&p);
+    int64_t cn = (int64_t)content->len;
+    if (astrid_invocation_charge(inv, cn - old, &err) != 0) {
+        ov_done(c, ov);
         return astrid_host_fail(c, "write %s: %s", p.rel, err.msg);
-    int fd = astrid_vfs_open(&p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, &err);
+    }
+    int fd = v_open(ov, &p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, &err);
+    ov_done(c, ov);
     if (fd < 0) {
         astrid_invocation_charge(inv, old - cn, NULL);
         return astrid_host_fail(c, "%s", err.msg);
@@ -117,11 +159,13 @@ int astrid_host_fs_write_file(astrid_host_call *c, const astrid_str *path,
 int astrid_host_fs_exists(astrid_host_call *c, const astrid_str *path, bool *out)
 {
     astrid_vfs_path p;
+    astrid_overlay *ov;
     astrid_err err;
     struct stat st;
-    if (resolve(c, path, false, &p) != 0)
+    if (resolve(c, path, false, &p) != 0 || ov_get(c, &p, &ov) != 0)
         return -1;
-    int r = astrid_vfs_lstat(&p, &st, &err);
+    int r = v_lstat(ov, &p, &st, &err);
+    ov_done(c, ov);
     if (r != 0 && err.code != ASTRID_E_NOTFOUND)
         return astrid_host_fail(c, "%s", err.msg);
     *out = r == 0;
@@ -131,10 +175,13 @@ int astrid_host_fs_exists(astrid_host_call *c, const astrid_str *path, bool *out
 int astrid_host_fs_mkdir(astrid_host_call *c, const astrid_str *path)
 {
     astrid_vfs_path p;
+    astrid_overlay *ov;
     astrid_err err;
-    if (resolve(c, path, true, &p) != 0)
+    if (resolve(c, path, true, &p) != 0 || ov_get(c, &p, &ov) != 0)
         return -1;
-    if (astrid_vfs_mkdir(&p, &err) != 0)
+    int r = ov ? astrid_overlay_mkdir(ov, &p, &err) : astrid_vfs_mkdir(&p, &err);
+    ov_done(c, ov);
+    if (r != 0)
         return astrid_host_fail(c, "%s", err.msg);
     return 0;
 }
@@ -142,11 +189,15 @@ int astrid_host_fs_mkdir(astrid_host_call *c, const astrid_str *path)
 int astrid_host_fs_unlink(astrid_host_call *c, const astrid_str *path)
 {
     astrid_vfs_path p;
+    astrid_overlay *ov;
     astrid_err err;
-    if (resolve(c, path, true, &p) != 0)
+    if (resolve(c, path, true, &p) != 0 || ov_get(c, &p, &ov) != 0)
         return -1;
-    int64_t size = file_size(&p);
-    if (astrid_vfs_unlink(&p, &err) != 0)
+    /* in the overlay only the principal's own copy is freed */
+    int64_t size = ov ? astrid_overlay_own_size(ov, &p) : file_size(&p);
+    int r = ov ? astrid_overlay_unlink(ov, &p, &err) : astrid_vfs_unlink(&p, &err);
+    ov_done(c, ov);
+    if (r != 0)
         return astrid_host_fail(c, "%s", err.msg);
     astrid_invocation_charge(c->inv, -size, NULL); /* freed */
     return 0;
@@ -155,11 +206,14 @@ int astrid_host_fs_unlink(astrid_host_call *c, const astrid_str *path)
 int astrid_host_fs_stat(astrid_host_call *c, const astrid_str *path, wit_file_stat *out)
 {
     astrid_vfs_path p;
+    astrid_overlay *ov;
     astrid_err err;
     struct stat st;
-    if (resolve(c, path, false, &p) != 0)
+    if (resolve(c, path, false, &p) != 0 || ov_get(c, &p, &ov) != 0)
         return -1;
-    if (astrid_vfs_lstat(&p, &st, &err) != 0)
+    int r = v_lstat(ov, &p, &st, &err);
+    ov_done(c, ov);
+    if (r != 0)
         return astrid_host_fail(c, "%s", err.msg);
     out->size = (uint64_t)st.st_size;
     out->is_dir = S_ISDIR(st.st_mode);
@@ -168,34 +222,43 @@ int astrid_host_fs_stat(astrid_host_call *c, const astrid_str *path, wit_file_st
     return 0;
 }
 
-/* Entry names in the filesystem's order, at most READDIR_MAX. */
+/* Entry names in the filesystem's order (the overlay's first), at most
+ * READDIR_MAX. */
 int astrid_host_fs_readdir(astrid_host_call *c, const astrid_str *path, wit_list_string *out)
 {
     astrid_vfs_path p;
+    astrid_overlay *ov;
     astrid_err err;
-    if (resolve(c, path, false, &p) != 0)
+    if (resolve(c, path, false, &p) != 0 || ov_get(c, &p, &ov) != 0)
         return -1;
-    int fd = astrid_vfs_open(&p, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, &err);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return astrid_host_fail(c, "%s", fd < 0 ? err.msg : "not a directory");
-    }
     char **names = NULL;
     size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < READDIR_MAX) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char **nv = realloc(names, (n + 1) * sizeof *nv);
-        if (!nv)
-            break;
-        names = nv;
-        if ((names[n] = strdup(de->d_name)))
-            n++;
+    if (ov) {
+        int r = astrid_overlay_readdir(ov, &p, &names, &n, READDIR_MAX, &err);
+        ov_done(c, ov);
+        if (r != 0)
+            return astrid_host_fail(c, "%s", err.msg);
+    } else {
+        int fd = astrid_vfs_open(&p, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, &err);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+            if (fd >= 0)
+                close(fd);
+            return astrid_host_fail(c, "%s", fd < 0 ? err.msg : "not a directory");
+        }
+        struct dirent *de;
+        while ((de = readdir(d)) && n < READDIR_MAX) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            char **nv = realloc(names, (n + 1) * sizeof *nv);
+            if (!nv)
+                break;
+            names = nv;
+            if ((names[n] = strdup(de->d_name)))
+                n++;
+        }
+        closedir(d);
     }
-    closedir(d);
     out->v = astrid_host_take_strs(c, names, n);
     out->n = out->v ? n : 0;
     free(names);

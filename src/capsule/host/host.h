@@ -163,6 +163,10 @@ typedef struct astrid_host_env {
     int (*elicit)(void *ctx, const astrid_invocation *inv, const char *field_json, char **value,
                   astrid_err *err);
     void *gate_ctx;
+    /* cwd:// writes go to the invoking principal's copy-on-write overlay
+     * (src/vfs/overlay.h); NULL: straight to the workspace (programs
+     * without a kernel). */
+    struct astrid_overlay_registry *overlays;
 } astrid_host_env;
 
 /* One subscription an instance holds (ipc-subscribe, or an interceptor of
