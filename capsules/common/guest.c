@@ -86,27 +86,6 @@ void g_stream_close(uint64_t handle)
         g_fail(ret, 4, NULL);
 }
 
-int g_trigger_hook(const char *topic, const char *payload_json, char **answer, char **err)
-{
-    /* topic is ours (a constant): no escaping needed */
-    size_t n = strlen(topic) + strlen(payload_json) + 32;
-    char *req = malloc(n);
-    if (!req)
-        __builtin_trap();
-    strcpy(req, "{\"hook\":\"");
-    strcat(req, topic);
-    strcat(req, "\",\"payload\":");
-    strcat(req, payload_json);
-    strcat(req, "}");
-    GRET(SYS_TRIGGER_HOOK);
-    astrid_import_sys_trigger_hook(GS(req), GP(ret));
-    free(req);
-    if (ret[0])
-        return g_fail(ret, 4, err);
-    *answer = g_take(g_rd32(ret + 4), g_rd32(ret + 8));
-    return 0;
-}
-
 int g_read_file(const char *path, uint8_t **data, size_t *len, char **err)
 {
     GRET(FS_READ_FILE);

@@ -19,10 +19,6 @@ int g_stream_start(const char *url, const char *method, const astrid_header *h, 
 int g_stream_read(uint64_t handle, uint8_t **data, size_t *len, char **err);
 void g_stream_close(uint64_t handle);
 
-/* trigger-hook {"hook": topic, "payload": <payload_json>}: *answer is the
- * JSON array of the other capsules' answers. */
-int g_trigger_hook(const char *topic, const char *payload_json, char **answer, char **err);
-
 /* *data NUL-terminated; *len excludes the NUL. */
 int g_read_file(const char *path, uint8_t **data, size_t *len, char **err);
 int g_write_file(const char *path, const void *data, size_t len, char **err);

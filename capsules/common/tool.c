@@ -53,44 +53,6 @@ astrid_action tool_finish(tool_call *tc, const char *tool, const char *content, 
     return ASTRID_FINAL;
 }
 
-static size_t tool_utf8_seq(const unsigned char *p, size_t left)
-{
-    unsigned c = p[0];
-    size_t n = c < 0x80                 ? 1
-               : c >= 0xc2 && c <= 0xdf ? 2
-               : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4
-                                        : 0;
-    if (!n || n > left)
-        return 0;
-    for (size_t k = 1; k < n; k++)
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
-        (c == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-char *tool_utf8(const char *s, size_t len)
-{
-    char *o = malloc(len + 1);
-    if (!o)
-        __builtin_trap();
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t k = tool_utf8_seq(u + i, len - i);
-        if (!k || (k == 1 && u[i] == 0)) {
-            o[i++] = '?';
-            continue;
-        }
-        memcpy(o + i, s + i, k);
-        i += k;
-    }
-    o[len] = '\0';
-    return o;
-}
-
 bool tool_approve(const char *action, const char *resource, char **why)
 {
     bool ok = false;

@@ -24,9 +24,6 @@ int tool_begin(const astrid_event *ev, tool_call *tc, astrid_reply *out);
 /* Publishes the result and sets it as FINAL data; frees tc. */
 astrid_action tool_finish(tool_call *tc, const char *tool, const char *content, bool is_error,
                           astrid_reply *out);
-/* A malloc'd copy of len bytes as valid UTF-8 (each bad byte '?'): file
- * contents and process output become JSON strings. */
-char *tool_utf8(const char *s, size_t len);
 /* request-approval for (action, resource): true only on an approval. Any
  * host error counts as a denial, and *why says which (caller frees). */
 bool tool_approve(const char *action, const char *resource, char **why);

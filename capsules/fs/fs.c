@@ -101,7 +101,7 @@ static astrid_action on_read(const astrid_event *ev, astrid_reply *out)
         free(err);
     } else {
         bool cut = len > READ_MAX;
-        char *text = tool_utf8((const char *)data, cut ? READ_MAX : len);
+        char *text = astrid_utf8_lossy((const char *)data, cut ? READ_MAX : len);
         if (cut) {
             buf b = {0};
             char note[96];
@@ -288,7 +288,7 @@ static void search_file(search *s, const char *path, const char *shown)
         if (strstr(l, s->pattern)) {
             char head[64];
             size_t ll = strlen(l);
-            char *t = tool_utf8(l, ll > 200 ? 200 : ll);
+            char *t = astrid_utf8_lossy(l, ll > 200 ? 200 : ll);
             snprintf(head, sizeof head, ":%zu: ", line);
             bputs(&s->out, shown);
             bputs(&s->out, head);

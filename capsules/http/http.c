@@ -51,7 +51,7 @@ static astrid_action on_request(const astrid_event *ev, astrid_reply *out)
         return a;
     }
     size_t shown = resp.body_len > BODY_MAX ? BODY_MAX : resp.body_len;
-    char *text = tool_utf8((const char *)resp.body, shown);
+    char *text = astrid_utf8_lossy((const char *)resp.body, shown);
     size_t n = strlen(text) + 96;
     char *m = malloc(n);
     if (!m)

@@ -34,7 +34,7 @@ static bool corr_ok(const char *c)
 static astrid_json *discover(char **err)
 {
     char *ans = NULL;
-    if (g_trigger_hook("llm.v1.request.describe", "{}", &ans, err) != 0)
+    if (astrid_trigger_hook("llm.v1.request.describe", "{}", &ans, err) != 0)
         return NULL;
     astrid_json *arr = astrid_json_parse(ans, strlen(ans), NULL), *out = astrid_json_array();
     free(ans);

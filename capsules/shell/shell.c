@@ -29,7 +29,7 @@ static void put(char **b, size_t *n, const char *s)
 static void put_stream(char **b, size_t *n, const char *label, const char *s)
 {
     size_t k = strlen(s);
-    char *t = tool_utf8(s, k > OUT_MAX ? OUT_MAX : k);
+    char *t = astrid_utf8_lossy(s, k > OUT_MAX ? OUT_MAX : k);
     put(b, n, label);
     put(b, n, t);
     if (k > OUT_MAX)

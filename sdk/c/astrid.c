@@ -92,6 +92,25 @@ static size_t utf8_seq(const unsigned char *p, size_t left)
     return n;
 }
 
+char *astrid_utf8_lossy(const char *s, size_t len)
+{
+    char *o = malloc(len + 1);
+    if (!o)
+        __builtin_trap();
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(u + i, len - i);
+        if (!k || (k == 1 && u[i] == 0)) {
+            o[i++] = '?';
+            continue;
+        }
+        memcpy(o + i, s + i, k);
+        i += k;
+    }
+    o[len] = '\0';
+    return o;
+}
+
 /* A WIT string must be UTF-8 (the host traps otherwise); log never
  * fails, so each byte of a message that is not (raw data, a multi-byte
  * character cut by a buffer) is logged as '?'. */
@@ -105,13 +124,7 @@ void astrid_log(astrid_log_level level, const char *message)
         astrid_import_sys_log((int32_t)level, P(message), (int32_t)n);
         return;
     }
-    char *fixed = malloc(n + 1);
-    if (!fixed)
-        return;
-    memcpy(fixed, message, n);
-    for (; i < n; i += k ? k : 1)
-        if (!(k = utf8_seq(m + i, n - i)))
-            fixed[i] = '?';
+    char *fixed = astrid_utf8_lossy(message, n);
     astrid_import_sys_log((int32_t)level, P(fixed), (int32_t)n);
     free(fixed);
 }

@@ -49,6 +49,10 @@ typedef enum astrid_log_level {
 
 /* To the invoking agent's capsule log (home/{agent}/.local/log/{capsule}/). */
 void astrid_log(astrid_log_level level, const char *message);
+/* A copy of len bytes of s safe to hand to the host as a WIT string: each
+ * byte not part of a valid UTF-8 sequence, and each NUL, becomes '?'
+ * (same length; NUL-terminated; caller frees). */
+char *astrid_utf8_lossy(const char *s, size_t len);
 void astrid_logf(astrid_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 uint64_t astrid_clock_ms(void);

@@ -75,8 +75,6 @@ expect_eq "  bob's invocations unchanged" "$($A ps --format json | j '[p["invoca
 ok_if "agent enable bob" $A agent enable bob
 # logs: per agent, per capsule
 ok_if "the echo capsule logged under default's home" bash -c "grep -q 'echoed' '$ASTRID_HOME'/home/default/.local/log/echo/*.log"
-# a capsule importing a host function of a later issue installs, loads,
-# and gets an error naming what is missing (never a fake success)
 # trigger-hook: the other capsules' interceptors answer, as the caller
 r=$(req demo.v1.probe '{"try":"hook"}')
 expect_eq "trigger-hook collects the echo capsule's answer" "$(j 'd["error"]' <<<"$r")" "[{'hooked':'yes'}]"
@@ -92,8 +90,8 @@ r=$(req demo.v1.probe '{"try":"netbind"}')
 expect_eq "a capsule without net_bind cannot listen" "$(j 'd["ok"]' <<<"$r")" "False"
 ok_if "  naming net_bind" grep -q "no net_bind entry" <<<"$r"
 r=$(req demo.v1.probe '{"try":"spawn"}')
-expect_eq "a host function of a later issue answers an error" "$(j 'd["ok"]' <<<"$r")" "False"
-ok_if "  naming what is missing" grep -q "not built yet" <<<"$r"
+expect_eq "process kill of an id the caller never started answers an error" "$(j 'd["ok"]' <<<"$r")" "False"
+ok_if "  saying there is no such process of the caller" grep -q "no background process 1 of default" <<<"$r"
 # integrity: a corrupted wasm is refused at load
 cp "$ASTRID_HOME/bin/$hash.wasm" "$TEST_TMP/good.wasm"
 printf 'X' | dd of="$ASTRID_HOME/bin/$hash.wasm" bs=1 seek=100 conv=notrunc 2>/dev/null

@@ -31,7 +31,7 @@ $A nosuch >/dev/null 2>&1; expect_eq "unknown verb exits 1" "$?" "1"
 for cmd in "agent link bob discord:1" \
            "config show" \
            "update" "self-update" \
-           "voucher list" "budget show" "trust list"; do
+           "voucher list" "budget history" "trust list"; do
   # shellcheck disable=SC2086
   msg=$($A $cmd 2>&1 >/dev/null); rc=$?
   if [[ $rc -eq 2 && $msg == *"is not available in this release ("*")"* ]]; then ok "stub '$cmd' exits 2 with reason"
