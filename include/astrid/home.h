@@ -34,6 +34,7 @@ extern "C" {
 #define ASTRID_PHOME_CONFIG ".config"
 #define ASTRID_PHOME_TMP ".local/tmp"
 #define ASTRID_PHOME_CAPSULES ".local/capsules"
+#define ASTRID_PHOME_OVERLAY ".local/overlay" /* the workspace overlay (src/vfs/overlay.h) */
 /* The suffix of the files in .config/env/ ({capsule}.env.json), for code
  * listing them. */
 #define ASTRID_ENV_JSON_SUFFIX ".env.json"
@@ -143,6 +144,9 @@ int astrid_home_capsules_dir(char *out, size_t outsz, const char *home, const ch
 /* home/{p}/.local/audit/audit.jsonl: the principal's audit chain */
 int astrid_home_audit_file(char *out, size_t outsz, const char *home, const char *principal,
                            astrid_err *err);
+/* home/{p}/.config/distro.lock: the agent's applied distro (docs/distro.md) */
+int astrid_home_distro_lock(char *out, size_t outsz, const char *home, const char *principal,
+                            astrid_err *err);
 /* home/{p}/.local/log/{capsule}: a capsule's guest log directory */
 int astrid_home_capsule_log_dir(char *out, size_t outsz, const char *home, const char *principal,
                                 const char *capsule, astrid_err *err);

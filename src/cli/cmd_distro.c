@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "astrid/fs.h"
 #include "astrid/home.h"
 #include "cli/admin.h"
 #include "cli/cli_stub.h"
@@ -37,12 +38,11 @@ static int init_fn(cli_ctx *ctx)
 static int lock_of(cli_ctx *ctx, char *home, char *p, astrid_distro_lock **l)
 {
     astrid_err err;
-    char ph[PATH_MAX], lp[PATH_MAX + 32];
+    char lp[PATH_MAX + 32];
     if (cli_home(home, PATH_MAX, &err) < 0 ||
         cli_target_agent(cli_flag_str(ctx, "agent"), home, p, CLI_PRINCIPAL_MAX, &err) < 0 ||
-        astrid_principal_home(ph, sizeof ph, home, p, &err) < 0)
+        astrid_home_distro_lock(lp, sizeof lp, home, p, &err) < 0)
         return cli_fail(ctx, &err);
-    snprintf(lp, sizeof lp, "%s/.config/distro.lock", ph);
     if (astrid_distro_lock_read(lp, l, &err) < 0) {
         if (err.code == ASTRID_E_NOTFOUND)
             fprintf(ctx->err, "astrid: agent %s has no distro (no %s); run `astrid init`\n", p, lp);
@@ -57,20 +57,21 @@ static int lock_of(cli_ctx *ctx, char *home, char *p, astrid_distro_lock **l)
  * version or with another wasm hash than locked is drift. */
 static int d_show_fn(cli_ctx *ctx)
 {
-    char home[PATH_MAX], p[CLI_PRINCIPAL_MAX], ph[PATH_MAX];
+    char home[PATH_MAX], p[CLI_PRINCIPAL_MAX];
     astrid_distro_lock *l = NULL;
     int rc = lock_of(ctx, home, p, &l);
     if (rc != CLI_OK || !l)
         return rc != CLI_OK ? rc : CLI_ERROR;
-    astrid_err err;
-    astrid_principal_home(ph, sizeof ph, home, p, &err);
     json_t *caps = json_array();
     size_t drift = 0;
     for (size_t i = 0; i < l->n_caps; i++) {
         const astrid_distro_lock_capsule *x = &l->caps[i];
-        char mp[PATH_MAX * 2];
-        snprintf(mp, sizeof mp, "%s/.local/capsules/%s/meta.json", ph, x->name);
-        json_t *m = json_load_file(mp, 0, NULL);
+        char cdir[PATH_MAX], mp[PATH_MAX + 16];
+        json_t *m = NULL;
+        astrid_err perr;
+        if (astrid_home_capsule_dir(cdir, sizeof cdir, home, p, x->name, &perr) >= 0 &&
+            astrid_path_join(mp, sizeof mp, cdir, "meta.json", &perr) == 0)
+            m = json_load_file(mp, 0, NULL);
         const char *iv = json_string_value(json_object_get(m, "version"));
         const char *ih = json_string_value(json_object_get(m, "wasm_hash"));
         const char *state = "ok";

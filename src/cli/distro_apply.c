@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "astrid/fs.h"
 #include "astrid/home.h"
 #include "client/client.h"
 #include "cli/context.h"
@@ -154,11 +155,7 @@ static int resolve_source(const char *distro_dir, const char *src, char *out, si
 
 static int lock_path(const char *home, const char *p, char *out, size_t n, astrid_err *err)
 {
-    char ph[PATH_MAX];
-    if (astrid_principal_home(ph, sizeof ph, home, p, err) < 0)
-        return -1;
-    snprintf(out, n, "%s/.config/distro.lock", ph);
-    return 0;
+    return astrid_home_distro_lock(out, n, home, p, err) < 0 ? -1 : 0;
 }
 
 static int target(const char *agent, char *home, char *p, astrid_err *err)
@@ -513,11 +510,11 @@ static bool unchanged(const char *home, const char *p, const astrid_distro_lock 
             continue;
         if (strcmp(x->version, c->version) != 0 || strcmp(x->source, c->source) != 0)
             return false;
-        char ph[PATH_MAX], mp[PATH_MAX + 64];
+        char cdir[PATH_MAX], mp[PATH_MAX + 16];
         astrid_err err;
-        if (astrid_principal_home(ph, sizeof ph, home, p, &err) < 0)
+        if (astrid_home_capsule_dir(cdir, sizeof cdir, home, p, c->name, &err) < 0 ||
+            astrid_path_join(mp, sizeof mp, cdir, "meta.json", &err) != 0)
             return false;
-        snprintf(mp, sizeof mp, "%s/.local/capsules/%s/meta.json", ph, c->name);
         json_t *m = json_load_file(mp, 0, NULL);
         const char *h = json_string_value(json_object_get(m, "wasm_hash"));
         bool same = h && strncmp(x->hash, "blake3:", 7) == 0 && strcmp(x->hash + 7, h) == 0;
@@ -659,11 +656,10 @@ int cli_distro_check(const char *spec, astrid_err *err)
 
 static bool has_capsules(const char *home, const char *p)
 {
-    char ph[PATH_MAX], cd[PATH_MAX + 32];
+    char cd[PATH_MAX];
     astrid_err err;
-    if (astrid_principal_home(ph, sizeof ph, home, p, &err) < 0)
+    if (astrid_home_capsules_dir(cd, sizeof cd, home, p, &err) < 0)
         return false;
-    snprintf(cd, sizeof cd, "%s/.local/capsules", ph);
     DIR *dir = opendir(cd);
     if (!dir)
         return false;

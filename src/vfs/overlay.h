@@ -43,10 +43,11 @@
 #include <sys/stat.h>
 
 #include "astrid/err.h"
+#include "astrid/home.h"
 #include "vfs/vfs.h"
 
 #define ASTRID_OVERLAY_DEFAULT_MAX 1024
-#define ASTRID_OVERLAY_DIR ".local/overlay"
+#define ASTRID_OVERLAY_DIR ASTRID_PHOME_OVERLAY
 #define ASTRID_OVERLAY_MAX_FILE (50u << 20) /* copied at commit, as upstream */
 
 typedef struct astrid_overlay astrid_overlay;

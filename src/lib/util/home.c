@@ -237,6 +237,7 @@ PRINCIPAL_FIXED(astrid_home_audit_dir, ".local/audit")
 PRINCIPAL_FIXED(astrid_home_guest_log_dir, ".local/log")
 PRINCIPAL_FIXED(astrid_home_capsules_dir, ASTRID_PHOME_CAPSULES)
 PRINCIPAL_FIXED(astrid_home_audit_file, ".local/audit/audit.jsonl")
+PRINCIPAL_FIXED(astrid_home_distro_lock, ".config/distro.lock")
 
 int astrid_home_env_json(char *out, size_t outsz, const char *home, const char *principal,
                          const char *capsule, astrid_err *err)
