@@ -60,7 +60,7 @@ ok_if "identity-link's is 48, aligned to 4" bash -c "grep -q 'ASTRID_IMPORT_IDEN
 # header, then with a stale one beside it that would fail the compile
 sdk=$TEST_TMP/sdk-copy
 mkdir -p "$sdk" "$TEST_TMP/cap"
-cp "$ASTRID_SRC"/sdk/c/astrid.[ch] "$sdk/"
+cp "$ASTRID_SRC"/sdk/c/astrid*.[ch] "$sdk/"  # the SDK: astrid.[ch] and astrid_json.[ch]
 cp -r "$ASTRID_SRC/capsules/examples/kv-counter/." "$TEST_TMP/cap/"
 ab() { (cd / && env -u ASTRID_SDK "$ASTRID_BUILD/bin/astrid-build" "$TEST_TMP/cap" -o "$TEST_TMP/o$1" --sdk "$sdk") >"$TEST_TMP/ab.out" 2>&1; }
 ok_if "astrid-build builds against an SDK copy that has no astrid_imports.h" ab 1
