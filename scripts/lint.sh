@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs="libsodium lmdb jansson yaml-0.1 libcurl libuv uuid libarchive libseccomp cmocka"
-flags="-std=c17 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild/gen $(pkg-config --cflags $pkgs)"
+flags="-std=c17 -D_GNU_SOURCE -Iinclude -Isrc -Isdk/c -Ibuild/gen $(pkg-config --cflags $pkgs)"
 mapfile -t srcs < <(find src tests/unit tests/tools bench -name '*.c' | sort)
 rc=0
 echo "lint: clang-tidy on ${#srcs[@]} files"

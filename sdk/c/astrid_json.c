@@ -720,7 +720,8 @@ static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
         *buf = b;
         *cap = c;
     }
-    memcpy(*buf + *len, s, n);
+    if (n)
+        memcpy(*buf + *len, s, n);
     *len += n;
     (*buf)[*len] = '\0';
     return 0;
