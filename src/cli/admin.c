@@ -96,3 +96,13 @@ json_t *cli_agent_summary(astrid_client *c, const char *principal, astrid_err *e
     }
     return found;
 }
+
+int cli_admin_target(cli_ctx *ctx, char *who, size_t n)
+{
+    char home[PATH_MAX];
+    astrid_err err;
+    if (cli_home(home, sizeof home, &err) < 0 ||
+        cli_target_agent(cli_flag_str(ctx, "agent"), home, who, n, &err) < 0)
+        return cli_fail(ctx, &err);
+    return CLI_OK;
+}

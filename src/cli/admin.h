@@ -25,6 +25,9 @@ int cli_admin_request(astrid_client *c, const char *suffix, const char *method,
 
 /* Connect, one request, close; prints the error and returns the exit code
  * (CLI_OK with *data set). */
+/* The agent a per-agent admin verb targets (-a AGENT, else the active
+ * agent) into who; CLI_OK, or the error printed and its exit code. */
+int cli_admin_target(cli_ctx *ctx, char *who, size_t n);
 int cli_admin_call(cli_ctx *ctx, const char *suffix, const char *method, const json_t *params,
                    json_t **data);
 

@@ -12,20 +12,10 @@
 
 #define ISSUE(n) "deferred upstream: https://github.com/unicity-astrid/astrid/issues/" #n
 
-static int target(cli_ctx *ctx, char *who, size_t n)
-{
-    char home[PATH_MAX];
-    astrid_err err;
-    if (cli_home(home, sizeof home, &err) < 0 ||
-        cli_target_agent(cli_flag_str(ctx, "agent"), home, who, n, &err) < 0)
-        return cli_fail(ctx, &err);
-    return CLI_OK;
-}
-
 static int budget_show(cli_ctx *ctx)
 {
     char who[CLI_PRINCIPAL_MAX];
-    int rc = target(ctx, who, sizeof who);
+    int rc = cli_admin_target(ctx, who, sizeof who);
     if (rc != CLI_OK)
         return rc;
     json_t *params = json_pack("{s:s}", "principal", who), *d = NULL;
@@ -56,7 +46,7 @@ static int usd(cli_ctx *ctx, json_t *b, const char *flag, const char *key, bool 
 static int budget_set(cli_ctx *ctx)
 {
     char who[CLI_PRINCIPAL_MAX];
-    int rc = target(ctx, who, sizeof who);
+    int rc = cli_admin_target(ctx, who, sizeof who);
     if (rc != CLI_OK)
         return rc;
     json_t *b = json_object();

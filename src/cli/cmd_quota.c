@@ -7,20 +7,10 @@
 #include "cli/cli_stub.h"
 #include "cli/context.h"
 
-static int target(cli_ctx *ctx, char *who, size_t n)
-{
-    char home[PATH_MAX];
-    astrid_err err;
-    if (cli_home(home, sizeof home, &err) < 0 ||
-        cli_target_agent(cli_flag_str(ctx, "agent"), home, who, n, &err) < 0)
-        return cli_fail(ctx, &err);
-    return CLI_OK;
-}
-
 static int quota_show(cli_ctx *ctx)
 {
     char who[CLI_PRINCIPAL_MAX];
-    int rc = target(ctx, who, sizeof who);
+    int rc = cli_admin_target(ctx, who, sizeof who);
     if (rc != CLI_OK)
         return rc;
     json_t *params = json_pack("{s:s}", "principal", who), *d = NULL;
@@ -32,7 +22,7 @@ static int quota_show(cli_ctx *ctx)
 static int quota_set(cli_ctx *ctx)
 {
     char who[CLI_PRINCIPAL_MAX];
-    int rc = target(ctx, who, sizeof who);
+    int rc = cli_admin_target(ctx, who, sizeof who);
     if (rc != CLI_OK)
         return rc;
     if (cli_flag_count(ctx, "group") || cli_flag_count(ctx, "streams"))

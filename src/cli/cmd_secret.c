@@ -18,16 +18,6 @@
 
 #define SECRET_STDIN_MAX 65537 /* one over the store's cap: the daemon says what the cap is */
 
-static int target(cli_ctx *ctx, char *who, size_t n)
-{
-    char home[PATH_MAX];
-    astrid_err err;
-    if (cli_home(home, sizeof home, &err) < 0 ||
-        cli_target_agent(cli_flag_str(ctx, "agent"), home, who, n, &err) < 0)
-        return cli_fail(ctx, &err);
-    return CLI_OK;
-}
-
 /* The value, read from stdin for "-" (one trailing newline dropped).
  * malloc'd; NULL after printing the error. */
 static char *take_value(cli_ctx *ctx, char *arg)
@@ -73,7 +63,7 @@ static int secret_set(cli_ctx *ctx)
     char *value = take_value(ctx, arg.m);
     if (!value)
         return CLI_ERROR;
-    int rc = target(ctx, who, sizeof who);
+    int rc = cli_admin_target(ctx, who, sizeof who);
     if (rc == CLI_OK && scope && strcmp(scope, "agent") != 0 && strcmp(scope, "shared") != 0) {
         fprintf(ctx->err, "astrid: --scope must be agent or shared, got '%s'\n", scope);
         rc = CLI_ERROR;
@@ -123,7 +113,7 @@ static int secret_set(cli_ctx *ctx)
 static int secret_list(cli_ctx *ctx)
 {
     char who[CLI_PRINCIPAL_MAX];
-    int rc = target(ctx, who, sizeof who);
+    int rc = cli_admin_target(ctx, who, sizeof who);
     if (rc != CLI_OK)
         return rc;
     json_t *params = json_pack("{s:s}", "agent", who), *d = NULL;
@@ -156,7 +146,7 @@ static int secret_list(cli_ctx *ctx)
 static int secret_delete(cli_ctx *ctx)
 {
     char who[CLI_PRINCIPAL_MAX];
-    int rc = target(ctx, who, sizeof who);
+    int rc = cli_admin_target(ctx, who, sizeof who);
     if (rc != CLI_OK)
         return rc;
     const char *capsule = cli_flag_str(ctx, "capsule"), *scope = cli_flag_str(ctx, "scope");

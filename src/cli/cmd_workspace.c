@@ -12,13 +12,12 @@
 static int ws_call(cli_ctx *ctx, const char *topic, const char *method, const char *key,
                    const char *verb)
 {
-    char who[CLI_PRINCIPAL_MAX], home[PATH_MAX];
-    astrid_err err;
-    if (cli_home(home, sizeof home, &err) < 0 ||
-        cli_target_agent(cli_flag_str(ctx, "agent"), home, who, sizeof who, &err) < 0)
-        return cli_fail(ctx, &err);
+    char who[CLI_PRINCIPAL_MAX];
+    int rc = cli_admin_target(ctx, who, sizeof who);
+    if (rc != CLI_OK)
+        return rc;
     json_t *params = json_pack("{s:s}", "principal", who), *d = NULL;
-    int rc = cli_admin_call(ctx, topic, method, params, &d);
+    rc = cli_admin_call(ctx, topic, method, params, &d);
     json_decref(params);
     if (rc != CLI_OK)
         return rc;
