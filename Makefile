@@ -128,7 +128,7 @@ EXTRA_TARGETS :=
 .DEFAULT_GOAL := all
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all deps run test check-layers bench fuzz lint format spec clean
+.PHONY: all deps run test check-layers bench fuzz fuzzers lint format spec clean
 all: $(LIBASTRID) $(FLOOR_ARS) $(PCFILE) $(BINS) $(TESTS) $(EXTRA_TARGETS)
 
 deps:
@@ -249,10 +249,39 @@ $(BUILD)/bench/%: bench/%.cpp
 	$(Q)$(CXX) -std=c++17 -O2 -g $(shell pkg-config --cflags tomlplusplus 2>/dev/null) -o $@ $< \
 	  $(shell pkg-config --libs tomlplusplus 2>/dev/null)
 
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc $(PKG_CFLAGS) \
-               -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+# Fuzz targets: every source of src/ is compiled once with clang's coverage
+# instrumentation into $(BUILD)/fuzz/obj and archived per floor as above;
+# each target links them all (an archive gives only what the target uses).
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -I$(GEN_DIR) -Isdk/c $(PKG_CFLAGS) \
+               -fsanitize=address,undefined
+fobj = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+FUZZ_AR_lib := $(BUILD)/fuzz/lib/libastrid.a
+FUZZ_SRCS_capsule := $(GEN_DIR)/host_glue.c
+FUZZ_SRCS_build := $(GEN_DIR)/sdk_imports.c
+$(foreach f,$(FLOORS),$(eval FUZZ_AR_$(f) := $(BUILD)/fuzz/lib/libastrid-$(f).a))
+$(foreach f,$(FLOORS),$(eval FUZZ_OBJS_$(f) := \
+  $(call fobj,$(filter-out %/main.c,$(call find_c,src/$(f))) $(FUZZ_SRCS_$(f)))))
+FUZZ_ARS := $(foreach f,$(FLOORS),$(FUZZ_AR_$(f))) $(FUZZ_AR_lib)
+fuzzers: $(FUZZERS)
+$(call fobj,$(LIB_SRCS) $(call find_c,$(addprefix src/,$(FLOORS)))): | $(GEN_STAMP)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(SYS_LIBS)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_AR_lib): $(call fobj,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+define fuzz_floor_rule
+$(FUZZ_AR_$(1)): $(FUZZ_OBJS_$(1))
+	@mkdir -p $$(dir $$@)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach f,$(FLOORS),$(eval $(call fuzz_floor_rule,$(f))))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_ARS) | $(GEN_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(FUZZ_ARS) \
+	  $(SYS_LIBS) $(TUI_LIBS)
+-include $(wildcard $(BUILD)/fuzz/*.d) $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(FLOOR_OBJS) $(WITGEN_OBJS) $(call obj,$(TEST_SRCS) $(BENCH_SRCS) $(wildcard src/*/main.c)))
