@@ -137,8 +137,11 @@ deps:
 run: all
 	$(Q)bash scripts/run.sh $(BUILD)
 
+# The fuzz targets join the sanitizer tree when clang is there: the
+# fuzz_smoke suite runs each for a few seconds.
 test:
-	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all check-layers
+	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all check-layers \
+	  $(if $(shell command -v clang 2>/dev/null),fuzzers)
 	$(Q)bash tests/run.sh $(BUILD)/san
 
 # The floor table of docs/architecture.md, executed: every #include of
