@@ -19,7 +19,8 @@
 #   src/build/main.c             -> $(BUILD)/bin/astrid-build    build, capsule (unpack), lib
 #   tests/unit/*.c, tests/tools/*.c, tests/spec/*.c -> $(BUILD)/tests/<name>  (every archive)
 #   bench/*.c                    -> $(BUILD)/bench/<name>                    (every archive)
-#   tests/fuzz/*.c               -> $(BUILD)/fuzz/<name>   (clang libFuzzer)
+#   tests/fuzz/*.c               -> $(BUILD)/fuzz/<name>   (clang libFuzzer; src/ compiled
+#                                   again with coverage into $(BUILD)/fuzz/obj, every floor)
 #   src/witgen/*.c + libastrid   -> $(BUILD)/tools/astrid-witgen, built and run
 #                                   first: wit/astrid.wit -> $(BUILD)/gen/host_glue.{h,c}
 #                                   (host_glue.c joins libastrid-capsule: every host

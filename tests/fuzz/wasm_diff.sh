@@ -19,27 +19,25 @@ spec=$shared/testdata/wasm-spec
 work=$(mktemp -d "${TMPDIR:-/tmp}/astrid-wasm-diff.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/mods"
-nspec=0
 if [[ -d $spec ]] && command -v wast2json >/dev/null; then
   for w in "$spec"/*.wast; do
     n=$(basename "$w" .wast)
-    mkdir -p "$work/j/$n"
-    wast2json --enable-all "$w" -o "$work/j/$n/$n.json" >/dev/null 2>&1 ||
-      wast2json "$w" -o "$work/j/$n/$n.json" >/dev/null 2>&1 || continue
-    for m in "$work/j/$n"/*.wasm; do
-      [[ -f $m ]] && cp "$m" "$work/mods/$n-$(basename "$m")" && nspec=$((nspec + 1))
-    done
+    mkdir -p "$work/mods/$n"
+    wast2json "$w" -o "$work/mods/$n/$n.json" >/dev/null 2>&1 || continue
   done
+  # wast2json also writes the .json script and text-format modules (.wat)
+  find "$work/mods" -type f ! -name '*.wasm' -delete
 else
   echo "wasm_diff: no spec suite at $spec (or no wast2json): corpora only"
 fi
+nspec=$(find "$work/mods" -type f | wc -l)
 dirs=("$work/mods")
 for d in "$build/fuzz/corpus-fuzz_wasm_parse" "$build/fuzz/corpus-fuzz_wasm_diff" \
   "$root/tests/fuzz/seeds/fuzz_wasm_parse" "$root/tests/fuzz/seeds/fuzz_wasm_diff"; do
   [[ -d $d ]] && dirs+=("$d")
 done
 total=0
-for d in "${dirs[@]}"; do total=$((total + $(find "$d" -maxdepth 1 -type f | wc -l))); done
+for d in "${dirs[@]}"; do total=$((total + $(find "$d" -type f | wc -l))); done
 echo "wasm_diff: $total modules ($nspec from the spec suite)"
 rm -rf "$build/fuzz/wasm-diff" && mkdir -p "$build/fuzz/wasm-diff"
 UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1 WASM_DIFF_KEEP_GOING=1 \
