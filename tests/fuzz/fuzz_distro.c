@@ -78,8 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!l->id || !l->version)
             abort();
         for (size_t i = 0; i < l->n_caps; i++)
-            if (!l->caps[i].name || !l->caps[i].version || !l->caps[i].source ||
-                !l->caps[i].hash)
+            if (!l->caps[i].name || !l->caps[i].version || !l->caps[i].source || !l->caps[i].hash)
                 abort();
         astrid_distro_lock_free(l);
     }

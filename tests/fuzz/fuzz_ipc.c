@@ -66,8 +66,8 @@ static void proof(const json_t *m)
     (void)astrid_verify(sig, (const uint8_t *)msg, sizeof msg - 1, pk);
 }
 
-static const char *const patterns[] = {"astrid.v1.*", "agent.*", "*.*.*", "astrid.v1.request.*",
-                                       "a.*.c", "astrid.v1.approval.*"};
+static const char *const patterns[] = {"astrid.v1.*",         "agent.*", "*.*.*",
+                                       "astrid.v1.request.*", "a.*.c",   "astrid.v1.approval.*"};
 
 static void message(const json_t *msg)
 {

@@ -18,9 +18,9 @@
  *
  * Property: whatever resolves has a physical path, and every object opened
  * through it a real path, under its mount's canonical root, outside
- * T/outside (unless the workspace is T), and allowed by the guard (never $ASTRID_HOME's state, another
- * principal's home, alice's .local (but .local/tmp) or .config, or the
- * workspace's .astrid). */
+ * T/outside (unless the workspace is T), and allowed by the guard (never $ASTRID_HOME's state,
+ * another principal's home, alice's .local (but .local/tmp) or .config, or the workspace's
+ * .astrid). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,19 +64,35 @@ static void build_tree(void)
     char tmpl[] = "/tmp/astrid-fuzz-vfs-XXXXXX";
     if (!mkdtemp(tmpl) || !realpath(tmpl, T))
         abort();
-    static const char *const dirs[] = {
-        "astrid", "astrid/etc", "astrid/keys", "astrid/var", "astrid/run", "astrid/home",
-        "astrid/home/alice", "astrid/home/alice/.local", "astrid/home/alice/.local/tmp",
-        "astrid/home/alice/.local/kv", "astrid/home/alice/.config", "astrid/home/alice/notes",
-        "astrid/home/bob", "ws", "ws/.astrid", "ws/src", "ws/src/deep", "outside"};
+    static const char *const dirs[] = {"astrid",
+                                       "astrid/etc",
+                                       "astrid/keys",
+                                       "astrid/var",
+                                       "astrid/run",
+                                       "astrid/home",
+                                       "astrid/home/alice",
+                                       "astrid/home/alice/.local",
+                                       "astrid/home/alice/.local/tmp",
+                                       "astrid/home/alice/.local/kv",
+                                       "astrid/home/alice/.config",
+                                       "astrid/home/alice/notes",
+                                       "astrid/home/bob",
+                                       "ws",
+                                       "ws/.astrid",
+                                       "ws/src",
+                                       "ws/src/deep",
+                                       "outside"};
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
         mk(dirs[i], 1);
-    static const char *const files[] = {"astrid/keys/runtime.key", "astrid/etc/groups.toml",
+    static const char *const files[] = {"astrid/keys/runtime.key",
+                                        "astrid/etc/groups.toml",
                                         "astrid/home/alice/notes/a.txt",
                                         "astrid/home/alice/.local/kv/db",
                                         "astrid/home/alice/.config/env.json",
-                                        "astrid/home/bob/secret", "ws/.astrid/state",
-                                        "ws/src/main.c", "outside/secret"};
+                                        "astrid/home/bob/secret",
+                                        "ws/.astrid/state",
+                                        "ws/src/main.c",
+                                        "outside/secret"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         mk(files[i], 0);
     char abs[PATH_MAX * 2];
@@ -152,9 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char guest[4097];
     memcpy(guest, data + 1, size - 1);
     guest[size - 1] = '\0';
-    astrid_vfs_roots roots = {.principal_home = ALICE,
-                              .workspace = (data[0] & 1) ? T : WS,
-                              .astrid_home = AH};
+    astrid_vfs_roots roots = {
+        .principal_home = ALICE, .workspace = (data[0] & 1) ? T : WS, .astrid_home = AH};
     astrid_vfs_path out;
     astrid_err err;
     if (astrid_vfs_resolve(&roots, guest, &out, &err) != 0)

@@ -102,8 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     int theirs = wasm2c_accepts(data, size);
     if (theirs && !ours && !strstr(err.msg, "NUL bytes")) {
-        fprintf(stderr, "DIFF: wasm2c accepts a module the engine's reader refuses: %s\n",
-                err.msg);
+        fprintf(stderr, "DIFF: wasm2c accepts a module the engine's reader refuses: %s\n", err.msg);
         if (!getenv("WASM_DIFF_KEEP_GOING"))
             abort();
         const char *save = getenv("WASM_DIFF_SAVE");

@@ -196,6 +196,10 @@ for mode in (0, 2, 3, 6):
               "src/deep/up2/outside/secret", "src/abs", "dangling", "a\x00/../../x",
               "astrid/home/bob/secret"]:
         put("fuzz_vfs_path", bytes([mode]) + p.encode())
+# overlong: near and over PATH_MAX, in components, in '..' and in one name
+for p in ["a/" * 2047, "../" * 1365, "src/" + "x" * 4091, "home://" + "n/" * 2044,
+          "/tmp/" + "y" * 300, "ok/" * 1364]:
+    put("fuzz_vfs_path", b"\x02" + p.encode())
 
 
 # ---- fuzz_unpack: .capsule archives (gzip'd tar) and plain tars, good and hostile
