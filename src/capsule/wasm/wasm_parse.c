@@ -438,6 +438,13 @@ int astrid_wasm_parse(const uint8_t *bytes, size_t len, astrid_wasm_info *info, 
                 goto fail;
             }
             ex->global_type = info->global_types[ex->index];
+        } else if ((ex->kind == ASTRID_WASM_EXT_MEMORY && ex->index >= info->nmemories) ||
+                   (ex->kind == ASTRID_WASM_EXT_TABLE && ex->index >= info->ntables)) {
+            /* wasm2c refuses these too; refusing here keeps every index
+             * the engine reads in range (fuzz_wasm_diff). */
+            bad(&r,
+                ex->kind == ASTRID_WASM_EXT_MEMORY ? "export memory index" : "export table index");
+            goto fail;
         }
     }
     return 0;
