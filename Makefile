@@ -284,7 +284,7 @@ $(foreach f,$(FLOORS),$(eval $(call fuzz_floor_rule,$(f))))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_ARS) | $(GEN_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(FUZZ_ARS) \
+	$(Q)clang $(FUZZ_CFLAGS) $(filter-out -Wno-format-truncation,$(WARN)) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(FUZZ_ARS) \
 	  $(SYS_LIBS) $(TUI_LIBS)
 -include $(wildcard $(BUILD)/fuzz/*.d) $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 

@@ -6,8 +6,9 @@
  * audit log, gate, and the `default` principal as after boot. No loop, no
  * socket, no capsules.
  *
- * Header-only (static, one includer per program). fk_up() builds it into
+ * Header-only (static inline, one includer per program). fk_up() builds it into
  * the caller's struct, fk_down() frees everything and removes the tree.
+ * fk_up() also has the last kernel removed at exit.
  * fk_snapshot() digests the stored state (every file's path, mode and
  * bytes, logs excepted) so a target can check that a refused request left
  * stored data intact. */
@@ -30,14 +31,14 @@
 #include "kernel/kernel.h"
 #include "store/kv.h"
 
-static int fk_rm(const char *p, const struct stat *st, int type, struct FTW *f)
+static inline int fk_rm(const char *p, const struct stat *st, int type, struct FTW *f)
 {
     (void)st;
     (void)f;
     return type == FTW_DP ? rmdir(p) : unlink(p);
 }
 
-static void fk_down(astrid_kernel *k)
+static inline void fk_down(astrid_kernel *k)
 {
     astrid_gate_free(k);
     if (k->audit)
@@ -55,11 +56,24 @@ static void fk_down(astrid_kernel *k)
     memset(k, 0, sizeof *k);
 }
 
+/* The kernel fk_up built last, torn down at exit (the temp tree must not
+ * outlive the fuzzer; a crash leaves it for the post-mortem). */
+static astrid_kernel *fk_live;
+
+static inline void fk_atexit(void)
+{
+    if (fk_live)
+        fk_down(fk_live);
+}
+
 /* 0, or -1 with a message on stderr (the fuzzer then aborts: a harness
  * that cannot build its kernel must not report "no findings"). */
-static int fk_up(astrid_kernel *k, const char *tag)
+static inline int fk_up(astrid_kernel *k, const char *tag)
 {
     memset(k, 0, sizeof *k);
+    if (!fk_live)
+        atexit(fk_atexit);
+    fk_live = k;
     pthread_mutex_init(&k->log_lock, NULL);
     pthread_mutex_init(&k->admin_write_lock, NULL);
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -99,7 +113,7 @@ static int fk_up(astrid_kernel *k, const char *tag)
 static astrid_blake3_hasher fk_h;
 static size_t fk_skip; /* strlen(home) + 1 */
 
-static int fk_visit(const char *p, const struct stat *st, int type, struct FTW *f)
+static inline int fk_visit(const char *p, const struct stat *st, int type, struct FTW *f)
 {
     (void)f;
     const char *rel = p + (strlen(p) >= fk_skip ? fk_skip : strlen(p));
@@ -122,7 +136,7 @@ static int fk_visit(const char *p, const struct stat *st, int type, struct FTW *
     return 0;
 }
 
-static void fk_snapshot(const astrid_kernel *k, uint8_t out[32])
+static inline void fk_snapshot(const astrid_kernel *k, uint8_t out[32])
 {
     astrid_blake3_init(&fk_h);
     fk_skip = strlen(k->home) + 1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -19,6 +20,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char srcdir[64];
+
+static void cleanup(void)
+{
+    rmdir(srcdir);
+}
 
 static void check_strv(const astrid_strv *v)
 {
@@ -72,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(srcdir, sizeof srcdir, "/tmp/astrid-fuzz-manifest-XXXXXX");
         if (!mkdtemp(srcdir))
             abort();
+        atexit(cleanup);
     }
     astrid_err err = {0};
     astrid_manifest *m = astrid_manifest_parse((const char *)data, size, "Capsule.toml", &err);

@@ -31,6 +31,11 @@ static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *
     return type == FTW_DP ? rmdir(p) : unlink(p);
 }
 
+static void cleanup(void)
+{
+    nftw(P, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int check_entry(const char *p, const struct stat *st, int type, struct FTW *f)
 {
     (void)f;
@@ -79,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(P, sizeof P, "%s/astrid-fuzz-unpack-XXXXXX", base);
         if (!mkdtemp(P))
             abort();
+        atexit(cleanup);
         snprintf(arch, sizeof arch, "%s/in.capsule", P);
         snprintf(dest, sizeof dest, "%s/dest", P);
         snprintf(sentinel, sizeof sentinel, "%s/sentinel", P);

@@ -22,6 +22,7 @@
  * another principal's home, alice's .local (but .local/tmp) or .config, or the workspace's
  * .astrid). */
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +60,24 @@ static void ln(const char *target, const char *rel)
         abort();
 }
 
+static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+    (void)st;
+    (void)f;
+    return type == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+static void cleanup(void)
+{
+    nftw(T, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void build_tree(void)
 {
     char tmpl[] = "/tmp/astrid-fuzz-vfs-XXXXXX";
     if (!mkdtemp(tmpl) || !realpath(tmpl, T))
         abort();
+    atexit(cleanup);
     static const char *const dirs[] = {"astrid",
                                        "astrid/etc",
                                        "astrid/keys",

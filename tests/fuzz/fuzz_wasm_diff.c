@@ -35,6 +35,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern char **environ;
 static char dir[256], in[300], out[300];
 
+static void cleanup(void)
+{
+    unlink(in);
+    unlink(out);
+    char h[310];
+    snprintf(h, sizeof h, "%.300s", out);
+    h[strlen(h) - 1] = 'h'; /* wasm2c writes module.h beside module.c */
+    unlink(h);
+    rmdir(dir);
+}
+
 static int wasm2c_accepts(const uint8_t *data, size_t size)
 {
     int fd = open(in, O_CREAT | O_WRONLY | O_TRUNC, 0600);
@@ -88,6 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "%s/astrid-fuzz-w2c-XXXXXX", base);
         if (!mkdtemp(dir))
             abort();
+        atexit(cleanup);
         snprintf(in, sizeof in, "%s/module.wasm", dir);
         snprintf(out, sizeof out, "%s/module.c", dir);
     }

@@ -48,4 +48,5 @@ ndiff=$(grep -c '^DIFF:' "$work/log")
 grep '^DIFF:' "$work/log" | sort | uniq -c
 grep -E 'ERROR|SUMMARY' "$work/log" | head -5
 echo "wasm_diff: $ndiff module(s) wasm2c accepts and the engine's reader refuses (exit $rc)"
+cp "$work/log" "$build/fuzz/wasm-diff/log"
 [[ $rc -eq 0 && $ndiff -eq 0 ]]
