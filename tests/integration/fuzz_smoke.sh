@@ -41,7 +41,8 @@ wait
 for f in "${targets[@]}"; do
   name=$(basename "$f")
   rc=$(cat "$res/$name.rc" 2>/dev/null || echo missing)
-  stats=$(grep -E '^#[0-9]+ +DONE' "$res/$name.log" | tail -n 1 | sed -E 's/^#([0-9]+) +DONE +(cov: [0-9]+).*/\1 runs, \2/')
+  stats=$(grep -aE '^#[0-9]+[[:space:]]+DONE' "$res/$name.log" | tail -n 1 |
+    sed -E 's/^#([0-9]+)[[:space:]]+DONE +(cov: [0-9]+).*/\1 runs, \2/')
   if [[ $rc == 0 ]]; then
     ok "$name: seeds + ${secs}s clean ($stats)"
   else
