@@ -113,6 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         astrid_wasm_info_free(&info);
     }
     int theirs = wasm2c_accepts(data, size);
+    if (getenv("WASM_DIFF_KEEP_GOING"))
+        fprintf(stderr, "VERDICT wasm2c=%d reader=%d\n", theirs, ours);
     if (theirs && !ours && !strstr(err.msg, "NUL bytes")) {
         fprintf(stderr, "DIFF: wasm2c accepts a module the engine's reader refuses: %s\n", err.msg);
         if (!getenv("WASM_DIFF_KEEP_GOING"))

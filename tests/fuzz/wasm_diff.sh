@@ -45,6 +45,8 @@ UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1 WASM_DIFF_KEEP_GOING=1 \
   "$bin" -runs=0 "${dirs[@]}" >"$work/log" 2>&1
 rc=$?
 ndiff=$(grep -c '^DIFF:' "$work/log")
+echo "wasm_diff: verdicts (wasm2c accepts=1, reader accepts=1):"
+grep '^VERDICT' "$work/log" | sort | uniq -c
 grep '^DIFF:' "$work/log" | sort | uniq -c
 grep -E 'ERROR|SUMMARY' "$work/log" | head -5
 echo "wasm_diff: $ndiff module(s) wasm2c accepts and the engine's reader refuses (exit $rc)"
