@@ -45,11 +45,15 @@ static void check(const astrid_manifest *m)
         /* what the hook dispatcher asks of every event */
         (void)astrid_manifest_may_publish(m, m->interceptors[i].event);
     }
-    const astrid_strv *vs[] = {&m->ipc_publish, &m->ipc_subscribe, &m->net,
-                               &m->kv,          &m->fs_read,       &m->fs_write,
-                               &m->identity,    &m->host_process,  &m->net_bind};
-    for (size_t i = 0; i < sizeof vs / sizeof *vs; i++)
-        check_strv(vs[i]);
+    check_strv(&m->ipc_publish);
+    check_strv(&m->ipc_subscribe);
+    check_strv(&m->net);
+    check_strv(&m->kv);
+    check_strv(&m->fs_read);
+    check_strv(&m->fs_write);
+    check_strv(&m->identity);
+    check_strv(&m->host_process);
+    check_strv(&m->net_bind);
     for (size_t i = 0; i < m->nimports; i++)
         if (!m->imports[i].ns || !m->imports[i].iface || !m->imports[i].version)
             abort();

@@ -28,14 +28,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static astrid_kernel kern;
-static const astrid_req_row *rows[64];
+#define MAX_ROWS 64
+static const astrid_req_row *rows[MAX_ROWS];
 static size_t nrows;
 
 static void init_once(void)
 {
     size_t n;
     const astrid_req_row *t = astrid_req_table(&n);
-    for (size_t i = 0; i < n && nrows < sizeof rows / sizeof *rows; i++)
+    for (size_t i = 0; i < n && nrows < MAX_ROWS; i++)
         if (t[i].topic)
             rows[nrows++] = &t[i];
     if (nrows == 0 || fk_up(&kern, "req") != 0)

@@ -52,7 +52,9 @@ static int wasm2c_accepts(const uint8_t *data, size_t size)
     if (fd < 0 || (size && write(fd, data, size) != (ssize_t)size))
         abort();
     close(fd);
-    const char *w2c = getenv("WASM2C") ? getenv("WASM2C") : "wasm2c";
+    const char *w2c = getenv("WASM2C");
+    if (!w2c || !*w2c)
+        w2c = "wasm2c";
     char *argv[] = {(char *)w2c, "--no-debug-names", "-n", "m", in, "-o", out, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
