@@ -132,6 +132,9 @@ typedef struct astrid_kernel {
     /* per-principal copy-on-write overlays of the workspace
      * (src/vfs/overlay.h; its own locks); built at boot */
     struct astrid_overlay_registry *overlays;
+    /* federation trust table, this host's name, [[map]]s (fed_trust.c;
+     * thread-safe under its trust_lock) */
+    struct astrid_fed_trust *fed_trust;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
