@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "astrid/err.h"
+#include "astrid/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,10 +40,34 @@ int astrid_fed_name_validate(const char *what, const char *name, astrid_err *err
  * never for homes, agents or keys. */
 #define ASTRID_REMOTE_PRINCIPAL_MAX (64 + 1 + ASTRID_FED_NAME_MAX)
 bool astrid_principal_is_remote(const char *id);
+/* Where a profile is meant (etc/profiles/{p}.toml, the profile cache):
+ * a local id (astrid_principal_validate) or a remote one. */
+int astrid_profile_principal_validate(const char *id, astrid_err *err);
 int astrid_remote_principal_validate(const char *id, astrid_err *err);
 /* Split "alice@B": local part into `local` (ASTRID_PRINCIPAL_MAX + 1 bytes),
  * host into `host` (ASTRID_FED_NAME_MAX + 1 bytes). Validates. */
 int astrid_remote_principal_split(const char *id, char *local, char *host, astrid_err *err);
+
+/* A group mapping of etc/federation.toml: [[map]] remote = "alice@B" (one
+ * remote principal) or "*@B" (every principal of host B), group = "...".
+ * Strings borrowed. */
+typedef struct astrid_fed_map {
+    const char *remote;
+    const char *group;
+} astrid_fed_map;
+/* 0 when `remote` is a valid mapping pattern ("id@host" or "*@host"). */
+int astrid_fed_map_validate(const char *remote, astrid_err *err);
+/* Does mapping pattern `remote` cover the remote principal `id`? */
+bool astrid_fed_map_matches(const char *remote, const char *id);
+/* The profile remote principal `id` is checked against: a copy of `base`
+ * (its own profile "alice@B", NULL when it has none: then enabled, with
+ * nothing) keeping only what authz reads (enabled, groups, grants,
+ * revokes), plus the group of every mapping that matches `id`, in order,
+ * once each. Nothing by default. One reference for the caller (release);
+ * NULL with err on a bad id or allocation failure. */
+astrid_profile *astrid_fed_remote_profile(const char *id, const astrid_profile *base,
+                                          const astrid_fed_map *maps, size_t nmaps,
+                                          astrid_err *err);
 
 typedef struct astrid_trust astrid_trust;
 

@@ -18,6 +18,7 @@
 #include "astrid/principal.h"
 #include "astrid/profile.h"
 #include "kernel/capsules.h"
+#include "kernel/fed_trust.h"
 #include "kernel/gate.h"
 #include "kernel/federation.h"
 #include "kernel/kernel.h"
@@ -438,6 +439,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (astrid_home_profiles_dir(prof, sizeof prof, k->home, err) != 0 ||
         astrid_mkdir_p(prof, 0700, 1, err) != 0 || load_policy(k, err) != 0 ||
         migrate_legacy_profiles(k, err) != 0 || seed_default_profile(k, err) != 0 ||
+        astrid_kernel_trust_start(k, err) != 0 ||
         astrid_principal_home_ensure(k->home, "default", err) != 0)
         return -1;
     k->audit = astrid_audit_open(k->home, &k->key, k->session, on_audit_notice, k, err);

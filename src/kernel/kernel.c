@@ -5,6 +5,7 @@
 
 #include "kernel/capsules.h"
 #include "kernel/federation.h"
+#include "kernel/fed_trust.h"
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
@@ -55,6 +56,7 @@ int astrid_kernel_run(astrid_kernel *k)
     astrid_keypair_wipe(&k->key);
     astrid_profile_cache_free(k->profiles);
     astrid_group_swap_free(k->groups);
+    astrid_kernel_trust_stop(k);
     if (k->lock_fd >= 0)
         close(k->lock_fd);
     if (k->log)

@@ -139,6 +139,9 @@ typedef struct astrid_kernel {
     /* the NATS bridge (federation.c; NULL = federation off; its own
      * threads and locks, federation.h) */
     struct astrid_fed *fed;
+    /* federation trust table, this host's name, [[map]]s (fed_trust.c;
+     * thread-safe under its trust_lock) */
+    struct astrid_fed_trust *fed_trust;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

@@ -8,6 +8,7 @@
 
 #include "astrid/utf8.h"
 #include "kernel/admin.h"
+#include "kernel/fed_trust.h"
 
 #define MGMT_PREFIX "astrid.v1.request."
 #define ADMIN_PREFIX "astrid.v1.admin."
@@ -60,6 +61,9 @@ static const astrid_req_row req_table[] = {
     {"SecretList",         "secret.list",   "secret:list",      ASTRID_SCOPE_SELF_IF_TARGET, "agent",     false, admin_secret_list},
     {"BudgetSet",          "budget.set",    "budget:set",       ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_budget_set},
     {"BudgetGet",          "budget.get",    "budget:get",       ASTRID_SCOPE_SELF_IF_TARGET, "principal", false, admin_budget_get},
+    {"TrustAdd",           "trust.add",     "trust:add",        ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_add},
+    {"TrustRemove",        "trust.remove",  "trust:remove",     ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_remove},
+    {"TrustList",          "trust.list",    "trust:list",       ASTRID_SCOPE_GLOBAL,         NULL,        false, admin_trust_list},
 };
 // clang-format on
 

@@ -97,6 +97,13 @@ int astrid_remote_principal_validate(const char *id, astrid_err *err)
     return astrid_remote_principal_split(id, NULL, NULL, err);
 }
 
+int astrid_profile_principal_validate(const char *id, astrid_err *err)
+{
+    if (astrid_principal_is_remote(id))
+        return astrid_remote_principal_validate(id, err);
+    return astrid_principal_validate(id, err);
+}
+
 astrid_trust *astrid_trust_new(void)
 {
     return calloc(1, sizeof(astrid_trust));
@@ -457,4 +464,74 @@ int astrid_trust_save(const astrid_trust *t, const char *home, astrid_err *err)
     int rc = astrid_atomic_write(path, s, strlen(s), 0600, err);
     free(s);
     return rc;
+}
+
+/* ---- remote principals' authz ---------------------------------------- */
+
+int astrid_fed_map_validate(const char *remote, astrid_err *err)
+{
+    if (remote && remote[0] == '*' && remote[1] == '@') {
+        if (astrid_fed_name_validate("host name", remote + 2, err) != 0)
+            return astrid_err_prefix(err, "mapping '%.200s'", remote);
+        return 0;
+    }
+    if (astrid_remote_principal_validate(remote, err) != 0)
+        return astrid_err_prefix(err, "mapping '%.200s' (want \"id@host\" or \"*@host\")",
+                                 remote ? remote : "");
+    return 0;
+}
+
+bool astrid_fed_map_matches(const char *remote, const char *id)
+{
+    if (!remote || !id || astrid_fed_map_validate(remote, NULL) != 0 ||
+        astrid_remote_principal_validate(id, NULL) != 0)
+        return false;
+    if (remote[0] == '*')
+        return strcmp(strchr(id, '@') + 1, remote + 2) == 0;
+    return strcmp(remote, id) == 0;
+}
+
+static int copy_list(astrid_strlist *dst, const astrid_strlist *src, astrid_err *err)
+{
+    for (size_t i = 0; src && i < src->n; i++)
+        if (astrid_strlist_push(dst, src->v[i], err) != 0)
+            return -1;
+    return 0;
+}
+
+static bool list_has(const astrid_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+astrid_profile *astrid_fed_remote_profile(const char *id, const astrid_profile *base,
+                                          const astrid_fed_map *maps, size_t nmaps, astrid_err *err)
+{
+    if (astrid_remote_principal_validate(id, err) != 0)
+        return NULL;
+    astrid_profile *p = astrid_profile_new(err);
+    if (!p)
+        return NULL;
+    /* Only the authz fields: a remote principal has no home, keys, egress
+     * or processes on this host whatever its profile file says. */
+    p->enabled = base ? base->enabled : true;
+    if (base && (copy_list(&p->groups, &base->groups, err) != 0 ||
+                 copy_list(&p->grants, &base->grants, err) != 0 ||
+                 copy_list(&p->revokes, &base->revokes, err) != 0)) {
+        astrid_profile_release(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < nmaps; i++) {
+        if (!maps[i].group || !astrid_fed_map_matches(maps[i].remote, id) ||
+            list_has(&p->groups, maps[i].group))
+            continue;
+        if (astrid_strlist_push(&p->groups, maps[i].group, err) != 0) {
+            astrid_profile_release(p);
+            return NULL;
+        }
+    }
+    return p;
 }

@@ -8,6 +8,7 @@
 
 #include "astrid/fs.h"
 #include "astrid/principal.h"
+#include "astrid/trust.h"
 
 static int has_dotdot(const char *p)
 {
@@ -216,7 +217,8 @@ int astrid_principal_home(char *out, size_t outsz, const char *home, const char 
 int astrid_profile_path(char *out, size_t outsz, const char *home, const char *principal,
                         astrid_err *err)
 {
-    if (astrid_principal_validate(principal, err) != 0)
+    /* Remote principals ("alice@B") have profiles, never homes. */
+    if (astrid_profile_principal_validate(principal, err) != 0)
         return bad(out, outsz);
     return layout(out, outsz, home, err, "etc/profiles/%s.toml", principal);
 }

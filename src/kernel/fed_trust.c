@@ -1,0 +1,287 @@
+/* Federation trust in the daemon (fed_trust.h): the trust table the bridge
+ * verifies envelopes against, this host's name, the [[map]]s, remote
+ * principals' profiles, and the trust.add/remove/list admin handlers.
+ *
+ * trust_lock guards the table, the name and the maps. It is held only for
+ * copies and lookups, never across disk I/O by a reader: add/remove build
+ * the new table from disk (so a hand edit is seen, or refused), write it,
+ * and only then swap it in under the lock. */
+#include "kernel/fed_trust.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "astrid/home.h"
+#include "astrid/trust.h"
+#include "kernel/admin.h"
+
+typedef struct fed_map_entry {
+    char *remote, *group;
+} fed_map_entry;
+
+struct astrid_fed_trust {
+    pthread_mutex_t trust_lock; /* guards everything below */
+    astrid_trust *table;
+    char self[ASTRID_FED_NAME_MAX + 1];
+    fed_map_entry *maps;
+    size_t nmaps;
+};
+
+static void maps_free(fed_map_entry *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].remote);
+        free(m[i].group);
+    }
+    free(m);
+}
+
+int astrid_kernel_trust_start(astrid_kernel *k, astrid_err *err)
+{
+    struct astrid_fed_trust *t = calloc(1, sizeof *t);
+    if (!t)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    if (astrid_trust_load(k->home, &t->table, err) != 0) {
+        free(t);
+        return astrid_err_prefix(err, "federation trust table");
+    }
+    pthread_mutex_init(&t->trust_lock, NULL);
+    k->fed_trust = t;
+    return 0;
+}
+
+void astrid_kernel_trust_stop(astrid_kernel *k)
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!t)
+        return;
+    astrid_trust_free(t->table);
+    maps_free(t->maps, t->nmaps);
+    pthread_mutex_destroy(&t->trust_lock);
+    free(t);
+    k->fed_trust = NULL;
+}
+
+int astrid_kernel_trust_lookup(astrid_kernel *k, const char *host, uint8_t pk[32])
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!t)
+        return -1;
+    pthread_mutex_lock(&t->trust_lock);
+    int rc = astrid_trust_lookup(t->table, host, pk);
+    pthread_mutex_unlock(&t->trust_lock);
+    return rc;
+}
+
+int astrid_kernel_fed_self_set(astrid_kernel *k, const char *host, astrid_err *err)
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!t)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "federation trust not started");
+    if (astrid_fed_name_validate("host name", host, err) != 0)
+        return -1;
+    pthread_mutex_lock(&t->trust_lock);
+    snprintf(t->self, sizeof t->self, "%s", host);
+    pthread_mutex_unlock(&t->trust_lock);
+    return 0;
+}
+
+void astrid_kernel_fed_self(astrid_kernel *k, char *out, size_t n)
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!n)
+        return;
+    out[0] = '\0';
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->trust_lock);
+    snprintf(out, n, "%s", t->self);
+    pthread_mutex_unlock(&t->trust_lock);
+}
+
+int astrid_kernel_fed_maps_set(astrid_kernel *k, const char *const *remote,
+                               const char *const *group, size_t n, astrid_err *err)
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!t)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "federation trust not started");
+    fed_map_entry *m = n ? calloc(n, sizeof *m) : NULL;
+    if (n && !m)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        astrid_err e;
+        if (astrid_fed_map_validate(remote[i], &e) != 0) {
+            maps_free(m, n);
+            return astrid_err_set(err, e.code, "[[map]] %zu: %s", i + 1, e.msg);
+        }
+        if (!group[i] || !*group[i] || strlen(group[i]) > ASTRID_MAX_GROUP_NAME_LEN) {
+            maps_free(m, n);
+            return astrid_err_set(err, ASTRID_E_INVALID, "[[map]] %zu: group must be 1-%d bytes",
+                                  i + 1, ASTRID_MAX_GROUP_NAME_LEN);
+        }
+        m[i].remote = strdup(remote[i]);
+        m[i].group = strdup(group[i]);
+        if (!m[i].remote || !m[i].group) {
+            maps_free(m, n);
+            return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        }
+    }
+    pthread_mutex_lock(&t->trust_lock);
+    fed_map_entry *old = t->maps;
+    size_t oldn = t->nmaps;
+    t->maps = m;
+    t->nmaps = n;
+    pthread_mutex_unlock(&t->trust_lock);
+    maps_free(old, oldn);
+    return 0;
+}
+
+const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char *id,
+                                                   astrid_err *err)
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    char host[ASTRID_FED_NAME_MAX + 1];
+    if (astrid_remote_principal_split(id, NULL, host, err) != 0)
+        return NULL;
+    uint8_t pk[32];
+    if (!t || astrid_kernel_trust_lookup(k, host, pk) != 0) {
+        astrid_err_set(err, ASTRID_E_PERM,
+                       "permission denied for principal %s: host %s is not trusted", id, host);
+        return NULL;
+    }
+    /* Its own profile, when there is one; a broken one denies (never read
+     * as "no profile", which mappings alone would then decide). */
+    char path[PATH_MAX];
+    if (astrid_profile_path(path, sizeof path, k->home, id, err) != 0)
+        return NULL;
+    const astrid_profile *base = NULL;
+    if (access(path, F_OK) == 0) {
+        base = astrid_profile_cache_get(k->profiles, id, err);
+        if (!base)
+            return NULL;
+    }
+    pthread_mutex_lock(&t->trust_lock);
+    astrid_fed_map *maps = t->nmaps ? calloc(t->nmaps, sizeof *maps) : NULL;
+    size_t n = maps ? t->nmaps : 0;
+    for (size_t i = 0; i < n; i++)
+        maps[i] = (astrid_fed_map){t->maps[i].remote, t->maps[i].group};
+    /* The strings stay valid while the lock is held. */
+    astrid_profile *p = astrid_fed_remote_profile(id, base, maps, n, err);
+    pthread_mutex_unlock(&t->trust_lock);
+    free(maps);
+    astrid_profile_release(base);
+    if (p && t->nmaps && !n) {
+        astrid_profile_release(p);
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- admin handlers ----------------------------------------------------- */
+
+static int fail_err(admin_call *c, const char *what, const astrid_err *err)
+{
+    return astrid_req_fail(c, astrid_errkind_of(err->code), "%s rejected: %s", what, err->msg);
+}
+
+/* Persist `next` and swap it in; takes ownership of `next`. */
+static int commit(admin_call *c, astrid_trust *next, const char *what)
+{
+    astrid_err err;
+    if (astrid_trust_save(next, c->k->home, &err) != 0) {
+        astrid_trust_free(next);
+        return astrid_req_fail(c, ASTRID_KIND_INTERNAL, "%s: cannot write the trust table: %s",
+                               what, err.msg);
+    }
+    struct astrid_fed_trust *t = c->k->fed_trust;
+    pthread_mutex_lock(&t->trust_lock);
+    astrid_trust *old = t->table;
+    t->table = next;
+    pthread_mutex_unlock(&t->trust_lock);
+    astrid_trust_free(old);
+    return 0;
+}
+
+int admin_trust_add(admin_call *c, json_t **data, const char **status)
+{
+    (void)status;
+    const char *host = admin_str(c, "host");
+    const char *key = host ? admin_str(c, "pubkey") : NULL;
+    if (!key)
+        return -1;
+    astrid_err err;
+    char self[ASTRID_FED_NAME_MAX + 1];
+    astrid_kernel_fed_self(c->k, self, sizeof self);
+    uint8_t pk[32];
+    if (strlen(key) == 64 && astrid_hex_decode(pk, 32, key, 64) == 0 &&
+        astrid_ct_equal(pk, c->k->key.pk, 32))
+        return astrid_req_fail(c, ASTRID_KIND_INVALID,
+                               "trust.add rejected: that is this host's own key");
+    if (self[0] && strcmp(self, host) == 0)
+        return astrid_req_fail(c, ASTRID_KIND_INVALID,
+                               "trust.add rejected: '%s' is this host's own name", host);
+    astrid_trust *next = NULL;
+    if (astrid_trust_load(c->k->home, &next, &err) != 0)
+        return fail_err(c, "trust.add", &err);
+    if (astrid_trust_add(next, host, key, NULL, &err) != 0) {
+        astrid_trust_free(next);
+        return fail_err(c, "trust.add", &err);
+    }
+    if (commit(c, next, "trust.add") != 0)
+        return -1;
+    char hex[65];
+    astrid_hex_encode(hex, pk, 32);
+    astrid_klog(c->k, "INFO", "trust: %s added host %s (key %s)", c->caller, host, hex);
+    *data = json_pack("{s:s,s:s}", "host", host, "pubkey", hex);
+    return 0;
+}
+
+int admin_trust_remove(admin_call *c, json_t **data, const char **status)
+{
+    (void)status;
+    const char *host = admin_str(c, "host");
+    if (!host)
+        return -1;
+    astrid_err err;
+    astrid_trust *next = NULL;
+    if (astrid_trust_load(c->k->home, &next, &err) != 0)
+        return fail_err(c, "trust.remove", &err);
+    if (astrid_trust_remove(next, host, &err) != 0) {
+        astrid_trust_free(next);
+        return fail_err(c, "trust.remove", &err);
+    }
+    if (commit(c, next, "trust.remove") != 0)
+        return -1;
+    astrid_klog(c->k, "INFO", "trust: %s removed host %s", c->caller, host);
+    *data = json_pack("{s:s}", "host", host);
+    return 0;
+}
+
+int admin_trust_list(admin_call *c, json_t **data, const char **status)
+{
+    struct astrid_fed_trust *t = c->k->fed_trust;
+    json_t *arr = json_array();
+    char hex[65], self[ASTRID_FED_NAME_MAX + 1];
+    astrid_kernel_fed_self(c->k, self, sizeof self);
+    astrid_hex_encode(hex, c->k->key.pk, 32);
+    /* This host first, so an operator can copy its line to the others. */
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:b}", "host", self[0] ? self : "(unset)",
+                                         "pubkey", hex, "added", json_null(), "this_host", 1));
+    pthread_mutex_lock(&t->trust_lock);
+    for (size_t i = 0; i < astrid_trust_count(t->table); i++) {
+        const char *name, *added;
+        uint8_t pk[32];
+        astrid_trust_at(t->table, i, &name, pk, &added);
+        astrid_hex_encode(hex, pk, 32);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b}", "host", name, "pubkey", hex,
+                                             "added", added, "this_host", 0));
+    }
+    pthread_mutex_unlock(&t->trust_lock);
+    *status = "trust_list";
+    *data = arr;
+    return 0;
+}
