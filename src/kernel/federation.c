@@ -22,6 +22,7 @@
 #include "astrid/home.h"
 #include "astrid/principal.h"
 #include "astrid/topic.h"
+#include "astrid/trust.h"
 #include "astrid/uuid.h"
 #include "kernel/fed_trust.h"
 #include "kernel/federation.h"
@@ -402,14 +403,7 @@ static void reply_ack(astrid_fed *f, natsMsg *m, bool ok, const char *kind, cons
 static int turn_answer(astrid_fed *f, const astrid_envelope *env, const json_t *body, char *local,
                        size_t n, char *why, size_t whyn)
 {
-    size_t hl = strlen(f->conf->host), pl = strlen(env->principal);
-    if (pl <= hl + 1 || strcmp(env->principal + pl - hl, f->conf->host) != 0 ||
-        env->principal[pl - hl - 1] != '@' || pl - hl - 1 >= n) {
-        snprintf(why, whyn, "not addressed to a principal of this host");
-        return -1;
-    }
-    memcpy(local, env->principal, pl - hl - 1);
-    local[pl - hl - 1] = 0;
+    snprintf(local, n, "%s", env->principal);
     const char *rid = json_string_value(json_object_get(body, "request_id"));
     if (!rid)
         rid = json_string_value(json_object_get(body, "call_id"));
@@ -625,12 +619,11 @@ static void on_message(astrid_fed *f, sub_kind kind, natsMsg *m)
         refusal = "topic is not in this host's import or serve list";
         goto refuse;
     }
-    bool answer = kind == SUB_DIRECT && strchr(env.principal, '@');
-    if (answer) {
-        if (turn_answer(f, &env, body, principal, sizeof principal, why, sizeof why) != 0) {
-            refusal = why;
-            goto refuse;
-        }
+    /* On this host's directed subject: the answer to one of our requests
+     * (same principal, request id, served by the origin) is our
+     * principal's; anything else is the origin's principal as usual. */
+    if (kind == SUB_DIRECT &&
+        turn_answer(f, &env, body, principal, sizeof principal, why, sizeof why) == 0) {
     } else if (stamp(&env, principal, sizeof principal) != 0) {
         refusal = "the envelope names no principal of its origin (or one of a third host)";
         goto refuse;
@@ -769,12 +762,18 @@ static void export_one(astrid_fed *f, const astrid_msg *m)
     astrid_err err;
     char subj[ASTRID_FED_SUBJECT_MAX];
     const char *at = strchr(m->principal, '@');
+    char local[ASTRID_REMOTE_PRINCIPAL_MAX + 1];
+    const char *sealed_as = m->principal;
     if (at) {
         /* a remote principal's traffic (a served request's answers) goes
-         * back to its own host only */
-        if (!astrid_fed_name_valid(at + 1) ||
+         * back to its own host only, sealed as that host's principal: its
+         * host takes it as an answer to its own request or not at all */
+        if (!astrid_fed_name_valid(at + 1) || (size_t)(at - m->principal) >= sizeof local ||
             astrid_fed_subject(subj, sizeof subj, f->conf->lattice, at + 1, m->topic, &err) != 0)
             return;
+        memcpy(local, m->principal, (size_t)(at - m->principal));
+        local[at - m->principal] = 0;
+        sealed_as = local;
     } else if (peer_serves(f, m->topic)) {
         json_t *o = json_loadb((const char *)m->payload, m->len, 0, NULL);
         char *rid = json_request_id(o);
@@ -796,7 +795,7 @@ static void export_one(astrid_fed *f, const astrid_msg *m)
     }
     char *wire = NULL;
     size_t wl = 0;
-    if (seal(f, m->topic, m->principal, (const char *)m->payload, m->len, &wire, &wl, &err) != 0) {
+    if (seal(f, m->topic, sealed_as, (const char *)m->payload, m->len, &wire, &wl, &err) != 0) {
         astrid_klog(f->k, "WARN", "federation: cannot seal %s: %s", m->topic, err.msg);
         return;
     }
@@ -1186,9 +1185,8 @@ int astrid_fed_start(astrid_kernel *k, astrid_err *err)
         remote[i] = conf->maps[i].remote;
         group[i] = conf->maps[i].group;
     }
-    int mrc = !remote || !group
-                  ? astrid_err_set(err, ASTRID_E_NOMEM, "out of memory")
-                  : astrid_kernel_fed_maps_set(k, remote, group, conf->nmaps, err);
+    int mrc = !remote || !group ? astrid_err_set(err, ASTRID_E_NOMEM, "out of memory")
+                                : astrid_kernel_fed_maps_set(k, remote, group, conf->nmaps, err);
     free(remote);
     free(group);
     if (mrc != 0 || astrid_kernel_fed_self_set(k, conf->host, err) != 0)
