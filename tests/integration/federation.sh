@@ -137,8 +137,8 @@ expect_eq "A audited B's answers as alice's (a request A sent)" \
 
 # ---- remote principals have only what their [[map]] grants
 r=$($PROBE "$TEST_TMP/A" bob t1 "hello" --timeout 30)
-expect_eq "bob@A has no [[map]] on B: refused there, bob's turn ends with the error" \
-  "$(j 'd["final"]["error"], "federation: permission_denied" in d["final"]["text"]' <<<"$r")" "True True"
+expect_eq "bob@A has no profile and no [[map]] on B: nothing granted, the provider may not reach the model" \
+  "$(j 'd["final"]["error"], "may not reach 127.0.0.1" in d["final"]["text"]' <<<"$r")" "True True"
 r=$($PROBE "$TEST_TMP/A" carol t1 "hello" --timeout 30)
 expect_eq "carol@A's group has no egress: the provider on B may not reach the model" \
   "$(j 'd["final"]["error"], "may not reach 127.0.0.1" in d["final"]["text"]' <<<"$r")" "True True"
@@ -175,7 +175,7 @@ ok_if "A sees B alive again" wait_peer A B
 n0=$(mock_records | wc -l)
 imports() { aud "$1" | j 'sum(1 for e in d if e["action"].get("type") == "federation_import" and e["action"]["principal"] == "alice@A")'; }
 before_B=$(imports B); before_C=$(imports C)
-$PROBE "$TEST_TMP/A" alice t4 "wait first" --timeout 40 >"$TEST_TMP/retry.json" &
+$PROBE "$TEST_TMP/A" alice t4 "wait first" --timeout 60 >"$TEST_TMP/retry.json" &
 ppid=$!
 for _ in $(seq 100); do [[ $(mock_records | wc -l) -gt $n0 ]] && break; sleep 0.1; done
 # who took it: the host whose audit log gained alice@A's import
@@ -234,10 +234,10 @@ expect_eq "tampered payload dropped and audited" "$(drops 'not a valid envelope'
 expect_eq "only the genuine message was imported, as default@B" \
   "$(aud A | j '[(e["action"]["principal"], e["action"]["origin"]) for e in d if e["action"].get("type") == "federation_import" and e["action"]["topic"] == "fed.test.x"]')" \
   "[('default@B', 'B')]"
-expect_eq "no loop: B never got its own message back from A" \
-  "$(aud B | j 'sum(1 for e in d if e["action"].get("topic") == "fed.test.x")')" "0"
+expect_eq "no loop: A never exported B's message again" \
+  "$(aud B | j 'sum(1 for e in d if e["action"].get("topic") == "fed.test.x" and e["action"].get("origin") == "A")')" "0"
 st=$(on A $A status --format json)
-expect_eq "status counts the drops" "$(j 'd["federation"]["dropped"] >= 9' <<<"$st")" "True"
+expect_eq "status counts the drops" "$(j 'd["federation"]["dropped"] >= 8' <<<"$st")" "True"
 
 # ---- a bad etc/federation.toml refuses boot, naming the key
 mkdir -p "$TEST_TMP/D/etc"
@@ -269,19 +269,14 @@ ok_if "nats-server with TLS and one nkey user" nats_start "$TEST_TMP/tls.conf"
 for h in D E; do
   printf '[federation]\nhost = "%s"\nlattice = "sec"\nurls = ["tls://127.0.0.1:%s"]\ntls_ca = "%s"\nnkey_seed = "etc/nats.nk"\n' \
     $h "$TPORT" "$P/ca.pem" >"$TEST_TMP/$h/etc/federation.toml"
-  ok_if "$h starts" start_host $h
 done
-connected() {
-  for _ in $(seq 50); do
-    [[ $(on "$1" $A status --format json | j 'd["federation"]["connected"]') == "$2" ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-ok_if "D (listed nkey, the CA's certificate) is connected over TLS" connected D True
-ok_if "E (an nkey the server does not list) is not" connected E False
+ok_if "D starts" start_host D
+ok_if "D (a listed nkey, the server's certificate checked against the test CA) is connected over TLS" \
+  bash -c "ASTRID_HOME=$TEST_TMP/D $A status --format json | grep -q '\"connected\": true'"
+out=$(start_host E 2>&1; cat "$TEST_TMP"/E/log/*.log 2>/dev/null)
+expect_eq "E (an nkey the server does not list) refuses to boot, naming the authorization failure" \
+  "$(grep -ci 'federation: connect: .*authoriz' <<<"$out" | awk '{print ($1 > 0)}')" "1"
 ok_if "  the server refused E's authorization" grep -q "Authorization Violation" "$TEST_TMP/tls.conf.log"
-
 for h in A B C; do
   ok_if "$h's log has no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $TEST_TMP/$h/log/*.log"
 done
