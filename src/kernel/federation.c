@@ -1040,7 +1040,6 @@ static int options(astrid_fed *f, astrid_err *err)
         (s = natsOptions_UseGlobalMessageDelivery(f->opts, true)) != NATS_OK ||
         (s = natsOptions_SetMaxReconnect(f->opts, -1)) != NATS_OK ||
         (s = natsOptions_SetReconnectWait(f->opts, 250)) != NATS_OK ||
-        (s = natsOptions_SetRetryOnFailedConnect(f->opts, true, on_connected, f)) != NATS_OK ||
         (s = natsOptions_SetDisconnectedCB(f->opts, on_disconnected, f)) != NATS_OK ||
         (s = natsOptions_SetErrorHandler(f->opts, on_error, f)) != NATS_OK)
         return nats_fail(err, "options", s);
@@ -1081,8 +1080,15 @@ static int subscribe(astrid_fed *f, const char *subj, const char *queue, sub_kin
     natsSubscription *s = NULL;
     natsStatus st = queue ? natsConnection_QueueSubscribe(&s, f->nc, subj, queue, on_nats, c)
                           : natsConnection_Subscribe(&s, f->nc, subj, on_nats, c);
-    if (st != NATS_OK)
+    if (st != NATS_OK) {
+        /* a closed connection: the server refused us (authorization, TLS);
+         * its reason says more than the subscription's status */
+        const char *why = NULL;
+        if (natsConnection_Status(f->nc) == NATS_CONN_STATUS_CLOSED &&
+            natsConnection_GetLastError(f->nc, &why) != NATS_OK && why && *why)
+            return astrid_err_set(err, ASTRID_E_PERM, "federation: connect: %s", why);
         return nats_fail(err, subj, st);
+    }
     natsSubscription_SetPendingLimits(s, 65536, 256 * 1024 * 1024);
     f->subs[f->nsubs++] = s;
     return 0;
@@ -1193,7 +1199,14 @@ int astrid_fed_start(astrid_kernel *k, astrid_err *err)
         goto fail;
     if (options(f, err) != 0)
         goto fail;
+    /* First without retrying, so a server that refuses us (authorization,
+     * TLS) refuses boot with its reason; only an unreachable server is
+     * waited for in the background. */
     natsStatus s = natsConnection_Connect(&f->nc, f->opts);
+    if (s == NATS_NO_SERVER) {
+        if ((s = natsOptions_SetRetryOnFailedConnect(f->opts, true, on_connected, f)) == NATS_OK)
+            s = natsConnection_Connect(&f->nc, f->opts);
+    }
     if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
         nats_fail(err, "connect", s);
         goto fail;
