@@ -38,13 +38,16 @@ static void run(size_t plen, const astrid_keypair *kp)
         size_t wl = 0, bl = 0;
         double t0 = bench_now_us();
         if (astrid_envelope_seal(&env, payload, plen, kp, &wire, &wl, NULL) != 0)
-            return;
+            break;
         double t1 = bench_now_us();
         astrid_envelope got;
         if (astrid_envelope_parse(wire, wl, &got, &back, &bl, NULL) != 0 ||
             astrid_envelope_verify(&got, kp->pk, NULL) != 0 ||
-            astrid_replay_check(&w, got.seq, got.ts_ms, got.ts_ms, 30000, NULL) != 0)
-            return;
+            astrid_replay_check(&w, got.seq, got.ts_ms, got.ts_ms, 30000, NULL) != 0) {
+            free(wire);
+            free(back);
+            break;
+        }
         double t2 = bench_now_us();
         seal_us[i] = t1 - t0;
         open_us[i] = t2 - t1;

@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         natsConnection_Flush(nc);
         printf("ready\n");
         fflush(stdout);
-        natsStatus s = natsSubscription_NextMsg(&m, sub, atoll(argv[5]));
+        natsStatus s = natsSubscription_NextMsg(&m, sub, strtoll(argv[5], NULL, 10));
         int rc = 1;
         if (s == NATS_OK) {
             FILE *f = fopen(argv[4], "wb");
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0) {
         natsSubscription *sub = NULL;
-        long n = atol(argv[4]);
+        long n = strtol(argv[4], NULL, 10);
         if (natsConnection_SubscribeSync(&sub, nc, subject) != NATS_OK)
             return finish(nc, 2);
         natsConnection_Flush(nc);
@@ -179,7 +179,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "request") == 0 && argc >= 6) {
         natsMsg *r = NULL;
-        natsStatus s = natsConnection_RequestString(&r, nc, subject, argv[4], atoll(argv[5]));
+        natsStatus s =
+            natsConnection_RequestString(&r, nc, subject, argv[4], strtoll(argv[5], NULL, 10));
         if (s == NATS_NO_RESPONDERS) {
             printf("no responders\n");
             return finish(nc, 1);
@@ -194,7 +195,7 @@ int main(int argc, char **argv)
         return finish(nc, 0);
     }
     if (strcmp(cmd, "rawbench") == 0) {
-        long n = atol(argv[4]);
+        long n = strtol(argv[4], NULL, 10);
         if (n <= 0)
             return finish(nc, 2);
         uint64_t *lat = calloc((size_t)n, sizeof *lat);
