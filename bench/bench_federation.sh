@@ -8,7 +8,7 @@
 #           envelopes, four socket hops.
 #   raw:    tests/tools/fedtool rawbench against `fedtool serve` (libnats
 #           request/reply, no envelope, no daemon).
-# Latency = median of sequential round trips; throughput = pipelined.
+# Latency = median of sequential round trips; throughput = pipelined, both sides.
 # Envelope seal/verify per message: build/bench/bench_federation.
 set -u
 : "${ASTRID_SRC:?run through make bench}" "${ASTRID_BUILD:?}"
@@ -47,12 +47,13 @@ pids+=($!)
 for _ in $(seq 50); do grep -q ready "$T/echo.out" && break; sleep 0.1; done
 sleep 1 # heartbeats: A and B see each other
 read -r b_lat b_tp < <(timeout 300 python3 "$ASTRID_SRC/bench/fed_pingpong.py" ping "$T/A" "$N")
-$FT serve "$URL" bench.raw $((N + 1)) >"$T/serve.out" &
+$FT serve "$URL" bench.raw $((2 * N)) >"$T/serve.out" &
 pids+=($!)
 for _ in $(seq 50); do grep -q ready "$T/serve.out" && break; sleep 0.1; done
-read -r r_lat r_tp < <("$FT" rawbench "$URL" bench.raw "$N")
-echo "   raw NATS request/reply:         median ${r_lat} us, ${r_tp} req/s (sequential)"
-echo "   through two bridges (+sockets): median ${b_lat:-?} us, ${b_tp:-?} msg/s (pipelined)"
+read -r r_lat _ < <("$FT" rawbench "$URL" bench.raw "$N")
+read -r r_tp < <("$FT" rawpipe "$URL" bench.raw "$N")
+echo "   raw NATS request/reply:         median ${r_lat} us sequential, ${r_tp} req/s pipelined"
+echo "   through two bridges (+sockets): median ${b_lat:-?} us sequential, ${b_tp:-?} req/s pipelined"
 if [[ -n ${b_lat:-} && -n ${r_lat:-} ]]; then
   python3 -c "print('   latency %.1fx raw (target <= 1.5x), throughput %.2fx raw (target >= 0.7x)' % ($b_lat / $r_lat, $b_tp / $r_tp))"
 fi

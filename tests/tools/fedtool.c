@@ -13,6 +13,7 @@
  *                                             "timeout" (exit 1)
  *   fedtool rawbench URL SUBJECT N            N sequential raw requests to SUBJECT: prints
  *                                             "median_us throughput_per_s"
+ *   fedtool rawpipe URL SUBJECT N             N pipelined raw requests: prints replies per s
  * Exit 0 on success, 1 on a failed request, 2 on bad usage or setup. */
 #include <nats/nats.h>
 #include <stdio.h>
@@ -219,6 +220,30 @@ int main(int argc, char **argv)
         printf("%llu %.0f\n", (unsigned long long)lat[n / 2], (double)n * 1e6 / (double)total);
         free(lat);
         return finish(nc, 0);
+    }
+    if (strcmp(cmd, "rawpipe") == 0) {
+        long n = strtol(argv[4], NULL, 10);
+        natsInbox *inbox = NULL;
+        natsSubscription *sub = NULL;
+        if (n <= 0 || natsInbox_Create(&inbox) != NATS_OK ||
+            natsConnection_SubscribeSync(&sub, nc, inbox) != NATS_OK)
+            return finish(nc, 2);
+        natsSubscription_SetPendingLimits(sub, -1, -1);
+        const char body[] = "{\"request_id\":\"bench\",\"x\":1}";
+        uint64_t t0 = now_us();
+        for (long i = 0; i < n; i++)
+            natsConnection_PublishRequest(nc, subject, inbox, body, (int)sizeof body - 1);
+        long got = 0;
+        for (; got < n; got++) {
+            natsMsg *m = NULL;
+            if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK)
+                break;
+            natsMsg_Destroy(m);
+        }
+        printf("%.0f\n", (double)got * 1e6 / (double)(now_us() - t0));
+        natsSubscription_Destroy(sub);
+        natsInbox_Destroy(inbox);
+        return finish(nc, got == n ? 0 : 1);
     }
     natsConnection_Destroy(nc);
 usage:
