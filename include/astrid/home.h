@@ -86,6 +86,8 @@ int astrid_home_state_db(char *out, size_t outsz, const char *home, astrid_err *
 /* keys/runtime.key, keys/runtime.pub */
 int astrid_home_runtime_key(char *out, size_t outsz, const char *home, astrid_err *err);
 int astrid_home_runtime_pub(char *out, size_t outsz, const char *home, astrid_err *err);
+/* etc/federation.toml: the NATS bridge (absent = federation off) */
+int astrid_home_federation_file(char *out, size_t outsz, const char *home, astrid_err *err);
 
 /* ---- named entries under the home ------------------------------------------- */
 /* run/capsule-{capsule}.sock: a capsule's own net socket. */

@@ -141,8 +141,11 @@ int kcapsule_admit(kcapsule *c, const char *principal, char *reason, size_t n)
     char home[4200];
     astrid_principal_home(home, sizeof home, c->k->home, principal, NULL);
     struct stat st;
+    /* A remote principal (id@host, federation.c) has no home here, only
+     * what its profile or [[map]] group grants. */
+    bool remote = strchr(principal, '@') != NULL;
     if (astrid_principal_admissible(c->k, principal, reason, n) != 0 ||
-        (stat(home, &st) != 0 &&
+        (!remote && stat(home, &st) != 0 &&
          snprintf(reason, n, "principal %s has no home on disk", principal))) {
         kcapsule_count(c, principal, 0, 1);
         return -1;

@@ -1,8 +1,7 @@
-/* Federation trust in the daemon (fed_trust.h): the trust table the bridge
- * verifies envelopes against, this host's name, the [[map]]s, remote
+/* Federation trust in the daemon (fed_trust.h): the trust table, remote
  * principals' profiles, and the trust.add/remove/list admin handlers.
  *
- * trust_lock guards the table, the name and the maps. It is held only for
+ * trust_lock guards the table. It is held only for
  * copies and lookups, never across disk I/O by a reader: add/remove build
  * the new table from disk (so a hand edit is seen, or refused), write it,
  * and only then swap it in under the lock. */
@@ -17,27 +16,12 @@
 #include "astrid/home.h"
 #include "astrid/trust.h"
 #include "kernel/admin.h"
-
-typedef struct fed_map_entry {
-    char *remote, *group;
-} fed_map_entry;
+#include "kernel/federation.h"
 
 struct astrid_fed_trust {
     pthread_mutex_t trust_lock; /* guards everything below */
     astrid_trust *table;
-    char self[ASTRID_FED_NAME_MAX + 1];
-    fed_map_entry *maps;
-    size_t nmaps;
 };
-
-static void maps_free(fed_map_entry *m, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(m[i].remote);
-        free(m[i].group);
-    }
-    free(m);
-}
 
 int astrid_kernel_trust_start(astrid_kernel *k, astrid_err *err)
 {
@@ -59,7 +43,6 @@ void astrid_kernel_trust_stop(astrid_kernel *k)
     if (!t)
         return;
     astrid_trust_free(t->table);
-    maps_free(t->maps, t->nmaps);
     pthread_mutex_destroy(&t->trust_lock);
     free(t);
     k->fed_trust = NULL;
@@ -76,67 +59,11 @@ int astrid_kernel_trust_lookup(astrid_kernel *k, const char *host, uint8_t pk[32
     return rc;
 }
 
-int astrid_kernel_fed_self_set(astrid_kernel *k, const char *host, astrid_err *err)
-{
-    struct astrid_fed_trust *t = k->fed_trust;
-    if (!t)
-        return astrid_err_set(err, ASTRID_E_INTERNAL, "federation trust not started");
-    if (astrid_fed_name_validate("host name", host, err) != 0)
-        return -1;
-    pthread_mutex_lock(&t->trust_lock);
-    snprintf(t->self, sizeof t->self, "%s", host);
-    pthread_mutex_unlock(&t->trust_lock);
-    return 0;
-}
-
 void astrid_kernel_fed_self(astrid_kernel *k, char *out, size_t n)
 {
-    struct astrid_fed_trust *t = k->fed_trust;
-    if (!n)
-        return;
-    out[0] = '\0';
-    if (!t)
-        return;
-    pthread_mutex_lock(&t->trust_lock);
-    snprintf(out, n, "%s", t->self);
-    pthread_mutex_unlock(&t->trust_lock);
-}
-
-int astrid_kernel_fed_maps_set(astrid_kernel *k, const char *const *remote,
-                               const char *const *group, size_t n, astrid_err *err)
-{
-    struct astrid_fed_trust *t = k->fed_trust;
-    if (!t)
-        return astrid_err_set(err, ASTRID_E_INTERNAL, "federation trust not started");
-    fed_map_entry *m = n ? calloc(n, sizeof *m) : NULL;
-    if (n && !m)
-        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        astrid_err e;
-        if (astrid_fed_map_validate(remote[i], &e) != 0) {
-            maps_free(m, n);
-            return astrid_err_set(err, e.code, "[[map]] %zu: %s", i + 1, e.msg);
-        }
-        if (!group[i] || !*group[i] || strlen(group[i]) > ASTRID_MAX_GROUP_NAME_LEN) {
-            maps_free(m, n);
-            return astrid_err_set(err, ASTRID_E_INVALID, "[[map]] %zu: group must be 1-%d bytes",
-                                  i + 1, ASTRID_MAX_GROUP_NAME_LEN);
-        }
-        m[i].remote = strdup(remote[i]);
-        m[i].group = strdup(group[i]);
-        if (!m[i].remote || !m[i].group) {
-            maps_free(m, n);
-            return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-        }
-    }
-    pthread_mutex_lock(&t->trust_lock);
-    fed_map_entry *old = t->maps;
-    size_t oldn = t->nmaps;
-    t->maps = m;
-    t->nmaps = n;
-    pthread_mutex_unlock(&t->trust_lock);
-    maps_free(old, oldn);
-    return 0;
+    const astrid_fedconf *conf = astrid_fed_conf(k);
+    if (n)
+        snprintf(out, n, "%s", conf ? conf->host : "");
 }
 
 const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char *id,
@@ -163,21 +90,11 @@ const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char 
         if (!base)
             return NULL;
     }
-    pthread_mutex_lock(&t->trust_lock);
-    astrid_fed_map *maps = t->nmaps ? calloc(t->nmaps, sizeof *maps) : NULL;
-    size_t n = maps ? t->nmaps : 0;
-    for (size_t i = 0; i < n; i++)
-        maps[i] = (astrid_fed_map){t->maps[i].remote, t->maps[i].group};
-    /* The strings stay valid while the lock is held. */
-    astrid_profile *p = astrid_fed_remote_profile(id, base, maps, n, err);
-    pthread_mutex_unlock(&t->trust_lock);
-    free(maps);
+    /* The configuration is fixed for the daemon's life: no lock. */
+    const astrid_fedconf *conf = astrid_fed_conf(k);
+    astrid_profile *p =
+        astrid_fed_remote_profile(id, base, astrid_fedconf_map_group(conf, id), err);
     astrid_profile_release(base);
-    if (p && t->nmaps && !n) {
-        astrid_profile_release(p);
-        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-        return NULL;
-    }
     return p;
 }
 
@@ -203,6 +120,10 @@ static int commit(admin_call *c, astrid_trust *next, const char *what)
     t->table = next;
     pthread_mutex_unlock(&t->trust_lock);
     astrid_trust_free(old);
+    /* The bridge verifies the next envelope against the new table. */
+    if (astrid_fed_trust_reload(c->k, &err) != 0)
+        astrid_klog(c->k, "ERROR", "%s: the bridge could not reload the trust table: %s", what,
+                    err.msg);
     return 0;
 }
 
