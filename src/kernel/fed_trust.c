@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "astrid/caps.h"
 #include "astrid/home.h"
 #include "astrid/trust.h"
 #include "kernel/admin.h"
@@ -204,5 +205,26 @@ int admin_trust_list(admin_call *c, json_t **data, const char **status)
     pthread_mutex_unlock(&t->trust_lock);
     *status = "trust_list";
     *data = arr;
+    return 0;
+}
+
+int admin_trust_check(admin_call *c, json_t **data, const char **status)
+{
+    (void)status;
+    const char *who = admin_str(c, "principal");
+    const char *cap = who ? admin_str(c, "capability") : NULL;
+    if (!cap)
+        return -1;
+    char why[256];
+    if (astrid_cap_validate(cap, why, sizeof why) != 0)
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "invalid capability '%s': %s", cap, why);
+    astrid_err err;
+    if (astrid_profile_principal_validate(who, &err) != 0)
+        return astrid_req_fail_err(c, &err);
+    char reason[512] = "";
+    bool allowed = astrid_authorize(c->k, who, cap, reason, sizeof reason) == 0;
+    *data = json_pack("{s:s,s:s,s:b}", "principal", who, "capability", cap, "allowed", allowed);
+    if (!allowed)
+        json_object_set_new(*data, "reason", json_string(reason));
     return 0;
 }

@@ -51,5 +51,9 @@ struct astrid_req;
 int admin_trust_add(struct astrid_req *c, json_t **data, const char **status);
 int admin_trust_remove(struct astrid_req *c, json_t **data, const char **status);
 int admin_trust_list(struct astrid_req *c, json_t **data, const char **status);
+/* {principal, capability} -> {principal, capability, allowed, reason?}:
+ * the daemon's own verdict (astrid_authorize), for a remote principal
+ * through the trust table, its profile and the [[map]]s. */
+int admin_trust_check(struct astrid_req *c, json_t **data, const char **status);
 
 #endif

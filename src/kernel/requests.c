@@ -64,6 +64,7 @@ static const astrid_req_row req_table[] = {
     {"TrustAdd",           "trust.add",     "trust:add",        ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_add},
     {"TrustRemove",        "trust.remove",  "trust:remove",     ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_remove},
     {"TrustList",          "trust.list",    "trust:list",       ASTRID_SCOPE_GLOBAL,         NULL,        false, admin_trust_list},
+    {"TrustCheck",         "trust.check",   "trust:check",      ASTRID_SCOPE_GLOBAL,         NULL,        false, admin_trust_check},
 };
 // clang-format on
 
