@@ -8,6 +8,7 @@
 
 #include "astrid/utf8.h"
 #include "kernel/admin.h"
+#include "kernel/fed_policy.h"
 #include "kernel/fed_trust.h"
 
 #define MGMT_PREFIX "astrid.v1.request."
@@ -228,6 +229,8 @@ void astrid_requests_handle(astrid_kernel *k, astrid_conn *conn, const char *top
             astrid_audit_request_failed(k, caller, audit_method, cap, target, params, why);
         reply_error(&to, r.kind, why);
     } else {
+        if (e->mutates)
+            astrid_fed_policy_changed(k); /* replicated policy: compare and publish */
         reply(&to, status, data);
     }
     json_decref(empty);
