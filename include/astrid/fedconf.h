@@ -31,10 +31,10 @@
 #define ASTRID_FED_NAME_MAX 63 /* host and lattice names: [A-Za-z0-9_-]{1,63} */
 #define ASTRID_FED_SUBJECT_MAX 400
 
-typedef struct astrid_fed_map {
+typedef struct astrid_fedconf_map {
     char *remote; /* "id@host" or "*@host" */
     char *group;
-} astrid_fed_map;
+} astrid_fedconf_map;
 
 typedef struct astrid_fedconf {
     char host[ASTRID_FED_NAME_MAX + 1];
@@ -49,7 +49,7 @@ typedef struct astrid_fedconf {
     size_t nimports;
     char **serves;
     size_t nserves;
-    astrid_fed_map *maps;
+    astrid_fedconf_map *maps;
     size_t nmaps;
     uint32_t heartbeat_ms;
     uint32_t peer_timeout_ms;

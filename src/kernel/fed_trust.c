@@ -22,7 +22,20 @@
 struct astrid_fed_trust {
     pthread_mutex_t trust_lock; /* guards everything below */
     astrid_trust *table;
+    char self[ASTRID_FED_NAME_MAX + 1]; /* [federation] host, "" = off */
+    char **map_remote, **map_group;     /* the [[map]]s, in file order */
+    size_t nmaps;
 };
+
+static void maps_free(char **r, char **g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r ? r[i] : NULL);
+        free(g ? g[i] : NULL);
+    }
+    free(r);
+    free(g);
+}
 
 int astrid_kernel_trust_start(astrid_kernel *k, astrid_err *err)
 {
@@ -44,6 +57,7 @@ void astrid_kernel_trust_stop(astrid_kernel *k)
     if (!t)
         return;
     astrid_trust_free(t->table);
+    maps_free(t->map_remote, t->map_group, t->nmaps);
     pthread_mutex_destroy(&t->trust_lock);
     free(t);
     k->fed_trust = NULL;
@@ -60,11 +74,93 @@ int astrid_kernel_trust_lookup(astrid_kernel *k, const char *host, uint8_t pk[32
     return rc;
 }
 
+int astrid_kernel_fed_self_set(astrid_kernel *k, const char *host, astrid_err *err)
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!t)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "federation trust not started");
+    if (astrid_fed_name_validate("host name", host, err) != 0)
+        return -1;
+    pthread_mutex_lock(&t->trust_lock);
+    snprintf(t->self, sizeof t->self, "%s", host);
+    pthread_mutex_unlock(&t->trust_lock);
+    return 0;
+}
+
 void astrid_kernel_fed_self(astrid_kernel *k, char *out, size_t n)
 {
-    const astrid_fedconf *conf = astrid_fed_conf(k);
-    if (n)
-        snprintf(out, n, "%s", conf ? conf->host : "");
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!n)
+        return;
+    out[0] = '\0';
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->trust_lock);
+    snprintf(out, n, "%s", t->self);
+    pthread_mutex_unlock(&t->trust_lock);
+}
+
+/* "id@host" or "*@host". */
+static int map_remote_validate(const char *remote, astrid_err *err)
+{
+    if (remote && remote[0] == '*' && remote[1] == '@')
+        return astrid_fed_name_validate("host name", remote + 2, err);
+    return astrid_remote_principal_validate(remote, err);
+}
+
+int astrid_kernel_fed_maps_set(astrid_kernel *k, const char *const *remote,
+                               const char *const *group, size_t n, astrid_err *err)
+{
+    struct astrid_fed_trust *t = k->fed_trust;
+    if (!t)
+        return astrid_err_set(err, ASTRID_E_INTERNAL, "federation trust not started");
+    char **r = n ? calloc(n, sizeof *r) : NULL, **g = n ? calloc(n, sizeof *g) : NULL;
+    if (n && (!r || !g)) {
+        maps_free(r, g, n);
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        astrid_err e;
+        if (map_remote_validate(remote[i], &e) != 0) {
+            maps_free(r, g, n);
+            return astrid_err_set(err, e.code, "[[map]] %zu: remote: %s", i + 1, e.msg);
+        }
+        if (!group[i] || !*group[i] || strlen(group[i]) > ASTRID_MAX_GROUP_NAME_LEN) {
+            maps_free(r, g, n);
+            return astrid_err_set(err, ASTRID_E_INVALID, "[[map]] %zu: group must be 1-%d bytes",
+                                  i + 1, ASTRID_MAX_GROUP_NAME_LEN);
+        }
+        r[i] = strdup(remote[i]);
+        g[i] = strdup(group[i]);
+        if (!r[i] || !g[i]) {
+            maps_free(r, g, n);
+            return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        }
+    }
+    pthread_mutex_lock(&t->trust_lock);
+    char ** or = t->map_remote, **og = t->map_group;
+    size_t on = t->nmaps;
+    t->map_remote = r;
+    t->map_group = g;
+    t->nmaps = n;
+    pthread_mutex_unlock(&t->trust_lock);
+    maps_free(or, og, on);
+    return 0;
+}
+
+/* The group of `id`'s mapping: an exact "alice@B" entry before "*@B"
+ * (a specific mapping can narrow a host-wide one); a copy, or NULL. Caller
+ * holds trust_lock. */
+static char *mapped_group_locked(const struct astrid_fed_trust *t, const char *id)
+{
+    const char *at = strchr(id, '@');
+    for (size_t i = 0; i < t->nmaps; i++)
+        if (strcmp(t->map_remote[i], id) == 0)
+            return strdup(t->map_group[i]);
+    for (size_t i = 0; at && i < t->nmaps; i++)
+        if (t->map_remote[i][0] == '*' && strcmp(t->map_remote[i] + 1, at) == 0)
+            return strdup(t->map_group[i]);
+    return NULL;
 }
 
 const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char *id,
@@ -91,10 +187,11 @@ const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char 
         if (!base)
             return NULL;
     }
-    /* The configuration is fixed for the daemon's life: no lock. */
-    const astrid_fedconf *conf = astrid_fed_conf(k);
-    astrid_profile *p =
-        astrid_fed_remote_profile(id, base, astrid_fedconf_map_group(conf, id), err);
+    pthread_mutex_lock(&t->trust_lock);
+    char *group = mapped_group_locked(t, id);
+    pthread_mutex_unlock(&t->trust_lock);
+    astrid_profile *p = astrid_fed_remote_profile(id, base, group, err);
+    free(group);
     astrid_profile_release(base);
     return p;
 }
@@ -120,11 +217,7 @@ static int commit(admin_call *c, astrid_trust *next, const char *what)
     astrid_trust *old = t->table;
     t->table = next;
     pthread_mutex_unlock(&t->trust_lock);
-    astrid_trust_free(old);
-    /* The bridge verifies the next envelope against the new table. */
-    if (astrid_fed_trust_reload(c->k, &err) != 0)
-        astrid_klog(c->k, "ERROR", "%s: the bridge could not reload the trust table: %s", what,
-                    err.msg);
+    astrid_trust_free(old); /* the bridge's next lookup sees the new table */
     return 0;
 }
 

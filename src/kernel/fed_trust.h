@@ -1,9 +1,9 @@
-/* The daemon's federation trust state (issue #19): its loaded copy of
- * etc/trust.toml (guarded by `trust_lock`, fed_trust.c), what remote
- * principals may do, and the trust.* admin handlers. Callable from any
- * thread. The bridge (federation.c) keeps its own copy for verifying
- * envelopes and re-reads it when trust.add/remove call
- * astrid_fed_trust_reload.
+/* The daemon's federation trust state (issue #19): its one loaded copy of
+ * etc/trust.toml (the bridge verifies every envelope with
+ * astrid_kernel_trust_lookup), this host's name and the [[map]]s the bridge
+ * hands over at boot, what remote principals may do, and the trust.* admin
+ * handlers. Guarded by `trust_lock` (fed_trust.c); callable from any
+ * thread.
  *
  * Ownership: the state belongs to the kernel (astrid_kernel.fed_trust),
  * created by astrid_kernel_trust_start at boot and freed by
@@ -29,9 +29,17 @@ void astrid_kernel_trust_stop(astrid_kernel *k);
  * message. */
 int astrid_kernel_trust_lookup(astrid_kernel *k, const char *host, uint8_t pk[32]);
 
-/* This host's name into `out` (ASTRID_FED_NAME_MAX + 1 bytes): the
- * [federation] host of etc/federation.toml, "" when federation is off. */
+/* The bridge sets this host's name ([federation] host) at boot; "" until
+ * then (federation off). -1 for an invalid name. */
+int astrid_kernel_fed_self_set(astrid_kernel *k, const char *host, astrid_err *err);
+/* This host's name into `out` (ASTRID_FED_NAME_MAX + 1 bytes; "" = unset). */
 void astrid_kernel_fed_self(astrid_kernel *k, char *out, size_t n);
+
+/* The [[map]] entries (remote = "alice@B" or "*@B", group = "...") of
+ * etc/federation.toml, set by the bridge at boot; replaces the previous
+ * set. A remote that is neither form is refused. */
+int astrid_kernel_fed_maps_set(astrid_kernel *k, const char *const *remote,
+                               const char *const *group, size_t n, astrid_err *err);
 
 /* The profile a remote principal `id` ("alice@B") is checked against
  * (caller releases), or NULL with the reason:
@@ -39,8 +47,7 @@ void astrid_kernel_fed_self(astrid_kernel *k, char *out, size_t n);
  *    grant at once);
  *  - etc/profiles/alice@B.toml when it exists (its grants, revokes,
  *    groups, enabled), else an empty profile;
- *  - plus the [[map]] group of "alice@B", else of "*@B"
- *    (astrid_fedconf_map_group).
+ *  - plus the [[map]] group of "alice@B", else of "*@B".
  * Nothing is granted by default: no profile and no mapping holds no
  * capability. */
 const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char *id,

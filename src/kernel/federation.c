@@ -22,8 +22,8 @@
 #include "astrid/home.h"
 #include "astrid/principal.h"
 #include "astrid/topic.h"
-#include "astrid/trust.h"
 #include "astrid/uuid.h"
+#include "kernel/fed_trust.h"
 #include "kernel/federation.h"
 #include "kernel/kernel.h"
 #include "lib/audit/audit_format.h"
@@ -109,10 +109,6 @@ typedef struct astrid_fed {
     size_t npending;
     fed_turn *turns;
     size_t nturns;
-    pthread_mutex_t trust_lock; /* trust, trust_stat */
-    astrid_trust *trust;
-    struct stat trust_stat;
-    bool trust_present;
     /* the drop audit of heartbeats from unknown hosts, once a minute per
      * name: a stranger on the server must not fill the log */
     char hb_warned[16][ASTRID_FED_NAME_MAX + 1];
@@ -138,47 +134,11 @@ const astrid_fedconf *astrid_fed_conf(astrid_kernel *k)
 
 /* ------------------------------------------------------------------ trust */
 
-static int trust_load(astrid_fed *f, astrid_err *err)
-{
-    char path[PATH_MAX];
-    if (astrid_home_trust_file(path, sizeof path, f->k->home, err) != 0)
-        return -1;
-    struct stat st;
-    bool present = stat(path, &st) == 0;
-    pthread_mutex_lock(&f->trust_lock);
-    bool same =
-        present == f->trust_present &&
-        (!present || (st.st_mtim.tv_sec == f->trust_stat.st_mtim.tv_sec &&
-                      st.st_mtim.tv_nsec == f->trust_stat.st_mtim.tv_nsec &&
-                      st.st_size == f->trust_stat.st_size && st.st_ino == f->trust_stat.st_ino));
-    pthread_mutex_unlock(&f->trust_lock);
-    if (same && f->trust)
-        return 0;
-    astrid_trust *t = NULL;
-    if (astrid_trust_load(f->k->home, &t, err) != 0)
-        return -1;
-    pthread_mutex_lock(&f->trust_lock);
-    astrid_trust *old = f->trust;
-    f->trust = t;
-    f->trust_present = present;
-    if (present)
-        f->trust_stat = st;
-    pthread_mutex_unlock(&f->trust_lock);
-    astrid_trust_free(old);
-    return 0;
-}
-
-int astrid_fed_trust_reload(astrid_kernel *k, astrid_err *err)
-{
-    return k->fed ? trust_load(k->fed, err) : 0;
-}
-
+/* The key of `host` from the daemon's one trust table (fed_trust.c, which
+ * `astrid trust add|remove` changes at once under its trust_lock). */
 static int trust_key(astrid_fed *f, const char *host, uint8_t pk[32])
 {
-    pthread_mutex_lock(&f->trust_lock);
-    int rc = f->trust ? astrid_trust_lookup(f->trust, host, pk) : -1;
-    pthread_mutex_unlock(&f->trust_lock);
-    return rc;
+    return astrid_kernel_trust_lookup(f->k, host, pk);
 }
 
 /* ------------------------------------------------------------------ audit */
@@ -1024,9 +984,6 @@ static void *ticker_main(void *arg)
         pthread_mutex_unlock(&f->stop_lock);
         heartbeat(f);
         tick(f, round++);
-        astrid_err err;
-        if (trust_load(f, &err) != 0)
-            astrid_klog(f->k, "WARN", "federation: trust table not reloaded: %s", err.msg);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)f->conf->heartbeat_ms * 1000000u;
@@ -1151,10 +1108,8 @@ static void fed_free(astrid_fed *f)
             free(f->peers[i].serves[j]);
     free(f->pending);
     free(f->turns);
-    astrid_trust_free(f->trust);
     astrid_fedconf_free(f->conf);
     pthread_mutex_destroy(&f->peers_lock);
-    pthread_mutex_destroy(&f->trust_lock);
     pthread_mutex_destroy(&f->stop_lock);
     pthread_cond_destroy(&f->stop_cond);
     free(f);
@@ -1207,7 +1162,6 @@ int astrid_fed_start(astrid_kernel *k, astrid_err *err)
     f->k = k;
     f->conf = conf;
     pthread_mutex_init(&f->peers_lock, NULL);
-    pthread_mutex_init(&f->trust_lock, NULL);
     pthread_mutex_init(&f->stop_lock, NULL);
     pthread_cond_init(&f->stop_cond, NULL);
     struct timespec ts;
@@ -1224,7 +1178,20 @@ int astrid_fed_start(astrid_kernel *k, astrid_err *err)
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         goto fail;
     }
-    if (trust_load(f, err) != 0)
+    /* this host's name and the [[map]] groups for the authz of remote
+     * principals (fed_trust.c) */
+    const char **remote = calloc(conf->nmaps + 1, sizeof *remote);
+    const char **group = calloc(conf->nmaps + 1, sizeof *group);
+    for (size_t i = 0; remote && group && i < conf->nmaps; i++) {
+        remote[i] = conf->maps[i].remote;
+        group[i] = conf->maps[i].group;
+    }
+    int mrc = !remote || !group
+                  ? astrid_err_set(err, ASTRID_E_NOMEM, "out of memory")
+                  : astrid_kernel_fed_maps_set(k, remote, group, conf->nmaps, err);
+    free(remote);
+    free(group);
+    if (mrc != 0 || astrid_kernel_fed_self_set(k, conf->host, err) != 0)
         goto fail;
     if (options(f, err) != 0)
         goto fail;

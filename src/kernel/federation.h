@@ -10,8 +10,9 @@
  *  - the "federation ticker": heartbeats, pings (RTT), peer liveness,
  *    request deadlines and the failover of requests whose host died.
  * `peers_lock` guards the peer table (with each origin's replay window),
- * the pending requests and the outstanding remote turns; `trust_lock` the
- * loaded trust table. Never both at once.
+ * the pending requests and the outstanding remote turns. Keys come from
+ * the daemon's one trust table (fed_trust.c, its own trust_lock), never
+ * looked up with peers_lock held.
  *
  * Ownership: the bridge is k->fed, created by astrid_fed_start and freed by
  * astrid_fed_stop. */
@@ -47,9 +48,6 @@ const astrid_fedconf *astrid_fed_conf(struct astrid_kernel *k);
 int astrid_fed_seal(struct astrid_kernel *k, const char *topic, const char *principal,
                     const char *payload, size_t len, char **wire, size_t *wire_len,
                     astrid_err *err);
-/* Re-read etc/trust.toml (after `trust add|remove`); the bridge verifies
- * every later envelope against the new table. No-op when off. */
-int astrid_fed_trust_reload(struct astrid_kernel *k, astrid_err *err);
 
 /* `astrid status`: {host, lattice, connected, server, peers:[{host, alive,
  * rtt_ms, last_seen_ms_ago, serves}], exported, imported, dropped}; NULL
