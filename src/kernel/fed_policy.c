@@ -49,6 +49,8 @@ typedef struct seen_seq {
 typedef struct pkey {
     char key[POLICY_KEY_MAX];
     uint64_t rev;     /* KV revision last applied or written, 0 = none */
+    uint64_t kv_rev;  /* latest revision seen in the bucket (applied or refused):
+                       * what a local change is written over */
     uint8_t hash[32]; /* blake3 of its TOML text ("" for a deletion) */
     bool deleted;
     seen_seq seen[POLICY_ORIGINS];
@@ -74,13 +76,14 @@ struct astrid_fed_policy {
     bool started;
     pthread_mutex_t policy_lock; /* guards stopping and dirty; policy_cond wakes the thread */
     pthread_cond_t policy_cond;
-    bool stopping, dirty;
+    bool stopping, dirty, resync;
     int64_t next_scan_ms; /* the replicator's: when to compare local files again */
     /* the replicator thread's alone: */
     jsCtx *js;
     kvStore *kv;
     kvWatcher *w;
-    bool synced; /* the watch delivered the bucket's initial state */
+    bool synced;         /* the watch delivered the bucket's initial state */
+    uint64_t reconnects; /* of the bridge's connection when the watch opened */
     pkey *keys;
     size_t nkeys;
 };
@@ -201,6 +204,11 @@ static void on_entry(struct astrid_fed_policy *p, kvEntry *e)
                     (unsigned long long)rev);
         return;
     }
+    pkey *st = key_get(p, key, true);
+    if (st && rev == st->rev)
+        return; /* in force already (our own write, or a re-sync) */
+    if (st && rev > st->kv_rev)
+        st->kv_rev = rev;
     const astrid_fedconf *conf = astrid_fed_conf(k);
     astrid_envelope env;
     char *payload = NULL, reason[ASTRID_ERR_MSG_MAX + 64] = "";
@@ -240,15 +248,9 @@ static void on_entry(struct astrid_fed_policy *p, kvEntry *e)
                  inner ? inner : "?", key);
         goto refuse;
     }
-    pkey *st = key_get(p, key, true);
     if (!st) {
         snprintf(reason, sizeof reason, "too many policy keys");
         goto refuse;
-    }
-    if (rev == st->rev) {
-        json_decref(doc); /* our own write coming back: already in force */
-        free(payload);
-        return;
     }
     seen_seq *seen = seen_get(st, env.origin);
     if (rev < st->rev || env.seq <= seen->seq) {
@@ -317,11 +319,11 @@ static void publish(struct astrid_fed_policy *p, const char *key, const char *te
     }
     free(echo);
     uint64_t rev = 0;
-    natsStatus s = st->rev ? kvStore_Update(&rev, p->kv, key, wire, (int)wlen, st->rev)
-                           : kvStore_Create(&rev, p->kv, key, wire, (int)wlen);
+    natsStatus s = st->kv_rev ? kvStore_Update(&rev, p->kv, key, wire, (int)wlen, st->kv_rev)
+                              : kvStore_Create(&rev, p->kv, key, wire, (int)wlen);
     free(wire);
     if (s == NATS_OK) {
-        st->rev = rev;
+        st->rev = st->kv_rev = rev;
         seen_get(st, env.origin)->seq = env.seq;
         st->deleted = text == NULL;
         memcpy(st->hash, h, 32);
@@ -333,8 +335,8 @@ static void publish(struct astrid_fed_policy *p, const char *key, const char *te
      * ours is reported (and replaced by theirs when the watch brings it). */
     kvEntry *cur = NULL;
     bool conflict =
-        kvStore_Get(&cur, p->kv, key) == NATS_OK && cur && kvEntry_Revision(cur) != st->rev;
-    if (!conflict && s == NATS_ERR && !st->rev)
+        kvStore_Get(&cur, p->kv, key) == NATS_OK && cur && kvEntry_Revision(cur) != st->kv_rev;
+    if (!conflict && s == NATS_ERR && !st->kv_rev)
         conflict = true; /* create over an existing key */
     kvEntry_Destroy(cur);
     if (conflict) {
@@ -342,8 +344,8 @@ static void publish(struct astrid_fed_policy *p, const char *key, const char *te
         snprintf(why, sizeof why,
                  "conflict: %s changed in the lattice since revision %llu; the local change "
                  "was not published",
-                 key, (unsigned long long)st->rev);
-        audit(p, "federation.policy.conflict", key, false, NULL, st->rev, why);
+                 key, (unsigned long long)st->kv_rev);
+        audit(p, "federation.policy.conflict", key, false, NULL, st->kv_rev, why);
         astrid_klog(k, "WARN", "policy: %s", why);
     } else {
         astrid_klog(k, "WARN", "policy: publishing %s failed (%s); will retry", key,
@@ -417,11 +419,22 @@ static void close_kv(struct astrid_fed_policy *p)
     p->synced = false;
 }
 
+static uint64_t reconnects_of(natsConnection *nc)
+{
+    natsStatistics *st = NULL;
+    uint64_t r = 0;
+    if (nc && natsStatistics_Create(&st) == NATS_OK && natsConnection_GetStats(nc, st) == NATS_OK)
+        natsStatistics_GetCounts(st, NULL, NULL, NULL, NULL, &r);
+    natsStatistics_Destroy(st);
+    return r;
+}
+
 static int open_kv(struct astrid_fed_policy *p)
 {
     natsConnection *nc = astrid_fed_conn(p->k);
     if (!nc || natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED)
         return -1;
+    p->reconnects = reconnects_of(nc);
     if (natsConnection_JetStream(&p->js, nc, NULL) != NATS_OK)
         goto fail;
     if (js_KeyValue(&p->kv, p->js, p->bucket) != NATS_OK) {
@@ -464,6 +477,17 @@ static void *replicator(void *arg)
             if (!p->stopping)
                 pthread_cond_timedwait(&p->policy_cond, &p->policy_lock, &ts);
             pthread_mutex_unlock(&p->policy_lock);
+            continue;
+        }
+        /* A new connection (the server restarted: its consumers are gone)
+         * or a changed trust table: watch afresh; the bucket's values are
+         * delivered again and those refused before are judged again. */
+        pthread_mutex_lock(&p->policy_lock);
+        bool resync = p->resync;
+        p->resync = false;
+        pthread_mutex_unlock(&p->policy_lock);
+        if (resync || reconnects_of(astrid_fed_conn(p->k)) != p->reconnects) {
+            close_kv(p);
             continue;
         }
         kvEntry *e = NULL;
@@ -546,5 +570,15 @@ void astrid_fed_policy_changed(astrid_kernel *k)
     pthread_mutex_lock(&p->policy_lock);
     p->dirty = true;
     pthread_cond_broadcast(&p->policy_cond);
+    pthread_mutex_unlock(&p->policy_lock);
+}
+
+void astrid_fed_policy_resync(astrid_kernel *k)
+{
+    struct astrid_fed_policy *p = k->fed_policy;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->policy_lock);
+    p->resync = true;
     pthread_mutex_unlock(&p->policy_lock);
 }

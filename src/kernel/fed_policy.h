@@ -32,5 +32,8 @@ void astrid_fed_policy_stop(astrid_kernel *k);
 /* A local policy file may have changed (an admin request wrote): the
  * replicator compares and publishes. Cheap, any thread. */
 void astrid_fed_policy_changed(astrid_kernel *k);
+/* The trust table changed: values refused before (an untrusted writer)
+ * are judged again, values of a removed writer are no longer applied. */
+void astrid_fed_policy_resync(astrid_kernel *k);
 
 #endif

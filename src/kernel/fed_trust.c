@@ -17,6 +17,7 @@
 #include "astrid/home.h"
 #include "astrid/trust.h"
 #include "kernel/admin.h"
+#include "kernel/fed_policy.h"
 #include "kernel/federation.h"
 
 struct astrid_fed_trust {
@@ -218,6 +219,7 @@ static int commit(admin_call *c, astrid_trust *next, const char *what)
     t->table = next;
     pthread_mutex_unlock(&t->trust_lock);
     astrid_trust_free(old); /* the bridge's next lookup sees the new table */
+    astrid_fed_policy_resync(c->k);
     return 0;
 }
 
