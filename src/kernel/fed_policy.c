@@ -142,8 +142,8 @@ static void audit(struct astrid_fed_policy *p, const char *what, const char *key
 {
     json_t *params = json_pack("{s:s,s:s,s:I}", "key", key, "origin", origin ? origin : "",
                                "revision", (json_int_t)rev);
-    astrid_audit_request_mode(p->k, allowed ? ASTRID_AUDIT_DURABLE : ASTRID_AUDIT_WRITE_BEHIND,
-                              "default", what, "federation:policy", key, params, allowed, reason);
+    astrid_audit_request_mode(p->k, ASTRID_AUDIT_DURABLE, "default", what, "federation:policy", key,
+                              params, allowed, reason);
     json_decref(params);
 }
 

@@ -85,9 +85,11 @@ ok_if "  refused as replayed" until_ok 10 test "$(refusals)" -gt "$r0"
 expect_eq "  B's groups.toml untouched" "$(sha256sum "$GB" | cut -c1-64)" "$before"
 r0=$(refusals)
 BIG=$(( $(date +%s%N) / 1000 + 100000000 ))
-ok_if "raw: A's key, fresh seq, signed for key groups but put under profile.erin" \
-  $FT seal "$URL" "$SUBJ.profile.erin" "$TEST_TMP/A/keys/runtime.key" dev A astrid.v1.federation.policy "" "$P" "$BIG"
-ok_if "  refused (key binding)" until_ok 10 test "$(refusals)" -gt "$r0"
+ok_if "raw: A's key, fresh seq, a profile signed for key profile.erin put under profile.mallory" \
+  $FT seal "$URL" "$SUBJ.profile.mallory" "$TEST_TMP/A/keys/runtime.key" dev A astrid.v1.federation.policy "" \
+  '{"key":"profile.erin","toml":"grants = [\"fedx:evil\"]\n"}' "$BIG"
+ok_if "  refused (a signed value is bound to its key)" until_ok 10 test "$(refusals)" -gt "$r0"
+ok_if "  no mallory profile on B" test ! -e "$TEST_TMP/B/etc/profiles/mallory.toml"
 ok_if "  erin's profile on B intact" inforce_b
 r0=$(refusals)
 ok_if "raw: A's key, fresh seq, invalid groups TOML" \
