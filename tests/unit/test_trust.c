@@ -149,6 +149,9 @@ static void bad_file_refused(void **state)
     (void)state;
     char good[512];
     snprintf(good, sizeof good, "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\n", KA);
+    /* one host twice */
+    static const char twice[] = "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\n"
+                                "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"y\"\n";
     static const char *const bad[] = {
         "[[host]]\nname = \"B\"\n",                                           /* no key */
         "[[host]]\nname = \"B\"\npubkey = \"00\"\nadded = \"x\"\n",           /* short key */
@@ -157,8 +160,7 @@ static void bad_file_refused(void **state)
         "extra = 1\n",                                                        /* unknown key */
         "[[host]]\nname = \"B.c\"\npubkey = \"%s\"\nadded = \"x\"\n",         /* bad name */
         "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\nnote = 1\n", /* unknown */
-        "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\n"
-        "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"y\"\n",         /* twice */
+        twice,
         "[[host]]\nname = \"B\\u0000x\"\npubkey = \"%s\"\nadded = \"x\"\n", /* NUL */
         "[[host\n",                                                         /* syntax */
     };

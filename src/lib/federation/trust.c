@@ -445,7 +445,8 @@ char *astrid_trust_emit(const astrid_trust *t, astrid_err *err)
         return NULL;
     }
     memcpy(full, head, hl);
-    memcpy(full + hl, s, sl + 1);
+    memcpy(full + hl, s, sl);
+    full[hl + sl] = '\0';
     free(s);
     return full;
 }
