@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "astrid/err.h"
+#include "astrid/fedconf.h"
 #include "astrid/profile.h"
 
 #ifdef __cplusplus
@@ -30,7 +31,6 @@ extern "C" {
  * and into remote principal ids (alice@<host>): 1-63 of [A-Za-z0-9_-], so
  * neither a '.' nor a wildcard nor an '@' can change what they address.
  * `what` names the field in the message ("host name", "lattice name"). */
-#define ASTRID_FED_NAME_MAX 63
 int astrid_fed_name_validate(const char *what, const char *name, astrid_err *err);
 
 /* Remote principal ids, "<local-id>@<host>": the principal as on its origin
@@ -48,26 +48,15 @@ int astrid_remote_principal_validate(const char *id, astrid_err *err);
  * host into `host` (ASTRID_FED_NAME_MAX + 1 bytes). Validates. */
 int astrid_remote_principal_split(const char *id, char *local, char *host, astrid_err *err);
 
-/* A group mapping of etc/federation.toml: [[map]] remote = "alice@B" (one
- * remote principal) or "*@B" (every principal of host B), group = "...".
- * Strings borrowed. */
-typedef struct astrid_fed_map {
-    const char *remote;
-    const char *group;
-} astrid_fed_map;
-/* 0 when `remote` is a valid mapping pattern ("id@host" or "*@host"). */
-int astrid_fed_map_validate(const char *remote, astrid_err *err);
-/* Does mapping pattern `remote` cover the remote principal `id`? */
-bool astrid_fed_map_matches(const char *remote, const char *id);
 /* The profile remote principal `id` is checked against: a copy of `base`
- * (its own profile "alice@B", NULL when it has none: then enabled, with
+ * (its own profile "alice@B"; NULL when it has none: then enabled, with
  * nothing) keeping only what authz reads (enabled, groups, grants,
- * revokes), plus the group of every mapping that matches `id`, in order,
- * once each. Nothing by default. One reference for the caller (release);
+ * revokes), plus `mapped_group` (the [[map]] group of etc/federation.toml,
+ * astrid_fedconf_map_group: an exact "alice@B" entry before "*@B"; NULL
+ * for none). Nothing by default. One reference for the caller (release);
  * NULL with err on a bad id or allocation failure. */
 astrid_profile *astrid_fed_remote_profile(const char *id, const astrid_profile *base,
-                                          const astrid_fed_map *maps, size_t nmaps,
-                                          astrid_err *err);
+                                          const char *mapped_group, astrid_err *err);
 
 typedef struct astrid_trust astrid_trust;
 

@@ -62,6 +62,24 @@ static int trust_self(cli_ctx *ctx)
     return CLI_OK;
 }
 
+/* The daemon's verdict for a (remote) principal: exit 0 allowed, 1 not. */
+static int trust_check(cli_ctx *ctx)
+{
+    json_t *params = json_pack("{s:s,s:s}", "principal", ctx->argv[0], "capability", ctx->argv[1]);
+    json_t *d = NULL;
+    int rc = cli_admin_call(ctx, "trust.check", "TrustCheck", params, &d);
+    json_decref(params);
+    if (rc != CLI_OK)
+        return rc;
+    bool allowed = json_is_true(json_object_get(d, "allowed"));
+    if (allowed)
+        fprintf(ctx->out, "allowed: %s holds %s\n", ctx->argv[0], ctx->argv[1]);
+    else
+        fprintf(ctx->out, "denied: %s\n", json_string_value(json_object_get(d, "reason")));
+    json_decref(d);
+    return allowed ? CLI_OK : CLI_ERROR;
+}
+
 static const cli_cmd t_add = {.name = "add",
                               .args = "<host> <pubkey>",
                               .min_args = 2,
@@ -83,7 +101,14 @@ static const cli_cmd t_self = {.name = "self",
                                .max_args = 0,
                                .help = "Print this host's name and public key",
                                .fn = trust_self};
+static const cli_cmd t_check = {
+    .name = "check",
+    .args = "<principal@host> <cap>",
+    .min_args = 2,
+    .max_args = 2,
+    .help = "Exit 0 when a (remote) principal holds the capability here, 1 when not",
+    .fn = trust_check};
 const cli_cmd cli_cmd_trust = {.name = "trust",
                                .help =
                                    "Federation trust: hosts whose signatures this host believes",
-                               .sub = CLI_SUB(&t_add, &t_list, &t_remove, &t_self)};
+                               .sub = CLI_SUB(&t_add, &t_list, &t_remove, &t_self, &t_check)};

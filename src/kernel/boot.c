@@ -18,6 +18,7 @@
 #include "astrid/principal.h"
 #include "astrid/profile.h"
 #include "kernel/capsules.h"
+#include "kernel/fed_policy.h"
 #include "kernel/fed_trust.h"
 #include "kernel/gate.h"
 #include "kernel/federation.h"
@@ -455,7 +456,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     k->loop = uv_default_loop();
     if (astrid_kernel_bus_start(k, err) != 0 || astrid_capsules_start(k, err) != 0 ||
         astrid_capsule_jobs_start(k, err) != 0 || astrid_fed_start(k, err) != 0 ||
-        astrid_server_start(k, err) != 0)
+        astrid_fed_policy_start(k, err) != 0 || astrid_server_start(k, err) != 0)
         return -1;
     if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0)
         return -1;

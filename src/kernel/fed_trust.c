@@ -1,8 +1,7 @@
-/* Federation trust in the daemon (fed_trust.h): the trust table the bridge
- * verifies envelopes against, this host's name, the [[map]]s, remote
+/* Federation trust in the daemon (fed_trust.h): the trust table, remote
  * principals' profiles, and the trust.add/remove/list admin handlers.
  *
- * trust_lock guards the table, the name and the maps. It is held only for
+ * trust_lock guards the table. It is held only for
  * copies and lookups, never across disk I/O by a reader: add/remove build
  * the new table from disk (so a hand edit is seen, or refused), write it,
  * and only then swap it in under the lock. */
@@ -14,29 +13,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "astrid/caps.h"
 #include "astrid/home.h"
 #include "astrid/trust.h"
 #include "kernel/admin.h"
-
-typedef struct fed_map_entry {
-    char *remote, *group;
-} fed_map_entry;
+#include "kernel/fed_policy.h"
+#include "kernel/federation.h"
 
 struct astrid_fed_trust {
     pthread_mutex_t trust_lock; /* guards everything below */
     astrid_trust *table;
-    char self[ASTRID_FED_NAME_MAX + 1];
-    fed_map_entry *maps;
+    char self[ASTRID_FED_NAME_MAX + 1]; /* [federation] host, "" = off */
+    char **map_remote, **map_group;     /* the [[map]]s, in file order */
     size_t nmaps;
 };
 
-static void maps_free(fed_map_entry *m, size_t n)
+static void maps_free(char **r, char **g, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(m[i].remote);
-        free(m[i].group);
+        free(r ? r[i] : NULL);
+        free(g ? g[i] : NULL);
     }
-    free(m);
+    free(r);
+    free(g);
 }
 
 int astrid_kernel_trust_start(astrid_kernel *k, astrid_err *err)
@@ -59,7 +58,7 @@ void astrid_kernel_trust_stop(astrid_kernel *k)
     if (!t)
         return;
     astrid_trust_free(t->table);
-    maps_free(t->maps, t->nmaps);
+    maps_free(t->map_remote, t->map_group, t->nmaps);
     pthread_mutex_destroy(&t->trust_lock);
     free(t);
     k->fed_trust = NULL;
@@ -102,41 +101,67 @@ void astrid_kernel_fed_self(astrid_kernel *k, char *out, size_t n)
     pthread_mutex_unlock(&t->trust_lock);
 }
 
+/* "id@host" or "*@host". */
+static int map_remote_validate(const char *remote, astrid_err *err)
+{
+    if (remote && remote[0] == '*' && remote[1] == '@')
+        return astrid_fed_name_validate("host name", remote + 2, err);
+    return astrid_remote_principal_validate(remote, err);
+}
+
 int astrid_kernel_fed_maps_set(astrid_kernel *k, const char *const *remote,
                                const char *const *group, size_t n, astrid_err *err)
 {
     struct astrid_fed_trust *t = k->fed_trust;
     if (!t)
         return astrid_err_set(err, ASTRID_E_INTERNAL, "federation trust not started");
-    fed_map_entry *m = n ? calloc(n, sizeof *m) : NULL;
-    if (n && !m)
+    char **r = n ? calloc(n, sizeof *r) : NULL, **g = n ? calloc(n, sizeof *g) : NULL;
+    if (n && (!r || !g)) {
+        maps_free(r, g, n);
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         astrid_err e;
-        if (astrid_fed_map_validate(remote[i], &e) != 0) {
-            maps_free(m, n);
-            return astrid_err_set(err, e.code, "[[map]] %zu: %s", i + 1, e.msg);
+        if (map_remote_validate(remote[i], &e) != 0) {
+            maps_free(r, g, n);
+            return astrid_err_set(err, e.code, "[[map]] %zu: remote: %s", i + 1, e.msg);
         }
         if (!group[i] || !*group[i] || strlen(group[i]) > ASTRID_MAX_GROUP_NAME_LEN) {
-            maps_free(m, n);
+            maps_free(r, g, n);
             return astrid_err_set(err, ASTRID_E_INVALID, "[[map]] %zu: group must be 1-%d bytes",
                                   i + 1, ASTRID_MAX_GROUP_NAME_LEN);
         }
-        m[i].remote = strdup(remote[i]);
-        m[i].group = strdup(group[i]);
-        if (!m[i].remote || !m[i].group) {
-            maps_free(m, n);
+        r[i] = strdup(remote[i]);
+        g[i] = strdup(group[i]);
+        if (!r[i] || !g[i]) {
+            maps_free(r, g, n);
             return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         }
     }
     pthread_mutex_lock(&t->trust_lock);
-    fed_map_entry *old = t->maps;
-    size_t oldn = t->nmaps;
-    t->maps = m;
+    char ** or = t->map_remote, **og = t->map_group;
+    size_t on = t->nmaps;
+    t->map_remote = r;
+    t->map_group = g;
     t->nmaps = n;
     pthread_mutex_unlock(&t->trust_lock);
-    maps_free(old, oldn);
+    maps_free(or, og, on);
     return 0;
+}
+
+/* The group of `id`'s mapping: an exact "alice@B" entry before "*@B"
+ * (a specific mapping can narrow a host-wide one); a copy, or NULL. Caller
+ * holds trust_lock. */
+static char *mapped_group_locked(const struct astrid_fed_trust *t, const char *id)
+{
+    const char *at = strchr(id, '@');
+    for (size_t i = 0; i < t->nmaps; i++)
+        if (strcmp(t->map_remote[i], id) == 0)
+            return strdup(t->map_group[i]);
+    for (size_t i = 0; at && i < t->nmaps; i++)
+        if (t->map_remote[i][0] == '*' && strcmp(t->map_remote[i] + 1, at) == 0)
+            return strdup(t->map_group[i]);
+    return NULL;
 }
 
 const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char *id,
@@ -164,20 +189,11 @@ const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char 
             return NULL;
     }
     pthread_mutex_lock(&t->trust_lock);
-    astrid_fed_map *maps = t->nmaps ? calloc(t->nmaps, sizeof *maps) : NULL;
-    size_t n = maps ? t->nmaps : 0;
-    for (size_t i = 0; i < n; i++)
-        maps[i] = (astrid_fed_map){t->maps[i].remote, t->maps[i].group};
-    /* The strings stay valid while the lock is held. */
-    astrid_profile *p = astrid_fed_remote_profile(id, base, maps, n, err);
+    char *group = mapped_group_locked(t, id);
     pthread_mutex_unlock(&t->trust_lock);
-    free(maps);
+    astrid_profile *p = astrid_fed_remote_profile(id, base, group, err);
+    free(group);
     astrid_profile_release(base);
-    if (p && t->nmaps && !n) {
-        astrid_profile_release(p);
-        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-        return NULL;
-    }
     return p;
 }
 
@@ -202,7 +218,8 @@ static int commit(admin_call *c, astrid_trust *next, const char *what)
     astrid_trust *old = t->table;
     t->table = next;
     pthread_mutex_unlock(&t->trust_lock);
-    astrid_trust_free(old);
+    astrid_trust_free(old); /* the bridge's next lookup sees the new table */
+    astrid_fed_policy_resync(c->k);
     return 0;
 }
 
@@ -283,5 +300,26 @@ int admin_trust_list(admin_call *c, json_t **data, const char **status)
     pthread_mutex_unlock(&t->trust_lock);
     *status = "trust_list";
     *data = arr;
+    return 0;
+}
+
+int admin_trust_check(admin_call *c, json_t **data, const char **status)
+{
+    (void)status;
+    const char *who = admin_str(c, "principal");
+    const char *cap = who ? admin_str(c, "capability") : NULL;
+    if (!cap)
+        return -1;
+    char why[256];
+    if (astrid_cap_validate(cap, why, sizeof why) != 0)
+        return astrid_req_fail(c, ASTRID_KIND_INVALID, "invalid capability '%s': %s", cap, why);
+    astrid_err err;
+    if (astrid_profile_principal_validate(who, &err) != 0)
+        return astrid_req_fail_err(c, &err);
+    char reason[512] = "";
+    bool allowed = astrid_authorize(c->k, who, cap, reason, sizeof reason) == 0;
+    *data = json_pack("{s:s,s:s,s:b}", "principal", who, "capability", cap, "allowed", allowed);
+    if (!allowed)
+        json_object_set_new(*data, "reason", json_string(reason));
     return 0;
 }

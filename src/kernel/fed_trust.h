@@ -1,9 +1,9 @@
 /* The daemon's federation trust state (issue #19): its one loaded copy of
- * etc/trust.toml, this host's lattice name, and the [[map]] entries of
- * etc/federation.toml that give remote principals groups. Everything here is
- * guarded by `trust_lock` (fed_trust.c) and callable from any thread: the
- * bridge's NATS thread looks keys up per message while the loop thread
- * answers trust.add/remove.
+ * etc/trust.toml (the bridge verifies every envelope with
+ * astrid_kernel_trust_lookup), this host's name and the [[map]]s the bridge
+ * hands over at boot, what remote principals may do, and the trust.* admin
+ * handlers. Guarded by `trust_lock` (fed_trust.c); callable from any
+ * thread.
  *
  * Ownership: the state belongs to the kernel (astrid_kernel.fed_trust),
  * created by astrid_kernel_trust_start at boot and freed by
@@ -29,16 +29,15 @@ void astrid_kernel_trust_stop(astrid_kernel *k);
  * message. */
 int astrid_kernel_trust_lookup(astrid_kernel *k, const char *host, uint8_t pk[32]);
 
-/* The bridge sets this host's name (federation.toml [federation] host) at
- * boot; "" until then (federation off). -1 for an invalid name. */
+/* The bridge sets this host's name ([federation] host) at boot; "" until
+ * then (federation off). -1 for an invalid name. */
 int astrid_kernel_fed_self_set(astrid_kernel *k, const char *host, astrid_err *err);
 /* This host's name into `out` (ASTRID_FED_NAME_MAX + 1 bytes; "" = unset). */
 void astrid_kernel_fed_self(astrid_kernel *k, char *out, size_t n);
 
-/* The [[map]] entries (remote = "alice@B" or "*@B", group = "...") that
- * give remote principals groups; replaces the previous set. Each remote is
- * validated (a local id, a missing host, "*@*" are refused: a mapping names
- * one host). */
+/* The [[map]] entries (remote = "alice@B" or "*@B", group = "...") of
+ * etc/federation.toml, set by the bridge at boot; replaces the previous
+ * set. A remote that is neither form is refused. */
 int astrid_kernel_fed_maps_set(astrid_kernel *k, const char *const *remote,
                                const char *const *group, size_t n, astrid_err *err);
 
@@ -48,7 +47,7 @@ int astrid_kernel_fed_maps_set(astrid_kernel *k, const char *const *remote,
  *    grant at once);
  *  - etc/profiles/alice@B.toml when it exists (its grants, revokes,
  *    groups, enabled), else an empty profile;
- *  - plus the group of every [[map]] naming "alice@B" or "*@B".
+ *  - plus the [[map]] group of "alice@B", else of "*@B".
  * Nothing is granted by default: no profile and no mapping holds no
  * capability. */
 const astrid_profile *astrid_kernel_remote_profile(astrid_kernel *k, const char *id,
@@ -59,5 +58,9 @@ struct astrid_req;
 int admin_trust_add(struct astrid_req *c, json_t **data, const char **status);
 int admin_trust_remove(struct astrid_req *c, json_t **data, const char **status);
 int admin_trust_list(struct astrid_req *c, json_t **data, const char **status);
+/* {principal, capability} -> {principal, capability, allowed, reason?}:
+ * the daemon's own verdict (astrid_authorize), for a remote principal
+ * through the trust table, its profile and the [[map]]s. */
+int admin_trust_check(struct astrid_req *c, json_t **data, const char **status);
 
 #endif

@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include "kernel/capsules.h"
-#include "kernel/federation.h"
+#include "kernel/fed_policy.h"
 #include "kernel/fed_trust.h"
+#include "kernel/federation.h"
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
@@ -42,6 +43,7 @@ int astrid_kernel_run(astrid_kernel *k)
 {
     uv_run(k->loop, UV_RUN_DEFAULT);
     uv_loop_close(k->loop);
+    astrid_fed_policy_stop(k); /* uses the bridge's connection */
     astrid_fed_stop(k);        /* no import may reach the bus once it stops */
     astrid_gate_cancel_all(k); /* waiting prompts deny, so capsules stop */
     astrid_capsules_stop(k);   /* unregisters interceptors: before the bus goes */

@@ -136,12 +136,15 @@ typedef struct astrid_kernel {
     /* per-principal copy-on-write overlays of the workspace
      * (src/vfs/overlay.h; its own locks); built at boot */
     struct astrid_overlay_registry *overlays;
-    /* the NATS bridge (federation.c; NULL = federation off; its own
-     * threads and locks, federation.h) */
-    struct astrid_fed *fed;
     /* federation trust table, this host's name, [[map]]s (fed_trust.c;
      * thread-safe under its trust_lock) */
     struct astrid_fed_trust *fed_trust;
+    /* replicated policy (fed_policy.c; NULL = off; its thread and lock,
+     * fed_policy.h) */
+    struct astrid_fed_policy *fed_policy;
+    /* the NATS bridge (federation.c; NULL = federation off; its own
+     * threads and locks, federation.h) */
+    struct astrid_fed *fed;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

@@ -8,6 +8,7 @@
 
 #include "astrid/utf8.h"
 #include "kernel/admin.h"
+#include "kernel/fed_policy.h"
 #include "kernel/fed_trust.h"
 
 #define MGMT_PREFIX "astrid.v1.request."
@@ -64,6 +65,7 @@ static const astrid_req_row req_table[] = {
     {"TrustAdd",           "trust.add",     "trust:add",        ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_add},
     {"TrustRemove",        "trust.remove",  "trust:remove",     ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_remove},
     {"TrustList",          "trust.list",    "trust:list",       ASTRID_SCOPE_GLOBAL,         NULL,        false, admin_trust_list},
+    {"TrustCheck",         "trust.check",   "trust:check",      ASTRID_SCOPE_GLOBAL,         NULL,        false, admin_trust_check},
 };
 // clang-format on
 
@@ -227,6 +229,8 @@ void astrid_requests_handle(astrid_kernel *k, astrid_conn *conn, const char *top
             astrid_audit_request_failed(k, caller, audit_method, cap, target, params, why);
         reply_error(&to, r.kind, why);
     } else {
+        if (e->mutates)
+            astrid_fed_policy_changed(k); /* replicated policy: compare and publish */
         reply(&to, status, data);
     }
     json_decref(empty);

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "astrid/capcheck.h"
 #include "astrid/crypto.h"
+#include "astrid/groups.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "astrid/trust.h"
@@ -147,6 +149,9 @@ static void bad_file_refused(void **state)
     (void)state;
     char good[512];
     snprintf(good, sizeof good, "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\n", KA);
+    /* one host twice */
+    static const char twice[] = "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\n"
+                                "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"y\"\n";
     static const char *const bad[] = {
         "[[host]]\nname = \"B\"\n",                                           /* no key */
         "[[host]]\nname = \"B\"\npubkey = \"00\"\nadded = \"x\"\n",           /* short key */
@@ -155,8 +160,7 @@ static void bad_file_refused(void **state)
         "extra = 1\n",                                                        /* unknown key */
         "[[host]]\nname = \"B.c\"\npubkey = \"%s\"\nadded = \"x\"\n",         /* bad name */
         "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\nnote = 1\n", /* unknown */
-        "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"x\"\n"
-        "[[host]]\nname = \"B\"\npubkey = \"%s\"\nadded = \"y\"\n",         /* twice */
+        twice,
         "[[host]]\nname = \"B\\u0000x\"\npubkey = \"%s\"\nadded = \"x\"\n", /* NUL */
         "[[host\n",                                                         /* syntax */
     };
@@ -215,6 +219,57 @@ static void remote_principals(void **state)
     assert_int_equal(astrid_remote_principal_validate(longid, &err), -1);
 }
 
+/* The profile a remote principal is checked against: its own profile's
+ * authz fields plus the mapped group; nothing by default. */
+static void remote_profile_resolution(void **state)
+{
+    (void)state;
+    astrid_err err;
+    astrid_group_error why;
+    astrid_group_config *g0 = astrid_groups_load("/nonexistent/groups.toml", &why, &err);
+    assert_non_null(g0);
+    static const char *const caps[] = {"capsule:list"};
+    astrid_group_config *g = astrid_groups_insert(g0, "fedread", caps, 1, NULL, false, &why, &err);
+    astrid_groups_unref(g0);
+    assert_non_null(g);
+
+    /* no profile, no map: nothing, not even an agent's self: rights */
+    astrid_profile *p = astrid_fed_remote_profile("alice@B", NULL, NULL, &err);
+    assert_non_null(p);
+    assert_true(p->enabled);
+    assert_false(astrid_capcheck_has(p, g, "capsule:list"));
+    assert_false(astrid_capcheck_has(p, g, "self:agent:list"));
+    astrid_profile_release(p);
+
+    /* the mapped group */
+    p = astrid_fed_remote_profile("alice@B", NULL, "fedread", &err);
+    assert_true(astrid_capcheck_has(p, g, "capsule:list"));
+    assert_false(astrid_capcheck_has(p, g, "capsule:install"));
+    astrid_profile_release(p);
+
+    /* its profile: grants add, revokes beat the mapped group, disabled
+     * denies all; only authz fields are taken */
+    astrid_profile *base = astrid_profile_new(&err);
+    assert_int_equal(astrid_strlist_push(&base->grants, "agent:list", &err), 0);
+    assert_int_equal(astrid_strlist_push(&base->revokes, "capsule:list", &err), 0);
+    assert_int_equal(astrid_strlist_push(&base->network_egress, "example.com:443", &err), 0);
+    p = astrid_fed_remote_profile("alice@B", base, "fedread", &err);
+    assert_true(astrid_capcheck_has(p, g, "agent:list"));
+    assert_false(astrid_capcheck_has(p, g, "capsule:list"));
+    assert_int_equal(p->network_egress.n, 0);
+    astrid_profile_release(p);
+    base->enabled = false;
+    p = astrid_fed_remote_profile("alice@B", base, "fedread", &err);
+    assert_false(astrid_capcheck_has(p, g, "agent:list"));
+    astrid_profile_release(p);
+    astrid_profile_release(base);
+
+    /* not a remote id: refused */
+    assert_null(astrid_fed_remote_profile("alice", NULL, "fedread", &err));
+    assert_null(astrid_fed_remote_profile("a@b@c", NULL, NULL, &err));
+    astrid_groups_unref(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +278,7 @@ int main(void)
         cmocka_unit_test(bad_input_refused),
         cmocka_unit_test_setup_teardown(bad_file_refused, setup, teardown),
         cmocka_unit_test(remote_principals),
+        cmocka_unit_test(remote_profile_resolution),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

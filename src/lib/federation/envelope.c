@@ -81,13 +81,16 @@ int astrid_envelope_seal(astrid_envelope *env, const char *payload, size_t paylo
     *out = NULL;
     if (out_len)
         *out_len = 0;
-    if (!payload && payload_len)
-        return astrid_err_set(err, ASTRID_E_INVALID, "envelope: no payload");
+    if (!payload) {
+        if (payload_len)
+            return astrid_err_set(err, ASTRID_E_INVALID, "envelope: no payload");
+        payload = "";
+    }
     if (fields_check(env, err) != 0)
         return -1;
     if (memchr(payload, '\0', payload_len))
         return astrid_err_set(err, ASTRID_E_INVALID, "envelope: payload holds a NUL byte");
-    astrid_blake3(payload ? payload : "", payload_len, env->payload_b3);
+    astrid_blake3(payload, payload_len, env->payload_b3);
     uint8_t sb[SIGNED_MAX];
     size_t sl = signed_bytes(env, sb);
     astrid_sign(env->sig, sb, sl, kp);
@@ -96,7 +99,7 @@ int astrid_envelope_seal(astrid_envelope *env, const char *payload, size_t paylo
     astrid_hex_encode(b3, env->payload_b3, 32);
     astrid_hex_encode(sig, env->sig, 64);
     json_t *o = json_object();
-    json_t *p = json_stringn(payload ? payload : "", payload_len);
+    json_t *p = json_stringn(payload, payload_len);
     if (!o || !p) {
         json_decref(o);
         json_decref(p);

@@ -445,7 +445,8 @@ char *astrid_trust_emit(const astrid_trust *t, astrid_err *err)
         return NULL;
     }
     memcpy(full, head, hl);
-    memcpy(full + hl, s, sl + 1);
+    memcpy(full + hl, s, sl);
+    full[hl + sl] = '\0';
     free(s);
     return full;
 }
@@ -468,29 +469,6 @@ int astrid_trust_save(const astrid_trust *t, const char *home, astrid_err *err)
 
 /* ---- remote principals' authz ---------------------------------------- */
 
-int astrid_fed_map_validate(const char *remote, astrid_err *err)
-{
-    if (remote && remote[0] == '*' && remote[1] == '@') {
-        if (astrid_fed_name_validate("host name", remote + 2, err) != 0)
-            return astrid_err_prefix(err, "mapping '%.200s'", remote);
-        return 0;
-    }
-    if (astrid_remote_principal_validate(remote, err) != 0)
-        return astrid_err_prefix(err, "mapping '%.200s' (want \"id@host\" or \"*@host\")",
-                                 remote ? remote : "");
-    return 0;
-}
-
-bool astrid_fed_map_matches(const char *remote, const char *id)
-{
-    if (!remote || !id || astrid_fed_map_validate(remote, NULL) != 0 ||
-        astrid_remote_principal_validate(id, NULL) != 0)
-        return false;
-    if (remote[0] == '*')
-        return strcmp(strchr(id, '@') + 1, remote + 2) == 0;
-    return strcmp(remote, id) == 0;
-}
-
 static int copy_list(astrid_strlist *dst, const astrid_strlist *src, astrid_err *err)
 {
     for (size_t i = 0; src && i < src->n; i++)
@@ -508,7 +486,7 @@ static bool list_has(const astrid_strlist *l, const char *s)
 }
 
 astrid_profile *astrid_fed_remote_profile(const char *id, const astrid_profile *base,
-                                          const astrid_fed_map *maps, size_t nmaps, astrid_err *err)
+                                          const char *mapped_group, astrid_err *err)
 {
     if (astrid_remote_principal_validate(id, err) != 0)
         return NULL;
@@ -524,14 +502,10 @@ astrid_profile *astrid_fed_remote_profile(const char *id, const astrid_profile *
         astrid_profile_release(p);
         return NULL;
     }
-    for (size_t i = 0; i < nmaps; i++) {
-        if (!maps[i].group || !astrid_fed_map_matches(maps[i].remote, id) ||
-            list_has(&p->groups, maps[i].group))
-            continue;
-        if (astrid_strlist_push(&p->groups, maps[i].group, err) != 0) {
-            astrid_profile_release(p);
-            return NULL;
-        }
+    if (mapped_group && !list_has(&p->groups, mapped_group) &&
+        astrid_strlist_push(&p->groups, mapped_group, err) != 0) {
+        astrid_profile_release(p);
+        return NULL;
     }
     return p;
 }
