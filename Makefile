@@ -45,7 +45,7 @@ CXX ?= g++
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-PKGS := libsodium lmdb jansson yaml-0.1 libcurl libuv uuid libarchive libseccomp
+PKGS := libsodium lmdb jansson yaml-0.1 libcurl libuv uuid libarchive libseccomp libnats
 LIB_PKGS := libsodium jansson uuid
 TEST_PKGS := cmocka
 

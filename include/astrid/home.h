@@ -70,6 +70,8 @@ int astrid_home_secrets_dir(char *out, size_t outsz, const char *home,
 /* etc/groups.toml, etc/layout-version */
 int astrid_home_groups_file(char *out, size_t outsz, const char *home, astrid_err *err);
 int astrid_home_layout_version_file(char *out, size_t outsz, const char *home, astrid_err *err);
+/* etc/trust.toml: the federation trust table (include/astrid/trust.h) */
+int astrid_home_trust_file(char *out, size_t outsz, const char *home, astrid_err *err);
 /* run/system.sock, run/system.token, run/system.ready, run/cli-context.toml,
  * run/daemon.lock */
 int astrid_home_system_sock(char *out, size_t outsz, const char *home, astrid_err *err);
@@ -84,6 +86,8 @@ int astrid_home_state_db(char *out, size_t outsz, const char *home, astrid_err *
 /* keys/runtime.key, keys/runtime.pub */
 int astrid_home_runtime_key(char *out, size_t outsz, const char *home, astrid_err *err);
 int astrid_home_runtime_pub(char *out, size_t outsz, const char *home, astrid_err *err);
+/* etc/federation.toml: the NATS bridge (absent = federation off) */
+int astrid_home_federation_file(char *out, size_t outsz, const char *home, astrid_err *err);
 
 /* ---- named entries under the home ------------------------------------------- */
 /* run/capsule-{capsule}.sock: a capsule's own net socket. */

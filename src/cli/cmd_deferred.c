@@ -13,12 +13,6 @@ const cli_cmd cli_cmd_voucher = {.name = "voucher",
                                  .sub =
                                      CLI_SUB(&v_create, &v_list, &v_show, &v_revoke, &v_history)};
 
-CLI_STUB(t_add, "add", NULL, 0, -1, "Trust a remote", NULL, ISSUE(675));
-CLI_STUB(t_list, "list", NULL, 0, -1, "List trusted remotes", NULL, ISSUE(675));
-CLI_STUB(t_remove, "remove", NULL, 0, -1, "Remove a trusted remote", NULL, ISSUE(675));
-const cli_cmd cli_cmd_trust = {
-    .name = "trust", .help = "Remote trust (deferred)", .sub = CLI_SUB(&t_add, &t_list, &t_remove)};
-
 /* Hidden `wit gc` (migration alias of bare `gc`). */
 static const cli_cmd w_gc = {
     .name = "gc",

@@ -3,6 +3,7 @@
  * (deny). Fail closed: when the entry is not durable the caller denies. */
 #include <stdio.h>
 
+#include "astrid/trust.h"
 #include "kernel/kernel.h"
 
 int astrid_audit_request(astrid_kernel *k, const char *principal, const char *method,
@@ -19,6 +20,13 @@ static int record(astrid_kernel *k, astrid_audit_mode mode, const char *principa
                   json_t *auth, json_t *outcome, astrid_err *err)
 {
     json_t *action = astrid_audit_action_admin(method, cap, target, (json_t *)params);
+    /* A remote principal ("alice@B", federation) has no home here, so no
+     * log of its own: its decisions go into the kernel's own chain
+     * ("default"), naming it. */
+    if (action && astrid_principal_is_remote(principal)) {
+        json_object_set_new(action, "remote_principal", json_string(principal));
+        principal = "default";
+    }
     int rc = astrid_audit_append_mode(k->audit, mode, principal, action, auth, outcome, NULL, err);
     json_decref(action);
     json_decref(auth);

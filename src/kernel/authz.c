@@ -10,6 +10,8 @@
 #include "astrid/home.h"
 #include "astrid/principal.h"
 #include "astrid/utf8.h"
+#include "astrid/trust.h"
+#include "kernel/fed_trust.h"
 #include "kernel/kernel.h"
 
 static const astrid_profile *existing_profile(astrid_kernel *k, const char *principal, char *reason,
@@ -17,6 +19,15 @@ static const astrid_profile *existing_profile(astrid_kernel *k, const char *prin
 {
     astrid_err err;
     char path[PATH_MAX];
+    /* A remote principal ("alice@B", stamped by the federation bridge) has
+     * no profile of its own to require: it holds what its profile and the
+     * [[map]]s give, nothing by default, and nothing once B is untrusted. */
+    if (astrid_principal_is_remote(principal)) {
+        const astrid_profile *p = astrid_kernel_remote_profile(k, principal, &err);
+        if (!p)
+            astrid_snprintf_utf8(reason, n, "%s", err.msg);
+        return p;
+    }
     if (astrid_principal_validate(principal, &err) != 0 ||
         astrid_profile_path(path, sizeof path, k->home, principal, &err) != 0) {
         astrid_snprintf_utf8(reason, n, "%s", err.msg);

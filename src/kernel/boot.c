@@ -18,7 +18,10 @@
 #include "astrid/principal.h"
 #include "astrid/profile.h"
 #include "kernel/capsules.h"
+#include "kernel/fed_policy.h"
+#include "kernel/fed_trust.h"
 #include "kernel/gate.h"
+#include "kernel/federation.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
 #include "store/kv.h"
@@ -437,6 +440,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (astrid_home_profiles_dir(prof, sizeof prof, k->home, err) != 0 ||
         astrid_mkdir_p(prof, 0700, 1, err) != 0 || load_policy(k, err) != 0 ||
         migrate_legacy_profiles(k, err) != 0 || seed_default_profile(k, err) != 0 ||
+        astrid_kernel_trust_start(k, err) != 0 ||
         astrid_principal_home_ensure(k->home, "default", err) != 0)
         return -1;
     k->audit = astrid_audit_open(k->home, &k->key, k->session, on_audit_notice, k, err);
@@ -451,7 +455,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         return -1;
     k->loop = uv_default_loop();
     if (astrid_kernel_bus_start(k, err) != 0 || astrid_capsules_start(k, err) != 0 ||
-        astrid_capsule_jobs_start(k, err) != 0 || astrid_server_start(k, err) != 0)
+        astrid_capsule_jobs_start(k, err) != 0 || astrid_fed_start(k, err) != 0 ||
+        astrid_fed_policy_start(k, err) != 0 || astrid_server_start(k, err) != 0)
         return -1;
     if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0)
         return -1;

@@ -26,7 +26,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "astrid/trust.h"
 #include "capsule/host/host.h"
+#include "kernel/fed_trust.h"
 #include "kernel/gate.h"
 #include "astrid/version.h"
 #include "capsule/netpolicy.h"
@@ -143,7 +145,9 @@ static bool allow_local(void)
 /* Gate 3: the principal's own egress list, then its capabilities. */
 static int egress_check(astrid_kernel *k, const char *principal, const char *host, astrid_err *err)
 {
-    const astrid_profile *p = astrid_profile_cache_get(k->profiles, principal, err);
+    const astrid_profile *p = astrid_principal_is_remote(principal)
+                                  ? astrid_kernel_remote_profile(k, principal, err)
+                                  : astrid_profile_cache_get(k->profiles, principal, err);
     if (!p)
         return -1;
     bool ok = astrid_net_host_listed(p->network_egress.v, p->network_egress.n, host);

@@ -28,7 +28,9 @@
 #include "kernel/dispatch.h"
 #include "astrid/home.h"
 #include "kernel/capsule_rt.h"
+#include "astrid/trust.h"
 #include "kernel/capsules.h"
+#include "kernel/fed_trust.h"
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/mcp_host.h"
@@ -110,7 +112,11 @@ void kcapsule_count(kcapsule *c, const char *principal, int error, int denied)
 static int invoke(kcapsule *c, const char *principal, const astrid_msg *msg, const char *action,
                   const uint8_t *payload, size_t len, astrid_icpt_result *out, astrid_err *err)
 {
-    const astrid_profile *prof = astrid_profile_cache_get(c->k->profiles, principal, err);
+    /* a remote principal (federation) is held to what its profile and
+     * [[map]] groups give (fed_trust.c), with their quotas */
+    const astrid_profile *prof = astrid_principal_is_remote(principal)
+                                     ? astrid_kernel_remote_profile(c->k, principal, err)
+                                     : astrid_profile_cache_get(c->k->profiles, principal, err);
     if (!prof)
         return -1;
     astrid_host_env env;
@@ -141,8 +147,11 @@ int kcapsule_admit(kcapsule *c, const char *principal, char *reason, size_t n)
     char home[4200];
     astrid_principal_home(home, sizeof home, c->k->home, principal, NULL);
     struct stat st;
+    /* A remote principal (id@host, federation.c) has no home here, only
+     * what its profile or [[map]] group grants. */
+    bool remote = astrid_principal_is_remote(principal);
     if (astrid_principal_admissible(c->k, principal, reason, n) != 0 ||
-        (stat(home, &st) != 0 &&
+        (!remote && stat(home, &st) != 0 &&
          snprintf(reason, n, "principal %s has no home on disk", principal))) {
         kcapsule_count(c, principal, 0, 1);
         return -1;

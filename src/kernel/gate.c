@@ -7,6 +7,7 @@
 
 #include "astrid/blake3.h"
 #include "astrid/principal.h"
+#include "astrid/trust.h"
 #include "astrid/uuid.h"
 #include "kernel/gate_int.h"
 #include "store/kv.h"
@@ -380,7 +381,9 @@ int astrid_gate_check(astrid_kernel *k, const astrid_gate_req *r, astrid_gate_re
     snprintf(out->reason, sizeof out->reason, "denied");
     if (!k->gate)
         return astrid_err_set(err, ASTRID_E_UNSUPPORTED, "security gate not started");
-    if (!r->principal || astrid_principal_validate(r->principal, err) != 0)
+    /* a remote principal (id@host, federation) is checked like a local
+     * one: its profile and [[map]] groups, its own tokens and budget */
+    if (!r->principal || astrid_profile_principal_validate(r->principal, err) != 0)
         return -1;
     if (!r->action || !*r->action || strlen(r->action) > 64 || !r->resource || !*r->resource ||
         strlen(r->resource) > ASTRID_TOKEN_RESOURCE_MAX)

@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include "kernel/capsules.h"
+#include "kernel/fed_policy.h"
+#include "kernel/fed_trust.h"
+#include "kernel/federation.h"
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
@@ -40,6 +43,8 @@ int astrid_kernel_run(astrid_kernel *k)
 {
     uv_run(k->loop, UV_RUN_DEFAULT);
     uv_loop_close(k->loop);
+    astrid_fed_policy_stop(k); /* uses the bridge's connection */
+    astrid_fed_stop(k);        /* no import may reach the bus once it stops */
     astrid_gate_cancel_all(k); /* waiting prompts deny, so capsules stop */
     astrid_capsules_stop(k);   /* unregisters interceptors: before the bus goes */
     astrid_kernel_bus_stop(k);
@@ -53,6 +58,7 @@ int astrid_kernel_run(astrid_kernel *k)
     astrid_keypair_wipe(&k->key);
     astrid_profile_cache_free(k->profiles);
     astrid_group_swap_free(k->groups);
+    astrid_kernel_trust_stop(k);
     if (k->lock_fd >= 0)
         close(k->lock_fd);
     if (k->log)

@@ -32,6 +32,10 @@
  *  - MCP capsules (mcp_host.c): one "mcp supervisor" per MCP server
  *    process, 4 "mcp workers" per MCP capsule (its tool calls), and the
  *    MCP client's reader per process; started and joined on load/unload.
+ *  - federation (federation.c, when etc/federation.toml exists): libnats's
+ *    delivery thread runs the import path, a "federation exporter" seals
+ *    and sends allow-listed bus messages, a "federation ticker" beats,
+ *    pings and fails over (federation.h).
  *  Thread-safe members: bus, profiles, groups, audit, and klog (log_lock).
  *
  * Ownership: astrid_kernel_boot() fills a caller-provided struct;
@@ -132,6 +136,15 @@ typedef struct astrid_kernel {
     /* per-principal copy-on-write overlays of the workspace
      * (src/vfs/overlay.h; its own locks); built at boot */
     struct astrid_overlay_registry *overlays;
+    /* federation trust table, this host's name, [[map]]s (fed_trust.c;
+     * thread-safe under its trust_lock) */
+    struct astrid_fed_trust *fed_trust;
+    /* replicated policy (fed_policy.c; NULL = off; its thread and lock,
+     * fed_policy.h) */
+    struct astrid_fed_policy *fed_policy;
+    /* the NATS bridge (federation.c; NULL = federation off; its own
+     * threads and locks, federation.h) */
+    struct astrid_fed *fed;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */

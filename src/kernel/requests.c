@@ -8,6 +8,8 @@
 
 #include "astrid/utf8.h"
 #include "kernel/admin.h"
+#include "kernel/fed_policy.h"
+#include "kernel/fed_trust.h"
 
 #define MGMT_PREFIX "astrid.v1.request."
 #define ADMIN_PREFIX "astrid.v1.admin."
@@ -60,6 +62,10 @@ static const astrid_req_row req_table[] = {
     {"SecretList",         "secret.list",   "secret:list",      ASTRID_SCOPE_SELF_IF_TARGET, "agent",     false, admin_secret_list},
     {"BudgetSet",          "budget.set",    "budget:set",       ASTRID_SCOPE_GLOBAL,         "principal", true,  admin_budget_set},
     {"BudgetGet",          "budget.get",    "budget:get",       ASTRID_SCOPE_SELF_IF_TARGET, "principal", false, admin_budget_get},
+    {"TrustAdd",           "trust.add",     "trust:add",        ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_add},
+    {"TrustRemove",        "trust.remove",  "trust:remove",     ASTRID_SCOPE_GLOBAL,         NULL,        true,  admin_trust_remove},
+    {"TrustList",          "trust.list",    "trust:list",       ASTRID_SCOPE_GLOBAL,         NULL,        false, admin_trust_list},
+    {"TrustCheck",         "trust.check",   "trust:check",      ASTRID_SCOPE_GLOBAL,         NULL,        false, admin_trust_check},
 };
 // clang-format on
 
@@ -223,6 +229,8 @@ void astrid_requests_handle(astrid_kernel *k, astrid_conn *conn, const char *top
             astrid_audit_request_failed(k, caller, audit_method, cap, target, params, why);
         reply_error(&to, r.kind, why);
     } else {
+        if (e->mutates)
+            astrid_fed_policy_changed(k); /* replicated policy: compare and publish */
         reply(&to, status, data);
     }
     json_decref(empty);

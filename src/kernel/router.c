@@ -8,6 +8,7 @@
 
 #include "astrid/version.h"
 #include "kernel/capsules.h"
+#include "kernel/federation.h"
 #include "kernel/kernel.h"
 #include "kernel/requests.h"
 
@@ -19,6 +20,9 @@ int req_status(astrid_req *r, json_t **data, const char **status)
                           (json_int_t)(time(NULL) - k->boot_time), "version", ASTRID_VERSION,
                           "ephemeral", k->ephemeral, "connected_clients", (json_int_t)k->n_conns,
                           "loaded_capsules", (json_int_t)k->ncapsules);
+    json_t *fed = astrid_fed_status_json(k);
+    if (fed)
+        json_object_set_new(d, "federation", fed);
     json_t *by = astrid_server_connections_by_principal(k);
     if (json_array_size(by) > 0)
         json_object_set_new(d, "connections_by_principal", by);
@@ -60,6 +64,20 @@ int req_metadata(astrid_req *r, json_t **data, const char **status)
 {
     *status = "capsule_metadata";
     *data = astrid_capsules_metadata(r->k);
+    /* Topics other hosts of the lattice serve (federation.c): rows of
+     * their own kind, so `astrid ps` lists them with their host. */
+    json_t *remote = astrid_fed_services_json(r->k);
+    size_t i;
+    json_t *row;
+    json_array_foreach(remote, i, row)
+    {
+        json_t *x = json_pack("{s:O, s:s, s:O, s:O}", "name", json_object_get(row, "topic"), "kind",
+                              "remote", "host", json_object_get(row, "host"), "alive",
+                              json_object_get(row, "alive"));
+        if (x)
+            json_array_append_new(*data, x);
+    }
+    json_decref(remote);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "astrid/topic.h"
 #include "astrid/utf8.h"
 #include "astrid/wire.h"
+#include "astrid/trust.h"
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
@@ -590,6 +591,13 @@ static void handle_handshake(astrid_conn *c, json_t *hs)
     }
     if (!principal)
         principal = "default";
+    /* "alice@B" exists here only as the stamp the federation bridge puts
+     * on B's messages; no local connection may speak as it. */
+    if (astrid_principal_is_remote(principal)) {
+        agents_refuse(c, "a remote principal (id@host) cannot connect; it acts only through "
+                         "federation");
+        return;
+    }
     char reason[512];
     if (astrid_principal_admissible(k, principal, reason, sizeof reason) != 0) {
         agents_refuse(c, reason);

@@ -8,6 +8,7 @@
 
 #include "astrid/policy_cache.h"
 #include "astrid/principal.h"
+#include "astrid/trust.h"
 
 struct astrid_group_swap {
     _Atomic(astrid_group_config *) current; /* the swap owns one reference */
@@ -119,7 +120,7 @@ static long find_locked(const astrid_profile_cache *c, const char *principal)
 const astrid_profile *astrid_profile_cache_get(astrid_profile_cache *c, const char *principal,
                                                astrid_err *err)
 {
-    if (astrid_principal_validate(principal, err) != 0)
+    if (astrid_profile_principal_validate(principal, err) != 0)
         return NULL;
     pthread_mutex_lock(&c->profiles_lock);
     long i = find_locked(c, principal);

@@ -9,6 +9,7 @@
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "astrid/principal.h"
+#include "astrid/trust.h"
 #include "astrid/profile.h"
 #include "lib/policy/tomlutil.h"
 
@@ -181,7 +182,7 @@ int astrid_profile_validate(const astrid_profile *p, astrid_err *err)
 static int profile_path(const char *home, const char *principal, char *out, size_t outsz,
                         astrid_err *err)
 {
-    if (astrid_principal_validate(principal, err) != 0)
+    if (astrid_profile_principal_validate(principal, err) != 0)
         return -1;
     return astrid_profile_path(out, outsz, home, principal, err);
 }

@@ -8,6 +8,7 @@
 
 #include "astrid/fs.h"
 #include "astrid/principal.h"
+#include "astrid/trust.h"
 
 static int has_dotdot(const char *p)
 {
@@ -126,6 +127,7 @@ FIXED(astrid_home_aot_dir, "bin/aot")
 FIXED(astrid_home_wit_dir, "wit")
 FIXED(astrid_home_secrets_dir, "secrets")
 FIXED(astrid_home_groups_file, "etc/groups.toml")
+FIXED(astrid_home_trust_file, "etc/trust.toml")
 FIXED(astrid_home_layout_version_file, "etc/layout-version")
 FIXED(astrid_home_system_sock, "run/system.sock")
 FIXED(astrid_home_agents_sock, "run/agents.sock")
@@ -136,6 +138,7 @@ FIXED(astrid_home_daemon_lock, "run/daemon.lock")
 FIXED(astrid_home_state_db, "var/state.db")
 FIXED(astrid_home_runtime_key, "keys/runtime.key")
 FIXED(astrid_home_runtime_pub, "keys/runtime.pub")
+FIXED(astrid_home_federation_file, "etc/federation.toml")
 
 int astrid_home_capsule_sock(char *out, size_t outsz, const char *home, const char *capsule,
                              astrid_err *err)
@@ -214,7 +217,8 @@ int astrid_principal_home(char *out, size_t outsz, const char *home, const char 
 int astrid_profile_path(char *out, size_t outsz, const char *home, const char *principal,
                         astrid_err *err)
 {
-    if (astrid_principal_validate(principal, err) != 0)
+    /* Remote principals ("alice@B") have profiles, never homes. */
+    if (astrid_profile_principal_validate(principal, err) != 0)
         return bad(out, outsz);
     return layout(out, outsz, home, err, "etc/profiles/%s.toml", principal);
 }

@@ -1,0 +1,252 @@
+/* NATS helper of tests/integration/federation.sh and bench_federation.sh:
+ * what a hostile or a raw client puts on the lattice's subjects.
+ *
+ *   fedtool nkey-gen SEEDFILE                 write a user nkey seed (0600), print its U... key
+ *   fedtool pub URL SUBJECT TEXT              publish TEXT as it is (unsigned garbage, ...)
+ *   fedtool pubfile URL SUBJECT FILE          publish a file's bytes (a captured envelope)
+ *   fedtool seal URL SUBJECT KEYFILE LATTICE ORIGIN TOPIC PRINCIPAL PAYLOAD [SEQ [TS_MS]]
+ *                                             seal with the key in KEYFILE (made when absent)
+ *                                             and publish; SUBJECT "-" prints the wire instead
+ *   fedtool capture URL SUBJECT OUTFILE MS    write the first message's body seen within MS
+ *   fedtool serve URL SUBJECT N               answer N requests with their own body (raw echo)
+ *   fedtool request URL SUBJECT TEXT MS       print the reply's body, or "no responders" /
+ *                                             "timeout" (exit 1)
+ *   fedtool rawbench URL SUBJECT N            N sequential raw requests to SUBJECT: prints
+ *                                             "median_us throughput_per_s"
+ *   fedtool rawpipe URL SUBJECT N             N pipelined raw requests: prints replies per s
+ * Exit 0 on success, 1 on a failed request, 2 on bad usage or setup. */
+#include <nats/nats.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "astrid/crypto.h"
+#include "astrid/envelope.h"
+#include "astrid/fedconf.h"
+
+static natsConnection *connect_to(const char *url)
+{
+    natsConnection *nc = NULL;
+    natsStatus s = natsConnection_ConnectTo(&nc, url);
+    if (s != NATS_OK) {
+        fprintf(stderr, "fedtool: connect %s: %s\n", url, natsStatus_GetText(s));
+        return NULL;
+    }
+    return nc;
+}
+
+static int finish(natsConnection *nc, int rc)
+{
+    natsConnection_Flush(nc);
+    natsConnection_Destroy(nc);
+    nats_Close();
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        goto usage;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "nkey-gen") == 0) {
+        uint8_t raw[32];
+        char seed[80], pub[80];
+        astrid_crypto_init(NULL);
+        astrid_random_bytes(raw, sizeof raw);
+        if (astrid_nkey_seed_from_bytes(raw, seed, sizeof seed, NULL) != 0 ||
+            astrid_nkey_public_of_seed(seed, pub, sizeof pub, NULL) != 0)
+            return 2;
+        FILE *f = fopen(argv[2], "w");
+        if (!f)
+            return 2;
+        fprintf(f, "%s\n", seed);
+        fclose(f);
+        printf("%s\n", pub);
+        return 0;
+    }
+    if (argc < 4)
+        goto usage;
+    const char *url = argv[2], *subject = argv[3];
+    if (strcmp(cmd, "seal") == 0) {
+        if (argc < 10)
+            goto usage;
+        astrid_keypair kp;
+        astrid_err err;
+        if (astrid_crypto_init(&err) != 0 ||
+            astrid_keypair_load_or_create(&kp, argv[4], NULL, &err) != 0) {
+            fprintf(stderr, "fedtool: %s\n", err.msg);
+            return 2;
+        }
+        astrid_envelope env;
+        memset(&env, 0, sizeof env);
+        snprintf(env.lattice, sizeof env.lattice, "%s", argv[5]);
+        snprintf(env.origin, sizeof env.origin, "%s", argv[6]);
+        snprintf(env.topic, sizeof env.topic, "%s", argv[7]);
+        snprintf(env.principal, sizeof env.principal, "%s", argv[8]);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        env.seq = argc > 10 ? strtoull(argv[10], NULL, 10)
+                            : (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        env.ts_ms = argc > 11 ? strtoll(argv[11], NULL, 10)
+                              : (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        char *wire = NULL;
+        size_t wl = 0;
+        if (astrid_envelope_seal(&env, argv[9], strlen(argv[9]), &kp, &wire, &wl, &err) != 0) {
+            fprintf(stderr, "fedtool: %s\n", err.msg);
+            return 2;
+        }
+        if (strcmp(subject, "-") == 0) {
+            fwrite(wire, 1, wl, stdout);
+            free(wire);
+            return 0;
+        }
+        natsConnection *nc = connect_to(url);
+        if (!nc)
+            return 2;
+        natsStatus s = natsConnection_Publish(nc, subject, wire, (int)wl);
+        free(wire);
+        return finish(nc, s == NATS_OK ? 0 : 1);
+    }
+    if (argc < 5)
+        goto usage;
+    natsConnection *nc = connect_to(url);
+    if (!nc)
+        return 2;
+    if (strcmp(cmd, "pub") == 0)
+        return finish(nc, natsConnection_PublishString(nc, subject, argv[4]) == NATS_OK ? 0 : 1);
+    if (strcmp(cmd, "pubfile") == 0) {
+        FILE *f = fopen(argv[4], "rb");
+        if (!f)
+            return finish(nc, 2);
+        static char buf[8u << 20];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        return finish(nc, natsConnection_Publish(nc, subject, buf, (int)n) == NATS_OK ? 0 : 1);
+    }
+    if (strcmp(cmd, "capture") == 0 && argc >= 6) {
+        natsSubscription *sub = NULL;
+        natsMsg *m = NULL;
+        if (natsConnection_SubscribeSync(&sub, nc, subject) != NATS_OK)
+            return finish(nc, 2);
+        natsConnection_Flush(nc);
+        printf("ready\n");
+        fflush(stdout);
+        natsStatus s = natsSubscription_NextMsg(&m, sub, strtoll(argv[5], NULL, 10));
+        int rc = 1;
+        if (s == NATS_OK) {
+            FILE *f = fopen(argv[4], "wb");
+            if (f) {
+                fwrite(natsMsg_GetData(m), 1, (size_t)natsMsg_GetDataLength(m), f);
+                rc = fclose(f) == 0 ? 0 : 1;
+            }
+            natsMsg_Destroy(m);
+        }
+        natsSubscription_Destroy(sub);
+        return finish(nc, rc);
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        natsSubscription *sub = NULL;
+        long n = strtol(argv[4], NULL, 10);
+        if (natsConnection_SubscribeSync(&sub, nc, subject) != NATS_OK)
+            return finish(nc, 2);
+        natsConnection_Flush(nc);
+        printf("ready\n");
+        fflush(stdout);
+        for (long i = 0; i < n; i++) {
+            natsMsg *m = NULL;
+            if (natsSubscription_NextMsg(&m, sub, 60000) != NATS_OK)
+                break;
+            if (natsMsg_GetReply(m))
+                natsConnection_Publish(nc, natsMsg_GetReply(m), natsMsg_GetData(m),
+                                       natsMsg_GetDataLength(m));
+            natsMsg_Destroy(m);
+        }
+        natsSubscription_Destroy(sub);
+        return finish(nc, 0);
+    }
+    if (strcmp(cmd, "request") == 0 && argc >= 6) {
+        natsMsg *r = NULL;
+        natsStatus s =
+            natsConnection_RequestString(&r, nc, subject, argv[4], strtoll(argv[5], NULL, 10));
+        if (s == NATS_NO_RESPONDERS) {
+            printf("no responders\n");
+            return finish(nc, 1);
+        }
+        if (s != NATS_OK) {
+            printf("timeout\n");
+            return finish(nc, 1);
+        }
+        fwrite(natsMsg_GetData(r), 1, (size_t)natsMsg_GetDataLength(r), stdout);
+        printf("\n");
+        natsMsg_Destroy(r);
+        return finish(nc, 0);
+    }
+    if (strcmp(cmd, "rawbench") == 0) {
+        long n = strtol(argv[4], NULL, 10);
+        if (n <= 0)
+            return finish(nc, 2);
+        uint64_t *lat = calloc((size_t)n, sizeof *lat);
+        if (!lat)
+            return finish(nc, 2);
+        const char body[] = "{\"request_id\":\"bench\",\"x\":1}";
+        uint64_t t0 = now_us();
+        for (long i = 0; i < n; i++) {
+            natsMsg *r = NULL;
+            uint64_t a = now_us();
+            if (natsConnection_Request(&r, nc, subject, body, (int)sizeof body - 1, 5000) !=
+                NATS_OK) {
+                free(lat);
+                return finish(nc, 1);
+            }
+            lat[i] = now_us() - a;
+            natsMsg_Destroy(r);
+        }
+        uint64_t total = now_us() - t0;
+        qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
+        printf("%llu %.0f\n", (unsigned long long)lat[n / 2], (double)n * 1e6 / (double)total);
+        free(lat);
+        return finish(nc, 0);
+    }
+    if (strcmp(cmd, "rawpipe") == 0) {
+        long n = strtol(argv[4], NULL, 10);
+        natsInbox *inbox = NULL;
+        natsSubscription *sub = NULL;
+        if (n <= 0 || natsInbox_Create(&inbox) != NATS_OK ||
+            natsConnection_SubscribeSync(&sub, nc, inbox) != NATS_OK)
+            return finish(nc, 2);
+        natsSubscription_SetPendingLimits(sub, -1, -1);
+        const char body[] = "{\"request_id\":\"bench\",\"x\":1}";
+        uint64_t t0 = now_us();
+        for (long i = 0; i < n; i++)
+            natsConnection_PublishRequest(nc, subject, inbox, body, (int)sizeof body - 1);
+        long got = 0;
+        for (; got < n; got++) {
+            natsMsg *m = NULL;
+            if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK)
+                break;
+            natsMsg_Destroy(m);
+        }
+        printf("%.0f\n", (double)got * 1e6 / (double)(now_us() - t0));
+        natsSubscription_Destroy(sub);
+        natsInbox_Destroy(inbox);
+        return finish(nc, got == n ? 0 : 1);
+    }
+    natsConnection_Destroy(nc);
+usage:
+    fprintf(stderr, "usage: see the header of tests/tools/fedtool.c\n");
+    return 2;
+}
