@@ -453,8 +453,12 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     if (astrid_kernel_bus_start(k, err) != 0 || astrid_capsules_start(k, err) != 0 ||
         astrid_capsule_jobs_start(k, err) != 0 || astrid_server_start(k, err) != 0)
         return -1;
-    if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0)
+    if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0) {
+        /* the rename may have happened before the directory fsync failed:
+         * a ready file must not outlive a daemon that never served */
+        unlink(k->ready_path);
         return -1;
+    }
     astrid_klog(k, "INFO", "listening on %s", k->sock_path);
     return 0;
 }
