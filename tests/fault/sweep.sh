@@ -65,10 +65,14 @@ if [[ -z "$work" ]]; then work=$(mktemp -d /tmp/astrid-fault.XXXXXX); own_work=y
 mkdir -p "$work"
 export NO_COLOR=1 ASTRID_NO_AUTO_INIT=1 ASTRID_SDK=$src/sdk/c
 unset ASTRID_FAULT ASTRID_FAULT_COUNT ASTRID_FAULT_PID
-# The CLI runs from a folder without astrid-daemon: an admin verb starts
-# a daemon when none runs, which would hide a faulted daemon's death.
-mkdir -p "$work/cli"
+# Copies of the programs, so a rebuild meanwhile does not change them
+# under a long sweep; the CLI in a folder without astrid-daemon: an admin
+# verb starts a daemon when none runs, which would hide a faulted one's
+# death.
+mkdir -p "$work/cli" "$work/bin"
 cp "$B/astrid" "$work/cli/astrid"
+cp "$B/astrid-daemon" "$B/astrid-build" "$work/bin/"
+B=$work/bin
 A=$work/cli/astrid
 tap_n=0
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
