@@ -19,6 +19,7 @@
 #include "astrid/profile.h"
 #include "kernel/capsules.h"
 #include "kernel/gate.h"
+#include "kernel/admin.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
 #include "store/kv.h"
@@ -444,8 +445,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         return -1;
     char state[PATH_MAX];
     if (astrid_home_state_db(state, sizeof state, k->home, err) != 0 ||
-        astrid_kv_open(&k->kv, state, 0, err) != 0 || astrid_kernel_storage_start(k, err) != 0 ||
-        astrid_gate_start(k, err) != 0)
+        astrid_kv_open(&k->kv, state, 0, err) != 0 || admin_agent_reconcile(k, err) != 0 ||
+        astrid_kernel_storage_start(k, err) != 0 || astrid_gate_start(k, err) != 0)
         return -1;
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;

@@ -4,13 +4,16 @@
  *
  *   ASTRID_FAULT=call:N:what   call is write, pwrite, fsync, fdatasync,
  *                              rename, open, openat, msync, ftruncate or
- *                              malloc; N counts from 1; what is an errno
+ *                              malloc (pwrite64, renameat(2), open64 ...
+ *                              count as their family); N counts from 1; what is an errno
  *                              name (EIO, ENOSPC, ENOMEM, ...) or KILL
  *                              (raise SIGKILL instead of making the call)
  *   ASTRID_FAULT_COUNT=file    at exit, write "call count" lines to file
  *   ASTRID_FAULT_PROG=name     act only in a program whose argv[0] ends
  *                              in /name (default: every program)
  *
+ * write, pwrite, fsync, fdatasync and ftruncate count only on files and
+ * directories, not on sockets, pipes or eventfds (see is_file).
  * Only the first matching process counts: its pid is exported as
  * ASTRID_FAULT_PID, so programs it runs (cc, wasm2c, bwrap, ...) and the
  * children it forks leave everything alone; the sweep is about the state
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -169,6 +173,18 @@ static int faultinj_hit(int kind)
     return -1;
 }
 
+/* A regular file or a directory (whose fsync makes a rename durable).
+ * Disk faults are the sweep's subject: a write to a socket, pipe or
+ * eventfd fails otherwise (EPIPE, EAGAIN), and libuv rightly aborts on an
+ * eventfd write that cannot fail. Those calls are neither counted nor
+ * failed, which also keeps the counts independent of client timing. The
+ * raw syscall, so the check itself is not interposed. */
+static int is_file(int fd)
+{
+    struct stat st;
+    return syscall(SYS_fstat, fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+}
+
 #define REAL(name)                                                                                 \
     static __typeof__(name) *real_##name;                                                          \
     if (!real_##name)                                                                              \
@@ -178,7 +194,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 {
     REAL(write);
     /* stderr carries the sanitizers' and the daemon's own reports */
-    if (fd != 2 && faultinj_hit(K_WRITE))
+    if (fd != 2 && is_file(fd) && faultinj_hit(K_WRITE))
         return -1;
     return real_write(fd, buf, n);
 }
@@ -186,7 +202,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     REAL(pwrite);
-    if (faultinj_hit(K_PWRITE))
+    if (is_file(fd) && faultinj_hit(K_PWRITE))
         return -1;
     return real_pwrite(fd, buf, n, off);
 }
@@ -194,7 +210,7 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
     REAL(pwrite64);
-    if (faultinj_hit(K_PWRITE))
+    if (is_file(fd) && faultinj_hit(K_PWRITE))
         return -1;
     return real_pwrite64(fd, buf, n, off);
 }
@@ -202,7 +218,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 int fsync(int fd)
 {
     REAL(fsync);
-    if (faultinj_hit(K_FSYNC))
+    if (is_file(fd) && faultinj_hit(K_FSYNC))
         return -1;
     return real_fsync(fd);
 }
@@ -210,7 +226,7 @@ int fsync(int fd)
 int fdatasync(int fd)
 {
     REAL(fdatasync);
-    if (faultinj_hit(K_FDATASYNC))
+    if (is_file(fd) && faultinj_hit(K_FDATASYNC))
         return -1;
     return real_fdatasync(fd);
 }
@@ -226,7 +242,7 @@ int msync(void *addr, size_t len, int flags)
 int ftruncate(int fd, off_t len)
 {
     REAL(ftruncate);
-    if (faultinj_hit(K_FTRUNCATE))
+    if (is_file(fd) && faultinj_hit(K_FTRUNCATE))
         return -1;
     return real_ftruncate(fd, len);
 }
@@ -234,7 +250,7 @@ int ftruncate(int fd, off_t len)
 int ftruncate64(int fd, off_t len)
 {
     REAL(ftruncate64);
-    if (faultinj_hit(K_FTRUNCATE))
+    if (is_file(fd) && faultinj_hit(K_FTRUNCATE))
         return -1;
     return real_ftruncate64(fd, len);
 }
@@ -253,6 +269,14 @@ int renameat(int fd1, const char *from, int fd2, const char *to)
     if (faultinj_hit(K_RENAME))
         return -1;
     return real_renameat(fd1, from, fd2, to);
+}
+
+int renameat2(int fd1, const char *from, int fd2, const char *to, unsigned int flags)
+{
+    REAL(renameat2);
+    if (faultinj_hit(K_RENAME))
+        return -1;
+    return real_renameat2(fd1, from, fd2, to, flags);
 }
 
 static mode_t open_mode(int flags, va_list ap)
