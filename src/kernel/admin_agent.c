@@ -136,19 +136,20 @@ int admin_agent_reconcile(astrid_kernel *k, astrid_err *err)
     for (size_t i = 0; i < keys.count && rc == 0; i++) {
         const char *name = keys.keys[i] + strlen("link/" CLI_PLATFORM "/");
         char path[PATH_MAX];
+        /* only a profile known to be absent: an unreadable one is no
+         * reason to delete anything */
         if (astrid_principal_validate(name, NULL) != 0 ||
             astrid_profile_path(path, sizeof path, k->home, name, NULL) != 0 ||
-            access(path, F_OK) == 0)
+            access(path, F_OK) == 0 || errno != ENOENT)
             continue;
         astrid_user user;
         bool found = false, existed;
-        if (astrid_identity_resolve(k->kv, CLI_PLATFORM, name, &user, &found, err) != 0)
-            rc = -1;
-        else if (found && astrid_identity_delete_user(k->kv, user.id, &existed, err) != 0)
-            rc = -1;
-        else if (astrid_identity_unlink(k->kv, CLI_PLATFORM, name, &existed, err) != 0)
-            rc = -1;
-        else
+        rc = astrid_identity_resolve(k->kv, CLI_PLATFORM, name, &user, &found, err);
+        if (rc == 0 && found)
+            rc = astrid_identity_delete_user(k->kv, user.id, &existed, err);
+        if (rc == 0)
+            rc = astrid_identity_unlink(k->kv, CLI_PLATFORM, name, &existed, err);
+        if (rc == 0)
             astrid_klog(k, "WARN",
                         "removed the identity of agent %s, which has no profile "
                         "(an agent create or delete cut short)",
