@@ -48,10 +48,11 @@ ok_if "  the cli link resolves to the new user" bash -c "mdb_dump -p '$ASTRID_HO
 $A stop >/dev/null 2>&1; sleep 1
 expect_eq "  one user for alice, not two" "$(users)" "$before"
 unset ASTRID_HOME
-# The slice: granting a capability, every fsync and rename failed, the
-# daemon killed at every other write and fsync.
+# The slice: creating an agent (a profile, three identity records, home
+# directories, audit entries), every other fsync, rename and LMDB pwrite
+# failed, the daemon killed at every other pwrite and fsync.
 bash "$ASTRID_SRC/tests/fault/sweep.sh" --build "$ASTRID_BUILD" --work "$TEST_TMP/sweep" \
-  --steps grant --kinds "fsync rename" --kill "write fsync" --stride 2 >"$TEST_TMP/sweep.tap" 2>&1
+  --steps agent --kinds "fsync rename pwrite" --kill "pwrite fsync" --stride 2 >"$TEST_TMP/sweep.tap" 2>&1
 rc=$?
 while IFS= read -r l; do
   case $l in
