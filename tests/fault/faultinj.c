@@ -115,9 +115,19 @@ __attribute__((constructor)) static void faultinj_init(void)
         snprintf(count_file, sizeof count_file, "%s", cf);
     const char *spec = getenv("ASTRID_FAULT");
     if (spec && *spec) {
-        char call[32], what[32];
+        char call[32] = "", what[32] = "";
         unsigned long n = 0;
-        if (sscanf(spec, "%31[a-z]:%lu:%31[A-Z]", call, &n, what) != 3 || n == 0) {
+        const char *c1 = strchr(spec, ':');
+        const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        char *end = NULL;
+        if (c1 && c2 && (size_t)(c1 - spec) < sizeof call && strlen(c2 + 1) < sizeof what) {
+            memcpy(call, spec, (size_t)(c1 - spec));
+            call[c1 - spec] = '\0';
+            snprintf(what, sizeof what, "%s", c2 + 1);
+            errno = 0;
+            n = strtoul(c1 + 1, &end, 10);
+        }
+        if (!end || end != c2 || errno != 0 || n == 0 || c1[1] == '-') {
             say("faultinj: ASTRID_FAULT must be call:N:ERRNO|KILL\n");
             _exit(97);
         }

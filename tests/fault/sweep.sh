@@ -52,11 +52,10 @@ SHIM=$build/tests/libfaultinj.so
 # A sanitized daemon takes libasan first in the preload list (ASan insists
 # on it); libasan's interceptors then reach the shim. Its malloc is
 # libasan's, so malloc faults need the release build.
-preload=$SHIM
 asan=no
 if ldd "$B/astrid-daemon" | grep -q libasan; then
   asan=yes
-  preload=$(gcc -print-file-name=libasan.so):$SHIM
+  asan_lib=$(gcc -print-file-name=libasan.so)
   kinds=$(tr ' ' '\n' <<<"$kinds" | grep -vx malloc | tr '\n' ' ')
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 fi
@@ -71,8 +70,11 @@ unset ASTRID_FAULT ASTRID_FAULT_COUNT ASTRID_FAULT_PID
 # death.
 mkdir -p "$work/cli" "$work/bin"
 cp "$B/astrid" "$work/cli/astrid"
-cp "$B/astrid-daemon" "$B/astrid-build" "$build/tests/toml-decoder" "$work/bin/"
+cp "$B/astrid-daemon" "$B/astrid-build" "$build/tests/toml-decoder" "$SHIM" "$work/bin/"
 B=$work/bin
+SHIM=$B/libfaultinj.so
+preload=$SHIM
+[[ $asan == yes ]] && preload=$asan_lib:$SHIM
 A=$work/cli/astrid
 tap_n=0
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
