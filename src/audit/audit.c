@@ -137,6 +137,39 @@ static int append_now(astrid_audit *log, pfile *f, json_t *action, astrid_err *e
     return rc;
 }
 
+/* Every line of buf[0..len) links to the one before (previous_hash is the
+ * BLAKE3 of the line before, zeros first). Signatures are the tail's and
+ * `astrid audit verify`'s job; the links alone already catch an edited,
+ * deleted or inserted line anywhere, at hashing speed, so the daemon does
+ * not boot on a chain a verifier would reject in the middle. previous_hash
+ * is found from the line's end: only runtime_key and signature (base64, no
+ * quotes) follow it, so a value inside params cannot imitate it. */
+static size_t chain_break(const char *buf, size_t len)
+{
+    static const char key[] = ",\"previous_hash\":\"";
+    const size_t klen = sizeof key - 1;
+    char prev[AUDIT_HEX_LEN + 1] = AUDIT_ZERO_HASH;
+    size_t pos = 0, lineno = 0;
+    while (pos < len) {
+        lineno++;
+        const char *line = buf + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t ll = nl ? (size_t)(nl - line) : len - pos;
+        const char *hit = NULL;
+        for (size_t i = ll >= klen ? ll - klen + 1 : 0; i-- > 0;)
+            if (memcmp(line + i, key, klen) == 0) {
+                hit = line + i + klen;
+                break;
+            }
+        if (!hit || (size_t)(line + ll - hit) < AUDIT_HEX_LEN ||
+            memcmp(hit, prev, AUDIT_HEX_LEN) != 0)
+            return lineno;
+        astrid_blake3_hex(line, ll, prev);
+        pos += ll + 1;
+    }
+    return 0;
+}
+
 /* Open a principal's log, find its chain head, move a torn tail aside. */
 static int pfile_open(astrid_audit *log, pfile *f, astrid_err *err)
 {
@@ -173,12 +206,20 @@ static int pfile_open(astrid_audit *log, pfile *f, astrid_err *err)
             /* a bad line before the tail is tampering or damage, not a crash */
             astrid_err_set(err, ASTRID_E_CRYPTO,
                            "audit log %s is damaged before its last line (%s); refusing to "
-                           "append: run `astrid audit verify`",
-                           path, why);
+                           "append: stop the daemon and run `astrid audit repair -a %s`",
+                           path, why, f->principal);
             goto fail;
         }
         reason = "last line is invalid";
         keep = end = st;
+    }
+    size_t broken = chain_break(buf, keep);
+    if (broken) {
+        astrid_err_set(err, ASTRID_E_CRYPTO,
+                       "audit log %s is damaged: entry %zu does not link to the one before; "
+                       "refusing to append: stop the daemon and run `astrid audit repair -a %s`",
+                       path, broken, f->principal);
+        goto fail;
     }
     if (keep < len) {
         char tpath[4200], ts[32];
@@ -373,25 +414,49 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Recover every existing principal log now, so a torn tail is reported at
- * boot rather than at the first append. Runs before the writer starts. */
-static void open_existing(astrid_audit *log)
+/* Recover every existing principal log now, so a torn tail is repaired at
+ * boot rather than at the first append. A log that cannot be opened or
+ * recovered (damage before its last line, an I/O error) fails the open:
+ * a daemon that booted on it would deny every request of that principal,
+ * and only an operator's `astrid audit repair` may cut a chain. Runs
+ * before the writer starts. */
+static int open_existing(astrid_audit *log, astrid_err *err)
 {
     char dir[4096];
     if (astrid_home_homes_dir(dir, sizeof dir, log->home, NULL) < 0)
-        return;
+        return 0;
     DIR *d = opendir(dir);
     if (!d)
-        return;
+        return 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
         char path[4096];
-        if (de->d_name[0] != '.' &&
-            audit_file_path(path, sizeof path, log->home, de->d_name, NULL) == 0 &&
-            access(path, F_OK) == 0)
-            pfile_get(log, de->d_name);
+        if (de->d_name[0] == '.' ||
+            audit_file_path(path, sizeof path, log->home, de->d_name, NULL) != 0 ||
+            access(path, F_OK) != 0)
+            continue;
+        pfile *f = pfile_get(log, de->d_name);
+        if (!f)
+            rc = astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        else if (f->fd < 0) {
+            if (err)
+                *err = f->open_err;
+            rc = -1;
+        }
     }
     closedir(d);
+    return rc;
+}
+
+static void files_close(astrid_audit *log)
+{
+    for (size_t i = 0; i < log->nfiles; i++)
+        if (log->files[i].fd >= 0)
+            close(log->files[i].fd);
+    free(log->files);
+    log->files = NULL;
+    log->nfiles = 0;
 }
 
 astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp, const char *session_id,
@@ -411,7 +476,12 @@ astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp, cons
     log->kp = *kp;
     log->notice = notice;
     log->notice_ctx = notice_ctx;
-    open_existing(log);
+    if (open_existing(log, err) < 0) {
+        files_close(log);
+        astrid_keypair_wipe(&log->kp);
+        free(log);
+        return NULL;
+    }
     pthread_mutex_init(&log->lock, NULL);
     pthread_cond_init(&log->work_cond, NULL);
     pthread_cond_init(&log->done_cond, NULL);
@@ -420,6 +490,8 @@ astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp, cons
         pthread_mutex_destroy(&log->lock);
         pthread_cond_destroy(&log->work_cond);
         pthread_cond_destroy(&log->done_cond);
+        files_close(log);
+        astrid_keypair_wipe(&log->kp);
         free(log);
         return NULL;
     }
@@ -435,10 +507,7 @@ void astrid_audit_close(astrid_audit *log)
     pthread_cond_signal(&log->work_cond);
     pthread_mutex_unlock(&log->lock);
     pthread_join(log->writer, NULL);
-    for (size_t i = 0; i < log->nfiles; i++)
-        if (log->files[i].fd >= 0)
-            close(log->files[i].fd);
-    free(log->files);
+    files_close(log);
     astrid_keypair_wipe(&log->kp);
     pthread_mutex_destroy(&log->lock);
     pthread_cond_destroy(&log->work_cond);

@@ -1,9 +1,15 @@
 /* `astrid audit verify|show`: offline readers of the signed audit chain
  * (reference §9). They read home/{p}/.local/audit/ directly, so they work
- * with the daemon stopped or running. */
+ * with the daemon stopped or running. `astrid audit repair` writes the
+ * chain, so it runs only with the daemon stopped (it holds the daemon's
+ * lock meanwhile). */
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "astrid/crypto.h"
 #include "astrid/home.h"
@@ -61,6 +67,115 @@ static int do_verify(cli_ctx *ctx)
     fprintf(ctx->out, "\u2713 audit chain of '%s': %zu entr%s verified\n", p, rep.entries,
             rep.entries == 1 ? "y" : "ies");
     return CLI_OK;
+}
+
+/* Hold run/daemon.lock as a daemon would, so no daemon appends while the
+ * chain is cut (and none can start). Returns the locked fd or -1. */
+static int lock_out_daemon(const char *home, astrid_err *err)
+{
+    char p[PATH_MAX];
+    if (astrid_home_daemon_lock(p, sizeof p, home, err) < 0)
+        return -1;
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return astrid_err_sys(err, "open %s", p);
+    char sock[PATH_MAX];
+    int locked = flock(fd, LOCK_EX | LOCK_NB);
+    /* A holder without a socket is a daemon shutting down (it removes the
+     * socket first, as the daemon's own take_lock knows): `astrid stop;
+     * astrid audit repair` must not race it. */
+    for (int i = 0;
+         locked != 0 && i < 100 && astrid_home_system_sock(sock, sizeof sock, home, NULL) == 0 &&
+         access(sock, F_OK) != 0;
+         i++) {
+        usleep(50000);
+        locked = flock(fd, LOCK_EX | LOCK_NB);
+    }
+    if (locked != 0) {
+        close(fd);
+        return astrid_err_set(err, ASTRID_E_EXISTS,
+                              "the daemon is running for %s: stop it (`astrid stop`), then run "
+                              "`astrid audit repair`",
+                              home);
+    }
+    return fd;
+}
+
+static int repair_one(cli_ctx *ctx, const char *home, const char *p, const astrid_keypair *kp)
+{
+    astrid_err err;
+    astrid_audit_repair_report rep;
+    if (astrid_audit_repair(home, p, kp, &rep, &err) < 0) {
+        fprintf(ctx->err, "astrid: audit repair of '%s': %s\n", p, err.msg);
+        return CLI_ERROR;
+    }
+    if (!rep.repaired) {
+        fprintf(ctx->out, "\u2713 audit chain of '%s' verifies (%zu entr%s): nothing to repair\n",
+                p, rep.entries_kept, rep.entries_kept == 1 ? "y" : "ies");
+        return CLI_OK;
+    }
+    fprintf(ctx->out,
+            "\u2713 audit chain of '%s' repaired: kept %zu entr%s; moved %zu line%s (%zu bytes, "
+            "from entry %zu: %s) to %s (BLAKE3 %s); signed an audit_repair entry\n",
+            p, rep.entries_kept, rep.entries_kept == 1 ? "y" : "ies", rep.damaged_lines,
+            rep.damaged_lines == 1 ? "" : "s", rep.damaged_bytes, rep.first_bad_line, rep.reason,
+            rep.damaged_file, rep.damaged_blake3);
+    return CLI_OK;
+}
+
+static int do_repair(cli_ctx *ctx)
+{
+    char home[PATH_MAX], p[CLI_PRINCIPAL_MAX], keyp[PATH_MAX];
+    astrid_err err;
+    bool all = cli_flag_count(ctx, "all") > 0;
+    if (all && cli_flag_str(ctx, "agent")) {
+        fprintf(ctx->err, "astrid: --all and --agent are exclusive\n");
+        return CLI_ERROR;
+    }
+    if (all) {
+        if (cli_home(home, sizeof home, &err) < 0)
+            return cli_fail(ctx, &err);
+    } else {
+        int rc = target(ctx, home, sizeof home, p, sizeof p);
+        if (rc)
+            return rc;
+    }
+    int lock = lock_out_daemon(home, &err);
+    if (lock < 0)
+        return cli_fail(ctx, &err);
+    /* The repair record is signed by the runtime key, as the daemon's are,
+     * so the repaired chain verifies under the same key. */
+    astrid_keypair kp;
+    if (astrid_home_runtime_key(keyp, sizeof keyp, home, &err) < 0 ||
+        astrid_keypair_load(&kp, keyp, &err) < 0) {
+        close(lock);
+        return cli_fail(ctx, &err);
+    }
+    int rc = CLI_OK;
+    if (!all) {
+        rc = repair_one(ctx, home, p, &kp);
+    } else {
+        char dir[PATH_MAX];
+        DIR *d = NULL;
+        if (astrid_home_homes_dir(dir, sizeof dir, home, &err) < 0 || !(d = opendir(dir))) {
+            rc = d ? cli_fail(ctx, &err) : CLI_OK; /* no homes: no chains */
+        } else {
+            struct dirent *de;
+            while ((de = readdir(d))) {
+                char f[PATH_MAX];
+                if (de->d_name[0] == '.' ||
+                    astrid_home_audit_file(f, sizeof f, home, de->d_name, NULL) < 0 ||
+                    access(f, F_OK) != 0)
+                    continue;
+                if (repair_one(ctx, home, de->d_name, &kp) != CLI_OK)
+                    rc = CLI_ERROR;
+            }
+            closedir(d);
+        }
+    }
+    astrid_keypair_wipe(&kp);
+    close(lock);
+    return rc;
 }
 
 /* One summary row per entry for the pretty table; other formats get the
@@ -129,5 +244,16 @@ static const cli_cmd au_show = {
                   {"since", 0, "TIME", "Only entries at or after TIME (RFC 3339)", false, false},
                   {"limit", 0, "N", "Only the newest N entries", false, false})};
 
-const cli_cmd cli_cmd_audit = {
-    .name = "audit", .help = "Inspect the audit log", .sub = CLI_SUB(&au_verify, &au_show)};
+static const cli_cmd au_repair = {
+    .name = "repair",
+    .max_args = 0,
+    .fn = do_repair,
+    .help = "Cut a broken chain back to its last good entry (daemon stopped)",
+    .long_help = "Moves everything from the first entry that does not verify on to "
+                 "audit.jsonl.damaged-<time> beside the log and appends a signed audit_repair "
+                 "entry naming it (size, lines, BLAKE3). A chain that verifies is left alone.",
+    .flags = CLI_FLAGS(CLI_F_AGENT, {"all", 0, NULL, "Every principal's chain", false, false})};
+
+const cli_cmd cli_cmd_audit = {.name = "audit",
+                               .help = "Inspect the audit log",
+                               .sub = CLI_SUB(&au_verify, &au_show, &au_repair)};

@@ -29,6 +29,9 @@ typedef astrid_req_fn admin_fn;
 
 /* Handlers (one family a file). */
 int admin_agent_create(admin_call *c, json_t **data, const char **status);
+/* At boot: remove the identity of agents without a profile (an agent
+ * create or delete cut short by a crash; admin_agent.c says why). */
+int admin_agent_reconcile(astrid_kernel *k, astrid_err *err);
 int admin_agent_delete(admin_call *c, json_t **data, const char **status);
 int admin_agent_enable(admin_call *c, json_t **data, const char **status);
 int admin_agent_disable(admin_call *c, json_t **data, const char **status);

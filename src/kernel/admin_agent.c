@@ -110,6 +110,52 @@ static int remove_profile(admin_call *c, const char *p)
         return -1;
     int rc = unlink(path) == 0 || errno == ENOENT ? 0 : -1;
     astrid_profile_cache_invalidate(c->k->profiles, p);
+    /* the profile is what makes an agent exist: its removal must survive a
+     * power cut like its creation does */
+    char dir[PATH_MAX];
+    if (rc == 0 && astrid_home_profiles_dir(dir, sizeof dir, c->k->home, &err) == 0 &&
+        astrid_fsync_dir(dir, &err) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* Identity records of agents that do not exist: `agent create` writes the
+ * identity before the profile and `agent delete` removes the profile
+ * first, so a crash in between leaves a `link/cli/{name}` (with its user
+ * and name index) and no profile. The profile is the commit point, so such
+ * records are removed at boot: the agent was never created, or was
+ * deleted. Only cli links: they are made by `agent create` alone. */
+int admin_agent_reconcile(astrid_kernel *k, astrid_err *err)
+{
+    if (!k->kv)
+        return 0;
+    astrid_kv_keys keys;
+    if (astrid_kv_list(k->kv, ASTRID_IDENTITY_NS, "link/" CLI_PLATFORM "/", &keys, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < keys.count && rc == 0; i++) {
+        const char *name = keys.keys[i] + strlen("link/" CLI_PLATFORM "/");
+        char path[PATH_MAX];
+        /* only a profile known to be absent: an unreadable one is no
+         * reason to delete anything */
+        if (astrid_principal_validate(name, NULL) != 0 ||
+            astrid_profile_path(path, sizeof path, k->home, name, NULL) != 0 ||
+            access(path, F_OK) == 0 || errno != ENOENT)
+            continue;
+        astrid_user user;
+        bool found = false, existed;
+        rc = astrid_identity_resolve(k->kv, CLI_PLATFORM, name, &user, &found, err);
+        if (rc == 0 && found)
+            rc = astrid_identity_delete_user(k->kv, user.id, &existed, err);
+        if (rc == 0)
+            rc = astrid_identity_unlink(k->kv, CLI_PLATFORM, name, &existed, err);
+        if (rc == 0)
+            astrid_klog(k, "WARN",
+                        "removed the identity of agent %s, which has no profile "
+                        "(an agent create or delete cut short)",
+                        name);
+    }
+    astrid_kv_keys_free(&keys);
     return rc;
 }
 
@@ -176,11 +222,12 @@ int admin_agent_create(admin_call *c, json_t **data, const char **status)
     astrid_user user = {0};
     bool have_user = false;
     if (c->k->kv) {
-        if (astrid_identity_create_user(c->k->kv, name, name, &user, &err) != 0 ||
-            (have_user = true,
-             astrid_identity_link(c->k->kv, CLI_PLATFORM, name, user.id, "system", &err) != 0))
+        if (astrid_identity_create_linked_user(c->k->kv, name, name, CLI_PLATFORM, name, "system",
+                                               &user, &err) != 0)
             rc = astrid_req_fail(c, astrid_errkind_of(err.code), "identity for %s: %s", name,
                                  err.msg);
+        else
+            have_user = true;
     }
     if (rc == 0 && astrid_principal_home_ensure(c->k->home, name, &err) != 0)
         rc = astrid_req_fail(c, astrid_errkind_of(err.code), "home of %s: %s", name, err.msg);
@@ -219,18 +266,20 @@ int admin_agent_delete(admin_call *c, json_t **data, const char **status)
     if (!prof)
         return -1;
     astrid_profile_release(prof);
+    /* The profile first: it is the commit point (admin_agent_reconcile
+     * removes the identity a crash leaves behind). */
+    if (remove_profile(c, p) != 0)
+        return astrid_req_fail(c, ASTRID_KIND_INTERNAL, "cannot remove the profile of %s: %s", p,
+                               strerror(errno));
     if (c->k->kv) {
         astrid_user user;
         bool found = false, existed;
         astrid_err err;
         if (astrid_identity_resolve(c->k->kv, CLI_PLATFORM, p, &user, &found, &err) == 0 && found) {
-            astrid_identity_unlink(c->k->kv, CLI_PLATFORM, p, &existed, NULL);
             astrid_identity_delete_user(c->k->kv, user.id, &existed, NULL);
+            astrid_identity_unlink(c->k->kv, CLI_PLATFORM, p, &existed, NULL);
         }
     }
-    if (remove_profile(c, p) != 0)
-        return astrid_req_fail(c, ASTRID_KIND_INTERNAL, "cannot remove the profile of %s: %s", p,
-                               strerror(errno));
     *data = json_pack("{s:s}", "principal", p);
     return 0;
 }

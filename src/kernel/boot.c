@@ -22,6 +22,7 @@
 #include "kernel/fed_trust.h"
 #include "kernel/gate.h"
 #include "kernel/federation.h"
+#include "kernel/admin.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
 #include "store/kv.h"
@@ -448,8 +449,8 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         return -1;
     char state[PATH_MAX];
     if (astrid_home_state_db(state, sizeof state, k->home, err) != 0 ||
-        astrid_kv_open(&k->kv, state, 0, err) != 0 || astrid_kernel_storage_start(k, err) != 0 ||
-        astrid_gate_start(k, err) != 0)
+        astrid_kv_open(&k->kv, state, 0, err) != 0 || admin_agent_reconcile(k, err) != 0 ||
+        astrid_kernel_storage_start(k, err) != 0 || astrid_gate_start(k, err) != 0)
         return -1;
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;
@@ -458,8 +459,12 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         astrid_capsule_jobs_start(k, err) != 0 || astrid_fed_start(k, err) != 0 ||
         astrid_fed_policy_start(k, err) != 0 || astrid_server_start(k, err) != 0)
         return -1;
-    if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0)
+    if (astrid_atomic_write(k->ready_path, "", 0, 0600, err) != 0) {
+        /* the rename may have happened before the directory fsync failed:
+         * a ready file must not outlive a daemon that never served */
+        unlink(k->ready_path);
         return -1;
+    }
     astrid_klog(k, "INFO", "listening on %s", k->sock_path);
     return 0;
 }

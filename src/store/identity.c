@@ -106,25 +106,27 @@ static int user_from_json(const char *buf, size_t len, astrid_user *u, astrid_er
     return 0;
 }
 
-static int put_user(astrid_kv *kv, const astrid_user *u, astrid_err *err)
-{
-    char key[64];
-    snprintf(key, sizeof key, "user/%s", u->id);
-    char *js = NULL;
-    if (user_to_json(u, &js, err) != 0 || !js)
-        return -1;
-    int rc = astrid_kv_set(kv, ASTRID_IDENTITY_NS, key, js, strlen(js), err);
-    free(js);
-    return rc;
-}
+static int link_key(char *key, size_t n, const char *platform, const char *puid, astrid_err *err);
+static char *link_json(const char *key, const char *platform_user_id, const char *uuid,
+                       const char *method, astrid_err *err);
 
-int astrid_identity_create_user(astrid_kv *kv, const char *display_name, const char *principal,
-                                astrid_user *out, astrid_err *err)
+/* The user, its name index and (platform non-NULL) one link, in one
+ * transaction: a crash or a failed write leaves all or nothing. */
+static int create_user(astrid_kv *kv, const char *display_name, const char *principal,
+                       const char *platform, const char *puid, const char *method, astrid_user *out,
+                       astrid_err *err)
 {
     astrid_user u;
     memset(&u, 0, sizeof u);
     if (display_name && (strchr(display_name, '/')))
         return astrid_err_set(err, ASTRID_E_INVALID, "display name must not contain '/'");
+    char lkey[400];
+    if (platform) {
+        if (link_key(lkey, sizeof lkey, platform, puid, err) != 0)
+            return -1;
+        if (!method || !method[0])
+            return astrid_err_set(err, ASTRID_E_INVALID, "link method must not be empty");
+    }
     astrid_uuid_v4(u.id);
     now_rfc3339(u.created_at);
     size_t nl = display_name ? trim_copy(u.display_name, sizeof u.display_name, display_name) : 0;
@@ -134,17 +136,45 @@ int astrid_identity_create_user(astrid_kv *kv, const char *display_name, const c
         astrid_identity_principal_from_name(u.principal, u.display_name, u.id);
     else
         snprintf(u.principal, sizeof u.principal, "default");
-    if (put_user(kv, &u, err) != 0)
+    char ukey[64], nkey[300];
+    snprintf(ukey, sizeof ukey, "user/%s", u.id);
+    snprintf(nkey, sizeof nkey, "name/%s", u.display_name);
+    char *ujs = NULL, *ljs = NULL;
+    if (user_to_json(&u, &ujs, err) != 0 || !ujs)
         return -1;
-    if (nl > 0) {
-        char key[300];
-        snprintf(key, sizeof key, "name/%s", u.display_name);
-        if (astrid_kv_set(kv, ASTRID_IDENTITY_NS, key, u.id, strlen(u.id), err) != 0)
-            return -1;
+    if (platform && !(ljs = link_json(lkey, puid, u.id, method, err))) {
+        free(ujs);
+        return -1;
     }
+    astrid_kv_pair pairs[3];
+    size_t n = 0;
+    pairs[n++] = (astrid_kv_pair){ukey, ujs, strlen(ujs)};
+    if (nl > 0)
+        pairs[n++] = (astrid_kv_pair){nkey, u.id, strlen(u.id)};
+    if (ljs)
+        pairs[n++] = (astrid_kv_pair){lkey, ljs, strlen(ljs)};
+    int rc = astrid_kv_set_many(kv, ASTRID_IDENTITY_NS, n, pairs, err);
+    free(ujs);
+    free(ljs);
+    if (rc != 0)
+        return -1;
     if (out)
         *out = u;
     return 0;
+}
+
+int astrid_identity_create_user(astrid_kv *kv, const char *display_name, const char *principal,
+                                astrid_user *out, astrid_err *err)
+{
+    return create_user(kv, display_name, principal, NULL, NULL, NULL, out, err);
+}
+
+int astrid_identity_create_linked_user(astrid_kv *kv, const char *display_name,
+                                       const char *principal, const char *platform,
+                                       const char *platform_user_id, const char *method,
+                                       astrid_user *out, astrid_err *err)
+{
+    return create_user(kv, display_name, principal, platform, platform_user_id, method, out, err);
 }
 
 int astrid_identity_get_user(astrid_kv *kv, const char *uuid, astrid_user *out, bool *found,
@@ -213,9 +243,21 @@ int astrid_identity_link(astrid_kv *kv, const char *platform, const char *platfo
         return -1;
     if (!found)
         return astrid_err_set(err, ASTRID_E_NOTFOUND, "user %s does not exist", uuid);
+    char *js = link_json(key, platform_user_id, uuid, method, err);
+    if (!js)
+        return -1;
+    int rc = astrid_kv_set(kv, ASTRID_IDENTITY_NS, key, js, strlen(js), err);
+    free(js);
+    return rc;
+}
+
+/* The stored link record; `key` is link_key's (the platform as stored:
+ * trimmed, lower-cased). malloc'd. */
+static char *link_json(const char *key, const char *platform_user_id, const char *uuid,
+                       const char *method, astrid_err *err)
+{
     char at[40];
     now_rfc3339(at);
-    /* Platform as stored in the key (trimmed, lower-cased). */
     const char *plat = key + 5;
     const char *slash = strchr(plat, '/');
     json_t *o = json_pack("{s:s%, s:s, s:s, s:s, s:s}", "platform", plat, (size_t)(slash - plat),
@@ -224,10 +266,8 @@ int astrid_identity_link(astrid_kv *kv, const char *platform, const char *platfo
     char *js = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     if (!js)
-        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
-    int rc = astrid_kv_set(kv, ASTRID_IDENTITY_NS, key, js, strlen(js), err);
-    free(js);
-    return rc;
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    return js;
 }
 
 int astrid_identity_unlink(astrid_kv *kv, const char *platform, const char *platform_user_id,

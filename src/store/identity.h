@@ -43,7 +43,8 @@ typedef struct astrid_link {
 void astrid_identity_principal_from_name(char out[65], const char *name, const char *uuid);
 
 /* Create a user (display_name may be NULL or blank). When `principal` is
- * NULL the principal is derived from the display name (or "default"). */
+ * NULL the principal is derived from the display name (or "default"). The
+ * record and its name index are written in one transaction. */
 int astrid_identity_create_user(astrid_kv *kv, const char *display_name, const char *principal,
                                 astrid_user *out, astrid_err *err);
 /* 0 and *found=false when absent. */
@@ -51,6 +52,13 @@ int astrid_identity_get_user(astrid_kv *kv, const char *uuid, astrid_user *out, 
                              astrid_err *err);
 int astrid_identity_get_user_by_name(astrid_kv *kv, const char *name, astrid_user *out, bool *found,
                                      astrid_err *err);
+/* create_user plus one platform link, in one transaction (all or none):
+ * what `agent create` needs, so a crash cannot leave a user without its
+ * name index or link. */
+int astrid_identity_create_linked_user(astrid_kv *kv, const char *display_name,
+                                       const char *principal, const char *platform,
+                                       const char *platform_user_id, const char *method,
+                                       astrid_user *out, astrid_err *err);
 /* Link (platform, platform_user_id) to an existing user; `method` non-empty. */
 int astrid_identity_link(astrid_kv *kv, const char *platform, const char *platform_user_id,
                          const char *uuid, const char *method, astrid_err *err);

@@ -202,6 +202,39 @@ int astrid_kv_set_charged(astrid_kv *kv, const char *ns, const char *key, const 
     return commit_charged(txn, charge, ctx, delta, err);
 }
 
+int astrid_kv_set_many(astrid_kv *kv, const char *ns, size_t n, const astrid_kv_pair *pairs,
+                       astrid_err *err)
+{
+    if (check_name("namespace", ns, false, err))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (check_name("key", pairs[i].key, false, err))
+            return -1;
+        else if (pairs[i].len > ASTRID_KV_MAX_VALUE)
+            return astrid_err_set(err, ASTRID_E_LIMIT, "kv value of %zu bytes exceeds %u",
+                                  pairs[i].len, ASTRID_KV_MAX_VALUE);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_err(err, rc, "write");
+    for (size_t i = 0; i < n; i++) {
+        char kb[KV_MAX_KEY];
+        size_t kl = 0;
+        if (compose(kb, ns, pairs[i].key, &kl, err) != 0) {
+            mdb_txn_abort(txn);
+            return -1;
+        }
+        MDB_val k = {kl, kb}, v = {pairs[i].len, (void *)pairs[i].val};
+        rc = mdb_put(txn, kv->dbi, &k, &v, 0);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return lmdb_err(err, rc, "set");
+        }
+    }
+    rc = mdb_txn_commit(txn);
+    return rc != 0 ? lmdb_err(err, rc, "commit") : 0;
+}
+
 int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *existed, astrid_err *err)
 {
     return astrid_kv_delete_charged(kv, ns, key, existed, NULL, NULL, err);

@@ -37,6 +37,17 @@ int astrid_kv_get(astrid_kv *kv, const char *ns, const char *key, char **val, si
                   astrid_err *err);
 int astrid_kv_set(astrid_kv *kv, const char *ns, const char *key, const void *val, size_t len,
                   astrid_err *err);
+/* Several keys of `ns` in one transaction: all of them are stored, or
+ * (error) none. Records that must exist together (a user and its name
+ * index) go through here, so no crash or failed write leaves half. The
+ * pairs are borrowed. */
+typedef struct astrid_kv_pair {
+    const char *key;
+    const void *val;
+    size_t len;
+} astrid_kv_pair;
+int astrid_kv_set_many(astrid_kv *kv, const char *ns, size_t n, const astrid_kv_pair *pairs,
+                       astrid_err *err);
 /* `existed` (optional) tells whether a key was removed. */
 int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *existed,
                      astrid_err *err);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "audit/audit.h"
 #include "fixture.h"
@@ -252,9 +254,89 @@ static void torn_tail_detected_and_recovered(void **state)
     fputs("{\"id\":\"x\"}\n{\"id\":\"y\"}\n", f);
     fclose(f);
     log = astrid_audit_open(home, &kp, SESSION, on_notice, NULL, &e);
-    assert_int_equal(append_admin(log, "torn", "AgentDelete", true, &e), -1);
+    assert_null(log); /* the daemon does not boot on it */
     assert_non_null(strstr(e.msg, "damaged"));
+    assert_non_null(strstr(e.msg, "astrid audit repair -a torn"));
+    /* the operator's repair: cut at the first bad line, the cut kept aside
+     * byte for byte, a signed record of it chained on the last good entry */
+    astrid_audit_repair_report rr;
+    assert_int_equal(astrid_audit_repair(home, "torn", &kp, &rr, &e), 0);
+    assert_true(rr.repaired);
+    assert_int_equal(rr.entries_kept, 6);
+    assert_int_equal(rr.first_bad_line, 7);
+    assert_int_equal(rr.damaged_lines, 2);
+    assert_int_equal(rr.damaged_bytes, 22);
+    size_t dlen;
+    char *dam = slurp(rr.damaged_file, &dlen);
+    assert_int_equal(dlen, 22);
+    assert_memory_equal(dam, "{\"id\":\"x\"}\n{\"id\":\"y\"}\n", 22);
+    char sum[65];
+    astrid_blake3_hex(dam, dlen, sum);
+    assert_string_equal(rr.damaged_blake3, sum);
+    free(dam);
+    assert_int_equal(astrid_audit_verify(home, "torn", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 7);
+    json_t *all = astrid_audit_read(home, "torn", NULL, 1, &e);
+    json_t *act = json_object_get(json_array_get(all, 0), "action");
+    assert_string_equal(json_string_value(json_object_get(act, "type")), "audit_repair");
+    assert_string_equal(json_string_value(json_object_get(act, "damaged_blake3")), sum);
+    assert_int_equal(json_integer_value(json_object_get(act, "damaged_lines")), 2);
+    json_decref(all);
+    /* a chain that verifies is left alone */
+    assert_int_equal(astrid_audit_repair(home, "torn", &kp, &rr, &e), 0);
+    assert_false(rr.repaired);
+    assert_int_equal(rr.entries_kept, 7);
+    log = astrid_audit_open(home, &kp, SESSION, on_notice, NULL, &e);
+    assert_non_null(log);
+    assert_int_equal(append_admin(log, "torn", "AgentDelete", true, &e), 0);
     astrid_audit_close(log);
+    assert_int_equal(astrid_audit_verify(home, "torn", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 8);
+}
+
+/* Damage in the middle (an edited entry): repair cuts from there on, so
+ * the later, valid entries go aside with it; nothing is re-signed. */
+static void repair_cuts_from_the_first_bad_entry(void **state)
+{
+    (void)state;
+    write_n("mid", 5);
+    char path[PATH_MAX];
+    path_of(path, sizeof path, "mid");
+    size_t len;
+    char *buf = slurp(path, &len);
+    char *second = strchr(buf, '\n') + 1;
+    char *p = strstr(second, "AgentCreate");
+    assert_non_null(p);
+    p[0] = 'X'; /* the signature no longer covers the line */
+    FILE *f = fopen(path, "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    size_t kept = (size_t)(second - buf);
+    astrid_err e;
+    /* the daemon does not boot on it: the next entry's link is broken */
+    assert_null(astrid_audit_open(home, &kp, SESSION, NULL, NULL, &e));
+    assert_non_null(strstr(e.msg, "entry 3 does not link"));
+    assert_non_null(strstr(e.msg, "astrid audit repair -a mid"));
+    astrid_audit_report rep;
+    assert_int_equal(astrid_audit_verify(home, "mid", kp.pk, &rep, &e), -1);
+    assert_int_equal(rep.bad_line, 2);
+    astrid_audit_repair_report rr;
+    assert_int_equal(astrid_audit_repair(home, "mid", &kp, &rr, &e), 0);
+    assert_int_equal(rr.entries_kept, 1);
+    assert_int_equal(rr.damaged_lines, 4);
+    assert_int_equal(rr.damaged_bytes, len - kept);
+    size_t dlen;
+    char *dam = slurp(rr.damaged_file, &dlen);
+    assert_int_equal(dlen, len - kept);
+    assert_memory_equal(dam, second, dlen);
+    free(dam);
+    size_t nlen;
+    char *now = slurp(path, &nlen);
+    assert_memory_equal(now, buf, kept); /* the good prefix is untouched */
+    free(now);
+    free(buf);
+    assert_int_equal(astrid_audit_verify(home, "mid", kp.pk, &rep, &e), 0);
+    assert_int_equal(rep.entries, 2);
 }
 
 typedef struct {
@@ -413,6 +495,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(flip_any_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_line_breaks_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_detected_and_recovered, setup, teardown),
+        cmocka_unit_test_setup_teardown(repair_cuts_from_the_first_bad_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_appenders, setup, teardown),
         cmocka_unit_test_setup_teardown(write_failure_reaches_every_waiter, setup, teardown),
         cmocka_unit_test_setup_teardown(write_behind, setup, teardown),

@@ -159,6 +159,46 @@ static void identity_lifecycle(void **state)
     assert_true(found);
 }
 
+/* set_many is all or nothing: a bad pair anywhere stores none of them. */
+static void kv_set_many_all_or_nothing(void **state)
+{
+    (void)state;
+    astrid_err err;
+    char big[600];
+    memset(big, 'k', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    astrid_kv_pair bad[] = {{"a", "1", 1}, {big, "2", 1}};
+    assert_int_equal(astrid_kv_set_many(kv, "ns", 2, bad, &err), -1);
+    astrid_kv_keys keys;
+    assert_int_equal(astrid_kv_list(kv, "ns", "", &keys, &err), 0);
+    assert_int_equal(keys.count, 0);
+    astrid_kv_keys_free(&keys);
+    astrid_kv_pair good[] = {{"a", "1", 1}, {"b", "22", 2}};
+    assert_int_equal(astrid_kv_set_many(kv, "ns", 2, good, &err), 0);
+    char *v;
+    size_t len;
+    assert_int_equal(astrid_kv_get(kv, "ns", "b", &v, &len, &err), 0);
+    assert_int_equal(len, 2);
+    free(v);
+    /* agent create's identity: user, name index and cli link together */
+    astrid_user u, got;
+    bool found;
+    assert_int_equal(astrid_identity_create_linked_user(kv, "carol", "carol", "CLI", "carol",
+                                                        "system", &u, &err),
+                     0);
+    assert_int_equal(astrid_identity_resolve(kv, "cli", "carol", &got, &found, &err), 0);
+    assert_true(found);
+    assert_string_equal(got.id, u.id);
+    assert_int_equal(astrid_identity_get_user_by_name(kv, "carol", &got, &found, &err), 0);
+    assert_true(found);
+    /* a bad link refuses the whole user: nothing of it is stored */
+    assert_int_equal(
+        astrid_identity_create_linked_user(kv, "dave", "dave", "cli", "a/b", "system", &u, &err),
+        -1);
+    assert_int_equal(astrid_identity_get_user_by_name(kv, "dave", &got, &found, &err), 0);
+    assert_false(found);
+}
+
 static void principal_derivation(void **state)
 {
     (void)state;
@@ -183,6 +223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(kv_delete_list_clear_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(kv_rejects_bad_names, setup, teardown),
         cmocka_unit_test_setup_teardown(identity_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(kv_set_many_all_or_nothing, setup, teardown),
         cmocka_unit_test(principal_derivation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,14 +40,21 @@ char *audit_entry_head(const char *id, const char *session_id, const char *princ
     }
     char ts[32];
     audit_now_rfc3339(ts);
+    /* Every field or no entry: a set that fails (out of memory) would
+     * otherwise drop its key silently, and the entry be signed without it
+     * (the fault sweep signed one without "principal"). */
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "timestamp", json_string(ts));
-    json_object_set_new(o, "session_id", json_string(session_id));
-    json_object_set_new(o, "principal", json_string(principal));
-    json_object_set(o, "action", action);
-    json_object_set(o, "authorization", authorization);
-    json_object_set(o, "outcome", outcome);
+    if (!o || json_object_set_new(o, "id", json_string(id)) != 0 ||
+        json_object_set_new(o, "timestamp", json_string(ts)) != 0 ||
+        json_object_set_new(o, "session_id", json_string(session_id)) != 0 ||
+        json_object_set_new(o, "principal", json_string(principal)) != 0 ||
+        json_object_set(o, "action", action) != 0 ||
+        json_object_set(o, "authorization", authorization) != 0 ||
+        json_object_set(o, "outcome", outcome) != 0) {
+        json_decref(o);
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory building an audit entry");
+        return NULL;
+    }
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!s) {
@@ -149,29 +156,44 @@ bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **
 json_t *astrid_audit_action_admin(const char *method, const char *required_capability,
                                   const char *target_principal, json_t *params)
 {
+    /* NULL unless every part is in: a dropped field would be signed as if
+     * the request had not had it, and a failed mask would log a secret.
+     * A NULL action makes the append fail, so the request is denied. */
     json_t *a = json_pack("{s:s, s:s, s:s}", "type", "admin_request", "method", method,
                           "required_capability", required_capability);
-    if (a && target_principal)
-        json_object_set_new(a, "target_principal", json_string(target_principal));
+    if (a && target_principal &&
+        json_object_set_new(a, "target_principal", json_string(target_principal)) != 0)
+        goto fail;
     if (a && params) {
         /* params.secrets carries secret values (SetCapsuleConfig): the
          * log keeps which keys were set, never the values. */
         json_t *sec = json_object_get(params, "secrets");
         if (json_is_object(sec)) {
             json_t *copy = json_copy(params), *masked = json_object();
+            int bad = !copy || !masked;
             const char *key;
             json_t *v;
             json_object_foreach(sec, key, v)
             {
-                json_object_set_new(masked, key, json_string("[redacted]"));
+                bad = bad || json_object_set_new(masked, key, json_string("[redacted]")) != 0;
             }
-            json_object_set_new(copy, "secrets", masked);
-            json_object_set_new(a, "params", copy);
-        } else {
-            json_object_set(a, "params", params);
+            if (bad || json_object_set_new(copy, "secrets", masked) != 0) {
+                if (!bad)
+                    masked = NULL; /* taken (and freed) by the failed set */
+                json_decref(masked);
+                json_decref(copy);
+                goto fail;
+            }
+            if (json_object_set_new(a, "params", copy) != 0)
+                goto fail;
+        } else if (json_object_set(a, "params", params) != 0) {
+            goto fail;
         }
     }
     return a;
+fail:
+    json_decref(a);
+    return NULL;
 }
 
 json_t *astrid_audit_auth_system(const char *reason)
@@ -187,8 +209,10 @@ json_t *astrid_audit_auth_denied(const char *reason)
 json_t *astrid_audit_outcome_success(json_t *details)
 {
     json_t *o = json_pack("{s:s}", "status", "success");
-    if (o && details)
-        json_object_set(o, "details", details);
+    if (o && details && json_object_set(o, "details", details) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 

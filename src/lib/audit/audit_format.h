@@ -21,6 +21,7 @@
 #define ASTRID_LIB_AUDIT_FORMAT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,24 @@ int astrid_audit_verify(const char *home, const char *principal,
                         const uint8_t pk[ASTRID_ED25519_PK_LEN], astrid_audit_report *rep,
                         astrid_err *err);
 
+/* `astrid audit repair` (docs/audit.md "Repair"): when the chain of
+ * `principal` does not verify under kp's public key, move everything from
+ * the first bad line on to audit.jsonl.damaged-<RFC3339> (0600), then
+ * rewrite the log atomically as the good prefix plus one `audit_repair`
+ * entry signed by kp that names the moved file, its size, line count and
+ * BLAKE3. A log that verifies is left alone (rep->repaired false). The
+ * caller keeps the daemon out (it appends to the same file). */
+typedef struct astrid_audit_repair_report {
+    bool repaired;
+    size_t entries_kept;   /* entries before the cut (or all, when none) */
+    size_t first_bad_line; /* from 1 */
+    size_t damaged_lines, damaged_bytes;
+    char damaged_file[4200];
+    char damaged_blake3[65];
+    char reason[256];
+} astrid_audit_repair_report;
+int astrid_audit_repair(const char *home, const char *principal, const astrid_keypair *kp,
+                        astrid_audit_repair_report *rep, astrid_err *err);
 /* For `astrid audit show`: entries of `principal` (NULL = every principal
  * under home/), with timestamp >= `since` (RFC 3339 UTC, NULL = all), sorted
  * by timestamp; at most the newest `limit` (0 = all). Returns a new JSON
