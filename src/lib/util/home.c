@@ -136,6 +136,7 @@ FIXED(astrid_home_daemon_lock, "run/daemon.lock")
 FIXED(astrid_home_state_db, "var/state.db")
 FIXED(astrid_home_runtime_key, "keys/runtime.key")
 FIXED(astrid_home_runtime_pub, "keys/runtime.pub")
+FIXED(astrid_home_config, "config.toml")
 
 int astrid_home_capsule_sock(char *out, size_t outsz, const char *home, const char *capsule,
                              astrid_err *err)
