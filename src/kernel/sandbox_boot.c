@@ -4,10 +4,14 @@
 
 #include "kernel/kernel.h"
 #include "lib/audit/audit_format.h"
+#include "lib/config/config.h"
 
+/* sandbox.policy of the configuration: ASTRID_SANDBOX_POLICY is its env
+ * layer (checked with this parser's message when the config loaded). */
 int astrid_kernel_sandbox_policy(astrid_kernel *k, astrid_err *err)
 {
-    if (astrid_sandbox_policy_parse(getenv("ASTRID_SANDBOX_POLICY"), &k->sandbox_policy, err) < 0)
+    if (astrid_sandbox_policy_parse(astrid_config_enum(k->config, "sandbox.policy"),
+                                    &k->sandbox_policy, err) < 0)
         return astrid_err_prefix(err, "refusing to boot");
     return 0;
 }

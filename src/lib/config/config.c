@@ -82,37 +82,54 @@ const astrid_config_value *astrid_config_get(const astrid_config *c, const char 
     return c && i >= 0 ? &c->v[i] : NULL;
 }
 
+/* A NULL config reads the schema's defaults: code that runs on a kernel
+ * struct built without a boot (unit tests) keeps the documented values. */
 int64_t astrid_config_int(const astrid_config *c, const char *dotted)
 {
-    const astrid_config_value *v = astrid_config_get(c, dotted);
-    return v ? v->i : 0;
+    ssize_t i = dotted_index(dotted);
+    if (i < 0)
+        return 0;
+    return c ? c->v[i].i : astrid_config_schema[i].def_int;
 }
 
 double astrid_config_float(const astrid_config *c, const char *dotted)
 {
-    const astrid_config_value *v = astrid_config_get(c, dotted);
-    return v ? v->f : 0;
+    ssize_t i = dotted_index(dotted);
+    if (i < 0)
+        return 0;
+    return c ? c->v[i].f : astrid_config_schema[i].def_float;
 }
 
 bool astrid_config_bool(const astrid_config *c, const char *dotted)
 {
-    const astrid_config_value *v = astrid_config_get(c, dotted);
-    return v ? v->b : false;
+    ssize_t i = dotted_index(dotted);
+    if (i < 0)
+        return false;
+    return c ? c->v[i].b : astrid_config_schema[i].def_bool;
 }
 
 const char *astrid_config_enum(const astrid_config *c, const char *dotted)
 {
     ssize_t i = dotted_index(dotted);
-    if (!c || i < 0 || astrid_config_schema[i].type != ASTRID_CFG_ENUM)
+    if (i < 0 || astrid_config_schema[i].type != ASTRID_CFG_ENUM)
         return "";
-    return astrid_config_schema[i].choices[c->v[i].choice];
+    return astrid_config_schema[i].choices[c ? c->v[i].choice : astrid_config_schema[i].def_choice];
 }
 
 const char *const *astrid_config_list(const astrid_config *c, const char *dotted, size_t *n)
 {
-    const astrid_config_value *v = astrid_config_get(c, dotted);
-    *n = v ? v->nlist : 0;
-    return v ? (const char *const *)v->list : NULL;
+    ssize_t i = dotted_index(dotted);
+    *n = 0;
+    if (i < 0)
+        return NULL;
+    if (c) {
+        *n = c->v[i].nlist;
+        return (const char *const *)c->v[i].list;
+    }
+    const char *const *d = astrid_config_schema[i].def_list;
+    while (d && d[*n])
+        (*n)++;
+    return d;
 }
 
 bool astrid_config_layer_present(const astrid_config *c, astrid_config_layer l)

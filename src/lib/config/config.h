@@ -137,7 +137,9 @@ astrid_config *astrid_config_load(const astrid_config_paths *p, astrid_err *err)
 void astrid_config_free(astrid_config *c);
 
 /* Lookups by "section.name". An unknown key returns NULL / the zero value
- * (the unit test checks every key the daemon and CLI read exists). */
+ * (the unit test checks every key the daemon and CLI read exists). A NULL
+ * `c` reads the defaults (the typed accessors; astrid_config_get needs a
+ * config). */
 const astrid_config_key *astrid_config_key_find(const char *dotted);
 const astrid_config_value *astrid_config_get(const astrid_config *c, const char *dotted);
 int64_t astrid_config_int(const astrid_config *c, const char *dotted);
