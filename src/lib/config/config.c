@@ -599,12 +599,14 @@ static int env_value(const astrid_config_key *k, const char *raw, astrid_config_
                      astrid_err *err)
 {
     char s[4096];
-    /* trimmed copy: "  off " is off, as ASTRID_SANDBOX_POLICY always read */
+    /* Names and lists are trimmed ("  off " is off, as ASTRID_SANDBOX_POLICY
+     * always read); numbers and booleans are taken exactly as written. */
+    bool trim = k->type == ASTRID_CFG_ENUM || k->type == ASTRID_CFG_STRLIST;
     const char *a = raw;
-    while (isspace((unsigned char)*a))
+    while (trim && isspace((unsigned char)*a))
         a++;
     size_t n = strlen(a);
-    while (n && isspace((unsigned char)a[n - 1]))
+    while (trim && n && isspace((unsigned char)a[n - 1]))
         n--;
     if (n >= sizeof s)
         return astrid_err_set(err, ASTRID_E_LIMIT, "%s is longer than %zu bytes", k->env,
@@ -616,7 +618,7 @@ static int env_value(const astrid_config_key *k, const char *raw, astrid_config_
     case ASTRID_CFG_INT: {
         errno = 0;
         long long v = strtoll(s, &end, 10);
-        if (!n || *end || errno || v < k->min_int || v > k->max_int)
+        if (!n || !(isdigit((unsigned char)s[0]) || s[0] == '-') || *end || errno || v < k->min_int || v > k->max_int)
             return astrid_err_set(err, ASTRID_E_INVALID,
                                   "%s must be a whole number in %lld..%lld, not '%.64s' (%s.%s)",
                                   k->env, (long long)k->min_int, (long long)k->max_int, raw,
@@ -626,7 +628,7 @@ static int env_value(const astrid_config_key *k, const char *raw, astrid_config_
     }
     case ASTRID_CFG_FLOAT: {
         double v = strtod(s, &end);
-        if (!n || *end || !isfinite(v) || v < k->min_float || v > k->max_float)
+        if (!n || isspace((unsigned char)s[0]) || *end || !isfinite(v) || v < k->min_float || v > k->max_float)
             return astrid_err_set(err, ASTRID_E_INVALID,
                                   "%s must be a number in %g..%g, not '%.64s' (%s.%s)", k->env,
                                   k->min_float, k->max_float, raw, k->section, k->name);
@@ -785,35 +787,6 @@ int astrid_config_default_paths(astrid_config_paths *p, astrid_config_pathbuf *b
             return astrid_err_set(err, ASTRID_E_LIMIT, "workspace path too long");
         p->path[ASTRID_CFG_WORKSPACE] = buf->workspace;
     }
-    return 0;
-}
-
-int astrid_config_workspace_root(const char *start, char *out, size_t outsz, astrid_err *err)
-{
-    char dir[PATH_MAX];
-    if (!realpath(start, dir))
-        return astrid_err_sys(err, "%s", start);
-    for (;;) {
-        static const char *const marks[] = {".astrid", ".git", "ASTRID.md"};
-        for (size_t i = 0; i < 3; i++) {
-            char p[PATH_MAX + 16];
-            struct stat st;
-            snprintf(p, sizeof p, "%s/%s", strcmp(dir, "/") ? dir : "", marks[i]);
-            if (stat(p, &st) == 0 && (i != 0 || S_ISDIR(st.st_mode))) {
-                if ((size_t)snprintf(out, outsz, "%s", dir) >= outsz)
-                    return astrid_err_set(err, ASTRID_E_LIMIT, "path too long");
-                return 0;
-            }
-        }
-        char *slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-            break;
-        *slash = '\0';
-    }
-    if (!realpath(start, dir))
-        return astrid_err_sys(err, "%s", start);
-    if ((size_t)snprintf(out, outsz, "%s", dir) >= outsz)
-        return astrid_err_set(err, ASTRID_E_LIMIT, "path too long");
     return 0;
 }
 

@@ -124,11 +124,6 @@ typedef struct astrid_config_pathbuf {
 int astrid_config_default_paths(astrid_config_paths *p, astrid_config_pathbuf *buf,
                                 const char *home, const char *workspace, astrid_err *err);
 
-/* The workspace root of `start`: the nearest directory at or above it
- * holding `.astrid/`, `.git` or `ASTRID.md`, else `start` itself
- * (reference §2.2). */
-int astrid_config_workspace_root(const char *start, char *out, size_t outsz, astrid_err *err);
-
 /* Load and merge. A missing file is an absent layer; a present one must be
  * a regular file of at most ASTRID_CONFIG_MAX_BYTES; the system and home
  * files must be owned by root or the caller and not writable by others.
