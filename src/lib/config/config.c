@@ -47,6 +47,12 @@ static const char *type_name(astrid_config_type t)
     return "?";
 }
 
+/* "an integer", "a table": a TOML type name with its article. */
+static void with_article(const char *tn, char *out, size_t n)
+{
+    snprintf(out, n, "%s %s", strchr("aeiou", tn[0]) ? "an" : "a", tn);
+}
+
 /* ---- lookups ---------------------------------------------------------------- */
 
 static ssize_t key_index(const char *section, size_t seclen, const char *name)
@@ -363,11 +369,12 @@ static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid
                      int line, astrid_config_value *out, astrid_err *err)
 {
     astrid_toml_type tt = astrid_toml_type_of(t);
-    const char *tn = astrid_toml_type_name(tt);
+    char tn[40];
+    with_article(astrid_toml_type_name(tt), tn, sizeof tn);
     switch (k->type) {
     case ASTRID_CFG_INT:
         if (tt != ASTRID_TOML_INTEGER)
-            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not a %s", k->section,
+            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not %s", k->section,
                         k->name, type_name(k->type), tn);
         out->i = astrid_toml_int(t);
         if (out->i < k->min_int || out->i > k->max_int)
@@ -377,7 +384,7 @@ static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid
         return 0;
     case ASTRID_CFG_FLOAT:
         if (tt != ASTRID_TOML_INTEGER && tt != ASTRID_TOML_FLOAT)
-            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not a %s", k->section,
+            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not %s", k->section,
                         k->name, type_name(k->type), tn);
         out->f = tt == ASTRID_TOML_INTEGER ? (double)astrid_toml_int(t) : astrid_toml_float(t);
         if (!isfinite(out->f) || out->f < k->min_float || out->f > k->max_float)
@@ -386,13 +393,13 @@ static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid
         return 0;
     case ASTRID_CFG_BOOL:
         if (tt != ASTRID_TOML_BOOL)
-            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not a %s", k->section,
+            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not %s", k->section,
                         k->name, type_name(k->type), tn);
         out->b = astrid_toml_bool(t);
         return 0;
     case ASTRID_CFG_ENUM: {
         if (tt != ASTRID_TOML_STRING)
-            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not a %s", k->section,
+            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not %s", k->section,
                         k->name, type_name(k->type), tn);
         size_t len = 0;
         const char *s = astrid_toml_str(t, &len);
@@ -411,7 +418,7 @@ static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid
     }
     case ASTRID_CFG_STRLIST: {
         if (tt != ASTRID_TOML_ARRAY)
-            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not a %s", k->section,
+            return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s, not %s", k->section,
                         k->name, type_name(k->type), tn);
         size_t n = astrid_toml_len(t);
         out->list = n ? calloc(n, sizeof *out->list) : NULL;
@@ -423,11 +430,12 @@ static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid
             const char *s = astrid_toml_type_of(e) == ASTRID_TOML_STRING
                                 ? astrid_toml_str(e, &len)
                                 : NULL;
-            if (!s)
-                return ferr(f, line, ASTRID_E_INVALID, err,
-                            "%s.%s must be %s; element %zu is a %s", k->section, k->name,
-                            type_name(k->type), i + 1,
-                            astrid_toml_type_name(astrid_toml_type_of(e)));
+            if (!s) {
+                char et[40];
+                with_article(astrid_toml_type_name(astrid_toml_type_of(e)), et, sizeof et);
+                return ferr(f, line, ASTRID_E_INVALID, err, "%s.%s must be %s; element %zu is %s",
+                            k->section, k->name, type_name(k->type), i + 1, et);
+            }
             if (len != strlen(s) || len == 0)
                 return ferr(f, line, ASTRID_E_INVALID, err,
                             "%s.%s: element %zu must be a non-empty string without NUL",
@@ -476,9 +484,12 @@ static int walk(const file_ctx *f, const astrid_toml *table, const char *prefix,
                 continue;
             }
             int line = locate(f->text, prefix, key);
-            if (is_section_prefix(path))
-                return ferr(f, line, ASTRID_E_INVALID, err, "[%s] must be a table, not a %s",
-                            path, astrid_toml_type_name(astrid_toml_type_of(val)));
+            if (is_section_prefix(path)) {
+                char tn[40];
+                with_article(astrid_toml_type_name(astrid_toml_type_of(val)), tn, sizeof tn);
+                return ferr(f, line, ASTRID_E_INVALID, err, "[%s] must be a table, not %s", path,
+                            tn);
+            }
             return ferr(f, line, ASTRID_E_INVALID, err,
                         "unknown key '%s' (astrid config show lists every key)", path);
         }
