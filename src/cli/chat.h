@@ -32,7 +32,6 @@
  * "" is a fresh v4 session. */
 void chat_session_resolve(const char *arg, char out[CHAT_SESSION_LEN]);
 
-
 /* The prompt of a headless run: `prompt` (-p or run's argument), `piped`
  * (stdin when it is not a terminal; NULL otherwise). Both: "{stdin}\n\n{prompt}"
  * (upstream's order); trailing whitespace of stdin dropped. Neither, or only

@@ -113,8 +113,8 @@ static int cf_path_fn(cli_ctx *ctx)
         struct stat st;
         bool present = stat(p.path[l], &st) == 0;
         if (json)
-            json_array_append_new(rows, json_pack("{s:s,s:s,s:b}", "layer", name, "path",
-                                                  p.path[l], "present", present));
+            json_array_append_new(rows, json_pack("{s:s,s:s,s:b}", "layer", name, "path", p.path[l],
+                                                  "present", present));
         else
             fprintf(ctx->out, "%-10s %s (%s)%s\n", name, p.path[l], present ? "present" : "absent",
                     l == ASTRID_CFG_WORKSPACE ? " -- may only tighten" : "");

@@ -53,8 +53,8 @@ static void prune_logs(astrid_kernel *k, time_t now)
         char day[11];
         int y, mo, dd, used = 0;
         if (strncmp(e->d_name, "astrid.", 7) != 0 ||
-            sscanf(e->d_name + 7, "%4d-%2d-%2d.log%n", &y, &mo, &dd, &used) != 3 ||
-            used != 14 || e->d_name[7 + used] != '\0')
+            sscanf(e->d_name + 7, "%4d-%2d-%2d.log%n", &y, &mo, &dd, &used) != 3 || used != 14 ||
+            e->d_name[7 + used] != '\0')
             continue;
         snprintf(day, sizeof day, "%.10s", e->d_name + 7);
         char p[PATH_MAX];

@@ -84,8 +84,8 @@ static const char *path_of(const astrid_gate_req *r)
 }
 
 /* Does `path` fall under a path pattern: one ending in a slash and two
- * stars is that directory and everything below it; a pattern with a glob character is an fnmatch glob; a plain
- * path is that path and everything below it. */
+ * stars is that directory and everything below it; a pattern with a glob character is an fnmatch
+ * glob; a plain path is that path and everything below it. */
 static bool path_matches(const char *pat, const char *path)
 {
     size_t l = strlen(pat);

@@ -84,8 +84,8 @@ typedef struct astrid_kernel {
     pthread_mutex_t log_lock; /* guards log, log_day, log_bytes, log_capped (klog, any thread) */
     FILE *log;
     char log_day[16];
-    uint64_t log_bytes; /* size of today's file (log.max_file_bytes) */
-    bool log_capped;    /* today's file reached the cap */
+    uint64_t log_bytes;       /* size of today's file (log.max_file_bytes) */
+    bool log_capped;          /* today's file reached the cap */
     uint64_t idle_timeout_ms; /* 0 = never */
     uint64_t last_active_ms;  /* when the connection count last dropped to 0 */
     time_t boot_time;

@@ -75,8 +75,8 @@ static void expect_fail(const char *sys, const char *home, const char *ws, const
     astrid_err err = {0};
     astrid_config *c = load(sys, home, ws, &err);
     if (c || !strstr(err.msg, needle))
-        fail_msg("expected an error containing '%s', got %s: '%s'", needle,
-                 c ? "success" : "error", err.msg);
+        fail_msg("expected an error containing '%s', got %s: '%s'", needle, c ? "success" : "error",
+                 err.msg);
 }
 
 static const char *src_of(const astrid_config *c, const char *key, char *buf, size_t n)
@@ -199,8 +199,7 @@ static void test_types(void **state)
     snprintf(want, sizeof want, "%s:3: timeouts.approval_ms must be an integer, not a string",
              home_p);
     expect_fail(NULL, "# x\n[timeouts]\napproval_ms = \"soon\"\n", NULL, want);
-    snprintf(want, sizeof want, "%s:2: timeouts.approval_ms must be in 1..86400000, not 0",
-             home_p);
+    snprintf(want, sizeof want, "%s:2: timeouts.approval_ms must be in 1..86400000, not 0", home_p);
     expect_fail(NULL, "[timeouts]\napproval_ms = 0\n", NULL, want);
     expect_fail(NULL, "[timeouts]\napproval_ms = 1.5\n", NULL, "must be an integer, not a float");
     expect_fail(NULL, "[budget]\nsession_max_usd = -1\n", NULL,
@@ -237,8 +236,8 @@ static void test_unknown_and_syntax(void **state)
     expect_fail(NULL, "[log]\nkeep_days = = 3\n", NULL, want);
     /* dotted keys and inline tables are the same keys */
     astrid_err err;
-    astrid_config *c = load(NULL, "log.keep_days = 2\nbudget = {warn_at_percent = 50}\n", NULL,
-                            &err);
+    astrid_config *c =
+        load(NULL, "log.keep_days = 2\nbudget = {warn_at_percent = 50}\n", NULL, &err);
     assert_non_null(c);
     assert_int_equal(astrid_config_int(c, "log.keep_days"), 2);
     assert_int_equal(astrid_config_int(c, "budget.warn_at_percent"), 50);
@@ -317,8 +316,8 @@ static void test_tighten_allow_lists(void **state)
     expect_fail(NULL, home, "[security]\nallowed_hosts = []\n",
                 "security.allowed_hosts: [] (anything) is looser than");
     tight("[security]\nallowed_paths = [\"/work/**\"]\n",
-          "[security]\nallowed_paths = [\"/work/**\"]\n",
-          "[security]\nallowed_paths = [\"/\"]\n", "\"/\" is not in [\"/work/**\"]");
+          "[security]\nallowed_paths = [\"/work/**\"]\n", "[security]\nallowed_paths = [\"/\"]\n",
+          "\"/\" is not in [\"/work/**\"]");
     /* bool: true is tighter */
     tight(NULL, "[security]\nrequire_approval_for_network = true\n",
           "[security]\nrequire_approval_for_network = false\n",
@@ -385,7 +384,8 @@ static void test_env_layer(void **state)
                 "default) or \"off\")");
     unsetenv("ASTRID_SANDBOX_POLICY");
     setenv("ASTRID_SECURITY_REQUIRE_APPROVAL_FOR_NETWORK", "maybe", 1);
-    expect_fail(NULL, NULL, NULL, "ASTRID_SECURITY_REQUIRE_APPROVAL_FOR_NETWORK must be true or false");
+    expect_fail(NULL, NULL, NULL,
+                "ASTRID_SECURITY_REQUIRE_APPROVAL_FOR_NETWORK must be true or false");
     unsetenv("ASTRID_SECURITY_REQUIRE_APPROVAL_FOR_NETWORK");
     setenv("ASTRID_BUDGET_PER_ACTION_MAX_USD", "inf", 1);
     expect_fail(NULL, NULL, NULL, "ASTRID_BUDGET_PER_ACTION_MAX_USD must be a number");

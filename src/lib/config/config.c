@@ -23,7 +23,7 @@ struct astrid_config {
 };
 
 static const char *const layer_names[ASTRID_CFG_NLAYERS] = {"defaults", "system", "home",
-                                                             "workspace", "env"};
+                                                            "workspace", "env"};
 
 const char *astrid_config_layer_name(astrid_config_layer l)
 {
@@ -289,8 +289,9 @@ static int check_tighten(const astrid_config_key *k, const astrid_config_value *
     }
     if (!detail[0])
         return 0;
-    return astrid_err_set(err, ASTRID_E_PERM, "workspace config may only tighten %s.%s: %s (from %s)",
-                          k->section, k->name, detail, src);
+    return astrid_err_set(err, ASTRID_E_PERM,
+                          "workspace config may only tighten %s.%s: %s (from %s)", k->section,
+                          k->name, detail, src);
 }
 
 /* ---- files ------------------------------------------------------------------------- */
@@ -365,8 +366,8 @@ static int ferr(const file_ctx *f, int line, astrid_errcode code, astrid_err *er
 }
 
 /* A TOML value into `out` (type and range checked). */
-static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid_toml *t,
-                     int line, astrid_config_value *out, astrid_err *err)
+static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid_toml *t, int line,
+                     astrid_config_value *out, astrid_err *err)
 {
     astrid_toml_type tt = astrid_toml_type_of(t);
     char tn[40];
@@ -427,9 +428,8 @@ static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid
         for (size_t i = 0; i < n; i++) {
             const astrid_toml *e = astrid_toml_at(t, i);
             size_t len = 0;
-            const char *s = astrid_toml_type_of(e) == ASTRID_TOML_STRING
-                                ? astrid_toml_str(e, &len)
-                                : NULL;
+            const char *s =
+                astrid_toml_type_of(e) == ASTRID_TOML_STRING ? astrid_toml_str(e, &len) : NULL;
             if (!s) {
                 char et[40];
                 with_article(astrid_toml_type_name(astrid_toml_type_of(e)), et, sizeof et);
@@ -438,8 +438,8 @@ static int from_toml(const file_ctx *f, const astrid_config_key *k, const astrid
             }
             if (len != strlen(s) || len == 0)
                 return ferr(f, line, ASTRID_E_INVALID, err,
-                            "%s.%s: element %zu must be a non-empty string without NUL",
-                            k->section, k->name, i + 1);
+                            "%s.%s: element %zu must be a non-empty string without NUL", k->section,
+                            k->name, i + 1);
             if (!(out->list[out->nlist++] = strdup(s)))
                 return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         }
@@ -593,8 +593,8 @@ static int load_file(astrid_config *c, astrid_config_layer layer, const char *pa
     char nul[128];
     int rc;
     if (astrid_toml_find_nul(root, nul, sizeof nul))
-        rc = astrid_err_set(err, ASTRID_E_INVALID, "%s: %s must not contain a NUL character",
-                            label, nul);
+        rc = astrid_err_set(err, ASTRID_E_INVALID, "%s: %s must not contain a NUL character", label,
+                            nul);
     else {
         file_ctx f = {.c = c, .layer = layer, .label = label, .text = text, .base = base};
         rc = walk(&f, root, "", err);
@@ -629,7 +629,8 @@ static int env_value(const astrid_config_key *k, const char *raw, astrid_config_
     case ASTRID_CFG_INT: {
         errno = 0;
         long long v = strtoll(s, &end, 10);
-        if (!n || !(isdigit((unsigned char)s[0]) || s[0] == '-') || *end || errno || v < k->min_int || v > k->max_int)
+        if (!n || !(isdigit((unsigned char)s[0]) || s[0] == '-') || *end || errno ||
+            v < k->min_int || v > k->max_int)
             return astrid_err_set(err, ASTRID_E_INVALID,
                                   "%s must be a whole number in %lld..%lld, not '%.64s' (%s.%s)",
                                   k->env, (long long)k->min_int, (long long)k->max_int, raw,
@@ -639,7 +640,8 @@ static int env_value(const astrid_config_key *k, const char *raw, astrid_config_
     }
     case ASTRID_CFG_FLOAT: {
         double v = strtod(s, &end);
-        if (!n || isspace((unsigned char)s[0]) || *end || !isfinite(v) || v < k->min_float || v > k->max_float)
+        if (!n || isspace((unsigned char)s[0]) || *end || !isfinite(v) || v < k->min_float ||
+            v > k->max_float)
             return astrid_err_set(err, ASTRID_E_INVALID,
                                   "%s must be a number in %g..%g, not '%.64s' (%s.%s)", k->env,
                                   k->min_float, k->max_float, raw, k->section, k->name);
@@ -783,8 +785,7 @@ int astrid_config_default_paths(astrid_config_paths *p, astrid_config_pathbuf *b
     if (sys && *sys && sys[0] != '/')
         return astrid_err_set(err, ASTRID_E_INVALID, "%s must be an absolute path, not '%.200s'",
                               ASTRID_SYSTEM_CONFIG_ENV, sys);
-    snprintf(buf->system, sizeof buf->system, "%s",
-             sys && *sys ? sys : ASTRID_SYSTEM_CONFIG_PATH);
+    snprintf(buf->system, sizeof buf->system, "%s", sys && *sys ? sys : ASTRID_SYSTEM_CONFIG_PATH);
     p->path[ASTRID_CFG_SYSTEM] = buf->system;
     if (home) {
         if (astrid_home_config(buf->home, sizeof buf->home, home, err) != 0)
@@ -792,8 +793,8 @@ int astrid_config_default_paths(astrid_config_paths *p, astrid_config_pathbuf *b
         p->path[ASTRID_CFG_HOME] = buf->home;
     }
     if (workspace) {
-        int n = snprintf(buf->workspace, sizeof buf->workspace, "%s/.astrid/config.toml",
-                         workspace);
+        int n =
+            snprintf(buf->workspace, sizeof buf->workspace, "%s/.astrid/config.toml", workspace);
         if (n < 0 || (size_t)n >= sizeof buf->workspace)
             return astrid_err_set(err, ASTRID_E_LIMIT, "workspace path too long");
         p->path[ASTRID_CFG_WORKSPACE] = buf->workspace;

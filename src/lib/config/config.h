@@ -56,13 +56,13 @@ typedef enum astrid_config_type {
 
 /* What a workspace may do with a key. */
 typedef enum astrid_config_tighten {
-    ASTRID_TIGHT_LOWER,           /* a number no higher than below */
+    ASTRID_TIGHT_LOWER,             /* a number no higher than below */
     ASTRID_TIGHT_LOWER_0_UNLIMITED, /* the same, where 0 means "no limit" (loosest) */
-    ASTRID_TIGHT_SUBSET,          /* an allow-list: a subset; [] means "anything" (loosest) */
-    ASTRID_TIGHT_SUPERSET,        /* a deny-list: keeps every entry, may add */
-    ASTRID_TIGHT_TRUE,            /* a bool where true is stricter */
-    ASTRID_TIGHT_ENUM,            /* an enum: `choices` are listed strictest first */
-    ASTRID_TIGHT_NEVER,           /* an operator setting: a workspace may not set it */
+    ASTRID_TIGHT_SUBSET,            /* an allow-list: a subset; [] means "anything" (loosest) */
+    ASTRID_TIGHT_SUPERSET,          /* a deny-list: keeps every entry, may add */
+    ASTRID_TIGHT_TRUE,              /* a bool where true is stricter */
+    ASTRID_TIGHT_ENUM,              /* an enum: `choices` are listed strictest first */
+    ASTRID_TIGHT_NEVER,             /* an operator setting: a workspace may not set it */
 } astrid_config_tighten;
 
 typedef struct astrid_config_key {
