@@ -38,7 +38,7 @@ static int layer_paths(const char *ws, astrid_config_paths *p, astrid_config_pat
 
 int cli_config_load(const char *workspace, astrid_config **out, astrid_err *err)
 {
-    astrid_config_paths p;
+    astrid_config_paths p = {0};
     astrid_config_pathbuf buf;
     if (layer_paths(workspace, &p, &buf, err) != 0)
         return -1;
@@ -83,7 +83,7 @@ static int cf_show_fn(cli_ctx *ctx)
 static int cf_path_fn(cli_ctx *ctx)
 {
     astrid_err err;
-    astrid_config_paths p;
+    astrid_config_paths p = {0};
     astrid_config_pathbuf buf;
     if (layer_paths(cli_flag_str(ctx, "workspace"), &p, &buf, &err) != 0)
         return cli_fail(ctx, &err);
@@ -111,7 +111,8 @@ static int cf_path_fn(cli_ctx *ctx)
             continue;
         }
         struct stat st;
-        bool present = stat(p.path[l], &st) == 0;
+        const char *path = p.path[l] ? p.path[l] : "";
+        bool present = *path && stat(path, &st) == 0;
         if (json)
             json_array_append_new(rows, json_pack("{s:s,s:s,s:b}", "layer", name, "path", p.path[l],
                                                   "present", present));
@@ -203,7 +204,7 @@ static int cf_edit_fn(cli_ctx *ctx)
         return CLI_ERROR;
     }
     astrid_err err;
-    astrid_config_paths p;
+    astrid_config_paths p = {0};
     astrid_config_pathbuf buf;
     if (layer_paths(cli_flag_str(ctx, "workspace"), &p, &buf, &err) != 0)
         return cli_fail(ctx, &err);

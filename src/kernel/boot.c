@@ -1,5 +1,6 @@
 /* Daemon boot (reference §3.2, with our fail-closed changes): layout, runtime
  * key, policy files, single-instance lock, token, socket, ready file. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,18 @@ uint64_t astrid_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* "astrid.YYYY-MM-DD.log": the daemon's daily log (home.c's layout). */
+static bool is_log_name(const char *n)
+{
+    static const char pat[] = "astrid.####-##-##.log";
+    if (strlen(n) != sizeof pat - 1)
+        return false;
+    for (size_t i = 0; pat[i]; i++)
+        if (pat[i] == '#' ? !isdigit((unsigned char)n[i]) : n[i] != pat[i])
+            return false;
+    return true;
+}
+
 /* Delete the daily logs older than log.keep_days (log_lock held). Only
  * names of the layout's form (astrid.YYYY-MM-DD.log) are touched. */
 static void prune_logs(astrid_kernel *k, time_t now)
@@ -51,10 +64,7 @@ static void prune_logs(astrid_kernel *k, time_t now)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         char day[11];
-        int y, mo, dd, used = 0;
-        if (strncmp(e->d_name, "astrid.", 7) != 0 ||
-            sscanf(e->d_name + 7, "%4d-%2d-%2d.log%n", &y, &mo, &dd, &used) != 3 || used != 14 ||
-            e->d_name[7 + used] != '\0')
+        if (!is_log_name(e->d_name))
             continue;
         snprintf(day, sizeof day, "%.10s", e->d_name + 7);
         char p[PATH_MAX];

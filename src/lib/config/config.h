@@ -65,9 +65,10 @@ typedef enum astrid_config_tighten {
     ASTRID_TIGHT_NEVER,             /* an operator setting: a workspace may not set it */
 } astrid_config_tighten;
 
-typedef struct astrid_config_key {
-    const char *section; /* "security", "model.pricing" */
-    const char *name;    /* "max_argument_size" */
+/* Fields in the order a schema row reads (section, name, type, ...). */
+typedef struct astrid_config_key { // NOLINT(clang-analyzer-optin.performance.Padding)
+    const char *section;           /* "security", "model.pricing" */
+    const char *name;              /* "max_argument_size" */
     astrid_config_type type;
     astrid_config_tighten tighten;
     int64_t def_int, min_int, max_int;
