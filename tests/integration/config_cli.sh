@@ -113,6 +113,17 @@ chmod 666 "$H2/config.toml"
 out=$(ASTRID_HOME=$H2 "$BIN/astrid-daemon" -w "$TEST_TMP/w2" 2>&1); rc=$?
 ok_if "daemon: a world-writable home config refuses boot" bash -c \
   '[[ $1 == 1 && $2 == *"not writable by others"* ]]' _ "$rc" "$out"
+# sandbox.policy = "off" from the home file: boots, and the audit entry
+# says which file switched containment off
+chmod 600 "$H2/config.toml"
+printf '# operator\n[sandbox]\npolicy = "off"\n' >"$H2/config.toml"
+rm -f "$TEST_TMP/w2/.astrid/config.toml"
+ok_if "daemon: sandbox.policy = \"off\" in the home config boots" bash -c \
+  "cd '$TEST_TMP/w2' && ASTRID_HOME='$H2' ASTRID_SANDBOX_POLICY= $A start >/dev/null"
+ok_if "  its audit entry names the file and line" grep -qF \
+  "sandbox.policy = \\\"off\\\" ($H2/config.toml:3): native subprocesses run unsandboxed" \
+  "$H2/home/default/.local/audit/audit.jsonl"
+ASTRID_HOME=$H2 $A stop >/dev/null 2>&1
 
 # ---- values the running daemon uses ----
 mkdir -p "$ASTRID_HOME/log"
