@@ -83,6 +83,10 @@ int astrid_home_cli_context(char *out, size_t outsz, const char *home, astrid_er
 int astrid_home_daemon_lock(char *out, size_t outsz, const char *home, astrid_err *err);
 /* var/state.db (the KV store) */
 int astrid_home_state_db(char *out, size_t outsz, const char *home, astrid_err *err);
+/* config.toml: the home layer of the layered configuration (docs/config.md;
+ * upstream reads ~/.astrid/config.toml, not etc/config.toml, reference §2.2
+ * note 1) */
+int astrid_home_config(char *out, size_t outsz, const char *home, astrid_err *err);
 /* keys/runtime.key, keys/runtime.pub */
 int astrid_home_runtime_key(char *out, size_t outsz, const char *home, astrid_err *err);
 int astrid_home_runtime_pub(char *out, size_t outsz, const char *home, astrid_err *err);

@@ -22,7 +22,6 @@
 #include "client/client.h"
 
 #define CHAT_SESSION_LEN ASTRID_UUID_STR_LEN
-#define CHAT_DEFAULT_TIMEOUT_SECS 120
 /* Exit code of a headless run that heard nothing for the timeout (§14.1). */
 #define CHAT_EXIT_TIMEOUT 53
 /* Largest prompt we send: the bus refuses payloads over 5 MiB. */
@@ -32,11 +31,6 @@
  * names a stable session, UUID v5 of the name in the URL namespace; NULL or
  * "" is a fresh v4 session. */
 void chat_session_resolve(const char *arg, char out[CHAT_SESSION_LEN]);
-
-/* ASTRID_HEADLESS_TIMEOUT_SECS (`env`, may be NULL) -> seconds: unset means
- * 120, anything but an integer in 1..86400 is an error (a typo must not
- * turn into an endless or instant wait). */
-int chat_timeout_secs(const char *env, int *secs, astrid_err *err);
 
 /* The prompt of a headless run: `prompt` (-p or run's argument), `piped`
  * (stdin when it is not a terminal; NULL otherwise). Both: "{stdin}\n\n{prompt}"

@@ -17,22 +17,6 @@ void chat_session_resolve(const char *arg, char out[CHAT_SESSION_LEN])
         astrid_uuid_v5_url(out, arg, strlen(arg));
 }
 
-int chat_timeout_secs(const char *env, int *secs, astrid_err *err)
-{
-    *secs = CHAT_DEFAULT_TIMEOUT_SECS;
-    if (!env)
-        return 0;
-    char *end = NULL;
-    long v = strtol(env, &end, 10);
-    if (!isdigit((unsigned char)*env) || *end || v < 1 || v > 86400)
-        return astrid_err_set(err, ASTRID_E_INVALID,
-                              "ASTRID_HEADLESS_TIMEOUT_SECS must be whole seconds in 1..86400, "
-                              "not '%s'",
-                              env);
-    *secs = (int)v;
-    return 0;
-}
-
 static bool blank(const char *s)
 {
     for (; s && *s; s++)

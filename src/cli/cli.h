@@ -115,6 +115,12 @@ extern const cli_cmd cli_cmd_agent, cli_cmd_group, cli_cmd_caps, cli_cmd_quota, 
     cli_cmd_workspace;
 extern const cli_cmd *const cli_bare_verbs[]; /* cmd_system.c, NULL-terminated */
 
+/* The layered configuration as the daemon would load it with `workspace`
+ * (NULL = the current directory) as its workspace (cmd_config.c). *out is
+ * freed with astrid_config_free. */
+struct astrid_config;
+int cli_config_load(const char *workspace, struct astrid_config **out, astrid_err *err);
+
 /* `astrid gc` / `astrid wit gc` (gc.c). */
 int cli_gc(cli_ctx *ctx);
 

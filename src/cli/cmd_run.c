@@ -9,6 +9,7 @@
 
 #include "cli/distro.h"
 #include "cli/chat.h"
+#include "lib/config/config.h"
 #include "cli/cli_stub.h"
 
 /* All of stdin (it is not a terminal), at most CHAT_PROMPT_MAX bytes. */
@@ -184,8 +185,13 @@ int chat_headless(cli_ctx *ctx, const char *prompt_arg)
         fprintf(ctx->err, "astrid: give the prompt once: 'astrid run PROMPT' or '-p PROMPT'\n");
         return CLI_ERROR;
     }
-    if (chat_timeout_secs(getenv("ASTRID_HEADLESS_TIMEOUT_SECS"), &timeout, &err) < 0)
+    /* timeouts.headless_secs (ASTRID_HEADLESS_TIMEOUT_SECS is its env
+     * layer): a typo there must not turn into an endless or instant wait */
+    astrid_config *cfg = NULL;
+    if (cli_config_load(NULL, &cfg, &err) < 0)
         return cli_fail(ctx, &err);
+    timeout = (int)astrid_config_int(cfg, "timeouts.headless_secs");
+    astrid_config_free(cfg);
     if (!isatty(STDIN_FILENO) && read_stdin(&piped, &err) < 0)
         return cli_fail(ctx, &err);
     rc = chat_prompt_compose(piped, prompt_arg ? prompt_arg : ctx->prompt, &text, &err);

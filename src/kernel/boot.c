@@ -1,5 +1,6 @@
 /* Daemon boot (reference §3.2, with our fail-closed changes): layout, runtime
  * key, policy files, single-instance lock, token, socket, ready file. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include "kernel/admin.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
+#include "lib/config/config.h"
 #include "store/kv.h"
 #include "vfs/overlay.h"
 
@@ -33,6 +35,47 @@ uint64_t astrid_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* "astrid.YYYY-MM-DD.log": the daemon's daily log (home.c's layout). */
+static bool is_log_name(const char *n)
+{
+    static const char pat[] = "astrid.####-##-##.log";
+    if (strlen(n) != sizeof pat - 1)
+        return false;
+    for (size_t i = 0; pat[i]; i++)
+        if (pat[i] == '#' ? !isdigit((unsigned char)n[i]) : n[i] != pat[i])
+            return false;
+    return true;
+}
+
+/* Delete the daily logs older than log.keep_days (log_lock held). Only
+ * names of the layout's form (astrid.YYYY-MM-DD.log) are touched. */
+static void prune_logs(astrid_kernel *k, time_t now)
+{
+    int64_t keep = astrid_config_int(k->config, "log.keep_days");
+    char dir[PATH_MAX];
+    if (keep <= 0 || astrid_home_log_dir(dir, sizeof dir, k->home, NULL) != 0)
+        return;
+    time_t cut = now - (time_t)keep * 86400;
+    struct tm tm;
+    char cutday[16];
+    gmtime_r(&cut, &tm);
+    strftime(cutday, sizeof cutday, "%Y-%m-%d", &tm);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char day[11];
+        if (!is_log_name(e->d_name))
+            continue;
+        snprintf(day, sizeof day, "%.10s", e->d_name + 7);
+        char p[PATH_MAX];
+        if (strcmp(day, cutday) < 0 && astrid_home_daemon_log(p, sizeof p, k->home, day, NULL) == 0)
+            unlink(p);
+    }
+    closedir(d);
 }
 
 void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
@@ -50,16 +93,33 @@ void astrid_klog(astrid_kernel *k, const char *level, const char *fmt, ...)
         char p[PATH_MAX];
         astrid_home_daemon_log(p, sizeof p, k->home, day, NULL); /* "" on failure: no log */
         int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        struct stat st;
+        k->log_bytes = fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+        k->log_capped = false;
         k->log = fd >= 0 ? fdopen(fd, "a") : NULL;
         snprintf(k->log_day, sizeof k->log_day, "%s", day);
+        prune_logs(k, now);
     }
     char msg[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (k->log) {
-        fprintf(k->log, "%s %-5s %s\n", stamp, level, msg);
+    uint64_t cap = (uint64_t)astrid_config_int(k->config, "log.max_file_bytes");
+    size_t len = strlen(stamp) + strlen(msg) + 8;
+    if (k->log && cap && k->log_bytes + len > cap) {
+        /* A runaway logger must not fill the disk: the day's file stops
+         * here, saying so once; the next day starts a new one. */
+        if (!k->log_capped)
+            fprintf(k->log,
+                    "%s WARN  log.max_file_bytes (%llu) reached: further lines of %s are "
+                    "dropped\n",
+                    stamp, (unsigned long long)cap, day);
+        k->log_capped = true;
+        fflush(k->log);
+    } else if (k->log) {
+        int w = fprintf(k->log, "%s %-5s %s\n", stamp, level, msg);
+        k->log_bytes += w > 0 ? (uint64_t)w : 0;
         fflush(k->log);
     }
     if (k->verbose)
@@ -399,7 +459,7 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
     } else {
         k->idle_timeout_ms = k->ephemeral ? 30000u : 0u;
     }
-    if (astrid_kernel_sandbox_policy(k, err) != 0)
+    if (astrid_kernel_config_load(k, err) != 0 || astrid_kernel_sandbox_policy(k, err) != 0)
         return -1;
     if (astrid_crypto_init(err) != 0 || astrid_home_resolve(k->home, sizeof k->home, err) != 0 ||
         astrid_home_ensure(k->home, err) != 0)

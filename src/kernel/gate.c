@@ -1,38 +1,28 @@
 /* The security gate (gate.h): hard policy -> token -> budget -> approval
  * -> audit, and the budgets' persistence. */
+#include <ctype.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "astrid/blake3.h"
 #include "astrid/principal.h"
 #include "astrid/trust.h"
 #include "astrid/uuid.h"
+#include "lib/config/config.h"
 #include "kernel/gate_int.h"
 #include "store/kv.h"
 
 #define NS_BUDGET "system:budget"
 #define NS_SPENT "system:budget_spent"
-#define MAX_ARGUMENT_SIZE 1048576
 
-/* §8.6 defaults. */
-static const char *const blocked_tools[] = {"rm -rf /", "rm -rf /*", "sudo",     "su",     "mkfs",
-                                            "dd",       "chmod 777", "shutdown", "reboot", "init"};
-static const char *const approval_tools[] = {"builtin:task"};
-static const char *const denied_paths[] = {"/etc", "/boot", "/sys", "/proc", "/dev"};
-
+/* The hard policy's lists and limits (reference §8.6) come from the
+ * configuration's [security] section (docs/config.md); a kernel struct
+ * without a config (unit tests) reads the schema's defaults. */
 typedef enum { POL_ALLOWED, POL_APPROVAL, POL_BLOCKED } gate_policy;
-
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    return *end ? def : (uint64_t)n;
-}
 
 static bool starts_word(const char *s, const char *w)
 {
@@ -54,8 +44,10 @@ static const char *command_of(const astrid_gate_req *r)
     return NULL;
 }
 
-static bool command_blocked(const char *cmd, char *why, size_t n)
+static bool command_blocked(const astrid_kernel *k, const char *cmd, char *why, size_t n)
 {
+    size_t nb;
+    const char *const *blocked_tools = astrid_config_list(k->config, "security.blocked_tools", &nb);
     while (*cmd == ' ' || *cmd == '\t')
         cmd++;
     /* "/usr/bin/sudo x" is "sudo x" */
@@ -65,7 +57,7 @@ static bool command_blocked(const char *cmd, char *why, size_t n)
     for (const char *p = cmd; p < first_end; p++)
         if (*p == '/')
             base = p + 1;
-    for (size_t i = 0; i < sizeof blocked_tools / sizeof *blocked_tools; i++)
+    for (size_t i = 0; i < nb; i++)
         if (starts_word(cmd, blocked_tools[i]) || starts_word(base, blocked_tools[i])) {
             snprintf(why, n, "blocked by policy: command '%s' is in blocked_tools",
                      blocked_tools[i]);
@@ -92,14 +84,66 @@ static const char *path_of(const astrid_gate_req *r)
     return NULL;
 }
 
-static gate_policy policy(const astrid_gate_req *r, char *why, size_t n)
+/* Does `path` fall under a path pattern: one ending in a slash and two
+ * stars is that directory and everything below it; a pattern with a glob character is an fnmatch
+ * glob; a plain path is that path and everything below it. */
+static bool path_matches(const char *pat, const char *path)
 {
-    if (strlen(r->resource) > MAX_ARGUMENT_SIZE) {
-        snprintf(why, n, "blocked by policy: argument over %d bytes", MAX_ARGUMENT_SIZE);
+    size_t l = strlen(pat);
+    if (l >= 3 && strcmp(pat + l - 3, "/**") == 0)
+        l -= 3;
+    else if (strpbrk(pat, "*?["))
+        return fnmatch(pat, path, 0) == 0;
+    return strncmp(path, pat, l) == 0 && (path[l] == '\0' || path[l] == '/' || l == 0);
+}
+
+/* The host of a network resource ("net://host:443", "https://host/x"), or
+ * false. A bracketed IPv6 literal keeps no brackets. */
+static bool host_of(const astrid_gate_req *r, char *out, size_t n)
+{
+    const char *s = strstr(r->resource, "://");
+    if (!s || (strncmp(r->resource, "net://", 6) != 0 && strncmp(r->resource, "http", 4) != 0))
+        return false;
+    s += 3;
+    size_t len;
+    if (*s == '[') {
+        s++;
+        len = strcspn(s, "]");
+    } else
+        len = strcspn(s, ":/?#");
+    if (len == 0 || len >= n)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    out[len] = '\0';
+    return true;
+}
+
+static bool list_has_ci(const char *const *l, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(l[i], s) == 0)
+            return true;
+    return false;
+}
+
+static gate_policy policy(const astrid_kernel *k, const astrid_gate_req *r, char *why, size_t n)
+{
+    const astrid_config *cf = k->config;
+    size_t max_arg = (size_t)astrid_config_int(cf, "security.max_argument_size");
+    if (strlen(r->resource) > max_arg) {
+        snprintf(why, n, "blocked by policy: argument over %zu bytes (security.max_argument_size)",
+                 max_arg);
+        return POL_BLOCKED;
+    }
+    size_t nl;
+    const char *const *l = astrid_config_list(cf, "security.blocked_capsules", &nl);
+    if (r->capsule && list_has_ci(l, nl, r->capsule)) {
+        snprintf(why, n, "blocked by policy: capsule '%s' is in blocked_capsules", r->capsule);
         return POL_BLOCKED;
     }
     const char *cmd = command_of(r);
-    if (cmd && command_blocked(cmd, why, n))
+    if (cmd && command_blocked(k, cmd, why, n))
         return POL_BLOCKED;
     /* Path traversal anywhere in a resource is refused, free text included:
      * a capsule naming "../" asks for what its grants do not cover. */
@@ -109,23 +153,51 @@ static gate_policy policy(const astrid_gate_req *r, char *why, size_t n)
                  r->resource);
         return POL_BLOCKED;
     }
-    if (path)
-        for (size_t i = 0; i < sizeof denied_paths / sizeof *denied_paths; i++) {
-            size_t l = strlen(denied_paths[i]);
-            if (strncmp(path, denied_paths[i], l) == 0 && (path[l] == '\0' || path[l] == '/')) {
-                snprintf(why, n, "blocked by policy: %s/** is a denied path", denied_paths[i]);
+    if (path) {
+        l = astrid_config_list(cf, "security.denied_paths", &nl);
+        for (size_t i = 0; i < nl; i++)
+            if (path_matches(l[i], path)) {
+                snprintf(why, n, "blocked by policy: %.200s is a denied path", l[i]);
                 return POL_BLOCKED;
             }
+        l = astrid_config_list(cf, "security.allowed_paths", &nl);
+        bool ok = nl == 0;
+        for (size_t i = 0; i < nl && !ok; i++)
+            ok = path_matches(l[i], path);
+        if (!ok) {
+            snprintf(why, n, "blocked by policy: '%.200s' is outside allowed_paths", path);
+            return POL_BLOCKED;
         }
+    }
+    char host[256];
+    if (host_of(r, host, sizeof host)) {
+        l = astrid_config_list(cf, "security.denied_hosts", &nl);
+        if (list_has_ci(l, nl, host)) {
+            snprintf(why, n, "blocked by policy: host '%s' is in denied_hosts", host);
+            return POL_BLOCKED;
+        }
+        l = astrid_config_list(cf, "security.allowed_hosts", &nl);
+        if (nl && !list_has_ci(l, nl, host)) {
+            snprintf(why, n, "blocked by policy: host '%s' is not in allowed_hosts", host);
+            return POL_BLOCKED;
+        }
+        if (!astrid_config_bool(cf, "security.require_approval_for_network"))
+            return POL_ALLOWED;
+    }
     if (strncmp(r->resource, "mcp://", 6) == 0) {
         const char *st = r->resource + 6;
-        for (size_t i = 0; i < sizeof blocked_tools / sizeof *blocked_tools; i++)
-            if (strcmp(st, blocked_tools[i]) == 0) {
+        size_t srvlen = strcspn(st, ":");
+        char srv[256];
+        snprintf(srv, sizeof srv, "%.*s", (int)(srvlen < 255 ? srvlen : 255), st);
+        l = astrid_config_list(cf, "security.blocked_tools", &nl);
+        for (size_t i = 0; i < nl; i++)
+            if (strcmp(st, l[i]) == 0) {
                 snprintf(why, n, "blocked by policy: tool '%s' is in blocked_tools", st);
                 return POL_BLOCKED;
             }
-        for (size_t i = 0; i < sizeof approval_tools / sizeof *approval_tools; i++)
-            if (strcmp(st, approval_tools[i]) == 0)
+        l = astrid_config_list(cf, "security.approval_required_tools", &nl);
+        for (size_t i = 0; i < nl; i++)
+            if (strcmp(st, l[i]) == 0 || strcmp(srv, l[i]) == 0)
                 return POL_APPROVAL;
         return POL_ALLOWED;
     }
@@ -203,7 +275,7 @@ static int load_budgets(astrid_kernel *k, astrid_err *err)
         json_t *j = val ? json_loadb(val, len, 0, NULL) : NULL;
         json_t *s = sv ? json_loadb(sv, slen, 0, NULL) : NULL;
         astrid_budget_limits l;
-        astrid_budget_default_limits(&l);
+        astrid_budgets_defaults(k->gate->budgets, &l);
         if (j) {
             l.per_action_usd = json_number_value(json_object_get(j, "per_action_usd"));
             l.session_usd = json_number_value(json_object_get(j, "session_usd"));
@@ -237,8 +309,10 @@ int astrid_gate_start(astrid_kernel *k, astrid_err *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&g->pending_cond, &ca);
     pthread_condattr_destroy(&ca);
-    g->timeout_ms = env_u64("ASTRID_APPROVAL_TIMEOUT_MS", 60000);
-    g->always_ttl_secs = (int64_t)env_u64("ASTRID_ALLOW_ALWAYS_TTL_SECS", 3600);
+    /* ASTRID_APPROVAL_TIMEOUT_MS and ASTRID_ALLOW_ALWAYS_TTL_SECS are the
+     * env layer of these keys */
+    g->timeout_ms = (uint64_t)astrid_config_int(k->config, "timeouts.approval_ms");
+    g->always_ttl_secs = astrid_config_int(k->config, "security.allow_always_ttl_secs");
     size_t refused = 0;
     astrid_err why = {0};
     g->tokens = astrid_captokens_open(k->kv, k->key.pk, &refused, &why, err);
@@ -253,6 +327,14 @@ int astrid_gate_start(astrid_kernel *k, astrid_err *err)
         astrid_klog(k, "ERROR",
                     "%zu stored capability token(s) refused (last: %s); they grant nothing",
                     refused, why.msg);
+    /* [budget] of the configuration: the limits of every principal no
+     * `astrid budget set` has given its own */
+    astrid_budget_limits def = {astrid_config_float(k->config, "budget.per_action_max_usd"),
+                                astrid_config_float(k->config, "budget.session_max_usd"),
+                                astrid_config_float(k->config, "budget.workspace_max_usd"),
+                                (unsigned)astrid_config_int(k->config, "budget.warn_at_percent")};
+    if (astrid_budgets_set_defaults(g->budgets, &def, err) != 0)
+        return astrid_err_prefix(err, "security gate: [budget]");
     if (k->kv && load_budgets(k, err) != 0)
         return astrid_err_prefix(err, "security gate: budgets");
     return 0;
@@ -392,7 +474,7 @@ int astrid_gate_check(astrid_kernel *k, const astrid_gate_req *r, astrid_gate_re
                               "are required",
                               ASTRID_TOKEN_RESOURCE_MAX);
     char why[512];
-    gate_policy p = policy(r, why, sizeof why);
+    gate_policy p = policy(k, r, why, sizeof why);
     if (p == POL_BLOCKED)
         return deny(k, r, out, "policy", why);
     char tres[ASTRID_TOKEN_RESOURCE_MAX + 128]; /* never cut: too long never matches */

@@ -10,6 +10,7 @@
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/req_capsule.h"
+#include "lib/config/config.h"
 #include "store/storage.h"
 #include "store/kv.h"
 #include "vfs/overlay.h"
@@ -63,5 +64,7 @@ int astrid_kernel_run(astrid_kernel *k)
         close(k->lock_fd);
     if (k->log)
         fclose(k->log);
+    astrid_config_free(k->config);
+    k->config = NULL;
     return 0;
 }

@@ -85,9 +85,11 @@ typedef struct astrid_kernel {
     char token[65];
     astrid_keypair key;
     int lock_fd;
-    pthread_mutex_t log_lock; /* guards log and log_day (klog from any thread) */
+    pthread_mutex_t log_lock; /* guards log, log_day, log_bytes, log_capped (klog, any thread) */
     FILE *log;
     char log_day[16];
+    uint64_t log_bytes;       /* size of today's file (log.max_file_bytes) */
+    bool log_capped;          /* today's file reached the cap */
     uint64_t idle_timeout_ms; /* 0 = never */
     uint64_t last_active_ms;  /* when the connection count last dropped to 0 */
     time_t boot_time;
@@ -145,6 +147,9 @@ typedef struct astrid_kernel {
     /* the NATS bridge (federation.c; NULL = federation off; its own
      * threads and locks, federation.h) */
     struct astrid_fed *fed;
+    /* the layered configuration (config_boot.c, lib/config/config.h):
+     * loaded first at boot, read-only afterwards, so any thread reads it */
+    struct astrid_config *config;
 } astrid_kernel;
 
 /* Boot: layout, keys, policy files, token, lock, socket, ready file. */
@@ -161,6 +166,11 @@ void astrid_kernel_request_shutdown(astrid_kernel *k, const char *reason);
 /* Shutdown: move run/system.token aside (boot.c) so the next boot can reuse
  * its disk space for the new token; its token is dead once we stop. */
 void astrid_kernel_retire_token(astrid_kernel *k);
+
+/* The layered configuration (config_boot.c): defaults, system, home,
+ * workspace (k->workspace/.astrid/config.toml, tighten-only), ASTRID_*
+ * environment into k->config. A bad file, key or value refuses boot. */
+int astrid_kernel_config_load(astrid_kernel *k, astrid_err *err);
 
 /* Sandbox at boot (sandbox_boot.c). The policy is read first, so a bad
  * ASTRID_SANDBOX_POLICY refuses boot before anything is created; the probe

@@ -53,14 +53,14 @@
 #include "kernel/capsule_lookup.h"
 #include "kernel/capsule_rt.h"
 #include "lib/audit/audit_format.h"
+#include "lib/config/config.h"
 #include "store/secrets.h"
 
 #define KMCP_WORKERS 4
-#define KMCP_BACKOFF_START_MS 2000
-#define KMCP_BACKOFF_MAX_MS 120000
-#define KMCP_MAX_ATTEMPTS 5
 #define KMCP_STABLE_MS 60000 /* a run this long forgives earlier failures */
-#define KMCP_INIT_TIMEOUT_MS 30000
+/* restart backoff, attempts and the handshake's deadline: [mcp] and
+ * timeouts.mcp_init_ms of the configuration (docs/config.md) */
+#define KMCP_INIT_TIMEOUT_MS(k) ((int)astrid_config_int((k)->config, "timeouts.mcp_init_ms"))
 #define KMCP_MAX_PROCS 64 /* per capsule: shared servers + per-principal ones */
 #define KMCP_DEFAULT_TIMEOUT_MS 300000
 
@@ -348,7 +348,7 @@ static void publish_known(kmcp *m, size_t srv, json_t *tools)
 static int list_tools(kmcp_proc *p, astrid_err *err)
 {
     json_t *tools = NULL;
-    if (astrid_mcp_list_tools(p->cli, KMCP_INIT_TIMEOUT_MS, &tools, err) != 0)
+    if (astrid_mcp_list_tools(p->cli, KMCP_INIT_TIMEOUT_MS(p->m->k), &tools, err) != 0)
         return -1;
     pthread_mutex_lock(&p->lock);
     json_decref(p->tools);
@@ -443,7 +443,7 @@ static void run_once(kmcp_proc *p, char *why, size_t whyn)
         pthread_mutex_lock(&p->lock);
         p->cli = cli;
         pthread_mutex_unlock(&p->lock);
-        if (astrid_mcp_initialize(cli, KMCP_INIT_TIMEOUT_MS, &err) != 0 ||
+        if (astrid_mcp_initialize(cli, KMCP_INIT_TIMEOUT_MS(p->m->k), &err) != 0 ||
             list_tools(p, &err) != 0) {
             snprintf(why, whyn, "handshake failed: %s", err.msg);
             kill(sp.pid, SIGKILL);
@@ -531,7 +531,11 @@ static void *supervisor_main(void *arg)
     kmcp_proc *p = arg;
     kmcp *m = p->m;
     unsigned attempts = 0;
-    uint64_t backoff = KMCP_BACKOFF_START_MS;
+    const astrid_config *cf = m->k->config;
+    const uint64_t backoff_start = (uint64_t)astrid_config_int(cf, "mcp.restart_backoff_start_ms");
+    const uint64_t backoff_max = (uint64_t)astrid_config_int(cf, "mcp.restart_backoff_max_ms");
+    const unsigned max_attempts = (unsigned)astrid_config_int(cf, "mcp.restart_max_attempts");
+    uint64_t backoff = backoff_start;
     for (;;) {
         char why[400] = "";
         uint64_t started = now_ms();
@@ -549,18 +553,18 @@ static void *supervisor_main(void *arg)
         health_failed(p, reason);
         if (now_ms() - started >= KMCP_STABLE_MS) {
             attempts = 0;
-            backoff = KMCP_BACKOFF_START_MS;
+            backoff = backoff_start;
         }
-        if (++attempts > KMCP_MAX_ATTEMPTS) {
-            astrid_klog(m->k, "ERROR", "capsule %s: MCP server %s failed %d times: given up",
-                        cname(m), srv_of(p)->id, KMCP_MAX_ATTEMPTS);
+        if (++attempts > max_attempts) {
+            astrid_klog(m->k, "ERROR", "capsule %s: MCP server %s failed %u times: given up",
+                        cname(m), srv_of(p)->id, max_attempts);
             set_state(p, ST_FAILED);
             return NULL;
         }
         set_state(p, ST_BACKOFF);
         if (backoff_wait(p, backoff))
             break;
-        backoff = backoff * 2 > KMCP_BACKOFF_MAX_MS ? KMCP_BACKOFF_MAX_MS : backoff * 2;
+        backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
         pthread_mutex_lock(&p->lock);
         p->restarts++;
         pthread_mutex_unlock(&p->lock);

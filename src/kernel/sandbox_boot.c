@@ -4,10 +4,14 @@
 
 #include "kernel/kernel.h"
 #include "lib/audit/audit_format.h"
+#include "lib/config/config.h"
 
+/* sandbox.policy of the configuration: ASTRID_SANDBOX_POLICY is its env
+ * layer (checked with this parser's message when the config loaded). */
 int astrid_kernel_sandbox_policy(astrid_kernel *k, astrid_err *err)
 {
-    if (astrid_sandbox_policy_parse(getenv("ASTRID_SANDBOX_POLICY"), &k->sandbox_policy, err) < 0)
+    if (astrid_sandbox_policy_parse(astrid_config_enum(k->config, "sandbox.policy"),
+                                    &k->sandbox_policy, err) < 0)
         return astrid_err_prefix(err, "refusing to boot");
     return 0;
 }
@@ -30,14 +34,23 @@ int astrid_kernel_sandbox_probe(astrid_kernel *k, astrid_err *err)
                           ")");
     if (k->sandbox_policy != ASTRID_SANDBOX_OFF)
         return 0;
-    astrid_klog(k, "WARN",
-                "sandbox: ASTRID_SANDBOX_POLICY=off: native subprocesses run WITHOUT the sandbox");
+    /* Say where "off" came from: the variable, or a config file's line. */
+    const astrid_config_value *v = astrid_config_get(k->config, "sandbox.policy");
+    char who[400] = "ASTRID_SANDBOX_POLICY=off", details[512];
+    if (v && v->layer != ASTRID_CFG_ENV) {
+        char src[360];
+        astrid_config_source(v, src, sizeof src);
+        snprintf(who, sizeof who, "sandbox.policy = \"off\" (%s)", src);
+    }
+    snprintf(details, sizeof details, "%s: native subprocesses run unsandboxed", who);
+    astrid_klog(k, "WARN", "sandbox: %s: native subprocesses run WITHOUT the sandbox", who);
     /* Recorded durably before any capsule can start: an operator reading
      * the log sees that containment was switched off and when. */
     json_t *action = json_pack("{s:s, s:s, s:s}", "type", "security_violation", "violation_type",
-                               "sandbox_disabled", "details",
-                               "ASTRID_SANDBOX_POLICY=off: native subprocesses run unsandboxed");
-    json_t *auth = astrid_audit_auth_system("operator set ASTRID_SANDBOX_POLICY=off");
+                               "sandbox_disabled", "details", details);
+    char why[420];
+    snprintf(why, sizeof why, "operator set %s", who);
+    json_t *auth = astrid_audit_auth_system(why);
     json_t *outcome = astrid_audit_outcome_success(NULL);
     int rc = -1;
     if (action && auth && outcome)
@@ -47,5 +60,5 @@ int astrid_kernel_sandbox_probe(astrid_kernel *k, astrid_err *err)
     json_decref(action);
     json_decref(auth);
     json_decref(outcome);
-    return rc < 0 ? astrid_err_prefix(err, "audit entry for ASTRID_SANDBOX_POLICY=off") : 0;
+    return rc < 0 ? astrid_err_prefix(err, "audit entry for %s", who) : 0;
 }

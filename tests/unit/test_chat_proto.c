@@ -45,20 +45,6 @@ static void test_session_resolve(void **state)
     assert_int_equal(a[14], '4');
 }
 
-static void test_timeout(void **state)
-{
-    (void)state;
-    int s = 0;
-    astrid_err err;
-    assert_int_equal(chat_timeout_secs(NULL, &s, &err), 0);
-    assert_int_equal(s, 120);
-    assert_int_equal(chat_timeout_secs("7", &s, &err), 0);
-    assert_int_equal(s, 7);
-    const char *bad[] = {"", "0", "-5", "10s", "99999999", " 5"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        assert_int_equal(chat_timeout_secs(bad[i], &s, &err), -1);
-}
-
 static void test_prompt_compose(void **state)
 {
     (void)state;
@@ -290,7 +276,7 @@ static void test_write_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session_resolve), cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_session_resolve),
         cmocka_unit_test(test_prompt_compose),  cmocka_unit_test(test_classify_owner),
         cmocka_unit_test(test_classify_kinds),  cmocka_unit_test(test_turn_json),
         cmocka_unit_test(test_approval_answer), cmocka_unit_test(test_message_text),

@@ -15,7 +15,8 @@ typedef struct entry {
 } entry;
 
 struct astrid_budgets {
-    pthread_mutex_t lock; /* guards e, n, cap and every entry */
+    pthread_mutex_t lock; /* guards e, n, cap, defaults and every entry */
+    astrid_budget_limits defaults;
     entry *e;
     size_t n, cap;
 };
@@ -38,11 +39,30 @@ int astrid_budget_limits_check(const astrid_budget_limits *l, astrid_err *err)
     return 0;
 }
 
+int astrid_budgets_set_defaults(astrid_budgets *b, const astrid_budget_limits *l, astrid_err *err)
+{
+    if (astrid_budget_limits_check(l, err) != 0)
+        return -1;
+    pthread_mutex_lock(&b->lock);
+    b->defaults = *l;
+    pthread_mutex_unlock(&b->lock);
+    return 0;
+}
+
+void astrid_budgets_defaults(astrid_budgets *b, astrid_budget_limits *l)
+{
+    pthread_mutex_lock(&b->lock);
+    *l = b->defaults;
+    pthread_mutex_unlock(&b->lock);
+}
+
 astrid_budgets *astrid_budgets_new(void)
 {
     astrid_budgets *b = calloc(1, sizeof *b);
-    if (b)
+    if (b) {
         pthread_mutex_init(&b->lock, NULL);
+        astrid_budget_default_limits(&b->defaults);
+    }
     return b;
 }
 
@@ -73,7 +93,7 @@ static entry *find(astrid_budgets *b, const char *p, bool create)
     entry *e = &b->e[b->n++];
     memset(e, 0, sizeof *e);
     snprintf(e->principal, sizeof e->principal, "%s", p);
-    astrid_budget_default_limits(&e->l);
+    e->l = b->defaults;
     return e;
 }
 
@@ -102,7 +122,7 @@ void astrid_budgets_get(astrid_budgets *b, const char *principal, astrid_budget_
         *l = e->l;
         *u = e->u;
     } else {
-        astrid_budget_default_limits(l);
+        *l = b->defaults;
         *u = (astrid_budget_usage){0, 0};
     }
     pthread_mutex_unlock(&b->lock);

@@ -45,6 +45,12 @@ void astrid_budget_default_limits(astrid_budget_limits *l);
 /* Limits must be finite and >= 0, warn 1..100. */
 int astrid_budget_limits_check(const astrid_budget_limits *l, astrid_err *err);
 
+/* The limits of a principal never set (astrid_budget_default_limits until
+ * changed; the kernel sets the configuration's [budget]). Checked as
+ * astrid_budget_limits_check. */
+int astrid_budgets_set_defaults(astrid_budgets *b, const astrid_budget_limits *l, astrid_err *err);
+void astrid_budgets_defaults(astrid_budgets *b, astrid_budget_limits *l);
+
 /* Set a principal's limits (and its persisted workspace spend, when
  * `usage` is given: the kernel's load at boot). */
 int astrid_budgets_set(astrid_budgets *b, const char *principal, const astrid_budget_limits *l,

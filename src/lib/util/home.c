@@ -139,6 +139,7 @@ FIXED(astrid_home_state_db, "var/state.db")
 FIXED(astrid_home_runtime_key, "keys/runtime.key")
 FIXED(astrid_home_runtime_pub, "keys/runtime.pub")
 FIXED(astrid_home_federation_file, "etc/federation.toml")
+FIXED(astrid_home_config, "config.toml")
 
 int astrid_home_capsule_sock(char *out, size_t outsz, const char *home, const char *capsule,
                              astrid_err *err)
