@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "kernel/kernel.h"
+#include "kernel/usage.h"
 
 #define DISPATCH_BATCH 256
 #define TICK_TOPIC "astrid.v1.watchdog.tick"
@@ -160,6 +161,8 @@ static void run_chain(astrid_kernel *k, const astrid_msg *m)
 {
     astrid_chain_result res;
     astrid_err err;
+    if (astrid_usage_refuse(k, m))
+        return; /* over budget: answered instead of run (usage.c) */
     if (astrid_bus_dispatch(k->bus, m, &res, &err) != 0) {
         astrid_klog(k, "ERROR", "interceptor chain for %s: %s", m->topic, err.msg);
         return;

@@ -155,3 +155,28 @@ static astrid_action on_generate(const astrid_event *ev, astrid_reply *out)
     return ASTRID_CONTINUE;
 }
 ASTRID_INTERCEPTOR("generate", on_generate)
+
+/* llm.v1.request.describe, registered only by manifests that declare it
+ * (tests/integration/chat_budget.sh): provider "fake" with one model,
+ * priced by the env `price_in` / `price_out` (USD per million tokens). */
+static astrid_action on_describe(const astrid_event *ev, astrid_reply *out)
+{
+    (void)ev;
+    char *pin = NULL, *pout = NULL, *err = NULL;
+    if (astrid_get_config("price_in", &pin, &err) != 0)
+        free(err);
+    err = NULL;
+    if (astrid_get_config("price_out", &pout, &err) != 0)
+        free(err);
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"id\":\"fake\",\"name\":\"Fake\",\"request_topic\":\"llm.v1.request.generate.fake\","
+             "\"models\":[{\"id\":\"fake-1\",\"context_window\":1000,"
+             "\"input_usd_per_mtok\":%s,\"output_usd_per_mtok\":%s}]}",
+             pin && *pin ? pin : "0", pout && *pout ? pout : "0");
+    free(pin);
+    free(pout);
+    astrid_reply_set(out, buf);
+    return ASTRID_FINAL;
+}
+ASTRID_INTERCEPTOR("describe", on_describe)
