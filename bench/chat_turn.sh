@@ -13,7 +13,9 @@ N=${BENCH_TURNS:-15}
 B=$ASTRID_BUILD/bin
 SRC=$ASTRID_SRC
 T=$(mktemp -d "${TMPDIR:-/tmp}/astrid-bench-turn.XXXXXX")
-export ASTRID_HOME=$T/home ASTRID_ALLOW_LOCAL_IPS=1
+# no first-run init: its distro would bring its own openai-compat (pointed
+# at api.openai.com) and every turn would measure an error
+export ASTRID_HOME=$T/home ASTRID_ALLOW_LOCAL_IPS=1 ASTRID_NO_AUTO_INIT=1
 cleanup() {
   "$B/astrid" stop >/dev/null 2>&1
   [[ -n ${MOCK:-} ]] && kill "$MOCK" 2>/dev/null
@@ -72,6 +74,8 @@ def turn(session):
         if first is None:
             first = time.perf_counter() - t0
         if p.get("is_final"):
+            if p.get("error"):
+                print("   turn failed: " + p.get("text", "")[:200], file=sys.stderr)
             return first, time.perf_counter() - t0, len(p.get("text", ""))
         chars += len(p.get("text", ""))
 
