@@ -13,9 +13,11 @@
  *
  * A chain of several capsules runs whole on its head's lane, so a later
  * capsule of it may run at the same time as that capsule's own lane for
- * the same agent (as upstream's spawned chain tasks); capsule instances are
- * per invocation, so this only matters to a capsule keeping state in KV
- * across topics whose chains have different heads.
+ * the same agent (as upstream's spawned chain tasks); two invocations
+ * running at once take two instances (capsule/invoke.h), so this only
+ * matters to a capsule keeping state across topics whose chains have
+ * different heads (react keeps its turn in memory only because all of its
+ * topics queue on its own lane).
  *
  * `lanes_lock` guards every lane and the ready list; workers run chains
  * without it. The router computes the lane key before taking it (the key
