@@ -13,7 +13,9 @@ N=${BENCH_TURNS:-15}
 B=$ASTRID_BUILD/bin
 SRC=$ASTRID_SRC
 T=$(mktemp -d "${TMPDIR:-/tmp}/astrid-bench-turn.XXXXXX")
-export ASTRID_HOME=$T/home ASTRID_ALLOW_LOCAL_IPS=1
+# no first-run init: its distro would bring its own openai-compat (pointed
+# at api.openai.com) and every turn would measure an error
+export ASTRID_HOME=$T/home ASTRID_ALLOW_LOCAL_IPS=1 ASTRID_NO_AUTO_INIT=1
 cleanup() {
   "$B/astrid" stop >/dev/null 2>&1
   [[ -n ${MOCK:-} ]] && kill "$MOCK" 2>/dev/null
@@ -72,6 +74,8 @@ def turn(session):
         if first is None:
             first = time.perf_counter() - t0
         if p.get("is_final"):
+            if p.get("error"):
+                print("   turn failed: " + p.get("text", "")[:200], file=sys.stderr)
             return first, time.perf_counter() - t0, len(p.get("text", ""))
         chars += len(p.get("text", ""))
 
@@ -92,13 +96,24 @@ def rss_kb():
         return 0
     return 0
 
+def cpu_ms():
+    # the daemon's user + system CPU time: what a turn costs the machine,
+    # whatever the scheduler latency of a loaded host adds to wall time
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0
+
 turn("warm-up-" + str(uuid.uuid4()))
 rss0 = rss_kb()
+cpu0 = cpu_ms()
 firsts, totals = [], []
 for i in range(n):
     f, t, _ = turn(str(uuid.uuid4()))
     firsts.append(f); totals.append(t)
 rss1 = rss_kb()
+cpu1 = cpu_ms()
 dfirst, dtotal = [], []
 for i in range(n):
     a, b = direct()
@@ -117,6 +132,7 @@ print(f"   whole turn (no tools): {ms(totals):.2f} ms, direct stream {ms(dtotal)
 tp, dp = lchars / med(lt), lchars / med(ld)
 print(f"   streamed {lchars} chars: {tp:.0f} chars/s through the path, {dp:.0f} chars/s direct, "
       f"ratio {tp / dp:.2f}x (target >= 0.8x)")
+print(f"   daemon CPU per turn (no tools): {(cpu1 - cpu0) / n:.1f} ms (user + system, all threads)")
 if rss0 and rss1:
     print(f"   daemon RSS {rss0} kB -> {rss1} kB after {n} sessions: "
           f"{(rss1 - rss0) / n:.1f} kB per idle session")

@@ -220,6 +220,66 @@ static char *me(void)
     return p;
 }
 
+/* Turns in this instance's memory. The kernel hands an agent's next
+ * invocation of react the instance that served its last one (never
+ * another agent's: src/capsule/invoke.h, "Instances"), and all of react's
+ * topics queue on one lane per agent, so a stream's deltas meet the turn
+ * here instead of reading and rewriting it in KV each time (a KV write is
+ * a synced commit, milliseconds). KV stays the crash-safe copy: written at
+ * every phase boundary and at most FLUSH_MS after a delta. Each KV write
+ * bumps the record's `rev`; a memory copy is used only while KV still
+ * holds the same `rev`, so a turn another instance changed or ended (a
+ * tick, a cancel) is re-read from KV. An instance that finds a streaming
+ * turn last written by another (this one was evicted meanwhile) carries on
+ * from KV, which may lack up to FLUSH_MS of deltas: logged. */
+#define MEM_TURNS 8
+#define FLUSH_MS 250
+
+typedef struct mem_turn {
+    char sid[SESSION_ID_MAX + 1]; /* "" = free */
+    astrid_json *turn;            /* newest state; KV may be behind by FLUSH_MS */
+    int64_t rev;                  /* `rev` of the last KV write */
+    int64_t kv_ms;                /* when it was written */
+} mem_turn;
+
+static mem_turn mem[MEM_TURNS];
+static char inst_id[40]; /* this instance, in the KV record's `owner` */
+
+static mem_turn *mem_find(const char *sid)
+{
+    for (size_t i = 0; i < MEM_TURNS; i++)
+        if (mem[i].turn && !strcmp(mem[i].sid, sid))
+            return &mem[i];
+    return NULL;
+}
+
+static void mem_drop(const char *sid)
+{
+    mem_turn *m = mem_find(sid);
+    if (m) {
+        astrid_json_free(m->turn);
+        memset(m, 0, sizeof *m);
+    }
+}
+
+static mem_turn *mem_slot(const char *sid)
+{
+    mem_turn *m = mem_find(sid), *old = &mem[0];
+    for (size_t i = 0; i < MEM_TURNS && !m; i++) {
+        if (!mem[i].turn)
+            m = &mem[i];
+        else if (mem[i].kv_ms < old->kv_ms)
+            old = &mem[i];
+    }
+    if (!m) { /* the least recently written: its KV copy is the freshest */
+        m = old;
+        astrid_json_free(m->turn);
+        memset(m, 0, sizeof *m);
+    }
+    snprintf(m->sid, sizeof m->sid, "%s", sid);
+    return m;
+}
+
 static astrid_json *load_turn(const char *sid)
 {
     char key[32 + SESSION_ID_MAX];
@@ -232,17 +292,56 @@ static astrid_json *load_turn(const char *sid)
         t = NULL;
     }
     free(who);
+    mem_turn *m = mem_find(sid);
+    if (!t) {
+        mem_drop(sid);
+        return NULL;
+    }
+    if (m && astrid_json_get_int(t, "rev", -1) == m->rev) {
+        astrid_json_free(t);
+        return astrid_json_copy(m->turn);
+    }
+    mem_drop(sid);
+    if (!strcmp(astrid_json_str_or(astrid_json_get(t, "phase"), ""), "streaming") &&
+        strcmp(astrid_json_str_or(astrid_json_get(t, "owner"), ""), inst_id) != 0)
+        astrid_logf(ASTRID_LOG_WARN,
+                    "turn of session %s continued from its stored copy (the instance that "
+                    "streamed it is gone): up to %d ms of deltas may be missing from the answer",
+                    sid, FLUSH_MS);
     return t;
+}
+
+/* `lazy`: a delta; KV is written only when the last write is FLUSH_MS old. */
+static void save_turn_mode(const char *sid, astrid_json *t, bool lazy)
+{
+    char key[32 + SESSION_ID_MAX];
+    keyf(key, sizeof key, "react.turn.", sid);
+    if (!*inst_id)
+        uuid4(inst_id);
+    char *who = me();
+    astrid_json_set_str(t, "principal", who);
+    astrid_json_set_str(t, "owner", inst_id);
+    free(who);
+    int64_t now = (int64_t)astrid_clock_ms();
+    mem_turn *m = mem_find(sid);
+    if (lazy && m && now - m->kv_ms < FLUSH_MS) {
+        astrid_json_free(m->turn);
+        m->turn = astrid_json_copy(t);
+        return;
+    }
+    int64_t rev = (m ? m->rev : astrid_json_get_int(t, "rev", 0)) + 1;
+    astrid_json_set_int(t, "rev", rev);
+    kv_put(key, t);
+    m = mem_slot(sid);
+    astrid_json_free(m->turn);
+    m->turn = astrid_json_copy(t);
+    m->rev = rev;
+    m->kv_ms = now;
 }
 
 static void save_turn(const char *sid, astrid_json *t)
 {
-    char key[32 + SESSION_ID_MAX];
-    keyf(key, sizeof key, "react.turn.", sid);
-    char *who = me();
-    astrid_json_set_str(t, "principal", who);
-    free(who);
-    kv_put(key, t);
+    save_turn_mode(sid, t, false);
 }
 
 /* The turn ends: the final answer (or error) to the agent's clients, the
@@ -282,6 +381,7 @@ static void end_turn(const char *sid, astrid_json *turn, const char *text, bool 
     keyf(ckey, sizeof ckey, "react.ctx.", sid);
     kv_del(tkey);
     kv_del(ckey);
+    mem_drop(sid);
     astrid_json *r = astrid_json_object();
     astrid_json_set_str(r, "type", "agent_response");
     astrid_json_set_str(r, "text", text);
@@ -817,7 +917,7 @@ static astrid_action on_stream(const astrid_event *ev, astrid_reply *out)
     }
     if (save) {
         astrid_json_set_int(turn, "phase_ms", (int64_t)astrid_clock_ms());
-        save_turn(sid, turn);
+        save_turn_mode(sid, turn, true);
     }
     astrid_json_free(turn);
     free(sid);

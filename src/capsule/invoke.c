@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "astrid/home.h"
 #include "capsule/wasm/wasi.h"
@@ -24,6 +25,10 @@
 #define CABI_TIMEOUT_MS 10000
 /* A string lifted from a capsule-result (payload or reason). */
 #define RESULT_STRING_MAX (5u << 20)
+/* Idle instances kept per capsule for reuse by the same principal, and
+ * how long one may wait unused. */
+#define POOL_MAX 4
+#define POOL_IDLE_MS 60000
 /* A run loop's `_initialize` (its `run` has no deadline). */
 #define RUN_INIT_TIMEOUT_MS 10000
 /* The run thread's stack: the engine needs at least 1 MiB. */
@@ -31,17 +36,32 @@
 
 struct astrid_capsule_engine {
     astrid_wasm_engine *wasm;
+    size_t pool_max; /* ASTRID_INSTANCE_POOL, read once: 0 = a fresh instance each time */
     astrid_wasm_host_module hosts[HOST_MODULES_MAX]; /* borrowed by `wasm` */
 };
+
+struct instance;
+
+/* An idle instance and whom it may serve next: only the principal it ran
+ * for, with the same memory cap. */
+typedef struct pooled {
+    struct instance *x;
+    char principal[65];
+    uint64_t max_memory_bytes;
+    uint64_t idle_since_ms;
+} pooled;
 
 struct astrid_capsule {
     astrid_installed inst;
     astrid_wasm_module *mod; /* NULL until prepared */
     bool run_loop;
-    pthread_mutex_t active_lock; /* guards active, nactive, stopping */
+    pthread_mutex_t active_lock; /* guards active, nactive, stopping, pool, npool */
     astrid_wasm_instance *active[ACTIVE_MAX];
     size_t nactive;
     bool stopping;
+    pooled pool[POOL_MAX];
+    size_t npool;
+    size_t pool_max; /* the engine's, set at prepare */
 };
 
 astrid_capsule_engine *astrid_capsule_engine_new(const char *home, astrid_err *err)
@@ -57,6 +77,11 @@ astrid_capsule_engine *astrid_capsule_engine_new(const char *home, astrid_err *e
         return NULL;
     }
     memcpy(e->hosts, astrid_capsule_host_modules, n * sizeof *e->hosts);
+    /* 0 turns reuse off (measurements, or a capsule that cannot bear it) */
+    const char *pool = getenv("ASTRID_INSTANCE_POOL");
+    e->pool_max = pool && *pool && strtoul(pool, NULL, 10) < POOL_MAX
+                      ? (size_t)strtoul(pool, NULL, 10)
+                      : POOL_MAX;
     e->hosts[n] = astrid_wasi_host_module;
     char cache[4200];
     if (astrid_home_aot_dir(cache, sizeof cache, home, err) != 0) {
@@ -124,6 +149,7 @@ static bool module_is_run_loop(const astrid_wasm_module *mod)
 
 int astrid_capsule_prepare(astrid_capsule *c, astrid_capsule_engine *e, astrid_err *err)
 {
+    c->pool_max = e->pool_max;
     if (!c->inst.wasm) /* MCP servers only: nothing to compile, never invoked */
         return 0;
     if (!(c->mod =
@@ -145,10 +171,13 @@ bool astrid_capsule_is_run_loop(const astrid_capsule *c)
     return c->run_loop;
 }
 
+static void pool_drain(astrid_capsule *c);
+
 void astrid_capsule_free(astrid_capsule *c)
 {
     if (!c)
         return;
+    pool_drain(c); /* before the module its instances run */
     astrid_wasm_module_free(c->mod);
     astrid_installed_free(&c->inst);
     pthread_mutex_destroy(&c->active_lock);
@@ -216,6 +245,109 @@ static void instance_free(instance *x)
     astrid_wasi_free(x->wasi);
     x->wasm = NULL;
     x->wasi = NULL;
+}
+
+/* ---- the pool of idle instances (see invoke.h, "Instances")
+ *
+ * An idle instance keeps its linear memory (the guest's globals and heap)
+ * and its WASI state, nothing else: its invocation context was released
+ * when its invocation ended (subscriptions, HTTP streams, sockets) and is
+ * made afresh for the next one. It is handed only to the principal it
+ * ran for — memory is never shared between principals — and only with the
+ * same memory cap. An instance that trapped or was interrupted is never
+ * pooled (its memory may be mid-update). */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Under active_lock: the idle instances past POOL_IDLE_MS, moved to `out`. */
+static size_t pool_expire(astrid_capsule *c, uint64_t now, instance **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->npool;) {
+        if (now - c->pool[i].idle_since_ms > POOL_IDLE_MS) {
+            out[n++] = c->pool[i].x;
+            c->pool[i] = c->pool[--c->npool];
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
+static void drop_instances(instance **xs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        astrid_wasm_instance_free(xs[i]->wasm);
+        astrid_wasi_free(xs[i]->wasi);
+        free(xs[i]);
+    }
+}
+
+/* An idle instance of `principal` with `max_mem`, taken out of the pool;
+ * NULL when there is none. */
+static instance *pool_take(astrid_capsule *c, const char *principal, uint64_t max_mem)
+{
+    instance *gone[POOL_MAX], *x = NULL;
+    uint64_t now = mono_ms();
+    pthread_mutex_lock(&c->active_lock);
+    size_t ngone = pool_expire(c, now, gone);
+    for (size_t i = c->npool; i-- > 0 && !c->stopping;)
+        if (c->pool[i].max_memory_bytes == max_mem &&
+            strcmp(c->pool[i].principal, principal) == 0) {
+            x = c->pool[i].x;
+            c->pool[i] = c->pool[--c->npool];
+            break;
+        }
+    pthread_mutex_unlock(&c->active_lock);
+    drop_instances(gone, ngone);
+    return x;
+}
+
+/* Keep `x` (its context released) for `principal`'s next invocation; the
+ * longest idle one makes room. Freed instead once the capsule stops. */
+static void pool_put(astrid_capsule *c, instance *x, const char *principal, uint64_t max_mem)
+{
+    instance *gone[POOL_MAX + 1];
+    size_t ngone = 0;
+    uint64_t now = mono_ms();
+    pthread_mutex_lock(&c->active_lock);
+    ngone = pool_expire(c, now, gone);
+    if (c->stopping || !c->pool_max) {
+        gone[ngone++] = x;
+    } else {
+        if (c->npool >= c->pool_max) {
+            size_t old = 0;
+            for (size_t i = 1; i < c->npool; i++)
+                if (c->pool[i].idle_since_ms < c->pool[old].idle_since_ms)
+                    old = i;
+            gone[ngone++] = c->pool[old].x;
+            c->pool[old] = c->pool[--c->npool];
+        }
+        pooled *p = &c->pool[c->npool++];
+        p->x = x;
+        snprintf(p->principal, sizeof p->principal, "%s", principal);
+        p->max_memory_bytes = max_mem;
+        p->idle_since_ms = now;
+    }
+    pthread_mutex_unlock(&c->active_lock);
+    drop_instances(gone, ngone);
+}
+
+static void pool_drain(astrid_capsule *c)
+{
+    instance *gone[POOL_MAX];
+    pthread_mutex_lock(&c->active_lock);
+    size_t n = c->npool;
+    for (size_t i = 0; i < n; i++)
+        gone[i] = c->pool[i].x;
+    c->npool = 0;
+    pthread_mutex_unlock(&c->active_lock);
+    drop_instances(gone, n);
 }
 
 /* ---- interrupts */
@@ -336,26 +468,44 @@ int astrid_capsule_invoke(astrid_capsule *c, const astrid_principal_ctx *pc, con
     if (!c->mod)
         return astrid_err_set(err, ASTRID_E_INVALID, "capsule %s has no wasm component to invoke",
                               c->inst.manifest->name);
-    instance x;
     int rc = -1;
-    if (instance_new(&x, c->mod, c->inst.manifest, c->inst.owner, pc, err) != 0)
+    instance *x = pool_take(c, pc->principal, pc->max_memory_bytes);
+    bool fresh = !x;
+    if (x) {
+        /* the same memory, a new context: this invocation's caller, env
+         * and handles (the last one's were released) */
+        astrid_invocation_init(&x->inv, pc->env, c->inst.manifest, pc->source_id, pc->principal);
+        snprintf(x->inv.owner, sizeof x->inv.owner, "%s", c->inst.owner);
+        if (pc->caller)
+            astrid_invocation_switch(&x->inv, pc->principal, pc->caller);
+    } else if (!(x = calloc(1, sizeof *x))) {
+        return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    } else if (instance_new(x, c->mod, c->inst.manifest, c->inst.owner, pc, err) != 0) {
         goto done;
-    active_add(c, x.wasm);
-    if (instance_initialize(&x, pc->timeout_ms, err) != 0)
+    }
+    active_add(c, x->wasm);
+    if (fresh && instance_initialize(x, pc->timeout_ms, err) != 0)
         goto done;
     size_t alen = strlen(action);
     uint32_t aptr, pptr = 0;
-    if (lower_bytes(x.wasm, action, alen, &aptr, err) != 0 ||
-        (len && lower_bytes(x.wasm, payload, len, &pptr, err) != 0))
+    if (lower_bytes(x->wasm, action, alen, &aptr, err) != 0 ||
+        (len && lower_bytes(x->wasm, payload, len, &pptr, err) != 0))
         goto done;
     uint64_t a[4] = {aptr, alen, pptr, len}, r[1] = {0};
-    if (astrid_wasm_call(x.wasm, "astrid-hook-trigger", a, 4, r, 1, pc->timeout_ms, NULL, err) != 0)
+    if (astrid_wasm_call(x->wasm, "astrid-hook-trigger", a, 4, r, 1, pc->timeout_ms, NULL, err) !=
+        0)
         goto done;
-    rc = decode_result(x.wasm, (uint32_t)r[0], out, err);
+    rc = decode_result(x->wasm, (uint32_t)r[0], out, err);
 done:
-    if (x.wasm)
-        active_remove(c, x.wasm);
-    instance_free(&x);
+    if (x->wasm)
+        active_remove(c, x->wasm);
+    if (rc == 0 && !astrid_wasm_instance_interrupted(x->wasm)) {
+        astrid_invocation_release(&x->inv); /* while pc->env is still alive */
+        pool_put(c, x, pc->principal, pc->max_memory_bytes);
+    } else {
+        instance_free(x);
+        free(x);
+    }
     return rc;
 }
 

@@ -22,12 +22,20 @@
  *   astrid_principal_ctx        -> borrowed for the call; its env must
  *     outlive the invocation (astrid_capsule_run_start copies the env).
  *
+ * Instances: an invocation runs in an instance of its own — no two
+ * invocations share one at the same time. When it returns cleanly the
+ * instance is kept (at most 4 idle per capsule, 60 s) and handed to the
+ * next invocation of the *same principal* with the same memory cap, its
+ * `_initialize` not run again: the guest's globals and heap carry over
+ * between that principal's invocations (as upstream's one instance per
+ * capsule, but never across principals), its host context — caller,
+ * subscriptions, HTTP streams, sockets — does not. A trap or an
+ * interrupt frees the instance. State that must survive belongs in KV.
+ *
  * Threads: a prepared capsule may be invoked from any number of threads at
- * once (each invocation gets its own instance, freed when it returns, so
- * nothing leaks between principals). astrid_capsule_interrupt may be called
- * from any thread. A run loop runs on a thread this layer starts ("capsule
- * run thread": nothing but that guest's `run`), joined by
- * astrid_capsule_run_stop. */
+ * once (each taking its own instance; `active_lock` guards the pool). astrid_capsule_interrupt may
+ * be called from any thread. A run loop runs on a thread this layer starts ("capsule run thread":
+ * nothing but that guest's `run`), joined by astrid_capsule_run_stop. */
 #ifndef ASTRID_CAPSULE_INVOKE_H
 #define ASTRID_CAPSULE_INVOKE_H
 
@@ -98,9 +106,10 @@ typedef struct astrid_capsule_result {
 } astrid_capsule_result;
 void astrid_capsule_result_clear(astrid_capsule_result *r);
 
-/* One interceptor invocation: a fresh instance under `pc`, `_initialize`
- * (if exported), astrid-hook-trigger(action, payload), the result decoded
- * into *out, the instance freed. 0, or -1 with err (a trap, a deadline,
+/* One interceptor invocation: an idle instance of pc->principal or a
+ * fresh one (then `_initialize`, if exported), astrid-hook-trigger(action,
+ * payload) under `pc`, the result decoded into *out, the instance pooled
+ * (clean return) or freed. 0, or -1 with err (a trap, a deadline,
  * an out-of-bounds result, an interrupt). */
 int astrid_capsule_invoke(astrid_capsule *c, const astrid_principal_ctx *pc, const char *action,
                           const uint8_t *payload, size_t len, astrid_capsule_result *out,

@@ -9,6 +9,7 @@
 
 #include "lib/manifest/privilege.h"
 #include "kernel/capsule_rt.h"
+#include "kernel/usage.h"
 
 int kcapsule_owner_check(kcapsule *c, astrid_err *err)
 {
@@ -25,6 +26,10 @@ int kcapsule_owner_check(kcapsule *c, astrid_err *err)
                                   m->name, p[i].field, p[i].capability, owner);
     c->shared =
         astrid_authorize(c->k, owner, ASTRID_CAP_CAPSULE_SHARED, reason, sizeof reason) == 0;
+    /* Not a privileged ask (nothing is refused at load): an owner without
+     * it simply has its capsules' usage reports ignored. */
+    c->usage_report = !m->uplink && astrid_authorize(c->k, owner, ASTRID_CAP_USAGE_REPORT, reason,
+                                                     sizeof reason) == 0;
     return 0;
 }
 

@@ -46,6 +46,10 @@ struct kcapsule {
      * owner's messages (capsule_owner.c). Fixed at load, before any
      * registration. */
     bool shared;
+    /* Its agent.v1.usage reports are charged to budgets: the owner holds
+     * capsule:usage_report and it is no uplink (capsule_owner.c, usage.h).
+     * Fixed at load. */
+    bool usage_report;
     astrid_capsule_run *run;
     atomic_int run_state;
     atomic_bool ready; /* signal-ready called (run loops); others are ready once loaded */

@@ -34,11 +34,16 @@
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "kernel/mcp_host.h"
+#include "kernel/usage.h"
 
 static int env_publish(void *ctx, const char *topic, const char *payload, size_t len,
                        const char *source_id, const char *principal, astrid_err *err)
 {
-    return astrid_kernel_bus_publish(ctx, topic, payload, len, source_id, principal,
+    kcapsule *c = ctx;
+    /* charged before it is seen: the turn goes on only once it counts */
+    if (strcmp(topic, ASTRID_USAGE_TOPIC) == 0)
+        kcapsule_usage_report(c, principal, payload, len);
+    return astrid_kernel_bus_publish(c->k, topic, payload, len, source_id, principal,
                                      ASTRID_PUB_RATE_LIMIT, NULL, err);
 }
 
@@ -66,7 +71,7 @@ void kcapsule_env(kcapsule *c, astrid_host_env *env)
                              .workspace = k->workspace,
                              .kv = k->kv,
                              .publish = env_publish,
-                             .publish_ctx = k,
+                             .publish_ctx = c,
                              .http = &k->http_ops,
                              .bus = k->bus,
                              .admit = env_admit,

@@ -13,9 +13,11 @@
  *
  * A chain of several capsules runs whole on its head's lane, so a later
  * capsule of it may run at the same time as that capsule's own lane for
- * the same agent (as upstream's spawned chain tasks); capsule instances are
- * per invocation, so this only matters to a capsule keeping state in KV
- * across topics whose chains have different heads.
+ * the same agent (as upstream's spawned chain tasks); two invocations
+ * running at once take two instances (capsule/invoke.h), so this only
+ * matters to a capsule keeping state across topics whose chains have
+ * different heads (react keeps its turn in memory only because all of its
+ * topics queue on its own lane).
  *
  * `lanes_lock` guards every lane and the ready list; workers run chains
  * without it. The router computes the lane key before taking it (the key
@@ -27,6 +29,7 @@
 #include <time.h>
 
 #include "kernel/kernel.h"
+#include "kernel/usage.h"
 
 #define DISPATCH_BATCH 256
 #define TICK_TOPIC "astrid.v1.watchdog.tick"
@@ -160,6 +163,8 @@ static void run_chain(astrid_kernel *k, const astrid_msg *m)
 {
     astrid_chain_result res;
     astrid_err err;
+    if (astrid_usage_refuse(k, m))
+        return; /* over budget: answered instead of run (usage.c) */
     if (astrid_bus_dispatch(k->bus, m, &res, &err) != 0) {
         astrid_klog(k, "ERROR", "interceptor chain for %s: %s", m->topic, err.msg);
         return;

@@ -14,6 +14,7 @@
 #include "astrid/uuid.h"
 #include "lib/config/config.h"
 #include "kernel/gate_int.h"
+#include "kernel/usage.h"
 #include "store/kv.h"
 
 #define NS_BUDGET "system:budget"
@@ -337,7 +338,7 @@ int astrid_gate_start(astrid_kernel *k, astrid_err *err)
         return astrid_err_prefix(err, "security gate: [budget]");
     if (k->kv && load_budgets(k, err) != 0)
         return astrid_err_prefix(err, "security gate: budgets");
-    return 0;
+    return astrid_usage_start(k, err);
 }
 
 void astrid_gate_free(astrid_kernel *k)
@@ -348,6 +349,7 @@ void astrid_gate_free(astrid_kernel *k)
     gate_pending_free_all(g);
     astrid_captokens_close(g->tokens);
     astrid_allowances_free(g->allow);
+    astrid_usage_free(k);
     astrid_budgets_free(g->budgets);
     free(g->conns);
     pthread_mutex_destroy(&g->pending_lock);
@@ -525,26 +527,47 @@ void astrid_gate_refund(astrid_kernel *k, astrid_gate_result *res)
     persist_spent(k, p);
 }
 
-int astrid_gate_charge(astrid_kernel *k, const char *principal, double usd, const char *what,
-                       astrid_err *err)
+int astrid_gate_charge(astrid_kernel *k, const char *principal, const char *capsule, double usd,
+                       const char *what, astrid_err *err)
 {
     astrid_gate_req r = {.principal = principal,
+                         .capsule = capsule,
                          .action = "usage_charge",
                          .resource = what && *what ? what : "usage"};
-    astrid_gate_result out = {0};
     if (astrid_principal_validate(principal, err) != 0)
         return -1;
-    if (astrid_budgets_reserve(k->gate->budgets, principal, usd, &out.resv, &out.budget_warn,
-                               err) != 0) {
+    bool warn = false;
+    if (astrid_budgets_add(k->gate->budgets, principal, usd, &warn, err) != 0) {
         gate_audit(k, &r, false, "budget", err->msg, NULL);
         return -1;
     }
     persist_spent(k, principal);
+    if (warn)
+        astrid_klog(k, "WARN", "budget of %s at or above its warning threshold", principal);
     char why[128];
     snprintf(why, sizeof why, "charged %.6f USD", usd);
     if (gate_audit(k, &r, true, "budget", why, NULL) != 0)
         return astrid_err_set(err, ASTRID_E_IO, "audit log unavailable");
     return 0;
+}
+
+bool astrid_gate_budget_blocks(astrid_kernel *k, const char *principal, const char *action,
+                               const char *resource, char *why, size_t n)
+{
+    if (!k->gate || !principal || !astrid_budgets_exhausted(k->gate->budgets, principal, why, n))
+        return false;
+    astrid_gate_req r = {.principal = principal, .action = action, .resource = resource};
+    gate_audit(k, &r, false, "budget", why, NULL);
+    return true;
+}
+
+void astrid_gate_refused(astrid_kernel *k, const char *principal, const char *capsule,
+                         const char *action, const char *resource, const char *step,
+                         const char *reason)
+{
+    astrid_gate_req r = {
+        .principal = principal, .capsule = capsule, .action = action, .resource = resource};
+    gate_audit(k, &r, false, step, reason, NULL);
 }
 
 json_t *astrid_gate_budget_json(astrid_kernel *k, const char *principal)

@@ -86,11 +86,23 @@ int astrid_gate_check(astrid_kernel *k, const astrid_gate_req *req, astrid_gate_
                       astrid_err *err);
 /* Give back a reservation of an allowed action that did not happen. */
 void astrid_gate_refund(astrid_kernel *k, astrid_gate_result *res);
-/* Charge usage after the fact (e.g. an LLM call's real cost, reported by
- * the capsule that made it): reserved and kept; refused over a limit
- * (ASTRID_E_LIMIT), audited. `what` names the usage ("llm tokens"). */
-int astrid_gate_charge(astrid_kernel *k, const char *principal, double usd, const char *what,
-                       astrid_err *err);
+/* Charge usage after the fact (an LLM call's real cost, reported by a
+ * capsule allowed to: usage.c): always recorded, even past a limit — the
+ * tokens were spent, refusing the charge would make them free — and
+ * audited; once a limit is reached the principal's next turn is refused
+ * (astrid_gate_budget_blocks). `what` names the usage ("llm tokens ...");
+ * `capsule` the reporting capsule (NULL = the kernel). */
+int astrid_gate_charge(astrid_kernel *k, const char *principal, const char *capsule, double usd,
+                       const char *what, astrid_err *err);
+/* Has `principal` reached its session or workspace budget? If so the
+ * refusal of (action, resource) is audited and `why` gets the message. */
+bool astrid_gate_budget_blocks(astrid_kernel *k, const char *principal, const char *action,
+                               const char *resource, char *why, size_t n);
+/* Audit a refusal decided outside astrid_gate_check (a usage report from
+ * a capsule without the right to report usage). */
+void astrid_gate_refused(astrid_kernel *k, const char *principal, const char *capsule,
+                         const char *action, const char *resource, const char *step,
+                         const char *reason);
 
 /* ---- the human in the loop (approvals.c) ---- */
 /* Connections of a principal opened / closed (server.c, loop thread).

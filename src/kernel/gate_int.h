@@ -34,6 +34,7 @@ struct astrid_gate {
     gate_conns *conns;
     size_t nconns, capconns;
     bool cancelled;
+    struct astrid_usage *usage; /* LLM usage prices (usage.c; its own lock) */
 };
 
 /* approvals.c */

@@ -27,7 +27,9 @@
  *   d  deny "go away"           f  final, data = the payload
  *   o  result pointer out of bounds
  *   x  deny, data pointer out of bounds
- *   l  log "looping" (stdout), then loop forever */
+ *   l  log "looping" (stdout), then loop forever
+ *   c  count: the digit at 400 ('0' at instantiation) goes up by one,
+ *      final with data = that digit (what survives between invocations) */
 static const char *const GUEST =
     "(module\n"
     "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
@@ -43,6 +45,9 @@ static const char *const GUEST =
     "  (data (i32.const 32) \"go away\")\n"
     "  (data (i32.const 48) \"final\")\n"
     "  (data (i32.const 200) \"\\d0\\00\\00\\00\\08\\00\\00\\00looping\\n\")\n"
+    "  (data (i32.const 400) \"0\")\n"
+    "  (data (i32.const 160) "
+    "\"\\30\\00\\00\\00\\05\\00\\00\\00\\01\\00\\00\\00\\90\\01\\00\\00\\01\\00\\00\\00\")\n"
     "  (data (i32.const 64) "
     "\"\\10\\00\\00\\00\\04\\00\\00\\00\\01\\00\\00\\00\\20\\00\\00\\00\\07\\00\\00\\00\")\n"
     "  (data (i32.const 96) "
@@ -59,6 +64,9 @@ static const char *const GUEST =
     "      (i32.store (i32.const 112) (local.get $pl))\n"
     "      (return (i32.const 96))))\n"
     "    (if (i32.eq (local.get $c) (i32.const 111)) (then (return (i32.const 65530))))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 99)) (then\n"
+    "      (i32.store8 (i32.const 400) (i32.add (i32.load8_u (i32.const 400)) (i32.const 1)))\n"
+    "      (return (i32.const 160))))\n"
     "    (if (i32.eq (local.get $c) (i32.const 120)) (then (return (i32.const 128))))\n"
     "    (if (i32.eq (local.get $c) (i32.const 108)) (then\n"
     "      (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 220)))\n"
@@ -221,6 +229,50 @@ static void deny_and_final_are_decoded(void **state)
     astrid_capsule_free(c);
 }
 
+/* One count invocation as `who`: the digit the guest's memory holds. */
+static char count_as(astrid_capsule *c, const char *who)
+{
+    astrid_principal_ctx pc = PC;
+    pc.principal = who;
+    astrid_capsule_result r;
+    astrid_err err;
+    if (astrid_capsule_invoke(c, &pc, "c", NULL, 0, &r, &err) != 0)
+        fail_msg("count as %s: %s", who, err.msg);
+    char d = r.data && r.len == 1 ? r.data[0] : '?';
+    astrid_capsule_result_clear(&r);
+    return d;
+}
+
+/* Instances are reused for the same principal only: its memory carries
+ * over, another principal never sees it; a failed invocation's instance is
+ * not reused. */
+static void instances_are_reused_per_principal_only(void **state)
+{
+    (void)state;
+    astrid_capsule *c = load();
+    assert_int_equal(count_as(c, "alice"), '1');
+    assert_int_equal(count_as(c, "alice"), '2'); /* the same instance again */
+    assert_int_equal(count_as(c, "bob"), '1');   /* never alice's memory */
+    assert_int_equal(count_as(c, "alice"), '3');
+    assert_int_equal(count_as(c, "bob"), '2');
+    /* a larger memory cap is not the instance alice had */
+    astrid_principal_ctx big = PC;
+    big.principal = "alice";
+    big.max_memory_bytes = 32u << 20;
+    astrid_capsule_result r;
+    astrid_err err;
+    assert_int_equal(astrid_capsule_invoke(c, &big, "c", NULL, 0, &r, &err), 0);
+    assert_string_equal(r.data, "1");
+    astrid_capsule_result_clear(&r);
+    /* alice's instance fails (result out of bounds): it is dropped */
+    astrid_principal_ctx pa = PC;
+    pa.principal = "alice";
+    assert_int_equal(astrid_capsule_invoke(c, &pa, "o", NULL, 0, &r, &err), -1);
+    assert_int_equal(count_as(c, "alice"), '1');
+    assert_int_equal(count_as(c, "bob"), '3');
+    astrid_capsule_free(c);
+}
+
 static void results_out_of_bounds_are_refused(void **state)
 {
     (void)state;
@@ -312,6 +364,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(result_layout_is_the_wit),
         cmocka_unit_test(deny_and_final_are_decoded),
+        cmocka_unit_test(instances_are_reused_per_principal_only),
         cmocka_unit_test(results_out_of_bounds_are_refused),
         cmocka_unit_test(interrupt_stops_running_and_later_invocations),
         cmocka_unit_test(tampered_wasm_is_refused_at_open),

@@ -184,3 +184,43 @@ void astrid_budgets_refund(astrid_budgets *b, astrid_budget_resv *r)
     pthread_mutex_unlock(&b->lock);
     r->cost = 0;
 }
+
+int astrid_budgets_add(astrid_budgets *b, const char *principal, double cost, bool *warn,
+                       astrid_err *err)
+{
+    if (warn)
+        *warn = false;
+    if (!isfinite(cost) || cost < 0)
+        return astrid_err_set(err, ASTRID_E_INVALID, "cost must be a finite USD amount >= 0");
+    pthread_mutex_lock(&b->lock);
+    entry *e = find(b, principal, true);
+    if (e) {
+        e->u.session_spent += cost;
+        e->u.workspace_spent += cost;
+        if (warn)
+            *warn = at_warn(e->u.session_spent, e->l.session_usd, e->l.warn_percent) ||
+                    at_warn(e->u.workspace_spent, e->l.workspace_usd, e->l.warn_percent);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return e ? 0 : astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+}
+
+bool astrid_budgets_exhausted(astrid_budgets *b, const char *principal, char *why, size_t n)
+{
+    bool out = false;
+    pthread_mutex_lock(&b->lock);
+    entry *e = find(b, principal, false);
+    if (e && e->l.session_usd > 0 && e->u.session_spent >= e->l.session_usd) {
+        out = true;
+        if (why && n)
+            snprintf(why, n, "budget exceeded: session limit %.4f USD reached (spent %.6f USD)",
+                     e->l.session_usd, e->u.session_spent);
+    } else if (e && e->l.workspace_usd > 0 && e->u.workspace_spent >= e->l.workspace_usd) {
+        out = true;
+        if (why && n)
+            snprintf(why, n, "budget exceeded: workspace limit %.4f USD reached (spent %.6f USD)",
+                     e->l.workspace_usd, e->u.workspace_spent);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return out;
+}

@@ -67,5 +67,13 @@ int astrid_budgets_reserve(astrid_budgets *b, const char *principal, double cost
                            astrid_budget_resv *r, bool *warn, astrid_err *err);
 /* Give a reservation back (clamped at 0); idempotent (cost zeroed). */
 void astrid_budgets_refund(astrid_budgets *b, astrid_budget_resv *r);
+/* Record a cost that was already incurred (an LLM call's tokens): added
+ * whatever the limits say, since refusing it would let the usage go
+ * unaccounted. *warn as for reserve. */
+int astrid_budgets_add(astrid_budgets *b, const char *principal, double cost, bool *warn,
+                       astrid_err *err);
+/* Has `principal` reached its session or workspace limit (spent >= limit)?
+ * `why` (optional) gets the message naming the limit. */
+bool astrid_budgets_exhausted(astrid_budgets *b, const char *principal, char *why, size_t n);
 
 #endif

@@ -48,14 +48,17 @@ static void text(const char *s)
     free(buf);
 }
 
+static uint64_t quiet_h; /* this invocation's handle (an instance may serve several) */
+
 static void sleep_ms(uint64_t ms)
 {
-    static uint64_t h;
+    uint64_t h = quiet_h;
     char *err = NULL;
     if (!h && astrid_subscribe("test.v1.fakellm.quiet", &h, &err) != 0) {
         free(err);
         return;
     }
+    quiet_h = h;
     astrid_envelope e = {0};
     if (astrid_recv(h, ms, &e, &err) == 0)
         astrid_envelope_free(&e);
@@ -84,6 +87,7 @@ static astrid_action on_generate(const astrid_event *ev, astrid_reply *out)
     (void)out;
     astrid_json *req = astrid_json_parse((const char *)ev->payload, ev->len, NULL);
     rid = astrid_json_str_or(astrid_json_get(req, "request_id"), "none");
+    quiet_h = 0; /* handles end with the invocation that made them */
     astrid_json *msgs = astrid_json_get(req, "messages");
     const char *last = "";
     const char *tool_result = NULL;
@@ -155,3 +159,29 @@ static astrid_action on_generate(const astrid_event *ev, astrid_reply *out)
     return ASTRID_CONTINUE;
 }
 ASTRID_INTERCEPTOR("generate", on_generate)
+
+/* llm.v1.request.describe, registered only by manifests that declare it
+ * (tests/integration/chat_budget.sh): provider "fake" with one model,
+ * priced by the env `price_in` / `price_out` (USD per million tokens). */
+static astrid_action on_describe(const astrid_event *ev, astrid_reply *out)
+{
+    (void)ev;
+    char *pin = NULL, *pout = NULL, *err = NULL;
+    if (astrid_get_config("price_in", &pin, &err) != 0)
+        free(err);
+    err = NULL;
+    if (astrid_get_config("price_out", &pout, &err) != 0)
+        free(err);
+    char buf[512];
+    snprintf(
+        buf, sizeof buf,
+        "{\"id\":\"fake\",\"name\":\"Fake\",\"request_topic\":\"llm.v1.request.generate.fake\","
+        "\"models\":[{\"id\":\"fake-1\",\"context_window\":1000,"
+        "\"input_usd_per_mtok\":%s,\"output_usd_per_mtok\":%s}]}",
+        pin && *pin ? pin : "0", pout && *pout ? pout : "0");
+    free(pin);
+    free(pout);
+    astrid_reply_set(out, buf);
+    return ASTRID_FINAL;
+}
+ASTRID_INTERCEPTOR("describe", on_describe)
