@@ -20,6 +20,9 @@ hz=$(getconf CLK_TCK)
 cpu_of() { # utime+stime+cutime+cstime of pid, in seconds
   awk -v hz="$hz" '{sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz}' "/proc/$1/stat"
 }
+self_of() { # utime+stime of pid alone
+  awk -v hz="$hz" '{sub(/^.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat"
+}
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 walls=() cpus=() starts=()
 for ((r = 1; r <= N; r++)); do
@@ -31,19 +34,19 @@ for ((r = 1; r <= N; r++)); do
   s1=$(date +%s.%N)
   pid=$(cat "$ASTRID_HOME/run/daemon.lock" 2>/dev/null)
   [[ -n $pid && -r /proc/$pid/stat ]] || { echo "  no daemon pid"; exit 1; }
-  c0=$(cpu_of "$pid")
+  c0=$(cpu_of "$pid") d0=$(self_of "$pid")
   t0=$(date +%s.%N)
   if ! "$B/astrid" init --yes >"$T/init.out" 2>&1; then
     echo "  init failed:"; sed 's/^/    /' "$T/init.out"; exit 1
   fi
   t1=$(date +%s.%N)
-  c1=$(cpu_of "$pid")
+  c1=$(cpu_of "$pid") d1=$(self_of "$pid")
   "$B/astrid" stop >/dev/null 2>&1
   n=$(grep -c ' installed (' "$T/init.out")
   w=$(echo "$t1 - $t0" | bc -l) c=$(echo "$c1 - $c0" | bc -l) st=$(echo "$s1 - $s0" | bc -l)
   walls+=("$w") cpus+=("$c") starts+=("$st")
-  printf '  run %d: %d capsules, init %.1f s wall, %.1f s CPU (daemon + compilers); start %.2f s; load %s\n' \
-    "$r" "$n" "$w" "$c" "$st" "$(cut -d' ' -f1 /proc/loadavg)"
+  printf '  run %d: %d capsules, init %.1f s wall, %.1f s CPU (daemon %.1f s + its children); start %.2f s; load %s\n' \
+    "$r" "$n" "$w" "$c" "$(echo "$d1 - $d0" | bc -l)" "$st" "$(cut -d' ' -f1 /proc/loadavg)"
 done
 mw=$(printf '%s\n' "${walls[@]}" | median) mc=$(printf '%s\n' "${cpus[@]}" | median)
 ms=$(printf '%s\n' "${starts[@]}" | median)
