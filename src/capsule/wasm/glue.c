@@ -167,7 +167,7 @@ int astrid_glue_write(const char *path, const char *header, const astrid_wasm_in
      * astrid_glue_calls (a trampoline per export cost gcc ~2 ms each: a
      * module of 1400 exports spent 3 s of CPU on its glue alone). */
     size_t nglob = 0, nsig = 0;
-    const astrid_wasm_functype **sigs = calloc(info->nexports + 1, sizeof *sigs);
+    const astrid_wasm_functype **sigs = calloc(info->nexports + 1, sizeof(void *));
     size_t *sig_of = calloc(info->nexports + 1, sizeof *sig_of);
     if (!sigs || !sig_of) {
         free(sigs);
