@@ -503,6 +503,66 @@ static void splitter_exports_follow(void **state)
     free(t2);
 }
 
+/* By size: ~700 KiB of C splits in 2 at -O1 (256 KiB a part) but stays
+ * one unit at -O0, where a part must hold 512 KiB (clang -O0 compiles
+ * less in about what starting it costs). */
+static void o0_needs_bigger_parts(void **state)
+{
+    (void)state;
+    size_t cap = 1u << 20, n = 0;
+    char *w = malloc(cap);
+    assert_non_null(w);
+    n += (size_t)snprintf(w + n, cap - n, "(module\n");
+    for (int i = 0; i < 150; i++) {
+        n += (size_t)snprintf(w + n, cap - n,
+                              "(func (export \"f%d\") (param i32) (result i32) local.get 0\n", i);
+        for (int k = 0; k < 60; k++)
+            n += (size_t)snprintf(w + n, cap - n, " i32.const %d i32.add i32.const %d i32.xor\n",
+                                  k * 7919 + i, 3 + k);
+        n += (size_t)snprintf(w + n, cap - n, ")\n");
+    }
+    n += (size_t)snprintf(w + n, cap - n, ")\n");
+    assert_true(n < cap);
+    size_t len = 0;
+    uint8_t *bin = wt_wat(w, 0, &len);
+    free(w);
+    assert_non_null(bin);
+    const struct {
+        const char *sub;
+        int opt;
+        const char *want;
+    } cases[] = {{"o1", 1, "cc in 2 parts"}, {"o0", 0, "cc"}};
+    for (size_t c = 0; c < 2; c++) {
+        char cache[300];
+        snprintf(cache, sizeof cache, "%s/%s", wt_dir, cases[c].sub);
+        astrid_wasm_engine_config cfg = {.cache_dir = cache,
+                                         .opt_level = cases[c].opt,
+                                         .host_modules = hosts,
+                                         .nhost_modules = 1,
+                                         .aot_jobs = 2};
+        astrid_err err = {0};
+        astrid_wasm_engine *e = astrid_wasm_engine_new(&cfg, &err);
+        assert_non_null(e);
+        astrid_wasm_load_opts o = {.progress = on_stage};
+        compile_what[0] = 0;
+        astrid_wasm_module *m = astrid_wasm_module_load(e, bin, len, &o, NULL, &err);
+        if (!m)
+            fail_msg("load: %s", err.msg);
+        assert_string_equal(compile_what, cases[c].want);
+        astrid_wasm_instance *in = astrid_wasm_instantiate(m, NULL, NULL, &err);
+        assert_non_null(in);
+        uint64_t a[1] = {1};
+        uint32_t x = 1;
+        for (int k = 0; k < 60; k++)
+            x = (x + (uint32_t)(k * 7919 + 149)) ^ (uint32_t)(3 + k);
+        assert_int_equal(call1(in, "f149", a, 1), x);
+        astrid_wasm_instance_free(in);
+        astrid_wasm_module_free(m);
+        astrid_wasm_engine_free(e);
+    }
+    free(bin);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -523,6 +583,7 @@ int main(void)
         cmocka_unit_test(split_behaves_as_unsplit),    cmocka_unit_test(cross_part_symbols_hidden),
         cmocka_unit_test(key_ignores_split_and_cores), cmocka_unit_test(splitter_shapes),
         cmocka_unit_test(compile_waits_for_slot),      cmocka_unit_test(splitter_exports_follow),
+        cmocka_unit_test(o0_needs_bigger_parts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
