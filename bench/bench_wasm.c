@@ -98,13 +98,15 @@ static void compare(astrid_wasm_instance *inst, const char *name, const char *fn
     }
 }
 
-/* An engine with its own cache under tmp: parts as astrid_wasm_engine_config.aot_parts. */
-static astrid_wasm_engine *engine_with(const char *sub, int parts)
+/* An engine with its own cache under tmp: parts as astrid_wasm_engine_config.aot_parts,
+ * cc NULL = the engine's default. */
+static astrid_wasm_engine *engine_cc(const char *sub, int parts, const char *cc, int opt)
 {
     char cache[300];
     snprintf(cache, sizeof cache, "%s/%s", tmp, sub);
     astrid_wasm_engine_config cfg = {.cache_dir = cache,
-                                     .opt_level = 2,
+                                     .cc = cc,
+                                     .opt_level = opt,
                                      .host_modules = hosts,
                                      .nhost_modules = 1,
                                      .aot_parts = parts};
@@ -113,6 +115,11 @@ static astrid_wasm_engine *engine_with(const char *sub, int parts)
     if (!e)
         printf("  engine: %s\n", err.msg);
     return e;
+}
+
+static astrid_wasm_engine *engine_with(const char *sub, int parts)
+{
+    return engine_cc(sub, parts, NULL, 2);
 }
 
 static astrid_wasm_module *load_file(astrid_wasm_engine *e, const char *path)
@@ -202,6 +209,30 @@ int main(void)
         astrid_wasm_instance_free(is);
         astrid_wasm_module_free(ms);
         astrid_wasm_engine_free(es);
+        /* what the compile-speed choices cost at run time: the daemon
+         * compiles capsules with clang -O0 when clang is there (capsule
+         * engine, src/capsule/invoke.c), else cc -O0 (smaller inputs: the
+         * ratios are what matter) */
+        static const struct {
+            const char *label, *sub, *cc;
+            int opt;
+        } builds[] = {{"clang -O0", "aot-clang0", "clang", 0},
+                      {"gcc -O0", "aot-gcc0", "gcc", 0},
+                      {"gcc -O1", "aot-gcc1", "gcc", 1}};
+        for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
+            astrid_wasm_engine *eb = engine_cc(builds[b].sub, 0, builds[b].cc, builds[b].opt);
+            astrid_wasm_module *mb = eb ? load_file(eb, work_wasm) : NULL;
+            astrid_wasm_instance *ib = mb ? astrid_wasm_instantiate(mb, &ic, NULL, &err) : NULL;
+            if (ib) {
+                printf("  -- the same workloads (smaller) compiled by %s:\n", builds[b].label);
+                compare(ib, "sha256 8 MiB", "sha256", work_sha256, clang_work_sha256, 8, 0);
+                compare(ib, "heapsort 1M ints", "sort", work_sort, clang_work_sort, 1000000, 0);
+                compare(ib, "fib(27) recursive", "fib", work_fib, clang_work_fib, 27, 0);
+            }
+            astrid_wasm_instance_free(ib);
+            astrid_wasm_module_free(mb);
+            astrid_wasm_engine_free(eb);
+        }
     }
 
     /* guest -> host -> guest */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "astrid/fs.h"
 #include "astrid/home.h"
 #include "capsule/wasm/wasi.h"
 
@@ -88,8 +89,18 @@ astrid_capsule_engine *astrid_capsule_engine_new(const char *home, astrid_err *e
         free(e);
         return NULL;
     }
+    /* Capsules are compiled for a quick first run: -O0 (as they always
+     * were here), and by clang when it is installed: on wasm2c's output of
+     * our capsules clang -O0 needs about a third of gcc -O0's CPU, which is
+     * most of a cold `astrid init`. bench_wasm prints what -O0 costs at run
+     * time; the compiler and level are in every cache key. */
+    char clang[4096];
     astrid_wasm_engine_config cfg = {
-        .cache_dir = cache, .host_modules = e->hosts, .nhost_modules = n + 1};
+        .cache_dir = cache,
+        .cc = astrid_find_program("clang", clang, sizeof clang) == 0 ? clang : NULL,
+        .opt_level = 0,
+        .host_modules = e->hosts,
+        .nhost_modules = n + 1};
     if (!(e->wasm = astrid_wasm_engine_new(&cfg, err))) {
         free(e);
         return NULL;

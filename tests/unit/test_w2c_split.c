@@ -402,6 +402,167 @@ static void splitter_shapes(void **state)
     assert_int_equal(astrid_w2c_split(dir, 4, 1u << 20, &err), 1);
 }
 
+/* Export wrappers in wasm2c's form go to the part of the function they
+ * wrap, so a function only its export calls stays static there (inlined
+ * into the wrapper, as unsplit) and part 0 does not hold every wrapper; a
+ * wrapper that does anything more stays in part 0. */
+static const char export_text[] =
+    "typedef unsigned u32;\n"
+    "static bool s_module_initialized = false;\n"
+    "\n"
+    "static u32 w2c_a(void*, u32);\n"
+    "static u32 w2c_b(void*, u32);\n"
+    "static u32 w2c_c(void*, u32);\n"
+    "\n"
+    "static u32 w2c_a(void* instance, u32 w2c_p0) {\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  return w2c_p0 + 1;\n"
+    "}\n"
+    "\n"
+    "static u32 w2c_b(void* instance, u32 w2c_p0) {\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  return w2c_p0 + 2;\n"
+    "}\n"
+    "\n"
+    "static u32 w2c_c(void* instance, u32 w2c_p0) {\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  /* xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx */\n"
+    "  return w2c_p0 + 3;\n"
+    "}\n"
+    "\n"
+    "/* export: 'a' */\n"
+    "u32 Z_mZ_a(void* instance, u32 w2c_p0) {\n"
+    "  return w2c_a(instance, w2c_p0);\n"
+    "}\n"
+    "\n"
+    "/* export: 'b' */\n"
+    "u32 Z_mZ_b(void* instance, u32 w2c_p0) {\n"
+    "  return w2c_b(instance, w2c_p0) + 1;\n"
+    "}\n"
+    "\n"
+    "/* export: 'c' */\n"
+    "u32 Z_mZ_c(void* instance, u32 w2c_p0) {\n"
+    "  return w2c_c(instance, w2c_p0);\n"
+    "}\n"
+    "\n"
+    "void Z_m_init_module(void) {\n"
+    "  s_module_initialized = true;\n"
+    "}\n";
+
+static char *read_part(const char *sub, int k)
+{
+    char p[500], *t = NULL;
+    size_t n = 0;
+    snprintf(p, sizeof p, "%s/%s/module_%d.c", wt_dir, sub, k);
+    assert_int_equal(astrid_read_file(p, 1 << 20, &t, &n, NULL), 0);
+    return t;
+}
+
+static void splitter_exports_follow(void **state)
+{
+    (void)state;
+    char dir[400], p[500];
+    snprintf(dir, sizeof dir, "%s/s_exp", wt_dir);
+    assert_int_equal(astrid_mkdir_p(dir, 0700, 0, NULL), 0);
+    snprintf(p, sizeof p, "%s/module.c", dir);
+    assert_int_equal(astrid_atomic_write(p, export_text, strlen(export_text), 0600, NULL), 0);
+    astrid_err err = {0};
+    assert_int_equal(astrid_w2c_split(dir, 3, 0, &err), 3);
+    char *t0 = read_part("s_exp", 0), *t1 = read_part("s_exp", 1), *t2 = read_part("s_exp", 2);
+    /* part 0's own code (init, b's wrapper) counts as much as a body, so
+     * a and b go to part 1, c to part 2; a and c each with its wrapper,
+     * static, declared only where they live */
+    assert_non_null(strstr(t1, "static u32 w2c_a(void* instance, u32 w2c_p0) {"));
+    assert_non_null(strstr(t1, "/* export: 'a' */\nu32 Z_mZ_a(void* instance, u32 w2c_p0) {\n"
+                               "  return w2c_a(instance, w2c_p0);\n}\n"));
+    assert_non_null(strstr(t2, "static u32 w2c_c(void* instance, u32 w2c_p0) {"));
+    assert_non_null(strstr(t2, "static u32 w2c_c(void*, u32);"));
+    assert_non_null(strstr(t2, "/* export: 'c' */\nu32 Z_mZ_c(void* instance, u32 w2c_p0) {\n"
+                               "  return w2c_c(instance, w2c_p0);\n}\n"));
+    assert_null(strstr(t0, "w2c_a"));
+    assert_null(strstr(t0, "w2c_c"));
+    assert_null(strstr(t1, "w2c_c"));
+    assert_null(strstr(t2, "w2c_a"));
+    /* b's wrapper adds to the call: not the plain shape, it stays in part
+     * 0 and b (in part 1) is shared with it */
+    assert_non_null(strstr(t0, "u32 Z_mZ_b(void* instance, u32 w2c_p0) {"));
+    assert_null(strstr(t1, "Z_mZ_b"));
+    assert_non_null(strstr(t1, "ASTRID_W2C_SHARED u32 w2c_b(void* instance, u32 w2c_p0) {"));
+    assert_non_null(strstr(t0, "ASTRID_W2C_SHARED u32 w2c_b(void*, u32);"));
+    assert_non_null(strstr(t0, "void Z_m_init_module(void) {"));
+    free(t0);
+    free(t1);
+    free(t2);
+}
+
+/* By size: ~700 KiB of C splits in 2 at -O1 (256 KiB a part) but stays
+ * one unit at -O0, where a part must hold 512 KiB (clang -O0 compiles
+ * less in about what starting it costs). */
+static void o0_needs_bigger_parts(void **state)
+{
+    (void)state;
+    size_t cap = 1u << 20, n = 0;
+    char *w = malloc(cap);
+    assert_non_null(w);
+    n += (size_t)snprintf(w + n, cap - n, "(module\n");
+    for (int i = 0; i < 150; i++) {
+        n += (size_t)snprintf(w + n, cap - n,
+                              "(func (export \"f%d\") (param i32) (result i32) local.get 0\n", i);
+        for (int k = 0; k < 60; k++)
+            n += (size_t)snprintf(w + n, cap - n, " i32.const %d i32.add i32.const %d i32.xor\n",
+                                  k * 7919 + i, 3 + k);
+        n += (size_t)snprintf(w + n, cap - n, ")\n");
+    }
+    n += (size_t)snprintf(w + n, cap - n, ")\n");
+    assert_true(n < cap);
+    size_t len = 0;
+    uint8_t *bin = wt_wat(w, 0, &len);
+    free(w);
+    assert_non_null(bin);
+    const struct {
+        const char *sub;
+        int opt;
+        const char *want;
+    } cases[] = {{"o1", 1, "cc in 2 parts"}, {"o0", 0, "cc"}};
+    for (size_t c = 0; c < 2; c++) {
+        char cache[300];
+        snprintf(cache, sizeof cache, "%s/%s", wt_dir, cases[c].sub);
+        astrid_wasm_engine_config cfg = {.cache_dir = cache,
+                                         .opt_level = cases[c].opt,
+                                         .host_modules = hosts,
+                                         .nhost_modules = 1,
+                                         .aot_jobs = 2};
+        astrid_err err = {0};
+        astrid_wasm_engine *e = astrid_wasm_engine_new(&cfg, &err);
+        assert_non_null(e);
+        astrid_wasm_load_opts o = {.progress = on_stage};
+        compile_what[0] = 0;
+        astrid_wasm_module *m = astrid_wasm_module_load(e, bin, len, &o, NULL, &err);
+        if (!m)
+            fail_msg("load: %s", err.msg);
+        assert_string_equal(compile_what, cases[c].want);
+        astrid_wasm_instance *in = astrid_wasm_instantiate(m, NULL, NULL, &err);
+        assert_non_null(in);
+        uint64_t a[1] = {1};
+        uint32_t x = 1;
+        for (int k = 0; k < 60; k++)
+            x = (x + (uint32_t)(k * 7919 + 149)) ^ (uint32_t)(3 + k);
+        assert_int_equal(call1(in, "f149", a, 1), x);
+        astrid_wasm_instance_free(in);
+        astrid_wasm_module_free(m);
+        astrid_wasm_engine_free(e);
+    }
+    free(bin);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -421,7 +582,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(split_behaves_as_unsplit),    cmocka_unit_test(cross_part_symbols_hidden),
         cmocka_unit_test(key_ignores_split_and_cores), cmocka_unit_test(splitter_shapes),
-        cmocka_unit_test(compile_waits_for_slot),
+        cmocka_unit_test(compile_waits_for_slot),      cmocka_unit_test(splitter_exports_follow),
+        cmocka_unit_test(o0_needs_bigger_parts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -25,8 +25,12 @@
 
 #define MAX_SO_BYTES (1ull << 30)
 #define TOOL_LOG_MAX 4096
-/* Less C than this per part is not worth another compiler start. */
+/* Less C than this per part is not worth another compiler start: at -O2
+ * gcc spends ~0.5 s per 256 KiB of wasm2c's C; at -O0 (the daemon's
+ * capsules, clang) ~0.2 s, about what starting clang costs, so twice the
+ * C. */
 #define AOT_MIN_PART_BYTES (256u << 10)
+#define AOT_MIN_PART_BYTES_O0 (512u << 10)
 
 typedef struct tool_run {
     const char *const *argv;
@@ -336,8 +340,9 @@ static int tool_failed(const char *what, const char *log, int st, astrid_errcode
 }
 
 /* cc the unit(s) into module.so: one run for an unsplit module; otherwise
- * every part and the glue to objects in parallel, then one link. The flags
- * are the same in every run (they are the key's). */
+ * every part to objects in parallel (the glue in the same run as the last
+ * part: one compiler start less), then one link. The flags are the same in
+ * every run (they are the key's). */
 static int compile_parts(const astrid_aot_toolchain *tc, const char *work, const char *log,
                          size_t parts, astrid_err *err)
 {
@@ -346,7 +351,7 @@ static int compile_parts(const astrid_aot_toolchain *tc, const char *work, const
     size_t nflags = 0;
     while (cc_flags[nflags])
         nflags++;
-    size_t nruns = parts > 1 ? parts + 2 : 1, width = nflags + 8;
+    size_t nruns = parts > 1 ? parts + 1 : 1, width = nflags + 8;
     const char **argvs = calloc(nruns * width, sizeof *argvs);
     char(*names)[2][32] = calloc(parts + 1, sizeof *names);
     tool_run *runs = calloc(nruns, sizeof *runs);
@@ -385,17 +390,21 @@ static int compile_parts(const astrid_aot_toolchain *tc, const char *work, const
             runs[r].argv = all;
             continue;
         } else {
-            size_t k = r; /* parts 0..parts-1, then the glue */
-            if (k < parts)
-                snprintf(names[k][0], sizeof names[k][0], "module_%zu.c", k);
-            else
-                snprintf(names[k][0], sizeof names[k][0], "glue.c");
-            snprintf(names[k][1], sizeof names[k][1], "%.*s.o", (int)strlen(names[k][0]) - 2,
-                     names[k][0]);
+            /* part r (sources named names[r][0], objects names[r][1]; the
+             * glue is names[parts]) */
+            snprintf(names[r][0], sizeof names[r][0], "module_%zu.c", r);
+            snprintf(names[r][1], sizeof names[r][1], "module_%zu.o", r);
             a[n++] = "-c";
-            a[n++] = names[k][0];
-            a[n++] = "-o";
-            a[n++] = names[k][1];
+            a[n++] = names[r][0];
+            if (r + 1 == parts) {
+                /* two sources: each object named after its source */
+                snprintf(names[parts][0], sizeof names[parts][0], "glue.c");
+                snprintf(names[parts][1], sizeof names[parts][1], "glue.o");
+                a[n++] = names[parts][0];
+            } else {
+                a[n++] = "-o";
+                a[n++] = names[r][1];
+            }
         }
         if (link)
             a[n++] = "-lm";
@@ -467,7 +476,10 @@ int astrid_aot_compile(const astrid_aot_toolchain *tc, const uint8_t *wasm, size
     if (astrid_glue_write(p, "module.h", info, link_name, mods, nmods, err) < 0)
         goto out;
     int parts = astrid_w2c_split(work, tc->parts ? tc->parts : tc->jobs,
-                                 tc->parts ? 0 : AOT_MIN_PART_BYTES, err);
+                                 tc->parts            ? 0
+                                 : tc->opt_level == 0 ? AOT_MIN_PART_BYTES_O0
+                                                      : AOT_MIN_PART_BYTES,
+                                 err);
     if (parts < 0)
         goto out;
     if (progress) {

@@ -19,7 +19,9 @@
 #include "capsule/wasm/engine.h"
 #include "capsule/wasm/wasm_parse.h"
 
-#define ASTRID_AOT_ABI 2 /* 2: element-segment import repair (w2c_patch.c) */
+/* 2: element-segment import repair (w2c_patch.c); 3: astrid_glue_calls,
+ * one trampoline per signature */
+#define ASTRID_AOT_ABI 3
 #define ASTRID_AOT_KEY_HEX 65
 
 typedef struct astrid_aot_toolchain {

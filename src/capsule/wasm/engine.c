@@ -17,7 +17,12 @@
 #include "capsule/wasm/wasm_parse.h"
 #include "capsule/wasm/watchdog.h"
 
-typedef void (*glue_fn)(void *, const uint64_t *, uint64_t *);
+/* astrid_glue_calls[k] of a compiled module (glue.c): the k-th function
+ * export and the trampoline of its signature. */
+typedef struct glue_call {
+    void (*tramp)(void (*fn)(void), void *inst, const uint64_t *args, uint64_t *results);
+    void (*fn)(void);
+} glue_call;
 
 struct astrid_wasm_engine {
     astrid_aot_toolchain tc;
@@ -42,7 +47,7 @@ struct astrid_wasm_module {
     size_t inst_size;
     void (*instantiate)(void *, void **);
     void (*free_inst)(void *);
-    glue_fn const *funcs;
+    const glue_call *calls;
     void *(*const *globals)(void *);
     wasm_rt_memory_t *(*memory)(void *);
 };
@@ -238,10 +243,10 @@ static int bind(astrid_wasm_module *m, int global, astrid_err *err)
     void (*init)(void) = (void (*)(void))dlsym(m->dl, "astrid_glue_init_module");
     m->instantiate = (void (*)(void *, void **))dlsym(m->dl, "astrid_glue_instantiate");
     m->free_inst = (void (*)(void *))dlsym(m->dl, "astrid_glue_free");
-    m->funcs = (glue_fn const *)dlsym(m->dl, "astrid_glue_funcs");
+    m->calls = (const glue_call *)dlsym(m->dl, "astrid_glue_calls");
     m->globals = (void *(*const *)(void *))dlsym(m->dl, "astrid_glue_globals");
     m->memory = (wasm_rt_memory_t * (*)(void *)) dlsym(m->dl, "astrid_glue_memory");
-    if (!abi || !size || !init || !m->instantiate || !m->free_inst || !m->funcs || !m->globals ||
+    if (!abi || !size || !init || !m->instantiate || !m->free_inst || !m->calls || !m->globals ||
         !m->memory || abi() != ASTRID_AOT_ABI)
         return astrid_err_set(err, ASTRID_E_INTERNAL,
                               "wasm: compiled module lacks the engine "
@@ -574,7 +579,7 @@ int astrid_wasm_export_sig(const astrid_wasm_module *m, const char *name, const 
 }
 
 typedef struct fn_call {
-    glue_fn fn;
+    glue_call call;
     void *w2c;
     const uint64_t *args;
     uint64_t *results;
@@ -583,7 +588,7 @@ typedef struct fn_call {
 static void run_fn(void *arg)
 {
     fn_call *c = arg;
-    c->fn(c->w2c, c->args, c->results);
+    c->call.tramp(c->call.fn, c->w2c, c->args, c->results);
 }
 
 int astrid_wasm_call(astrid_wasm_instance *inst, const char *name, const uint64_t *args,
@@ -606,7 +611,7 @@ int astrid_wasm_call(astrid_wasm_instance *inst, const char *name, const uint64_
     if (!ex)
         return astrid_err_set(err, ASTRID_E_NOTFOUND, "wasm: no exported function '%s'", name);
     const astrid_wasm_functype *t = &m->info.types[ex->type_index];
-    if (!m->funcs[slot])
+    if (!m->calls[slot].tramp)
         return astrid_err_set(err, ASTRID_E_UNSUPPORTED,
                               "wasm: export '%s' has a signature the host cannot call "
                               "(v128 or funcref values)",
@@ -618,7 +623,7 @@ int astrid_wasm_call(astrid_wasm_instance *inst, const char *name, const uint64_
     uint64_t argbuf[ASTRID_WASM_MAX_SIG + 1] = {0}, resbuf[ASTRID_WASM_MAX_SIG + 1] = {0};
     if (nargs)
         memcpy(argbuf, args, nargs * sizeof *args);
-    fn_call c = {m->funcs[slot], inst->w2c, argbuf, resbuf};
+    fn_call c = {m->calls[slot], inst->w2c, argbuf, resbuf};
     astrid_watch w = {.owner = inst};
     if (timeout_ms)
         astrid_watchdog_arm(m->e->wd, &w, timeout_ms);

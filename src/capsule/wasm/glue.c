@@ -1,7 +1,8 @@
 /* Generates the C glue compiled next to wasm2c's output: instance size,
- * instantiate/free with the import instances in wasm2c's order, and one
- * trampoline per callable export taking raw uint64_t bit patterns, so the
- * engine can call any export without knowing its C prototype. */
+ * instantiate/free with the import instances in wasm2c's order, and a
+ * table of the function exports, each with the trampoline of its signature
+ * (raw uint64_t bit patterns in and out), so the engine can call any export
+ * without knowing its C prototype. */
 #include "capsule/wasm/glue.h"
 
 #include <stdio.h>
@@ -85,6 +86,46 @@ static char multi_letter(char c)
     return c == 'i' ? 'i' : c == 'I' ? 'j' : c == 'f' ? 'f' : 'd';
 }
 
+/* Trampoline t<id>: calls an export of signature t through `fp` (the
+ * export's own prototype, so the call is well-defined C), arguments and
+ * results as raw 64-bit patterns. */
+static void write_tramp(FILE *f, size_t id, const astrid_wasm_functype *t)
+{
+    size_t nr = strlen(t->results);
+    char rtype[64] = "void";
+    if (nr == 1) {
+        snprintf(rtype, sizeof rtype, "%s", ctype(t->results[0]));
+    } else if (nr > 1) {
+        int n = snprintf(rtype, sizeof rtype, "struct wasm_multi_");
+        for (size_t k = 0; k < nr && (size_t)n + 1 < sizeof rtype; k++)
+            rtype[n++] = multi_letter(t->results[k]);
+        rtype[n] = 0;
+    }
+    fprintf(f,
+            "static void t%zu(astrid_glue_any fp, void *i, const u64 *a, u64 *r){\n"
+            "  (void)a;(void)r;\n  ",
+            id);
+    if (nr)
+        fprintf(f, "%s res = ", rtype);
+    fprintf(f, "((%s (*)(INST*", rtype);
+    for (int k = 0; t->params[k]; k++)
+        fprintf(f, ", %s", ctype(t->params[k]));
+    fprintf(f, "))fp)((INST*)i");
+    for (int k = 0; t->params[k]; k++) {
+        fprintf(f, ", ");
+        arg_expr(f, t->params[k], k);
+    }
+    fprintf(f, ");\n");
+    if (nr == 1)
+        store_result(f, t->results[0], 0, "res");
+    for (size_t k = 0; nr > 1 && k < nr; k++) {
+        char e[32];
+        snprintf(e, sizeof e, "res.%c%zu", multi_letter(t->results[k]), k);
+        store_result(f, t->results[k], (int)k, e);
+    }
+    fprintf(f, "}\n");
+}
+
 int astrid_glue_write(const char *path, const char *header, const astrid_wasm_info *info,
                       const char *link_name, const char **import_modules, size_t nimport_modules,
                       astrid_err *err)
@@ -102,6 +143,10 @@ int astrid_glue_write(const char *path, const char *header, const astrid_wasm_in
             "static inline f64 g_f64(u64 b){f64 x;memcpy(&x,&b,8);return x;}\n"
             "static inline u64 g_b32(f32 x){u32 u;memcpy(&u,&x,4);return u;}\n"
             "static inline u64 g_b64(f64 x){u64 u;memcpy(&u,&x,8);return u;}\n"
+            "typedef void (*astrid_glue_any)(void);\n"
+            "struct astrid_glue_call {\n"
+            "  void (*tramp)(astrid_glue_any, void *, const u64 *, u64 *);\n"
+            "  astrid_glue_any fn;\n};\n"
             "unsigned astrid_glue_abi(void){return %d;}\n"
             "size_t astrid_glue_instance_size(void){return sizeof(INST);}\n"
             "void astrid_glue_init_module(void){%s_init_module();}\n"
@@ -117,12 +162,25 @@ int astrid_glue_write(const char *path, const char *header, const astrid_wasm_in
         fprintf(f, ", (struct %s_instance_t*)imp[%zu]", im, k);
     }
     fprintf(f, ");}\n");
-    /* trampolines, in export order */
-    size_t nfn = 0, nglob = 0;
+    /* Exported globals: one accessor each. Functions: one trampoline per
+     * distinct signature, called with the export's address from
+     * astrid_glue_calls (a trampoline per export cost gcc ~2 ms each: a
+     * module of 1400 exports spent 3 s of CPU on its glue alone). */
+    size_t nglob = 0, nsig = 0;
+    const astrid_wasm_functype **sigs = calloc(info->nexports + 1, sizeof(void *));
+    size_t *sig_of = calloc(info->nexports + 1, sizeof *sig_of);
+    if (!sigs || !sig_of) {
+        free(sigs);
+        free(sig_of);
+        fclose(f);
+        return astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
+    }
     for (size_t x = 0; x < info->nexports; x++) {
         const astrid_wasm_export *ex = &info->exports[x];
         char en[1024];
         if (astrid_wasm_mangle(en, sizeof en, ex->name) < 0) {
+            free(sigs);
+            free(sig_of);
             fclose(f);
             return astrid_err_set(err, ASTRID_E_LIMIT, "wasm: export name too long");
         }
@@ -134,47 +192,34 @@ int astrid_glue_write(const char *path, const char *header, const astrid_wasm_in
         if (ex->kind != ASTRID_WASM_EXT_FUNC)
             continue;
         const astrid_wasm_functype *t = &info->types[ex->type_index];
-        size_t id = nfn++;
         if (!astrid_aot_callable(t))
             continue;
-        fprintf(f, "static void fn%zu(void *i, const u64 *a, u64 *r){\n  (void)a;(void)r;\n  ", id);
-        size_t nr = strlen(t->results);
-        if (nr == 1)
-            fprintf(f, "%s res = ", ctype(t->results[0]));
-        else if (nr > 1) {
-            fprintf(f, "struct wasm_multi_");
-            for (size_t k = 0; k < nr; k++)
-                fputc(multi_letter(t->results[k]), f);
-            fprintf(f, " res = ");
-        }
-        fprintf(f, "%s((INST*)i", sym);
-        for (int k = 0; t->params[k]; k++) {
-            fprintf(f, ", ");
-            arg_expr(f, t->params[k], k);
-        }
-        fprintf(f, ");\n");
-        if (nr == 1)
-            store_result(f, t->results[0], 0, "res");
-        for (size_t k = 0; nr > 1 && k < nr; k++) {
-            char e[32];
-            snprintf(e, sizeof e, "res.%c%zu", multi_letter(t->results[k]), k);
-            store_result(f, t->results[k], (int)k, e);
-        }
-        fprintf(f, "}\n");
+        size_t s = 0;
+        while (s < nsig && !(strcmp(sigs[s]->params, t->params) == 0 &&
+                             strcmp(sigs[s]->results, t->results) == 0))
+            s++;
+        sig_of[x] = s;
+        if (s < nsig)
+            continue;
+        sigs[nsig++] = t;
+        write_tramp(f, s, t);
     }
-    fprintf(f, "void (*const astrid_glue_funcs[])(void*, const u64*, u64*) = {");
-    nfn = 0;
+    fprintf(f, "const struct astrid_glue_call astrid_glue_calls[] = {");
     for (size_t x = 0; x < info->nexports; x++) {
         const astrid_wasm_export *ex = &info->exports[x];
         if (ex->kind != ASTRID_WASM_EXT_FUNC)
             continue;
-        if (astrid_aot_callable(&info->types[ex->type_index]))
-            fprintf(f, "fn%zu, ", nfn);
-        else
-            fprintf(f, "0, ");
-        nfn++;
+        if (!astrid_aot_callable(&info->types[ex->type_index])) {
+            fprintf(f, "{0, 0},\n");
+            continue;
+        }
+        char en[1024];
+        astrid_wasm_mangle(en, sizeof en, ex->name); /* fitted above */
+        fprintf(f, "{t%zu, (astrid_glue_any)%s%s},\n", sig_of[x], mod, en);
     }
-    fprintf(f, "0};\nvoid *(*const astrid_glue_globals[])(void*) = {");
+    free(sigs);
+    free(sig_of);
+    fprintf(f, "{0, 0}};\nvoid *(*const astrid_glue_globals[])(void*) = {");
     for (size_t k = 0; k < nglob; k++)
         fprintf(f, "gl%zu, ", k);
     fprintf(f, "0};\nwasm_rt_memory_t *astrid_glue_memory(void *i){(void)i;");

@@ -5,7 +5,8 @@
  *   void     astrid_glue_init_module(void)
  *   void     astrid_glue_instantiate(void *inst, void **import_instances)
  *   void     astrid_glue_free(void *inst)
- *   astrid_glue_funcs[k](inst, args, results)  k-th function export (NULL if
+ *   astrid_glue_calls[k].tramp(astrid_glue_calls[k].fn, inst, args, results)
+ *                                              k-th function export (tramp NULL if
  *                                              its signature is not callable)
  *   astrid_glue_globals[k](inst) -> pointer to the k-th exported global
  *   wasm_rt_memory_t *astrid_glue_memory(inst) the memory host calls see */

@@ -7,8 +7,10 @@
  *   init_* functions, `static const u8 data_segment_data_<x>[] = {`,
  *   `static const wasm_elem_segment_expr_t elem_segment_exprs_<x>[] = {`
  *   `static <ret> w2c_<name>(<params>) {` ... `}`  in declaration order
- *   exports, init_module, instantiate, free
- * Anything else declines the split. */
+ *   exports (comment `export: 'x'` + wrapper), init_module, instantiate, free
+ * Anything else declines the split. A plain export wrapper goes to the part
+ * of the function it calls (export_wrapper()); everything else after the
+ * marker that is not a function body stays in part 0. */
 #include "capsule/wasm/w2c_split.h"
 
 #include <fcntl.h>
@@ -24,13 +26,13 @@
 #define MAX_PARTS 64
 #define SHARED "ASTRID_W2C_SHARED "
 
-typedef enum { L_MAIN, L_DECL, L_SHARED, L_FUNC, L_GUARD } line_kind;
+typedef enum { L_MAIN, L_DECL, L_SHARED, L_FUNC, L_GUARD, L_EXPORT } line_kind;
 
 typedef struct {
     const char *s;
     size_t n; /* without the newline */
     line_kind kind;
-    int func; /* L_FUNC: index into funcs */
+    int func; /* L_FUNC, L_EXPORT: index into funcs */
 } line;
 
 typedef struct {
@@ -237,33 +239,89 @@ static uint64_t fnv(const char *s, size_t n)
     return h;
 }
 
+/* Open-addressed index of the functions' names (cap a power of two). */
+typedef struct {
+    int32_t *slot;
+    size_t cap;
+} name_tab;
+
+static bool tab_build(name_tab *t, const func *funcs, size_t nfuncs)
+{
+    t->cap = 16;
+    while (t->cap < nfuncs * 2)
+        t->cap *= 2;
+    t->slot = malloc(t->cap * sizeof *t->slot);
+    if (!t->slot)
+        return false;
+    for (size_t i = 0; i < t->cap; i++)
+        t->slot[i] = -1;
+    for (size_t k = 0; k < nfuncs; k++) {
+        size_t h = (size_t)fnv(funcs[k].name, funcs[k].name_len) & (t->cap - 1);
+        while (t->slot[h] >= 0)
+            h = (h + 1) & (t->cap - 1);
+        t->slot[h] = (int32_t)k;
+    }
+    return true;
+}
+
+/* The function named [b, b+n), or -1. */
+static int tab_find(const name_tab *t, const func *funcs, const char *b, size_t n)
+{
+    for (size_t h = (size_t)fnv(b, n) & (t->cap - 1); t->slot[h] >= 0; h = (h + 1) & (t->cap - 1)) {
+        const func *f = &funcs[t->slot[h]];
+        if (f->name_len == n && memcmp(f->name, b, n) == 0)
+            return t->slot[h];
+    }
+    return -1;
+}
+
+/* wasm2c's wrapper of a function export, four lines at column 0: the
+ * comment `export: 'NAME'`, `<type> Z_<mod>Z_<name>(<params>) {`,
+ *   `  return w2c_<f>(instance[, w2c_p<k>]...);`, `}`
+ * The wrapper names nothing but its guest function and its own
+ * parameters, so it may sit in that function's part, where the function
+ * then stays static and is inlined into it as it would be unsplit (part 0
+ * would otherwise hold every wrapper and every function an export reaches
+ * would cross parts). Returns the function or -1 (not this shape: the
+ * lines stay in part 0). */
+static int export_wrapper(const line *ls, size_t nl, size_t i, const name_tab *t, const func *funcs)
+{
+    if (i + 3 >= nl || !starts(&ls[i], "/* export: '") || !ends(&ls[i], "' */") ||
+        starts(&ls[i + 1], "static ") || !ends(&ls[i + 1], ") {") ||
+        !(ls[i + 3].n == 1 && ls[i + 3].s[0] == '}') || !starts(&ls[i + 2], "  return w2c_"))
+        return -1;
+    const char *p = ls[i + 2].s + 9, *end = ls[i + 2].s + ls[i + 2].n, *b = p;
+    while (p < end && is_ident(*p))
+        p++;
+    int fn = tab_find(t, funcs, b, (size_t)(p - b));
+    static const char inst[] = "(instance";
+    if (fn < 0 || (size_t)(end - p) < sizeof inst - 1 || memcmp(p, inst, sizeof inst - 1) != 0)
+        return -1;
+    p += sizeof inst - 1;
+    while (end - p > 7 && memcmp(p, ", w2c_p", 7) == 0) {
+        p += 7;
+        const char *d = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return -1;
+    }
+    return end - p == 2 && p[0] == ')' && p[1] == ';' ? fn : -1;
+}
+
 /* Which parts name each function (any whole-word use: a call, &f in a
  * segment or ref.func, an export wrapper). A function only its own part
  * names stays static there, so the compiler may inline it into its one
  * caller and drop it, as it would unsplit. Over-counting (a local that
  * shadows the name) only costs that; under-counting cannot happen since
- * every occurrence is seen. Returns false when out of memory. */
-static bool mark_refs(const line *ls, size_t nl, size_t s0, func *funcs, size_t nfuncs)
+ * every occurrence is seen. */
+static void mark_refs(const line *ls, size_t nl, size_t s0, func *funcs, const name_tab *t)
 {
-    size_t cap = 16;
-    while (cap < nfuncs * 2)
-        cap *= 2;
-    int32_t *tab = malloc(cap * sizeof *tab);
-    if (!tab)
-        return false;
-    for (size_t i = 0; i < cap; i++)
-        tab[i] = -1;
-    for (size_t k = 0; k < nfuncs; k++) {
-        size_t h = (size_t)fnv(funcs[k].name, funcs[k].name_len) & (cap - 1);
-        while (tab[h] >= 0)
-            h = (h + 1) & (cap - 1);
-        tab[h] = (int32_t)k;
-    }
     for (size_t i = s0; i < nl; i++) {
         const line *l = &ls[i];
         if (l->kind == L_DECL)
             continue;
-        int part = l->kind == L_FUNC ? funcs[l->func].part : 0;
+        int part = l->kind == L_FUNC || l->kind == L_EXPORT ? funcs[l->func].part : 0;
         const char *p = l->s, *end = l->s + l->n;
         while ((p = memmem(p, (size_t)(end - p), "w2c_", 4))) {
             const char *b = p;
@@ -272,18 +330,11 @@ static bool mark_refs(const line *ls, size_t nl, size_t s0, func *funcs, size_t 
                 continue;
             while (p < end && is_ident(*p))
                 p++;
-            size_t n = (size_t)(p - b), h = (size_t)fnv(b, n) & (cap - 1);
-            for (; tab[h] >= 0; h = (h + 1) & (cap - 1)) {
-                func *f = &funcs[tab[h]];
-                if (f->name_len == n && memcmp(f->name, b, n) == 0) {
-                    f->refs |= 1ull << part;
-                    break;
-                }
-            }
+            int k = tab_find(t, funcs, b, (size_t)(p - b));
+            if (k >= 0)
+                funcs[k].refs |= 1ull << part;
         }
     }
-    free(tab);
-    return true;
 }
 
 static bool local_to_part(const func *f)
@@ -312,6 +363,7 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
     int rc = 1;
     bool found = false, ok = ls != NULL;
     buf b = {0};
+    name_tab tab = {0};
     if (!ok) {
         rc = astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
         goto out;
@@ -341,11 +393,28 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
             goto out;
     if (!classify(ls, nl, s0, &funcs, &nfuncs))
         goto out;
+    if (!tab_build(&tab, funcs, nfuncs)) {
+        rc = astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
+        goto out;
+    }
+    /* export wrappers go with their function (and count as its bytes) */
+    for (size_t i = s0; i < nl; i++) {
+        if (ls[i].kind != L_MAIN)
+            continue;
+        int fn = export_wrapper(ls, nl, i, &tab, funcs);
+        if (fn < 0)
+            continue;
+        for (size_t k = i; k < i + 4; k++) {
+            ls[k].kind = L_EXPORT, ls[k].func = fn;
+            funcs[fn].bytes += ls[k].n + 1;
+        }
+        i += 3;
+    }
     size_t fbytes = 0, mbytes = 0;
     for (size_t i = 0; i < nfuncs; i++)
         fbytes += funcs[i].bytes;
     for (size_t i = s0; i < nl; i++)
-        mbytes += ls[i].kind == L_FUNC ? 0 : ls[i].n + 1;
+        mbytes += ls[i].kind == L_FUNC || ls[i].kind == L_EXPORT ? 0 : ls[i].n + 1;
     size_t parts = (size_t)max_parts;
     if (min_part_bytes && fbytes / min_part_bytes < parts)
         parts = fbytes / min_part_bytes;
@@ -363,10 +432,7 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
         funcs[i].part = (int)(p >= parts ? parts - 1 : p);
         acc += funcs[i].bytes;
     }
-    if (!mark_refs(ls, nl, s0, funcs, nfuncs)) {
-        rc = astrid_err_set(err, ASTRID_E_NOMEM, "wasm: out of memory");
-        goto out;
-    }
+    mark_refs(ls, nl, s0, funcs, &tab);
     for (size_t p = 0; p < parts; p++) {
         b.n = 0;
         for (size_t i = 0; i < s0; i++)
@@ -390,7 +456,8 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
         }
         for (size_t i = s0; i < nl; i++) {
             const line *l = &ls[i];
-            bool mine = l->kind == L_FUNC ? funcs[l->func].part == (int)p : p == 0;
+            bool mine =
+                l->kind == L_FUNC || l->kind == L_EXPORT ? funcs[l->func].part == (int)p : p == 0;
             if (!mine || l->kind == L_DECL)
                 continue;
             if (l->kind == L_SHARED ||
@@ -411,6 +478,7 @@ int astrid_w2c_split(const char *dir, int max_parts, size_t min_part_bytes, astr
     }
     rc = (int)parts;
 out:
+    free(tab.slot);
     free(b.p);
     free(funcs);
     free(ls);

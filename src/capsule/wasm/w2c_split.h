@@ -4,8 +4,8 @@
  *
  * Each part repeats wasm2c's prelude (macros, static inline helpers: no
  * state) and a block of shared declarations; part 0 keeps everything that is
- * not a function body (segments, init and export code), the function bodies
- * are dealt out in order by size. What crosses parts — the guest functions,
+ * not a function body (segments, init code), the function bodies are dealt
+ * out in order by size, each export's wrapper with the function it calls. What crosses parts — the guest functions,
  * func_types and the data/element segments — loses `static` and becomes
  * hidden (visibility("hidden")): one definition, invisible outside the .so,
  * so two loaded modules never see each other's symbols. Output the splitter
