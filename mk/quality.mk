@@ -5,3 +5,16 @@
 # table per folder of src/ (scripts/coverage.sh). COV_JOBS=N builds with -jN.
 coverage:
 	$(Q)bash scripts/coverage.sh
+
+# COV=1 (set by scripts/coverage.sh): compile and link with --coverage. It
+# rides on SANFLAGS, which every compile and link line already carries, as
+# CFLAGS/LDFLAGS given on the command line would override the target-specific
+# additions (-Isdk/c, cmocka's flags, bench_wasm's object).
+ifeq ($(COV),1)
+SANFLAGS += --coverage
+endif
+
+# bench/loadgen (the load and soak driver) is built with every tree, so the
+# 1-minute soak suite finds it in build/san/bench/ (bench/load.sh).
+LOADGEN := $(BUILD)/bench/loadgen
+EXTRA_TARGETS += $(LOADGEN)

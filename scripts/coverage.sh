@@ -11,8 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${COV_BUILD:-build/cov}
 jobs=${COV_JOBS:-1}
-make --no-print-directory -j"$jobs" BUILD="$build" SAN=0 OPT=-O0 \
-  CFLAGS=--coverage LDFLAGS=--coverage all || exit 1
+make --no-print-directory -j"$jobs" BUILD="$build" SAN=0 COV=1 OPT=-O0 all || exit 1
 lcov --quiet --zerocounters --directory "$build/obj"
 T=${T:-} bash tests/run.sh "$build" | tee "$build/coverage-suite.log"
 suite_rc=${PIPESTATUS[0]}
