@@ -7,11 +7,13 @@ coverage:
 	$(Q)bash scripts/coverage.sh
 
 # COV=1 (set by scripts/coverage.sh): compile and link with --coverage. It
-# rides on SANFLAGS, which every compile and link line already carries, as
+# rides on SANFLAGS (and LDFLAGS_BASE, expanded from it before this file is
+# read), which every compile and link line already carries, as
 # CFLAGS/LDFLAGS given on the command line would override the target-specific
 # additions (-Isdk/c, cmocka's flags, bench_wasm's object).
 ifeq ($(COV),1)
 SANFLAGS += --coverage
+LDFLAGS_BASE += --coverage
 endif
 
 # bench/loadgen (the load and soak driver) is built with every tree, so the
