@@ -16,6 +16,21 @@ SANFLAGS += --coverage
 LDFLAGS_BASE += --coverage
 endif
 
+# `make soak SOAK_MINUTES=60`: bench/load.sh --soak on the release tree
+# (LOAD_CLIENTS, default 8 there, and the other LOAD_* knobs pass through).
+SOAK_MINUTES ?= 60
+soak: all
+	$(Q)ASTRID_BUILD=$(abspath $(BUILD)) bash bench/load.sh --soak $$(( $(SOAK_MINUTES) * 60 ))
+
+# `make scan`: scan-build over the whole build in build/scan (scripts/scan.sh);
+# SCAN=1 gives the cmocka tests the header that makes failed asserts
+# noreturn for the analyzer (tests/lint/cmocka_noreturn.h).
+scan:
+	$(Q)bash scripts/scan.sh
+ifeq ($(SCAN),1)
+$(call obj,$(TEST_SRCS)): CFLAGS += -include tests/lint/cmocka_noreturn.h
+endif
+
 # bench/loadgen (the load and soak driver) is built with every tree, so the
 # 1-minute soak suite finds it in build/san/bench/ (bench/load.sh).
 LOADGEN := $(BUILD)/bench/loadgen
