@@ -451,11 +451,12 @@ astrid_json *astrid_json_parse(const char *text, size_t len, char **err)
 {
     if (err)
         *err = NULL;
-    parser ps = {text, text + len, text, err, 0};
-    if (!text) {
-        ps.p = ps.end = ps.start = "";
-        return json_fail(&ps, "no input");
+    if (!text) { /* before text + len: arithmetic on NULL is undefined */
+        static const char empty[] = "";
+        parser none = {empty, empty, empty, err, 0};
+        return json_fail(&none, "no input");
     }
+    parser ps = {text, text + len, text, err, 0};
     astrid_json *v = parse_value(&ps);
     if (!v)
         return NULL;

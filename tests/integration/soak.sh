@@ -11,7 +11,7 @@
 set -u
 source "$ASTRID_SRC/tests/lib.sh"
 LG=$ASTRID_BUILD/bench/loadgen
-export LOAD_SAMPLE_S=1
+export LOAD_SAMPLE_S=1 LOAD_AGENTS=${LOAD_AGENTS:-4}
 
 bash -c 'while :; do exec {fd}</dev/null; sleep 0.05; done' &
 leaker=$!
