@@ -89,5 +89,20 @@ if [[ -f $T/expect.json ]]; then
   "$B/astrid" start >/dev/null 2>&1 || die "the daemon did not start again"
   echo "# after a restart:"
   "$LG" "$ASTRID_HOME" --verify "$T/expect.json" || failed=1
+  # The checks above can fail: one increment more than answered and a grant
+  # never made must each be reported.
+  python3 - "$T/expect.json" "$T/wrong.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+e["counters"]["shared"] += 1
+e["grants"].setdefault("load-0", []).append("load:never-granted")
+json.dump(e, open(sys.argv[2], "w"))
+PY
+  "$LG" "$ASTRID_HOME" --verify "$T/wrong.json" >"$T/wrong.out" 2>&1
+  if [[ $? -eq 1 && $(grep -c '^not ok' "$T/wrong.out") -eq 2 ]]; then
+    tap OK "the checks fail on a lost increment and a lost grant"
+  else
+    tap FAIL "the checks fail on a lost increment and a lost grant: $(tr '\n' ' ' <"$T/wrong.out")"
+  fi
 fi
 exit $failed
