@@ -618,9 +618,15 @@ int main(int argc, char **argv)
     int bad = 0, setup_failed = 0;
     long total_ok = 0, total_err = 0;
     lat all = {0};
-    printf("   %d clients x %s, %d agents, chat %s\n", nclients,
-           soak_s > 0 ? "steady load" : "requests", n_agents,
-           chat_every ? "1 request in LOAD_CHAT_EVERY" : "off (no model server)");
+    char chat[64] = "off (no model server)";
+    if (chat_every)
+        snprintf(chat, sizeof chat, "1 request in %d", chat_every);
+    if (soak_s > 0)
+        printf("   %d clients, steady load for %.0f s, %d agents, chat %s\n", nclients, soak_s,
+               n_agents, chat);
+    else
+        printf("   %d clients x %ld requests, %d agents, chat %s\n", nclients, nreq, n_agents,
+               chat);
     for (int op = 0; op < OP_N; op++) {
         lat merged = {0};
         long errors = 0;
