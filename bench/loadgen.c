@@ -93,10 +93,19 @@ typedef struct sampler {
 static int chat_every; /* set once in main before any thread starts */
 static int n_agents;
 
+/* A whole non-negative number, or -1 (garbage is refused, not read as 0). */
+static double num_arg(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = s && *s ? strtod(s, &end) : -1;
+    return !end || *end || errno || v < 0 || v > 1e9 ? -1 : v;
+}
+
 static int env_int(const char *name, int dflt)
 {
     const char *v = getenv(name);
-    return v && *v ? atoi(v) : dflt;
+    return v && *v ? (int)num_arg(v) : dflt;
 }
 
 static void lat_add(lat *l, double us)
@@ -419,7 +428,8 @@ static void pct_line(const char *name, double *v, size_t n, long errors, const c
 {
     if (n == 0 && errors == 0)
         return;
-    qsort(v, n, sizeof *v, cmp_d);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_d);
 #define P(q) (n ? v[(size_t)((double)(n - 1) * (q))] / 1000.0 : 0)
     printf("   %-11s %8zu ok %6ld errors  p50 %8.2f ms  p99 %8.2f ms  p999 %8.2f ms\n", name, n,
            errors, P(0.5), P(0.99), P(0.999));
@@ -535,12 +545,15 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 4 && strcmp(argv[1], "--sample") == 0) {
         static sampler sm;
-        sm.pid = (pid_t)atoi(argv[2]);
+        sm.pid = (pid_t)num_arg(argv[2]);
         sm.period_s = env_int("LOAD_SAMPLE_S", 1);
+        double secs = num_arg(argv[3]);
+        if (sm.pid <= 0 || secs < 0 || sm.period_s <= 0)
+            return usage();
         pthread_t th;
         if (pthread_create(&th, NULL, sampler_main, &sm) != 0)
             return 2;
-        sleep((unsigned)atoi(argv[3]));
+        sleep((unsigned)secs);
         atomic_store(&sm.stop, true);
         pthread_join(th, NULL);
         return growth_report(&sm.s);
@@ -554,9 +567,9 @@ int main(int argc, char **argv)
         if (i + 1 >= argc)
             return usage();
         if (strcmp(argv[i], "--soak") == 0)
-            soak_s = atof(argv[++i]);
+            soak_s = num_arg(argv[++i]);
         else if (strcmp(argv[i], "--pid") == 0)
-            pid = (pid_t)atoi(argv[++i]);
+            pid = (pid_t)num_arg(argv[++i]);
         else if (strcmp(argv[i], "--expect") == 0)
             expect_file = argv[++i];
         else if (strcmp(argv[i], "--verify") == 0)
@@ -564,6 +577,8 @@ int main(int argc, char **argv)
         else
             return usage();
     }
+    if (soak_s < 0 || pid < 0)
+        return usage();
     if (verify_file) {
         json_error_t je;
         json_t *e = json_load_file(verify_file, 0, &je);
@@ -581,20 +596,22 @@ int main(int argc, char **argv)
     chat_every = env_int("LOAD_CHAT", 0) ? env_int("LOAD_CHAT_EVERY", 50) : 0;
     if (nclients < 1 || nclients > 1000 || n_agents < 1 || nreq < 1)
         return usage();
+    static sampler sm;
+    sm.period_s = env_int("LOAD_SAMPLE_S", soak_s >= 600 ? 10 : 2);
+    if (sm.period_s <= 0)
+        return usage();
     client *cl = calloc((size_t)nclients, sizeof *cl);
     pthread_t *th = calloc((size_t)nclients, sizeof *th);
-    if (!cl || !th)
-        return 2;
-    static sampler sm;
     pthread_t sth;
     bool sampling = pid > 0;
-    if (sampling) {
-        sm.pid = pid;
-        sm.period_s = env_int("LOAD_SAMPLE_S", soak_s >= 600 ? 10 : 2);
-        if (pthread_create(&sth, NULL, sampler_main, &sm) != 0)
-            return 2;
+    sm.pid = pid;
+    if (!cl || !th || (sampling && pthread_create(&sth, NULL, sampler_main, &sm) != 0)) {
+        free(cl);
+        free(th);
+        return 2;
     }
     double t0 = bench_now_s();
+    int started = 0;
     for (int i = 0; i < nclients; i++) {
         cl[i].id = i;
         snprintf(cl[i].agent, sizeof cl[i].agent, "load-%d", i % n_agents);
@@ -604,10 +621,13 @@ int main(int argc, char **argv)
         cl[i].seed = (unsigned)(i * 2654435761u + 1);
         if (pthread_create(&th[i], NULL, client_main, &cl[i]) != 0) {
             fprintf(stderr, "loadgen: cannot start client %d\n", i);
-            return 2;
+            for (int j = i; j < nclients; j++)
+                cl[j].setup_failed = 1; /* counted as failed below */
+            break;
         }
+        started++;
     }
-    for (int i = 0; i < nclients; i++)
+    for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     double wall = bench_now_s() - t0;
     if (sampling) {
