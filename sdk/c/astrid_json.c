@@ -260,11 +260,16 @@ static int grow(astrid_json *c, bool keys)
     astrid_json **it = realloc(c->u.c.items, cap * sizeof *it);
     if (!it)
         return -1;
+    /* New slots start NULL: when the keys' realloc below fails the items
+     * array is already the larger one, and nothing past n may read as a
+     * pointer (astrid_json_free walks only n, the analyzer cannot tell). */
+    memset(it + c->u.c.cap, 0, (cap - c->u.c.cap) * sizeof *it);
     c->u.c.items = it;
     if (keys) {
         char **k = realloc(c->u.c.keys, cap * sizeof *k);
         if (!k)
             return -1;
+        memset(k + c->u.c.cap, 0, (cap - c->u.c.cap) * sizeof *k);
         c->u.c.keys = k;
     }
     c->u.c.cap = cap;
@@ -446,11 +451,12 @@ astrid_json *astrid_json_parse(const char *text, size_t len, char **err)
 {
     if (err)
         *err = NULL;
-    parser ps = {text, text + len, text, err, 0};
-    if (!text) {
-        ps.p = ps.end = ps.start = "";
-        return json_fail(&ps, "no input");
+    if (!text) { /* before text + len: arithmetic on NULL is undefined */
+        static const char empty[] = "";
+        parser none = {empty, empty, empty, err, 0};
+        return json_fail(&none, "no input");
     }
+    parser ps = {text, text + len, text, err, 0};
     astrid_json *v = parse_value(&ps);
     if (!v)
         return NULL;
@@ -710,6 +716,10 @@ astrid_json *astrid_json_take(astrid_json *obj, const char *key)
 /* ---- writing ---- */
 static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
+    /* len + n + 1 and the doubling below must not wrap: a wrapped sum would
+     * skip the growth and write past the buffer. No document gets near. */
+    if (*len > SIZE_MAX / 4 || n > SIZE_MAX / 4)
+        return -1;
     if (*len + n + 1 > *cap) {
         size_t c = *cap ? *cap : 64;
         while (c < *len + n + 1)
