@@ -108,8 +108,8 @@ static void table_is_coherent(void **state)
     }
     /* reference §10.2: 14 topics in v0.6, plus ours: issue 15's agent.key.{add,
      * remove,list}, secret.{set,delete,list}, budget.{set,get}, and issue 17's
-     * workspace.{diff,commit,discard} */
-    assert_int_equal(admin, 14 + 6 + 2 + 3);
+     * workspace.{diff,commit,discard}, and issue 19's trust.{add,remove,list,check} */
+    assert_int_equal(admin, 14 + 6 + 2 + 3 + 4);
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -210,17 +211,31 @@ static void read_log(const char *log, char *out, size_t outsz)
         out[n - 1] = 0;
 }
 
+/* The version line goes to an anonymous memory file, not the cache's disk:
+ * the probe runs at every boot, and a daemon must still boot (and serve
+ * reads) on a full disk, where clang exits 1 when it cannot write its
+ * --version. Not close-on-exec so the child reopens it as its own
+ * /proc/self/fd/N (no access to the parent's /proc entry needed). */
 static int first_line(const char *const argv[], const char *dir, char *out, size_t outsz,
                       astrid_err *err)
 {
-    char log[4096];
-    snprintf(log, sizeof log, "%s/version.log", dir);
+    int mfd = memfd_create("astrid-aot-version", 0);
+    if (mfd < 0)
+        return astrid_err_sys(err, "wasm: memfd for %s --version", argv[0]);
+    char log[64];
+    snprintf(log, sizeof log, "/proc/self/fd/%d", mfd);
     int st = 0;
-    if (run_tool(argv, NULL, dir, log, 30000, &st, err) < 0)
+    if (run_tool(argv, NULL, dir, log, 30000, &st, err) < 0) {
+        close(mfd);
         return -1;
+    }
     char buf[1024];
-    read_log(log, buf, sizeof buf);
-    unlink(log);
+    ssize_t n = pread(mfd, buf, sizeof buf - 1, 0);
+    close(mfd);
+    buf[n > 0 ? n : 0] = 0;
+    for (ssize_t i = 0; i + 1 < n; i++)
+        if (buf[i] == '\n')
+            buf[i] = ' ';
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return astrid_err_set(err, ASTRID_E_NOTFOUND, "wasm: cannot run %s: %s", argv[0], buf);
     buf[strcspn(buf, "\n")] = 0;
