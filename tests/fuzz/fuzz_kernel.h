@@ -27,6 +27,7 @@
 #include "astrid/home.h"
 #include "astrid/policy_cache.h"
 #include "astrid/profile.h"
+#include "kernel/fed_trust.h"
 #include "kernel/gate.h"
 #include "kernel/kernel.h"
 #include "store/kv.h"
@@ -41,6 +42,7 @@ static inline int fk_rm(const char *p, const struct stat *st, int type, struct F
 static inline void fk_down(astrid_kernel *k)
 {
     astrid_gate_free(k);
+    astrid_kernel_trust_stop(k);
     if (k->audit)
         astrid_audit_close(k->audit);
     if (k->kv)
@@ -101,7 +103,7 @@ static inline int fk_up(astrid_kernel *k, const char *tag)
         astrid_profile_save(k->home, "default", prof, &err) != 0 ||
         astrid_principal_home_ensure(k->home, "default", &err) != 0 ||
         !(k->audit = astrid_audit_open(k->home, &k->key, k->session, NULL, NULL, &err)) ||
-        astrid_gate_start(k, &err) != 0)
+        astrid_gate_start(k, &err) != 0 || astrid_kernel_trust_start(k, &err) != 0)
         fprintf(stderr, "fuzz kernel: %s\n", err.msg);
     else
         rc = 0;
