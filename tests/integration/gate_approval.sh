@@ -54,10 +54,13 @@ expect_eq "bob's human never saw alice's prompt" "$(prompts "$TEST_TMP/bob1.log"
 # a plain approve is one time: the next identical action asks again
 r=$(ask alice delete_file /tmp/a)
 expect_eq "approve is once: asked again" "$(prompts "$TEST_TMP/alice1.log")" "2"
-# bob's own prompt goes to bob's human (who never answers): timeout denies
-r=$(ask bob delete_file /tmp/a)
-expect_eq "bob's unanswered prompt: timeout denies" "$r" '{"approved":false}'
-expect_eq "  it reached bob's human only" "$(prompts "$TEST_TMP/bob1.log"),$(prompts "$TEST_TMP/alice1.log")" "1,2"
+# bob's own prompt goes to bob's human (who never answers): the timeout
+# denies. It waits the whole approval timeout, so it runs in the background
+# while the checks below go on, and is collected before the allowances.
+ask bob delete_file /tmp/a >"$TEST_TMP/bobask.out" &
+BOBASK=$!
+for _ in $(seq 200); do grep -q approval_required "$TEST_TMP/bob1.log" && break; sleep 0.05; done
+alice1_prompts=$(prompts "$TEST_TMP/alice1.log")
 stop_listener $A1
 
 # hard policy: blocked without asking anyone
@@ -89,6 +92,13 @@ wait $ASK
 expect_eq "  the capsule is denied (bob's approve did not count)" "$(cat "$TEST_TMP/ask3.out")" '{"approved":false}'
 ok_if "bob's answer is in the daemon log as ignored" grep -q "bob answered alice's request $rid: ignored" "$ASTRID_HOME"/log/*.log
 stop_listener $A3
+
+wait $BOBASK
+expect_eq "bob's unanswered prompt: timeout denies" "$(cat "$TEST_TMP/bobask.out")" '{"approved":false}'
+expect_eq "  it reached bob's human only" "$(prompts "$TEST_TMP/bob1.log"),$alice1_prompts" "1,2"
+# bob's silent human leaves: bob's asks below are denied at once unless
+# something of alice's reaches him
+stop_listener $B1
 
 # approve_session: the next identical action is approved without asking,
 # for alice only, until her last connection closes
