@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #include "astrid/err.h"
+#include "astrid/principal.h" /* ASTRID_FED_NAME_MAX */
 
-#define ASTRID_FED_NAME_MAX 63 /* host and lattice names: [A-Za-z0-9_-]{1,63} */
 #define ASTRID_FED_SUBJECT_MAX 400
 
 typedef struct astrid_fedconf_map {

@@ -22,7 +22,6 @@
 #include "astrid/crypto.h"
 #include "astrid/principal.h"
 #include "astrid/topic.h"
-#include "astrid/trust.h"
 #include "astrid/wire.h"
 #include "fuzz_kernel.h"
 

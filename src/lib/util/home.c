@@ -8,7 +8,6 @@
 
 #include "astrid/fs.h"
 #include "astrid/principal.h"
-#include "astrid/trust.h"
 
 static int has_dotdot(const char *p)
 {
