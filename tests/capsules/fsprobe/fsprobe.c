@@ -82,7 +82,9 @@ static char *str_at(const unsigned char *ret, size_t off, size_t *len)
     unsigned int p, l;
     memcpy(&p, ret + off, 4);
     memcpy(&l, ret + off + 4, 4);
-    char *s = malloc(l + 1);
+    char *s = calloc(1, (size_t)l + 1);
+    if (!s) /* wasm has no guard page: a write through NULL would not trap */
+        __builtin_trap();
     if (l)
         memcpy(s, (const void *)(size_t)p, l);
     s[l] = '\0';
