@@ -22,11 +22,20 @@ SOAK_MINUTES ?= 60
 soak: all
 	$(Q)ASTRID_BUILD=$(abspath $(BUILD)) bash bench/load.sh --soak $$(( $(SOAK_MINUTES) * 60 ))
 
-# `make scan`: scan-build over the whole build in build/scan (scripts/scan.sh);
-# SCAN=1 gives the cmocka tests the header that makes failed asserts
-# noreturn for the analyzer (tests/lint/cmocka_noreturn.h).
+# `make scan`: scan-build over every host C file of the build in build/scan
+# (scripts/scan.sh); SCAN=1 gives the cmocka tests the header that makes
+# failed asserts noreturn for the analyzer (tests/lint/cmocka_noreturn.h).
+# scan-objs is what it builds: every object compiled from the tree, nothing
+# linked (the analyzer sees compiles only) and no capsule built (astrid-build
+# compiles guests for wasm32 with its own compiler, which scan-build does not
+# intercept). The generated glue (build/gen, written by src/witgen) is left
+# out: a finding there is fixed in the generator, which is scanned.
 scan:
 	$(Q)bash scripts/scan.sh
+SCAN_OBJS := $(filter-out $(GEN_OBJS),$(sort $(LIB_OBJS) $(FLOOR_OBJS) $(WITGEN_OBJS) \
+  $(call obj,$(TEST_SRCS) $(BENCH_SRCS) $(wildcard src/*/main.c))))
+.PHONY: scan-objs
+scan-objs: $(SCAN_OBJS)
 ifeq ($(SCAN),1)
 $(call obj,$(TEST_SRCS)): CFLAGS += -include tests/lint/cmocka_noreturn.h
 endif

@@ -51,7 +51,7 @@ typedef struct buf {
 } buf;
 static void bput(buf *b, const char *s, size_t n)
 {
-    if (b->n + n + 1 > b->cap) {
+    if (!b->s || b->n + n + 1 > b->cap) {
         b->cap = (b->n + n + 1) * 2;
         b->s = realloc(b->s, b->cap);
         if (!b->s)
@@ -274,7 +274,7 @@ static void search_file(search *s, const char *path, const char *shown)
         return;
     uint8_t *data = NULL;
     size_t len = 0;
-    if (g_read_file(path, &data, &len, NULL) != 0)
+    if (g_read_file(path, &data, &len, NULL) != 0 || !data)
         return;
     if (memchr(data, 0, len)) { /* binary */
         free(data);

@@ -38,6 +38,10 @@ static char *tool_names(void)
     free(answers);
     size_t len = 0, cap = 256;
     char *out = malloc(cap);
+    if (!out) { /* wasm has no guard page: a write through NULL would not trap */
+        astrid_json_free(arr);
+        __builtin_trap();
+    }
     out[0] = '\0';
     for (size_t i = 0; i < astrid_json_len(arr); i++) {
         astrid_json *tools = astrid_json_get(astrid_json_at(arr, i), "tools");
@@ -47,8 +51,11 @@ static char *tool_names(void)
                 continue;
             size_t need = len + strlen(name) + 3;
             if (need > cap) {
+                char *grown = realloc(out, need * 2);
+                if (!grown)
+                    break; /* out of memory: the names so far */
+                out = grown;
                 cap = need * 2;
-                out = realloc(out, cap);
             }
             len += (size_t)sprintf(out + len, "%s%s", len ? ", " : "", name);
         }

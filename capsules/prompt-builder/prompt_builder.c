@@ -112,7 +112,10 @@ static astrid_action on_assemble(const astrid_event *ev, astrid_reply *out)
         const char *p = astrid_json_get_str(astrid_json_at(answers, i), "prependContext");
         if (!p || !*p || plen + strlen(p) + 2 > PREFIX_MAX)
             continue;
-        prefix = realloc(prefix, plen + strlen(p) + 2);
+        char *grown = realloc(prefix, plen + strlen(p) + 2);
+        if (!grown)
+            break; /* out of memory: the context gathered so far */
+        prefix = grown;
         plen += (size_t)sprintf(prefix + plen, "%s%s", plen ? "\n" : "", p);
     }
     astrid_json_free(answers);

@@ -200,6 +200,7 @@ static void str_append(astrid_json *obj, const char *key, const char *add)
     char *s = malloc(a + b + 1);
     if (!s)
         __builtin_trap();
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): the next copy brings the NUL
     memcpy(s, cur, a);
     memcpy(s + a, add, b + 1);
     astrid_json_set(obj, key, astrid_json_stringn(s, a + b));

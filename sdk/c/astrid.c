@@ -435,6 +435,7 @@ static void put_str(uint8_t *at, const char *s)
     char *copy = malloc(n ? n : 1);
     if (!copy)
         __builtin_trap();
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): an ABI string is pointer + length
     memcpy(copy, s, n);
     uint32_t p = (uint32_t)(uintptr_t)copy, l = (uint32_t)n;
     memcpy(at, &p, 4);

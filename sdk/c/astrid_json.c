@@ -257,12 +257,14 @@ static int grow(astrid_json *c, bool keys)
     if (c->u.c.n < c->u.c.cap)
         return 0;
     size_t cap = c->u.c.cap ? c->u.c.cap * 2 : 4;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
     astrid_json **it = realloc(c->u.c.items, cap * sizeof *it);
     if (!it)
         return -1;
     /* New slots start NULL: when the keys' realloc below fails the items
      * array is already the larger one, and nothing past n may read as a
      * pointer (astrid_json_free walks only n, the analyzer cannot tell). */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): as above
     memset(it + c->u.c.cap, 0, (cap - c->u.c.cap) * sizeof *it);
     c->u.c.items = it;
     if (keys) {
@@ -415,7 +417,7 @@ static astrid_json *parse_value(parser *ps)
     case '[':
         return parse_container(ps, false);
     case '"': {
-        size_t n;
+        size_t n = 0;
         char *s = parse_string(ps, &n);
         if (!s)
             return NULL;
@@ -704,7 +706,8 @@ astrid_json *astrid_json_take(astrid_json *obj, const char *key)
             astrid_json *v = obj->u.c.items[i];
             free(obj->u.c.keys[i]);
             memmove(&obj->u.c.items[i], &obj->u.c.items[i + 1],
-                    (obj->u.c.n - i - 1) * sizeof *obj->u.c.items);
+                    (obj->u.c.n - i - 1) *
+                        sizeof *obj->u.c.items); // NOLINT(bugprone-sizeof-expression): pointers
             memmove(&obj->u.c.keys[i], &obj->u.c.keys[i + 1],
                     (obj->u.c.n - i - 1) * sizeof *obj->u.c.keys);
             obj->u.c.n--;

@@ -950,7 +950,10 @@ static void tick(astrid_fed *f, unsigned round)
             free(t->request_id);
             free(t->payload);
         }
-        f->turns[i] = f->turns[--f->nturns];
+        /* memmove, not an assignment: after a struct copy between two
+         * symbolic indexes the analyzer still sees the freed pointers at
+         * i and reports a double free on the next round. */
+        memmove(t, &f->turns[--f->nturns], sizeof *t);
     }
 #undef REDO_PUSH
     pthread_mutex_unlock(&f->peers_lock);

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/cli/output/output.c"
-#include "../../src/cli/output/pretty.c"
-#include "../../src/cli/output/toml.c"
-#include "../../src/cli/output/yaml.c"
+#include "../../src/cli/output/output.c" // NOLINT(bugprone-suspicious-include)
+#include "../../src/cli/output/pretty.c" // NOLINT(bugprone-suspicious-include)
+#include "../../src/cli/output/toml.c"   // NOLINT(bugprone-suspicious-include)
+#include "../../src/cli/output/yaml.c"   // NOLINT(bugprone-suspicious-include)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

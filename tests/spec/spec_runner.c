@@ -401,8 +401,8 @@ int main(int argc, char **argv)
     /* SPEC_AOT_PARTS=n compiles every module split into n parts (w2c_split.c) */
     const char *parts = getenv("SPEC_AOT_PARTS");
     astrid_wasm_engine_config cfg = {.cache_dir = argv[1],
-                                     .opt_level = opt ? atoi(opt) : 0,
-                                     .aot_parts = parts ? atoi(parts) : 0,
+                                     .opt_level = opt ? (int)strtol(opt, NULL, 10) : 0,
+                                     .aot_parts = parts ? (int)strtol(parts, NULL, 10) : 0,
                                      .host_modules = hosts,
                                      .nhost_modules = 1};
     eng = astrid_wasm_engine_new(&cfg, &err);

@@ -38,7 +38,10 @@ static void text(const char *s)
     char *buf = NULL;
     size_t len = 0, cap = 0;
     astrid_json_quote(&buf, &len, &cap, s, strlen(s));
-    buf = realloc(buf, len + 1);
+    char *grown = realloc(buf, len + 1);
+    if (!grown) /* wasm has no guard page: a write through NULL would not trap */
+        __builtin_trap();
+    buf = grown;
     buf[len] = '\0';
     size_t n = len + 32;
     char *e = malloc(n);

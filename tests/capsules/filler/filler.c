@@ -70,6 +70,8 @@ static void reply(const char *op, int ok, const char *err, const char *extra)
 
 static char *filled(long n, char c)
 {
+    if (n < 0) /* -1: malloc((size_t)-1 + 1) is malloc(0), then SIZE_MAX bytes memset */
+        return NULL;
     char *s = malloc((size_t)n + 1);
     if (s) {
         memset(s, c, (size_t)n);
