@@ -1038,6 +1038,7 @@ static int options(astrid_fed *f, astrid_err *err)
         (s = natsOptions_SetName(f->opts, name)) != NATS_OK ||
         (s = natsOptions_SetNoEcho(f->opts, true)) != NATS_OK ||
         (s = natsOptions_UseGlobalMessageDelivery(f->opts, true)) != NATS_OK ||
+        (s = natsOptions_SetSendAsap(f->opts, true)) != NATS_OK ||
         (s = natsOptions_SetMaxReconnect(f->opts, -1)) != NATS_OK ||
         (s = natsOptions_SetReconnectWait(f->opts, 250)) != NATS_OK ||
         (s = natsOptions_SetDisconnectedCB(f->opts, on_disconnected, f)) != NATS_OK ||
