@@ -85,7 +85,8 @@ for r in $(seq "$RUNS"); do
   cpa=$(python3 -c "print('%.0f' % (($a1 - $a0) * 1000 / (2 * $N + 20)))")
   cpb=$(python3 -c "print('%.0f' % (($b1 - $b0) * 1000 / (2 * $N + 20)))")
   echo "${b_lat:-nan} ${b_tp:-nan} ${r_lat:-nan} ${r_tp:-nan} $cpa $cpb" >>"$T/runs"
-  echo "   run $r: bridge ${b_lat:-?} us ${b_tp:-?} req/s (CPU per round trip: A $cpa us, B $cpb us), raw ${r_lat:-?} us ${r_tp:-?} req/s"
+  ratios=$(python3 -c "print('latency %.2fx, throughput %.3fx' % (${b_lat:-0} / ${r_lat:-1}, ${b_tp:-0} / ${r_tp:-1}))" 2>/dev/null)
+  echo "   run $r: bridge ${b_lat:-?} us ${b_tp:-?} req/s (daemon CPU per round trip: A $cpa us, B $cpb us); raw ${r_lat:-?} us ${r_tp:-?} req/s; $ratios"
 done
 if [[ -n ${FED_BENCH_PERF:-} ]]; then
   for p in "${pids[@]:2}"; do kill -INT "$p" 2>/dev/null; done
