@@ -6,13 +6,15 @@
  *    inbox): they parse, verify and replay-check envelopes and publish the
  *    accepted messages on the local bus (astrid_kernel_bus_publish).
  *  - the "federation exporter": pops the bus feed, seals allow-listed local
- *    messages with the runtime key and publishes them on NATS.
+ *    messages with the runtime key and publishes them on NATS; writes the
+ *    import-audit batches once FED_AUDIT_FLUSH_MS old.
  *  - the "federation ticker": heartbeats, pings (RTT), peer liveness,
  *    request deadlines and the failover of requests whose host died.
  * `peers_lock` guards the peer table (with each origin's replay window),
  * the pending requests and the outstanding remote turns. Keys come from
  * the daemon's one trust table (fed_trust.c, its own trust_lock), never
- * looked up with peers_lock held.
+ * looked up with peers_lock held. `imp_lock` guards the open import-audit
+ * batches; it is never held across an audit append or with another lock.
  *
  * Ownership: the bridge is k->fed, created by astrid_fed_start and freed by
  * astrid_fed_stop. */

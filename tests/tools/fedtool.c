@@ -14,6 +14,10 @@
  *   fedtool rawbench URL SUBJECT N            N sequential raw requests to SUBJECT: prints
  *                                             "median_us throughput_per_s"
  *   fedtool rawpipe URL SUBJECT N             N pipelined raw requests: prints replies per s
+ *   fedtool verify PUBHEX LATTICE ORIGIN TOPIC PRINCIPAL
+ *                                             check origin signatures kept in an audit entry:
+ *                                             stdin lines "SEQ TS_MS B3HEX SIGHEX"; prints
+ *                                             "<verified> <failed>", exit 1 if any failed
  * Exit 0 on success, 1 on a failed request, 2 on bad usage or setup. */
 #include <nats/nats.h>
 #include <stdio.h>
@@ -77,6 +81,34 @@ int main(int argc, char **argv)
         fclose(f);
         printf("%s\n", pub);
         return 0;
+    }
+    if (strcmp(cmd, "verify") == 0 && argc >= 7) {
+        uint8_t pk[32];
+        astrid_envelope env;
+        memset(&env, 0, sizeof env);
+        if (astrid_crypto_init(NULL) != 0 ||
+            astrid_hex_decode(pk, sizeof pk, argv[2], strlen(argv[2])) != 0)
+            return 2;
+        snprintf(env.lattice, sizeof env.lattice, "%s", argv[3]);
+        snprintf(env.origin, sizeof env.origin, "%s", argv[4]);
+        snprintf(env.topic, sizeof env.topic, "%s", argv[5]);
+        snprintf(env.principal, sizeof env.principal, "%s", argv[6]);
+        char line[512];
+        long ok = 0, bad = 0;
+        while (fgets(line, sizeof line, stdin)) {
+            char *p = line, *end = NULL;
+            env.seq = strtoull(p, &end, 10);
+            env.ts_ms = strtoll(end, &end, 10);
+            char *b3 = strtok_r(end, " \n", &p), *sig = strtok_r(NULL, " \n", &p);
+            if (b3 && sig && astrid_hex_decode(env.payload_b3, 32, b3, strlen(b3)) == 0 &&
+                astrid_hex_decode(env.sig, 64, sig, strlen(sig)) == 0 &&
+                astrid_envelope_verify(&env, pk, NULL) == 0)
+                ok++;
+            else
+                bad++;
+        }
+        printf("%ld %ld\n", ok, bad);
+        return bad ? 1 : 0;
     }
     if (argc < 4)
         goto usage;
