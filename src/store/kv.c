@@ -62,6 +62,7 @@ static int record_key(char *buf, const char *ns, const char *key, size_t *out_le
  * write lock is held until write_commit() or write_abort(). */
 static int write_begin(astrid_kv *kv, astrid_kv_sync sync, MDB_txn **txn, astrid_err *err)
 {
+    *txn = NULL;
     pthread_mutex_lock(&kv->write_lock);
     int lazy = sync == ASTRID_KV_META_LAZY && !kv->durable_only;
     int rc = mdb_env_set_flags(kv->env, MDB_NOMETASYNC, lazy);
@@ -69,7 +70,8 @@ static int write_begin(astrid_kv *kv, astrid_kv_sync sync, MDB_txn **txn, astrid
         rc = mdb_txn_begin(kv->env, NULL, 0, txn);
     if (rc != 0) {
         pthread_mutex_unlock(&kv->write_lock);
-        return lmdb_err(err, rc, "write");
+        lmdb_err(err, rc, "write");
+        return -1;
     }
     return 0;
 }
@@ -231,7 +233,7 @@ int astrid_kv_set_charged(astrid_kv *kv, const char *ns, const char *key, const 
     size_t kl = 0;
     if (compose(kb, ns, key, &kl, err) != 0)
         return -1;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     int rc = write_begin(kv, sync, &txn, err);
     if (rc != 0)
         return -1;
@@ -273,7 +275,7 @@ int astrid_kv_set_many(astrid_kv *kv, const char *ns, size_t n, const astrid_kv_
         else if (pairs[i].len > ASTRID_KV_MAX_VALUE)
             return astrid_err_set(err, ASTRID_E_LIMIT, "kv value of %zu bytes exceeds %u",
                                   pairs[i].len, ASTRID_KV_MAX_VALUE);
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     int rc = write_begin(kv, ASTRID_KV_DURABLE, &txn, err);
     if (rc != 0)
         return -1;
@@ -310,7 +312,7 @@ int astrid_kv_delete_charged(astrid_kv *kv, const char *ns, const char *key, boo
     size_t kl = 0;
     if (record_key(kb, ns, key, &kl, err) != 0)
         return -1;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     int rc = write_begin(kv, sync, &txn, err);
     if (rc != 0)
         return -1;
@@ -433,7 +435,7 @@ int astrid_kv_clear_prefix_charged(astrid_kv *kv, const char *ns, const char *pr
         *removed = 0;
     if (check_name("namespace", ns, false, err) || check_name("prefix", prefix, true, err))
         return -1;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     int rc = write_begin(kv, sync, &txn, err);
     if (rc != 0)
         return -1;
@@ -557,7 +559,7 @@ int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_
     astrid_kv_keys keys;
     if (astrid_kv_list(kv, src_ns, "", &keys, err) != 0)
         return -1;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     int rc = write_begin(kv, ASTRID_KV_DURABLE, &txn, err);
     if (rc != 0) {
         astrid_kv_keys_free(&keys);
