@@ -10,6 +10,9 @@
 # session. Medians of N turns; machines here are noisy, read the ratios.
 set -u
 N=${BENCH_TURNS:-15}
+# The daemon's KV path: ASTRID_KV_SYNC=full commits every capsule KV write
+# fully synced (the behaviour before issue 16 point 8's work).
+echo "   KV sync: ${ASTRID_KV_SYNC:-meta-lazy (default)}; react: ${BENCH_REACT:-this build}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 B=$ASTRID_BUILD/bin
 SRC=$ASTRID_SRC
 T=$(mktemp -d "${TMPDIR:-/tmp}/astrid-bench-turn.XXXXXX")
@@ -43,7 +46,10 @@ sed -i "s#^base_url = { type = \"string\", default = \"[^\"]*\"#base_url = { typ
 OC=$(ASTRID_SDK=$SRC/sdk/c "$B/astrid-build" "$T/src/openai-compat" -o "$T/out" 2>/dev/null | tail -n 1)
 cd "$T/ws" || exit 1
 "$B/astrid" start >/dev/null 2>&1 || { echo "   daemon did not start"; exit 1; }
-for c in "$OC" "$ASTRID_BUILD"/capsules/{registry,react,session,identity,prompt-builder,router,context-engine}.capsule; do
+# BENCH_REACT=FILE.capsule: another react build (e.g. an older one, for a
+# before/after comparison; ASTRID_KV_SYNC=full gives the older store path)
+REACT=${BENCH_REACT:-$ASTRID_BUILD/capsules/react.capsule}
+for c in "$OC" "$REACT" "$ASTRID_BUILD"/capsules/{registry,session,identity,prompt-builder,router,context-engine}.capsule; do
   "$B/astrid" capsule install "$c" >/dev/null 2>&1 || { echo "   install $(basename "$c") failed"; exit 1; }
 done
 PID=$(cat "$ASTRID_HOME/run/daemon.lock" 2>/dev/null | tr -dc '0-9')
@@ -106,6 +112,14 @@ def cpu_ms():
         return 0
 
 turn("warm-up-" + str(uuid.uuid4()))
+# BENCH_SYSCALLS=1: count the daemon's syncs and writes over the short
+# turns (strace slows every call down: read its counts, not its times)
+tracer = None
+if os.environ.get("BENCH_SYSCALLS") == "1":
+    tracer = subprocess.Popen(["strace", "-f", "-c", "-o", os.path.join(home, "strace.out"),
+                               "-e", "trace=fsync,fdatasync,msync,pwrite64,write,sendmsg,futex",
+                               "-p", pid], stderr=subprocess.DEVNULL)
+    time.sleep(1)
 rss0 = rss_kb()
 cpu0 = cpu_ms()
 firsts, totals = [], []
@@ -114,6 +128,14 @@ for i in range(n):
     firsts.append(f); totals.append(t)
 rss1 = rss_kb()
 cpu1 = cpu_ms()
+if tracer:
+    tracer.send_signal(2)
+    tracer.wait()
+    print(f"   syscalls per turn (strace -c over {n} turns):")
+    for line in open(os.path.join(home, "strace.out")):
+        f = line.split()
+        if len(f) >= 5 and f[3].isdigit():
+            print(f"     {f[-1]:10s} {int(f[3]) / n:8.1f}")
 dfirst, dtotal = [], []
 for i in range(n):
     a, b = direct()

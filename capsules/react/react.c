@@ -19,10 +19,15 @@
  *   react.turn.<session>   the running turn (absent = idle):
  *       {phase: "streaming"|"tools", request_id, iteration, phase_ms,
  *        text (this LLM call), answer (the whole turn), calls:[{id,name,args}],
- *        results:{call_id: {content,is_error}}, topic}
- *   react.ctx.<session>    what every LLM call of the turn reuses:
- *       {system, tools, model, provider, topic, prefix}
- *   react.req2sess.<request_id>, react.call2sess.<call_id>   -> session id
+ *        results:{call_id: {content,is_error}}, topic,
+ *        ctx: what every LLM call of the turn reuses:
+ *             {system, tools, model, provider, topic, prefix}}
+ *   react.call2sess.<call_id>   -> session id
+ * The context rides in the turn record and a stream's request id is found
+ * among the running turns (memory, else KV): one KV write before the LLM
+ * request instead of three, each a synced commit. Records of the older
+ * layout (react.ctx.<session>, react.req2sess.<request_id>) are still read
+ * and removed.
  * A stream event or tool result that maps to no running turn (cancelled,
  * timed out, another turn's) is ignored. */
 #include <astrid.h>
@@ -345,6 +350,51 @@ static void save_turn(const char *sid, astrid_json *t)
     save_turn_mode(sid, t, false);
 }
 
+/* The turn's context (a copy): in the record, or for a turn stored by the
+ * older layout its own key. NULL when neither holds it. */
+static astrid_json *turn_ctx(const char *sid, const astrid_json *turn)
+{
+    const astrid_json *c = astrid_json_get(turn, "ctx");
+    if (c)
+        return astrid_json_copy(c);
+    char key[32 + SESSION_ID_MAX];
+    keyf(key, sizeof key, "react.ctx.", sid);
+    return kv_json(key);
+}
+
+/* The session whose running turn streams request `rid` (malloc'd), or
+ * NULL. This instance's memory first (the usual case: every delta); an
+ * instance that did not start the turn asks KV: the older layout's map,
+ * then the agent's running turns. The caller still checks the turn it
+ * loads (request_id, phase), as a memory copy may be stale. */
+static char *session_of_request(const char *rid)
+{
+    for (size_t i = 0; i < MEM_TURNS; i++)
+        if (mem[i].turn &&
+            !strcmp(astrid_json_str_or(astrid_json_get(mem[i].turn, "request_id"), ""), rid))
+            return strdup(mem[i].sid);
+    char key[96];
+    keyf(key, sizeof key, "react.req2sess.", rid);
+    char *sid = kv_str(key);
+    if (sid)
+        return sid;
+    char **keys = NULL;
+    size_t n = 0;
+    char *err = NULL;
+    if (astrid_kv_list_keys("react.turn.", &keys, &n, &err) != 0) {
+        free(err);
+        return NULL;
+    }
+    for (size_t i = 0; i < n && !sid; i++) {
+        astrid_json *t = kv_json(keys[i]);
+        if (t && !strcmp(astrid_json_str_or(astrid_json_get(t, "request_id"), ""), rid))
+            sid = strdup(keys[i] + strlen("react.turn."));
+        astrid_json_free(t);
+    }
+    astrid_strv_free(keys, n);
+    return sid;
+}
+
 /* The turn ends: the final answer (or error) to the agent's clients, the
  * maps dropped, the session idle. */
 static void end_turn(const char *sid, astrid_json *turn, const char *text, bool error,
@@ -352,7 +402,8 @@ static void end_turn(const char *sid, astrid_json *turn, const char *text, bool 
 {
     char key[96];
     const char *rid = astrid_json_get_str(turn, "request_id");
-    if (rid && valid_token(rid, 64, false)) {
+    bool legacy = !astrid_json_get(turn, "ctx"); /* the older layout's keys */
+    if (legacy && rid && valid_token(rid, 64, false)) {
         keyf(key, sizeof key, "react.req2sess.", rid);
         kv_del(key);
     }
@@ -381,7 +432,8 @@ static void end_turn(const char *sid, astrid_json *turn, const char *text, bool 
     keyf(tkey, sizeof tkey, "react.turn.", sid);
     keyf(ckey, sizeof ckey, "react.ctx.", sid);
     kv_del(tkey);
-    kv_del(ckey);
+    if (legacy)
+        kv_del(ckey);
     mem_drop(sid);
     astrid_json *r = astrid_json_object();
     astrid_json_set_str(r, "type", "agent_response");
@@ -421,9 +473,7 @@ static astrid_json *message(const char *role, astrid_json *content /* taken */)
  * saves the turn afterwards. Returns false when the turn was ended. */
 static bool start_llm(const char *sid, astrid_json *turn)
 {
-    char key[32 + SESSION_ID_MAX];
-    keyf(key, sizeof key, "react.ctx.", sid);
-    astrid_json *ctx = kv_json(key);
+    astrid_json *ctx = turn_ctx(sid, turn);
     astrid_json *q = astrid_json_object();
     astrid_json_set_str(q, "session_id", sid);
     astrid_json *hist = hook_first("session.v1.request.get_messages", q);
@@ -476,8 +526,6 @@ static bool start_llm(const char *sid, astrid_json *turn)
     astrid_json_set(req, "tools", tools ? astrid_json_copy(tools) : astrid_json_array());
     astrid_json_set_str(req, "system", astrid_json_str_or(astrid_json_get(ctx, "system"), ""));
 
-    keyf(key, sizeof key, "react.req2sess.", rid);
-    kv_put_str(key, sid);
     astrid_json_set_str(turn, "request_id", rid);
     astrid_json_set_str(turn, "phase", "streaming");
     astrid_json_set_int(turn, "phase_ms", (int64_t)astrid_clock_ms());
@@ -629,10 +677,7 @@ static astrid_action on_prompt(const astrid_event *ev, astrid_reply *out)
         astrid_json_set_str(ctx, "prefix", prefix);
     astrid_json_free(built);
     astrid_json_free(spark);
-    char key[32 + SESSION_ID_MAX];
-    keyf(key, sizeof key, "react.ctx.", sid);
-    kv_put(key, ctx);
-    astrid_json_free(ctx);
+    astrid_json_set(turn, "ctx", ctx); /* stored with the turn by start_llm */
 
     start_llm(sid, turn);
     astrid_json_free(turn);
@@ -643,11 +688,9 @@ ASTRID_INTERCEPTOR("handle_user_prompt", on_prompt)
 
 /* -------------------------------------------------------------- tools */
 
-static bool known_tool(const char *sid, const char *name)
+static bool known_tool(const char *sid, const astrid_json *turn, const char *name)
 {
-    char key[32 + SESSION_ID_MAX];
-    keyf(key, sizeof key, "react.ctx.", sid);
-    astrid_json *ctx = kv_json(key);
+    astrid_json *ctx = turn_ctx(sid, turn);
     astrid_json *tools = astrid_json_get(ctx, "tools");
     bool hit = false;
     for (size_t i = 0; i < astrid_json_len(tools) && !hit; i++)
@@ -778,7 +821,7 @@ static void run_tools(const char *sid, astrid_json *turn)
         char buf[160];
         if (!args)
             why = "the tool call's arguments are not valid JSON";
-        else if (!known_tool(sid, name)) {
+        else if (!known_tool(sid, turn, name)) {
             snprintf(buf, sizeof buf, "unknown tool %.64s (not offered to the model)",
                      name ? name : "");
             why = buf;
@@ -819,11 +862,9 @@ static astrid_json *find_call(astrid_json *calls, const char *id)
     return (!id || !*id) && n ? astrid_json_at(calls, n - 1) : NULL;
 }
 
-static void on_usage(const char *sid, const astrid_json *u)
+static void on_usage(const char *sid, const astrid_json *turn, const astrid_json *u)
 {
-    char key[32 + SESSION_ID_MAX];
-    keyf(key, sizeof key, "react.ctx.", sid);
-    astrid_json *ctx = kv_json(key);
+    astrid_json *ctx = turn_ctx(sid, turn);
     astrid_json *e = astrid_json_object();
     astrid_json_set_str(e, "type", "usage");
     astrid_json_set_str(e, "session_id", sid);
@@ -847,8 +888,7 @@ static astrid_action on_stream(const astrid_event *ev, astrid_reply *out)
         astrid_json_free(in);
         return ASTRID_CONTINUE;
     }
-    keyf(key, sizeof key, "react.req2sess.", rid);
-    char *sid = kv_str(key);
+    char *sid = session_of_request(rid);
     astrid_json *turn = sid ? load_turn(sid) : NULL;
     if (!turn || strcmp(astrid_json_str_or(astrid_json_get(turn, "request_id"), ""), rid) != 0 ||
         strcmp(astrid_json_str_or(astrid_json_get(turn, "phase"), ""), "streaming") != 0) {
@@ -888,7 +928,7 @@ static astrid_action on_stream(const astrid_event *ev, astrid_reply *out)
         if (c && d)
             str_append(c, "args", d);
     } else if (!strcmp(tag, "Usage")) {
-        on_usage(sid, val);
+        on_usage(sid, turn, val);
         save = false;
     } else if (!strcmp(tag, "Error")) {
         char msg[1200];
@@ -897,8 +937,10 @@ static astrid_action on_stream(const astrid_event *ev, astrid_reply *out)
         end_turn(sid, turn, msg, true, false);
         save = false;
     } else if (!strcmp(tag, "Done")) {
-        keyf(key, sizeof key, "react.req2sess.", rid);
-        kv_del(key);
+        if (!astrid_json_get(turn, "ctx")) { /* the older layout's map */
+            keyf(key, sizeof key, "react.req2sess.", rid);
+            kv_del(key);
+        }
         save = false;
         if (!astrid_json_len(calls)) {
             const char *text = astrid_json_str_or(astrid_json_get(turn, "text"), "");
@@ -1020,9 +1062,7 @@ static astrid_action on_tick(const astrid_event *ev, astrid_reply *out)
             }
             after_tools(sid, turn);
         } else {
-            char ckey[32 + SESSION_ID_MAX];
-            keyf(ckey, sizeof ckey, "react.ctx.", sid);
-            astrid_json *ctx = kv_json(ckey);
+            astrid_json *ctx = turn_ctx(sid, turn);
             char msg[256];
             snprintf(msg, sizeof msg, "LLM error: no answer from %s within %lld s",
                      astrid_json_str_or(astrid_json_get(ctx, "topic"), "the provider"),

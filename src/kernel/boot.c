@@ -512,6 +512,10 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         astrid_kv_open(&k->kv, state, 0, err) != 0 || admin_agent_reconcile(k, err) != 0 ||
         astrid_kernel_storage_start(k, err) != 0 || astrid_gate_start(k, err) != 0)
         return -1;
+    /* the pre-turn-cost behaviour (every capsule KV write fully synced),
+     * kept for bench/chat_turn.sh's comparison */
+    const char *kvsync = getenv("ASTRID_KV_SYNC");
+    astrid_kv_set_durable_only(k->kv, kvsync && !strcmp(kvsync, "full"));
     if (clear_stale_socket(k, err) != 0 || write_token(k, err) != 0)
         return -1;
     k->loop = uv_default_loop();

@@ -1,6 +1,7 @@
 #include "store/kv.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,13 @@
 struct astrid_kv {
     MDB_env *env;
     MDB_dbi dbi;
+    /* Held from a write transaction's begin to its commit or abort: it
+     * guards the env's MDB_NOMETASYNC flag, which LMDB reads at commit and
+     * which can only be set env-wide, so each writer commits with the
+     * durability it asked for. (LMDB serialises writers anyway: this adds
+     * no waiting of its own.) */
+    pthread_mutex_t write_lock;
+    bool durable_only; /* ASTRID_KV_SYNC=full: set before threads start */
 };
 
 #define KV_MAX_KEY 511
@@ -50,6 +58,37 @@ static int record_key(char *buf, const char *ns, const char *key, size_t *out_le
     return compose(buf, ns, key, out_len, err);
 }
 
+/* Begin a write transaction with `sync`'s durability; on success the
+ * write lock is held until write_commit() or write_abort(). */
+static int write_begin(astrid_kv *kv, astrid_kv_sync sync, MDB_txn **txn, astrid_err *err)
+{
+    *txn = NULL;
+    pthread_mutex_lock(&kv->write_lock);
+    int lazy = sync == ASTRID_KV_META_LAZY && !kv->durable_only;
+    int rc = mdb_env_set_flags(kv->env, MDB_NOMETASYNC, lazy);
+    if (rc == 0)
+        rc = mdb_txn_begin(kv->env, NULL, 0, txn);
+    if (rc != 0) {
+        pthread_mutex_unlock(&kv->write_lock);
+        lmdb_err(err, rc, "write");
+        return -1;
+    }
+    return 0;
+}
+
+static int write_commit(astrid_kv *kv, MDB_txn *txn)
+{
+    int rc = mdb_txn_commit(txn);
+    pthread_mutex_unlock(&kv->write_lock);
+    return rc;
+}
+
+static void write_abort(astrid_kv *kv, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_mutex_unlock(&kv->write_lock);
+}
+
 int astrid_kv_open(astrid_kv **out, const char *dir, size_t map_size, astrid_err *err)
 {
     *out = NULL;
@@ -58,6 +97,10 @@ int astrid_kv_open(astrid_kv **out, const char *dir, size_t map_size, astrid_err
     astrid_kv *kv = calloc(1, sizeof *kv);
     if (!kv)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+    if (pthread_mutex_init(&kv->write_lock, NULL) != 0) {
+        free(kv);
+        return astrid_err_set(err, ASTRID_E_NOMEM, "kv: cannot create its write lock");
+    }
     int rc = mdb_env_create(&kv->env);
     if (rc == 0)
         rc = mdb_env_set_mapsize(kv->env, map_size ? map_size : ASTRID_KV_DEFAULT_MAP_SIZE);
@@ -70,6 +113,7 @@ int astrid_kv_open(astrid_kv **out, const char *dir, size_t map_size, astrid_err
         astrid_err_prefix(err, "%s", dir);
         if (kv->env)
             mdb_env_close(kv->env);
+        pthread_mutex_destroy(&kv->write_lock);
         free(kv);
         return -1;
     }
@@ -82,6 +126,7 @@ int astrid_kv_open(astrid_kv **out, const char *dir, size_t map_size, astrid_err
     if (rc != 0) {
         lmdb_err(err, rc, "open database");
         mdb_env_close(kv->env);
+        pthread_mutex_destroy(&kv->write_lock);
         free(kv);
         return -1;
     }
@@ -89,11 +134,27 @@ int astrid_kv_open(astrid_kv **out, const char *dir, size_t map_size, astrid_err
     return 0;
 }
 
+void astrid_kv_set_durable_only(astrid_kv *kv, bool on)
+{
+    kv->durable_only = on;
+}
+
+int astrid_kv_flush(astrid_kv *kv, astrid_err *err)
+{
+    int rc = mdb_env_sync(kv->env, 1);
+    return rc != 0 ? lmdb_err(err, rc, "sync") : 0;
+}
+
 void astrid_kv_close(astrid_kv *kv)
 {
     if (!kv)
         return;
+    /* the last META_LAZY commit's meta page reaches the disk now, not at
+     * the OS's next writeback (a failure here leaves what a power loss
+     * would: the previous transaction) */
+    mdb_env_sync(kv->env, 1);
     mdb_env_close(kv->env);
+    pthread_mutex_destroy(&kv->write_lock);
     free(kv);
 }
 
@@ -139,16 +200,16 @@ int astrid_kv_get(astrid_kv *kv, const char *ns, const char *key, char **val, si
 int astrid_kv_set(astrid_kv *kv, const char *ns, const char *key, const void *val, size_t len,
                   astrid_err *err)
 {
-    return astrid_kv_set_charged(kv, ns, key, val, len, NULL, NULL, err);
+    return astrid_kv_set_charged(kv, ns, key, val, len, ASTRID_KV_DURABLE, NULL, NULL, err);
 }
 
 /* Commit `txn`. A reservation (delta > 0, charged before the write) is
  * given back when the commit fails; a credit (delta < 0) is applied only
  * once the commit succeeded, so a rollback never has to re-charge. */
-static int commit_charged(MDB_txn *txn, astrid_kv_charge_fn charge, void *ctx, int64_t delta,
-                          astrid_err *err)
+static int commit_charged(astrid_kv *kv, MDB_txn *txn, astrid_kv_charge_fn charge, void *ctx,
+                          int64_t delta, astrid_err *err)
 {
-    int rc = mdb_txn_commit(txn);
+    int rc = write_commit(kv, txn);
     if (rc != 0) {
         if (charge && delta > 0)
             charge(ctx, -delta, NULL);
@@ -160,7 +221,8 @@ static int commit_charged(MDB_txn *txn, astrid_kv_charge_fn charge, void *ctx, i
 }
 
 int astrid_kv_set_charged(astrid_kv *kv, const char *ns, const char *key, const void *val,
-                          size_t len, astrid_kv_charge_fn charge, void *ctx, astrid_err *err)
+                          size_t len, astrid_kv_sync sync, astrid_kv_charge_fn charge, void *ctx,
+                          astrid_err *err)
 {
     if (check_name("namespace", ns, false, err) || check_name("key", key, false, err))
         return -1;
@@ -171,10 +233,10 @@ int astrid_kv_set_charged(astrid_kv *kv, const char *ns, const char *key, const 
     size_t kl = 0;
     if (compose(kb, ns, key, &kl, err) != 0)
         return -1;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
+    MDB_txn *txn = NULL;
+    int rc = write_begin(kv, sync, &txn, err);
     if (rc != 0)
-        return lmdb_err(err, rc, "write");
+        return -1;
     MDB_val k = {kl, kb};
     int64_t delta = 0;
     if (charge) {
@@ -182,24 +244,24 @@ int astrid_kv_set_charged(astrid_kv *kv, const char *ns, const char *key, const 
         MDB_val old;
         rc = mdb_get(txn, kv->dbi, &k, &old);
         if (rc != 0 && rc != MDB_NOTFOUND) {
-            mdb_txn_abort(txn);
+            write_abort(kv, txn);
             return lmdb_err(err, rc, "get");
         }
         delta = (int64_t)(kl + len) - (rc == 0 ? (int64_t)(kl + old.mv_size) : 0);
         if (delta > 0 && charge(ctx, delta, err) != 0) {
-            mdb_txn_abort(txn);
+            write_abort(kv, txn);
             return -1;
         }
     }
     MDB_val v = {len, (void *)val};
     rc = mdb_put(txn, kv->dbi, &k, &v, 0);
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        write_abort(kv, txn);
         if (charge && delta > 0)
             charge(ctx, -delta, NULL);
         return lmdb_err(err, rc, "set");
     }
-    return commit_charged(txn, charge, ctx, delta, err);
+    return commit_charged(kv, txn, charge, ctx, delta, err);
 }
 
 int astrid_kv_set_many(astrid_kv *kv, const char *ns, size_t n, const astrid_kv_pair *pairs,
@@ -213,35 +275,36 @@ int astrid_kv_set_many(astrid_kv *kv, const char *ns, size_t n, const astrid_kv_
         else if (pairs[i].len > ASTRID_KV_MAX_VALUE)
             return astrid_err_set(err, ASTRID_E_LIMIT, "kv value of %zu bytes exceeds %u",
                                   pairs[i].len, ASTRID_KV_MAX_VALUE);
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
+    MDB_txn *txn = NULL;
+    int rc = write_begin(kv, ASTRID_KV_DURABLE, &txn, err);
     if (rc != 0)
-        return lmdb_err(err, rc, "write");
+        return -1;
     for (size_t i = 0; i < n; i++) {
         char kb[KV_MAX_KEY];
         size_t kl = 0;
         if (compose(kb, ns, pairs[i].key, &kl, err) != 0) {
-            mdb_txn_abort(txn);
+            write_abort(kv, txn);
             return -1;
         }
         MDB_val k = {kl, kb}, v = {pairs[i].len, (void *)pairs[i].val};
         rc = mdb_put(txn, kv->dbi, &k, &v, 0);
         if (rc != 0) {
-            mdb_txn_abort(txn);
+            write_abort(kv, txn);
             return lmdb_err(err, rc, "set");
         }
     }
-    rc = mdb_txn_commit(txn);
+    rc = write_commit(kv, txn);
     return rc != 0 ? lmdb_err(err, rc, "commit") : 0;
 }
 
 int astrid_kv_delete(astrid_kv *kv, const char *ns, const char *key, bool *existed, astrid_err *err)
 {
-    return astrid_kv_delete_charged(kv, ns, key, existed, NULL, NULL, err);
+    return astrid_kv_delete_charged(kv, ns, key, existed, ASTRID_KV_DURABLE, NULL, NULL, err);
 }
 
 int astrid_kv_delete_charged(astrid_kv *kv, const char *ns, const char *key, bool *existed,
-                             astrid_kv_charge_fn charge, void *ctx, astrid_err *err)
+                             astrid_kv_sync sync, astrid_kv_charge_fn charge, void *ctx,
+                             astrid_err *err)
 {
     if (existed)
         *existed = false;
@@ -249,10 +312,10 @@ int astrid_kv_delete_charged(astrid_kv *kv, const char *ns, const char *key, boo
     size_t kl = 0;
     if (record_key(kb, ns, key, &kl, err) != 0)
         return -1;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
+    MDB_txn *txn = NULL;
+    int rc = write_begin(kv, sync, &txn, err);
     if (rc != 0)
-        return lmdb_err(err, rc, "write");
+        return -1;
     MDB_val k = {kl, kb};
     MDB_val old;
     rc = mdb_get(txn, kv->dbi, &k, &old);
@@ -260,14 +323,14 @@ int astrid_kv_delete_charged(astrid_kv *kv, const char *ns, const char *key, boo
     if (rc == 0)
         rc = mdb_del(txn, kv->dbi, &k, NULL);
     if (rc == MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        write_abort(kv, txn);
         return 0;
     }
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        write_abort(kv, txn);
         return lmdb_err(err, rc, "delete");
     }
-    if (commit_charged(txn, charge, ctx, delta, err) != 0)
+    if (commit_charged(kv, txn, charge, ctx, delta, err) != 0)
         return -1;
     if (existed)
         *existed = true;
@@ -358,12 +421,13 @@ void astrid_kv_keys_free(astrid_kv_keys *keys)
 int astrid_kv_clear_prefix(astrid_kv *kv, const char *ns, const char *prefix, uint64_t *removed,
                            astrid_err *err)
 {
-    return astrid_kv_clear_prefix_charged(kv, ns, prefix, removed, NULL, NULL, err);
+    return astrid_kv_clear_prefix_charged(kv, ns, prefix, removed, ASTRID_KV_DURABLE, NULL, NULL,
+                                          err);
 }
 
 int astrid_kv_clear_prefix_charged(astrid_kv *kv, const char *ns, const char *prefix,
-                                   uint64_t *removed, astrid_kv_charge_fn charge, void *ctx,
-                                   astrid_err *err)
+                                   uint64_t *removed, astrid_kv_sync sync,
+                                   astrid_kv_charge_fn charge, void *ctx, astrid_err *err)
 {
     uint64_t n = 0;
     int64_t freed = 0;
@@ -371,22 +435,22 @@ int astrid_kv_clear_prefix_charged(astrid_kv *kv, const char *ns, const char *pr
         *removed = 0;
     if (check_name("namespace", ns, false, err) || check_name("prefix", prefix, true, err))
         return -1;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
+    MDB_txn *txn = NULL;
+    int rc = write_begin(kv, sync, &txn, err);
     if (rc != 0)
-        return lmdb_err(err, rc, "write");
+        return -1;
     /* After mdb_cursor_del the cursor already sits on the next record, so
      * the generic visitor would skip every other key: walk by hand. */
     char kb[KV_MAX_KEY];
     size_t pl = 0;
     if (compose(kb, ns, prefix, &pl, err) != 0) {
-        mdb_txn_abort(txn);
+        write_abort(kv, txn);
         return -1;
     }
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, kv->dbi, &cur);
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        write_abort(kv, txn);
         return lmdb_err(err, rc, "cursor");
     }
     for (;;) {
@@ -399,17 +463,17 @@ int astrid_kv_clear_prefix_charged(astrid_kv *kv, const char *ns, const char *pr
         rc = mdb_cursor_del(cur, 0);
         if (rc != 0) {
             mdb_cursor_close(cur);
-            mdb_txn_abort(txn);
+            write_abort(kv, txn);
             return lmdb_err(err, rc, "delete");
         }
         n++;
     }
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        write_abort(kv, txn);
         return lmdb_err(err, rc, "iterate");
     }
-    if (commit_charged(txn, charge, ctx, -freed, err) != 0)
+    if (commit_charged(kv, txn, charge, ctx, -freed, err) != 0)
         return -1;
     if (removed)
         *removed = n;
@@ -495,11 +559,11 @@ int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_
     astrid_kv_keys keys;
     if (astrid_kv_list(kv, src_ns, "", &keys, err) != 0)
         return -1;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
+    MDB_txn *txn = NULL;
+    int rc = write_begin(kv, ASTRID_KV_DURABLE, &txn, err);
     if (rc != 0) {
         astrid_kv_keys_free(&keys);
-        return lmdb_err(err, rc, "write");
+        return -1;
     }
     copy_ctx c = {kv, txn, dst_ns, 0};
     for (size_t i = 0; i < keys.count; i++) {
@@ -520,7 +584,7 @@ int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_
             goto fail;
     }
     astrid_kv_keys_free(&keys);
-    rc = mdb_txn_commit(txn);
+    rc = write_commit(kv, txn);
     if (rc != 0)
         return lmdb_err(err, rc, "commit");
     if (copied)
@@ -528,6 +592,6 @@ int astrid_kv_copy_namespace(astrid_kv *kv, const char *src_ns, const char *dst_
     return 0;
 fail:
     astrid_kv_keys_free(&keys);
-    mdb_txn_abort(txn);
+    write_abort(kv, txn);
     return -1;
 }

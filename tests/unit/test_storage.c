@@ -233,17 +233,21 @@ static void kv_charged_writes_report_deltas(void **state)
     assert_int_equal(astrid_kv_open(&kv, db, 64u << 20, &err), 0);
     ledger l = {0, 100, 0};
     const char *ns = "bob:capsule:c"; /* physical key "bob:capsule:c\0k" = 15 bytes */
-    assert_int_equal(astrid_kv_set_charged(kv, ns, "k", "0123456789", 10, ledger_charge, &l, &err),
+    assert_int_equal(astrid_kv_set_charged(kv, ns, "k", "0123456789", 10, ASTRID_KV_META_LAZY,
+                                           ledger_charge, &l, &err),
                      0);
     assert_int_equal(l.used, 25);
     /* an overwrite is charged the difference only */
-    assert_int_equal(
-        astrid_kv_set_charged(kv, ns, "k", "0123456789ABCDE", 15, ledger_charge, &l, &err), 0);
+    assert_int_equal(astrid_kv_set_charged(kv, ns, "k", "0123456789ABCDE", 15, ASTRID_KV_META_LAZY,
+                                           ledger_charge, &l, &err),
+                     0);
     assert_int_equal(l.used, 30);
     /* a refused growth leaves the old value and the ledger as they were */
     char big[100];
     memset(big, 'b', sizeof big);
-    assert_int_equal(astrid_kv_set_charged(kv, ns, "k", big, 90, ledger_charge, &l, &err), -1);
+    assert_int_equal(
+        astrid_kv_set_charged(kv, ns, "k", big, 90, ASTRID_KV_META_LAZY, ledger_charge, &l, &err),
+        -1);
     assert_string_equal(err.msg, "over");
     assert_int_equal(l.used, 30);
     char *v;
@@ -252,24 +256,35 @@ static void kv_charged_writes_report_deltas(void **state)
     assert_string_equal(v, "0123456789ABCDE");
     free(v);
     /* a shrink credits */
-    assert_int_equal(astrid_kv_set_charged(kv, ns, "k", "x", 1, ledger_charge, &l, &err), 0);
+    assert_int_equal(
+        astrid_kv_set_charged(kv, ns, "k", "x", 1, ASTRID_KV_META_LAZY, ledger_charge, &l, &err),
+        0);
     assert_int_equal(l.used, 16);
-    assert_int_equal(astrid_kv_set_charged(kv, ns, "k2", "yy", 2, ledger_charge, &l, &err), 0);
-    assert_int_equal(astrid_kv_set_charged(kv, ns, "k3", "zzz", 3, ledger_charge, &l, &err), 0);
+    assert_int_equal(
+        astrid_kv_set_charged(kv, ns, "k2", "yy", 2, ASTRID_KV_META_LAZY, ledger_charge, &l, &err),
+        0);
+    assert_int_equal(
+        astrid_kv_set_charged(kv, ns, "k3", "zzz", 3, ASTRID_KV_META_LAZY, ledger_charge, &l, &err),
+        0);
     assert_int_equal(l.used, 16 + 18 + 19);
     uint64_t usage;
     assert_int_equal(astrid_kv_usage(kv, "bob:capsule:", &usage, &err), 0);
     assert_int_equal(usage, (uint64_t)l.used);
     bool existed;
-    assert_int_equal(astrid_kv_delete_charged(kv, ns, "k", &existed, ledger_charge, &l, &err), 0);
+    assert_int_equal(astrid_kv_delete_charged(kv, ns, "k", &existed, ASTRID_KV_META_LAZY,
+                                              ledger_charge, &l, &err),
+                     0);
     assert_true(existed);
     assert_int_equal(l.used, 18 + 19);
     int calls = l.calls;
-    assert_int_equal(astrid_kv_delete_charged(kv, ns, "k", &existed, ledger_charge, &l, &err), 0);
+    assert_int_equal(astrid_kv_delete_charged(kv, ns, "k", &existed, ASTRID_KV_META_LAZY,
+                                              ledger_charge, &l, &err),
+                     0);
     assert_false(existed);
     assert_int_equal(l.calls, calls); /* nothing removed, nothing reported */
     uint64_t removed;
-    assert_int_equal(astrid_kv_clear_prefix_charged(kv, ns, "k", &removed, ledger_charge, &l, &err),
+    assert_int_equal(astrid_kv_clear_prefix_charged(kv, ns, "k", &removed, ASTRID_KV_META_LAZY,
+                                                    ledger_charge, &l, &err),
                      0);
     assert_int_equal(removed, 2);
     assert_int_equal(l.used, 0);

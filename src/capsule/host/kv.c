@@ -1,6 +1,9 @@
 /* interface kv: the invoking principal's namespace for this capsule,
  * "{principal}:capsule:{capsule}" in var/state.db. Writes are charged to
  * the principal's storage quota inside the store's write transaction.
+ * Writes commit ASTRID_KV_META_LAZY (store/kv.h): a chat turn makes
+ * several on its path and a synced meta page would double each one's
+ * fsyncs; a power loss may undo the last one, nothing else can.
  * Lifting and lowering are the generated glue's (host_glue.h). */
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +76,8 @@ int astrid_host_kv_set(astrid_host_call *c, const astrid_str *key, const astrid_
     /* measure a principal not yet seen before the store's write
      * transaction opens (a measurement reads the store) */
     if (astrid_invocation_charge(inv, 0, &err) != 0 ||
-        astrid_kv_set_charged(inv->env->kv, inv->kv_ns, key->ptr, value->ptr, value->len, kv_charge,
-                              inv, &err) != 0)
+        astrid_kv_set_charged(inv->env->kv, inv->kv_ns, key->ptr, value->ptr, value->len,
+                              ASTRID_KV_META_LAZY, kv_charge, inv, &err) != 0)
         return store_fail(c, &err);
     return 0;
 }
@@ -85,8 +88,8 @@ int astrid_host_kv_delete(astrid_host_call *c, const astrid_str *key)
     astrid_err err;
     if (key_ok(c, key, false))
         return -1;
-    if (astrid_kv_delete_charged(inv->env->kv, inv->kv_ns, key->ptr, NULL, kv_charge, inv, &err) !=
-        0)
+    if (astrid_kv_delete_charged(inv->env->kv, inv->kv_ns, key->ptr, NULL, ASTRID_KV_META_LAZY,
+                                 kv_charge, inv, &err) != 0)
         return store_fail(c, &err);
     return 0;
 }
@@ -112,8 +115,8 @@ int astrid_host_kv_clear_prefix(astrid_host_call *c, const astrid_str *prefix, u
     astrid_err err;
     if (key_ok(c, prefix, true))
         return -1;
-    if (astrid_kv_clear_prefix_charged(inv->env->kv, inv->kv_ns, prefix->ptr, out, kv_charge, inv,
-                                       &err) != 0)
+    if (astrid_kv_clear_prefix_charged(inv->env->kv, inv->kv_ns, prefix->ptr, out,
+                                       ASTRID_KV_META_LAZY, kv_charge, inv, &err) != 0)
         return store_fail(c, &err);
     return 0;
 }
