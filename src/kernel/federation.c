@@ -1036,6 +1036,23 @@ typedef struct fed_redo {
     char why[200];
 } fed_redo;
 
+/* Appends `r` (its strings move into the list). False when the list cannot
+ * grow: the caller then leaves the item where it was, for the next tick to
+ * try again, rather than dropping a request nobody would ever answer. */
+static bool redo_push(fed_redo **redo, size_t *n, size_t *cap, const fed_redo *r)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        fed_redo *nr = realloc(*redo, nc * sizeof *nr);
+        if (!nr)
+            return false;
+        *redo = nr;
+        *cap = nc;
+    }
+    (*redo)[(*n)++] = *r;
+    return true;
+}
+
 /* Liveness, deadlines, failover. Work found under peers_lock is done after
  * it is released (publishing on the bus or on NATS under it would stall
  * every delivery thread). */
@@ -1057,28 +1074,23 @@ static void tick(astrid_fed *f, unsigned round)
         if (p->alive && round % FED_PING_EVERY == 0)
             snprintf(pings[npings++], sizeof pings[0], "%s", p->name);
     }
-#define REDO_PUSH(...)                                                                             \
-    do {                                                                                           \
-        if (nredo == capredo) {                                                                    \
-            size_t nc = capredo ? capredo * 2 : 16;                                                \
-            fed_redo *nr = realloc(redo, nc * sizeof *nr);                                         \
-            if (!nr)                                                                               \
-                break;                                                                             \
-            redo = nr;                                                                             \
-            capredo = nc;                                                                          \
-        }                                                                                          \
-        redo[nredo++] = (fed_redo){__VA_ARGS__};                                                   \
-    } while (0)
     for (size_t i = 0; i < f->npending;) {
         fed_pending *pd = &f->pending[i];
         if (now < pd->deadline_ms) {
             i++;
             continue;
         }
-        if (pd->kind == PEND_REQUEST)
-            REDO_PUSH(.topic = pd->topic, .principal = pd->principal, .request_id = pd->request_id,
-                      .payload = pd->payload, .len = pd->len,
-                      .why = "no serving host answered within the deadline");
+        if (pd->kind == PEND_REQUEST &&
+            !redo_push(&redo, &nredo, &capredo,
+                       &(fed_redo){.topic = pd->topic,
+                                   .principal = pd->principal,
+                                   .request_id = pd->request_id,
+                                   .payload = pd->payload,
+                                   .len = pd->len,
+                                   .why = "no serving host answered within the deadline"})) {
+            i++;
+            continue;
+        }
         f->pending[i] = f->pending[--f->npending];
     }
     for (size_t i = 0; i < f->nturns;) {
@@ -1095,11 +1107,19 @@ static void tick(astrid_fed *f, unsigned round)
              * it). Once events flowed, a second answer would splice two
              * streams: the turn fails with an error instead. */
             bool resend = t->events == 0 && t->attempt == 0;
-            REDO_PUSH(.topic = t->topic, .principal = t->principal, .request_id = t->request_id,
-                      .payload = t->payload, .len = t->len, .attempt = t->attempt + 1,
-                      .resend = resend);
-            snprintf(redo[nredo - 1].why, sizeof redo[0].why, "host %s was lost %s", t->host,
+            fed_redo r = {.topic = t->topic,
+                          .principal = t->principal,
+                          .request_id = t->request_id,
+                          .payload = t->payload,
+                          .len = t->len,
+                          .attempt = t->attempt + 1,
+                          .resend = resend};
+            snprintf(r.why, sizeof r.why, "host %s was lost %s", t->host,
                      t->events ? "mid-stream" : "before it answered");
+            if (!redo_push(&redo, &nredo, &capredo, &r)) {
+                i++;
+                continue;
+            }
         } else {
             free(t->topic);
             free(t->principal);
@@ -1111,7 +1131,6 @@ static void tick(astrid_fed *f, unsigned round)
          * i and reports a double free on the next round. */
         memmove(t, &f->turns[--f->nturns], sizeof *t);
     }
-#undef REDO_PUSH
     pthread_mutex_unlock(&f->peers_lock);
     for (size_t i = 0; i < npings; i++)
         ping(f, pings[i]);
