@@ -320,14 +320,17 @@ for step in $steps; do
       for ((n = 1; n <= top; n += stride)); do
         out=$(run_one "$step" "$kind" "$n" "$e")
         runs=$((runs + 1))
-        [[ -n "$out" ]] && findings+=("$kind:$n:$e: ${out//$'\n'/ | }")
+        if [[ -n "$out" ]]; then
+          findings+=("$kind:$n:$e: ${out//$'\n'/ | }")
+          # as found, so a long sweep shows them before its kind ends
+          echo "# finding: $step: ${findings[-1]}"
+        fi
       done
       total_runs=$((total_runs + runs))
       if [[ ${#findings[@]} -eq 0 ]]; then
         ok "$step: $kind:N:$e for N in 1..$top (of $total$from, stride $stride): $runs runs consistent"
       else
         not_ok "$step: $kind:N:$e for N in 1..$top$from: ${#findings[@]} of $runs runs inconsistent"
-        printf '# %s\n' "${findings[@]}"
       fi
     done
   done
