@@ -71,8 +71,8 @@ static unsigned long fault_n; /* at which count */
 static int fault_errno;       /* 0: raise SIGKILL */
 static char count_file[4096];
 static atomic_int fired;
-static int arm_on_accept;  /* ASTRID_FAULT_ARM=accept */
-static atomic_int armed;   /* the first connection has been accepted */
+static int arm_on_accept; /* ASTRID_FAULT_ARM=accept */
+static atomic_int armed;  /* the first connection has been accepted */
 
 static const struct {
     const char *name;
