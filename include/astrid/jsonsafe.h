@@ -17,8 +17,15 @@
  * Outside a guarded decode the allocator returns NULL as malloc does, so
  * building values keeps its own error paths.
  *
- * Without astrid_json_install_alloc() astrid_json_loadb() is json_loadb().
- * Ownership as json_loadb: the caller owns (decrefs) the returned value. */
+ * Encoding has the same flaw: json_dumps ignores a failed append of an
+ * object's key (dump.c, dump_object), so under memory pressure it returns
+ * text with a key missing (`"a":1,:2`) instead of NULL — the sweep found an
+ * audit entry signed so. astrid_json_dumps() is json_dumps() under the same
+ * guard: the whole text or NULL.
+ *
+ * Without astrid_json_install_alloc() these are json_loadb() and
+ * json_dumps(). Ownership as theirs: the caller decrefs the returned value,
+ * frees the returned text. */
 #ifndef ASTRID_JSONSAFE_H
 #define ASTRID_JSONSAFE_H
 
@@ -27,5 +34,6 @@
 
 void astrid_json_install_alloc(void *(*base)(size_t));
 json_t *astrid_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *je);
+char *astrid_json_dumps(const json_t *v, size_t flags);
 
 #endif

@@ -1,7 +1,8 @@
 /* Guarded JSON decoding (astrid/jsonsafe.h): every allocation of a decode
- * failed in turn. jansson 2.14 alone drops a character of a string token
- * when its lexer buffer cannot grow, and runs past the buffer when the
- * dropped one is the closing quote (found by the fault sweep). */
+ * and of every encode failed in turn. jansson 2.14 alone drops a character
+ * of a string token when its lexer buffer cannot grow (and runs past the
+ * buffer when the dropped one is the closing quote), and drops an object's
+ * key it cannot append when encoding (both found by the fault sweep). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +75,40 @@ static void test_every_allocation_failed(void **state)
     json_decref(want);
 }
 
+static void test_every_allocation_of_an_encode_failed(void **state)
+{
+    (void)state;
+    astrid_json_install_alloc(malloc);
+    /* many keys of growing length, so the output buffer grows while one
+     * or another key is being appended */
+    json_t *v = json_object();
+    assert_non_null(v);
+    char key[64] = "k";
+    for (int i = 0; i < 40; i++) {
+        strcat(key, "y");
+        assert_int_equal(json_object_set_new(v, key, json_integer(i)), 0);
+    }
+    astrid_json_install_alloc(failing_malloc);
+    calls = 0;
+    fail_at = 0;
+    char *want = astrid_json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_non_null(want);
+    unsigned long total = calls;
+    assert_true(total > 3);
+    for (unsigned long k = 1; k <= total; k++) {
+        calls = 0;
+        fail_at = k;
+        char *got = astrid_json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        /* the whole text or none: never one with a key left out */
+        if (got && strcmp(got, want) != 0)
+            fail_msg("allocation %lu failed: the encoder returned %s", k, got);
+        free(got);
+    }
+    fail_at = 0;
+    free(want);
+    json_decref(v);
+}
+
 static void test_outside_a_decode_null_is_returned(void **state)
 {
     (void)state;
@@ -102,6 +137,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_allocation_failed),
+        cmocka_unit_test(test_every_allocation_of_an_encode_failed),
         cmocka_unit_test(test_outside_a_decode_null_is_returned),
         cmocka_unit_test(test_malformed_stays_a_parse_error),
     };

@@ -45,3 +45,17 @@ json_t *astrid_json_loadb(const char *buf, size_t len, size_t flags, json_error_
     decode_exit = outer;
     return v;
 }
+
+char *astrid_json_dumps(const json_t *v, size_t flags)
+{
+    jmp_buf here;
+    jmp_buf *volatile outer = decode_exit;
+    if (setjmp(here) != 0) {
+        decode_exit = outer;
+        return NULL;
+    }
+    decode_exit = &here;
+    char *s = json_dumps(v, flags);
+    decode_exit = outer;
+    return s;
+}
