@@ -17,7 +17,7 @@
 #
 # usage: sweep.sh --build DIR [--steps "agent grant ..."] [--kinds "fsync ..."]
 #                 [--kill "write ..."] [--arm "malloc ..."] [--max N]
-#                 [--stride S] [--work DIR]
+#                 [--stride S] [--from N] [--work DIR]
 #   --kinds   calls failed with an errno (default: all of them)
 #   --kill    calls at which the daemon is SIGKILLed (default: write fsync
 #             rename pwrite fdatasync)
@@ -27,6 +27,7 @@
 #             3 500 calls a run of which boot makes all but a few hundred)
 #   --max     sweep N only up to this (default: every N the step makes)
 #   --stride  take every S-th N (default 1)
+#   --from    start at this N (default 1), to resume a long sweep
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -37,6 +38,7 @@ kills="write pwrite fsync fdatasync rename"
 arm="malloc"
 max=0
 stride=1
+from=1
 work=
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -47,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --arm) arm=$2; shift 2 ;;
     --max) max=$2; shift 2 ;;
     --stride) stride=$2; shift 2 ;;
+    --from) from=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     *) echo "sweep.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -303,8 +306,8 @@ for step in $steps; do
   for mode in errno kill; do
     list=$kinds; [[ $mode == kill ]] && list=$kills
     for kind in $list; do
-      c=$cnt from=
-      armed "$kind" && c=$cnta from=" from the step's connection"
+      c=$cnt from_what=
+      armed "$kind" && c=$cnta from_what=" from the step's connection"
       total=$(awk -v k="$kind" '$1 == k {print $2}' "$c")
       [[ -z "$total" || "$total" -eq 0 ]] && continue
       top=$total; [[ $max -gt 0 && $max -lt $top ]] && top=$max
@@ -317,7 +320,7 @@ for step in $steps; do
       [[ $mode == kill ]] && e=KILL
       findings=()
       runs=0
-      for ((n = 1; n <= top; n += stride)); do
+      for ((n = from; n <= top; n += stride)); do
         out=$(run_one "$step" "$kind" "$n" "$e")
         runs=$((runs + 1))
         if [[ -n "$out" ]]; then
@@ -328,9 +331,9 @@ for step in $steps; do
       done
       total_runs=$((total_runs + runs))
       if [[ ${#findings[@]} -eq 0 ]]; then
-        ok "$step: $kind:N:$e for N in 1..$top (of $total$from, stride $stride): $runs runs consistent"
+        ok "$step: $kind:N:$e for N in $from..$top (of $total$from_what, stride $stride): $runs runs consistent"
       else
-        not_ok "$step: $kind:N:$e for N in 1..$top$from: ${#findings[@]} of $runs runs inconsistent"
+        not_ok "$step: $kind:N:$e for N in $from..$top$from_what: ${#findings[@]} of $runs runs inconsistent"
       fi
     done
   done
