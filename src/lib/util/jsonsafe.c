@@ -29,7 +29,7 @@ void astrid_json_install_alloc(void *(*base)(size_t))
 json_t *astrid_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *je)
 {
     jmp_buf here;
-    json_error_t local;
+    json_error_t local = {0};
     /* volatile: read after longjmp */
     json_error_t *volatile e = je ? je : &local;
     jmp_buf *volatile outer = decode_exit;
