@@ -106,7 +106,7 @@ bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **
     if (entry)
         *entry = NULL;
     json_error_t je;
-    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o = astrid_json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(o)) {
         json_decref(o);
         return why_set(why, whysz, "line is not a JSON object");
