@@ -190,8 +190,10 @@ int admin_agent_create(admin_call *c, json_t **data, const char **status)
         return -1;
     }
     int rc = 0;
-    if (groups.n == 0)
-        astrid_strlist_push(&groups, "agent", NULL);
+    /* unchecked, a failed push created the agent in no group at all (the
+     * malloc sweep's agent step, N 169) */
+    if (groups.n == 0 && astrid_strlist_push(&groups, "agent", NULL) != 0)
+        rc = astrid_req_fail(c, ASTRID_KIND_INTERNAL, "out of memory");
     for (size_t i = 0; i < groups.n && rc == 0; i++) {
         if (!admin_group_known(c->k, groups.v[i]))
             rc = astrid_req_fail(c, ASTRID_KIND_NOT_FOUND,

@@ -35,19 +35,27 @@ static int change(admin_call *c, json_t **data, bool grant)
     astrid_profile *prof = rc == 0 ? admin_load_existing(c, p) : NULL;
     if (rc == 0 && !prof)
         rc = -1;
+    /* `added` decides whether the profile is saved: an append lost to a
+     * failed allocation would answer "granted 0" and store nothing (the
+     * malloc sweep's grant step, N 191), so every failure fails the call. */
     json_t *added = json_array();
+    if (rc == 0 && !added)
+        rc = astrid_req_fail(c, ASTRID_KIND_INTERNAL, "out of memory");
     for (size_t i = 0; i < caps.n && rc == 0; i++) {
         bool a = false;
         rc = admin_push_unique(c, grant ? &prof->grants : &prof->revokes, caps.v[i], &a);
-        if (a)
-            json_array_append_new(added, json_string(caps.v[i]));
+        if (rc == 0 && a && json_array_append_new(added, json_string(caps.v[i])) != 0)
+            rc = astrid_req_fail(c, ASTRID_KIND_INTERNAL, "out of memory");
     }
     if (rc == 0 && json_array_size(added) > 0)
         rc = admin_save_profile(c, p, prof);
-    if (rc == 0)
+    if (rc == 0) {
         *data = json_pack("{s:s,s:O,s:o}", "principal", p, grant ? "granted" : "revoked", added,
                           grant ? "grants" : "revokes",
                           admin_strlist_json(grant ? &prof->grants : &prof->revokes));
+        if (!*data)
+            rc = astrid_req_fail(c, ASTRID_KIND_INTERNAL, "out of memory");
+    }
     json_decref(added);
     astrid_profile_release(prof);
     admin_strlist_free(&caps);

@@ -1,8 +1,10 @@
 /* astrid-daemon — the kernel. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/uuid.h"
 #include "astrid/version.h"
 #include "kernel/kernel.h"
@@ -33,6 +35,9 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    /* Before any thread decodes: jansson must not see a NULL while
+     * lexing (astrid/jsonsafe.h). */
+    astrid_json_install_alloc(malloc);
     astrid_kernel_opts o = {0};
     char session[ASTRID_UUID_STR_LEN];
     int c;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "store/captokens.h"
 
 #define NS_TOKENS "caps:tokens"
@@ -135,7 +136,7 @@ static int load_tokens(astrid_captokens *s, size_t *refused, astrid_err *why, as
             rc = -1;
             break;
         }
-        json_t *j = val ? json_loadb(val, len, 0, NULL) : NULL;
+        json_t *j = val ? astrid_json_loadb(val, len, 0, NULL) : NULL;
         free(val);
         astrid_captoken t;
         astrid_err e;
@@ -218,7 +219,7 @@ int astrid_captokens_add(astrid_captokens *s, const astrid_captoken *t, astrid_e
     int rc = 0;
     if (c.persistent && s->kv) {
         json_t *j = astrid_captoken_to_json(&c);
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        char *text = j ? astrid_json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         char key[160];
         token_key(&c, key, sizeof key);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "astrid/jsonsafe.h"
+
 static void now_rfc3339(char out[40])
 {
     struct timespec ts;
@@ -77,7 +79,7 @@ static int user_to_json(const astrid_user *u, char **out, astrid_err *err)
                         u->public_key[0] ? json_string(u->public_key) : json_null());
     if (u->display_name[0])
         json_object_set_new(o, "display_name", json_string(u->display_name));
-    *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    *out = astrid_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return *out ? 0 : astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
 }
@@ -91,7 +93,7 @@ static void copy_field(char *dst, size_t n, json_t *o, const char *key)
 static int user_from_json(const char *buf, size_t len, astrid_user *u, astrid_err *err)
 {
     json_error_t je;
-    json_t *o = json_loadb(buf, len, 0, &je);
+    json_t *o = astrid_json_loadb(buf, len, 0, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
         return astrid_err_set(err, ASTRID_E_PARSE, "corrupt identity user record: %s", je.text);
@@ -263,7 +265,7 @@ static char *link_json(const char *key, const char *platform_user_id, const char
     json_t *o = json_pack("{s:s%, s:s, s:s, s:s, s:s}", "platform", plat, (size_t)(slash - plat),
                           "platform_user_id", platform_user_id, "astrid_user_id", uuid, "linked_at",
                           at, "method", method);
-    char *js = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *js = o ? astrid_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     if (!js)
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
@@ -282,7 +284,7 @@ int astrid_identity_unlink(astrid_kv *kv, const char *platform, const char *plat
 static int link_from_json(const char *buf, size_t len, astrid_link *l, astrid_err *err)
 {
     json_error_t je;
-    json_t *o = json_loadb(buf, len, 0, &je);
+    json_t *o = astrid_json_loadb(buf, len, 0, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
         return astrid_err_set(err, ASTRID_E_PARSE, "corrupt identity link record: %s", je.text);

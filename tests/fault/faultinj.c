@@ -11,6 +11,13 @@
  *   ASTRID_FAULT_COUNT=file    at exit, write "call count" lines to file
  *   ASTRID_FAULT_PROG=name     act only in a program whose argv[0] ends
  *                              in /name (default: every program)
+ *   ASTRID_FAULT_ARM=accept    count (and fault) nothing until the process
+ *                              accepts its first connection, so N covers
+ *                              the operation a client asks for, not boot;
+ *                              ASTRID_FAULT_COUNT then holds the counts as
+ *                              of the latest accept after that one (a run
+ *                              ended by `astrid stop` counts up to the
+ *                              stop's connection), not those at exit
  *
  * write, pwrite, fsync, fdatasync and ftruncate count only on files and
  * directories, not on sockets, pipes or eventfds (see is_file).
@@ -35,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -63,6 +71,8 @@ static unsigned long fault_n; /* at which count */
 static int fault_errno;       /* 0: raise SIGKILL */
 static char count_file[4096];
 static atomic_int fired;
+static int arm_on_accept; /* ASTRID_FAULT_ARM=accept */
+static atomic_int armed;  /* the first connection has been accepted */
 
 static const struct {
     const char *name;
@@ -146,13 +156,22 @@ __attribute__((constructor)) static void faultinj_init(void)
         }
         fault_n = n;
     }
+    const char *arm = getenv("ASTRID_FAULT_ARM");
+    if (arm && *arm) {
+        if (strcmp(arm, "accept") != 0) {
+            say("faultinj: ASTRID_FAULT_ARM must be accept\n");
+            _exit(97);
+        }
+        arm_on_accept = 1;
+    }
     active = 1;
 }
 
-__attribute__((destructor)) static void faultinj_fini(void)
+/* Raw syscalls and a stack buffer: this runs at exit and, armed, inside
+ * accept on the daemon's event loop, where it must neither recurse into the
+ * shim nor allocate. */
+static void write_counts(void)
 {
-    if (!active || !count_file[0] || getpid() != owner)
-        return;
     char buf[1024];
     size_t o = 0;
     for (int i = 0; i < K_N; i++)
@@ -165,11 +184,20 @@ __attribute__((destructor)) static void faultinj_fini(void)
     }
 }
 
+__attribute__((destructor)) static void faultinj_fini(void)
+{
+    if (!active || !count_file[0] || getpid() != owner || arm_on_accept)
+        return;
+    write_counts();
+}
+
 /* 0: make the call; -1: fail it (errno set). Kills the process when so
  * asked. A forked child carries the parent's state but not its pid. */
 static int faultinj_hit(int kind)
 {
     if (!active || getpid() != owner)
+        return 0;
+    if (arm_on_accept && !atomic_load(&armed))
         return 0;
     unsigned long n = atomic_fetch_add(&counts[kind], 1) + 1;
     if (kind != fault_kind || n != fault_n)
@@ -340,6 +368,40 @@ int openat64(int dirfd, const char *path, int flags, ...)
     if (faultinj_hit(K_OPENAT))
         return -1;
     return real_openat64(dirfd, path, flags, mode);
+}
+
+/* A connection accepted: arms the counters (the first), or records the
+ * counts so far (every later one). Failed accepts (EAGAIN ending libuv's
+ * accept loop) are not connections. */
+static void accepted(int fd)
+{
+    if (fd < 0 || !active || !arm_on_accept || getpid() != owner)
+        return;
+    int was = 0;
+    if (atomic_compare_exchange_strong(&armed, &was, 1))
+        return;
+    if (count_file[0])
+        write_counts();
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    REAL(accept);
+    int r = real_accept(fd, addr, len);
+    int saved = errno;
+    accepted(r);
+    errno = saved;
+    return r;
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    REAL(accept4);
+    int r = real_accept4(fd, addr, len, flags);
+    int saved = errno;
+    accepted(r);
+    errno = saved;
+    return r;
 }
 
 /* malloc through glibc's own entry point: dlsym may allocate, and

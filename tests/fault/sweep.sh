@@ -16,12 +16,18 @@
 # Prints TAP: one line per (step, kind, what), failures with the runs.
 #
 # usage: sweep.sh --build DIR [--steps "agent grant ..."] [--kinds "fsync ..."]
-#                 [--kill "write ..."] [--max N] [--stride S] [--work DIR]
+#                 [--kill "write ..."] [--arm "malloc ..."] [--max N]
+#                 [--stride S] [--from N] [--work DIR]
 #   --kinds   calls failed with an errno (default: all of them)
 #   --kill    calls at which the daemon is SIGKILLed (default: write fsync
 #             rename pwrite fdatasync)
+#   --arm     calls counted only from the step's first connection to the
+#             daemon (ASTRID_FAULT_ARM=accept), so N covers the step and
+#             not boot, which every step repeats (default: malloc, some
+#             3 500 calls a run of which boot makes all but a few hundred)
 #   --max     sweep N only up to this (default: every N the step makes)
 #   --stride  take every S-th N (default 1)
+#   --from    start at this N (default 1), to resume a long sweep
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -29,8 +35,10 @@ build=
 steps="agent grant group install kv"
 kinds="write pwrite fsync fdatasync rename open openat ftruncate malloc"
 kills="write pwrite fsync fdatasync rename"
+arm="malloc"
 max=0
 stride=1
+from=1
 work=
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -38,8 +46,10 @@ while [[ $# -gt 0 ]]; do
     --steps) steps=$2; shift 2 ;;
     --kinds) kinds=$2; shift 2 ;;
     --kill) kills=$2; shift 2 ;;
+    --arm) arm=$2; shift 2 ;;
     --max) max=$2; shift 2 ;;
     --stride) stride=$2; shift 2 ;;
+    --from) from=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     *) echo "sweep.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -197,13 +207,17 @@ files_ok() {
   mdb_dump -p "$home/var/state.db" >/dev/null 2>&1 || echo "LMDB does not dump"
 }
 
+# armed KIND: whether KIND is counted from the step's first connection.
+armed() { [[ " $arm " == *" $1 "* ]]; }
+
 # run_one STEP KIND N WHAT: one faulted run; prints a finding or nothing.
 run_one() {
-  local step=$1 kind=$2 n=$3 what=$4 h=$work/run
+  local step=$1 kind=$2 n=$3 what=$4 h=$work/run armenv=()
+  armed "$kind" && armenv=(ASTRID_FAULT_ARM=accept)
   rm -rf "$h"; cp -a "$work/base-$step" "$h"
   local log=$work/faulted.log oprc=99 acked=no
   start_daemon "$h" "$log" LD_PRELOAD="$preload" ASTRID_FAULT_PROG=astrid-daemon \
-    ASTRID_FAULT="$kind:$n:$what"
+    ASTRID_FAULT="$kind:$n:$what" "${armenv[@]}"
   local st=$?
   if [[ $st -eq 2 ]]; then stop_daemon "$h"; echo "hang: the faulted daemon did not get ready in 30 s"; return; fi
   if [[ $st -eq 0 ]]; then
@@ -275,10 +289,26 @@ for step in $steps; do
     not_ok "$step: the step changes the state (else the sweep proves nothing)"; continue
   fi
   echo "# $step: calls $(tr '\n' ' ' <"$cnt")"
+  # The armed kinds' counts: the step alone (from its first connection to
+  # the stop's).
+  cnta=$work/count-armed-$step
+  rm -f "$cnta"
+  if [[ -n $(for k in $kinds $kills; do armed "$k" && echo "$k"; done) ]]; then
+    rm -rf "$h"; cp -a "$base" "$h"
+    if start_daemon "$h" "$work/count.log" LD_PRELOAD="$preload" ASTRID_FAULT_PROG=astrid-daemon \
+        ASTRID_FAULT_COUNT="$cnta" ASTRID_FAULT_ARM=accept; then
+      ASTRID_HOME=$h step_op "$step" >/dev/null 2>&1
+      stop_daemon "$h"
+    fi
+    [[ -f $cnta ]] || { not_ok "$step: the armed counting run counts"; continue; }
+    echo "# $step: calls from its first connection $(tr '\n' ' ' <"$cnta")"
+  fi
   for mode in errno kill; do
     list=$kinds; [[ $mode == kill ]] && list=$kills
     for kind in $list; do
-      total=$(awk -v k="$kind" '$1 == k {print $2}' "$cnt")
+      c=$cnt from_what=
+      armed "$kind" && c=$cnta from_what=" from the step's connection"
+      total=$(awk -v k="$kind" '$1 == k {print $2}' "$c")
       [[ -z "$total" || "$total" -eq 0 ]] && continue
       top=$total; [[ $max -gt 0 && $max -lt $top ]] && top=$max
       case $kind in
@@ -290,17 +320,20 @@ for step in $steps; do
       [[ $mode == kill ]] && e=KILL
       findings=()
       runs=0
-      for ((n = 1; n <= top; n += stride)); do
+      for ((n = from; n <= top; n += stride)); do
         out=$(run_one "$step" "$kind" "$n" "$e")
         runs=$((runs + 1))
-        [[ -n "$out" ]] && findings+=("$kind:$n:$e: ${out//$'\n'/ | }")
+        if [[ -n "$out" ]]; then
+          findings+=("$kind:$n:$e: ${out//$'\n'/ | }")
+          # as found, so a long sweep shows them before its kind ends
+          echo "# finding: $step: ${findings[-1]}"
+        fi
       done
       total_runs=$((total_runs + runs))
       if [[ ${#findings[@]} -eq 0 ]]; then
-        ok "$step: $kind:N:$e for N in 1..$top (of $total, stride $stride): $runs runs consistent"
+        ok "$step: $kind:N:$e for N in $from..$top (of $total$from_what, stride $stride): $runs runs consistent"
       else
-        not_ok "$step: $kind:N:$e for N in 1..$top: ${#findings[@]} of $runs runs inconsistent"
-        printf '# %s\n' "${findings[@]}"
+        not_ok "$step: $kind:N:$e for N in $from..$top$from_what: ${#findings[@]} of $runs runs inconsistent"
       fi
     done
   done

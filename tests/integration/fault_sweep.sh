@@ -28,6 +28,21 @@ expect_eq "ASTRID_FAULT_PROG spares other programs" "$out" "0"
 LD_PRELOAD=$S ASTRID_FAULT=write:x:EIO /bin/true 2>"$TEST_TMP/err"
 expect_eq "a malformed ASTRID_FAULT exits 97" "$?" "97"
 ok_if "  saying so" grep -q 'ASTRID_FAULT must be' "$TEST_TMP/err"
+# ASTRID_FAULT_ARM=accept: nothing counts before the first accepted
+# connection (tests/fault/armed.py writes once before it and once after each
+# of two). The real interpreter: a pyenv shim is a shell, which the shim
+# would take as the process under test.
+py=$(python3 -c 'import sys; print(sys.executable)')
+armed() { rm -f "$TEST_TMP/armed.sock"; env LD_PRELOAD="$S" "$@" "$py" -B "$ASTRID_SRC/tests/fault/armed.py" "$TEST_TMP/armed.sock" "$f"; }
+expect_eq "armed at accept: write:1 is the first write after the first connection" \
+  "$(armed ASTRID_FAULT_ARM=accept ASTRID_FAULT=write:1:ENOSPC)" "ok No space left on device ok"
+expect_eq "  unarmed, write:1 is the first write" "$(armed ASTRID_FAULT=write:1:ENOSPC)" "No space left on device ok ok"
+rm -f "$TEST_TMP/count"
+armed ASTRID_FAULT_ARM=accept ASTRID_FAULT_COUNT="$TEST_TMP/count" >/dev/null
+expect_eq "  the count is the one as of the latest connection" \
+  "$(awk '$1 == "write" {print $2}' "$TEST_TMP/count" 2>&1)" "1"
+LD_PRELOAD=$S ASTRID_FAULT_ARM=bind /bin/true 2>"$TEST_TMP/err"
+expect_eq "  a malformed ASTRID_FAULT_ARM exits 97" "$?" "97"
 # The state a kill between agent create's identity and its profile leaves
 # (the sweep finds it at some N; here made by hand, so it is always tried):
 # boot removes the identity of an agent without a profile.
@@ -50,9 +65,10 @@ expect_eq "  one user for alice, not two" "$(users)" "$before"
 unset ASTRID_HOME
 # The slice: creating an agent (a profile, three identity records, home
 # directories, audit entries), every other fsync, rename and LMDB pwrite
-# failed, the daemon killed at every other pwrite and fsync.
+# failed, the daemon killed at every other pwrite and fsync; pwrite counted
+# from the step's first connection (--arm), so the armed path runs here too.
 bash "$ASTRID_SRC/tests/fault/sweep.sh" --build "$ASTRID_BUILD" --work "$TEST_TMP/sweep" \
-  --steps agent --kinds "fsync rename pwrite" --kill "pwrite fsync" --stride 2 >"$TEST_TMP/sweep.tap" 2>&1
+  --steps agent --kinds "fsync rename pwrite" --kill "pwrite fsync" --arm pwrite --stride 2 >"$TEST_TMP/sweep.tap" 2>&1
 rc=$?
 while IFS= read -r l; do
   case $l in

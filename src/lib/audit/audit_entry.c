@@ -8,6 +8,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "lib/audit/audit_entry.h"
 
 #define SIG_KEY ",\"signature\":\""
@@ -55,10 +56,12 @@ char *audit_entry_head(const char *id, const char *session_id, const char *princ
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory building an audit entry");
         return NULL;
     }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* guarded: json_dumps drops a key it cannot append (astrid/jsonsafe.h),
+     * and the entry would be signed without it */
+    char *s = astrid_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!s) {
-        astrid_err_set(err, ASTRID_E_INVALID, "audit entry is not serializable");
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory encoding an audit entry");
         return NULL;
     }
     s[strlen(s) - 1] = '\0'; /* drop the closing brace: seal appends more keys */
@@ -103,7 +106,7 @@ bool audit_line_check(const char *line, size_t len, const uint8_t *pk, json_t **
     if (entry)
         *entry = NULL;
     json_error_t je;
-    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o = astrid_json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(o)) {
         json_decref(o);
         return why_set(why, whysz, "line is not a JSON object");

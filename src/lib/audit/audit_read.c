@@ -11,6 +11,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "lib/audit/audit_entry.h"
 
 #define AUDIT_MAX_FILE ((size_t)1 << 31)
@@ -70,10 +71,10 @@ int astrid_audit_verify(const char *home, const char *principal,
         json_t *o = NULL;
         if (!nl) {
             /* try to name the entry even though it is rejected */
-            o = json_loadb(line, ll, 0, NULL);
+            o = astrid_json_loadb(line, ll, 0, NULL);
             rc = bad(rep, lineno, o, "truncated last line (no newline)", err);
         } else if (!audit_line_check(line, ll, pk, &o, why, sizeof why)) {
-            o = json_loadb(line, ll, 0, NULL);
+            o = astrid_json_loadb(line, ll, 0, NULL);
             rc = bad(rep, lineno, o, why, err);
         } else {
             const char *ph = json_string_value(json_object_get(o, "previous_hash"));
@@ -122,7 +123,7 @@ static int collect(json_t *arr, const char *home, const char *principal, const c
         if (!nl)
             break; /* a line still being written */
         size_t ll = (size_t)(nl - (buf + pos));
-        json_t *o = json_loadb(buf + pos, ll, 0, NULL);
+        json_t *o = astrid_json_loadb(buf + pos, ll, 0, NULL);
         const char *ts = json_string_value(json_object_get(o, "timestamp"));
         /* second resolution, so "…T10:00:00Z" includes "…T10:00:00.5Z" */
         if (ts && (!since || strncmp(ts, since, 19) >= 0))

@@ -1,7 +1,9 @@
 /* Pre-parse validation of untrusted JSON: UTF-8 and nesting depth. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/utf8.h"
 #include "astrid/wire.h"
 
@@ -45,7 +47,11 @@ json_t *astrid_wire_parse(const char *buf, size_t len, astrid_err *err)
     if (astrid_wire_check(buf, len, err) != 0)
         return NULL;
     json_error_t je;
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *v = astrid_json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!v && strcmp(je.text, "out of memory") == 0) {
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory decoding a frame");
+        return NULL;
+    }
     if (!v) {
         astrid_err_set(err, ASTRID_E_PARSE, "malformed JSON at line %d, column %d: %s", je.line,
                        je.column, je.text);

@@ -1,0 +1,145 @@
+/* Guarded JSON decoding (astrid/jsonsafe.h): every allocation of a decode
+ * and of every encode failed in turn. jansson 2.14 alone drops a character
+ * of a string token when its lexer buffer cannot grow (and runs past the
+ * buffer when the dropped one is the closing quote), and drops an object's
+ * key it cannot append when encoding (both found by the fault sweep). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "astrid/err.h"
+#include "astrid/jsonsafe.h"
+#include "astrid/wire.h"
+
+/* The allocator under test fails its fail_at-th call (0: none). Test
+ * state: cmocka runs one test at a time on one thread. */
+static unsigned long calls, fail_at;
+
+static void *failing_malloc(size_t n)
+{
+    if (++calls == fail_at)
+        return NULL;
+    return malloc(n);
+}
+
+/* Strings longer than jansson's first token buffer (16 bytes), so the lexer
+ * grows it while a string is open, escapes included. */
+static const char frame[] =
+    "{\"topic\":\"astrid.v1.connection.subscribe\",\"payload\":{\"pattern\":"
+    "\"demo.v1.kvcount.reply\",\"request_id\":\"4cfc7e0a-d199-4cf1-aeb6-2b18ec87176a\","
+    "\"note\":\"tab\\there, quote \\\" and \\u00e9 in a long enough string\"},"
+    "\"principal\":\"load-10-with-a-longer-name\",\"n\":[1,2,3]}";
+
+static void test_every_allocation_failed(void **state)
+{
+    (void)state;
+    astrid_json_install_alloc(failing_malloc);
+    json_error_t je;
+    calls = 0;
+    fail_at = 0;
+    json_t *want = astrid_json_loadb(frame, strlen(frame), JSON_REJECT_DUPLICATES, &je);
+    assert_non_null(want);
+    unsigned long total = calls;
+    assert_true(total > 10);
+    for (unsigned long k = 1; k <= total; k++) {
+        calls = 0;
+        fail_at = k;
+        json_t *got = astrid_json_loadb(frame, strlen(frame), JSON_REJECT_DUPLICATES, &je);
+        if (got) {
+            /* never a silently altered value */
+            if (!json_equal(got, want))
+                fail_msg("allocation %lu failed: the decode returned another value", k);
+            json_decref(got);
+        } else {
+            assert_string_equal(je.text, "out of memory");
+        }
+    }
+    /* the frame parser says what happened */
+    for (unsigned long k = 1; k <= total; k++) {
+        calls = 0;
+        fail_at = k;
+        astrid_err err = {0};
+        json_t *got = astrid_wire_parse(frame, strlen(frame), &err);
+        if (got) {
+            assert_true(json_equal(got, want));
+            json_decref(got);
+        } else {
+            assert_int_equal(err.code, ASTRID_E_NOMEM);
+        }
+    }
+    fail_at = 0;
+    json_decref(want);
+}
+
+static void test_every_allocation_of_an_encode_failed(void **state)
+{
+    (void)state;
+    astrid_json_install_alloc(malloc);
+    /* many keys of growing length, so the output buffer grows while one
+     * or another key is being appended */
+    json_t *v = json_object();
+    assert_non_null(v);
+    char key[64] = "k";
+    for (int i = 0; i < 40; i++) {
+        strcat(key, "y");
+        assert_int_equal(json_object_set_new(v, key, json_integer(i)), 0);
+    }
+    astrid_json_install_alloc(failing_malloc);
+    calls = 0;
+    fail_at = 0;
+    char *want = astrid_json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_non_null(want);
+    unsigned long total = calls;
+    assert_true(total > 3);
+    for (unsigned long k = 1; k <= total; k++) {
+        calls = 0;
+        fail_at = k;
+        char *got = astrid_json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        /* the whole text or none: never one with a key left out */
+        if (got && strcmp(got, want) != 0)
+            fail_msg("allocation %lu failed: the encoder returned %s", k, got);
+        free(got);
+    }
+    fail_at = 0;
+    free(want);
+    json_decref(v);
+}
+
+static void test_outside_a_decode_null_is_returned(void **state)
+{
+    (void)state;
+    astrid_json_install_alloc(failing_malloc);
+    calls = 0;
+    fail_at = 1;
+    /* building a value keeps its own error path: NULL, no jump */
+    assert_null(json_string("a string that needs an allocation"));
+    fail_at = 0;
+    json_t *s = json_string("fine");
+    assert_non_null(s);
+    json_decref(s);
+}
+
+static void test_malformed_stays_a_parse_error(void **state)
+{
+    (void)state;
+    astrid_json_install_alloc(malloc);
+    json_error_t je;
+    assert_null(astrid_json_loadb("{\"a\":", 5, 0, &je));
+    assert_string_not_equal(je.text, "out of memory");
+    assert_null(astrid_json_loadb("{\"a\":", 5, 0, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_allocation_failed),
+        cmocka_unit_test(test_every_allocation_of_an_encode_failed),
+        cmocka_unit_test(test_outside_a_decode_null_is_returned),
+        cmocka_unit_test(test_malformed_stays_a_parse_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
