@@ -27,8 +27,13 @@
 /* A string lifted from a capsule-result (payload or reason). */
 #define RESULT_STRING_MAX (5u << 20)
 /* Idle instances kept per capsule for reuse by the same principal, and
- * how long one may wait unused. */
-#define POOL_MAX 4
+ * how long one may wait unused. Room for every agent active at once, not a
+ * handful: an instance evicted between two events of one agent's turn takes
+ * with it whatever the guest kept only in memory (react's deltas of the last
+ * 250 ms: the load run of issue #18 lost chat answers with 4 slots for 100
+ * agents). POOL_DEFAULT slots, ASTRID_INSTANCE_POOL up to POOL_MAX. */
+#define POOL_MAX 256
+#define POOL_DEFAULT 64
 #define POOL_IDLE_MS 60000
 /* A run loop's `_initialize` (its `run` has no deadline). */
 #define RUN_INIT_TIMEOUT_MS 10000
@@ -80,9 +85,8 @@ astrid_capsule_engine *astrid_capsule_engine_new(const char *home, astrid_err *e
     memcpy(e->hosts, astrid_capsule_host_modules, n * sizeof *e->hosts);
     /* 0 turns reuse off (measurements, or a capsule that cannot bear it) */
     const char *pool = getenv("ASTRID_INSTANCE_POOL");
-    e->pool_max = pool && *pool && strtoul(pool, NULL, 10) < POOL_MAX
-                      ? (size_t)strtoul(pool, NULL, 10)
-                      : POOL_MAX;
+    unsigned long want = pool && *pool ? strtoul(pool, NULL, 10) : POOL_DEFAULT;
+    e->pool_max = want < POOL_MAX ? (size_t)want : POOL_MAX;
     e->hosts[n] = astrid_wasi_host_module;
     char cache[4200];
     if (astrid_home_aot_dir(cache, sizeof cache, home, err) != 0) {

@@ -273,6 +273,24 @@ static void instances_are_reused_per_principal_only(void **state)
     astrid_capsule_free(c);
 }
 
+/* Twenty agents taking turns each keep their own instance: the pool has
+ * room for every agent active at once, so none loses what its guest held
+ * in memory between two of its events (4 slots did: the 100-client load run
+ * lost react's last deltas of chat turns). */
+static void every_active_agent_keeps_its_instance(void **state)
+{
+    (void)state;
+    astrid_capsule *c = load();
+    char who[20][8];
+    for (int i = 0; i < 20; i++) {
+        snprintf(who[i], sizeof who[i], "p%d", i);
+        assert_int_equal(count_as(c, who[i]), '1');
+    }
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(count_as(c, who[i]), '2');
+    astrid_capsule_free(c);
+}
+
 static void results_out_of_bounds_are_refused(void **state)
 {
     (void)state;
@@ -365,6 +383,7 @@ int main(void)
         cmocka_unit_test(result_layout_is_the_wit),
         cmocka_unit_test(deny_and_final_are_decoded),
         cmocka_unit_test(instances_are_reused_per_principal_only),
+        cmocka_unit_test(every_active_agent_keeps_its_instance),
         cmocka_unit_test(results_out_of_bounds_are_refused),
         cmocka_unit_test(interrupt_stops_running_and_later_invocations),
         cmocka_unit_test(tampered_wasm_is_refused_at_open),
