@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -994,9 +995,20 @@ static void reply(astrid_kernel *k, const char *source_id, const char *principal
     } else {
         json_object_set_new(r, "data", data ? data : json_null());
     }
+    /* The job's work is done and stored; an unsent reply leaves the client
+     * waiting (an install has no deadline). Out of memory is often brief
+     * (the malloc sweep of issue #18 hung installs on one failed
+     * allocation), so it is tried again before giving up. */
     astrid_err err;
-    if (astrid_kernel_publish_to(k, source_id, NULL, topic, r, principal, &err) != 0)
-        astrid_klog(k, "ERROR", "reply on %s not sent: %s", topic, err.msg);
+    for (int attempt = 0;; attempt++) {
+        if (astrid_kernel_publish_to(k, source_id, NULL, topic, r, principal, &err) == 0)
+            break;
+        if (err.code != ASTRID_E_NOMEM || attempt == 4) {
+            astrid_klog(k, "ERROR", "reply on %s not sent: %s", topic, err.msg);
+            break;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
     json_decref(r);
 }
 
