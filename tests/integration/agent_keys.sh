@@ -68,13 +68,15 @@ ok_if "  authentication failed" grep -q "authentication failed" <<<"$out"
 cat >"$TEST_TMP/raw.py" <<'EOF'
 import base64, json, os, socket, struct, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 home, mode = sys.argv[1], sys.argv[2]
 def seed_of(path):
     for line in open(path):
         if line.startswith("secret_key"):
             return base64.b64decode(line.split('"')[1])
 key = Ed25519PrivateKey.from_private_bytes(seed_of(sys.argv[3]))
-pk = base64.b64encode(key.public_key().public_bytes_raw()).decode()
+# public_bytes(Raw, Raw), not public_bytes_raw(): Debian 12's cryptography (38) predates it
+pk = base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 def frame(s, o):
     b = json.dumps(o).encode(); s.sendall(struct.pack(">I", len(b)) + b)
 def recv(s):

@@ -3,6 +3,9 @@
 WIRE="python3 $ASTRID_SRC/tests/tools/astrid_wire.py"
 start_daemon() { # start_daemon HOME [args...]
   local h=$1; shift
+  # a daemon killed with -9 leaves its ready file: waiting on it would
+  # return before the new one listens (as `astrid start`, remove it first)
+  rm -f "$h/run/system.ready"
   ASTRID_HOME=$h "$BIN/astrid-daemon" "$@" >"$h.daemon.out" 2>&1 &
   DAEMON_PID=$!
   _daemons+=("$DAEMON_PID")
