@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     astrid_wasm_info info;
-    astrid_err err;
+    astrid_err err = {0};
     if (astrid_wasm_parse(data, size, &info, &err) == 0) {
         size_t n;
         const char **mods = astrid_wasm_import_modules(&info, &n);
