@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "store/kv.h"
-#include "fixture.h"
+#include "fixture_kv.h"
 
 /* Counters of the interposed calls; atomic: the concurrency test writes
  * from two threads. */
@@ -51,19 +51,13 @@ static astrid_kv *kv;
 static int setup(void **state)
 {
     (void)state;
-    if (fixture_tmpdir(tmpdir, sizeof tmpdir, "kvsync") != 0)
-        return -1;
-    char db[300];
-    snprintf(db, sizeof db, "%s/state.db", tmpdir);
-    return astrid_kv_open(&kv, db, 64u << 20, NULL);
+    return fixture_kv_open(tmpdir, sizeof tmpdir, "kvsync", &kv);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    astrid_kv_close(kv);
-    kv = NULL;
-    return fixture_rmdir(tmpdir);
+    return fixture_kv_close(tmpdir, &kv);
 }
 
 static void reset(void)

@@ -9,7 +9,7 @@
 
 #include "store/identity.h"
 #include "store/kv.h"
-#include "fixture.h"
+#include "fixture_kv.h"
 
 static char tmpdir[256];
 static astrid_kv *kv;
@@ -17,19 +17,13 @@ static astrid_kv *kv;
 static int setup(void **state)
 {
     (void)state;
-    if (fixture_tmpdir(tmpdir, sizeof tmpdir, "store") != 0)
-        return -1;
-    char db[300];
-    snprintf(db, sizeof db, "%s/state.db", tmpdir);
-    return astrid_kv_open(&kv, db, 64u << 20, NULL);
+    return fixture_kv_open(tmpdir, sizeof tmpdir, "store", &kv);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    astrid_kv_close(kv);
-    kv = NULL;
-    return fixture_rmdir(tmpdir);
+    return fixture_kv_close(tmpdir, &kv);
 }
 
 static void kv_namespaces_are_isolated(void **state)
