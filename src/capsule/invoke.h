@@ -24,7 +24,7 @@
  *
  * Instances: an invocation runs in an instance of its own — no two
  * invocations share one at the same time. When it returns cleanly the
- * instance is kept (one per principal, at most 16 idle per capsule by default, 60 s) and handed to the
+ * instance is kept (one per principal, at most 4 idle per capsule by default, 60 s) and handed to the
  * next invocation of the *same principal* with the same memory cap, its
  * `_initialize` not run again: the guest's globals and heap carry over
  * between that principal's invocations (as upstream's one instance per

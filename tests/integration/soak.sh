@@ -41,6 +41,14 @@ kill "$idle"
 # ASan's quarantine keeps freed memory out of reuse (256 MiB by default): it
 # would read as growth. A small one keeps the daemon's RSS about its live data.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:quarantine_size_mb=4"
+# Under ASan, and only there, the daemon's anonymous memory climbs with the
+# machine's load even so: +25 to +35 MiB fitted over the 33 s after warm-up
+# in four runs beside another suite (CI's two at a time), while the release
+# daemon under the same mix stays flat (+0.5 MiB over 135 s, `make soak`).
+# So the sanitizer tree gets a wider memory bound (fds and threads keep
+# theirs); a leak there is LeakSanitizer's to report at the daemon's exit,
+# and `make soak` on the release tree holds the 16 MiB one.
+if [[ $ASTRID_BUILD == */san ]]; then export LOAD_RSS_BOUND_MB=${LOAD_RSS_BOUND_MB:-64}; fi
 bash "$ASTRID_SRC/bench/load.sh" --soak "${SOAK_SECONDS:-45}" >"$TEST_TMP/soak.out" 2>&1
 rc=$?
 sed -E 's/^(ok|not ok) [0-9]* ?- /\1 - /' "$TEST_TMP/soak.out" |
