@@ -19,6 +19,29 @@ const char *admin_str(admin_call *c, const char *key)
     return s;
 }
 
+json_t *admin_object(admin_call *c, const char *key, const char *const *known, size_t n,
+                     const char *what)
+{
+    json_t *o = json_object_get(c->params, key);
+    if (!json_is_object(o)) {
+        astrid_req_fail(c, ASTRID_KIND_INVALID, "params.%s must be an object", key);
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(k, known[i]) != 0)
+            i++;
+        if (i == n) {
+            astrid_req_fail(c, ASTRID_KIND_INVALID, "unknown %s '%s'", what, k);
+            return NULL;
+        }
+    }
+    return o;
+}
+
 void admin_strlist_free(astrid_strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)

@@ -73,6 +73,11 @@ const char *admin_str(admin_call *c, const char *key);
  * `optional`); -1 with an error when not an array of strings. */
 int admin_strlist(admin_call *c, const char *key, bool optional, astrid_strlist *out);
 void admin_strlist_free(astrid_strlist *l);
+/* params[key] as an object whose every key is one of known[0..n): NULL
+ * (and an error naming the first stranger as "unknown <what> '<key>'")
+ * otherwise. Borrowed from c->params. */
+json_t *admin_object(admin_call *c, const char *key, const char *const *known, size_t n,
+                     const char *what);
 /* Append `s` unless present; *added (optional) tells which. */
 int admin_push_unique(admin_call *c, astrid_strlist *l, const char *s, bool *added);
 /* The target must be a valid principal whose profile exists (phantom

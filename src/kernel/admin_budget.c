@@ -24,21 +24,11 @@ int admin_budget_set(admin_call *c, json_t **data, const char **status)
     const char *p = admin_str(c, "principal");
     if (!p)
         return -1;
-    json_t *b = json_object_get(c->params, "budget");
-    if (!json_is_object(b))
-        return astrid_req_fail(c, ASTRID_KIND_INVALID, "params.budget must be an object");
     static const char *const known[] = {"per_action_usd", "session_usd", "workspace_usd",
                                         "warn_at_percent"};
-    const char *key;
-    json_t *v;
-    json_object_foreach(b, key, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-            ok = ok || strcmp(key, known[i]) == 0;
-        if (!ok)
-            return astrid_req_fail(c, ASTRID_KIND_INVALID, "unknown budget field '%s'", key);
-    }
+    json_t *b = admin_object(c, "budget", known, sizeof known / sizeof *known, "budget field");
+    if (!b)
+        return -1;
     astrid_profile *prof = admin_load_existing(c, p); /* phantom guard */
     if (!prof)
         return -1;

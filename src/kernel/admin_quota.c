@@ -23,22 +23,12 @@ int admin_quota_set(admin_call *c, json_t **data, const char **status)
     const char *p = admin_str(c, "principal");
     if (!p)
         return -1;
-    json_t *q = json_object_get(c->params, "quotas");
-    if (!json_is_object(q))
-        return astrid_req_fail(c, ASTRID_KIND_INVALID, "params.quotas must be an object");
     static const char *const known[] = {"max_memory_bytes", "max_timeout_secs",
                                         "max_ipc_throughput_bytes", "max_background_processes",
                                         "max_storage_bytes"};
-    const char *key;
-    json_t *v;
-    json_object_foreach(q, key, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-            ok = ok || strcmp(key, known[i]) == 0;
-        if (!ok)
-            return astrid_req_fail(c, ASTRID_KIND_INVALID, "unknown quota '%s'", key);
-    }
+    json_t *q = admin_object(c, "quotas", known, sizeof known / sizeof *known, "quota");
+    if (!q)
+        return -1;
     astrid_quotas nq = {ASTRID_QUOTA_DEFAULT_MEMORY, ASTRID_QUOTA_DEFAULT_TIMEOUT,
                         ASTRID_QUOTA_DEFAULT_IPC, ASTRID_QUOTA_DEFAULT_BG_PROCS,
                         ASTRID_QUOTA_DEFAULT_STORAGE};

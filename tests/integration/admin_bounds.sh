@@ -39,6 +39,21 @@ ok_if "agent create bob" $A agent create bob
 ok_if "agent create carol" $A agent create carol
 before_bob=$(sha "$ASTRID_HOME/etc/profiles/bob.toml")
 
+# --- 0. quota.set and budget.set take only the fields they know ---
+for spec in 'quota.set QuotaSet quotas quota max_memory_bytes' \
+            'budget.set BudgetSet budget "budget field" session_usd'; do
+  eval "set -- $spec"
+  mkparams "{'principal': 'bob', '$3': {'$5': 1, 'max_cpu': 3}}" "$P"
+  r=$(raw "$1" "$2" "$P")
+  expect_eq "$1 with an unknown field is refused" "$(status_of "$r")" "error"
+  ok_if "  naming it: unknown $4 'max_cpu'" grep -q "unknown $4 'max_cpu'" <<<"$r"
+  mkparams "{'principal': 'bob', '$3': [1]}" "$P"
+  ok_if "$1 with $3 not an object: params.$3 must be an object" \
+    grep -q "params.$3 must be an object" <<<"$(raw "$1" "$2" "$P")"
+done
+expect_eq "  and bob's profile is unchanged" "$(sha "$ASTRID_HOME/etc/profiles/bob.toml")" "$before_bob"
+ok_if "  nor his budget" bash -c "! $A budget show -a bob 2>&1 | grep -q '1\.00'"
+
 # --- 1. writes bounded like loads ---
 mkparams '{"name": "huge", "capabilities": ["system:status"], "description": "x" * (4 << 20)}' "$P"
 r=$(raw group.create GroupCreate "$P")
