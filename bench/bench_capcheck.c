@@ -12,36 +12,8 @@
 #include "astrid/capcheck.h"
 #include "astrid/caps.h"
 #include "astrid/policy_cache.h"
+#include "bench_allocs.h"
 #include "bench_util.h"
-
-void *__libc_malloc(size_t);
-void *__libc_calloc(size_t, size_t);
-void *__libc_realloc(void *, size_t);
-void *malloc(size_t n);
-void *calloc(size_t a, size_t b);
-void *realloc(void *p, size_t n);
-
-static atomic_long allocs;
-static atomic_int counting;
-
-void *malloc(size_t n)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
-    return __libc_realloc(p, n);
-}
 
 #define ITERS 2000000L
 #define RUNS 5
@@ -109,11 +81,11 @@ int main(void)
     double ns[RUNS];
     long ok = 0;
     for (int r = 0; r < RUNS; r++) {
-        atomic_store(&counting, 1);
+        atomic_store(&bench_allocs_counting, 1);
         double t0 = bench_now_s();
         ok += run_checks(snap, ITERS);
         double t1 = bench_now_s();
-        atomic_store(&counting, 0);
+        atomic_store(&bench_allocs_counting, 0);
         ns[r] = (t1 - t0) * 1e9 / (double)ITERS;
     }
     bench_sort(ns, RUNS);
@@ -129,7 +101,7 @@ int main(void)
     bench_sort(bl, RUNS);
     printf("capcheck require: median %.1f ns/check (target < 100), allowed %ld/%ld, "
            "allocations in timed loop: %ld (must be 0)\n",
-           ns[RUNS / 2], ok, (long)RUNS * ITERS, atomic_load(&allocs));
+           ns[RUNS / 2], ok, (long)RUNS * ITERS, atomic_load(&bench_allocs));
     printf("baseline single astrid_cap_matches: median %.1f ns (require/baseline %.1fx)\n",
            bl[RUNS / 2], ns[RUNS / 2] / bl[RUNS / 2]);
     astrid_groups_unref(snap);

@@ -20,39 +20,11 @@
 #include "astrid/crypto.h"
 #include "astrid/uuid.h"
 #include "bench_daemon.h"
+#include "bench_allocs.h"
 #include "bench_util.h"
 #include "lib/caps/allowance.h"
 #include "lib/caps/token.h"
 #include "store/captokens.h"
-
-void *__libc_malloc(size_t);
-void *__libc_calloc(size_t, size_t);
-void *__libc_realloc(void *, size_t);
-void *malloc(size_t n);
-void *calloc(size_t a, size_t b);
-void *realloc(void *p, size_t n);
-
-static atomic_long allocs;
-static atomic_int counting;
-
-void *malloc(size_t n)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n)
-{
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
-    return __libc_realloc(p, n);
-}
 
 #define ROUNDS 5
 
@@ -82,15 +54,15 @@ static void bench_tokens(void)
     uint8_t payload[ASTRID_TOKEN_PAYLOAD_MAX];
     size_t plen = astrid_captoken_payload(&t, payload);
     for (int r = 0; r < ROUNDS; r++) {
-        atomic_store(&allocs, 0);
-        atomic_store(&counting, 1);
+        atomic_store(&bench_allocs, 0);
+        atomic_store(&bench_allocs_counting, 1);
         double t0 = bench_now_ns();
         for (int i = 0; i < n; i++)
             bad += astrid_captokens_check(s, &t, "alice", "exec://make all", ASTRID_PERM_EXECUTE,
                                           now, NULL) != 0;
         check[r] = (bench_now_ns() - t0) / n;
-        atomic_store(&counting, 0);
-        alloc_total += atomic_load(&allocs);
+        atomic_store(&bench_allocs_counting, 0);
+        alloc_total += atomic_load(&bench_allocs);
         const int m = 2000;
         t0 = bench_now_ns();
         for (int i = 0; i < m; i++)

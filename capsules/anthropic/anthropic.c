@@ -21,14 +21,4 @@ static const provider_def def = {
     .nmodels = sizeof models / sizeof models[0],
 };
 
-static astrid_action on_generate(const astrid_event *ev, astrid_reply *out)
-{
-    return provider_generate(&def, ev, out);
-}
-ASTRID_INTERCEPTOR("generate", on_generate)
-
-static astrid_action on_describe(const astrid_event *ev, astrid_reply *out)
-{
-    return provider_describe(&def, ev, out);
-}
-ASTRID_INTERCEPTOR("describe", on_describe)
+PROVIDER_CAPSULE(def)

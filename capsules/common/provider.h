@@ -33,4 +33,18 @@ astrid_action provider_generate(const provider_def *d, const astrid_event *ev, a
 /* llm.v1.request.describe: FINAL with {id, name, request_topic, models}. */
 astrid_action provider_describe(const provider_def *d, const astrid_event *ev, astrid_reply *out);
 
+/* A provider capsule is its provider_def: this registers the two
+ * interceptors (generate, describe) every provider answers, bound to it. */
+#define PROVIDER_CAPSULE(def)                                                                      \
+    static astrid_action on_generate(const astrid_event *ev, astrid_reply *out)                    \
+    {                                                                                              \
+        return provider_generate(&(def), ev, out);                                                 \
+    }                                                                                              \
+    ASTRID_INTERCEPTOR("generate", on_generate)                                                    \
+    static astrid_action on_describe(const astrid_event *ev, astrid_reply *out)                    \
+    {                                                                                              \
+        return provider_describe(&(def), ev, out);                                                 \
+    }                                                                                              \
+    ASTRID_INTERCEPTOR("describe", on_describe)
+
 #endif
