@@ -23,3 +23,24 @@ trap capsule_cleanup EXIT
 j() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # build_capsule DIR: astrid-build DIR into $O, as a TAP check.
 build_capsule() { ok_if "astrid-build $(basename "$1")" bash -c "$AB '$1' -o '$O' >/dev/null 2>&1"; }
+# The chat turn's capsules with a scripted provider (the chat suites):
+# turn_stack_build [SED_ARGS...] builds session, identity, prompt-builder,
+# router, context-engine and a copy of react pointed at tests/capsules/fakellm
+# (llm.v1.request.generate.fake, model fake-1); SED_ARGS (`-e EXPR` pairs)
+# change that react's manifest further. turn_stack_install installs the six.
+turn_stack_build() {
+  local c
+  for c in session identity prompt-builder router context-engine; do
+    build_capsule "$ASTRID_SRC/capsules/$c"
+  done
+  cp -r "$ASTRID_SRC/capsules/react" "$TEST_TMP/react"
+  sed -i -e 's/llm.v1.request.generate.anthropic"/llm.v1.request.generate.fake"/' \
+    -e 's/default = "claude-sonnet-4-20250514"/default = "fake-1"/' "$@" "$TEST_TMP/react/Capsule.toml"
+  build_capsule "$TEST_TMP/react"
+}
+turn_stack_install() {
+  local c
+  for c in session identity prompt-builder router context-engine react; do
+    ok_if "install astrid-capsule-$c" bash -c "$A capsule install '$O/astrid-capsule-$c.capsule' >/dev/null 2>&1"
+  done
+}

@@ -9,15 +9,9 @@ set -u
 source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 PROBE="python3 $ASTRID_SRC/tests/tools/chat_probe.py $ASTRID_HOME"
 
-for c in session identity prompt-builder router context-engine; do
-  build_capsule "$ASTRID_SRC/capsules/$c"
-done
+turn_stack_build
 build_capsule "$ASTRID_SRC/tests/capsules/echotool"
 build_capsule "$ASTRID_SRC/tests/capsules/usagespoof"
-cp -r "$ASTRID_SRC/capsules/react" "$TEST_TMP/react"
-sed -i -e 's/llm.v1.request.generate.anthropic"/llm.v1.request.generate.fake"/' \
-  -e 's/default = "claude-sonnet-4-20250514"/default = "fake-1"/' "$TEST_TMP/react/Capsule.toml"
-build_capsule "$TEST_TMP/react"
 # fakellm with its describe answer declared: fake-1 at 1000 / 2000 USD per
 # million tokens, so a "Hello" turn (3 in, 4 out) costs 0.011 USD.
 cp -r "$ASTRID_SRC/tests/capsules/fakellm" "$TEST_TMP/fakellm"
@@ -34,9 +28,7 @@ EOF
 build_capsule "$TEST_TMP/fakellm"
 
 ok_if "start" $A start
-for c in session identity prompt-builder router context-engine react; do
-  ok_if "install astrid-capsule-$c" bash -c "$A capsule install '$O/astrid-capsule-$c.capsule' >/dev/null 2>&1"
-done
+turn_stack_install
 ok_if "install fakellm (with describe)" bash -c "$A capsule install '$O/fakellm.capsule' >/dev/null 2>&1"
 ok_if "install echotool" bash -c "$A capsule install '$O/echotool.capsule' >/dev/null 2>&1"
 for a in alice bob carol dave; do

@@ -11,24 +11,15 @@ set -u
 source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 PROBE="python3 $ASTRID_SRC/tests/tools/chat_probe.py $ASTRID_HOME"
 
-for c in session identity prompt-builder router context-engine; do
-  build_capsule "$ASTRID_SRC/capsules/$c"
-done
 build_capsule "$ASTRID_SRC/tests/capsules/fakellm"
 build_capsule "$ASTRID_SRC/tests/capsules/echotool"
 # react configured for the fake provider through its manifest defaults
 # (what `capsule config` would set): small limits so the stops are quick.
-cp -r "$ASTRID_SRC/capsules/react" "$TEST_TMP/react"
-sed -i -e 's/llm.v1.request.generate.anthropic"/llm.v1.request.generate.fake"/' \
-  -e 's/default = "claude-sonnet-4-20250514"/default = "fake-1"/' \
-  -e '/^max_iterations/s/default = "10"/default = "2"/' \
-  -e '/^llm_timeout_secs/s/default = "120"/default = "3"/' "$TEST_TMP/react/Capsule.toml"
-build_capsule "$TEST_TMP/react"
+turn_stack_build -e '/^max_iterations/s/default = "10"/default = "2"/' \
+  -e '/^llm_timeout_secs/s/default = "120"/default = "3"/'
 
 ok_if "start" $A start
-for c in session identity prompt-builder router context-engine react; do
-  ok_if "install astrid-capsule-$c" bash -c "$A capsule install '$O/astrid-capsule-$c.capsule' >/dev/null 2>&1"
-done
+turn_stack_install
 ok_if "install fakellm" bash -c "$A capsule install '$O/fakellm.capsule' >/dev/null 2>&1"
 ok_if "install echotool" bash -c "$A capsule install '$O/echotool.capsule' >/dev/null 2>&1"
 ok_if "agent alice" bash -c "$A agent create alice >/dev/null 2>&1"

@@ -10,20 +10,12 @@ source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
 PROBE="python3 $ASTRID_SRC/tests/tools/chat_probe.py $ASTRID_HOME"
 export ASTRID_INSTANCE_POOL=0
 
-for c in session identity prompt-builder router context-engine; do
-  build_capsule "$ASTRID_SRC/capsules/$c"
-done
+turn_stack_build
 build_capsule "$ASTRID_SRC/tests/capsules/fakellm"
 build_capsule "$ASTRID_SRC/tests/capsules/echotool"
-cp -r "$ASTRID_SRC/capsules/react" "$TEST_TMP/react"
-sed -i -e 's/llm.v1.request.generate.anthropic"/llm.v1.request.generate.fake"/' \
-  -e 's/default = "claude-sonnet-4-20250514"/default = "fake-1"/' "$TEST_TMP/react/Capsule.toml"
-build_capsule "$TEST_TMP/react"
 
 ok_if "start (ASTRID_INSTANCE_POOL=0)" $A start
-for c in session identity prompt-builder router context-engine react; do
-  ok_if "install astrid-capsule-$c" bash -c "$A capsule install '$O/astrid-capsule-$c.capsule' >/dev/null 2>&1"
-done
+turn_stack_install
 ok_if "install fakellm" bash -c "$A capsule install '$O/fakellm.capsule' >/dev/null 2>&1"
 ok_if "install echotool" bash -c "$A capsule install '$O/echotool.capsule' >/dev/null 2>&1"
 ok_if "agent alice" bash -c "$A agent create alice >/dev/null 2>&1"
