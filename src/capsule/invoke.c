@@ -62,6 +62,7 @@ typedef struct pooled {
     char principal[65];
     uint64_t max_memory_bytes;
     uint64_t idle_since_ms;
+    uint64_t seq; /* order of pooling: idle_since_ms ties within a millisecond */
     uint64_t pinned_until_ms;
 } pooled;
 
@@ -77,6 +78,7 @@ struct astrid_capsule {
     pooled pool[POOL_CAP];
     size_t npool;
     size_t pins_promised; /* pins granted to instances not yet back in the pool */
+    uint64_t pool_seq;    /* the last pooled's seq */
     size_t pool_max;      /* the engine's, set at prepare */
     bool saves_state;     /* exports astrid-unsaved-ms and astrid-save */
 };
@@ -344,7 +346,7 @@ static size_t pool_trim(astrid_capsule *c, uint64_t now, size_t keep, instance *
         size_t old = c->npool;
         for (size_t i = 0; i < c->npool; i++)
             if (!is_pinned(&c->pool[i], now) &&
-                (old == c->npool || c->pool[i].idle_since_ms < c->pool[old].idle_since_ms))
+                (old == c->npool || c->pool[i].seq < c->pool[old].seq))
                 old = i;
         out[n++] = c->pool[old].x;
         c->pool[old] = c->pool[--c->npool];
@@ -376,8 +378,7 @@ static instance *pool_take(astrid_capsule *c, const char *principal, uint64_t ma
         if (p->max_memory_bytes != max_mem || strcmp(p->principal, principal) != 0)
             continue;
         if (best == c->npool || is_pinned(p, now) > is_pinned(&c->pool[best], now) ||
-            (is_pinned(p, now) == is_pinned(&c->pool[best], now) &&
-             p->idle_since_ms > c->pool[best].idle_since_ms))
+            (is_pinned(p, now) == is_pinned(&c->pool[best], now) && p->seq > c->pool[best].seq))
             best = i;
     }
     if (best < c->npool) {
@@ -446,6 +447,7 @@ static void pool_put(astrid_capsule *c, instance *x, const char *principal, uint
             snprintf(p->principal, sizeof p->principal, "%s", principal);
             p->max_memory_bytes = max_mem;
             p->idle_since_ms = now;
+            p->seq = ++c->pool_seq;
             p->pinned_until_ms = pin_until;
         }
     }
