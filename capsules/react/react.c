@@ -253,11 +253,11 @@ static char *me(void)
 #define LLM_TIMEOUT_MAX_SECS 3590
 
 typedef struct mem_turn {
-    char sid[SESSION_ID_MAX + 1]; /* "" = free */
-    astrid_json *turn;            /* newest state; KV may be behind by FLUSH_MS */
     int64_t rev;                  /* `rev` of the last KV write */
     int64_t kv_ms;                /* when it was written */
+    astrid_json *turn;            /* newest state; KV may be behind by FLUSH_MS */
     bool dirty;                   /* `turn` holds deltas KV has not */
+    char sid[SESSION_ID_MAX + 1]; /* "" = free */
 } mem_turn;
 
 static mem_turn mem[MEM_TURNS];

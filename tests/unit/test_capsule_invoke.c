@@ -180,12 +180,13 @@ static astrid_capsule *load(void)
  * engine is made). */
 static astrid_capsule_engine *engine_with_pool(const char *slots)
 {
-    char *was = strdup(getenv("ASTRID_INSTANCE_POOL"));
+    const char *env_was = getenv("ASTRID_INSTANCE_POOL");
+    char was[32];
+    snprintf(was, sizeof was, "%s", env_was ? env_was : "");
     setenv("ASTRID_INSTANCE_POOL", slots, 1);
     astrid_err err;
     astrid_capsule_engine *e = astrid_capsule_engine_new(home, &err);
     setenv("ASTRID_INSTANCE_POOL", was, 1);
-    free(was);
     if (!e)
         fail_msg("engine: %s", err.msg);
     return e;
