@@ -452,6 +452,50 @@ static void pins_expire(void **state)
     astrid_capsule_engine_free(e);
 }
 
+/* Half of the unsaved-state protocol is refused when the capsule is
+ * prepared: a guest reporting unsaved state it cannot save would be
+ * pinned for nothing, one saving without reporting is never asked. */
+static void half_the_unsaved_protocol_is_refused(void **state)
+{
+    (void)state;
+    static const char *const halves[] = {
+        "(module (memory (export \"memory\") 1)\n"
+        "  (func (export \"astrid-save\")))\n",
+        "(module (memory (export \"memory\") 1)\n"
+        "  (func (export \"astrid-unsaved-ms\") (result i32) (i32.const 1)))\n",
+        "(module (memory (export \"memory\") 1)\n"
+        "  (func (export \"astrid-save\"))\n"
+        "  (func (export \"astrid-unsaved-ms\") (result i64) (i64.const 1)))\n"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t len;
+        uint8_t *wasm = wt_wat(halves[i], 0, &len);
+        assert_non_null(wasm);
+        char hash[65], dir[600], path[800], meta[200];
+        astrid_blake3_hex(wasm, len, hash);
+        snprintf(dir, sizeof dir, "%s/home/default/.local/capsules/half%zu", home, i);
+        astrid_err err;
+        assert_int_equal(astrid_mkdir_p(dir, 0700, 0, &err), 0);
+        snprintf(path, sizeof path, "%s/bin/%s.wasm", home, hash);
+        write_text(path, (const char *)wasm, len);
+        free(wasm);
+        snprintf(path, sizeof path, "%s/Capsule.toml", dir);
+        char manifest[200];
+        snprintf(manifest, sizeof manifest,
+                 "[package]\nname = \"half%zu\"\nversion = \"0.1.0\"\n\n"
+                 "[[component]]\nid = \"half\"\nfile = \"half.wasm\"\n",
+                 i);
+        write_text(path, manifest, strlen(manifest));
+        snprintf(meta, sizeof meta, "{\"version\": \"0.1.0\", \"wasm_hash\": \"%s\"}", hash);
+        snprintf(path, sizeof path, "%s/meta.json", dir);
+        write_text(path, meta, strlen(meta));
+        astrid_capsule *c = NULL;
+        assert_int_equal(astrid_capsule_open(home, "default", dir, &c, &err), 0);
+        assert_int_equal(astrid_capsule_prepare(c, engine, &err), -1);
+        assert_non_null(strstr(err.msg, "come together"));
+        astrid_capsule_free(c);
+    }
+}
+
 static void results_out_of_bounds_are_refused(void **state)
 {
     (void)state;
@@ -548,6 +592,7 @@ int main(void)
         cmocka_unit_test(unsaved_instances_are_pinned_past_the_slots),
         cmocka_unit_test(unsaved_state_is_saved_when_no_pin),
         cmocka_unit_test(pins_expire),
+        cmocka_unit_test(half_the_unsaved_protocol_is_refused),
         cmocka_unit_test(results_out_of_bounds_are_refused),
         cmocka_unit_test(interrupt_stops_running_and_later_invocations),
         cmocka_unit_test(tampered_wasm_is_refused_at_open),
