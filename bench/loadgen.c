@@ -15,7 +15,9 @@
  * per client and one shared by all) and, when LOAD_CHAT=1, chat turns
  * against the local model server (1 request in LOAD_CHAT_EVERY, default 50:
  * a turn is some ten capsule invocations and an HTTP stream). Reported:
- * errors per kind, p50/p99/p999 per kind and overall, throughput.
+ * each failed request as it happens (client, kind, message; the first
+ * ERRORS_PRINTED), errors per kind, p50/p99/p999 per kind and overall,
+ * throughput.
  *
  * Nothing lost: every grant answered ok must be in the agent's profile on
  * disk; every counter must equal the increments answered (no more, no
@@ -67,6 +69,7 @@ typedef struct client {
     const char *home;
     long requests;   /* per client; < 0: until `deadline` */
     double deadline; /* bench_now_s() */
+    double t0;       /* bench_now_s() at the start of the run */
     unsigned seed;
     lat lat[OP_N];
     long ok[OP_N], errors[OP_N];
@@ -121,10 +124,21 @@ static void lat_add(lat *l, double us)
     l->v[l->n++] = us;
 }
 
-static void fail_op(client *c, enum op op, const char *msg)
+/* Failures printed as they happen, kind and message each (a run's summary
+ * keeps only the first of each kind); past this many, only counted. */
+#define ERRORS_PRINTED 100
+static atomic_int errors_printed;
+
+static void fail_op(client *c, enum op op, double t_s, const char *msg)
 {
     if (c->errors[op]++ == 0)
         snprintf(c->first_error[op], sizeof c->first_error[op], "%s", msg);
+    int n = atomic_fetch_add(&errors_printed, 1);
+    if (n < ERRORS_PRINTED)
+        printf("   error: client %d (%s) %s at %.1f s: %s\n", c->id, c->agent, op_name[op], t_s,
+               msg);
+    else if (n == ERRORS_PRINTED)
+        printf("   error: more than %d failed requests, the rest only counted\n", ERRORS_PRINTED);
 }
 
 static astrid_client *connect_as(const char *home, const char *principal, astrid_err *err)
@@ -309,7 +323,8 @@ static void *client_main(void *arg)
             c->ok[op]++;
             lat_add(&c->lat[op], bench_now_us() - t0);
         } else {
-            fail_op(c, op, err.msg[0] ? err.msg : "failed without a message");
+            fail_op(c, op, bench_now_s() - c->t0,
+                    err.msg[0] ? err.msg : "failed without a message");
         }
     }
     astrid_client_close(a);
@@ -618,6 +633,7 @@ int main(int argc, char **argv)
         cl[i].home = home;
         cl[i].requests = soak_s > 0 ? -1 : nreq;
         cl[i].deadline = t0 + soak_s;
+        cl[i].t0 = t0;
         cl[i].seed = (unsigned)(i * 2654435761u + 1);
         if (pthread_create(&th[i], NULL, client_main, &cl[i]) != 0) {
             fprintf(stderr, "loadgen: cannot start client %d\n", i);

@@ -235,17 +235,29 @@ static char *me(void)
  * every phase boundary and at most FLUSH_MS after a delta. Each KV write
  * bumps the record's `rev`; a memory copy is used only while KV still
  * holds the same `rev`, so a turn another instance changed or ended (a
- * tick, a cancel) is re-read from KV. An instance that finds a streaming
- * turn last written by another (this one was evicted meanwhile) carries on
- * from KV, which may lack up to FLUSH_MS of deltas: logged. */
+ * tick, a cancel) is re-read from KV.
+ *
+ * Deltas held only here (`dirty`) must not go with the instance: after
+ * each invocation the kernel asks astrid-unsaved-ms and pins an instance
+ * with unsaved deltas (no other agent's invocation evicts it) for the LLM
+ * timeout plus PIN_MARGIN_MS, or, when it cannot pin, calls astrid-save,
+ * which writes them. So an instance that picks up a streaming turn from KV
+ * has all of it — unless the pin ran out, which takes longer than the
+ * turn's LLM timeout without an event: such a turn is ended as timed out
+ * (on_stream), never finished from an old copy. */
 #define MEM_TURNS 8
 #define FLUSH_MS 250
+#define PIN_MARGIN_MS 10000
+/* The kernel pins for at most an hour (src/capsule/invoke.c PIN_MS_MAX);
+ * a longer LLM timeout is cut to fit, so a pin always outlives it. */
+#define LLM_TIMEOUT_MAX_SECS 3590
 
 typedef struct mem_turn {
-    char sid[SESSION_ID_MAX + 1]; /* "" = free */
-    astrid_json *turn;            /* newest state; KV may be behind by FLUSH_MS */
     int64_t rev;                  /* `rev` of the last KV write */
     int64_t kv_ms;                /* when it was written */
+    astrid_json *turn;            /* newest state; KV may be behind by FLUSH_MS */
+    bool dirty;                   /* `turn` holds deltas KV has not */
+    char sid[SESSION_ID_MAX + 1]; /* "" = free */
 } mem_turn;
 
 static mem_turn mem[MEM_TURNS];
@@ -268,6 +280,23 @@ static void mem_drop(const char *sid)
     }
 }
 
+static int64_t llm_timeout_secs(void)
+{
+    int64_t s = cfg_int("llm_timeout_secs", 120);
+    return s < LLM_TIMEOUT_MAX_SECS ? s : LLM_TIMEOUT_MAX_SECS;
+}
+
+/* m's turn to KV now, as a new `rev` (its principal and owner are set). */
+static void mem_flush(mem_turn *m)
+{
+    char key[32 + SESSION_ID_MAX];
+    keyf(key, sizeof key, "react.turn.", m->sid);
+    astrid_json_set_int(m->turn, "rev", ++m->rev);
+    kv_put(key, m->turn);
+    m->kv_ms = (int64_t)astrid_clock_ms();
+    m->dirty = false;
+}
+
 static mem_turn *mem_slot(const char *sid)
 {
     mem_turn *m = mem_find(sid), *old = &mem[0];
@@ -277,13 +306,32 @@ static mem_turn *mem_slot(const char *sid)
         else if (mem[i].kv_ms < old->kv_ms)
             old = &mem[i];
     }
-    if (!m) { /* the least recently written: its KV copy is the freshest */
+    if (!m) { /* the least recently written, its unsaved deltas saved first */
         m = old;
+        if (m->dirty)
+            mem_flush(m);
         astrid_json_free(m->turn);
         memset(m, 0, sizeof *m);
     }
     snprintf(m->sid, sizeof m->sid, "%s", sid);
     return m;
+}
+
+/* The kernel's questions after each invocation (src/capsule/invoke.c,
+ * "Unsaved state"): for how long this memory must be kept, and save it. */
+__attribute__((export_name("astrid-unsaved-ms"))) int32_t react_unsaved_ms(void)
+{
+    for (size_t i = 0; i < MEM_TURNS; i++)
+        if (mem[i].turn && mem[i].dirty)
+            return (int32_t)(llm_timeout_secs() * 1000 + PIN_MARGIN_MS);
+    return 0;
+}
+
+__attribute__((export_name("astrid-save"))) void react_save(void)
+{
+    for (size_t i = 0; i < MEM_TURNS; i++)
+        if (mem[i].turn && mem[i].dirty)
+            mem_flush(&mem[i]);
 }
 
 static astrid_json *load_turn(const char *sid)
@@ -308,20 +356,12 @@ static astrid_json *load_turn(const char *sid)
         return astrid_json_copy(m->turn);
     }
     mem_drop(sid);
-    if (!strcmp(astrid_json_str_or(astrid_json_get(t, "phase"), ""), "streaming") &&
-        strcmp(astrid_json_str_or(astrid_json_get(t, "owner"), ""), inst_id) != 0)
-        astrid_logf(ASTRID_LOG_WARN,
-                    "turn of session %s continued from its stored copy (the instance that "
-                    "streamed it is gone): up to %d ms of deltas may be missing from the answer",
-                    sid, FLUSH_MS);
     return t;
 }
 
 /* `lazy`: a delta; KV is written only when the last write is FLUSH_MS old. */
 static void save_turn_mode(const char *sid, astrid_json *t, bool lazy)
 {
-    char key[32 + SESSION_ID_MAX];
-    keyf(key, sizeof key, "react.turn.", sid);
     if (!*inst_id)
         uuid4(inst_id);
     char *who = me();
@@ -333,16 +373,17 @@ static void save_turn_mode(const char *sid, astrid_json *t, bool lazy)
     if (lazy && m && now - m->kv_ms < FLUSH_MS) {
         astrid_json_free(m->turn);
         m->turn = astrid_json_copy(t);
+        m->dirty = true;
         return;
     }
-    int64_t rev = (m ? m->rev : astrid_json_get_int(t, "rev", 0)) + 1;
-    astrid_json_set_int(t, "rev", rev);
-    kv_put(key, t);
-    m = mem_slot(sid);
+    if (!m) {
+        m = mem_slot(sid);
+        m->rev = astrid_json_get_int(t, "rev", 0);
+    }
     astrid_json_free(m->turn);
     m->turn = astrid_json_copy(t);
-    m->rev = rev;
-    m->kv_ms = now;
+    mem_flush(m);
+    astrid_json_set_int(t, "rev", m->rev);
 }
 
 static void save_turn(const char *sid, astrid_json *t)
@@ -546,9 +587,21 @@ static bool start_llm(const char *sid, astrid_json *turn)
 static bool stale(const astrid_json *turn)
 {
     const char *phase = astrid_json_str_or(astrid_json_get(turn, "phase"), "");
-    int64_t limit = !strcmp(phase, "tools") ? cfg_int("tool_timeout_secs", 300)
-                                            : cfg_int("llm_timeout_secs", 120);
+    int64_t limit =
+        !strcmp(phase, "tools") ? cfg_int("tool_timeout_secs", 300) : llm_timeout_secs();
     return (int64_t)astrid_clock_ms() - astrid_json_get_int(turn, "phase_ms", 0) > limit * 1000;
+}
+
+/* A streaming phase past the LLM timeout ends the turn. */
+static void end_llm_timeout(const char *sid, astrid_json *turn)
+{
+    astrid_json *ctx = turn_ctx(sid, turn);
+    char msg[256];
+    snprintf(msg, sizeof msg, "LLM error: no answer from %s within %lld s",
+             astrid_json_str_or(astrid_json_get(ctx, "topic"), "the provider"),
+             (long long)llm_timeout_secs());
+    astrid_json_free(ctx);
+    end_turn(sid, turn, msg, true, false);
 }
 
 /* The provider topic and model: the registry's active model for this
@@ -897,6 +950,16 @@ static astrid_action on_stream(const astrid_event *ev, astrid_reply *out)
         astrid_json_free(in);
         return ASTRID_CONTINUE; /* not (or no longer) ours */
     }
+    if (stale(turn)) {
+        /* past its timeout, the tick's to end; this event may also be the
+         * first after an instance holding unsaved deltas outlived its pin
+         * (see mem_turn): finishing from the stored copy could drop them */
+        end_llm_timeout(sid, turn);
+        astrid_json_free(turn);
+        free(sid);
+        astrid_json_free(in);
+        return ASTRID_CONTINUE;
+    }
     const char *tag = astrid_json_is(event, ASTRID_JSON_STRING) ? astrid_json_str(event)
                       : astrid_json_len(event) == 1             ? astrid_json_key_at(event, 0)
                                                                 : "";
@@ -1062,13 +1125,7 @@ static astrid_action on_tick(const astrid_event *ev, astrid_reply *out)
             }
             after_tools(sid, turn);
         } else {
-            astrid_json *ctx = turn_ctx(sid, turn);
-            char msg[256];
-            snprintf(msg, sizeof msg, "LLM error: no answer from %s within %lld s",
-                     astrid_json_str_or(astrid_json_get(ctx, "topic"), "the provider"),
-                     (long long)cfg_int("llm_timeout_secs", 120));
-            astrid_json_free(ctx);
-            end_turn(sid, turn, msg, true, false);
+            end_llm_timeout(sid, turn);
         }
         astrid_json_free(turn);
     }

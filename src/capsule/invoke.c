@@ -28,15 +28,19 @@
 #define RESULT_STRING_MAX (5u << 20)
 /* Idle instances kept per capsule for reuse by the same principal, and
  * how long one may wait unused. One per principal; POOL_DEFAULT slots,
- * ASTRID_INSTANCE_POOL up to POOL_MAX. An instance evicted between two
- * events of one agent's turn takes with it whatever the guest kept only in
- * memory (react's deltas of the last 250 ms: the load run of issue #18 lost
- * chat answers with 4 slots for 100 agents), so a host with more agents
- * active at once raises it; the default stays at what the ASan soak holds
- * flat (16 and 64 grew it past its bound under CI's load). */
+ * ASTRID_INSTANCE_POOL up to POOL_MAX; the default stays at what the ASan
+ * soak holds flat (16 and 64 grew it past its bound under CI's load). */
 #define POOL_MAX 256
 #define POOL_DEFAULT 4
 #define POOL_IDLE_MS 60000
+/* Pins (see "Unsaved state" below): instances whose guest holds state it
+ * has not saved, kept beside the slots, at most PIN_MAX per capsule, each
+ * for at most PIN_MS_MAX after its invocation. */
+#define PIN_MAX 256
+#define PIN_MS_MAX 3600000u
+#define POOL_CAP (POOL_MAX + PIN_MAX)
+#define EXPORT_UNSAVED "astrid-unsaved-ms"
+#define EXPORT_SAVE "astrid-save"
 /* A run loop's `_initialize` (its `run` has no deadline). */
 #define RUN_INIT_TIMEOUT_MS 10000
 /* The run thread's stack: the engine needs at least 1 MiB. */
@@ -51,25 +55,32 @@ struct astrid_capsule_engine {
 struct instance;
 
 /* An idle instance and whom it may serve next: only the principal it ran
- * for, with the same memory cap. */
+ * for, with the same memory cap. Pinned until `pinned_until_ms` (0: not
+ * pinned): its guest's memory holds state not yet saved. */
 typedef struct pooled {
     struct instance *x;
     char principal[65];
     uint64_t max_memory_bytes;
     uint64_t idle_since_ms;
+    uint64_t seq; /* order of pooling: idle_since_ms ties within a millisecond */
+    uint64_t pinned_until_ms;
 } pooled;
 
 struct astrid_capsule {
     astrid_installed inst;
     astrid_wasm_module *mod; /* NULL until prepared */
     bool run_loop;
-    pthread_mutex_t active_lock; /* guards active, nactive, stopping, pool, npool */
+    /* guards active, nactive, stopping, pool, npool, pins_promised */
+    pthread_mutex_t active_lock;
     astrid_wasm_instance *active[ACTIVE_MAX];
     size_t nactive;
     bool stopping;
-    pooled pool[POOL_MAX];
+    pooled pool[POOL_CAP];
     size_t npool;
-    size_t pool_max; /* the engine's, set at prepare */
+    size_t pins_promised; /* pins granted to instances not yet back in the pool */
+    uint64_t pool_seq;    /* the last pooled's seq */
+    size_t pool_max;      /* the engine's, set at prepare */
+    bool saves_state;     /* exports astrid-unsaved-ms and astrid-save */
 };
 
 astrid_capsule_engine *astrid_capsule_engine_new(const char *home, astrid_err *err)
@@ -174,6 +185,19 @@ int astrid_capsule_prepare(astrid_capsule *c, astrid_capsule_engine *e, astrid_e
         return -1;
     c->run_loop = module_is_run_loop(c->mod);
     const char *params, *results;
+    /* the unsaved-state protocol takes both exports with their signatures:
+     * half of it would pin for ever or promise a save nobody makes */
+    bool has_unsaved = astrid_wasm_export_sig(c->mod, EXPORT_UNSAVED, &params, &results) == 0;
+    bool unsaved_ok = has_unsaved && !*params && !strcmp(results, "i");
+    bool has_save = astrid_wasm_export_sig(c->mod, EXPORT_SAVE, &params, &results) == 0;
+    bool save_ok = has_save && !*params && !*results;
+    if ((has_unsaved || has_save) && !(unsaved_ok && save_ok))
+        return astrid_err_set(err, ASTRID_E_INVALID,
+                              "capsule %s: " EXPORT_UNSAVED " () -> i32 and " EXPORT_SAVE
+                              " () come together (exports: %s%s)",
+                              c->inst.manifest->name, has_unsaved ? EXPORT_UNSAVED " " : "",
+                              has_save ? EXPORT_SAVE : "");
+    c->saves_state = unsaved_ok && save_ok;
     if (!c->run_loop &&
         astrid_wasm_export_sig(c->mod, "astrid-hook-trigger", &params, &results) != 0 &&
         c->inst.manifest->ninterceptors > 0)
@@ -272,7 +296,23 @@ static void instance_free(instance *x)
  * made afresh for the next one. It is handed only to the principal it
  * ran for — memory is never shared between principals — and only with the
  * same memory cap. An instance that trapped or was interrupted is never
- * pooled (its memory may be mid-update). */
+ * pooled (its memory may be mid-update).
+ *
+ * Unsaved state. A guest may keep state in memory ahead of KV (react: a
+ * streaming turn's deltas, written to KV at most every 250 ms). Evicting
+ * such an instance would lose it silently — with more agents active than
+ * slots, issue #18's load run ended chat turns with empty answers. So a
+ * capsule may export `astrid-unsaved-ms` () -> i32 and `astrid-save` ().
+ * After each clean invocation, under that invocation's context, the first
+ * says for how many ms the guest's memory holds state it has not saved
+ * (0: none). Such an instance is pinned for that long (at most PIN_MS_MAX):
+ * no slot pressure evicts it and its principal's next invocation takes it
+ * before any other idle one. When no pin can be had (PIN_MAX pinned,
+ * ASTRID_INSTANCE_POOL=0, the capsule stopping) the guest is asked to save
+ * at once (`astrid-save`, same context) before the instance may go. Either
+ * way, state leaves an instance only through the guest's own save; an
+ * expired pin is the guest's deadline (react's is its LLM timeout, after
+ * which the turn ends with an error rather than go on from an old copy). */
 
 static uint64_t mono_ms(void)
 {
@@ -281,17 +321,35 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Under active_lock: the idle instances past POOL_IDLE_MS, moved to `out`. */
-static size_t pool_expire(astrid_capsule *c, uint64_t now, instance **out)
+static bool is_pinned(const pooled *p, uint64_t now)
 {
-    size_t n = 0;
+    return p->pinned_until_ms > now;
+}
+
+/* Under active_lock: moves to `out` the unpinned idle instances past
+ * POOL_IDLE_MS, then the longest idle unpinned ones until at most `keep`
+ * unpinned remain (an expired pin counts as unpinned). Pinned ones stay. */
+static size_t pool_trim(astrid_capsule *c, uint64_t now, size_t keep, instance **out)
+{
+    size_t n = 0, unpinned = 0;
     for (size_t i = 0; i < c->npool;) {
-        if (now - c->pool[i].idle_since_ms > POOL_IDLE_MS) {
-            out[n++] = c->pool[i].x;
-            c->pool[i] = c->pool[--c->npool];
+        pooled *p = &c->pool[i];
+        if (!is_pinned(p, now) && now - p->idle_since_ms > POOL_IDLE_MS) {
+            out[n++] = p->x;
+            *p = c->pool[--c->npool];
         } else {
+            unpinned += !is_pinned(p, now);
             i++;
         }
+    }
+    for (; unpinned > keep; unpinned--) {
+        size_t old = c->npool;
+        for (size_t i = 0; i < c->npool; i++)
+            if (!is_pinned(&c->pool[i], now) &&
+                (old == c->npool || c->pool[i].seq < c->pool[old].seq))
+                old = i;
+        out[n++] = c->pool[old].x;
+        c->pool[old] = c->pool[--c->npool];
     }
     return n;
 }
@@ -306,61 +364,92 @@ static void drop_instances(instance **xs, size_t n)
 }
 
 /* An idle instance of `principal` with `max_mem`, taken out of the pool;
- * NULL when there is none. */
+ * NULL when there is none. A pinned one first (its memory is ahead of
+ * KV), else the most recently used. */
 static instance *pool_take(astrid_capsule *c, const char *principal, uint64_t max_mem)
 {
-    instance *gone[POOL_MAX], *x = NULL;
+    instance *gone[POOL_CAP], *x = NULL;
     uint64_t now = mono_ms();
     pthread_mutex_lock(&c->active_lock);
-    size_t ngone = pool_expire(c, now, gone);
-    for (size_t i = c->npool; i-- > 0 && !c->stopping;)
-        if (c->pool[i].max_memory_bytes == max_mem &&
-            strcmp(c->pool[i].principal, principal) == 0) {
-            x = c->pool[i].x;
-            c->pool[i] = c->pool[--c->npool];
-            break;
-        }
+    size_t ngone = pool_trim(c, now, c->pool_max, gone);
+    size_t best = c->npool;
+    for (size_t i = 0; i < c->npool && !c->stopping; i++) {
+        const pooled *p = &c->pool[i];
+        if (p->max_memory_bytes != max_mem || strcmp(p->principal, principal) != 0)
+            continue;
+        if (best == c->npool || is_pinned(p, now) > is_pinned(&c->pool[best], now) ||
+            (is_pinned(p, now) == is_pinned(&c->pool[best], now) && p->seq > c->pool[best].seq))
+            best = i;
+    }
+    if (best < c->npool) {
+        x = c->pool[best].x;
+        c->pool[best] = c->pool[--c->npool];
+    }
     pthread_mutex_unlock(&c->active_lock);
     drop_instances(gone, ngone);
     return x;
 }
 
-/* Keep `x` (its context released) for `principal`'s next invocation: one
- * idle instance per principal (and memory cap), so the pool grows with the
- * agents that use the capsule, not with how many invocations of one agent
- * ran at once (the soak's eight clients of four agents grew it by 33 MiB);
- * an older idle one of the same principal goes, else the longest idle one
- * makes room. Freed instead once the capsule stops. */
-static void pool_put(astrid_capsule *c, instance *x, const char *principal, uint64_t max_mem)
+/* A pin for an instance about to be pooled, promised now (while its
+ * invocation's context still allows a save instead): false when PIN_MAX
+ * instances are pinned or promised, reuse is off, or the capsule stops. */
+static bool pin_promise(astrid_capsule *c)
 {
-    instance *gone[POOL_MAX + 2];
+    uint64_t now = mono_ms();
+    pthread_mutex_lock(&c->active_lock);
+    size_t pinned = c->pins_promised;
+    for (size_t i = 0; i < c->npool; i++)
+        pinned += is_pinned(&c->pool[i], now);
+    bool ok = !c->stopping && c->pool_max > 0 && pinned < PIN_MAX;
+    if (ok)
+        c->pins_promised++;
+    pthread_mutex_unlock(&c->active_lock);
+    return ok;
+}
+
+/* Keep `x` (its context released) for `principal`'s next invocation,
+ * pinned until `pin_until` (0: not pinned; non-zero only with a promise
+ * from pin_promise). One idle instance per principal (and memory cap), so
+ * the pool grows with the agents that use the capsule, not with how many
+ * invocations of one agent ran at once (the soak's eight clients of four
+ * agents grew it by 33 MiB): an older unpinned one of the same principal
+ * goes — a pinned one stays, its unsaved state is its own — and past the
+ * slots the longest idle unpinned one makes room. Freed instead once the
+ * capsule stops. */
+static void pool_put(astrid_capsule *c, instance *x, const char *principal, uint64_t max_mem,
+                     uint64_t pin_until)
+{
+    instance *gone[POOL_CAP + 1];
     size_t ngone = 0;
     uint64_t now = mono_ms();
     pthread_mutex_lock(&c->active_lock);
-    ngone = pool_expire(c, now, gone);
-    if (c->stopping || !c->pool_max) {
+    if (pin_until)
+        c->pins_promised--;
+    if (c->stopping || (!pin_until && !c->pool_max)) {
         gone[ngone++] = x;
     } else {
-        for (size_t i = 0; i < c->npool; i++)
-            if (c->pool[i].max_memory_bytes == max_mem &&
-                strcmp(c->pool[i].principal, principal) == 0) {
-                gone[ngone++] = c->pool[i].x;
-                c->pool[i] = c->pool[--c->npool];
-                break;
+        for (size_t i = 0; i < c->npool;) {
+            pooled *p = &c->pool[i];
+            if (!is_pinned(p, now) && p->max_memory_bytes == max_mem &&
+                strcmp(p->principal, principal) == 0) {
+                gone[ngone++] = p->x;
+                *p = c->pool[--c->npool];
+            } else {
+                i++;
             }
-        if (c->npool >= c->pool_max) {
-            size_t old = 0;
-            for (size_t i = 1; i < c->npool; i++)
-                if (c->pool[i].idle_since_ms < c->pool[old].idle_since_ms)
-                    old = i;
-            gone[ngone++] = c->pool[old].x;
-            c->pool[old] = c->pool[--c->npool];
         }
-        pooled *p = &c->pool[c->npool++];
-        p->x = x;
-        snprintf(p->principal, sizeof p->principal, "%s", principal);
-        p->max_memory_bytes = max_mem;
-        p->idle_since_ms = now;
+        ngone += pool_trim(c, now, pin_until ? c->pool_max : c->pool_max - 1, gone + ngone);
+        if (c->npool >= POOL_CAP) { /* cannot happen: pins <= PIN_MAX, the rest <= pool_max */
+            gone[ngone++] = x;
+        } else {
+            pooled *p = &c->pool[c->npool++];
+            p->x = x;
+            snprintf(p->principal, sizeof p->principal, "%s", principal);
+            p->max_memory_bytes = max_mem;
+            p->idle_since_ms = now;
+            p->seq = ++c->pool_seq;
+            p->pinned_until_ms = pin_until;
+        }
     }
     pthread_mutex_unlock(&c->active_lock);
     drop_instances(gone, ngone);
@@ -368,7 +457,7 @@ static void pool_put(astrid_capsule *c, instance *x, const char *principal, uint
 
 static void pool_drain(astrid_capsule *c)
 {
-    instance *gone[POOL_MAX];
+    instance *gone[POOL_CAP];
     pthread_mutex_lock(&c->active_lock);
     size_t n = c->npool;
     for (size_t i = 0; i < n; i++)
@@ -376,6 +465,30 @@ static void pool_drain(astrid_capsule *c)
     c->npool = 0;
     pthread_mutex_unlock(&c->active_lock);
     drop_instances(gone, n);
+}
+
+/* After a clean invocation, before its context is released: the guest's
+ * unsaved state pinned (*pin_until set, a promise taken) or saved by the
+ * guest now. false: the instance must not be pooled (an export trapped;
+ * whatever it held unsaved is lost with it, as with a trap in the hook). */
+static bool settle_unsaved(astrid_capsule *c, instance *x, uint64_t timeout_ms, uint64_t *pin_until)
+{
+    *pin_until = 0;
+    if (!c->saves_state)
+        return true;
+    uint64_t r[1] = {0};
+    astrid_err e;
+    if (astrid_wasm_call(x->wasm, EXPORT_UNSAVED, NULL, 0, r, 1, CABI_TIMEOUT_MS, NULL, &e) != 0)
+        return false;
+    uint32_t ms = (uint32_t)r[0];
+    if (ms == 0)
+        return true;
+    if (pin_promise(c)) {
+        *pin_until = mono_ms() + (ms < PIN_MS_MAX ? ms : PIN_MS_MAX);
+        return true;
+    }
+    return astrid_wasm_call(x->wasm, EXPORT_SAVE, NULL, 0, NULL, 0, timeout_ms, NULL, &e) == 0 &&
+           !astrid_wasm_instance_interrupted(x->wasm);
 }
 
 /* ---- interrupts */
@@ -525,15 +638,20 @@ int astrid_capsule_invoke(astrid_capsule *c, const astrid_principal_ctx *pc, con
         goto done;
     rc = decode_result(x->wasm, (uint32_t)r[0], out, err);
 done:
-    if (x->wasm)
-        active_remove(c, x->wasm);
     if (rc == 0 && !astrid_wasm_instance_interrupted(x->wasm)) {
-        astrid_invocation_release(&x->inv); /* while pc->env is still alive */
-        pool_put(c, x, pc->principal, pc->max_memory_bytes);
-    } else {
-        instance_free(x);
-        free(x);
+        uint64_t pin_until;
+        bool keep = settle_unsaved(c, x, pc->timeout_ms, &pin_until);
+        active_remove(c, x->wasm);
+        if (keep) {
+            astrid_invocation_release(&x->inv); /* while pc->env is still alive */
+            pool_put(c, x, pc->principal, pc->max_memory_bytes, pin_until);
+            return rc;
+        }
+    } else if (x->wasm) {
+        active_remove(c, x->wasm);
     }
+    instance_free(x);
+    free(x);
     return rc;
 }
 

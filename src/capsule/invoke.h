@@ -31,6 +31,13 @@
  * capsule, but never across principals), its host context — caller,
  * subscriptions, HTTP streams, sockets — does not. A trap or an
  * interrupt frees the instance. State that must survive belongs in KV.
+ * A guest that keeps state in memory ahead of KV exports
+ * `astrid-unsaved-ms` () -> i32 and `astrid-save` () (both or neither,
+ * else prepare refuses it): after each clean invocation, still under its
+ * context, an instance with unsaved state is pinned for the ms it names
+ * (beside the slots, at most 256 per capsule, at most an hour; taken first
+ * by its principal) or, when no pin can be had, asked to save
+ * (invoke.c, "Unsaved state").
  *
  * Threads: a prepared capsule may be invoked from any number of threads at
  * once (each taking its own instance; `active_lock` guards the pool). astrid_capsule_interrupt may

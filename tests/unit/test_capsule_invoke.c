@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +30,12 @@
  *   x  deny, data pointer out of bounds
  *   l  log "looping" (stdout), then loop forever
  *   c  count: the digit at 400 ('0' at instantiation) goes up by one,
- *      final with data = that digit (what survives between invocations) */
+ *      final with data = that digit (what survives between invocations);
+ *      and nothing unsaved
+ *   u  count, and 10 minutes' worth of unsaved state (astrid-unsaved-ms
+ *      answers the u32 at 404)
+ *   v  count, and unsaved state for 1 ms
+ * astrid-save logs "saved" (stdout) and clears the unsaved state. */
 static const char *const GUEST =
     "(module\n"
     "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
@@ -46,6 +52,12 @@ static const char *const GUEST =
     "  (data (i32.const 48) \"final\")\n"
     "  (data (i32.const 200) \"\\d0\\00\\00\\00\\08\\00\\00\\00looping\\n\")\n"
     "  (data (i32.const 400) \"0\")\n"
+    "  (data (i32.const 232) \"\\f0\\00\\00\\00\\06\\00\\00\\00\")\n"
+    "  (data (i32.const 240) \"saved\\n\")\n"
+    "  (func (export \"astrid-unsaved-ms\") (result i32) (i32.load (i32.const 404)))\n"
+    "  (func (export \"astrid-save\")\n"
+    "    (drop (call $fd_write (i32.const 1) (i32.const 232) (i32.const 1) (i32.const 248)))\n"
+    "    (i32.store (i32.const 404) (i32.const 0)))\n"
     "  (data (i32.const 160) "
     "\"\\30\\00\\00\\00\\05\\00\\00\\00\\01\\00\\00\\00\\90\\01\\00\\00\\01\\00\\00\\00\")\n"
     "  (data (i32.const 64) "
@@ -64,7 +76,15 @@ static const char *const GUEST =
     "      (i32.store (i32.const 112) (local.get $pl))\n"
     "      (return (i32.const 96))))\n"
     "    (if (i32.eq (local.get $c) (i32.const 111)) (then (return (i32.const 65530))))\n"
-    "    (if (i32.eq (local.get $c) (i32.const 99)) (then\n"
+    "    (if (i32.eq (local.get $c) (i32.const 99)) (then (i32.store (i32.const 404) (i32.const "
+    "0))))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 117)) (then\n"
+    "      (i32.store (i32.const 404) (i32.const 600000))))\n"
+    "    (if (i32.eq (local.get $c) (i32.const 118)) (then (i32.store (i32.const 404) (i32.const "
+    "1))))\n"
+    "    (if (i32.or (i32.eq (local.get $c) (i32.const 99))\n"
+    "                (i32.or (i32.eq (local.get $c) (i32.const 117))\n"
+    "                        (i32.eq (local.get $c) (i32.const 118)))) (then\n"
     "      (i32.store8 (i32.const 400) (i32.add (i32.load8_u (i32.const 400)) (i32.const 1)))\n"
     "      (return (i32.const 160))))\n"
     "    (if (i32.eq (local.get $c) (i32.const 120)) (then (return (i32.const 128))))\n"
@@ -137,18 +157,39 @@ static int teardown(void **state)
     return 0;
 }
 
-static astrid_capsule *load(void)
+static astrid_capsule *load_with(astrid_capsule_engine *e)
 {
     astrid_capsule *c = NULL;
     astrid_err err;
     if (astrid_capsule_open(home, "default", capdir, &c, &err) != 0)
         fail_msg("open: %s", err.msg);
-    if (astrid_capsule_prepare(c, engine, &err) != 0)
+    if (astrid_capsule_prepare(c, e, &err) != 0)
         fail_msg("prepare: %s", err.msg);
     assert_string_equal(astrid_capsule_installed(c)->manifest->name, "wat");
     assert_string_equal(astrid_capsule_installed(c)->owner, "default");
     assert_false(astrid_capsule_is_run_loop(c));
     return c;
+}
+
+static astrid_capsule *load(void)
+{
+    return load_with(engine);
+}
+
+/* An engine whose pool has `slots` (ASTRID_INSTANCE_POOL is read when an
+ * engine is made). */
+static astrid_capsule_engine *engine_with_pool(const char *slots)
+{
+    const char *env_was = getenv("ASTRID_INSTANCE_POOL");
+    char was[32];
+    snprintf(was, sizeof was, "%s", env_was ? env_was : "");
+    setenv("ASTRID_INSTANCE_POOL", slots, 1);
+    astrid_err err;
+    astrid_capsule_engine *e = astrid_capsule_engine_new(home, &err);
+    setenv("ASTRID_INSTANCE_POOL", was, 1);
+    if (!e)
+        fail_msg("engine: %s", err.msg);
+    return e;
 }
 
 static const astrid_principal_ctx PC = {.principal = "default",
@@ -296,6 +337,165 @@ static void every_active_agent_keeps_its_instance(void **state)
     astrid_capsule_free(c);
 }
 
+/* One invocation of `action` as `who`: the digit the guest answers. */
+static char act_as(astrid_capsule *c, const char *who, const char *action)
+{
+    astrid_principal_ctx pc = PC;
+    pc.principal = who;
+    astrid_capsule_result r;
+    astrid_err err;
+    if (astrid_capsule_invoke(c, &pc, action, NULL, 0, &r, &err) != 0)
+        fail_msg("%s as %s: %s", action, who, err.msg);
+    char d = r.data && r.len == 1 ? r.data[0] : '?';
+    astrid_capsule_result_clear(&r);
+    return d;
+}
+
+/* How often the guest saved for `who`: "saved" lines in its capsule log. */
+static int saves_of(const char *who)
+{
+    char dir[700], path[1000];
+    snprintf(dir, sizeof dir, "%s/home/%s/.local/log/wat", home, who);
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        char *text = NULL;
+        size_t len;
+        astrid_err err;
+        if (astrid_read_file(path, 1u << 20, &text, &len, &err) != 0)
+            fail_msg("%s", err.msg);
+        for (const char *p = text; (p = strstr(p, "saved")); p++)
+            n++;
+        free(text);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Six agents, two slots: an instance whose guest holds unsaved state is
+ * pinned beside the slots — the other agents' instances coming back do
+ * not evict it — and not asked to save; once its state is saved (here:
+ * 'c' leaves nothing unsaved) it is an ordinary idle instance again. */
+static void unsaved_instances_are_pinned_past_the_slots(void **state)
+{
+    (void)state;
+    astrid_capsule_engine *e = engine_with_pool("2");
+    astrid_capsule *c = load_with(e);
+    const char *who[6] = {"u0", "u1", "u2", "u3", "u4", "u5"};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(act_as(c, who[i], "u"), '1');
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(act_as(c, who[i], "c"), '2'); /* each one's own memory */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(saves_of(who[i]), 0);
+    /* nothing unsaved now: two slots for six (the last two used) */
+    for (int i = 5; i >= 0; i--)
+        assert_int_equal(act_as(c, who[i], "c"), i >= 4 ? '3' : '1');
+    astrid_capsule_free(c);
+    astrid_capsule_engine_free(e);
+}
+
+/* With no pin to be had the guest saves before its instance goes: reuse
+ * off (ASTRID_INSTANCE_POOL=0), and past PIN_MAX (256) pinned instances. A
+ * guest with nothing unsaved is not asked. */
+static void unsaved_state_is_saved_when_no_pin(void **state)
+{
+    (void)state;
+    astrid_capsule_engine *e = engine_with_pool("0");
+    astrid_capsule *c = load_with(e);
+    assert_int_equal(act_as(c, "s0", "u"), '1');
+    assert_int_equal(saves_of("s0"), 1);
+    assert_int_equal(act_as(c, "s0", "u"), '1'); /* a fresh instance each time */
+    assert_int_equal(saves_of("s0"), 2);
+    assert_int_equal(act_as(c, "s1", "c"), '1');
+    assert_int_equal(saves_of("s1"), 0);
+    astrid_capsule_free(c);
+    astrid_capsule_engine_free(e);
+
+    e = engine_with_pool("2");
+    c = load_with(e);
+    char who[257][8];
+    for (int i = 0; i < 257; i++) {
+        snprintf(who[i], sizeof who[i], "k%d", i);
+        assert_int_equal(act_as(c, who[i], "u"), '1');
+        assert_int_equal(saves_of(who[i]), i < 256 ? 0 : 1);
+    }
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(act_as(c, who[i], "u"), '2'); /* all 256 pinned ones kept */
+    astrid_capsule_free(c);
+    astrid_capsule_engine_free(e);
+}
+
+/* A pin lasts as long as the guest asked: past it the instance is an
+ * idle one like any other, evicted for the slots. */
+static void pins_expire(void **state)
+{
+    (void)state;
+    astrid_capsule_engine *e = engine_with_pool("2");
+    astrid_capsule *c = load_with(e);
+    assert_int_equal(act_as(c, "x0", "v"), '1'); /* pinned for 1 ms */
+    assert_int_equal(act_as(c, "x1", "u"), '1'); /* for 10 minutes */
+    usleep(20000);
+    for (int i = 2; i < 6; i++) {
+        char w[8];
+        snprintf(w, sizeof w, "x%d", i);
+        assert_int_equal(act_as(c, w, "c"), '1');
+    }
+    assert_int_equal(act_as(c, "x1", "c"), '2');
+    assert_int_equal(act_as(c, "x0", "c"), '1'); /* evicted once its pin ran out */
+    assert_int_equal(saves_of("x0"), 0);
+    astrid_capsule_free(c);
+    astrid_capsule_engine_free(e);
+}
+
+/* Half of the unsaved-state protocol is refused when the capsule is
+ * prepared: a guest reporting unsaved state it cannot save would be
+ * pinned for nothing, one saving without reporting is never asked. */
+static void half_the_unsaved_protocol_is_refused(void **state)
+{
+    (void)state;
+    static const char *const halves[] = {
+        "(module (memory (export \"memory\") 1)\n"
+        "  (func (export \"astrid-save\")))\n",
+        "(module (memory (export \"memory\") 1)\n"
+        "  (func (export \"astrid-unsaved-ms\") (result i32) (i32.const 1)))\n",
+        "(module (memory (export \"memory\") 1)\n"
+        "  (func (export \"astrid-save\"))\n"
+        "  (func (export \"astrid-unsaved-ms\") (result i64) (i64.const 1)))\n"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t len;
+        uint8_t *wasm = wt_wat(halves[i], 0, &len);
+        assert_non_null(wasm);
+        char hash[65], dir[600], path[800], meta[200];
+        astrid_blake3_hex(wasm, len, hash);
+        snprintf(dir, sizeof dir, "%s/home/default/.local/capsules/half%zu", home, i);
+        astrid_err err;
+        assert_int_equal(astrid_mkdir_p(dir, 0700, 0, &err), 0);
+        snprintf(path, sizeof path, "%s/bin/%s.wasm", home, hash);
+        write_text(path, (const char *)wasm, len);
+        free(wasm);
+        snprintf(path, sizeof path, "%s/Capsule.toml", dir);
+        char manifest[200];
+        snprintf(manifest, sizeof manifest,
+                 "[package]\nname = \"half%zu\"\nversion = \"0.1.0\"\n\n"
+                 "[[component]]\nid = \"half\"\nfile = \"half.wasm\"\n",
+                 i);
+        write_text(path, manifest, strlen(manifest));
+        snprintf(meta, sizeof meta, "{\"version\": \"0.1.0\", \"wasm_hash\": \"%s\"}", hash);
+        snprintf(path, sizeof path, "%s/meta.json", dir);
+        write_text(path, meta, strlen(meta));
+        astrid_capsule *c = NULL;
+        assert_int_equal(astrid_capsule_open(home, "default", dir, &c, &err), 0);
+        assert_int_equal(astrid_capsule_prepare(c, engine, &err), -1);
+        assert_non_null(strstr(err.msg, "come together"));
+        astrid_capsule_free(c);
+    }
+}
+
 static void results_out_of_bounds_are_refused(void **state)
 {
     (void)state;
@@ -389,6 +589,10 @@ int main(void)
         cmocka_unit_test(deny_and_final_are_decoded),
         cmocka_unit_test(instances_are_reused_per_principal_only),
         cmocka_unit_test(every_active_agent_keeps_its_instance),
+        cmocka_unit_test(unsaved_instances_are_pinned_past_the_slots),
+        cmocka_unit_test(unsaved_state_is_saved_when_no_pin),
+        cmocka_unit_test(pins_expire),
+        cmocka_unit_test(half_the_unsaved_protocol_is_refused),
         cmocka_unit_test(results_out_of_bounds_are_refused),
         cmocka_unit_test(interrupt_stops_running_and_later_invocations),
         cmocka_unit_test(tampered_wasm_is_refused_at_open),

@@ -8,6 +8,8 @@
  *   [error]   Error "fake quota exceeded"
  *   [slow]    40 deltas "tick N " 150 ms apart (cancel test)
  *   [silent]  publishes nothing (timeout test)
+ *   [gap]     "w0 " .. "w5 " at once, 1.5 s of nothing, "end.", Done
+ *             (chat_pool: other agents' turns run in the gap)
  *   otherwise "Hello, " + "<principal>" + "!" then Usage, Done.
  * Every request is also logged (its model, tool names and message count)
  * to the agent's capsule log for the tests to read. */
@@ -135,6 +137,15 @@ static astrid_action on_generate(const astrid_event *ev, astrid_reply *out)
         text("tool said: ");
         text(tool_result);
         emit_raw("{\"Usage\":{\"input_tokens\":20,\"output_tokens\":5}}");
+        emit_raw("\"Done\"");
+    } else if (strstr(last, "[gap]")) {
+        for (int i = 0; i < 6; i++) {
+            char t[8];
+            snprintf(t, sizeof t, "w%d ", i);
+            text(t);
+        }
+        sleep_ms(1500);
+        text("end.");
         emit_raw("\"Done\"");
     } else if (strstr(last, "[slow]")) {
         for (int i = 0; i < 40; i++) {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Chat turns when the instance pool is short (issue #18, the load run's
+# empty answers; docs/chat.md "State in memory"): six agents stream at once
+# through a pool of two slots (ASTRID_INSTANCE_POOL=2). The scripted
+# provider sends a burst of deltas, which react holds in its instance's
+# memory (KV is written at most every 250 ms), pauses while the other
+# agents' turns run — their instances returning to the pool would evict
+# this one — then sends the rest and Done. Every turn must end with its
+# whole answer, in the final response and in the session history: react's
+# instance with unsaved deltas is pinned (astrid-unsaved-ms) or saves them
+# (astrid-save) before it may go. Then the same with reuse off
+# (ASTRID_INSTANCE_POOL=0: no pins, every unsaved delta saved at once).
+set -u
+source "$ASTRID_SRC/tests/integration/capsule_lib.sh"
+PROBE="python3 $ASTRID_SRC/tests/tools/chat_probe.py $ASTRID_HOME"
+AGENTS="a1 a2 a3 a4 a5 a6"
+WANT="w0 w1 w2 w3 w4 w5 end."
+
+for c in session identity prompt-builder router context-engine; do
+  build_capsule "$ASTRID_SRC/capsules/$c"
+done
+build_capsule "$ASTRID_SRC/tests/capsules/fakellm"
+cp -r "$ASTRID_SRC/capsules/react" "$TEST_TMP/react"
+sed -i -e 's/llm.v1.request.generate.anthropic"/llm.v1.request.generate.fake"/' \
+  -e 's/default = "claude-sonnet-4-20250514"/default = "fake-1"/' "$TEST_TMP/react/Capsule.toml"
+build_capsule "$TEST_TMP/react"
+
+# history PRINCIPAL SESSION: the session's messages as JSON
+history() {
+  PRINCIPAL=$1 python3 - "$ASTRID_HOME" "$2" <<'EOF'
+import sys, os, json
+sys.path.insert(0, os.path.join(os.environ["ASTRID_SRC"], "tests/tools"))
+import astrid_wire as w
+s = w.connect(sys.argv[1]); w.handshake(s, sys.argv[1], os.environ["PRINCIPAL"])
+w.send(s, {"topic": "astrid.v1.connection.subscribe", "payload": {"pattern": "session.v1.response.*"}})
+w.recv(s)
+w.send(s, {"topic": "session.v1.request.get_messages",
+           "payload": {"session_id": sys.argv[2], "correlation_id": "c7"}})
+while True:
+    m = w.recv(s)
+    if m["topic"] == "session.v1.response.get_messages.c7":
+        print(json.dumps(m["payload"]["messages"])); break
+EOF
+}
+
+# round SESSION: a [gap] turn of every agent at once; checks each answer
+round() {
+  local a pids=() finals deltas hist
+  for a in $AGENTS; do
+    $PROBE "$a" "$1" "$1 [gap]" --timeout 60 >"$TEST_TMP/$a.$1.json" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  finals= deltas= hist=
+  for a in $AGENTS; do
+    finals+="$a=$(j 'd["final"]["text"] if d["final"] else "(no final)"' <"$TEST_TMP/$a.$1.json");"
+    deltas+="$a=$(j '"".join(d["deltas"])' <"$TEST_TMP/$a.$1.json");"
+    hist+="$a=$(history "$a" "$1" | j 'd[-1]["content"] if d else "(none)"');"
+  done
+  local want=
+  for a in $AGENTS; do want+="$a=$WANT;"; done
+  expect_eq "$2: every agent's final answer is whole" "$finals" "$want"
+  expect_eq "  every delta reached its client, in order" "$deltas" "$want"
+  expect_eq "  the whole answer is in each session's history" "$hist" "$want"
+}
+
+export ASTRID_INSTANCE_POOL=2
+ok_if "start (ASTRID_INSTANCE_POOL=2)" $A start
+for c in session identity prompt-builder router context-engine react; do
+  ok_if "install astrid-capsule-$c" bash -c "$A capsule install '$O/astrid-capsule-$c.capsule' >/dev/null 2>&1"
+done
+ok_if "install fakellm" bash -c "$A capsule install '$O/fakellm.capsule' >/dev/null 2>&1"
+for a in $AGENTS; do
+  ok_if "agent $a" bash -c "$A agent create $a >/dev/null 2>&1"
+done
+round p1 "6 agents streaming through 2 slots"
+round p2 "again, with the instances of the first round idle"
+ok_if "stop" $A stop
+
+export ASTRID_INSTANCE_POOL=0
+ok_if "start again (ASTRID_INSTANCE_POOL=0: no reuse, no pins)" $A start
+round z1 "6 agents with a fresh instance per event"
+echo "1..$_tap_n"
