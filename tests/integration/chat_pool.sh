@@ -16,14 +16,8 @@ PROBE="python3 $ASTRID_SRC/tests/tools/chat_probe.py $ASTRID_HOME"
 AGENTS="a1 a2 a3 a4 a5 a6"
 WANT="w0 w1 w2 w3 w4 w5 end."
 
-for c in session identity prompt-builder router context-engine; do
-  build_capsule "$ASTRID_SRC/capsules/$c"
-done
+turn_stack_build
 build_capsule "$ASTRID_SRC/tests/capsules/fakellm"
-cp -r "$ASTRID_SRC/capsules/react" "$TEST_TMP/react"
-sed -i -e 's/llm.v1.request.generate.anthropic"/llm.v1.request.generate.fake"/' \
-  -e 's/default = "claude-sonnet-4-20250514"/default = "fake-1"/' "$TEST_TMP/react/Capsule.toml"
-build_capsule "$TEST_TMP/react"
 
 # history PRINCIPAL SESSION: the session's messages as JSON
 history() {
@@ -66,9 +60,7 @@ round() {
 
 export ASTRID_INSTANCE_POOL=2
 ok_if "start (ASTRID_INSTANCE_POOL=2)" $A start
-for c in session identity prompt-builder router context-engine react; do
-  ok_if "install astrid-capsule-$c" bash -c "$A capsule install '$O/astrid-capsule-$c.capsule' >/dev/null 2>&1"
-done
+turn_stack_install
 ok_if "install fakellm" bash -c "$A capsule install '$O/fakellm.capsule' >/dev/null 2>&1"
 for a in $AGENTS; do
   ok_if "agent $a" bash -c "$A agent create $a >/dev/null 2>&1"
