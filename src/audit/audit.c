@@ -265,7 +265,8 @@ static int pfile_open(astrid_audit *log, pfile *f, astrid_err *err)
     char why[256] = "";
     int ckr = audit_ckpt_load(log->home, f->principal, log->kp.pk, &ck, why, sizeof why);
     uint64_t start = 0, floor = 0, lineno = 0;
-    char prev[AUDIT_HEX_LEN + 1] = AUDIT_ZERO_HASH, before_hash[AUDIT_HEX_LEN + 1] = AUDIT_ZERO_HASH;
+    char prev[AUDIT_HEX_LEN + 1] = AUDIT_ZERO_HASH,
+                              before_hash[AUDIT_HEX_LEN + 1] = AUDIT_ZERO_HASH;
     /* the last complete line read, the one before it, and that one's hash */
     uint64_t last_at = 0, last_len = 0, before_at = 0, before_len = 0;
     bool have_last = false, have_before = false;
@@ -284,12 +285,14 @@ static int pfile_open(astrid_audit *log, pfile *f, astrid_err *err)
                        path, (unsigned long long)size, (unsigned long long)ck.entries,
                        (unsigned long long)ck.offset, f->principal);
         goto fail;
-    } else if (ck.inode != f->inode) {
+    } else if (floor = ck.offset, ck.inode != f->inode) {
+        /* a replaced file: its start is read again, but the bytes the
+         * checkpoint counts were durable once, so no crash explains a bad
+         * line among them (floor) */
         snprintf(in->fallback, sizeof in->fallback,
                  "the checkpoint is for another file (inode %llu, the log's is %llu)",
                  (unsigned long long)ck.inode, (unsigned long long)f->inode);
-    } else if (floor = ck.offset,
-               !ckpt_matches(f, &ck, &last_at, &last_len, in->fallback, sizeof in->fallback)) {
+    } else if (!ckpt_matches(f, &ck, &last_at, &last_len, in->fallback, sizeof in->fallback)) {
         mismatch = true;
     } else {
         start = ck.offset;

@@ -1,4 +1,9 @@
-/* audit_gen HOME PRINCIPAL COUNT: append COUNT valid, signed entries
+/* audit_gen ckpt HOME PRINCIPAL [entries=N] [offset=B] [inode=I]
+ *     [first=HEX] [last=HEX]: write PRINCIPAL's checkpoint signed with
+ * HOME's runtime key, describing the log as it is, with the fields given
+ * replaced: a validly signed but wrong checkpoint, as a bug would leave.
+ *
+ * audit_gen HOME PRINCIPAL COUNT: append COUNT valid, signed entries
  * (admin_request GetStatus) to PRINCIPAL's audit chain under HOME, signed
  * with HOME's runtime key, chained on the log's last line. Writes no
  * checkpoint, so the log looks like one grown by a daemon that never
@@ -26,8 +31,66 @@ static int die(const char *what, const astrid_err *e)
     return 1;
 }
 
+static int ckpt_main(int argc, char **argv)
+{
+    const char *home = argv[2], *principal = argv[3];
+    astrid_err e;
+    char keyp[PATH_MAX], path[PATH_MAX];
+    astrid_keypair kp;
+    if (astrid_crypto_init(&e) < 0 || astrid_home_runtime_key(keyp, sizeof keyp, home, &e) < 0 ||
+        astrid_keypair_load(&kp, keyp, &e) < 0)
+        return die("runtime key", &e);
+    if (audit_file_path(path, sizeof path, home, principal, &e) < 0)
+        return die("path", &e);
+    audit_ckpt c;
+    memset(&c, 0, sizeof c);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return die(path, NULL);
+    c.inode = (uint64_t)st.st_ino;
+    audit_lines r;
+    audit_lines_init(&r, fd, 0);
+    const char *line;
+    size_t ll;
+    bool nl;
+    uint64_t at;
+    while (audit_lines_next(&r, &line, &ll, &nl, &at, &e) == 1 && nl) {
+        astrid_blake3_hex(line, ll, c.last_hash);
+        if (c.entries++ == 0)
+            memcpy(c.first_hash, c.last_hash, sizeof c.first_hash);
+        c.offset = at + ll + 1;
+    }
+    audit_lines_free(&r);
+    close(fd);
+    for (int i = 4; i < argc; i++) {
+        const char *v = strchr(argv[i], '=');
+        if (!v)
+            return die(argv[i], NULL);
+        v++;
+        if (!strncmp(argv[i], "entries=", 8))
+            c.entries = strtoull(v, NULL, 10);
+        else if (!strncmp(argv[i], "offset=", 7))
+            c.offset = strtoull(v, NULL, 10);
+        else if (!strncmp(argv[i], "inode=", 6))
+            c.inode = strtoull(v, NULL, 10);
+        else if (!strncmp(argv[i], "first=", 6) && strlen(v) == AUDIT_HEX_LEN)
+            memcpy(c.first_hash, v, AUDIT_HEX_LEN + 1);
+        else if (!strncmp(argv[i], "last=", 5) && strlen(v) == AUDIT_HEX_LEN)
+            memcpy(c.last_hash, v, AUDIT_HEX_LEN + 1);
+        else
+            return die(argv[i], NULL);
+    }
+    if (audit_ckpt_write(home, principal, &kp, &c, &e) < 0)
+        return die("checkpoint", &e);
+    astrid_keypair_wipe(&kp);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 4 && strcmp(argv[1], "ckpt") == 0)
+        return ckpt_main(argc, argv);
     if (argc != 4) {
         fprintf(stderr, "usage: audit_gen HOME PRINCIPAL COUNT\n");
         return 2;

@@ -34,10 +34,9 @@ int audit_ckpt_path(char *out, size_t outsz, const char *home, const char *princ
  * JSON re-serialization is involved. */
 static int ckpt_message(char *out, size_t n, const char *principal, const audit_ckpt *c)
 {
-    int w = snprintf(out, n,
-                     "astrid-audit-checkpoint-v1\n%s\n%" PRIu64 "\n%" PRIu64 "\n%" PRIu64
-                     "\n%s\n%s\n",
-                     principal, c->entries, c->offset, c->inode, c->first_hash, c->last_hash);
+    int w = snprintf(
+        out, n, "astrid-audit-checkpoint-v1\n%s\n%" PRIu64 "\n%" PRIu64 "\n%" PRIu64 "\n%s\n%s\n",
+        principal, c->entries, c->offset, c->inode, c->first_hash, c->last_hash);
     return w < 0 || (size_t)w >= n ? -1 : w;
 }
 
@@ -52,17 +51,17 @@ int audit_ckpt_write(const char *home, const char *principal, const astrid_keypa
         return astrid_err_set(err, ASTRID_E_INVALID, "audit checkpoint: principal too long");
     uint8_t sig[ASTRID_ED25519_SIG_LEN];
     astrid_sign(sig, msg, (size_t)mlen, kp);
-    char sigb64[ASTRID_B64_LEN(ASTRID_ED25519_SIG_LEN)], pkb64[ASTRID_B64_LEN(ASTRID_ED25519_PK_LEN)];
+    char sigb64[ASTRID_B64_LEN(ASTRID_ED25519_SIG_LEN)],
+        pkb64[ASTRID_B64_LEN(ASTRID_ED25519_PK_LEN)];
     astrid_b64_encode(sigb64, sig, sizeof sig);
     astrid_b64_encode(pkb64, kp->pk, sizeof kp->pk);
     char body[1024];
-    int n = snprintf(body, sizeof body,
-                     "{\"version\":1,\"principal\":\"%s\",\"entries\":%" PRIu64
-                     ",\"offset\":%" PRIu64 ",\"inode\":%" PRIu64
-                     ",\"first_hash\":\"%s\",\"last_hash\":\"%s\",\"runtime_key\":\"%s\","
-                     "\"signature\":\"%s\"}\n",
-                     principal, c->entries, c->offset, c->inode, c->first_hash, c->last_hash,
-                     pkb64, sigb64);
+    int n = snprintf(
+        body, sizeof body,
+        "{\"version\":1,\"principal\":\"%s\",\"entries\":%" PRIu64 ",\"offset\":%" PRIu64
+        ",\"inode\":%" PRIu64 ",\"first_hash\":\"%s\",\"last_hash\":\"%s\",\"runtime_key\":\"%s\","
+        "\"signature\":\"%s\"}\n",
+        principal, c->entries, c->offset, c->inode, c->first_hash, c->last_hash, pkb64, sigb64);
     if (n < 0 || (size_t)n >= sizeof body)
         return astrid_err_set(err, ASTRID_E_INVALID, "audit checkpoint too long");
     return astrid_atomic_write(path, body, (size_t)n, 0600, err);
@@ -86,8 +85,8 @@ static bool get_hash(json_t *o, const char *k, char out[AUDIT_HEX_LEN + 1])
     return true;
 }
 
-int audit_ckpt_load(const char *home, const char *principal, const uint8_t pk[ASTRID_ED25519_PK_LEN],
-                    audit_ckpt *c, char *why, size_t whysz)
+int audit_ckpt_load(const char *home, const char *principal,
+                    const uint8_t pk[ASTRID_ED25519_PK_LEN], audit_ckpt *c, char *why, size_t whysz)
 {
     char path[4096];
     memset(c, 0, sizeof *c);
@@ -121,8 +120,7 @@ int audit_ckpt_load(const char *home, const char *principal, const uint8_t pk[AS
         snprintf(why, whysz, "checkpoint is not a version 1 checkpoint");
     else if (strcmp(pr, principal) != 0)
         snprintf(why, whysz, "checkpoint is for another principal");
-    else if (astrid_b64_decode(key, sizeof key, rk) != 0 ||
-             !astrid_ct_equal(key, pk, sizeof key))
+    else if (astrid_b64_decode(key, sizeof key, rk) != 0 || !astrid_ct_equal(key, pk, sizeof key))
         snprintf(why, whysz, "checkpoint is signed by another key");
     else if (astrid_b64_decode(sig, sizeof sig, sg) != 0 ||
              (mlen = ckpt_message(msg, sizeof msg, principal, c)) < 0 ||
@@ -170,7 +168,9 @@ int audit_lines_next(audit_lines *r, const char **line, size_t *len, bool *nl, u
 {
     size_t scanned = 0;
     for (;;) {
-        char *p = memchr(r->buf + r->beg + scanned, '\n', r->end - r->beg - scanned);
+        char *p = r->end > r->beg + scanned
+                      ? memchr(r->buf + r->beg + scanned, '\n', r->end - r->beg - scanned)
+                      : NULL;
         if (p) {
             *line = r->buf + r->beg;
             *len = (size_t)(p - *line);

@@ -42,8 +42,9 @@ int audit_ckpt_write(const char *home, const char *principal, const astrid_keypa
 /* 1: a checkpoint of `principal` signed by `pk` is in *c. 0: there is
  * none. -1: there is one but it is not trusted (unparsable, another key or
  * principal, bad signature); `why` says which. Only reads. */
-int audit_ckpt_load(const char *home, const char *principal, const uint8_t pk[ASTRID_ED25519_PK_LEN],
-                    audit_ckpt *c, char *why, size_t whysz);
+int audit_ckpt_load(const char *home, const char *principal,
+                    const uint8_t pk[ASTRID_ED25519_PK_LEN], audit_ckpt *c, char *why,
+                    size_t whysz);
 
 /* Remove the checkpoint (and fsync the directory); a missing one is fine. */
 int audit_ckpt_remove(const char *home, const char *principal, astrid_err *err);

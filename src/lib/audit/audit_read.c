@@ -115,8 +115,7 @@ int astrid_audit_verify(const char *home, const char *principal,
         astrid_blake3_hex(line, ll, prev);
         if (rc == 0 && have_ck && !ck_seen && at + ll + 1 >= ck.offset) {
             ck_seen = true;
-            if (at + ll + 1 != ck.offset || lineno != ck.entries ||
-                strcmp(prev, ck.last_hash) != 0)
+            if (at + ll + 1 != ck.offset || lineno != ck.entries || strcmp(prev, ck.last_hash) != 0)
                 rc = bad(rep, lineno, o,
                          "not the entry the signed checkpoint vouches for (the log's start was "
                          "replaced)",

@@ -36,8 +36,8 @@ static int line_offset(int fd, size_t lineno, uint64_t *off, char prev[AUDIT_HEX
     uint64_t at;
     int n = 1;
     *off = 0;
-    for (size_t l = 1; l < lineno && (n = audit_lines_next(&r, &line, &ll, &nl, &at, err)) == 1 && nl;
-         l++) {
+    for (size_t l = 1;
+         l < lineno && (n = audit_lines_next(&r, &line, &ll, &nl, &at, err)) == 1 && nl; l++) {
         astrid_blake3_hex(line, ll, prev);
         if (l == 1)
             memcpy(first, prev, AUDIT_HEX_LEN + 1);
