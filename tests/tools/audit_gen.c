@@ -129,6 +129,8 @@ int main(int argc, char **argv)
     astrid_uuid_v4(session);
     size_t cap = (size_t)4 << 20, used = 0;
     char *out = malloc(cap);
+    if (!out)
+        return die("out of memory", NULL);
     json_t *auth = astrid_audit_auth_system("admin");
     json_t *outc = astrid_audit_outcome_success(NULL);
     json_t *act = astrid_audit_action_admin("GetStatus", "system:status", NULL, NULL);
@@ -137,23 +139,28 @@ int main(int argc, char **argv)
         size_t len;
         astrid_uuid_v4(id);
         char *head = audit_entry_head(id, session, principal, act, auth, outc, &e);
-        if (!head || audit_entry_seal(head, prev, &kp, &line, &len, nh, &e) < 0)
+        if (!head || audit_entry_seal(head, prev, &kp, &line, &len, nh, &e) < 0) {
+            free(out);
             return die("seal", &e);
+        }
         memcpy(prev, nh, sizeof prev);
         free(head);
         if (used + len > cap) {
-            if (write(fd, out, used) != (ssize_t)used)
+            if (write(fd, out, used) != (ssize_t)used) {
+                free(out);
                 return die("write", NULL);
+            }
             used = 0;
         }
         memcpy(out + used, line, len);
         used += len;
         free(line);
     }
-    if ((used && write(fd, out, used) != (ssize_t)used) || fsync(fd) != 0)
+    int bad = (used && write(fd, out, used) != (ssize_t)used) || fsync(fd) != 0;
+    free(out);
+    if (bad)
         return die("write", NULL);
     close(fd);
-    free(out);
     json_decref(auth);
     json_decref(outc);
     json_decref(act);
