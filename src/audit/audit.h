@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "astrid/crypto.h"
 #include "astrid/err.h"
@@ -34,7 +35,22 @@ typedef void (*astrid_audit_notice_fn)(void *ctx, const char *principal, const c
 /* `kp` is copied; `session_id` is the kernel session UUID. */
 astrid_audit *astrid_audit_open(const char *home, const astrid_keypair *kp, const char *session_id,
                                 astrid_audit_notice_fn notice, void *notice_ctx, astrid_err *err);
-/* Flushes pending appends, stops the writer. */
+/* How astrid_audit_open checked one existing log (docs/audit.md
+ * "Checkpoint"): from its signed checkpoint, reading only the lines after
+ * it, or whole (`fallback` says why). */
+typedef struct astrid_audit_open_info {
+    char principal[65];
+    bool from_checkpoint;
+    uint64_t checkpoint_entries; /* entries the checkpoint vouched for */
+    uint64_t lines_read;         /* lines read and linked */
+    uint64_t entries;            /* entries in the chain after the open */
+    char fallback[256];          /* why no checkpoint was used; "" when one was */
+} astrid_audit_open_info;
+/* The logs astrid_audit_open found; *out is owned by `log`, immutable,
+ * valid until astrid_audit_close. */
+size_t astrid_audit_open_report(const astrid_audit *log, const astrid_audit_open_info **out);
+
+/* Flushes pending appends, stops the writer, writes every checkpoint. */
 void astrid_audit_close(astrid_audit *log);
 
 /* Append and wait until durable. action/authorization/outcome are borrowed.

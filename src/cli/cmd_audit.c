@@ -114,6 +114,13 @@ static int repair_one(cli_ctx *ctx, const char *home, const char *p, const astri
                 p, rep.entries_kept, rep.entries_kept == 1 ? "y" : "ies");
         return CLI_OK;
     }
+    if (!rep.damaged_bytes) {
+        fprintf(ctx->out,
+                "\u2713 audit chain of '%s' repaired: kept %zu entr%s; nothing to move (%s); "
+                "signed an audit_repair entry\n",
+                p, rep.entries_kept, rep.entries_kept == 1 ? "y" : "ies", rep.reason);
+        return CLI_OK;
+    }
     fprintf(ctx->out,
             "\u2713 audit chain of '%s' repaired: kept %zu entr%s; moved %zu line%s (%zu bytes, "
             "from entry %zu: %s) to %s (BLAKE3 %s); signed an audit_repair entry\n",

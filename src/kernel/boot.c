@@ -357,6 +357,27 @@ static int load_policy(astrid_kernel *k, astrid_err *err)
     return k->profiles ? 0 : -1;
 }
 
+/* One line per existing log: whether boot read it from its checkpoint or
+ * whole (docs/audit.md "Checkpoint"); tests read it. */
+static void log_audit_open(astrid_kernel *k)
+{
+    const astrid_audit_open_info *in;
+    size_t n = astrid_audit_open_report(k->audit, &in);
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].from_checkpoint)
+            astrid_klog(k, "INFO",
+                        "audit log of %s: %llu entries; read %llu after its checkpoint at entry "
+                        "%llu",
+                        in[i].principal, (unsigned long long)in[i].entries,
+                        (unsigned long long)in[i].lines_read,
+                        (unsigned long long)in[i].checkpoint_entries);
+        else
+            astrid_klog(k, "INFO", "audit log of %s: %llu entries; read all %llu lines (%s)",
+                        in[i].principal, (unsigned long long)in[i].entries,
+                        (unsigned long long)in[i].lines_read, in[i].fallback);
+    }
+}
+
 static void on_audit_notice(void *ctx, const char *principal, const char *msg)
 {
     astrid_klog(ctx, "ERROR", "audit log of %s: %s", principal, msg);
@@ -505,7 +526,10 @@ int astrid_kernel_boot(astrid_kernel *k, const astrid_kernel_opts *o, astrid_err
         astrid_principal_home_ensure(k->home, "default", err) != 0)
         return -1;
     k->audit = astrid_audit_open(k->home, &k->key, k->session, on_audit_notice, k, err);
-    if (!k->audit || astrid_kernel_sandbox_probe(k, err) != 0)
+    if (!k->audit)
+        return -1;
+    log_audit_open(k);
+    if (astrid_kernel_sandbox_probe(k, err) != 0)
         return -1;
     char state[PATH_MAX];
     if (astrid_home_state_db(state, sizeof state, k->home, err) != 0 ||

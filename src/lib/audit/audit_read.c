@@ -3,15 +3,18 @@
  * yet newline-terminated and is reported, never accepted). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
 #include "astrid/jsonsafe.h"
+#include "lib/audit/audit_ckpt.h"
 #include "lib/audit/audit_entry.h"
 
 #define AUDIT_MAX_FILE ((size_t)1 << 31)
@@ -47,26 +50,40 @@ static int bad(astrid_audit_report *rep, size_t line, json_t *o, const char *why
                           rep->bad_id[0] ? " id " : "", rep->bad_id, why);
 }
 
+/* Streams the log (memory: the longest line), so `astrid audit verify`
+ * checks every entry of a log of any length. Beyond the chain, a signed
+ * checkpoint of this principal (docs/audit.md "Checkpoint") must describe
+ * the log's start: the entry it counts ends at its offset with its hash. A
+ * log shorter than its checkpoint lost entries a chain alone cannot show. */
 int astrid_audit_verify(const char *home, const char *principal,
                         const uint8_t pk[ASTRID_ED25519_PK_LEN], astrid_audit_report *rep,
                         astrid_err *err)
 {
     memset(rep, 0, sizeof *rep);
-    char *buf;
-    size_t len;
-    if (load(home, principal, &buf, &len, err) < 0)
+    char path[4096];
+    if (audit_file_path(path, sizeof path, home, principal, err) < 0)
         return -1;
+    audit_ckpt ck;
+    char ckwhy[256];
+    bool have_ck = audit_ckpt_load(home, principal, pk, &ck, ckwhy, sizeof ckwhy) == 1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT)
+        return astrid_err_sys(err, "open %s", path);
     char pkb64[AUDIT_PK_B64_LEN + 1];
     sodium_bin2base64(pkb64, sizeof pkb64, pk, ASTRID_ED25519_PK_LEN,
                       sodium_base64_VARIANT_ORIGINAL);
     char prev[AUDIT_HEX_LEN + 1] = AUDIT_ZERO_HASH;
-    size_t pos = 0, lineno = 0;
-    int rc = 0;
-    while (pos < len && rc == 0) {
+    size_t lineno = 0;
+    int rc = 0, n = 0;
+    bool ck_seen = false;
+    audit_lines r;
+    audit_lines_init(&r, fd, 0);
+    const char *line;
+    size_t ll;
+    bool nl;
+    uint64_t at;
+    while (fd >= 0 && rc == 0 && (n = audit_lines_next(&r, &line, &ll, &nl, &at, err)) == 1) {
         lineno++;
-        const char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t ll = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-        const char *line = buf + pos;
         char why[256];
         json_t *o = NULL;
         if (!nl) {
@@ -95,11 +112,30 @@ int astrid_audit_verify(const char *home, const char *principal,
             else
                 rep->entries++;
         }
-        json_decref(o);
         astrid_blake3_hex(line, ll, prev);
-        pos += ll + 1;
+        if (rc == 0 && have_ck && !ck_seen && at + ll + 1 >= ck.offset) {
+            ck_seen = true;
+            if (at + ll + 1 != ck.offset || lineno != ck.entries || strcmp(prev, ck.last_hash) != 0)
+                rc = bad(rep, lineno, o,
+                         "not the entry the signed checkpoint vouches for (the log's start was "
+                         "replaced)",
+                         err);
+        }
+        json_decref(o);
     }
-    free(buf);
+    audit_lines_free(&r);
+    if (fd >= 0)
+        close(fd);
+    if (n < 0)
+        return -1;
+    if (rc == 0 && have_ck && !ck_seen) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 "the log ends after %zu entries but its signed checkpoint vouches for %llu "
+                 "entries in %llu bytes: entries were removed",
+                 lineno, (unsigned long long)ck.entries, (unsigned long long)ck.offset);
+        rc = bad(rep, lineno + 1, NULL, why, err);
+    }
     return rc;
 }
 
