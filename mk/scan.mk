@@ -11,7 +11,8 @@
 #   scan-clang (--use-cc=clang) what is compiled with clang: the fuzz
 #              harnesses (host, as `make fuzzers` compiles them) and the
 #              guest code for wasm32-wasi as astrid-build compiles it (SDK,
-#              capsules/ (capsules/common inside its includers), tests/capsules, tests/guests).
+#              capsules/ (capsules/common inside its includers),
+#              tests/capsules, tests/guests).
 # Nothing is linked but those three helpers and witgen (which must run to
 # write build/gen) and no capsule is packed: the analyzer sees compiles
 # only. Not analysed: the wasm2c output of capsules (the AOT cache,
