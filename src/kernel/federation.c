@@ -875,7 +875,7 @@ static void batch_audit(astrid_fed *f, const astrid_env_batch *b, const char *su
  * Acks go only to a single envelope (a request): a batch is never one. */
 static int import_entry(astrid_fed *f, sub_kind kind, natsMsg *m, const char *subject,
                         const char *topic, const astrid_env_batch *b, size_t i, const char *refusal,
-                        char principal[300])
+                        char principal[300], char admitted[300])
 {
     astrid_envelope env;
     astrid_env_batch_entry(b, i, &env);
@@ -904,12 +904,20 @@ static int import_entry(astrid_fed *f, sub_kind kind, natsMsg *m, const char *su
         refusal = "the envelope names no principal of its origin (or one of a third host)";
         goto refuse;
     }
+    /* Admitted per entry; within one envelope the decision for the same
+     * principal as the entry before is taken once (a profile file looked
+     * up and a remote profile built per message cost more than the
+     * decision is worth repeating microseconds later). */
     char reason[512];
-    if (astrid_principal_admissible(f->k, principal, reason, sizeof reason) != 0) {
-        drop(f, &env, subject, "%s", reason);
-        if (ack)
-            reply_ack(f, m, false, "permission_denied", reason);
-        goto out;
+    if (strcmp(admitted, principal) != 0) {
+        if (astrid_principal_admissible(f->k, principal, reason, sizeof reason) != 0) {
+            admitted[0] = 0;
+            drop(f, &env, subject, "%s", reason);
+            if (ack)
+                reply_ack(f, m, false, "permission_denied", reason);
+            goto out;
+        }
+        snprintf(admitted, 300, "%s", principal);
     }
     if (astrid_kernel_bus_publish(f->k, topic, e->payload, e->payload_len, f->source_id, principal,
                                   ASTRID_PUB_RATE_LIMIT, NULL, &err) != 0) {
@@ -969,10 +977,10 @@ static void on_message(astrid_fed *f, sub_kind kind, natsMsg *m)
         goto out;
     }
     size_t k = 0;
-    char one[300];
+    char one[300], admitted[300] = "";
     for (size_t i = 0; i < b.n; i++)
-        if (import_entry(f, kind, m, subject, topic, &b, i, refusal, stamped ? stamped[k] : one) ==
-                0 &&
+        if (import_entry(f, kind, m, subject, topic, &b, i, refusal, stamped ? stamped[k] : one,
+                         admitted) == 0 &&
             idx)
             idx[k++] = i;
     if (k)
@@ -1077,6 +1085,17 @@ failed:
     free(principal);
     free(request_id);
     free(payload);
+}
+
+/* The exporter's feed filter (publisher's thread, bus list read-locked):
+ * only what could be exported is queued, so the bridge's own imports and
+ * local traffic on other topics never wake the exporter. The conf is fixed
+ * for the daemon's life and source_id for the bridge's. */
+static bool export_wanted(void *ctx, const astrid_msg *m)
+{
+    const astrid_fed *f = ctx;
+    return m->principal && m->is_json && strcmp(m->source_id, f->source_id) != 0 &&
+           astrid_fed_topic_listed(f->conf->exports, f->conf->nexports, m->topic);
 }
 
 typedef enum { EXP_SKIP, EXP_REQUEST, EXP_PUBLISH } exp_kind;
@@ -1692,7 +1711,10 @@ int astrid_fed_start(astrid_kernel *k, astrid_err *err)
     snprintf(subj, sizeof subj, "astrid.%s.@.hb", conf->lattice);
     if (subscribe(f, subj, NULL, SUB_HB, err) != 0)
         goto fail;
-    astrid_sub_opts so = {.capacity = FED_FEED_CAPACITY, .overflow = ASTRID_OVERFLOW_DROP_OLDEST};
+    astrid_sub_opts so = {.capacity = FED_FEED_CAPACITY,
+                          .overflow = ASTRID_OVERFLOW_DROP_OLDEST,
+                          .accept = export_wanted,
+                          .accept_ctx = f};
     if (!(f->feed = astrid_bus_subscribe(k->bus, NULL, &so, err)))
         goto fail;
     if (pthread_create(&f->exporter, NULL, exporter_main, f) != 0) {
