@@ -981,7 +981,7 @@ static void on_message(astrid_fed *f, sub_kind kind, natsMsg *m)
         goto out;
     }
     size_t k = 0;
-    char one[300], admitted[300] = "";
+    char one[300] = "", admitted[300] = "";
     for (size_t i = 0; i < b.n; i++)
         if (import_entry(f, kind, m, subject, topic, &b, i, refusal, stamped ? stamped[k] : one,
                          admitted) == 0 &&
