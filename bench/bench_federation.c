@@ -1,7 +1,8 @@
 /* Federation envelopes per message (issue #19): seal (BLAKE3 of the payload
  * + ed25519 sign + JSON) and parse + verify + replay check, for a small
  * control payload and a 4 KiB model-stream-sized one, against the bare
- * ed25519 sign/verify of the same bytes in the same run.
+ * ed25519 sign/verify of the same bytes in the same run; then batch envelopes
+ * (one signature over 8 or 64 messages), per message.
  *
  * With arguments it is the C wire client of bench/bench_federation.sh (the
  * end-to-end request/reply through two bridges against raw NATS):
@@ -87,6 +88,60 @@ static void run(size_t plen, const astrid_keypair *kp)
            "us (bare verify %.1f us)\n",
            plen, bench_median(seal_us, N), bench_median(sign_us, N), bench_median(open_us, N),
            bench_median(verify_us, N));
+    free(payload);
+}
+
+/* A batch envelope of `n` messages of plen bytes: seal and open+verify
+ * (one signature), per message, as the bridge does them. */
+static void run_batch(size_t plen, size_t n, const astrid_keypair *kp)
+{
+    char *payload = malloc(plen + 1);
+    memset(payload, 'x', plen);
+    payload[0] = '{';
+    payload[plen - 1] = '}';
+    if (plen > 8)
+        memcpy(payload + 1, "\"a\":\"", 5), payload[plen - 2] = '"';
+    payload[plen] = 0;
+    enum { R = 200 };
+    static double seal_us[R], open_us[R];
+    astrid_env_entry *e = calloc(n, sizeof *e);
+    int r = 0;
+    for (; e && r < R; r++) {
+        astrid_env_batch b;
+        memset(&b, 0, sizeof b);
+        strcpy(b.lattice, "dev");
+        strcpy(b.origin, "A");
+        strcpy(b.topic, "llm.v1.stream.openai-compat");
+        for (size_t i = 0; i < n; i++) {
+            strcpy(e[i].principal, "alice");
+            e[i].seq = 1000000 + (uint64_t)(r * n + i);
+            e[i].ts_ms = 1700000000000;
+            e[i].payload = payload;
+            e[i].payload_len = plen;
+        }
+        b.e = e;
+        b.n = n;
+        char *wire = NULL;
+        size_t wl = 0;
+        double t0 = bench_now_us();
+        if (astrid_envelope_batch_seal(&b, kp, &wire, &wl, NULL) != 0)
+            break;
+        double t1 = bench_now_us();
+        astrid_env_batch got;
+        int rc = astrid_envelope_open(wire, wl, &got, NULL);
+        rc = rc ? rc : astrid_env_batch_verify(&got, kp->pk, NULL);
+        double t2 = bench_now_us();
+        astrid_env_batch_free(&got);
+        free(wire);
+        if (rc != 0)
+            break;
+        seal_us[r] = (t1 - t0) / (double)n;
+        open_us[r] = (t2 - t1) / (double)n;
+    }
+    if (r == R)
+        printf("  batch of %3zu x %5zu B: seal %.1f us, parse+verify %.1f us per message\n", n,
+               plen, bench_median(seal_us, R), bench_median(open_us, R));
+    free(e);
     free(payload);
 }
 
@@ -345,5 +400,11 @@ int main(int argc, char **argv)
     printf("federation envelope per message (median of %d):\n", N);
     run(64, &kp);
     run(4096, &kp);
+    printf("batch envelopes, per message (median of 200 batches):\n");
+    run_batch(64, 8, &kp);
+    run_batch(64, 64, &kp);
+    run_batch(4096, 8, &kp);
+    run_batch(4096, 16, &kp);
+    run_batch(4096, 64, &kp);
     return 0;
 }

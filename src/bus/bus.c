@@ -237,7 +237,8 @@ int astrid_bus_publish(astrid_bus *bus, const astrid_pub *p, uint64_t *seq_out, 
                 intercepted = astrid_bus_intercepted(bus, m->topic);
             if (intercepted)
                 deliver(s, m);
-        } else if (!s->pattern || astrid_topic_sub_matches_bus(m->topic, s->pattern)) {
+        } else if ((!s->pattern || astrid_topic_sub_matches_bus(m->topic, s->pattern)) &&
+                   (!s->opts.accept || s->opts.accept(s->opts.accept_ctx, m))) {
             deliver(s, m);
         }
     }

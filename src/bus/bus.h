@@ -136,6 +136,13 @@ typedef struct astrid_sub_opts {
      * which have none, are not delivered either). Copied. A private
      * capsule's subscriptions (docs/capsules.md). */
     const char *only_principal;
+    /* Non-NULL: asked (in the publisher's thread, the subscriber list
+     * read-locked) about each unrestricted message the pattern matched;
+     * false = not delivered, so it never wakes the reader (the federation
+     * exporter takes only its allow-listed, non-imported messages). Must be
+     * cheap, must not block or touch the bus. */
+    bool (*accept)(void *ctx, const astrid_msg *m);
+    void *accept_ctx;
 } astrid_sub_opts;
 
 /* `pattern` uses the subscription matcher (trailing ".*" = one or more);

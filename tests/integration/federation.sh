@@ -77,7 +77,8 @@ fed_conf() { # fed_conf HOST EXTRA...
 }
 fed_conf A 'export = ["llm.v1.request.generate.*", "fed.test.*"]' \
   'import = ["llm.v1.stream.*", "fed.test.*"]' \
-  '[[map]]' 'remote = "default@B"' 'group = "fedpeer"'
+  '[[map]]' 'remote = "default@B"' 'group = "fedpeer"' \
+  '[[map]]' 'remote = "*@F"' 'group = "fedpeer"'
 for h in B C; do
   fed_conf $h 'export = ["llm.v1.stream.*", "fed.test.*"]' 'serve = ["llm.v1.request.generate.*"]' \
     'import = ["fed.test.*"]' \
@@ -236,6 +237,38 @@ expect_eq "only the genuine message was imported, as default@B" \
   "[('default@B', 'B')]"
 expect_eq "no loop: A never exported B's message again" \
   "$(aud B | j 'sum(1 for e in d if e["action"].get("topic") == "fed.test.x" and e["action"].get("origin") == "A")')" "0"
+# ---- batch envelopes (one signature over several messages) of a trusted host F
+FPUB=$($FT pubkey "$TEST_TMP/F.key")
+ok_if "A trusts F (a key made by fedtool)" bash -c "ASTRID_HOME=$TEST_TMP/A $A trust add F $FPUB >/dev/null 2>&1"
+S0=$(($(date +%s) * 1000000))
+$FT sealbatch "$URL" $SUBJ "$TEST_TMP/F.key" dev F fed.test.x default "$((S0 + 1)):{\"fb\":1}" "$((S0 + 2)):{\"fb\":2}"
+# one entry's seq changed after signing: the whole batch is refused
+$FT sealbatch - - "$TEST_TMP/F.key" dev F fed.test.x default "$((S0 + 10)):{\"fb\":10}" "$((S0 + 11)):{\"fb\":11}" >"$TEST_TMP/fbatch"
+sed "s/\"seq\":$((S0 + 11))/\"seq\":$((S0 + 12))/" "$TEST_TMP/fbatch" >"$TEST_TMP/fbatch.t"
+ok_if "  a batch with one tampered entry differs from the signed one" bash -c "! cmp -s '$TEST_TMP/fbatch' '$TEST_TMP/fbatch.t'"
+$FT pubfile "$URL" $SUBJ "$TEST_TMP/fbatch.t"
+# an entry already imported (S0+2) inside an otherwise fresh batch
+$FT sealbatch "$URL" $SUBJ "$TEST_TMP/F.key" dev F fed.test.x default "$((S0 + 20)):{\"fb\":20}" "$((S0 + 2)):{\"fb\":2}" "$((S0 + 21)):{\"fb\":21}"
+sleep 1
+AJ=$TEST_TMP/A/home/default/.local/audit/audit.jsonl
+fseqs() {
+  python3 - "$AJ" <<'PY'
+import json, sys
+out = []
+for line in open(sys.argv[1]):
+    a = json.loads(line).get("action", {})
+    if a.get("type") == "federation_import" and a.get("origin") == "F":
+        b = a.get("batch")
+        out += [(b["entries"][i][1], p) for i, p in b["imported"]] if b else [(a["seq"], a["principal"])]
+print(sorted(out))
+PY
+}
+expect_eq "F's batches: the fresh entries imported as default@F, the tampered batch not at all, the replayed entry once" \
+  "$(fseqs)" "[($((S0 + 1)), 'default@F'), ($((S0 + 2)), 'default@F'), ($((S0 + 20)), 'default@F'), ($((S0 + 21)), 'default@F')]"
+expect_eq "  the tampered batch dropped whole and audited once" "$(drops 'signature of F does not verify: batch envelope')" "1"
+expect_eq "  the replayed entry dropped and audited" "$(drops "refused from F: seq $((S0 + 2)) replayed")" "1"
+expect_eq "  every imported entry's signature checks with F's key from A's chain (fedtool verify-audit)" \
+  "$($FT verify-audit "$FPUB" dev F <"$AJ")" "4 0"
 st=$(on A $A status --format json)
 expect_eq "status counts the drops" "$(j 'd["federation"]["dropped"] >= 8' <<<"$st")" "True"
 

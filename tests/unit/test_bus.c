@@ -223,6 +223,48 @@ static void wakeups_and_eventfd(void **state)
     astrid_bus_free(b);
 }
 
+/* accept: a message the filter refuses is never queued and never wakes the reader */
+static bool accept_odd(void *ctx, const astrid_msg *m)
+{
+    (*(int *)ctx)++;
+    return m->len == 1 && m->payload[0] % 2 == 1;
+}
+
+static void accept_filter(void **state)
+{
+    (void)state;
+    astrid_err e;
+    astrid_bus *b = astrid_bus_new(NULL, &e);
+    int wakes = 0, asked = 0;
+    astrid_sub_opts o = {
+        .wake = count_wake, .wake_ctx = &wakes, .accept = accept_odd, .accept_ctx = &asked};
+    astrid_sub *s = astrid_bus_subscribe(b, NULL, &o, &e);
+    astrid_sub *all = astrid_bus_subscribe(b, NULL, NULL, &e);
+    astrid_pub p2 = pub("t.x", "2"), p3 = pub("t.y", "3");
+    assert_int_equal(astrid_bus_publish(b, &p2, NULL, &e), 0);
+    assert_int_equal(wakes, 0); /* refused: not queued, no wake-up */
+    assert_null(astrid_sub_try_pop(s));
+    assert_int_equal(astrid_bus_publish(b, &p3, NULL, &e), 0);
+    assert_int_equal(wakes, 1);
+    assert_int_equal(asked, 2);
+    const astrid_msg *m = astrid_sub_try_pop(s);
+    assert_non_null(m);
+    assert_string_equal(m->topic, "t.y");
+    astrid_msg_unref(m);
+    assert_null(astrid_sub_try_pop(s));
+    /* other subscriptions see everything */
+    for (int i = 0; i < 2; i++) {
+        m = astrid_sub_try_pop(all);
+        assert_non_null(m);
+        astrid_msg_unref(m);
+    }
+    astrid_sub_close(s);
+    astrid_sub_close(all);
+    astrid_sub_free(s);
+    astrid_sub_free(all);
+    astrid_bus_free(b);
+}
+
 typedef struct icpt_ctx {
     char name;
     astrid_icpt_action act;
@@ -617,6 +659,7 @@ int main(void)
         cmocka_unit_test(overflow_drop_oldest),
         cmocka_unit_test(overflow_drop_newest),
         cmocka_unit_test(wakeups_and_eventfd),
+        cmocka_unit_test(accept_filter),
         cmocka_unit_test(interceptor_chain),
         cmocka_unit_test(rate_limit),
         cmocka_unit_test(kernel_feeds),

@@ -431,6 +431,187 @@ static void replay_skew(void **state)
     assert_int_equal(astrid_replay_check(&w, 7, INT64_MAX, INT64_MIN, INT64_MAX, &err), -1);
 }
 
+/* ---- batches (v2): one signature over several messages */
+
+static const char *const BATCH_PAYLOADS[3] = {"{\"i\":1}", "{\"i\":2,\"s\":\"two\"}", "{}"};
+
+static void batch_fill(astrid_env_batch *b, astrid_env_entry e[3])
+{
+    memset(b, 0, sizeof *b);
+    strcpy(b->lattice, "dev");
+    strcpy(b->origin, "A");
+    strcpy(b->topic, "bench.v1.ping.x");
+    for (size_t i = 0; i < 3; i++) {
+        memset(&e[i], 0, sizeof e[i]);
+        strcpy(e[i].principal, i == 1 ? "bob" : "alice");
+        e[i].seq = 1733380000000000ull + i;
+        e[i].ts_ms = 1733380000000 + (int64_t)i;
+        e[i].payload = (char *)BATCH_PAYLOADS[i];
+        e[i].payload_len = strlen(BATCH_PAYLOADS[i]);
+    }
+    b->e = e;
+    b->n = 3;
+}
+
+static char *batch_seal(size_t *len)
+{
+    astrid_env_batch b;
+    astrid_env_entry e[3];
+    batch_fill(&b, e);
+    char *wire = NULL;
+    astrid_err err;
+    if (astrid_envelope_batch_seal(&b, &kp_a, &wire, len, &err) != 0)
+        fail_msg("batch seal: %s", err.msg);
+    return wire;
+}
+
+/* 0 = opened and verified with A's key. */
+static int batch_check_wire(const char *wire, size_t len)
+{
+    astrid_env_batch b;
+    astrid_err err;
+    if (astrid_envelope_open(wire, len, &b, &err) != 0)
+        return -1;
+    int rc = astrid_env_batch_verify(&b, kp_a.pk, &err);
+    astrid_env_batch_free(&b);
+    return rc;
+}
+
+static void batch_round_trip(void **state)
+{
+    (void)state;
+    size_t len;
+    char *wire = batch_seal(&len);
+    astrid_env_batch b;
+    astrid_err err;
+    assert_int_equal(astrid_envelope_open(wire, len, &b, &err), 0);
+    assert_int_equal(b.version, 2);
+    assert_int_equal(b.n, 3);
+    assert_string_equal(b.origin, "A");
+    assert_string_equal(b.topic, "bench.v1.ping.x");
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(b.e[i].payload, BATCH_PAYLOADS[i]);
+        assert_int_equal(b.e[i].seq, 1733380000000000ull + i);
+    }
+    assert_string_equal(b.e[1].principal, "bob");
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), 0);
+    assert_int_equal(astrid_env_batch_verify(&b, kp_b.pk, &err), -1);
+    assert_non_null(strstr(err.msg, "bad signature"));
+    /* an audit reader rebuilds the batch without payloads: the hashes are signed */
+    astrid_envelope one;
+    astrid_env_batch_entry(&b, 2, &one);
+    assert_int_equal(one.seq, b.e[2].seq);
+    assert_memory_equal(one.sig, b.sig, 64);
+    for (size_t i = 0; i < 3; i++) {
+        free(b.e[i].payload);
+        b.e[i].payload = NULL;
+        b.e[i].payload_len = 0;
+    }
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), 0);
+    /* every signed field of every entry matters */
+    b.e[2].seq++;
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), -1);
+    b.e[2].seq--;
+    b.e[0].ts_ms++;
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), -1);
+    b.e[0].ts_ms--;
+    b.e[1].principal[0] = 'c';
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), -1);
+    b.e[1].principal[0] = 'b';
+    b.e[1].payload_b3[5] ^= 1;
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), -1);
+    b.e[1].payload_b3[5] ^= 1;
+    b.n = 2; /* an entry left out */
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), -1);
+    b.n = 3;
+    strcpy(b.topic, "bench.v1.ping.y");
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), -1);
+    strcpy(b.topic, "bench.v1.ping.x");
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), 0);
+    astrid_env_batch_free(&b);
+    /* a batch is not a v1 envelope: the single-message parser refuses it */
+    astrid_envelope env;
+    char *payload = NULL;
+    assert_int_equal(astrid_envelope_parse(wire, len, &env, &payload, NULL, &err), -1);
+    assert_null(payload);
+    free(wire);
+}
+
+static void batch_opens_v1(void **state)
+{
+    (void)state;
+    astrid_envelope e;
+    fill(&e);
+    size_t len;
+    char *wire = seal(&e, &len);
+    astrid_env_batch b;
+    astrid_err err;
+    assert_int_equal(astrid_envelope_open(wire, len, &b, &err), 0);
+    assert_int_equal(b.version, 1);
+    assert_int_equal(b.n, 1);
+    assert_string_equal(b.e[0].payload, PAYLOAD);
+    assert_string_equal(b.e[0].principal, "alice");
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), 0);
+    b.e[0].seq++;
+    assert_int_equal(astrid_env_batch_verify(&b, kp_a.pk, &err), -1);
+    astrid_env_batch_free(&b);
+    free(wire);
+}
+
+static void batch_tampered_wire(void **state)
+{
+    (void)state;
+    size_t len;
+    char *wire = batch_seal(&len);
+    assert_int_equal(batch_check_wire(wire, len), 0);
+    /* one entry's seq, principal, payload changed; an entry dropped; a key added */
+    static const char *const edits[][2] = {
+        {"\"seq\":1733380000000001", "\"seq\":1733380000000009"},
+        {"\"principal\":\"bob\"", "\"principal\":\"eve\""},
+        {"\"i\\\":2", "\"i\\\":3"},
+        {"\"entries\":[", "\"entries\":[{\"x\":1},"},
+        {"\"v\":2,", "\"v\":2,\"pubkey\":\"00\","},
+        {"\"seq\":1733380000000002,", "\"seq\":1733380000000002,\"extra\":1,"},
+        {"\"entries\":[", "\"entries\":{\"a\":["},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char *t = replace(wire, edits[i][0], edits[i][1]);
+        assert_non_null(t);
+        assert_int_not_equal(batch_check_wire(t, strlen(t)), 0);
+        free(t);
+    }
+    /* empty and oversized entry lists */
+    char *empty = malloc(len + 1);
+    snprintf(empty, len + 1,
+             "{\"v\":2,\"lattice\":\"dev\",\"origin\":\"A\",\"topic\":\"t.x\",\"sig\":\"%0128d\","
+             "\"entries\":[]}",
+             0);
+    assert_int_not_equal(batch_check_wire(empty, strlen(empty)), 0);
+    free(empty);
+    free(wire);
+    astrid_env_batch b;
+    astrid_env_entry *many = calloc(ASTRID_ENV_BATCH_MAX + 1, sizeof *many);
+    astrid_env_entry e3[3];
+    batch_fill(&b, e3);
+    for (size_t i = 0; i <= ASTRID_ENV_BATCH_MAX; i++) {
+        many[i] = e3[0];
+        many[i].seq = 1 + i;
+    }
+    b.e = many;
+    b.n = ASTRID_ENV_BATCH_MAX + 1;
+    char *out = NULL;
+    astrid_err err;
+    assert_int_equal(astrid_envelope_batch_seal(&b, &kp_a, &out, NULL, &err), -1);
+    b.n = ASTRID_ENV_BATCH_MAX;
+    assert_int_equal(astrid_envelope_batch_seal(&b, &kp_a, &out, &len, &err), 0);
+    assert_int_equal(batch_check_wire(out, len), 0);
+    free(out);
+    /* a third host's principal inside a batch is refused when sealing */
+    strcpy(many[3].principal, "alice@C");
+    assert_int_equal(astrid_envelope_batch_seal(&b, &kp_a, &out, NULL, &err), -1);
+    free(many);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,7 +619,8 @@ int main(void)
         cmocka_unit_test(every_field_tampered), cmocka_unit_test(wire_tampered),
         cmocka_unit_test(hostile_wire),         cmocka_unit_test(seal_refuses_bad_fields),
         cmocka_unit_test(replay_window),        cmocka_unit_test(replay_model),
-        cmocka_unit_test(replay_skew),
+        cmocka_unit_test(replay_skew),          cmocka_unit_test(batch_round_trip),
+        cmocka_unit_test(batch_opens_v1),       cmocka_unit_test(batch_tampered_wire),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
