@@ -242,3 +242,58 @@ put("fuzz_unpack", tar([("link", "sym", "../.."), ("link/x", "file", b"x")], gz=
 put("fuzz_unpack", tar([("f", "file", b"x"), ("h", "lnk", "f")], gz=False))
 put("fuzz_unpack", tar([("p", "fifo", None)], gz=False))
 put("fuzz_unpack", tar([("d", "file", b"x"), ("d/e", "file", b"y")], gz=False))
+
+
+# ---- fuzz_envelope: federation envelopes (v1 and v2 batches) sealed with the
+# harness's fixed key (seed 0x42 * 32), so mutations start behind a good
+# signature; plus broken shapes. Signed bytes as include/astrid/envelope.h.
+def envelope_seeds():
+    import subprocess
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(b"\x42" * 32)
+
+    def b3(data):
+        out = subprocess.run(["b3sum", "--no-names", "-"], input=data, capture_output=True,
+                             check=True).stdout
+        return bytes.fromhex(out.decode().strip())
+
+    def z(s):
+        return s.encode() + b"\0"
+
+    def v1(lattice, origin, topic, principal, seq, ts, payload):
+        h = b3(payload.encode())
+        signed = (z("astrid-fed-v1") + z(lattice) + z(origin) + z(topic) + z(principal) +
+                  struct.pack(">Qq", seq, ts) + h)
+        return {"v": 1, "lattice": lattice, "origin": origin, "topic": topic,
+                "principal": principal, "seq": seq, "ts_ms": ts, "payload_b3": h.hex(),
+                "sig": key.sign(signed).hex(), "payload": payload}
+
+    def v2(lattice, origin, topic, entries):
+        signed = z("astrid-fed-batch-v2") + z(lattice) + z(origin) + z(topic)
+        signed += struct.pack(">I", len(entries))
+        out = []
+        for principal, seq, ts, payload in entries:
+            h = b3(payload.encode())
+            signed += z(principal) + struct.pack(">Qq", seq, ts) + h
+            out.append({"principal": principal, "seq": seq, "ts_ms": ts, "payload_b3": h.hex(),
+                        "payload": payload})
+        return {"v": 2, "lattice": lattice, "origin": origin, "topic": topic,
+                "sig": key.sign(signed).hex(), "entries": out}
+
+    msg = json.dumps({"topic": "llm.v1.request.generate.fake", "payload": {"request_id": "r1"}})
+    ts = 1764900000000
+    for env in [
+        v1("dev", "A", "llm.v1.request.generate.fake", "alice", 1000, ts, msg),
+        v1("dev", "B", "bench.v1.pong.x", "", 7, ts, "{}"),
+        v2("dev", "A", "llm.v1.stream.fake", [("alice", 1001, ts, msg), ("bob", 1002, ts, "{}")]),
+        v2("dev", "A", "llm.v1.stream.fake", [("alice", 5, ts, "{}"), ("alice", 5, ts, "{}")]),
+        v2("dev", "C", "t", [("p%d" % i, 100 + i, ts, "{\"i\":%d}" % i) for i in range(8)]),
+    ]:
+        put("fuzz_envelope", json.dumps(env, separators=(",", ":")))
+    put("fuzz_envelope", '{"v":2,"lattice":"dev","origin":"A","topic":"t","sig":"00","entries":[]}')
+    put("fuzz_envelope", '{"v":3}')
+    put("fuzz_envelope", '{"v":1,"seq":18446744073709551615,"ts_ms":-1}')
+
+
+envelope_seeds()
