@@ -11,9 +11,6 @@
  *   fedtool serve URL SUBJECT N               answer N requests with their own body (raw echo)
  *   fedtool request URL SUBJECT TEXT MS       print the reply's body, or "no responders" /
  *                                             "timeout" (exit 1)
- *   fedtool rawbench URL SUBJECT N            N sequential raw requests to SUBJECT: prints
- *                                             "median_us throughput_per_s"
- *   fedtool rawpipe URL SUBJECT N             N pipelined raw requests: prints replies per s
  *   fedtool sealbatch URL SUBJECT KEYFILE LATTICE ORIGIN TOPIC PRINCIPAL SEQ:PAYLOAD...
  *                                             seal the messages as ONE batch envelope (v2)
  *                                             and publish it; SUBJECT "-" prints the wire
@@ -58,19 +55,6 @@ static int finish(natsConnection *nc, int rc)
     natsConnection_Destroy(nc);
     nats_Close();
     return rc;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Every message of one federation_import entry `a` (an audit action) of
@@ -419,56 +403,6 @@ int main(int argc, char **argv)
         printf("\n");
         natsMsg_Destroy(r);
         return finish(nc, 0);
-    }
-    if (strcmp(cmd, "rawbench") == 0) {
-        long n = strtol(argv[4], NULL, 10);
-        if (n <= 0)
-            return finish(nc, 2);
-        uint64_t *lat = calloc((size_t)n, sizeof *lat);
-        if (!lat)
-            return finish(nc, 2);
-        const char body[] = "{\"request_id\":\"bench\",\"x\":1}";
-        uint64_t t0 = now_us();
-        for (long i = 0; i < n; i++) {
-            natsMsg *r = NULL;
-            uint64_t a = now_us();
-            if (natsConnection_Request(&r, nc, subject, body, (int)sizeof body - 1, 5000) !=
-                NATS_OK) {
-                free(lat);
-                return finish(nc, 1);
-            }
-            lat[i] = now_us() - a;
-            natsMsg_Destroy(r);
-        }
-        uint64_t total = now_us() - t0;
-        qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
-        printf("%llu %.0f\n", (unsigned long long)lat[n / 2], (double)n * 1e6 / (double)total);
-        free(lat);
-        return finish(nc, 0);
-    }
-    if (strcmp(cmd, "rawpipe") == 0) {
-        long n = strtol(argv[4], NULL, 10);
-        natsInbox *inbox = NULL;
-        natsSubscription *sub = NULL;
-        if (n <= 0 || natsInbox_Create(&inbox) != NATS_OK ||
-            natsConnection_SubscribeSync(&sub, nc, inbox) != NATS_OK)
-            return finish(nc, 2);
-        natsSubscription_SetPendingLimits(sub, -1, -1);
-        const char body[] = "{\"request_id\":\"bench\",\"x\":1}";
-        uint64_t t0 = now_us();
-        for (long i = 0; i < n; i++)
-            natsConnection_PublishRequest(nc, subject, inbox, body, (int)sizeof body - 1);
-        long got = 0;
-        for (; got < n; got++) {
-            natsMsg *m = NULL;
-            if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK)
-                break;
-            natsMsg_Destroy(m);
-        }
-        printf("%.0f\n", (double)got * 1e6 / (double)(now_us() - t0));
-        natsSubscription_Destroy(sub);
-        natsInbox_Destroy(inbox);
-        return finish(nc, got == n ? 0 : 1);
     }
     natsConnection_Destroy(nc);
 usage:
