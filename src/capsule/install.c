@@ -18,6 +18,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "capsule/hooks.h"
 #include "capsule/invoke.h"
 #include "lib/manifest/manifest.h"
@@ -98,7 +99,7 @@ static json_t *complete_install(const char *dir)
     if (access(path, F_OK) != 0)
         return NULL;
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    json_t *meta = json_load_file(path, 0, NULL);
+    json_t *meta = astrid_json_load_file(path, 0, NULL);
     /* an MCP-only capsule (docs/mcp.md) has no wasm, and says so */
     if (!json_is_object(meta) || !json_is_string(json_object_get(meta, "version")) ||
         (!json_is_string(json_object_get(meta, "wasm_hash")) &&
@@ -379,7 +380,7 @@ write:
     char mpath[4400];
     snprintf(path, sizeof path, "%s/Capsule.toml", stage);
     snprintf(mpath, sizeof mpath, "%s/meta.json", stage);
-    char *mtext = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *mtext = astrid_json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!mtext || astrid_atomic_write(path, toml, tlen, 0600, err) != 0 ||
         astrid_atomic_write(mpath, mtext, strlen(mtext), 0600, err) != 0) {
         if (!mtext)
