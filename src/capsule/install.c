@@ -357,13 +357,18 @@ write:
         snprintf(abs_src, sizeof abs_src, "%s", o->source);
     meta = json_pack("{s:s,s:s,s:s,s:s}", "version", m->version, "installed_at",
                      installed_at ? installed_at : now, "updated_at", now, "source", abs_src);
-    json_object_set_new(meta, mcp_only ? "mcp_only" : "wasm_hash",
-                        mcp_only ? json_true() : json_string(res->wasm_hash));
     json_decref(old);
-    if (json_object_size(wits))
-        json_object_set(meta, "wit_files", wits);
-    if (json_array_size(topics))
-        json_object_set(meta, "topics", topics);
+    /* Every field or no install: under ENOMEM a meta.json without its
+     * wasm_hash was written and the install acknowledged, and the capsule
+     * then never loaded (fault sweep, install N 424-426). */
+    if (!meta || !wits ||
+        json_object_set_new(meta, mcp_only ? "mcp_only" : "wasm_hash",
+                            mcp_only ? json_true() : json_string(res->wasm_hash)) != 0 ||
+        (json_object_size(wits) && json_object_set(meta, "wit_files", wits) != 0) ||
+        (json_array_size(topics) && json_object_set(meta, "topics", topics) != 0)) {
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        goto out;
+    }
     if (o->local_wasm && !mcp_only) {
         snprintf(path, sizeof path, "%s/%s", stage, m->wasm_file);
         if (strchr(m->wasm_file, '/') || astrid_atomic_write(path, wasm, wlen, 0600, err) != 0) {
