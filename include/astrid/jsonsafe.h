@@ -23,9 +23,20 @@
  * audit entry signed so. astrid_json_dumps() is json_dumps() under the same
  * guard: the whole text or NULL.
  *
- * Without astrid_json_install_alloc() these are json_loadb() and
- * json_dumps(). Ownership as theirs: the caller decrefs the returned value,
- * frees the returned text. */
+ * astrid_json_load_file() is json_load_file() under the same guard: the
+ * file is read whole first (jansson's own reader holds a FILE * a jump
+ * would leak), at most ASTRID_JSON_FILE_MAX bytes; a file that cannot be
+ * read gives NULL with je->text saying why ("open PATH: No such file or
+ * directory", "... over the 16777216-byte limit").
+ *
+ * json_dumpb() needs no guard (its buffer callback never allocates, so no
+ * key is dropped) but fails, returning 0, when its loop check cannot
+ * allocate: a caller that sizes with one call and fills with a second
+ * must check the second too (astrid_frame_encode).
+ *
+ * Without astrid_json_install_alloc() these are json_loadb(),
+ * json_dumps() and json_load_file(). Ownership as theirs: the caller
+ * decrefs the returned value, frees the returned text. */
 #ifndef ASTRID_JSONSAFE_H
 #define ASTRID_JSONSAFE_H
 
@@ -35,5 +46,8 @@
 void astrid_json_install_alloc(void *(*base)(size_t));
 json_t *astrid_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *je);
 char *astrid_json_dumps(const json_t *v, size_t flags);
+
+#define ASTRID_JSON_FILE_MAX (16u << 20)
+json_t *astrid_json_load_file(const char *path, size_t flags, json_error_t *je);
 
 #endif

@@ -18,6 +18,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "capsule/hooks.h"
 #include "capsule/invoke.h"
 #include "lib/manifest/manifest.h"
@@ -98,7 +99,7 @@ static json_t *complete_install(const char *dir)
     if (access(path, F_OK) != 0)
         return NULL;
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    json_t *meta = json_load_file(path, 0, NULL);
+    json_t *meta = astrid_json_load_file(path, 0, NULL);
     /* an MCP-only capsule (docs/mcp.md) has no wasm, and says so */
     if (!json_is_object(meta) || !json_is_string(json_object_get(meta, "version")) ||
         (!json_is_string(json_object_get(meta, "wasm_hash")) &&
@@ -356,13 +357,18 @@ write:
         snprintf(abs_src, sizeof abs_src, "%s", o->source);
     meta = json_pack("{s:s,s:s,s:s,s:s}", "version", m->version, "installed_at",
                      installed_at ? installed_at : now, "updated_at", now, "source", abs_src);
-    json_object_set_new(meta, mcp_only ? "mcp_only" : "wasm_hash",
-                        mcp_only ? json_true() : json_string(res->wasm_hash));
     json_decref(old);
-    if (json_object_size(wits))
-        json_object_set(meta, "wit_files", wits);
-    if (json_array_size(topics))
-        json_object_set(meta, "topics", topics);
+    /* Every field or no install: under ENOMEM a meta.json without its
+     * wasm_hash was written and the install acknowledged, and the capsule
+     * then never loaded (fault sweep, install N 424-426). */
+    if (!meta || !wits ||
+        json_object_set_new(meta, mcp_only ? "mcp_only" : "wasm_hash",
+                            mcp_only ? json_true() : json_string(res->wasm_hash)) != 0 ||
+        (json_object_size(wits) && json_object_set(meta, "wit_files", wits) != 0) ||
+        (json_array_size(topics) && json_object_set(meta, "topics", topics) != 0)) {
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        goto out;
+    }
     if (o->local_wasm && !mcp_only) {
         snprintf(path, sizeof path, "%s/%s", stage, m->wasm_file);
         if (strchr(m->wasm_file, '/') || astrid_atomic_write(path, wasm, wlen, 0600, err) != 0) {
@@ -379,7 +385,7 @@ write:
     char mpath[4400];
     snprintf(path, sizeof path, "%s/Capsule.toml", stage);
     snprintf(mpath, sizeof mpath, "%s/meta.json", stage);
-    char *mtext = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *mtext = astrid_json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!mtext || astrid_atomic_write(path, toml, tlen, 0600, err) != 0 ||
         astrid_atomic_write(mpath, mtext, strlen(mtext), 0600, err) != 0) {
         if (!mtext)

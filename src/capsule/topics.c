@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "astrid/fs.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/toml.h"
 #include "astrid/wit_schema.h"
 #include "capsule/install.h"
@@ -82,7 +83,7 @@ static json_t *file_schema(const char *src, const char *src_real, const char *re
         return NULL;
     }
     json_error_t je;
-    json_t *s = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *s = astrid_json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     free(text);
     if (!json_is_object(s) && !json_is_boolean(s)) {
         astrid_err_set(err, ASTRID_E_INVALID, "%s: %s is not a JSON Schema (%s)", field, rel,

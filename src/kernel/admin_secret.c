@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/principal.h"
 #include "kernel/admin.h"
 #include "kernel/req_capsule.h"
@@ -397,7 +398,7 @@ int admin_secret_list(admin_call *c, json_t **data, const char **status)
         snprintf(capsule, sizeof capsule, "%.*s", (int)(strlen(fname) - sl), fname);
         if (astrid_home_env_json(path, sizeof path, c->k->home, agent, capsule, NULL) != 0)
             continue;
-        json_t *vals = json_load_file(path, 0, NULL);
+        json_t *vals = astrid_json_load_file(path, 0, NULL);
         astrid_manifest *m = manifest_for(c->k, agent, capsule, NULL);
         const char *key;
         json_t *val;
@@ -482,7 +483,7 @@ void astrid_secrets_heal(astrid_kernel *k, const astrid_manifest *m)
         if (json_array_size(h.moved)) {
             char details[1024];
             json_t *keys = h.moved;
-            char *list = json_dumps(keys, JSON_COMPACT);
+            char *list = astrid_json_dumps(keys, JSON_COMPACT);
             snprintf(details, sizeof details,
                      "capsule %s: plaintext secret-typed env JSON entries %s of %s %s the file "
                      "store%s%s",

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/uuid.h"
 #include "capsule/wasm/engine.h"
 #include "kernel/gate_int.h"
@@ -339,7 +340,7 @@ static int answer_locked(struct astrid_gate *g, const char *principal, const cha
         if (json_is_string(v))
             p->value = strdup(json_string_value(v));
         else if (json_is_array(vs))
-            p->value = json_dumps(vs, JSON_COMPACT);
+            p->value = astrid_json_dumps(vs, JSON_COMPACT);
         /* neither: answered with no value, the capsule gets an error */
     }
     p->answered = true;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "kernel/capsule_rt.h"
 
 #define FAIL_TOPIC "astrid.v1.connection.response.publish"
@@ -26,7 +27,7 @@ void kcapsule_report_failure(kcapsule *c, const astrid_msg *msg, const char *why
         return;
     json_t *r = json_object();
     if (msg->is_json && msg->len) {
-        json_t *req = json_loadb((const char *)msg->payload, msg->len, 0, NULL);
+        json_t *req = astrid_json_loadb((const char *)msg->payload, msg->len, 0, NULL);
         json_t *rid = json_object_get(req, "request_id");
         if (json_is_string(rid))
             json_object_set(r, "request_id", rid);

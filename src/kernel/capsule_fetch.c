@@ -14,6 +14,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 
 #define GITHUB_API "https://api.github.com"
 #define API_MAX (1u << 20) /* a releases/latest answer */
@@ -224,7 +225,7 @@ static int resolve_github(kfetch_source *s, const atomic_bool *cancel, astrid_er
         free(k.mem);
         return -1;
     }
-    json_t *rel = json_loadb(k.mem ? k.mem : "", k.len, 0, NULL);
+    json_t *rel = astrid_json_loadb(k.mem ? k.mem : "", k.len, 0, NULL);
     free(k.mem);
     json_t *assets = json_object_get(rel, "assets"), *a;
     size_t i;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/topic.h"
 #include "kernel/capsule_rt.h"
 
@@ -37,7 +38,7 @@ static void on_answer(void *vctx, int rc, astrid_icpt_result *r)
     collect *c = vctx;
     if (rc == 0 && r->data && r->len &&
         (r->action == ASTRID_ICPT_CONTINUE || r->action == ASTRID_ICPT_FINAL)) {
-        json_t *j = json_loadb((const char *)r->data, r->len, 0, NULL);
+        json_t *j = astrid_json_loadb((const char *)r->data, r->len, 0, NULL);
         if (j)
             json_array_append_new(c->answers, j);
     }
@@ -50,7 +51,7 @@ int kcapsule_trigger(void *rt, const astrid_invocation *inv, const char *request
 {
     kcapsule *self = rt;
     json_error_t je;
-    json_t *req = json_loadb(request, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *req = astrid_json_loadb(request, len, JSON_REJECT_DUPLICATES, &je);
     const char *hook = json_string_value(json_object_get(req, "hook"));
     json_t *payload = json_object_get(req, "payload");
     int rc = -1;
@@ -75,7 +76,7 @@ int kcapsule_trigger(void *rt, const astrid_invocation *inv, const char *request
         astrid_err_set(err, ASTRID_E_LIMIT, "hooks nested more than %d deep", HOOK_DEPTH_MAX);
         goto out;
     }
-    text = payload ? json_dumps(payload, JSON_COMPACT) : strdup("{}");
+    text = payload ? astrid_json_dumps(payload, JSON_COMPACT) : strdup("{}");
     if (!text) {
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
         goto out;
@@ -93,7 +94,7 @@ int kcapsule_trigger(void *rt, const astrid_invocation *inv, const char *request
     hook_depth++;
     astrid_bus_fanout(self->k->bus, &msg, skip_self, self, on_answer, &c);
     hook_depth--;
-    *out = json_dumps(c.answers, JSON_COMPACT);
+    *out = astrid_json_dumps(c.answers, JSON_COMPACT);
     json_decref(c.answers);
     if (!*out) {
         astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/topic.h"
 #include "kernel/capsule_rt.h"
 #include "kernel/capsules.h"
@@ -19,7 +20,7 @@ json_t *kcapsule_topics_load(const char *dir)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    json_t *meta = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    json_t *meta = astrid_json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
     json_t *in = json_object_get(meta, "topics"), *out = json_array();
     size_t i;
     json_t *t;

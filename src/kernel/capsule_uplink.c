@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/uuid.h"
 #include "kernel/capsule_rt.h"
 
@@ -79,7 +80,7 @@ int kcapsule_uplink_send(void *rt, const astrid_invocation *inv, const char *id,
     if (!msg)
         return astrid_err_set(err, ASTRID_E_NOTFOUND, "no uplink %s registered by capsule %s", id,
                               c->inst->manifest->name);
-    char *text = json_dumps(msg, JSON_COMPACT);
+    char *text = astrid_json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
     if (!text)
         return astrid_err_set(err, ASTRID_E_INVALID, "content is not valid UTF-8");

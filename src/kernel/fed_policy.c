@@ -25,6 +25,7 @@
 #include "astrid/fs.h"
 #include "astrid/groups.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/policy_cache.h"
 #include "astrid/profile.h"
 #include "astrid/trust.h"
@@ -239,7 +240,7 @@ static void on_entry(struct astrid_fed_policy *p, kvEntry *e)
         snprintf(reason, sizeof reason, "%s", err.msg);
         goto refuse;
     }
-    doc = json_loadb(payload, plen, JSON_REJECT_DUPLICATES, NULL);
+    doc = astrid_json_loadb(payload, plen, JSON_REJECT_DUPLICATES, NULL);
     json_t *jt = json_object_get(doc, "toml");
     const char *inner = json_string_value(json_object_get(doc, "key"));
     if (!inner || strcmp(inner, key) != 0 || !(json_is_string(jt) || json_is_null(jt))) {
@@ -299,7 +300,7 @@ static void publish(struct astrid_fed_policy *p, const char *key, const char *te
         return;
     json_t *doc =
         json_pack("{s:s,s:o}", "key", key, "toml", text ? json_stringn(text, len) : json_null());
-    char *payload = json_dumps(doc, JSON_COMPACT);
+    char *payload = astrid_json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     char *wire = NULL;
     size_t wlen = 0;

@@ -21,6 +21,7 @@
 
 #include "astrid/envelope.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/principal.h"
 #include "astrid/topic.h"
 #include "astrid/trust.h"
@@ -566,7 +567,7 @@ static void fail_request(astrid_fed *f, const char *topic, const char *principal
         char st[300];
         snprintf(st, sizeof st, "llm.v1.stream.%s", topic + 24);
         json_t *ev = json_pack("{s:s, s:{s:s}}", "request_id", request_id, "event", "Error", text);
-        char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+        char *s = ev ? astrid_json_dumps(ev, JSON_COMPACT) : NULL;
         if (!s || astrid_kernel_bus_publish(k, st, s, strlen(s), f->source_id, principal, 0, NULL,
                                             &err) != 0)
             astrid_klog(k, "ERROR", "federation: could not report the failure of %s", topic);
@@ -612,7 +613,7 @@ static void reply(astrid_fed *f, natsMsg *m, const json_t *body)
     const char *to = natsMsg_GetReply(m);
     if (!to || !*to)
         return;
-    char *s = json_dumps(body, JSON_COMPACT);
+    char *s = astrid_json_dumps(body, JSON_COMPACT);
     char *wire = NULL;
     size_t wl = 0;
     astrid_err err;
@@ -724,7 +725,7 @@ static void on_heartbeat(astrid_fed *f, const char *subject, const char *data, s
         }
         return;
     }
-    json_t *b = json_loadb(payload, plen, 0, NULL);
+    json_t *b = astrid_json_loadb(payload, plen, 0, NULL);
     free(payload);
     const json_t *sv = json_object_get(b, "serves");
     pthread_mutex_lock(&f->peers_lock);
@@ -755,7 +756,7 @@ static void on_inbox(astrid_fed *f, natsMsg *m)
     if (!noresp && accept_env(f, subject, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
                               &env, &payload, &plen, false) != 0)
         return;
-    json_t *b = payload ? json_loadb(payload, plen, 0, NULL) : NULL;
+    json_t *b = payload ? astrid_json_loadb(payload, plen, 0, NULL) : NULL;
     free(payload);
     pthread_mutex_lock(&f->peers_lock);
     fed_pending pd = {0};
@@ -895,7 +896,7 @@ static int import_entry(astrid_fed *f, sub_kind kind, natsMsg *m, const char *su
     int rc = -1;
     if (refusal)
         goto refuse;
-    body = json_loadb(e->payload, e->payload_len, 0, NULL);
+    body = astrid_json_loadb(e->payload, e->payload_len, 0, NULL);
     if (!json_is_object(body)) {
         refusal = "payload is not a JSON object";
         goto refuse;
@@ -1140,7 +1141,7 @@ static exp_kind export_kind(astrid_fed *f, const astrid_msg *m, char subj[ASTRID
 
 static void export_request(astrid_fed *f, const astrid_msg *m)
 {
-    json_t *o = json_loadb((const char *)m->payload, m->len, 0, NULL);
+    json_t *o = astrid_json_loadb((const char *)m->payload, m->len, 0, NULL);
     char *rid = json_request_id(o);
     json_decref(o);
     char *topic = strdup(m->topic), *pr = strdup(m->principal), *pl = malloc(m->len + 1);
@@ -1284,7 +1285,7 @@ static void heartbeat(astrid_fed *f)
     for (size_t i = 0; sv && i < f->conf->nserves; i++)
         json_array_append_new(sv, json_string(f->conf->serves[i]));
     json_t *b = json_pack("{s:s, s:o}", "host", f->conf->host, "serves", sv);
-    char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    char *s = b ? astrid_json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     char subj[ASTRID_FED_SUBJECT_MAX], *wire = NULL;
     size_t wl = 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/profile.h"
 #include "astrid/topic.h"
 #include "kernel/dispatch.h"
@@ -151,7 +152,7 @@ int astrid_kernel_publish_to(astrid_kernel *k, const char *to_source, const char
 {
     if ((!to_source || !*to_source) && !to_principal)
         return astrid_err_set(err, ASTRID_E_INVALID, "a private message needs an addressee");
-    char *text = json_dumps(payload, JSON_COMPACT);
+    char *text = astrid_json_dumps(payload, JSON_COMPACT);
     if (!text)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     astrid_pub p = {.topic = topic,
@@ -208,7 +209,7 @@ char *astrid_msg_frame(const astrid_msg *m, size_t *len)
     } else {
         /* Raw bytes (never from a client: the socket accepts JSON only). */
         json_t *s = json_stringn((const char *)m->payload, m->len);
-        char *t = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+        char *t = s ? astrid_json_dumps(s, JSON_ENCODE_ANY) : NULL;
         json_decref(s);
         n += (size_t)sprintf(o + n, "%s", t ? t : "null");
         free(t);

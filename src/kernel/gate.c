@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "astrid/blake3.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/principal.h"
 #include "astrid/trust.h"
 #include "astrid/uuid.h"
@@ -273,8 +274,8 @@ static int load_budgets(astrid_kernel *k, astrid_err *err)
             astrid_kv_keys_free(&keys);
             return -1;
         }
-        json_t *j = val ? json_loadb(val, len, 0, NULL) : NULL;
-        json_t *s = sv ? json_loadb(sv, slen, 0, NULL) : NULL;
+        json_t *j = val ? astrid_json_loadb(val, len, 0, NULL) : NULL;
+        json_t *s = sv ? astrid_json_loadb(sv, slen, 0, NULL) : NULL;
         astrid_budget_limits l;
         astrid_budgets_defaults(k->gate->budgets, &l);
         if (j) {
@@ -621,7 +622,8 @@ int astrid_gate_env_elicit(void *ctx, const astrid_invocation *inv, const char *
                            char **value, astrid_err *err)
 {
     astrid_kernel *k = ctx;
-    json_t *field = json_loads(request_json, 0, NULL);
+    json_t *field =
+        request_json ? astrid_json_loadb(request_json, strlen(request_json), 0, NULL) : NULL;
     if (!field)
         return astrid_err_set(err, ASTRID_E_INVALID, "elicit: bad request");
     int rc = astrid_gate_elicit(k, inv->principal, inv->capsule, field, value, err);

@@ -48,6 +48,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "capsule/mcp/mcp.h"
 #include "capsule/sandbox/sandbox.h"
 #include "kernel/capsule_lookup.h"
@@ -178,7 +179,7 @@ static char **build_env(kmcp_proc *p, const char *state_dir, astrid_err *err)
     char path[4200];
     json_t *cfg = NULL;
     if (astrid_home_env_json(path, sizeof path, k->home, p->principal, mf->name, NULL) == 0)
-        cfg = json_load_file(path, 0, NULL);
+        cfg = astrid_json_load_file(path, 0, NULL);
     for (size_t i = 0; i < mf->nenv; i++) {
         const astrid_manifest_env *d = &mf->env[i];
         char *val = NULL;
@@ -364,7 +365,7 @@ static void health_failed(kmcp_proc *p, const char *reason)
     json_t *pl =
         json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}", "type", "custom", "data", "capsule_id", cname(p->m),
                   "reason", reason, "server", srv_of(p)->id, "principal", p->principal);
-    char *t = pl ? json_dumps(pl, JSON_COMPACT) : NULL;
+    char *t = pl ? astrid_json_dumps(pl, JSON_COMPACT) : NULL;
     astrid_err err;
     if (t && astrid_kernel_bus_publish(p->m->k, "astrid.v1.health.failed", t, strlen(t),
                                        p->m->c->source_id, NULL, 0, NULL, &err) != 0)
@@ -677,7 +678,7 @@ static void reply(kmcp *m, const astrid_msg *msg, const char *topic, const json_
     astrid_err err;
     int rc;
     if (astrid_capsule_index_has(m->k->capsule_index, msg->source_id)) {
-        char *text = json_dumps(payload, JSON_COMPACT);
+        char *text = astrid_json_dumps(payload, JSON_COMPACT);
         rc = text ? astrid_kernel_bus_publish(m->k, topic, text, strlen(text), m->c->source_id,
                                               msg->principal, 0, NULL, &err)
                   : astrid_err_set(&err, ASTRID_E_NOMEM, "out of memory");
@@ -741,7 +742,7 @@ static int on_describe_icpt(void *ctx, const astrid_msg *msg, const uint8_t *pay
         kcapsule_admit(m->c, msg->principal, reason, sizeof reason) != 0)
         return 0;
     json_t *pl = tools_json(m);
-    char *text = pl ? json_dumps(pl, JSON_COMPACT) : NULL;
+    char *text = pl ? astrid_json_dumps(pl, JSON_COMPACT) : NULL;
     json_decref(pl);
     if (!text)
         return -1;
@@ -778,7 +779,7 @@ static void on_progress(void *vctx, const json_t *params)
 static int audit_call(kmcp *m, const char *principal, size_t srv, const char *tool,
                       const json_t *args, astrid_err *err)
 {
-    char *text = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL, hash[65],
+    char *text = args ? astrid_json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL, hash[65],
          server[200], why[300];
     astrid_blake3_hex(text ? text : "{}", text ? strlen(text) : 2, hash);
     free(text);
@@ -818,14 +819,14 @@ static char *content_text(const json_t *r)
         if (t) {
             fputs(t, f);
         } else {
-            char *j = json_dumps(c, JSON_COMPACT);
+            char *j = astrid_json_dumps(c, JSON_COMPACT);
             fputs(j ? j : "", f);
             free(j);
         }
     }
     if (!json_array_size(json_object_get(r, "content")) &&
         json_object_get(r, "structuredContent")) {
-        char *j = json_dumps(json_object_get(r, "structuredContent"), JSON_COMPACT);
+        char *j = astrid_json_dumps(json_object_get(r, "structuredContent"), JSON_COMPACT);
         fputs(j ? j : "", f);
         free(j);
     }
@@ -857,7 +858,8 @@ static void do_execute(kmcp *m, const astrid_msg *msg, const char *tool)
         return; /* not one of ours: another capsule may serve it */
     char topic[300];
     snprintf(topic, sizeof topic, "%s.result", msg->topic);
-    json_t *req = msg->is_json ? json_loadb((const char *)msg->payload, msg->len, 0, NULL) : NULL;
+    json_t *req =
+        msg->is_json ? astrid_json_loadb((const char *)msg->payload, msg->len, 0, NULL) : NULL;
     if (json_is_object(json_object_get(req, "data")) &&
         strcmp(json_string_value(json_object_get(req, "type")) ?: "", "custom") == 0) {
         json_t *d = json_incref(json_object_get(req, "data"));

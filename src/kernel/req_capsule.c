@@ -31,6 +31,7 @@
 #include "astrid/errkind.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/principal.h"
 #include "capsule/install.h"
 #include "capsule/invoke.h"
@@ -484,7 +485,7 @@ static json_t *update_one(job *j, const char *dir, const char *owner, const char
     snprintf(cdir, sizeof cdir, "%s/%s", dir, name);
     snprintf(path, sizeof path, "%s/meta.json", cdir);
     json_error_t je;
-    json_t *meta = json_load_file(path, 0, &je);
+    json_t *meta = astrid_json_load_file(path, 0, &je);
     const char *src = json_string_value(json_object_get(meta, "source"));
     const char *old_hash = json_string_value(json_object_get(meta, "wasm_hash"));
     const char *old_ver = json_string_value(json_object_get(meta, "version"));
@@ -699,7 +700,7 @@ static int write_env(const char *path, json_t *vals, astrid_err *err)
     *strrchr(dir, '/') = '\0';
     if (astrid_mkdir_p(dir, 0700, 0, err) != 0)
         return -1;
-    char *text = json_dumps(vals, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = astrid_json_dumps(vals, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!text)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     int rc = astrid_atomic_write(path, text, strlen(text), 0600, err);
@@ -722,7 +723,7 @@ static int set_env(job *j, const char *agent, const char *name, json_t *env, ast
         vals = json_object();
     } else {
         json_error_t je;
-        vals = json_load_file(path, 0, &je);
+        vals = astrid_json_load_file(path, 0, &je);
         if (!vals || !json_is_object(vals)) {
             astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", path,
                            vals ? "not a JSON object of strings" : je.text);
@@ -782,7 +783,7 @@ int astrid_capsule_env_edit(astrid_kernel *k, const char *agent, const char *nam
         vals = json_object();
     } else {
         json_error_t je;
-        vals = json_load_file(path, 0, &je);
+        vals = astrid_json_load_file(path, 0, &je);
         if (!vals || !json_is_object(vals)) {
             astrid_err_set(err, ASTRID_E_PARSE, "%s: %s", path,
                            vals ? "not a JSON object of strings" : je.text);
@@ -879,7 +880,7 @@ static void collect(void *ctx, const char *owner, const char *dir)
     json_t *set = ctx;
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    json_t *meta = json_load_file(path, 0, NULL);
+    json_t *meta = astrid_json_load_file(path, 0, NULL);
     const char *h = json_string_value(json_object_get(meta, "wasm_hash"));
     if (h)
         json_object_set_new(set, h, json_true());

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "astrid/crypto.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/version.h"
 #include "astrid/topic.h"
 #include "astrid/utf8.h"
@@ -274,7 +275,7 @@ void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m)
 void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *topic,
                            json_t *payload, const char *principal)
 {
-    char *text = json_dumps(payload, JSON_COMPACT);
+    char *text = astrid_json_dumps(payload, JSON_COMPACT);
     const astrid_msg *m = NULL;
     astrid_err err;
     /* Addressed to the origin and written here, at once and whatever its
@@ -454,7 +455,7 @@ static void handle_message(astrid_conn *c, json_t *msg)
     }
     /* The kernel stamps the authenticated principal, whatever was claimed,
      * and charges this connection's (source, principal) token bucket. */
-    char *text = json_dumps(payload, JSON_COMPACT);
+    char *text = astrid_json_dumps(payload, JSON_COMPACT);
     if (!text || astrid_kernel_bus_publish(k, topic, text, strlen(text), c->source_id, c->principal,
                                            ASTRID_PUB_RATE_LIMIT | ASTRID_KPUB_CLIENT_INGRESS, NULL,
                                            &err) != 0) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "astrid/jsonsafe.h"
 #include "kernel/capsule_rt.h"
 #include "kernel/gate.h"
 #include "kernel/gate_int.h"
@@ -107,7 +108,7 @@ static void on_describe(void *ctx, int rc, astrid_icpt_result *r)
     json_t *j = NULL;
     if (rc == 0 && r->data && r->len &&
         (r->action == ASTRID_ICPT_CONTINUE || r->action == ASTRID_ICPT_FINAL))
-        j = json_loadb((const char *)r->data, r->len, 0, NULL);
+        j = astrid_json_loadb((const char *)r->data, r->len, 0, NULL);
     free(r->data);
     free(r->reason);
     const char *id = json_string_value(json_object_get(j, "id"));
@@ -236,7 +237,7 @@ void kcapsule_usage_report(kcapsule *c, const char *principal, const char *paylo
         astrid_klog(k, "WARN", "%s (principal %s)", why, principal);
         return;
     }
-    json_t *pl = json_loadb(payload, len, 0, NULL);
+    json_t *pl = astrid_json_loadb(payload, len, 0, NULL);
     const char *provider = json_string_value(json_object_get(pl, "provider"));
     const char *model = json_string_value(json_object_get(pl, "model"));
     long long in = 0, out = 0;
@@ -275,7 +276,7 @@ static void refuse_prompt(astrid_kernel *k, const astrid_msg *m, const json_t *p
     json_t *r =
         json_pack("{s:s,s:s,s:b,s:s,s:b}", "type", "agent_response", "text", text, "is_final", 1,
                   "session_id", sid && strlen(sid) <= 128 ? sid : "default", "error", 1);
-    char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    char *s = r ? astrid_json_dumps(r, JSON_COMPACT) : NULL;
     astrid_err err;
     if (!s || astrid_kernel_bus_publish(k, "agent.v1.response", s, strlen(s), NULL, m->principal, 0,
                                         NULL, &err) != 0)
@@ -294,7 +295,7 @@ static void refuse_generate(astrid_kernel *k, const astrid_msg *m, const json_t 
         return; /* nobody could be told */
     json_t *r = json_pack("{s:s,s:s,s:{s:s}}", "type", "llm_stream_event", "request_id", rid,
                           "event", "Error", why);
-    char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    char *s = r ? astrid_json_dumps(r, JSON_COMPACT) : NULL;
     astrid_err err;
     if (!s ||
         astrid_kernel_bus_publish(k, topic, s, strlen(s), NULL, m->principal, 0, NULL, &err) != 0)
@@ -310,7 +311,7 @@ bool astrid_usage_refuse(astrid_kernel *k, const astrid_msg *m)
     bool prompt = strcmp(m->topic, "user.v1.prompt") == 0;
     if (!prompt && strncmp(m->topic, GEN_PREFIX, strlen(GEN_PREFIX)) != 0)
         return false;
-    json_t *pl = json_loadb((const char *)m->payload, m->len, 0, NULL);
+    json_t *pl = astrid_json_loadb((const char *)m->payload, m->len, 0, NULL);
     const char *action =
         json_string_value(json_object_get(json_object_get(pl, "context"), "action"));
     if (prompt && action && strcmp(action, "cancel_turn") == 0) {

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "astrid/err.h"
 #include "astrid/jsonsafe.h"
@@ -127,6 +129,92 @@ static void test_every_allocation_of_an_encode_failed(void **state)
     json_decref(v);
 }
 
+/* astrid_frame_encode sizes the text with one json_dumpb and writes it
+ * with a second; the second allocates too (jansson's loop check) and, when
+ * that failed, the frame went out with uninitialised bytes after a partial
+ * text. */
+static void test_every_allocation_of_a_frame_encode_failed(void **state)
+{
+    (void)state;
+    astrid_json_install_alloc(malloc);
+    json_error_t je;
+    json_t *v = json_loadb(frame, strlen(frame), 0, &je);
+    assert_non_null(v);
+    astrid_json_install_alloc(failing_malloc);
+    calls = 0;
+    fail_at = 0;
+    char *want = NULL;
+    size_t wlen = 0;
+    astrid_err err = {0};
+    assert_int_equal(astrid_frame_encode(v, &want, &wlen, &err), 0);
+    unsigned long total = calls;
+    assert_true(total > 2);
+    unsigned long failed = 0;
+    for (unsigned long k = 1; k <= total; k++) {
+        calls = 0;
+        fail_at = k;
+        char *got = NULL;
+        size_t glen = 0;
+        if (astrid_frame_encode(v, &got, &glen, &err) != 0) {
+            assert_null(got);
+            failed++;
+            continue;
+        }
+        if (glen != wlen || memcmp(got, want, wlen) != 0)
+            fail_msg("allocation %lu failed: the frame differs from the fault-free one", k);
+        free(got);
+    }
+    assert_true(failed > 0);
+    fail_at = 0;
+    free(want);
+    json_decref(v);
+}
+
+static void test_load_file(void **state)
+{
+    (void)state;
+    astrid_json_install_alloc(malloc);
+    char dir[] = "/tmp/test_jsonsafe.XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    json_error_t je;
+    assert_null(astrid_json_load_file(path, 0, &je));
+    assert_non_null(strstr(je.text, "No such file"));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(frame, f);
+    fclose(f);
+    json_t *want = astrid_json_loadb(frame, strlen(frame), 0, &je);
+    assert_non_null(want);
+    astrid_json_install_alloc(failing_malloc);
+    calls = 0;
+    fail_at = 0;
+    json_t *got = astrid_json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    assert_non_null(got);
+    assert_true(json_equal(got, want));
+    json_decref(got);
+    /* the file's buffer is malloc's, not jansson's: the jansson allocations
+     * are failed in turn and never yield an altered value */
+    unsigned long total = calls;
+    for (unsigned long k = 1; k <= total; k++) {
+        calls = 0;
+        fail_at = k;
+        got = astrid_json_load_file(path, 0, &je);
+        if (got) {
+            if (!json_equal(got, want))
+                fail_msg("allocation %lu failed: the file decoded to another value", k);
+            json_decref(got);
+        } else {
+            assert_string_equal(je.text, "out of memory");
+        }
+    }
+    fail_at = 0;
+    astrid_json_install_alloc(malloc);
+    json_decref(want);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_outside_a_decode_null_is_returned(void **state)
 {
     (void)state;
@@ -156,6 +244,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_allocation_failed),
         cmocka_unit_test(test_every_allocation_of_an_encode_failed),
+        cmocka_unit_test(test_every_allocation_of_a_frame_encode_failed),
+        cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_outside_a_decode_null_is_returned),
         cmocka_unit_test(test_malformed_stays_a_parse_error),
     };

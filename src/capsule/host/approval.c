@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "host_glue.h"
 #include "store/secrets.h"
 
@@ -65,7 +66,7 @@ int astrid_host_elicit_elicit(astrid_host_call *c, const wit_elicit_request *req
     if (field && req->default_value.has)
         json_object_set_new(field, "default",
                             json_stringn(req->default_value.val.ptr, req->default_value.val.len));
-    char *text = field ? json_dumps(field, JSON_COMPACT) : NULL;
+    char *text = field ? astrid_json_dumps(field, JSON_COMPACT) : NULL;
     json_decref(field);
     if (!text)
         return astrid_host_fail(c, "elicit: request is not valid UTF-8");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/utf8.h"
 #include "astrid/uuid.h"
 #include "host_glue.h"
@@ -138,7 +139,7 @@ static char *links_json(const astrid_link_list *l)
                                            "astrid_user_id", k->astrid_user_id, "linked_at",
                                            k->linked_at, "method", k->method));
     }
-    char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    char *s = a ? astrid_json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);
     return s;
 }

@@ -3,6 +3,7 @@
  * are the generated glue's (host_glue.h). */
 #include <jansson.h>
 
+#include "astrid/jsonsafe.h"
 #include "astrid/principal.h"
 #include "astrid/topic.h"
 #include "host_glue.h"
@@ -26,7 +27,7 @@ static int publish(astrid_host_call *c, const astrid_str *topic, const astrid_st
     if (payload->len > PAYLOAD_MAX)
         return astrid_host_fail(c, "Payload too large");
     json_error_t je;
-    json_t *j = json_loadb(payload->ptr, payload->len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = astrid_json_loadb(payload->ptr, payload->len, JSON_REJECT_DUPLICATES, &je);
     int rc = 0;
     if (!json_is_object(j))
         rc = astrid_host_fail(c, "payload must be a JSON object");

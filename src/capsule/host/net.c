@@ -24,6 +24,7 @@
 #include "astrid/crypto.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/version.h"
 #include "host_glue.h"
 
@@ -139,7 +140,7 @@ static int handshake(const astrid_invocation *inv, int fd)
     char tpath[4200], *tok = NULL;
     size_t tlen = 0;
     astrid_home_system_token(tpath, sizeof tpath, inv->env->home, NULL);
-    json_t *req = json_loads(body, 0, NULL);
+    json_t *req = astrid_json_loadb(body, strlen(body), 0, NULL);
     const char *given = json_string_value(json_object_get(req, "token"));
     json_int_t proto = json_integer_value(json_object_get(req, "protocol_version"));
     const char *reason = NULL;
@@ -154,7 +155,7 @@ static int handshake(const astrid_invocation *inv, int fd)
                              ASTRID_PROTOCOL_VERSION, "server_version", ASTRID_VERSION);
     if (reason)
         json_object_set_new(resp, "reason", json_string(reason));
-    char *text = json_dumps(resp, JSON_COMPACT);
+    char *text = astrid_json_dumps(resp, JSON_COMPACT);
     json_decref(resp);
     if (text)
         write_frame(fd, text, (uint32_t)strlen(text));

@@ -15,6 +15,7 @@
 
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "host_glue.h"
 #include "store/secrets.h"
 
@@ -169,14 +170,14 @@ static char *env_json_value(const astrid_invocation *inv, const char *principal,
     size_t len = 0;
     if (astrid_read_file(path, ENV_JSON_MAX, &text, &len, NULL) != 0)
         return NULL;
-    json_t *o = json_loadb(text, len, 0, NULL);
+    json_t *o = astrid_json_loadb(text, len, 0, NULL);
     free(text);
     json_t *v = json_object_get(o, key);
     char *out = NULL;
     if (json_is_string(v))
         out = strdup(json_string_value(v));
     else if (v && !json_is_null(v))
-        out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        out = astrid_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(o);
     return out;
 }

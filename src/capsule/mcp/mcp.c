@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "astrid/jsonsafe.h"
+
 typedef struct pending {
     struct pending *next;
     int64_t id;
@@ -72,7 +74,7 @@ static void protocol_error(astrid_mcp_client *c, const char *fmt, const char *de
 /* One line to the server, whole (write_lock). */
 static int send_json(astrid_mcp_client *c, const json_t *msg, astrid_err *err)
 {
-    char *s = json_dumps(msg, JSON_COMPACT);
+    char *s = astrid_json_dumps(msg, JSON_COMPACT);
     if (!s)
         return astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
     size_t len = strlen(s);
@@ -158,7 +160,7 @@ static void on_notification(astrid_mcp_client *c, const char *method, json_t *pa
         pthread_mutex_unlock(&c->pending_lock);
     } else if (strcmp(method, "notifications/message") == 0) {
         const json_t *d = json_object_get(params, "data");
-        char *s = d ? json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *s = d ? astrid_json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         logf_(c, "INFO", "log: %.400s", s ? s : "");
         free(s);
     }
@@ -217,7 +219,7 @@ static void on_line(astrid_mcp_client *c, char *line, size_t len)
     if (!len)
         return;
     json_error_t je;
-    json_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *msg = astrid_json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (!msg) {
         protocol_error(c, "malformed JSON: %s: line ignored", je.text);
         return;

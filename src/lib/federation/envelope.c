@@ -9,6 +9,7 @@
 
 #include "astrid/blake3.h"
 #include "astrid/envelope.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/principal.h"
 #include "astrid/topic.h"
 #include "astrid/trust.h"
@@ -127,7 +128,7 @@ int astrid_envelope_seal(astrid_envelope *env, const char *payload, size_t paylo
     rc |= json_object_set_new(o, "payload_b3", json_string(b3));
     rc |= json_object_set_new(o, "sig", json_string(sig));
     rc |= json_object_set_new(o, "payload", p);
-    char *s = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = rc ? NULL : astrid_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!s)
         return astrid_err_set(err, ASTRID_E_NOMEM, "envelope: out of memory");
@@ -474,7 +475,7 @@ int astrid_envelope_batch_seal(astrid_env_batch *b, const astrid_keypair *kp, ch
     if (!rc)
         rc = json_object_set(o, "entries", entries);
     json_decref(entries);
-    char *s = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = rc ? NULL : astrid_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!s)
         return astrid_err_set(err, ASTRID_E_NOMEM, "envelope: out of memory");

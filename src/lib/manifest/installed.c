@@ -11,6 +11,7 @@
 #include "astrid/blake3.h"
 #include "astrid/fs.h"
 #include "astrid/home.h"
+#include "astrid/jsonsafe.h"
 #include "astrid/principal.h"
 
 #define WASM_MAX (64u << 20)
@@ -34,7 +35,7 @@ int astrid_installed_load(const char *home, const char *owner, const char *dir,
         return -1;
     snprintf(path, sizeof path, "%s/meta.json", dir);
     json_error_t je;
-    json_t *meta = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *meta = astrid_json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     const char *hash = json_string_value(json_object_get(meta, "wasm_hash"));
     int rc = 0;
     if (!meta) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astrid/jsonsafe.h"
 #include "lib/manifest/manifest.h"
 
 /* A TOML basic string: quotes, backslashes and control characters escaped
@@ -71,7 +72,7 @@ int astrid_mcp_json_to_capsule(const char *json, size_t len, const char *server,
     if (len > ASTRID_MCP_JSON_MAX)
         return astrid_err_set(err, ASTRID_E_LIMIT, "mcp.json is over 1 MiB");
     json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = astrid_json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
         return astrid_err_set(err, ASTRID_E_PARSE, "line %d, column %d: %s", je.line, je.column,
                               je.text);

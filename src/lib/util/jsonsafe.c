@@ -1,6 +1,9 @@
 /* Guarded JSON decoding: see include/astrid/jsonsafe.h for why. */
 #include "astrid/jsonsafe.h"
 
+#include "astrid/err.h"
+#include "astrid/fs.h"
+
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,4 +61,23 @@ char *astrid_json_dumps(const json_t *v, size_t flags)
     char *s = json_dumps(v, flags);
     decode_exit = outer;
     return s;
+}
+
+json_t *astrid_json_load_file(const char *path, size_t flags, json_error_t *je)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    astrid_err err = {0};
+    if (astrid_read_file(path, ASTRID_JSON_FILE_MAX, &buf, &len, &err) != 0) {
+        if (je) {
+            memset(je, 0, sizeof *je);
+            je->line = je->column = -1;
+            snprintf(je->source, sizeof je->source, "%s", path);
+            snprintf(je->text, sizeof je->text, "%s", err.msg);
+        }
+        return NULL;
+    }
+    json_t *v = astrid_json_loadb(buf, len, flags, je);
+    free(buf);
+    return v;
 }

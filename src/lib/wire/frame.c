@@ -20,7 +20,13 @@ int astrid_frame_encode(const json_t *obj, char **out, size_t *len, astrid_err *
     buf[1] = (char)(n >> 16);
     buf[2] = (char)(n >> 8);
     buf[3] = (char)n;
-    json_dumpb(obj, buf + 4, n, JSON_COMPACT);
+    /* The second pass can fail too (jansson's loop check allocates): the
+     * buffer would then go out with uninitialised heap bytes after a
+     * partial text, so it is checked like the first. */
+    if (json_dumpb(obj, buf + 4, n, JSON_COMPACT) != n) {
+        free(buf);
+        return astrid_err_set(err, ASTRID_E_NOMEM, "cannot encode frame: out of memory");
+    }
     *out = buf;
     *len = n + 4;
     return 0;
