@@ -149,19 +149,32 @@ static void on_written(uv_write_t *req, int status)
     (void)status;
 }
 
+/* A frame the peer may be waiting for (a reply: an install has no
+ * deadline) that cannot be written must not vanish: the connection is
+ * closed instead, so the client sees the daemon hang up and says so rather
+ * than waiting forever (the malloc sweep of issue #18 hung installs here). */
+static void unsendable(astrid_conn *c, const char *what)
+{
+    astrid_klog(c->k, "WARN", "closing the connection of %s: %s", c->principal, what);
+    conn_close(c, what);
+}
+
 static void write_frame(astrid_conn *c, frame *f)
 {
     if (c->closing)
         return;
     write_req *w = malloc(sizeof *w);
-    if (!w)
+    if (!w) {
+        unsendable(c, "out of memory writing a frame");
         return;
+    }
     w->f = f;
     f->refs++;
     uv_buf_t b = uv_buf_init(f->data, (unsigned)f->len);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
         f->refs--; /* never the last: the caller holds one */
         free(w);
+        unsendable(c, "a frame could not be queued for writing");
     }
 }
 
@@ -173,14 +186,19 @@ static void send_json(astrid_conn *c, const json_t *obj)
     size_t len;
     astrid_err err;
     if (astrid_frame_encode(obj, &buf, &len, &err) != 0) {
-        astrid_klog(c->k, "WARN", "drop outgoing frame: %s", err.msg);
+        if (err.code == ASTRID_E_NOMEM)
+            unsendable(c, "out of memory encoding a frame");
+        else
+            astrid_klog(c->k, "WARN", "drop outgoing frame: %s", err.msg);
         return;
     }
     frame *f = frame_new(buf, len);
-    if (f) {
-        write_frame(c, f);
-        frame_unref(f);
+    if (!f) {
+        unsendable(c, "out of memory encoding a frame");
+        return;
     }
+    write_frame(c, f);
+    frame_unref(f);
 }
 
 void astrid_conn_send(astrid_conn *c, const json_t *msg)
@@ -264,8 +282,13 @@ void astrid_server_fanout(astrid_kernel *k, const astrid_msg *m)
         if (!f) {
             size_t len;
             char *data = astrid_msg_frame(m, &len);
-            if (!data || !(f = frame_new(data, len)))
-                return;
+            if (!data || !(f = frame_new(data, len))) {
+                /* a broadcast is dropped like one to a slow reader; an
+                 * addressed message (a reply) closes its addressee */
+                if (m->restricted)
+                    unsendable(c, "out of memory encoding a reply");
+                continue;
+            }
         }
         write_frame(c, f);
     }
@@ -293,6 +316,8 @@ void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *to
         astrid_klog(k, "ERROR", "kernel publish on %s failed: %s", topic,
                     text ? err.msg : "out of memory");
         free(text);
+        if (origin && !origin->closing)
+            unsendable(origin, "a reply could not be published");
         return;
     }
     free(text);
@@ -303,6 +328,8 @@ void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *to
         if (f) {
             write_frame(origin, f);
             frame_unref(f);
+        } else {
+            unsendable(origin, "out of memory encoding a reply");
         }
     }
     astrid_msg_unref(m);
