@@ -244,6 +244,10 @@ void astrid_kernel_publish(astrid_kernel *k, astrid_conn *origin, const char *to
                            json_t *payload, const char *principal);
 int astrid_server_start(astrid_kernel *k, astrid_err *err);
 void astrid_server_close_all(astrid_kernel *k);
+/* Loop thread: close the connection whose source UUID is `source_id`
+ * (none: nothing), logging `why`. For a reply that could not be sent: the
+ * client sees the hang-up instead of waiting for ever. */
+void astrid_server_close_source(astrid_kernel *k, const char *source_id, const char *why);
 /* Connections per principal as [{principal, count}] sorted by name. */
 json_t *astrid_server_connections_by_principal(astrid_kernel *k);
 

@@ -1006,6 +1006,7 @@ static void reply(astrid_kernel *k, const char *source_id, const char *principal
             break;
         if (err.code != ASTRID_E_NOMEM || attempt == 4) {
             astrid_klog(k, "ERROR", "reply on %s not sent: %s", topic, err.msg);
+            astrid_server_close_source(k, source_id, "the reply to its request could not be sent");
             break;
         }
         nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);

@@ -159,6 +159,15 @@ static void unsendable(astrid_conn *c, const char *what)
     conn_close(c, what);
 }
 
+void astrid_server_close_source(astrid_kernel *k, const char *source_id, const char *why)
+{
+    for (astrid_conn *c = k->conns; c; c = c->next)
+        if (!c->closing && source_id && strcmp(c->source_id, source_id) == 0) {
+            unsendable(c, why);
+            return;
+        }
+}
+
 static void write_frame(astrid_conn *c, frame *f)
 {
     if (c->closing)
