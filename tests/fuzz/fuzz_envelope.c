@@ -38,14 +38,14 @@ static void keys(void)
 
 static void same_fields(const astrid_env_batch *a, const astrid_env_batch *b)
 {
-    if (a->n != b->n || strcmp(a->lattice, b->lattice) || strcmp(a->origin, b->origin) ||
-        strcmp(a->topic, b->topic) || memcmp(a->sig, b->sig, 64))
+    if (a->n != b->n || strcmp(a->lattice, b->lattice) != 0 || strcmp(a->origin, b->origin) != 0 ||
+        strcmp(a->topic, b->topic) != 0 || memcmp(a->sig, b->sig, 64) != 0)
         abort();
     for (size_t i = 0; i < a->n; i++) {
         const astrid_env_entry *x = &a->e[i], *y = &b->e[i];
-        if (strcmp(x->principal, y->principal) || x->seq != y->seq || x->ts_ms != y->ts_ms ||
-            memcmp(x->payload_b3, y->payload_b3, 32) || x->payload_len != y->payload_len ||
-            memcmp(x->payload, y->payload, x->payload_len))
+        if (strcmp(x->principal, y->principal) != 0 || x->seq != y->seq || x->ts_ms != y->ts_ms ||
+            memcmp(x->payload_b3, y->payload_b3, 32) != 0 || x->payload_len != y->payload_len ||
+            memcmp(x->payload, y->payload, x->payload_len) != 0)
             abort();
     }
 }
@@ -88,9 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t plen = 0;
     if (astrid_envelope_parse(wire, size, &env, &payload, &plen, NULL) == 0) {
         /* what parse accepts, open accepts as a v1 with the same fields */
-        if (!opened || b.version != 1 || b.n != 1 || strcmp(env.topic, b.topic) ||
-            strcmp(env.principal, b.e[0].principal) || env.seq != b.e[0].seq ||
-            plen != b.e[0].payload_len || memcmp(payload, b.e[0].payload, plen))
+        if (!opened || b.version != 1 || b.n != 1 || strcmp(env.topic, b.topic) != 0 ||
+            strcmp(env.principal, b.e[0].principal) != 0 || env.seq != b.e[0].seq ||
+            plen != b.e[0].payload_len || memcmp(payload, b.e[0].payload, plen) != 0)
             abort();
         int v1 = astrid_envelope_verify(&env, key.pk, NULL) == 0;
         if (v1 != (astrid_env_batch_verify(&b, key.pk, NULL) == 0))
