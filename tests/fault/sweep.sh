@@ -17,7 +17,7 @@
 #
 # usage: sweep.sh --build DIR [--steps "agent grant ..."] [--kinds "fsync ..."]
 #                 [--kill "write ..."] [--arm "malloc ..."] [--max N]
-#                 [--stride S] [--from N] [--skip S:R] [--work DIR]
+#                 [--stride S] [--from N] [--skip S:R] [--work DIR] [--compile]
 #   --kinds   calls failed with an errno (default: all of them)
 #   --kill    calls at which the daemon is SIGKILLed (default: write fsync
 #             rename pwrite fdatasync)
@@ -28,6 +28,8 @@
 #   --max     sweep N only up to this (default: every N the step makes)
 #   --stride  take every S-th N (default 1)
 #   --from    start at this N (default 1), to resume a long sweep
+#   --compile no AOT cache for install: every run compiles the capsule (a
+#             capsule's first install; about a minute a run on a loaded machine)
 #   --skip    leave out the N with N % S == R (e.g. 10:1 after an earlier
 #             --stride 10 sweep ran N 1, 11, 21, ...); repeatable
 set -u
@@ -43,6 +45,7 @@ stride=1
 from=1
 skips=()
 work=
+compile=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -57,6 +60,7 @@ while [[ $# -gt 0 ]]; do
       [[ $2 =~ ^[1-9][0-9]*:[0-9]+$ ]] || { echo "sweep.sh: --skip takes S:R" >&2; exit 2; }
       skips+=("$2"); shift 2 ;;
     --work) work=$2; shift 2 ;;
+    --compile) compile=1; shift ;;
     *) echo "sweep.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -284,10 +288,10 @@ echo "# fault sweep: build $build (asan $asan), steps: $steps"
 total_runs=0
 for step in $steps; do
   # The install step's set-up is the AOT cache (docs/testing.md): without
-  # it every run compiles the capsule (wasm2c, cc), some 60 s a run on a
+  # it every run compiles the capsule (wasm2c, cc; `--compile` keeps it so), some 60 s a run on a
   # loaded machine, and N counts the compile's bookkeeping. Only a sweep
   # whose earlier step had installed used to have it; make it here.
-  if [[ $step == install && ! -d $work/aot ]]; then
+  if [[ $step == install && $compile == 0 && ! -d $work/aot ]]; then
     seed=$work/aot-seed; rm -rf "$seed"; mkdir -p "$seed"
     if start_daemon "$seed" "$work/setup.log"; then
       ASTRID_HOME=$seed "$A" capsule install "$capsule" >/dev/null 2>&1
@@ -299,7 +303,7 @@ for step in $steps; do
   # base: the home before the step; after: the state after it (fault-free).
   base=$work/base-$step
   rm -rf "$base"; mkdir -p "$base"
-  [[ -d $work/aot ]] && mkdir -p "$base/bin" && cp -a "$work/aot" "$base/bin/aot"
+  [[ $compile == 0 && -d $work/aot ]] && mkdir -p "$base/bin" && cp -a "$work/aot" "$base/bin/aot"
   start_daemon "$base" "$work/setup.log" || { not_ok "$step: setup daemon starts"; continue; }
   ASTRID_HOME=$base step_setup "$step" >/dev/null 2>&1
   dump "$base" "$work/before-$step"
@@ -312,7 +316,7 @@ for step in $steps; do
   stop_daemon "$h"
   start_daemon "$h" "$work/count.log" && dump "$h" "$work/after-$step"; stop_daemon "$h"
   # later steps reuse the AOT cache so an install does not recompile
-  [[ ! -d $work/aot && -d $h/bin/aot ]] && cp -a "$h/bin/aot" "$work/aot"
+  [[ $compile == 0 && ! -d $work/aot && -d $h/bin/aot ]] && cp -a "$h/bin/aot" "$work/aot"
   if cmp -s "$work/before-$step" "$work/after-$step"; then
     not_ok "$step: the step changes the state (else the sweep proves nothing)"; continue
   fi
