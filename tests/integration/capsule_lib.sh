@@ -44,3 +44,21 @@ turn_stack_install() {
     ok_if "install astrid-capsule-$c" bash -c "$A capsule install '$O/astrid-capsule-$c.capsule' >/dev/null 2>&1"
   done
 }
+# history PRINCIPAL SESSION: that agent's messages of SESSION as JSON (asked
+# of the session capsule on the bus, as the agent)
+history() {
+  PRINCIPAL=$1 python3 - "$ASTRID_HOME" "$2" <<'EOF'
+import sys, os, json
+sys.path.insert(0, os.path.join(os.environ["ASTRID_SRC"], "tests/tools"))
+import astrid_wire as w
+s = w.connect(sys.argv[1]); w.handshake(s, sys.argv[1], os.environ["PRINCIPAL"])
+w.send(s, {"topic": "astrid.v1.connection.subscribe", "payload": {"pattern": "session.v1.response.*"}})
+w.recv(s)
+w.send(s, {"topic": "session.v1.request.get_messages",
+           "payload": {"session_id": sys.argv[2], "correlation_id": "c42"}})
+while True:
+    m = w.recv(s)
+    if m["topic"] == "session.v1.response.get_messages.c42":
+        print(json.dumps(m["payload"]["messages"])); break
+EOF
+}

@@ -19,23 +19,6 @@ WANT="w0 w1 w2 w3 w4 w5 end."
 turn_stack_build
 build_capsule "$ASTRID_SRC/tests/capsules/fakellm"
 
-# history PRINCIPAL SESSION: the session's messages as JSON
-history() {
-  PRINCIPAL=$1 python3 - "$ASTRID_HOME" "$2" <<'EOF'
-import sys, os, json
-sys.path.insert(0, os.path.join(os.environ["ASTRID_SRC"], "tests/tools"))
-import astrid_wire as w
-s = w.connect(sys.argv[1]); w.handshake(s, sys.argv[1], os.environ["PRINCIPAL"])
-w.send(s, {"topic": "astrid.v1.connection.subscribe", "payload": {"pattern": "session.v1.response.*"}})
-w.recv(s)
-w.send(s, {"topic": "session.v1.request.get_messages",
-           "payload": {"session_id": sys.argv[2], "correlation_id": "c7"}})
-while True:
-    m = w.recv(s)
-    if m["topic"] == "session.v1.response.get_messages.c7":
-        print(json.dumps(m["payload"]["messages"])); break
-EOF
-}
 
 # round SESSION: a [gap] turn of every agent at once; checks each answer
 round() {

@@ -39,23 +39,6 @@ while True:
         print(m["payload"]["status"]); break
 EOF
 }
-# history PRINCIPAL SESSION: that agent's messages of SESSION as JSON
-history() {
-  PRINCIPAL=$1 python3 - "$ASTRID_HOME" "$2" <<'EOF'
-import sys, os, json
-sys.path.insert(0, os.path.join(os.environ["ASTRID_SRC"], "tests/tools"))
-import astrid_wire as w
-s = w.connect(sys.argv[1]); w.handshake(s, sys.argv[1], os.environ["PRINCIPAL"])
-w.send(s, {"topic": "astrid.v1.connection.subscribe", "payload": {"pattern": "session.v1.response.*"}})
-w.recv(s)
-w.send(s, {"topic": "session.v1.request.get_messages",
-           "payload": {"session_id": sys.argv[2], "correlation_id": "c42"}})
-while True:
-    m = w.recv(s)
-    if m["topic"] == "session.v1.response.get_messages.c42":
-        print(json.dumps(m["payload"]["messages"])); break
-EOF
-}
 
 # --- frontend subscriptions
 expect_eq "an ordinary agent may subscribe to agent.v1.* (frontend pattern)" "$(sub alice 'agent.v1.*')" "success"
