@@ -39,7 +39,10 @@ static int store_blob(const char *home, bool wit, const char *data, size_t len, 
     return astrid_atomic_write(path, data, len, 0600, err);
 }
 
-static void wit_files(const char *home, const char *root, const char *rel, json_t *map, int depth)
+/* The capsule's .wit files into `map` (path -> blob hash). An unreadable
+ * file is left out as before; -1 only when the map cannot grow (ENOMEM):
+ * a meta.json missing a row it should list is not written. */
+static int wit_files(const char *home, const char *root, const char *rel, json_t *map, int depth)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
@@ -47,10 +50,11 @@ static void wit_files(const char *home, const char *root, const char *rel, json_
     if (!d || depth > 8) {
         if (d)
             closedir(d);
-        return;
+        return 0;
     }
     struct dirent *de;
-    while ((de = readdir(d))) {
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
         char sub[4200], full[8500];
@@ -60,18 +64,19 @@ static void wit_files(const char *home, const char *root, const char *rel, json_
         if (lstat(full, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode)) {
-            wit_files(home, root, sub, map, depth + 1);
+            rc = wit_files(home, root, sub, map, depth + 1);
         } else if (S_ISREG(st.st_mode) && strlen(de->d_name) > 4 &&
                    strcmp(de->d_name + strlen(de->d_name) - 4, ".wit") == 0) {
             char *buf = NULL, hash[65];
             size_t len = 0;
             if (astrid_read_file(full, 1u << 20, &buf, &len, NULL) == 0 &&
                 store_blob(home, true, buf, len, hash, NULL) == 0)
-                json_object_set_new(map, sub, json_string(hash));
+                rc = json_object_set_new(map, sub, json_string(hash));
             free(buf);
         }
     }
     closedir(d);
+    return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -343,8 +348,10 @@ write:
     }
     snprintf(src + strlen(src), sizeof src - strlen(src), "/wit");
     astrid_err werr;
-    if (!co || confined(co, src, &werr) == 0)
-        wit_files(o->home, src, "", wits, 0);
+    if ((!co || confined(co, src, &werr) == 0) && wits && wit_files(o->home, src, "", wits, 0)) {
+        astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
+        goto out;
+    }
     char now[40];
     now_rfc3339(now);
     json_t *old = complete_install(res->dir);

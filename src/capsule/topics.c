@@ -115,7 +115,11 @@ json_t *astrid_capsule_topics(const char *toml, size_t len, const char *src, ast
     astrid_toml *root = astrid_toml_parse(toml, len, err, NULL);
     if (!root)
         return NULL;
+    /* Every row or none: under ENOMEM a row left out of meta.json would
+     * silently drop a topic's schema (fault sweep, issue #18). */
     json_t *topics = json_array();
+    if (!topics)
+        goto nomem;
     /* [[topic]]: shape already validated by the manifest rules */
     const astrid_toml *ts = astrid_toml_get(root, "topic");
     for (size_t i = 0; ts && i < astrid_toml_len(ts); i++) {
@@ -128,8 +132,10 @@ json_t *astrid_capsule_topics(const char *toml, size_t len, const char *src, ast
         if (!name || !dir)
             continue;
         json_t *row = json_pack("{s:s,s:s}", "name", name, "direction", dir), *s = NULL;
-        if (desc)
-            json_object_set_new(row, "description", json_string(desc));
+        if (!row || (desc && json_object_set_new(row, "description", json_string(desc)) != 0)) {
+            json_decref(row);
+            goto nomem;
+        }
         char field[64];
         if (wt && *wt) {
             snprintf(field, sizeof field, "topic[%zu].wit_type", i);
@@ -143,9 +149,13 @@ json_t *astrid_capsule_topics(const char *toml, size_t len, const char *src, ast
                 json_decref(row);
                 goto fail;
             }
-            json_object_set_new(row, "schema", s);
+            if (json_object_set_new(row, "schema", s) != 0) {
+                json_decref(row);
+                goto nomem;
+            }
         }
-        json_array_append_new(topics, row);
+        if (json_array_append_new(topics, row) != 0)
+            goto nomem;
     }
     /* [publish] / [subscribe] refs naming a local type; a [[topic]] entry
      * for the same (name, direction) was explicit and stays */
@@ -168,12 +178,15 @@ json_t *astrid_capsule_topics(const char *toml, size_t len, const char *src, ast
             json_t *s = wit_schema(src, src_real, ref, field, err);
             if (!s)
                 goto fail;
-            json_array_append_new(topics, json_pack("{s:s,s:s,s:o}", "name", topic, "direction",
-                                                    tables[k], "schema", s));
+            if (json_array_append_new(topics, json_pack("{s:s,s:s,s:o}", "name", topic, "direction",
+                                                        tables[k], "schema", s)) != 0)
+                goto nomem;
         }
     }
     astrid_toml_free(root);
     return topics;
+nomem:
+    astrid_err_set(err, ASTRID_E_NOMEM, "out of memory");
 fail:
     astrid_toml_free(root);
     json_decref(topics);
