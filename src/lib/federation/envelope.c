@@ -87,6 +87,28 @@ static size_t signed_bytes(const astrid_envelope *env, uint8_t *buf)
     return off + 32;
 }
 
+/* The wire text of a built envelope object `o` (consumed; `rc` non-zero:
+ * building it failed): *out malloc'd, NUL-terminated, refused over
+ * ASTRID_ENV_MAX_WIRE (the message names `what`: "" or "batch of "). */
+static int wire_out(json_t *o, int rc, const char *what, char **out, size_t *out_len,
+                    astrid_err *err)
+{
+    char *s = rc ? NULL : astrid_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return astrid_err_set(err, ASTRID_E_NOMEM, "envelope: out of memory");
+    size_t n = strlen(s);
+    if (n > ASTRID_ENV_MAX_WIRE) {
+        free(s);
+        return astrid_err_set(err, ASTRID_E_LIMIT, "envelope: %s%zu bytes, over the %u-byte limit",
+                              what, n, ASTRID_ENV_MAX_WIRE);
+    }
+    *out = s;
+    if (out_len)
+        *out_len = n;
+    return 0;
+}
+
 int astrid_envelope_seal(astrid_envelope *env, const char *payload, size_t payload_len,
                          const astrid_keypair *kp, char **out, size_t *out_len, astrid_err *err)
 {
@@ -128,20 +150,7 @@ int astrid_envelope_seal(astrid_envelope *env, const char *payload, size_t paylo
     rc |= json_object_set_new(o, "payload_b3", json_string(b3));
     rc |= json_object_set_new(o, "sig", json_string(sig));
     rc |= json_object_set_new(o, "payload", p);
-    char *s = rc ? NULL : astrid_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s)
-        return astrid_err_set(err, ASTRID_E_NOMEM, "envelope: out of memory");
-    size_t n = strlen(s);
-    if (n > ASTRID_ENV_MAX_WIRE) {
-        free(s);
-        return astrid_err_set(err, ASTRID_E_LIMIT, "envelope: %zu bytes, over the %u-byte limit", n,
-                              ASTRID_ENV_MAX_WIRE);
-    }
-    *out = s;
-    if (out_len)
-        *out_len = n;
-    return 0;
+    return wire_out(o, rc, "", out, out_len, err);
 }
 
 static int get_str(json_t *o, const char *key, char *dst, size_t dstsz, astrid_err *err)
@@ -475,21 +484,7 @@ int astrid_envelope_batch_seal(astrid_env_batch *b, const astrid_keypair *kp, ch
     if (!rc)
         rc = json_object_set(o, "entries", entries);
     json_decref(entries);
-    char *s = rc ? NULL : astrid_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s)
-        return astrid_err_set(err, ASTRID_E_NOMEM, "envelope: out of memory");
-    size_t n = strlen(s);
-    if (n > ASTRID_ENV_MAX_WIRE) {
-        free(s);
-        return astrid_err_set(err, ASTRID_E_LIMIT,
-                              "envelope: batch of %zu bytes, over the %u-byte limit", n,
-                              ASTRID_ENV_MAX_WIRE);
-    }
-    *out = s;
-    if (out_len)
-        *out_len = n;
-    return 0;
+    return wire_out(o, rc, "batch of ", out, out_len, err);
 }
 
 void astrid_env_batch_free(astrid_env_batch *b)
